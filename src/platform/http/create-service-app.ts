@@ -1,0 +1,300 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import addFormats from 'ajv-formats';
+import Koa from 'koa';
+import OpenAPIBackend, { type Context as OpenApiContext, type Document } from 'openapi-backend';
+import { AppError, errorBody, toAppError } from '../errors';
+import type { Logger } from '../logger';
+import type { Caller, OperationHandler, RequestContext } from './handler-types';
+import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
+import { requestIdFrom } from './request-id';
+
+/**
+ * Establishes the caller for one security scheme. Returns undefined when the request carries
+ * no credentials for this scheme; throws AppError (UNAUTHENTICATED …) when they are invalid.
+ */
+export type SecurityResolver = (input: {
+  headers: Record<string, string | undefined>;
+  operationId: string;
+  requestId: string;
+}) => Promise<Caller | undefined>;
+
+export interface ServiceAppOptions<Deps> {
+  name: string;
+  definition: Document;
+  handlers: Record<string, OperationHandler<any, any, Deps>>;
+  deps: Deps;
+  security: Record<string, SecurityResolver>;
+  log: Logger;
+  /** Validate every response against the spec; a violation becomes a 500 naming it (tests). */
+  validateResponses?: boolean;
+  /** Throws when the service cannot serve (database, …): /readyz answers 503. */
+  ready?: () => Promise<void>;
+  bodyLimitBytes?: number;
+  /** Routes outside the spec (dev OIDC discovery, metrics). Return true when handled. */
+  extraRoutes?: (ctx: Koa.Context) => Promise<boolean> | boolean;
+  /** Called once per finished request (metrics). */
+  onResponse?: (info: { operationId: string; method: string; status: number; durationMs: number }) => void;
+}
+
+export interface ServiceApp {
+  name: string;
+  koa: Koa;
+  api: OpenAPIBackend;
+  listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+interface RequestState {
+  requestId: string;
+  log: Logger;
+  rawBody: Buffer;
+  caller?: Caller;
+  signal: AbortSignal;
+  fields: Record<string, unknown>;
+}
+
+interface HandlerResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  contentType?: string;
+}
+
+const lower = (h: Record<string, string | string[] | undefined>) => {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+};
+
+export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Promise<ServiceApp> {
+  const api = new OpenAPIBackend({
+    definition: opts.definition,
+    strict: true,
+    quick: false,
+    validate: true,
+    coerceTypes: true,
+    ajvOpts: { allErrors: true, strict: false },
+    customizeAjv: (ajv) => {
+      addFormats(ajv);
+      return ajv;
+    },
+  });
+  const shutdown = new AbortController();
+
+  const securityHandler = (scheme: string, resolve: SecurityResolver) =>
+    async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
+      const caller = await resolve({ headers: lower(c.request.headers), operationId: c.operation.operationId!, requestId: state.requestId });
+      return caller ?? false;
+    };
+  for (const [scheme, resolve] of Object.entries(opts.security)) api.registerSecurityHandler(scheme, securityHandler(scheme, resolve));
+
+  api.register({
+    notFound: async (c: OpenApiContext) => {
+      throw new AppError('NOT_FOUND', `No route for ${c.request.method.toUpperCase()} ${c.request.path}`);
+    },
+    methodNotAllowed: async (c: OpenApiContext) => {
+      const allowed = api.router.getOperations().filter((o) => api.router.matchOperation({ ...c.request, method: o.method }) === o).map((o) => o.method.toUpperCase());
+      throw new AppError('METHOD_NOT_ALLOWED', `${c.request.method.toUpperCase()} is not allowed on ${c.request.path}`, { allowed }, { headers: { Allow: allowed.join(', ') } });
+    },
+    validationFail: async (c: OpenApiContext) => {
+      const errors = (c.validation.errors ?? []).map((e) => ({
+        path: e.instancePath.replace(/^\/requestBody/, '/body'),
+        message: e.message ?? 'is invalid',
+        keyword: e.keyword,
+        params: e.params,
+      }));
+      throw new AppError('VALIDATION_FAILED', 'Request validation failed', { errors });
+    },
+    unauthorizedHandler: async (c: OpenApiContext) => {
+      const failure = Object.values(c.security ?? {}).find((r: any) => r?.error)?.error;
+      if (failure instanceof AppError) throw failure;
+      if (failure) throw new AppError('UNAUTHENTICATED', 'Credentials could not be verified', undefined, { cause: failure });
+      throw new AppError('UNAUTHENTICATED', 'Missing credentials: send a bearer token or an API key');
+    },
+    postSecurityHandler: async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
+      for (const requirement of c.operation.security ?? []) {
+        const results = Object.keys(requirement).map((s) => c.security?.[s]);
+        if (results.length && results.every((r: any) => r && !r.error)) {
+          state.caller = results[0] as Caller;
+          break;
+        }
+      }
+    },
+    preOperationHandler: async (c: OpenApiContext, k: Koa.Context, state: RequestState) => {
+      enforceServiceRoles((c.operation as any)['x-roles'], state.caller);
+      const declared = Object.keys((c.operation.requestBody as any)?.content ?? {});
+      const type = k.get('content-type');
+      if (state.rawBody.length && declared.length && !declared.some((d) => type.toLowerCase().startsWith(d))) {
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${declared.join(' or ')}`, { accepted: declared });
+      }
+    },
+  });
+
+  for (const [operationId, handler] of Object.entries(opts.handlers)) {
+    api.register(operationId, async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
+      const ctx: RequestContext<Deps> = {
+        operationId,
+        requestId: state.requestId,
+        log: state.log,
+        deps: opts.deps,
+        caller: state.caller,
+        rawBody: state.rawBody,
+        origin: c.request.headers.origin as string | undefined,
+        signal: state.signal,
+        annotate: (fields) => {
+          Object.assign(state.fields, fields);
+          state.log = state.log.child(fields);
+          ctx.log = state.log;
+        },
+      };
+      const req = { params: c.request.params, query: c.request.query, headers: lower(c.request.headers), body: c.request.requestBody };
+      return handler(req, ctx);
+    });
+  }
+  await api.init();
+
+  const koa = new Koa({ proxy: true });
+  const limit = opts.bodyLimitBytes ?? 1024 * 1024;
+  let inFlight = 0;
+
+  koa.use(async (k) => {
+    const started = performance.now();
+    const requestId = requestIdFrom(k.get('x-request-id') || undefined);
+    k.set('X-Request-Id', requestId);
+    const abort = new AbortController();
+    const onClose = () => { if (!k.res.writableEnded) abort.abort(new Error('client closed the connection')); };
+    k.req.once('close', onClose);
+    const signal = AbortSignal.any([abort.signal, shutdown.signal]);
+    const state: RequestState = { requestId, log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
+    let operationId = 'unrouted';
+    inFlight++;
+    try {
+      if (k.path === '/healthz' && k.method === 'GET') {
+        k.body = { status: 'ok', service: opts.name };
+        return;
+      }
+      if (k.path === '/readyz' && k.method === 'GET') {
+        try {
+          if (shutdown.signal.aborted) throw new Error('shutting down');
+          await opts.ready?.();
+          k.body = { status: 'ready', service: opts.name };
+        } catch (err) {
+          state.log.warn({ err }, 'not ready');
+          throw new AppError('DEPENDENCY_UNAVAILABLE', 'Service is not ready', { service: opts.name });
+        }
+        return;
+      }
+      if (opts.extraRoutes && (await opts.extraRoutes(k))) return;
+
+      state.rawBody = await readRawBody(k.req, limit);
+      let body: unknown;
+      if (state.rawBody.length) {
+        body = isJsonContentType(k.get('content-type')) ? parseJsonBody(state.rawBody) : state.rawBody.toString('utf8');
+      }
+      const result = (await api.handleRequest(
+        { method: k.method, path: k.path, query: k.querystring, headers: k.headers as Record<string, string>, body },
+        k,
+        state,
+      )) as HandlerResult;
+      operationId = api.router.matchOperation({ method: k.method, path: k.path, headers: {} })?.operationId ?? operationId;
+      respond(k, result, operationId);
+    } catch (thrown) {
+      const err = toAppError(thrown);
+      if (err.status >= 500) state.log.error({ err: thrown, code: err.code }, err.message);
+      else state.log.debug({ code: err.code, reason: err.message }, 'request refused');
+      for (const [h, v] of Object.entries(err.headers ?? {})) k.set(h, v);
+      k.status = err.status;
+      k.body = errorBody(err, requestId);
+      if (opts.validateResponses && operationId === 'unrouted') {
+        operationId = safeMatch(api, k) ?? operationId;
+      }
+      if (opts.validateResponses && operationId !== 'unrouted') checkResponse(k, operationId);
+    } finally {
+      inFlight--;
+      k.req.off('close', onClose);
+      const durationMs = performance.now() - started;
+      state.log.info({ method: k.method, path: k.path, status: k.status, operationId, durationMs: Math.round(durationMs * 100) / 100, ...state.fields }, 'request');
+      opts.onResponse?.({ operationId, method: k.method, status: k.status, durationMs });
+    }
+  });
+
+  function respond(k: Koa.Context, result: HandlerResult, operationId: string) {
+    k.status = result.status;
+    for (const [h, v] of Object.entries(result.headers ?? {})) k.set(h, v);
+    if (result.contentType) {
+      k.type = result.contentType;
+      k.body = result.body as string;
+    } else if (result.body !== undefined) {
+      k.body = result.body;
+    } else {
+      k.body = null;
+    }
+    if (opts.validateResponses) checkResponse(k, operationId);
+  }
+
+  function checkResponse(k: Koa.Context, operationId: string) {
+    if (typeof k.body === 'string' || k.body === null || k.body === undefined) return;
+    const verdict = api.validateResponse(k.body, operationId, k.status);
+    if (verdict.errors?.length) {
+      const errors = verdict.errors.map((e) => ({ path: e.instancePath, message: e.message }));
+      opts.log.error({ operationId, status: k.status, errors }, 'response does not match the spec');
+      k.status = 500;
+      k.body = errorBody(new AppError('INTERNAL', `Response of ${operationId} does not match the spec`, { errors }), k.get('X-Request-Id') || 'unknown');
+    }
+  }
+
+  let server: Server | undefined;
+  return {
+    name: opts.name,
+    koa,
+    api,
+    async listen(port, host = '127.0.0.1') {
+      server = createServer(koa.callback());
+      server.keepAliveTimeout = 65_000;
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, host, () => resolve());
+      });
+      const addr = server.address() as AddressInfo;
+      return { server, url: `http://${host}:${addr.port}` };
+    },
+    async close(graceMs = 10_000) {
+      if (!server) return;
+      const s = server;
+      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+      s.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      shutdown.abort(new Error('server shutting down'));
+      s.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function safeMatch(api: OpenAPIBackend, k: Koa.Context): string | undefined {
+  try {
+    return api.router.matchOperation({ method: k.method, path: k.path, headers: {} }, true)?.operationId;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `x-roles` entries of the form `service:<name>` restrict an operation to service callers
+ * holding `svc:<name>`. User roles (owner, admin, …) are org-scoped and checked by services.
+ */
+function enforceServiceRoles(roles: string[] | undefined, caller: Caller | undefined): void {
+  if (!roles?.length || !caller) return;
+  const serviceRoles = roles.filter((r) => r.startsWith('service:')).map((r) => `svc:${r.slice('service:'.length)}`);
+  const userRoles = roles.filter((r) => !r.startsWith('service:'));
+  if (caller.kind === 'service') {
+    if (!serviceRoles.some((r) => caller.roles.has(r))) {
+      throw new AppError('FORBIDDEN', 'This service account may not call this operation', { requiredRoles: serviceRoles });
+    }
+  } else if (userRoles.length === 0 && serviceRoles.length > 0) {
+    throw new AppError('FORBIDDEN', 'This operation is reserved for platform services', { requiredRoles: serviceRoles });
+  }
+}

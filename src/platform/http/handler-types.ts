@@ -1,0 +1,36 @@
+import type { Logger } from '../logger';
+
+/** Who is calling, as established by the operation's security scheme. */
+export interface Caller {
+  kind: 'user' | 'service' | 'api_key' | 'widget' | 'webhook';
+  /** Token subject, service client id, API key id, widget session id or webhook source. */
+  subject: string;
+  roles: ReadonlySet<string>;
+  email?: string;
+  name?: string;
+  /** Set when the credential itself is scoped (API keys, widget sessions). */
+  orgId?: string;
+  projectId?: string;
+  instanceId?: string;
+  /** The scheme that authenticated the call (spec securitySchemes key). */
+  scheme: string;
+}
+
+export interface RequestContext<Deps> {
+  operationId: string;
+  requestId: string;
+  log: Logger;
+  deps: Deps;
+  /** Undefined only on operations with `security: []`. */
+  caller?: Caller;
+  /** The exact request bytes (signature checks must use these, not re-serialized JSON). */
+  rawBody: Buffer;
+  /** Origin header, as sent (CORS/widget checks). */
+  origin?: string;
+  /** Aborted when the client goes away or the server shuts down. */
+  signal: AbortSignal;
+  /** Adds fields to every later log line of this request (orgId, instanceId, …). */
+  annotate(fields: Record<string, unknown>): void;
+}
+
+export type OperationHandler<Req, Res, Deps> = (req: Req, ctx: RequestContext<Deps>) => Promise<Res>;
