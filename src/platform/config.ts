@@ -1,0 +1,106 @@
+/**
+ * Configuration from the environment, validated once at start-up. Every problem is reported
+ * at once with the variable's name, so a misconfigured deployment fails fast and clearly.
+ */
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  logLevel: string;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  ports: { controlPlane: number; gateway: number; connectorGateway: number; runner: number };
+  /** Where each service reaches the others (defaults: this host's ports). */
+  urls: { controlPlane: string; gateway: string; connectorGateway: string; runner: string };
+  oidc: { issuer?: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
+  redisUrl?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+class Problems {
+  readonly list: string[] = [];
+  add(name: string, message: string, value?: string) {
+    this.list.push(`  ${name}: ${message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`);
+  }
+}
+
+function str(env: Env, name: string, fallback?: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+function int(env: Env, p: Problems, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) p.add(name, `must be an integer from ${min} to ${max}`, raw);
+  return n;
+}
+
+function url(env: Env, p: Problems, name: string, fallback?: string, protocols = ['http:', 'https:']): string | undefined {
+  const raw = str(env, name, fallback);
+  if (raw === undefined) return undefined;
+  try {
+    const u = new URL(raw);
+    if (!protocols.includes(u.protocol)) p.add(name, `must be a ${protocols.join(' or ')} URL`, redactUrl(raw));
+  } catch {
+    p.add(name, 'must be an absolute URL', redactUrl(raw));
+  }
+  return raw;
+}
+
+/** Never echo credentials embedded in a URL. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/\/\/([^/@]*)@/, '//[redacted]@');
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const p = new Problems();
+  const appEnv = str(env, 'APP_ENV', 'development')!;
+  if (!['development', 'test', 'production'].includes(appEnv)) p.add('APP_ENV', 'must be development, test or production', appEnv);
+  const host = str(env, 'HOST', '127.0.0.1')!;
+  const ports = {
+    controlPlane: int(env, p, 'CP_PORT', 8080, 0, 65535),
+    gateway: int(env, p, 'GATEWAY_PORT', 8081, 0, 65535),
+    connectorGateway: int(env, p, 'CONNECTOR_GATEWAY_PORT', 8082, 0, 65535),
+    runner: int(env, p, 'RUNNER_PORT', 8083, 0, 65535),
+  };
+  const local = (port: number) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const config: Config = {
+    env: appEnv as Config['env'],
+    logLevel: str(env, 'LOG_LEVEL', appEnv === 'test' ? 'silent' : 'info')!,
+    host,
+    dataDir: str(env, 'DATA_DIR', '.data')!,
+    databaseUrl: url(env, p, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
+    ports,
+    urls: {
+      controlPlane: url(env, p, 'CP_BASE', local(ports.controlPlane))!,
+      gateway: url(env, p, 'API_BASE', local(ports.gateway))!,
+      connectorGateway: url(env, p, 'CONN_BASE', local(ports.connectorGateway))!,
+      runner: url(env, p, 'RUNNER_BASE', local(ports.runner))!,
+    },
+    oidc: {
+      issuer: url(env, p, 'OIDC_ISSUER'),
+      audience: str(env, 'OIDC_AUDIENCE', 'agent-store')!,
+      jwksUrl: url(env, p, 'OIDC_JWKS_URL'),
+      clockToleranceSeconds: int(env, p, 'OIDC_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
+    },
+    redisUrl: url(env, p, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    p.add('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent', config.logLevel);
+  }
+  if (config.env === 'production') {
+    if (!config.databaseUrl) p.add('DATABASE_URL', 'is required in production (the embedded database is for development)');
+    if (!config.oidc.issuer) p.add('OIDC_ISSUER', 'is required in production (the development issuer is refused)');
+  }
+  if (p.list.length) throw new ConfigError(p.list);
+  return config;
+}
