@@ -1,0 +1,4 @@
+export * from './principal';
+export * from './token-verifier';
+export * from './dev-issuer';
+export * from './api-keys';
