@@ -11,7 +11,7 @@ export const REGISTRY_SCHEMA = 'specs/capability-registry.schema.json';
 
 /** Loads the registry and validates it against its JSON Schema; ids must be unique. */
 export function loadRegistry(): { version: unknown; capabilities: Json[] } {
-  const registry = parse(readFileSync(REGISTRY, 'utf8'));
+  const registry = parse(readFileSync(REGISTRY, 'utf8')) as { version: unknown; capabilities: Json[] };
   const schema = JSON.parse(readFileSync(REGISTRY_SCHEMA, 'utf8'));
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);

@@ -155,18 +155,11 @@ export const ${op.operationId}: Handler<'${op.operationId}'> = notImplemented('$
 }
 
 export function renderApiModule(service: string): string {
-  return `import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import type { OpenAPIV3 } from 'openapi-backend';
+  return `import { loadDefinition as loadBundled } from '../../src/platform/spec';
 
 export const serviceName = '${service}';
 
 /** The bundled, self-contained spec this service is routed and validated by. */
-export const definitionPath = fileURLToPath(new URL('../openapi/${service}.openapi.yaml', import.meta.url));
-
-export function loadDefinition(): OpenAPIV3.Document {
-  return parse(readFileSync(definitionPath, 'utf8')) as OpenAPIV3.Document;
-}
+export const loadDefinition = () => loadBundled(serviceName);
 `;
 }

@@ -39,10 +39,14 @@ export async function compileNamedSchemas(schemas: Record<string, Json>, bannerC
     additionalProperties: false,
     format: true,
     strictIndexSignatures: true,
+    ignoreMinAndMaxItems: true,
     declareExternallyReferenced: true,
     style: { singleQuote: true, printWidth: 110 },
   });
-  return ts.replace(/export interface __Root \{\s*\}\n?/, '');
+  return ts
+    .replace(/export interface __Root \{\s*\}\n?/, '')
+    .replace(/\/\*\*\n \* This interface was referenced by `__Root`'s JSON-Schema\n \* via the `definition` "[^"]+"\.\n \*\/\n/g, '')
+    .replace(/\n \*\n \* This interface was referenced by `__Root`'s JSON-Schema\n \* via the `definition` "[^"]+"\./g, '');
 }
 
 export function pascal(id: string): string {

@@ -13,6 +13,10 @@ export interface Config {
   urls: { controlPlane: string; gateway: string; connectorGateway: string; runner: string };
   oidc: { issuer?: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
   redisUrl?: string;
+  /** Shared token argocd-notifications sends in X-Argocd-Webhook-Token. */
+  argocdWebhookToken?: string;
+  /** Validate every response against the spec (tests, Newman runs); off in production. */
+  validateResponses: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -38,8 +42,8 @@ function int(env: Env, p: Problems, name: string, fallback: number, min: number,
 }
 
 function url(env: Env, p: Problems, name: string, fallback?: string, protocols = ['http:', 'https:']): string | undefined {
-  const raw = str(env, name, fallback);
-  if (raw === undefined) return undefined;
+  const raw = str(env, name);
+  if (raw === undefined) return fallback; // defaults are derived from already-checked values
   try {
     const u = new URL(raw);
     if (!protocols.includes(u.protocol)) p.add(name, `must be a ${protocols.join(' or ')} URL`, redactUrl(raw));
@@ -93,6 +97,8 @@ export function loadConfig(env: Env = process.env): Config {
       clockToleranceSeconds: int(env, p, 'OIDC_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
     },
     redisUrl: url(env, p, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
+    argocdWebhookToken: str(env, 'ARGOCD_WEBHOOK_TOKEN'),
+    validateResponses: str(env, 'VALIDATE_RESPONSES') === '1',
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     p.add('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent', config.logLevel);
@@ -100,6 +106,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.env === 'production') {
     if (!config.databaseUrl) p.add('DATABASE_URL', 'is required in production (the embedded database is for development)');
     if (!config.oidc.issuer) p.add('OIDC_ISSUER', 'is required in production (the development issuer is refused)');
+  }
+  if (config.argocdWebhookToken !== undefined && config.argocdWebhookToken.length < 16) {
+    p.add('ARGOCD_WEBHOOK_TOKEN', 'must be at least 16 characters');
   }
   if (p.list.length) throw new ConfigError(p.list);
   return config;

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import addFormats from 'ajv-formats';
 import Koa from 'koa';
-import OpenAPIBackend, { type Context as OpenApiContext, type Document } from 'openapi-backend';
+import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
 import { AppError, errorBody, toAppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Caller, OperationHandler, RequestContext } from './handler-types';
@@ -114,6 +114,9 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       throw new AppError('UNAUTHENTICATED', 'Missing credentials: send a bearer token or an API key');
     },
     postSecurityHandler: async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
+      // Credentials that were presented but are invalid are refused, even where anonymous access is allowed.
+      const failure = Object.values(c.security ?? {}).find((r: any) => r?.error)?.error;
+      if (failure instanceof AppError) throw failure;
       for (const requirement of c.operation.security ?? []) {
         const results = Object.keys(requirement).map((s) => c.security?.[s]);
         if (results.length && results.every((r: any) => r && !r.error)) {
@@ -290,7 +293,7 @@ function enforceServiceRoles(roles: string[] | undefined, caller: Caller | undef
   if (!roles?.length || !caller) return;
   const serviceRoles = roles.filter((r) => r.startsWith('service:')).map((r) => `svc:${r.slice('service:'.length)}`);
   const userRoles = roles.filter((r) => !r.startsWith('service:'));
-  if (caller.kind === 'service') {
+  if (caller.kind === 'service' || caller.kind === 'webhook') {
     if (!serviceRoles.some((r) => caller.roles.has(r))) {
       throw new AppError('FORBIDDEN', 'This service account may not call this operation', { requiredRoles: serviceRoles });
     }

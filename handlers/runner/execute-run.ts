@@ -1,0 +1,5 @@
+import type { Handler } from '../../generated/runner/operations';
+import { notImplemented } from '../../src/platform/http/not-implemented';
+
+/** POST /v1/runs — not built yet: answers 501 NOT_IMPLEMENTED. */
+export const executeRun: Handler<'executeRun'> = notImplemented('executeRun');

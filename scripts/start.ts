@@ -1,0 +1,59 @@
+/**
+ * `npm start [-- <service> …]`: runs every service (or the named ones) in one process on the
+ * embedded defaults (PGlite in DATA_DIR, development token issuer) and prints where to go next.
+ */
+import { ConfigError, loadConfig } from '../src/platform/config';
+import { createLogger } from '../src/platform/logger';
+import { SERVICE_NAMES, startStack, type ServiceName } from '../src/stack';
+
+async function main() {
+  const started = performance.now();
+  const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = requested.filter((s) => !(SERVICE_NAMES as readonly string[]).includes(s));
+  if (unknown.length) {
+    console.error(`Unknown service(s): ${unknown.join(', ')}. Choose from: ${SERVICE_NAMES.join(', ')}`);
+    process.exit(2);
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  const stack = await startStack(config, log, { services: requested.length ? (requested as ServiceName[]) : undefined });
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  const width = Math.max(...stack.apps.map((a) => a.name.length));
+  const lines = [
+    '',
+    `Agent Store is up in ${seconds} s (${stack.db ? (config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}/pglite`) : 'no database'})`,
+    ...stack.apps.map((a) => `  ${a.name.padEnd(width)}  ${a.url}   (health: ${a.url}/healthz)`),
+  ];
+  if (stack.identity.devIssuer) {
+    lines.push(`  dev OIDC issuer    ${stack.identity.issuer}`);
+    lines.push('', 'Next: mint a token with `npm run token -- --user you@example.com` and follow the README buyer journey.');
+  }
+  console.log(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => process.exit(1), 15_000).unref();
+    await stack.close();
+    clearTimeout(timer);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error('start failed:', err instanceof Error ? err.stack : err);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `npm test`: every *.test.ts with node's test runner (through tsx), then the Newman collection
+# against a freshly started stack. TEST_DATABASE_URL moves the database suites to PostgreSQL
+# (they fail, not skip, when it is unreachable).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(find src handlers capabilities policy gitops test contract-tests scripts -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+echo "test: ${#files[@]} test files${TEST_DATABASE_URL:+ (database suites on PostgreSQL)}"
+node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"
+if [ "${SKIP_NEWMAN:-}" != "1" ]; then
+  bash contract-tests/newman.sh
+fi

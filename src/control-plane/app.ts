@@ -1,0 +1,40 @@
+import { loadDefinition } from '../../generated/control-plane/api';
+import { handlers } from '../../generated/control-plane/handler-registry';
+import { bearerResolver } from '../auth/bearer';
+import { sharedTokenResolver } from '../auth/shared-token';
+import { createDevIssuerHandler } from '../identity';
+import { createServiceApp, type ServiceApp } from '../platform/http/create-service-app';
+import type { ControlPlaneDeps } from './deps';
+
+export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { validateResponses?: boolean } = {}): Promise<ServiceApp> {
+  const devOidc = deps.identity.devIssuer ? createDevIssuerHandler(deps.identity.devIssuer) : undefined;
+  return createServiceApp({
+    name: 'control-plane',
+    definition: loadDefinition(),
+    handlers,
+    deps,
+    log: deps.log.child({ service: 'control-plane' }),
+    validateResponses: opts.validateResponses,
+    security: {
+      bearerAuth: bearerResolver(deps.identity.verifier),
+      argocdWebhookAuth: sharedTokenResolver({
+        header: 'X-Argocd-Webhook-Token',
+        token: deps.config.argocdWebhookToken,
+        subject: 'argocd-notifications',
+        roles: ['svc:argocd'],
+        scheme: 'argocdWebhookAuth',
+      }),
+    },
+    ready: async () => {
+      await deps.db.raw('select 1');
+    },
+    extraRoutes: (k) => {
+      const answer = k.method === 'GET' ? devOidc?.(k.path) : undefined;
+      if (!answer) return false;
+      k.status = answer.status;
+      k.set(answer.headers);
+      k.body = answer.body;
+      return true;
+    },
+  });
+}

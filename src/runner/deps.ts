@@ -1,0 +1,10 @@
+import type { Identity } from '../auth/identity';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+
+/** What every runner handler receives as `ctx.deps`. */
+export interface RunnerDeps {
+  config: Config;
+  log: Logger;
+  identity: Identity;
+}

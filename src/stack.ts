@@ -1,0 +1,71 @@
+import type { Knex } from 'knex';
+import { createIdentity, type Identity } from './auth/identity';
+import { createConnectorGatewayApp } from './connector-gateway/app';
+import { createControlPlaneApp } from './control-plane/app';
+import { createDb } from './db/create-db';
+import { migrateLatest } from './db/migrate';
+import { createGatewayApp } from './gateway/app';
+import type { Config } from './platform/config';
+import type { ServiceApp } from './platform/http/create-service-app';
+import type { Logger } from './platform/logger';
+import { createRunnerApp } from './runner/app';
+
+export const SERVICE_NAMES = ['control-plane', 'gateway', 'connector-gateway', 'runner'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface Stack {
+  config: Config;
+  identity: Identity;
+  db?: Knex;
+  apps: { name: ServiceName; app: ServiceApp; url: string }[];
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts the selected services in this process, on the ports from the config
+ * (port 0 picks a free one). Services that need the database share one pool.
+ */
+export async function startStack(config: Config, log: Logger, opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex } = {}): Promise<Stack> {
+  const selected = opts.services ?? SERVICE_NAMES;
+  const identity = await createIdentity(config);
+  const needsDb = selected.includes('control-plane');
+  // An injected database (tests) is already migrated and is closed by its owner.
+  const ownsDb = needsDb && !opts.db;
+  const db = opts.db ?? (needsDb ? await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }) : undefined);
+  const apps: Stack['apps'] = [];
+  try {
+    if (ownsDb) await migrateLatest(db!);
+    const v = { validateResponses: opts.validateResponses ?? config.validateResponses };
+    const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
+      'control-plane': () => createControlPlaneApp({ config, log, db: db!, identity }, v),
+      gateway: () => createGatewayApp({ config, log, identity }, v),
+      'connector-gateway': () => createConnectorGatewayApp({ config, log, identity }, v),
+      runner: () => createRunnerApp({ config, log, identity }, v),
+    };
+    const ports: Record<ServiceName, number> = {
+      'control-plane': config.ports.controlPlane,
+      gateway: config.ports.gateway,
+      'connector-gateway': config.ports.connectorGateway,
+      runner: config.ports.runner,
+    };
+    for (const name of selected) {
+      const app = await builders[name]();
+      const { url } = await app.listen(ports[name], config.host);
+      apps.push({ name, app, url });
+    }
+  } catch (err) {
+    await Promise.all(apps.map((a) => a.app.close(0)));
+    if (ownsDb) await db?.destroy();
+    throw err;
+  }
+  return {
+    config,
+    identity,
+    db,
+    apps,
+    async close() {
+      await Promise.all(apps.map((a) => a.app.close()));
+      if (ownsDb) await db?.destroy();
+    },
+  };
+}
