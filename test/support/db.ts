@@ -93,10 +93,12 @@ let assets: Promise<PgliteAssets> | undefined;
 
 function pgliteAssets(): Promise<PgliteAssets> {
   assets ??= (async () => {
-    const pkgDir = dirname(require.resolve('@electric-sql/pglite/package.json'));
-    const wasmBytes = readFileSync(join(pkgDir, 'dist', 'pglite.wasm'));
+    // The package's main entry lives in dist/, beside the WASM and its file-system bundle.
+    const distDir = dirname(require.resolve('@electric-sql/pglite'));
+    const pkgDir = dirname(distDir);
+    const wasmBytes = readFileSync(join(distDir, 'pglite.wasm'));
     const [wasm, snapshot] = await Promise.all([WebAssembly.compile(wasmBytes), migratedSnapshot(pkgDir)]);
-    const fsBundle = new Blob([readFileSync(join(pkgDir, 'dist', 'pglite.data'))]);
+    const fsBundle = new Blob([readFileSync(join(distDir, 'pglite.data'))]);
     return { snapshot, wasm, fsBundle };
   })();
   return assets;

@@ -1,0 +1,22 @@
+/**
+ * Every migration, in order. knex's directory loader does not cope with tsx/ESM, so the list
+ * is explicit: add a new migration file here (timestamped name, `up`/`down` exports).
+ */
+import type { Knex } from 'knex';
+import * as tenancyCore from './20261123000100_tenancy_core';
+import * as money from './20261123000200_money';
+import * as idempotencyKeys from './20261123000300_idempotency_keys';
+import * as membershipsTeamsApiKeys from './20261123000400_memberships_teams_api_keys';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const migrations: Migration[] = [
+  { name: '20261123000100_tenancy_core', ...tenancyCore },
+  { name: '20261123000200_money', ...money },
+  { name: '20261123000300_idempotency_keys', ...idempotencyKeys },
+  { name: '20261123000400_memberships_teams_api_keys', ...membershipsTeamsApiKeys },
+];
