@@ -5,10 +5,13 @@ import { createControlPlaneApp } from './control-plane/app';
 import { createDb } from './db/create-db';
 import { migrateLatest } from './db/migrate';
 import { createGatewayApp } from './gateway/app';
+// Placeholder until the instance service implements DeploymentHealthSink (answers 501).
+import { unwiredDeploymentHealthSink } from './gitops/health';
 import type { Config } from './platform/config';
 import type { ServiceApp } from './platform/http/create-service-app';
 import type { Logger } from './platform/logger';
 import { createRunnerApp } from './runner/app';
+import { createObjectStore, storageSettingsFromEnv } from './storage';
 
 export const SERVICE_NAMES = ['control-plane', 'gateway', 'connector-gateway', 'runner'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -36,8 +39,12 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
   try {
     if (ownsDb) await migrateLatest(db!);
     const v = { validateResponses: opts.validateResponses ?? config.validateResponses };
+    // Local presigned URLs point at the control plane; with port 0 its URL is known after listen.
+    let cpListenUrl: string | undefined;
+    const objectStore = () => createObjectStore(storageSettingsFromEnv(process.env, config.dataDir), () =>
+      config.ports.controlPlane === 0 && cpListenUrl ? cpListenUrl : config.urls.controlPlane);
     const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
-      'control-plane': () => createControlPlaneApp({ config, log, db: db!, identity }, v),
+      'control-plane': () => createControlPlaneApp({ config, log, db: db!, identity, objectStore: objectStore(), deploymentHealth: unwiredDeploymentHealthSink }, v),
       gateway: () => createGatewayApp({ config, log, identity }, v),
       'connector-gateway': () => createConnectorGatewayApp({ config, log, identity }, v),
       runner: () => createRunnerApp({ config, log, identity }, v),
@@ -51,6 +58,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
     for (const name of selected) {
       const app = await builders[name]();
       const { url } = await app.listen(ports[name], config.host);
+      if (name === 'control-plane') cpListenUrl = url;
       apps.push({ name, app, url });
     }
   } catch (err) {

@@ -4,10 +4,13 @@ import { bearerResolver } from '../auth/bearer';
 import { sharedTokenResolver } from '../auth/shared-token';
 import { createDevIssuerHandler } from '../identity';
 import { createServiceApp, type ServiceApp } from '../platform/http/create-service-app';
+import { LocalObjectStore, localObjectRoute } from '../storage';
 import type { ControlPlaneDeps } from './deps';
 
 export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { validateResponses?: boolean } = {}): Promise<ServiceApp> {
   const devOidc = deps.identity.devIssuer ? createDevIssuerHandler(deps.identity.devIssuer) : undefined;
+  // Presigned URLs of the embedded object store are served here (S3/MinIO serves its own).
+  const objects = deps.objectStore instanceof LocalObjectStore ? localObjectRoute(deps.objectStore, deps.log) : undefined;
   return createServiceApp({
     name: 'control-plane',
     definition: loadDefinition(),
@@ -28,7 +31,8 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { vali
     ready: async () => {
       await deps.db.raw('select 1');
     },
-    extraRoutes: (k) => {
+    extraRoutes: async (k) => {
+      if (objects && (await objects(k))) return true;
       const answer = k.method === 'GET' ? devOidc?.(k.path) : undefined;
       if (!answer) return false;
       k.status = answer.status;
