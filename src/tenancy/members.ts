@@ -1,0 +1,190 @@
+/**
+ * Org memberships. Rules (control-plane spec, addOrgMember / updateOrgMember / removeOrgMember):
+ * - owners and admins manage members; only owners grant, change or remove `owner` and
+ *   `publisher-admin` (see `canManageRole`);
+ * - any member may remove themselves;
+ * - the last owner can be neither removed nor demoted (409 CONFLICT). Changes lock the org
+ *   row, so two concurrent demotions of the last two owners cannot both pass.
+ */
+import type { Principal } from '../identity/principal';
+import { AppError } from '../platform/errors';
+import { inTransaction, one, rows, type Db } from '../db/tx';
+import { pageArgs, toPage, type Page, type PageRequest } from './page';
+import { canManageRole, isOrgRole, type OrgRole } from './roles';
+import { insufficientRole, resolveAccess, type Access } from './scope';
+
+export interface OrgMemberView {
+  orgId: string;
+  userId: string;
+  email: string;
+  displayName?: string;
+  role: OrgRole;
+  teamIds: string[];
+  addedAt: Date;
+}
+
+interface MemberRow {
+  org_id: string;
+  user_id: string;
+  email: string | null;
+  name: string | null;
+  role: OrgRole;
+  created_at: Date;
+  team_ids: string[] | null;
+}
+
+const MEMBER_SELECT = `
+  select m.org_id, m.user_id, u.email, u.name, m.role, m.created_at,
+         array(select tm.team_id from team_members tm join teams t on t.id = tm.team_id
+                where t.org_id = m.org_id and tm.user_id = m.user_id order by tm.team_id) as team_ids
+    from memberships m join users u on u.id = m.user_id`;
+
+function memberView(r: MemberRow): OrgMemberView {
+  const v: OrgMemberView = { orgId: r.org_id, userId: r.user_id, email: r.email ?? '', role: r.role, teamIds: r.team_ids ?? [], addedAt: r.created_at };
+  if (r.name !== null) v.displayName = r.name;
+  return v;
+}
+
+async function loadMember(db: Db, orgId: string, userId: string): Promise<OrgMemberView> {
+  const r = await one<MemberRow>(db, `${MEMBER_SELECT} where m.org_id = ? and m.user_id = ?`, [orgId, userId]);
+  if (!r) throw new AppError('NOT_FOUND', 'Member not found');
+  return memberView(r);
+}
+
+function requireRole(value: unknown): OrgRole {
+  if (!isOrgRole(value)) throw new AppError('VALIDATION_FAILED', 'role must be one of owner, admin, member, viewer, publisher-admin');
+  return value;
+}
+
+/** Locks the org row (membership changes in one org run one at a time) and counts its owners. */
+async function lockOrgAndCountOwners(trx: Db, orgId: string): Promise<number> {
+  await trx.raw('select id from orgs where id = ? for no key update', [orgId]);
+  const r = await one<{ n: number }>(trx, `select count(*)::int as n from memberships where org_id = ? and role = 'owner'`, [orgId]);
+  return r?.n ?? 0;
+}
+
+function requireManager(access: Access, targetRole: OrgRole): void {
+  if (access.role !== 'owner' && access.role !== 'admin') throw insufficientRole('admin', access.role);
+  if (!canManageRole(access.role, targetRole)) {
+    throw new AppError('FORBIDDEN', `Only owners may grant or change the ${targetRole} role`, { requiredRole: 'owner', role: access.role });
+  }
+}
+
+export interface AddMemberInput {
+  orgId: string;
+  email: string;
+  /** The Keycloak subject, when known; the user need not have signed in yet. */
+  userId?: string;
+  role: OrgRole;
+}
+
+/**
+ * Adds a user by email (a user who has signed in before) or by Keycloak subject (`userId`,
+ * creating their `users` row ahead of first sign-in). Existing member → 409 ALREADY_EXISTS.
+ */
+export async function addMember(db: Db, principal: Principal, input: AddMemberInput): Promise<OrgMemberView> {
+  const role = requireRole(input.role);
+  const email = typeof input.email === 'string' ? input.email.trim() : '';
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw new AppError('VALIDATION_FAILED', 'email must be an email address');
+  return inTransaction(db, async (trx) => {
+    const access = await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
+    requireManager(access, role);
+    await lockOrgAndCountOwners(trx, input.orgId);
+
+    let userId: string;
+    if (input.userId !== undefined) {
+      if (!/^[A-Za-z0-9._@:-]{1,128}$/.test(input.userId)) throw new AppError('VALIDATION_FAILED', 'userId is not valid');
+      userId = input.userId;
+      // Never overwrite the email of a user who already exists: sign-in keeps it current.
+      await trx.raw('insert into users (id, email) values (?, ?) on conflict (id) do nothing', [userId, email]);
+    } else {
+      const matches = await rows<{ id: string }>(trx, 'select id from users where lower(email) = lower(?) order by created_at limit 2', [email]);
+      if (matches.length === 0) {
+        throw new AppError('NOT_FOUND', 'No user with this email has signed in yet; add them by userId (their Keycloak subject) or after their first sign-in');
+      }
+      if (matches.length > 1) throw new AppError('CONFLICT', 'Several users share this email; add the member by userId');
+      userId = matches[0]!.id;
+    }
+    const inserted = await one(
+      trx,
+      'insert into memberships (org_id, user_id, role) values (?, ?, ?) on conflict (org_id, user_id) do nothing returning user_id',
+      [input.orgId, userId, role],
+    );
+    if (!inserted) throw new AppError('ALREADY_EXISTS', 'Already a member of this org; change the role instead', { userId });
+    return loadMember(trx, input.orgId, userId);
+  });
+}
+
+export async function listMembers(
+  db: Db,
+  principal: Principal,
+  orgId: string,
+  options: PageRequest & { role?: OrgRole } = {},
+): Promise<Page<OrgMemberView>> {
+  await resolveAccess(db, principal, { orgId }, 'viewer');
+  const { after, limit } = pageArgs(options);
+  const where = ['m.org_id = ?'];
+  const bindings: (string | number)[] = [orgId];
+  if (options.role !== undefined) {
+    where.push('m.role = ?');
+    bindings.push(requireRole(options.role));
+  }
+  if (after !== null) {
+    where.push('m.user_id > ?');
+    bindings.push(after);
+  }
+  bindings.push(limit + 1);
+  const r = await rows<MemberRow>(db, `${MEMBER_SELECT} where ${where.join(' and ')} order by m.user_id limit ?`, bindings);
+  return toPage(r, limit, (x) => x.user_id, memberView);
+}
+
+export interface UpdateMemberRoleInput {
+  orgId: string;
+  userId: string;
+  role: OrgRole;
+}
+
+export async function updateMemberRole(db: Db, principal: Principal, input: UpdateMemberRoleInput): Promise<OrgMemberView> {
+  const role = requireRole(input.role);
+  return inTransaction(db, async (trx) => {
+    const access = await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
+    if (access.role !== 'owner' && access.role !== 'admin') throw insufficientRole('admin', access.role);
+    const owners = await lockOrgAndCountOwners(trx, input.orgId);
+    const current = await one<{ role: OrgRole }>(trx, 'select role from memberships where org_id = ? and user_id = ?', [input.orgId, input.userId]);
+    if (!current) throw new AppError('NOT_FOUND', 'Member not found');
+    requireManager(access, current.role);
+    requireManager(access, role);
+    if (current.role === role) return loadMember(trx, input.orgId, input.userId);
+    if (current.role === 'owner' && owners <= 1) {
+      throw new AppError('CONFLICT', 'The last owner cannot be demoted; make another member owner first');
+    }
+    await trx.raw('update memberships set role = ?, updated_at = now() where org_id = ? and user_id = ?', [role, input.orgId, input.userId]);
+    return loadMember(trx, input.orgId, input.userId);
+  });
+}
+
+export interface RemoveMemberInput {
+  orgId: string;
+  userId: string;
+}
+
+/** Removes the membership and the user's team memberships in this org. */
+export async function removeMember(db: Db, principal: Principal, input: RemoveMemberInput): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    const access = await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
+    const self = principal.subject === input.userId;
+    if (!self && access.role !== 'owner' && access.role !== 'admin') throw insufficientRole('admin', access.role);
+    const owners = await lockOrgAndCountOwners(trx, input.orgId);
+    const current = await one<{ role: OrgRole }>(trx, 'select role from memberships where org_id = ? and user_id = ?', [input.orgId, input.userId]);
+    if (!current) throw new AppError('NOT_FOUND', 'Member not found');
+    if (!self) requireManager(access, current.role);
+    if (current.role === 'owner' && owners <= 1) {
+      throw new AppError('CONFLICT', 'The last owner cannot be removed; make another member owner first');
+    }
+    await trx.raw(
+      'delete from team_members where user_id = ? and team_id in (select id from teams where org_id = ?)',
+      [input.userId, input.orgId],
+    );
+    await trx.raw('delete from memberships where org_id = ? and user_id = ?', [input.orgId, input.userId]);
+  });
+}
