@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userPrincipal } from '../../src/control-plane/access';
+import { wire } from '../../src/platform/http/wire';
+import { createTeam as addTeam } from '../../src/tenancy/teams';
 
-/** POST /orgs/{orgId}/teams — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const createTeam: Handler<'createTeam'> = notImplemented('createTeam');
+/** POST /orgs/{orgId}/teams */
+export const createTeam: Handler<'createTeam'> = async (req, ctx) => ({
+  status: 201,
+  body: wire(await addTeam(ctx.deps.db, userPrincipal(ctx), { orgId: req.params.orgId, ...req.body })),
+});

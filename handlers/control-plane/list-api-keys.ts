@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userPrincipal } from '../../src/control-plane/access';
+import { wire } from '../../src/platform/http/wire';
+import { listApiKeys as loadKeys } from '../../src/tenancy/project-api-keys';
 
-/** GET /projects/{projectId}/api-keys — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listApiKeys: Handler<'listApiKeys'> = notImplemented('listApiKeys');
+/** GET /projects/{projectId}/api-keys */
+export const listApiKeys: Handler<'listApiKeys'> = async (req, ctx) => ({
+  status: 200,
+  body: wire(await loadKeys(ctx.deps.db, userPrincipal(ctx), req.params.projectId, req.query)),
+});

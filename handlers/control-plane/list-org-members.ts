@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userPrincipal } from '../../src/control-plane/access';
+import { wire } from '../../src/platform/http/wire';
+import { listMembers } from '../../src/tenancy/members';
 
-/** GET /orgs/{orgId}/members — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listOrgMembers: Handler<'listOrgMembers'> = notImplemented('listOrgMembers');
+/** GET /orgs/{orgId}/members */
+export const listOrgMembers: Handler<'listOrgMembers'> = async (req, ctx) => ({
+  status: 200,
+  body: wire(await listMembers(ctx.deps.db, userPrincipal(ctx), req.params.orgId, req.query)),
+});

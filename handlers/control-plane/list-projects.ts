@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userPrincipal } from '../../src/control-plane/access';
+import { wire } from '../../src/platform/http/wire';
+import { listProjects as loadProjects } from '../../src/tenancy/orgs';
 
-/** GET /orgs/{orgId}/projects — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listProjects: Handler<'listProjects'> = notImplemented('listProjects');
+/** GET /orgs/{orgId}/projects */
+export const listProjects: Handler<'listProjects'> = async (req, ctx) => ({
+  status: 200,
+  body: wire(await loadProjects(ctx.deps.db, userPrincipal(ctx), req.params.orgId, { cursor: req.query.cursor, limit: req.query.limit })),
+});

@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userPrincipal } from '../../src/control-plane/access';
+import { wire } from '../../src/platform/http/wire';
+import { listTeams as loadTeams } from '../../src/tenancy/teams';
 
-/** GET /orgs/{orgId}/teams — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listTeams: Handler<'listTeams'> = notImplemented('listTeams');
+/** GET /orgs/{orgId}/teams */
+export const listTeams: Handler<'listTeams'> = async (req, ctx) => ({
+  status: 200,
+  body: wire(await loadTeams(ctx.deps.db, userPrincipal(ctx), req.params.orgId, req.query)),
+});

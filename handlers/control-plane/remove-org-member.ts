@@ -1,5 +1,9 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userPrincipal } from '../../src/control-plane/access';
+import { removeMember } from '../../src/tenancy/members';
 
-/** DELETE /orgs/{orgId}/members/{userId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const removeOrgMember: Handler<'removeOrgMember'> = notImplemented('removeOrgMember');
+/** DELETE /orgs/{orgId}/members/{userId} */
+export const removeOrgMember: Handler<'removeOrgMember'> = async (req, ctx) => {
+  await removeMember(ctx.deps.db, userPrincipal(ctx), req.params);
+  return { status: 204, body: undefined };
+};

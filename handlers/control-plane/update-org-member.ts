@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userPrincipal } from '../../src/control-plane/access';
+import { wire } from '../../src/platform/http/wire';
+import { updateMemberRole } from '../../src/tenancy/members';
 
-/** PATCH /orgs/{orgId}/members/{userId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const updateOrgMember: Handler<'updateOrgMember'> = notImplemented('updateOrgMember');
+/** PATCH /orgs/{orgId}/members/{userId} */
+export const updateOrgMember: Handler<'updateOrgMember'> = async (req, ctx) => ({
+  status: 200,
+  body: wire(await updateMemberRole(ctx.deps.db, userPrincipal(ctx), { ...req.params, role: req.body.role })),
+});

@@ -4,7 +4,7 @@ import type { Caller } from '../platform/http/handler-types';
 import type { SecurityResolver } from '../platform/http/create-service-app';
 
 export function callerFromPrincipal(p: Principal, scheme: string): Caller {
-  const caller: Caller = { kind: p.kind, subject: p.subject, roles: p.roles, scheme };
+  const caller: Caller = { kind: p.kind, subject: p.subject, roles: p.roles, scheme, principal: p };
   if (p.email) caller.email = p.email;
   if (p.name) caller.name = p.name;
   return caller;

@@ -1,5 +1,6 @@
 import { loadDefinition } from '../../generated/control-plane/api';
 import { handlers } from '../../generated/control-plane/handler-registry';
+import { apiKeyResolver } from '../auth/api-key';
 import { bearerResolver } from '../auth/bearer';
 import { sharedTokenResolver } from '../auth/shared-token';
 import { createDevIssuerHandler } from '../identity';
@@ -20,6 +21,7 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { vali
     validateResponses: opts.validateResponses,
     security: {
       bearerAuth: bearerResolver(deps.identity.verifier),
+      apiKeyAuth: apiKeyResolver(deps.db),
       argocdWebhookAuth: sharedTokenResolver({
         header: 'X-Argocd-Webhook-Token',
         token: deps.config.argocdWebhookToken,

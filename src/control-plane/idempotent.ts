@@ -41,5 +41,5 @@ export async function idempotent<R extends Result>(
     },
   );
   const headers = { ...(outcome.headers ?? {}), 'Idempotent-Replayed': outcome.replayed ? 'true' : 'false' };
-  return { status: outcome.status, body: outcome.body ?? undefined, headers } as R;
+  return { status: outcome.status, body: outcome.body ?? undefined, headers } as unknown as R;
 }

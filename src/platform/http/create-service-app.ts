@@ -239,12 +239,12 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
 
   function checkResponse(k: Koa.Context, operationId: string) {
     if (typeof k.body === 'string' || k.body === null || k.body === undefined) return;
-    const verdict = api.validateResponse(k.body, operationId, k.status);
+    const verdict = api.validateResponse(JSON.parse(JSON.stringify(k.body)), operationId, k.status);
     if (verdict.errors?.length) {
       const errors = verdict.errors.map((e) => ({ path: e.instancePath, message: e.message }));
       opts.log.error({ operationId, status: k.status, errors }, 'response does not match the spec');
       k.status = 500;
-      k.body = errorBody(new AppError('INTERNAL', `Response of ${operationId} does not match the spec`, { errors }), k.get('X-Request-Id') || 'unknown');
+      k.body = errorBody(new AppError('INTERNAL', `Response of ${operationId} does not match the spec`, { errors }), k.response.get('X-Request-Id') || 'unknown');
     }
   }
 

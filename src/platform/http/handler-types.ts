@@ -1,3 +1,4 @@
+import type { Principal } from '../../identity/principal';
 import type { Logger } from '../logger';
 
 /** Who is calling, as established by the operation's security scheme. */
@@ -14,6 +15,12 @@ export interface Caller {
   instanceId?: string;
   /** The scheme that authenticated the call (spec securitySchemes key). */
   scheme: string;
+  /** The verified token, for bearer callers (user or service). */
+  principal?: Principal;
+  /** The API key id, for project API key callers. */
+  keyId?: string;
+  /** Instances an API key or widget session is limited to (empty = the whole project). */
+  instanceIds?: string[];
 }
 
 export interface RequestContext<Deps> {
