@@ -1,17 +1,42 @@
-import type { CreditsWalletHandler } from '../../generated/capabilities/credits-wallet';
+import { creditsWalletMeta as meta, type CreditsWalletHandler } from '../../generated/capabilities/credits-wallet';
+import { withDefaults } from '../../src/capabilities/config-defaults';
+import type { ConfigIssue } from '../../src/capabilities/handler-types';
+import { pointer } from '../../src/capabilities/issues';
+import { instanceObject } from '../../src/capabilities/manifest';
+import { meterBy } from '../../src/capabilities/metering-rule';
 
 /**
- * Credits wallet: Charges runs in credits from the org's wallet with a per-run budget, a low-balance warning and a depletion policy.
- * Fill in validate, desiredState and meter; the types come from the registry entry.
+ * Credits wallet. Semantic rule: the budget reserved before a run (estimatedBudgetPerRun) does not
+ * exceed what a run may cost (maxCreditsPerRun).
+ * Desired state: a GatewayPolicy of scope `instance` with the credit budget and depletion policy
+ * the Gateway enforces on every run. Not metered itself (runs are metered by the capabilities
+ * they use).
  */
 export const creditsWallet: CreditsWalletHandler = {
   validate(config) {
-    throw new Error('credits_wallet: validate not implemented');
+    const issues: ConfigIssue[] = [];
+    if (config.estimatedBudgetPerRun !== undefined && config.maxCreditsPerRun !== undefined && config.estimatedBudgetPerRun > config.maxCreditsPerRun) {
+      issues.push({ path: pointer('estimatedBudgetPerRun'), message: `must not exceed maxCreditsPerRun (${config.maxCreditsPerRun})` });
+    }
+    return issues;
   },
   desiredState(ctx) {
-    throw new Error('credits_wallet: desiredState not implemented');
+    const c = withDefaults(meta.id, ctx.config);
+    return [
+      instanceObject(ctx, meta.id, 'GatewayPolicy', {
+        spec: {
+          instanceId: ctx.instanceId,
+          scope: 'instance',
+          credits: {
+            estimatedBudgetPerRun: c.estimatedBudgetPerRun!,
+            maxCreditsPerRun: c.maxCreditsPerRun!,
+            depletionPolicy: c.depletionPolicy!,
+            lowBalanceThreshold: c.lowBalanceThreshold!,
+            notifyOnLowBalance: c.notifyOnLowBalance!,
+          },
+        },
+      }),
+    ];
   },
-  meter(usage) {
-    throw new Error('credits_wallet: meter not implemented');
-  },
+  meter: meterBy(meta.dimensions),
 };

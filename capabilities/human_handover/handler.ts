@@ -1,17 +1,74 @@
-import type { HumanHandoverHandler } from '../../generated/capabilities/human-handover';
+import { humanHandoverMeta as meta, type HumanHandoverHandler } from '../../generated/capabilities/human-handover';
+import { httpsUrlProblem, isBlank, repeatedIndexes } from '../../src/capabilities/checks';
+import { withDefaults } from '../../src/capabilities/config-defaults';
+import type { ConfigIssue, Manifest } from '../../src/capabilities/handler-types';
+import { pointer } from '../../src/capabilities/issues';
+import { connectorSecret, instanceObject } from '../../src/capabilities/manifest';
+import { meterBy } from '../../src/capabilities/metering-rule';
+
+/** Providers that authenticate with a connector binding's credential. */
+const HELPDESKS = new Set(['zendesk', 'freshdesk', 'intercom']);
 
 /**
- * Human handover: Escalates a conversation to a human in your helpdesk (Zendesk, Freshdesk, Intercom, email or a webhook) with the transcript.
- * Fill in validate, desiredState and meter; the types come from the registry entry.
+ * Human handover. Semantic rules:
+ * - `email` needs `email`; `webhook` needs `webhookUrl` (https to a public host, no credentials in
+ *   the URL — a signing secret goes in a binding); zendesk/freshdesk/intercom need `bindingId`;
+ *   a destination the provider does not use (`email` with webhook, `webhookUrl` with email, …)
+ *   is an error rather than silently ignored, and so is a binding for the email provider;
+ * - some trigger must be able to fire (user request, keywords or low confidence);
+ * - keywords are unique (case-insensitively) and not blank.
+ * Desired state: a HandoverPolicy, plus an ExternalSecret for the binding if there is one.
  */
 export const humanHandover: HumanHandoverHandler = {
   validate(config) {
-    throw new Error('human_handover: validate not implemented');
+    const issues: ConfigIssue[] = [];
+    const provider = config.provider ?? 'email';
+    if (provider === 'email' && !config.email) issues.push({ path: pointer('email'), message: 'is required for the email provider' });
+    if (provider !== 'email' && config.email) issues.push({ path: pointer('email'), message: `is only used by the email provider, not ${provider}` });
+    if (provider === 'webhook') {
+      if (!config.webhookUrl) issues.push({ path: pointer('webhookUrl'), message: 'is required for the webhook provider' });
+    } else if (config.webhookUrl) {
+      issues.push({ path: pointer('webhookUrl'), message: `is only used by the webhook provider, not ${provider}` });
+    }
+    if (config.webhookUrl) {
+      const problem = httpsUrlProblem(config.webhookUrl);
+      if (problem) issues.push({ path: pointer('webhookUrl'), message: problem });
+    }
+    if (HELPDESKS.has(provider) && !config.bindingId) issues.push({ path: pointer('bindingId'), message: `is required for ${provider} (the helpdesk credential)` });
+    if (provider === 'email' && config.bindingId) issues.push({ path: pointer('bindingId'), message: 'is not used by the email provider' });
+    const t = config.triggers ?? {};
+    const keywords = t.keywords ?? [];
+    if (t.onUserRequest === false && t.onLowConfidence === false && keywords.length === 0) {
+      issues.push({ path: pointer('triggers'), message: 'no trigger can fire: enable onUserRequest or onLowConfidence, or list keywords' });
+    }
+    keywords.forEach((k, i) => {
+      if (isBlank(k)) issues.push({ path: pointer('triggers', 'keywords', i), message: 'must not be blank' });
+    });
+    for (const i of repeatedIndexes(keywords, (k) => k.trim().toLowerCase())) issues.push({ path: pointer('triggers', 'keywords', i), message: `repeats ${keywords[i]}` });
+    return issues;
   },
   desiredState(ctx) {
-    throw new Error('human_handover: desiredState not implemented');
+    const c = withDefaults(meta.id, ctx.config);
+    const secret = c.bindingId ? connectorSecret(ctx, meta.id, c.bindingId) : undefined;
+    const t = c.triggers!;
+    const destination = { ...(c.email ? { email: c.email } : {}), ...(c.webhookUrl ? { webhookUrl: c.webhookUrl } : {}) };
+    const policy: Manifest = instanceObject(ctx, meta.id, 'HandoverPolicy', {
+      spec: {
+        instanceId: ctx.instanceId,
+        provider: c.provider!,
+        ...(Object.keys(destination).length ? { destination } : {}),
+        ...(secret ? { secretRef: { name: secret.secretName } } : {}),
+        triggers: {
+          onUserRequest: t.onUserRequest!,
+          keywords: t.keywords!,
+          onLowConfidence: t.onLowConfidence!,
+          confidenceThreshold: t.confidenceThreshold!,
+        },
+        message: c.handoverMessage!,
+        transcript: { include: c.includeTranscript!, maxTurns: c.maxTranscriptTurns! },
+      },
+    });
+    return secret ? [policy, secret.manifest] : [policy];
   },
-  meter(usage) {
-    throw new Error('human_handover: meter not implemented');
-  },
+  meter: meterBy(meta.dimensions),
 };
