@@ -1,5 +1,4 @@
 import type { InstanceState } from '../../generated/control-plane/types';
-import { AppError } from '../platform/errors';
 
 /**
  * How the platform learns what happened to committed desired state. Argo CD (through the
@@ -58,13 +57,3 @@ export interface DeploymentHealthOutcome {
 export interface DeploymentHealthSink {
   report(r: DeploymentHealthReport): Promise<DeploymentHealthOutcome>;
 }
-
-/**
- * Placeholder until the instance service provides the sink: every report answers
- * 501 NOT_IMPLEMENTED (and the built-in reconciler logs it). Replace in src/stack.ts.
- */
-export const unwiredDeploymentHealthSink: DeploymentHealthSink = {
-  async report() {
-    throw new AppError('NOT_IMPLEMENTED', 'Deployment health reports are not wired to the instance service yet');
-  },
-};
