@@ -330,6 +330,23 @@ describe('desired-state repository with a remote', () => {
     assert.ok(await repo.includes(revision, (await gitOut(bare, 'rev-parse', 'main~2')).trim()));
   });
 
+  test('a rejected push is rebased onto the other replica\'s commit and pushed', async () => {
+    const { bare, url, tmp } = await bareRemote();
+    const { repo } = newRepo({ remote: { url } });
+    await repo.head();
+    const replica = new GitDesiredStateRepo({ dir: join(tmp, 'replica'), remote: { url } });
+    const theirs = newRef();
+    const { revision: theirRevision } = await replica.writeInstance({ ...theirs, manifests: [gatewayRoute(theirs)], action: 'create' });
+    const mine = newRef();
+    const { revision } = await repo.writeInstance({ ...mine, manifests: [gatewayRoute(mine)], action: 'create' });
+    assert.equal((await gitOut(bare, 'rev-parse', 'main')).trim(), revision);
+    assert.equal((await gitOut(bare, 'rev-parse', 'main~1')).trim(), theirRevision, 'linear history on top of the other replica');
+    assert.ok(await repo.includes(revision, theirRevision));
+    assert.ok(!(await repo.includes(theirRevision, revision)));
+    const tree = await gitOut(bare, 'ls-tree', '-r', '--name-only', 'main', '--', 'clusters');
+    assert.ok(tree.includes(instanceDir(theirs)) && tree.includes(instanceDir(mine)));
+  });
+
   test('an existing remote is cloned on first use; an empty one is seeded', async () => {
     const { url, bare } = await bareRemote();
     const first = newRepo({ remote: { url } });
