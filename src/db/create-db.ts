@@ -39,6 +39,10 @@ export interface CreateDbOptions {
    * from) and a precompiled `pgliteWasmModule` + `fsBundle` — see test/support/db.ts.
    */
   pglite?: Partial<PGliteOptions>;
+  /** application_name of every pg connection (visible in pg_stat_activity). Default 'agent-store'. */
+  applicationName?: string;
+  /** knex's logger (e.g. to quiet "Connection Error" warnings in fault-injection tests). */
+  log?: Knex.Logger;
   /** Milliseconds to wait for a pooled connection. Default 30 000. */
   acquireConnectionTimeout?: number;
 }
@@ -112,11 +116,12 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<Knex> {
         types: pgTypes,
         // A client that dies inside a transaction must not hold a wallet lock for long.
         idle_in_transaction_session_timeout: 60_000,
-        application_name: 'agent-store',
+        application_name: opts.applicationName ?? 'agent-store',
       } as Knex.PgConnectionConfig,
       searchPath: opts.searchPath,
       pool: { min: 0, max: opts.poolMax ?? 20 },
       acquireConnectionTimeout,
+      ...(opts.log ? { log: opts.log } : {}),
     });
     return db;
   }
@@ -137,6 +142,7 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<Knex> {
     connection: () => ({ pglite }) as unknown as Knex.StaticConnectionConfig,
     searchPath: opts.searchPath,
     acquireConnectionTimeout,
+    ...(opts.log ? { log: opts.log } : {}),
   } as Knex.Config);
   return db;
 }

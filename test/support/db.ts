@@ -41,12 +41,24 @@ export function testDatabaseUrl(): string | undefined {
   return url === undefined || url === '' ? undefined : url;
 }
 
-export async function openTestDb(): Promise<TestDb> {
+export interface OpenTestDbOptions {
+  /** Drop knex's "Connection Error" warnings (tests that kill connections on purpose). */
+  quietConnectionErrors?: boolean;
+}
+
+export async function openTestDb(opts: OpenTestDbOptions = {}): Promise<TestDb> {
   const started = performance.now();
   const url = testDatabaseUrl();
   if (url) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
-    const db = await createDb({ url, searchPath: schema, poolMax: 40 });
+    const log = opts.quietConnectionErrors
+      ? {
+          warn: (m: unknown) => {
+            if (!String(m).startsWith('Connection Error')) console.warn(m);
+          },
+        }
+      : undefined;
+    const db = await createDb({ url, searchPath: schema, poolMax: 40, applicationName: schema, log });
     try {
       await db.raw(`create schema "${schema}"`); // throws when the server is unreachable
       await migrateLatest(db);
