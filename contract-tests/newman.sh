@@ -7,13 +7,13 @@ data=$(mktemp -d)
 log="$data/stack.log"
 base=${NEWMAN_PORT_BASE:-18080}
 export DATA_DIR="$data" APP_ENV=development VALIDATE_RESPONSES=1 LOG_LEVEL=${NEWMAN_LOG_LEVEL:-warn}
-export CP_PORT=$base GATEWAY_PORT=$((base + 1)) CONNECTOR_GATEWAY_PORT=$((base + 2)) RUNNER_PORT=$((base + 3))
+export CP_PORT=$base GATEWAY_PORT=$((base + 1)) CONNECTOR_GATEWAY_PORT=$((base + 2)) RUNNER_PORT=$((base + 3)) PROVISIONER_PORT=$((base + 4))
 export ARGOCD_WEBHOOK_TOKEN=${ARGOCD_WEBHOOK_TOKEN:-newman-argocd-webhook-token}
 npx tsx scripts/start.ts >"$log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
-for port in $CP_PORT $GATEWAY_PORT $CONNECTOR_GATEWAY_PORT $RUNNER_PORT; do
+for port in $CP_PORT $GATEWAY_PORT $CONNECTOR_GATEWAY_PORT $RUNNER_PORT $PROVISIONER_PORT; do
   for _ in $(seq 1 120); do
     curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "newman: the stack did not start" >&2; exit 1; }

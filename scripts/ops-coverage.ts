@@ -2,10 +2,11 @@
 import { handlers as connectorGateway } from '../generated/connector-gateway/handler-registry';
 import { handlers as controlPlane } from '../generated/control-plane/handler-registry';
 import { handlers as gateway } from '../generated/gateway/handler-registry';
+import { handlers as provisioner } from '../generated/provisioner/handler-registry';
 import { handlers as runner } from '../generated/runner/handler-registry';
 import { isNotImplemented } from '../src/platform/http/not-implemented';
 
-const services: Record<string, Record<string, unknown>> = { 'control-plane': controlPlane, gateway, 'connector-gateway': connectorGateway, runner };
+const services: Record<string, Record<string, unknown>> = { 'control-plane': controlPlane, gateway, 'connector-gateway': connectorGateway, runner, provisioner };
 let done = 0;
 let total = 0;
 for (const [name, handlers] of Object.entries(services)) {

@@ -10,10 +10,12 @@ import { unwiredDeploymentHealthSink } from './gitops/health';
 import type { Config } from './platform/config';
 import type { ServiceApp } from './platform/http/create-service-app';
 import type { Logger } from './platform/logger';
+import { createProvisionerApp } from './provisioner/app';
+import { createProvisionerDeps } from './provisioner/deps';
 import { createRunnerApp } from './runner/app';
 import { createObjectStore, storageSettingsFromEnv } from './storage';
 
-export const SERVICE_NAMES = ['control-plane', 'gateway', 'connector-gateway', 'runner'] as const;
+export const SERVICE_NAMES = ['control-plane', 'gateway', 'connector-gateway', 'runner', 'provisioner'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface Stack {
@@ -31,7 +33,7 @@ export interface Stack {
 export async function startStack(config: Config, log: Logger, opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex } = {}): Promise<Stack> {
   const selected = opts.services ?? SERVICE_NAMES;
   const identity = await createIdentity(config);
-  const needsDb = selected.includes('control-plane');
+  const needsDb = selected.includes('control-plane') || selected.includes('provisioner');
   // An injected database (tests) is already migrated and is closed by its owner.
   const ownsDb = needsDb && !opts.db;
   const db = opts.db ?? (needsDb ? await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }) : undefined);
@@ -47,6 +49,9 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       'control-plane': () => createControlPlaneApp({ config, log, db: db!, identity, objectStore: objectStore(), deploymentHealth: unwiredDeploymentHealthSink }, v),
       gateway: () => createGatewayApp({ config, log, identity }, v),
       'connector-gateway': () => createConnectorGatewayApp({ config, log, identity }, v),
+      provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
+        controlPlaneUrl: () => (config.ports.controlPlane === 0 && cpListenUrl ? cpListenUrl : config.urls.controlPlane),
+      }), v),
       runner: () => createRunnerApp({ config, log, identity }, v),
     };
     const ports: Record<ServiceName, number> = {
@@ -54,6 +59,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       gateway: config.ports.gateway,
       'connector-gateway': config.ports.connectorGateway,
       runner: config.ports.runner,
+      provisioner: config.ports.provisioner,
     };
     for (const name of selected) {
       const app = await builders[name]();

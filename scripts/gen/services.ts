@@ -13,4 +13,5 @@ export const services: ServiceDef[] = [
   { name: 'gateway', spec: 'specs/gateway.openapi.yaml', deps: { module: 'src/gateway/deps', type: 'GatewayDeps' } },
   { name: 'connector-gateway', spec: 'specs/connector-gateway.openapi.yaml', deps: { module: 'src/connector-gateway/deps', type: 'ConnectorGatewayDeps' } },
   { name: 'runner', spec: 'specs/runner.openapi.yaml', deps: { module: 'src/runner/deps', type: 'RunnerDeps' } },
+  { name: 'provisioner', spec: 'specs/provisioner.openapi.yaml', deps: { module: 'src/provisioner/deps', type: 'ProvisionerDeps' } },
 ];

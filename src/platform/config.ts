@@ -1,3 +1,5 @@
+import { loadSaleorConfig, type ProvisionerConfig, type SaleorConfig } from './config-saleor';
+
 /**
  * Configuration from the environment, validated once at start-up. Every problem is reported
  * at once with the variable's name, so a misconfigured deployment fails fast and clearly.
@@ -8,13 +10,17 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl?: string;
-  ports: { controlPlane: number; gateway: number; connectorGateway: number; runner: number };
+  ports: { controlPlane: number; gateway: number; connectorGateway: number; runner: number; provisioner: number };
   /** Where each service reaches the others (defaults: this host's ports). */
-  urls: { controlPlane: string; gateway: string; connectorGateway: string; runner: string };
+  urls: { controlPlane: string; gateway: string; connectorGateway: string; runner: string; provisioner: string };
   oidc: { issuer?: string; audience: string; jwksUrl?: string; clockToleranceSeconds: number };
   redisUrl?: string;
   /** Shared token argocd-notifications sends in X-Argocd-Webhook-Token. */
   argocdWebhookToken?: string;
+  /** Saleor instances allowed to send webhooks to the Provisioner (src/platform/config-saleor.ts). */
+  saleor: SaleorConfig;
+  /** The Provisioner's own Keycloak client (client-credentials grant towards the Control Plane). */
+  provisioner: ProvisionerConfig;
   /** Validate every response against the spec (tests, Newman runs); off in production. */
   validateResponses: boolean;
 }
@@ -75,6 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
     gateway: int(env, p, 'GATEWAY_PORT', 8081, 0, 65535),
     connectorGateway: int(env, p, 'CONNECTOR_GATEWAY_PORT', 8082, 0, 65535),
     runner: int(env, p, 'RUNNER_PORT', 8083, 0, 65535),
+    provisioner: int(env, p, 'PROVISIONER_PORT', 8084, 0, 65535),
   };
   const local = (port: number) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const config: Config = {
@@ -89,6 +96,7 @@ export function loadConfig(env: Env = process.env): Config {
       gateway: url(env, p, 'API_BASE', local(ports.gateway))!,
       connectorGateway: url(env, p, 'CONN_BASE', local(ports.connectorGateway))!,
       runner: url(env, p, 'RUNNER_BASE', local(ports.runner))!,
+      provisioner: url(env, p, 'PROVISIONER_BASE', local(ports.provisioner))!,
     },
     oidc: {
       issuer: url(env, p, 'OIDC_ISSUER'),
@@ -98,6 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     redisUrl: url(env, p, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
     argocdWebhookToken: str(env, 'ARGOCD_WEBHOOK_TOKEN'),
+    ...loadSaleorConfig(env, appEnv, (name, message, value) => p.add(name, message, value)),
     validateResponses: str(env, 'VALIDATE_RESPONSES') === '1',
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { handlers as connectorGateway } from '../../generated/connector-gateway/handler-registry';
 import { handlers as controlPlane } from '../../generated/control-plane/handler-registry';
 import { handlers as gateway } from '../../generated/gateway/handler-registry';
+import { handlers as provisioner } from '../../generated/provisioner/handler-registry';
 import { handlers as runner } from '../../generated/runner/handler-registry';
 import { loadDefinition } from '../../src/platform/spec';
 import { isNotImplemented } from '../../src/platform/http/not-implemented';
@@ -17,13 +18,13 @@ import { sample, samplePath } from '../support/schema-sample';
 import { http, startTestStack, type TestStack } from '../support/stack';
 
 const registries: Record<ServiceName, Record<string, unknown>> = {
-  'control-plane': controlPlane, gateway, 'connector-gateway': connectorGateway, runner,
+  'control-plane': controlPlane, gateway, 'connector-gateway': connectorGateway, runner, provisioner,
 };
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 let stack: TestStack;
 before(async () => {
-  stack = await startTestStack(['control-plane', 'gateway', 'connector-gateway', 'runner'], { ARGOCD_WEBHOOK_TOKEN: 'test-argocd-token-0123456789' });
+  stack = await startTestStack(['control-plane', 'gateway', 'connector-gateway', 'runner', 'provisioner'], { ARGOCD_WEBHOOK_TOKEN: 'test-argocd-token-0123456789' });
 });
 after(async () => stack?.close());
 

@@ -28,9 +28,10 @@ export async function startTestStack(services: ServiceName[], env: Record<string
     GATEWAY_PORT: '0',
     CONNECTOR_GATEWAY_PORT: '0',
     RUNNER_PORT: '0',
+    PROVISIONER_PORT: '0',
     ...env,
   });
-  const testDb = services.includes('control-plane') ? await openTestDb() : undefined;
+  const testDb = services.includes('control-plane') || services.includes('provisioner') ? await openTestDb() : undefined;
   const stack = await startStack(config, createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db });
   const issuer = stack.identity.devIssuer!;
   return {

@@ -7,6 +7,7 @@ import * as tenancyCore from './20261123000100_tenancy_core';
 import * as money from './20261123000200_money';
 import * as idempotencyKeys from './20261123000300_idempotency_keys';
 import * as membershipsTeamsApiKeys from './20261123000400_memberships_teams_api_keys';
+import * as provisionerDeadLetters from './20261123000600_provisioner_dead_letters';
 
 export interface Migration {
   name: string;
@@ -19,4 +20,5 @@ export const migrations: Migration[] = [
   { name: '20261123000200_money', ...money },
   { name: '20261123000300_idempotency_keys', ...idempotencyKeys },
   { name: '20261123000400_memberships_teams_api_keys', ...membershipsTeamsApiKeys },
+  { name: '20261123000600_provisioner_dead_letters', ...provisionerDeadLetters },
 ];

@@ -1,0 +1,219 @@
+/**
+ * The Provisioner's calls to the Control Plane: `POST /integrations/saleor/order-paid` (with
+ * `Idempotency-Key: saleor:<orderId>:<lineId>`, a service bearer token and the request's
+ * X-Request-Id) and the public catalog lookup behind `<offeringSlug>:<planId>` SKUs.
+ *
+ * Retry policy (MISSION §7/§8, Provisioner → CP): 502/503/504 and network errors/timeouts are
+ * retried 5 times after 1, 2, 4, 8 and 16 s (6 attempts in all). So are two answers that are
+ * transient by definition: 409 IDEMPOTENCY_IN_PROGRESS (a duplicate delivery of the same line is
+ * being applied right now; retrying replays its answer) and 429. A 401 drops the cached token and
+ * is tried once more at once (the token expired or the key rotated). Every other answer is final —
+ * in particular 409 IDEMPOTENCY_PAYLOAD_MISMATCH, 422 and other 4xx are never retried.
+ * `sleep` is injectable so tests run the schedule instantly.
+ */
+import type { OrderPaidRequest, OrderPaidResult } from '../../generated/control-plane/types';
+import { type CatalogResolver, MappingError } from './order';
+import { TokenEndpointError, type TokenSource } from './token-source';
+
+export const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16000] as const;
+const ATTEMPT_TIMEOUT_MS = 10_000;
+const RETRYABLE_STATUS = new Set([502, 503, 504, 429]);
+
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export const realSleep: Sleep = (ms, signal) =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** One attempt's outcome. */
+export type AttemptOutcome =
+  | { kind: 'accepted'; httpStatus: number; replayed: boolean; body: OrderPaidResult }
+  | { kind: 'retryable' | 'final'; httpStatus: number | null; code: string; message: string };
+
+export interface ControlPlaneClient {
+  orderPaid(request: OrderPaidRequest, opts: { idempotencyKey: string; requestId: string; signal?: AbortSignal }): Promise<AttemptOutcome>;
+}
+
+export interface ControlPlaneClientOptions {
+  /** The Control Plane's base URL (a function: in a test stack it is known only after listen). */
+  baseUrl: () => string;
+  tokens: TokenSource;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+async function errorOf(res: Response): Promise<{ code: string; message: string }> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof body.error?.code === 'string') {
+      return { code: body.error.code, message: typeof body.error.message === 'string' ? body.error.message.slice(0, 500) : `HTTP ${res.status}` };
+    }
+  } catch {
+    // not the canonical body (a proxy's error page): fall through
+  }
+  return { code: res.status >= 500 ? 'CONTROL_PLANE_UNAVAILABLE' : 'UNPROCESSABLE', message: `control plane answered ${res.status}` };
+}
+
+export function createControlPlaneClient(opts: ControlPlaneClientOptions): ControlPlaneClient {
+  const doFetch = opts.fetch ?? fetch;
+  const timeoutMs = opts.timeoutMs ?? ATTEMPT_TIMEOUT_MS;
+
+  async function call(request: OrderPaidRequest, o: { idempotencyKey: string; requestId: string; signal?: AbortSignal }): Promise<Response> {
+    const url = `${opts.baseUrl().replace(/\/+$/, '')}/integrations/saleor/order-paid`;
+    const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    return doFetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await opts.tokens.token()}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'idempotency-key': o.idempotencyKey,
+        'x-request-id': o.requestId,
+      },
+      body: JSON.stringify(request),
+      signal,
+    });
+  }
+
+  return {
+    async orderPaid(request, o) {
+      let res: Response;
+      try {
+        res = await call(request, o);
+        if (res.status === 401) {
+          await res.body?.cancel();
+          opts.tokens.invalidate();
+          res = await call(request, o);
+        }
+      } catch (err) {
+        const e = err as Error;
+        if (e instanceof TokenEndpointError) return { kind: 'retryable', httpStatus: null, code: 'DEPENDENCY_UNAVAILABLE', message: `no service token: ${e.message}` };
+        const message = e.name === 'TimeoutError' ? `control plane did not answer within ${timeoutMs} ms` : `control plane unreachable: ${e.message}`;
+        return { kind: 'retryable', httpStatus: null, code: e.name === 'TimeoutError' ? 'DEPENDENCY_TIMEOUT' : 'CONTROL_PLANE_UNAVAILABLE', message };
+      }
+      if (res.status >= 200 && res.status < 300) {
+        const body = (await res.json().catch(() => null)) as OrderPaidResult | null;
+        if (!body) return { kind: 'final', httpStatus: res.status, code: 'INTERNAL', message: 'control plane answered without a JSON body' };
+        return { kind: 'accepted', httpStatus: res.status, replayed: res.headers.get('idempotent-replayed') === 'true', body };
+      }
+      const { code, message } = await errorOf(res);
+      const retryable = RETRYABLE_STATUS.has(res.status) || (res.status === 409 && code === 'IDEMPOTENCY_IN_PROGRESS');
+      return { kind: retryable ? 'retryable' : 'final', httpStatus: res.status, code, message };
+    },
+  };
+}
+
+/** The result of delivering one line (all its attempts). */
+export interface Delivery {
+  outcome: AttemptOutcome;
+  /** The request that was sent (undefined when the line could not be mapped). */
+  request?: OrderPaidRequest;
+  /** Attempts made (mapping included). */
+  attempts: number;
+}
+
+/**
+ * Maps (when `request` is not known yet) and sends one line, retrying transient failures on the
+ * RETRY_DELAYS_MS schedule. `delays: []` makes a single attempt (operator replays).
+ * An aborted `signal` (client gone, server shutting down) stops the schedule early; the line is
+ * then dead-lettered like an exhausted one.
+ */
+export async function deliverLine(input: {
+  client: ControlPlaneClient;
+  request?: OrderPaidRequest;
+  map: () => Promise<OrderPaidRequest>;
+  idempotencyKey: string;
+  requestId: string;
+  sleep: Sleep;
+  delays?: readonly number[];
+  signal?: AbortSignal;
+}): Promise<Delivery> {
+  const delays = input.delays ?? RETRY_DELAYS_MS;
+  let request = input.request;
+  let attempts = 0;
+  for (let i = 0; ; i++) {
+    attempts++;
+    let outcome: AttemptOutcome;
+    try {
+      request ??= await input.map();
+      outcome = await input.client.orderPaid(request, { idempotencyKey: input.idempotencyKey, requestId: input.requestId, signal: input.signal });
+    } catch (err) {
+      if (!(err instanceof MappingError)) throw err;
+      outcome = { kind: err.transient ? 'retryable' : 'final', httpStatus: err.httpStatus, code: err.transient ? 'CONTROL_PLANE_UNAVAILABLE' : 'UNPROCESSABLE', message: err.message };
+    }
+    if (outcome.kind !== 'retryable' || i >= delays.length || input.signal?.aborted) return { outcome, request, attempts };
+    await input.sleep(delays[i]!, input.signal);
+    if (input.signal?.aborted) return { outcome, request, attempts };
+  }
+}
+
+/**
+ * `<offeringSlug>:<planId>` → the offering's published version, through the Control Plane's
+ * public catalog (`GET /offerings?q=<slug>`, exact slug match, a few pages at most). Positive
+ * answers are cached for a minute.
+ */
+export function createCatalogResolver(opts: { baseUrl: () => string; fetch?: typeof fetch; ttlMs?: number; now?: () => number; timeoutMs?: number }): CatalogResolver {
+  const doFetch = opts.fetch ?? fetch;
+  const ttlMs = opts.ttlMs ?? 60_000;
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { at: number; offering: CatalogOffering }>();
+
+  interface CatalogOffering {
+    slug: string;
+    lifecycle?: string;
+    publishedVersionId?: string | null;
+    plans?: { id: string }[];
+  }
+
+  async function find(slug: string): Promise<CatalogOffering | undefined> {
+    const hit = cache.get(slug);
+    if (hit && now() - hit.at < ttlMs) return hit.offering;
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const qs = new URLSearchParams({ q: slug, limit: '200' });
+      if (cursor) qs.set('cursor', cursor);
+      let res: Response;
+      try {
+        res = await doFetch(`${opts.baseUrl().replace(/\/+$/, '')}/offerings?${qs}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+      } catch (err) {
+        throw new MappingError(`catalog unreachable while resolving "${slug}": ${(err as Error).message}`, true, null);
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new MappingError(`catalog answered ${res.status} while resolving "${slug}"`, [502, 503, 504, 429].includes(res.status), res.status);
+      }
+      const body = (await res.json().catch(() => null)) as { items?: CatalogOffering[]; nextCursor?: string | null } | null;
+      const found = body?.items?.find((o) => o.slug === slug);
+      if (found) {
+        cache.set(slug, { at: now(), offering: found });
+        return found;
+      }
+      if (!body?.nextCursor) return undefined;
+      cursor = body.nextCursor;
+    }
+    return undefined;
+  }
+
+  return {
+    async publishedVersion(slug, planId) {
+      const offering = await find(slug);
+      if (!offering) throw new MappingError(`No published offering with the slug "${slug}" in the catalog`);
+      if (!offering.publishedVersionId) throw new MappingError(`The offering "${slug}" has no published version`);
+      if (offering.plans?.length && !offering.plans.some((p) => p.id === planId)) {
+        throw new MappingError(`The offering "${slug}" has no plan "${planId}"`);
+      }
+      return offering.publishedVersionId;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Knex } from 'knex';
+import type { Identity } from '../auth/identity';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import { createCatalogResolver, createControlPlaneClient, realSleep, type Sleep } from './cp-client';
+import { createDeadLetterStore } from './dead-letters';
+import { createProvisioner, type Provisioner } from './service';
+import { createSaleorSignatureVerifier, type JwksFetcher, type SaleorSignatureVerifier } from './signature';
+import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from './token-source';
+
+/** What every provisioner handler receives as `ctx.deps`. */
+export interface ProvisionerDeps {
+  config: Config;
+  log: Logger;
+  db: Knex;
+  identity: Identity;
+  /** Saleor webhook signature verification (JWS/JWKS or legacy HMAC). */
+  signature: SaleorSignatureVerifier;
+  /** Applies verified orders and replays dead letters. */
+  provisioner: Provisioner;
+}
+
+export interface ProvisionerDepsOverrides {
+  /** The Control Plane's base URL; default `config.urls.controlPlane`. */
+  controlPlaneUrl?: () => string;
+  sleep?: Sleep;
+  tokens?: TokenSource;
+  fetch?: typeof fetch;
+  fetchJwks?: JwksFetcher;
+}
+
+/** The service token source for this deployment: Keycloak client credentials, or the dev issuer. */
+export function provisionerTokenSource(config: Config, identity: Identity, fetchImpl?: typeof fetch): TokenSource {
+  if (identity.devIssuer) return devIssuerTokenSource(identity.devIssuer, { audience: config.oidc.audience });
+  const { clientId, clientSecret, tokenUrl } = config.provisioner;
+  if (!clientSecret) {
+    throw new Error('The provisioner needs PROVISIONER_CLIENT_SECRET (its Keycloak client secret) when OIDC_ISSUER is set');
+  }
+  return clientCredentialsTokenSource({ issuer: identity.issuer, clientId, clientSecret, tokenUrl, fetch: fetchImpl });
+}
+
+export function createProvisionerDeps(base: { config: Config; log: Logger; db: Knex; identity: Identity }, o: ProvisionerDepsOverrides = {}): ProvisionerDeps {
+  const { config } = base;
+  const controlPlaneUrl = o.controlPlaneUrl ?? (() => config.urls.controlPlane);
+  if (config.saleor.apiUrls.length === 0) {
+    base.log.warn({ service: 'provisioner' }, 'SALEOR_API_URLS is empty: every Saleor webhook will be refused');
+  }
+  const signature = createSaleorSignatureVerifier({
+    apiUrls: config.saleor.apiUrls,
+    webhookSecrets: config.saleor.webhookSecrets,
+    ttlMs: config.saleor.jwksTtlSeconds * 1000,
+    refetchCooldownMs: config.saleor.jwksRefetchCooldownSeconds * 1000,
+    fetchJwks: o.fetchJwks,
+  });
+  const provisioner = createProvisioner({
+    client: createControlPlaneClient({ baseUrl: controlPlaneUrl, tokens: o.tokens ?? provisionerTokenSource(config, base.identity, o.fetch), fetch: o.fetch }),
+    catalog: createCatalogResolver({ baseUrl: controlPlaneUrl, fetch: o.fetch }),
+    deadLetters: createDeadLetterStore(base.db),
+    sleep: o.sleep ?? realSleep,
+  });
+  return { ...base, signature, provisioner };
+}

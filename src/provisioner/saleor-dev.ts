@@ -1,0 +1,192 @@
+/**
+ * The Saleor side of a webhook, for `npm run saleor:send-order` and the tests: an RS256 key
+ * (kid = RFC 7638 thumbprint) published as a JWKS, ORDER_FULLY_PAID payloads in both forms,
+ * and signing exactly as Saleor does — a JWS with a detached, unencoded payload (RFC 7797):
+ * `Saleor-Signature: <b64url(protected)>..<b64url(signature)>` over `b64url(protected) + "." + body`.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { calculateJwkThumbprint, exportJWK, FlattenedSign, generateKeyPair, importJWK, type JSONWebKeySet, type JWK } from 'jose';
+
+export interface SaleorSigningKey {
+  kid: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+  sign(body: Uint8Array | string, header?: Record<string, unknown>): Promise<string>;
+}
+
+export async function saleorKeyFromJwk(privateJwk: JWK): Promise<SaleorSigningKey> {
+  const kid = privateJwk.kid ?? (await calculateJwkThumbprint({ kty: privateJwk.kty, n: privateJwk.n, e: privateJwk.e }));
+  const key = await importJWK(privateJwk, 'RS256');
+  const publicJwk: JWK = { kty: 'RSA', n: privateJwk.n, e: privateJwk.e, kid, alg: 'RS256', use: 'sig' };
+  return {
+    kid,
+    privateJwk: { ...privateJwk, kid },
+    publicJwk,
+    async sign(body, header = {}) {
+      const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+      const jws = await new FlattenedSign(bytes)
+        .setProtectedHeader({ alg: 'RS256', b64: false, crit: ['b64'], kid, typ: 'JWT', ...header })
+        .sign(key);
+      return `${jws.protected}..${jws.signature}`;
+    },
+  };
+}
+
+export async function generateSaleorKey(): Promise<SaleorSigningKey> {
+  const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+  return saleorKeyFromJwk(await exportJWK(privateKey));
+}
+
+/** Keeps one key in `<dir>/signing-key.json` (mode 0600), creating it on first use. */
+export async function loadOrCreateSaleorKey(dir: string): Promise<SaleorSigningKey> {
+  const file = path.join(dir, 'signing-key.json');
+  try {
+    return await saleorKeyFromJwk(JSON.parse(await readFile(file, 'utf8')) as JWK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const key = await generateSaleorKey();
+  await writeFile(file, JSON.stringify(key.privateJwk, null, 2) + '\n', { mode: 0o600 });
+  await chmod(file, 0o600);
+  return key;
+}
+
+export function saleorJwks(...keys: SaleorSigningKey[]): JSONWebKeySet {
+  return { keys: keys.map((k) => k.publicJwk) };
+}
+
+/** Legacy signature: lowercase hex HMAC-SHA256 of the body with the webhook's secret key. */
+export function saleorHmac(body: Uint8Array | string, secret: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/** Every header Saleor sends with a webhook (and the deprecated X-Saleor-* duplicates). */
+export function saleorHeaders(o: { apiUrl: string; signature: string; event?: string; domain?: string }): Record<string, string> {
+  const event = o.event ?? 'order_fully_paid';
+  const domain = o.domain ?? new URL(o.apiUrl).host;
+  return {
+    'content-type': 'application/json',
+    'saleor-event': event,
+    'saleor-domain': domain,
+    'saleor-signature': o.signature,
+    'saleor-api-url': o.apiUrl,
+    'x-saleor-event': event,
+    'x-saleor-domain': domain,
+    'x-saleor-signature': o.signature,
+  };
+}
+
+export interface DemoLine {
+  /** Defaults to a fresh OrderLine global id. */
+  id?: string;
+  quantity?: number;
+  sku: string;
+  variantId?: string;
+  /** Variant metadata (merchant-controlled). */
+  metadata?: Record<string, string>;
+  /** Product metadata (merchant-controlled). */
+  productMetadata?: Record<string, string>;
+}
+
+export interface DemoOrder {
+  id?: string;
+  number?: number;
+  email: string;
+  /** Order metadata (public; orgId / projectId). */
+  metadata?: Record<string, string>;
+  lines: DemoLine[];
+}
+
+const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
+
+/** Fills in ids the way Saleor shapes them (base64 global ids over UUIDs). */
+export function completeOrder(o: DemoOrder): Required<Pick<DemoOrder, 'id' | 'number'>> & DemoOrder & { lines: (DemoLine & { id: string; variantId: string; quantity: number })[] } {
+  return {
+    ...o,
+    id: o.id ?? globalId('Order', randomUUID()),
+    number: o.number ?? Math.floor(1000 + Math.random() * 9000),
+    lines: o.lines.map((l) => ({
+      ...l,
+      id: l.id ?? globalId('OrderLine', randomUUID()),
+      variantId: l.variantId ?? globalId('ProductVariant', String(Math.floor(100 + Math.random() * 900))),
+      quantity: l.quantity ?? 1,
+    })),
+  };
+}
+
+const kv = (m: Record<string, string> = {}) => Object.entries(m).map(([key, value]) => ({ key, value }));
+
+/** The subscription payload (the `event` of the app's subscription query), as Saleor sends it. */
+export function subscriptionPayload(order: ReturnType<typeof completeOrder>, version = '3.20.0'): unknown {
+  return {
+    issuedAt: new Date().toISOString(),
+    version,
+    recipient: { id: globalId('App', '1'), name: 'Agent Store Provisioner' },
+    order: {
+      id: order.id,
+      number: String(order.number),
+      created: new Date().toISOString(),
+      status: 'UNFULFILLED',
+      isPaid: true,
+      chargeStatus: 'FULL',
+      userEmail: order.email,
+      user: null,
+      channel: { id: globalId('Channel', '1'), slug: 'default-channel', currencyCode: 'USD' },
+      metadata: kv(order.metadata),
+      privateMetadata: [],
+      lines: order.lines.map((l) => ({
+        id: l.id,
+        productName: l.sku,
+        variantName: l.sku,
+        productSku: l.sku,
+        productVariantId: l.variantId,
+        quantity: l.quantity,
+        isShippingRequired: false,
+        unitPrice: { gross: { amount: 49, currency: 'USD' }, net: { amount: 49, currency: 'USD' } },
+        variant: {
+          id: l.variantId,
+          sku: l.sku,
+          metadata: kv(l.metadata),
+          product: { id: globalId('Product', '1'), metadata: kv(l.productMetadata) },
+        },
+      })),
+    },
+  };
+}
+
+/** The legacy (non-subscription) payload: a JSON array with the order, snake_case fields, metadata as dicts. */
+export function legacyPayload(order: ReturnType<typeof completeOrder>): unknown {
+  return [
+    {
+      type: 'Order',
+      id: order.id,
+      token: randomUUID(),
+      number: order.number,
+      created: new Date().toISOString(),
+      status: 'unfulfilled',
+      origin: 'checkout',
+      user_email: order.email,
+      metadata: order.metadata ?? {},
+      private_metadata: {},
+      channel: { type: 'Channel', id: globalId('Channel', '1'), slug: 'default-channel', currency_code: 'USD' },
+      total_gross_amount: 49,
+      lines: order.lines.map((l) => ({
+        type: 'OrderLine',
+        id: l.id,
+        product_name: l.sku,
+        variant_name: l.sku,
+        product_sku: l.sku,
+        product_variant_id: l.variantId,
+        quantity: l.quantity,
+        currency: 'USD',
+        unit_price_gross_amount: '49.00',
+        allocations: [],
+      })),
+      fulfillments: [],
+      payments: [],
+    },
+  ];
+}
