@@ -4,6 +4,7 @@
  * every handler's manifests must pass.
  */
 import assert from 'node:assert/strict';
+import type { CapabilityConfigs } from '../../generated/capabilities/index';
 import type { ConfigIssue, DesiredStateContext, Manifest } from './handler-types';
 import { connectorVaultPath, LABEL } from './manifest';
 import { validateManifest } from './manifest-schemas';
@@ -20,6 +21,49 @@ export const TEST_IDS = {
 export const HTTP_BINDING_ID = 'bind_01J9ZK7H0J1K2M3N4P5Q6R7S8T';
 export const SLACK_BINDING_ID = 'bind_01J9ZK7H0J1K2M3N4P5Q6R7S9V';
 export const HELPDESK_BINDING_ID = 'bind_01J9ZK7H0J1K2M3N4P5Q6R7SAW';
+
+export const KB_ID = 'kb_01J9ZK8J1K2M3N4P5Q6R7S8T9V';
+
+/**
+ * One instance-override config per capability that exercises every kind its handler can emit
+ * (bindings, webhooks, schedules, …). Valid as they are.
+ */
+export const SAMPLE_CONFIGS: CapabilityConfigs = {
+  prompt_orchestrator: { systemPrompt: 'You answer questions for {company} customers in a {tone} tone.', variables: { company: 'Acme', tone: 'friendly' } },
+  tool_connectors: {
+    allowedTools: [
+      { name: 'http.get', kind: 'read', connector: 'generic_http' },
+      { name: 'http.post', kind: 'write', connector: 'generic_http' },
+      { name: 'slack.post_message', kind: 'write', connector: 'slack' },
+    ],
+    allowedHosts: ['api.acme.example', '*.crm.acme.example'],
+  },
+  mcp_tools: {
+    servers: [
+      { name: 'crm', url: 'https://mcp.acme.example/mcp', bindingId: HTTP_BINDING_ID, allowedTools: ['search_contacts', 'get_contact'] },
+      { name: 'docs', url: 'https://docs-mcp.acme.example/sse', transport: 'sse', allowedTools: ['search'] },
+    ],
+  },
+  human_handover: { provider: 'zendesk', bindingId: HELPDESK_BINDING_ID, triggers: { keywords: ['human', 'agent'] } },
+  api_endpoint: { rateLimitPerMinute: 120, burst: 20, allowApiKeys: true },
+  chat_ui: { welcomeMessage: 'Welcome to Acme support!', suggestedPrompts: ['Where is my order?', 'Reset my password'] },
+  web_widget: { allowedOrigins: ['https://shop.acme.example', 'https://*.acme.example', 'http://localhost:3000'], branding: { title: 'Acme help', logoUrl: 'https://cdn.acme.example/logo.png' } },
+  multilingual: { supportedLanguages: ['en', 'de', 'pt-BR'], defaultLanguage: 'de', fallbackLanguage: 'en' },
+  multimodal_vision: { acceptedMimeTypes: ['image/png', 'application/pdf'], maxImagesPerRun: 4 },
+  multimodal_audio: { textToSpeech: true, voice: 'warm' },
+  rag_knowledgebase: { knowledgeBaseIds: [KB_ID], topK: 4, maxChunks: 8 },
+  guardrails_policy: { blockedTopics: ['weapons', '/\\b\\d{3}-\\d{2}-\\d{4}\\b/', '/medical advice/i'], piiRedaction: 'block' },
+  audit_trail: { sink: 'webhook', webhookUrl: 'https://siem.acme.example/agent-store/events' },
+  scheduler_triggers: {
+    schedules: [
+      { name: 'weekday-digest', cron: '0 9 * * MON-FRI', timezone: 'Europe/Berlin', input: 'Summarise yesterday\'s tickets' },
+      { name: 'paused', cron: '*/30 * * * *', enabled: false },
+    ],
+    webhookTrigger: true,
+  },
+  observability: { logLevel: 'debug', otlpEndpoint: 'https://otel.acme.example/v1' },
+  credits_wallet: { estimatedBudgetPerRun: 30, maxCreditsPerRun: 400, depletionPolicy: 'allow_overage' },
+};
 
 /** Values that must never reach a manifest. */
 export const FAKE_CREDENTIAL = {
