@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { getCapability as get } from '../../src/capabilities/catalog';
+import { AppError } from '../../src/platform/errors';
 
-/** GET /capabilities/{capabilityId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getCapability: Handler<'getCapability'> = notImplemented('getCapability');
+/** GET /capabilities/{capabilityId} — one capability with its configSchema (for config forms). Public. */
+export const getCapability: Handler<'getCapability'> = async (req) => {
+  const capability = get(req.params.capabilityId);
+  if (!capability) throw new AppError('NOT_FOUND', 'Capability not found');
+  return { status: 200, body: capability };
+};

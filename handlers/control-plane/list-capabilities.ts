@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { listCapabilities as list } from '../../src/capabilities/catalog';
 
-/** GET /capabilities — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listCapabilities: Handler<'listCapabilities'> = notImplemented('listCapabilities');
+/** GET /capabilities — the registry's entries (without configSchema), filtered by layer, paged. Public. */
+export const listCapabilities: Handler<'listCapabilities'> = async (req) => ({
+  status: 200,
+  body: list({ layer: req.query.layer, cursor: req.query.cursor, limit: req.query.limit }),
+});
