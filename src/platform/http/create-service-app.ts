@@ -167,8 +167,10 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     const requestId = requestIdFrom(k.get('x-request-id') || undefined);
     k.set('X-Request-Id', requestId);
     const abort = new AbortController();
-    const onClose = () => { if (!k.res.writableEnded) abort.abort(new Error('client closed the connection')); };
-    k.req.once('close', onClose);
+    // The response's 'close' (not the request's: that one fires as soon as the body is read)
+    // tells that the client went away before the answer was written.
+    const onClose = () => { if (!k.res.writableFinished) abort.abort(new Error('client closed the connection')); };
+    k.res.once('close', onClose);
     const signal = AbortSignal.any([abort.signal, shutdown.signal]);
     const state: RequestState = { requestId, log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
     let operationId = 'unrouted';
@@ -216,7 +218,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       if (opts.validateResponses && operationId !== 'unrouted') checkResponse(k, operationId);
     } finally {
       inFlight--;
-      k.req.off('close', onClose);
+      k.res.off('close', onClose);
       const durationMs = performance.now() - started;
       state.log.info({ method: k.method, path: k.path, status: k.status, operationId, durationMs: Math.round(durationMs * 100) / 100, ...state.fields }, 'request');
       opts.onResponse?.({ operationId, method: k.method, status: k.status, durationMs });
