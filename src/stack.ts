@@ -13,6 +13,7 @@ import type { Logger } from './platform/logger';
 import { createProvisionerApp } from './provisioner/app';
 import { createProvisionerDeps } from './provisioner/deps';
 import { createRunnerApp } from './runner/app';
+import { buildRunnerDeps } from './runner/build-deps';
 import { createObjectStore, storageSettingsFromEnv } from './storage';
 
 export const SERVICE_NAMES = ['control-plane', 'gateway', 'connector-gateway', 'runner', 'provisioner'] as const;
@@ -52,7 +53,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
         controlPlaneUrl: () => (config.ports.controlPlane === 0 && cpListenUrl ? cpListenUrl : config.urls.controlPlane),
       }), v),
-      runner: () => createRunnerApp({ config, log, identity }, v),
+      runner: () => createRunnerApp(buildRunnerDeps({ config, log, identity }), v),
     };
     const ports: Record<ServiceName, number> = {
       'control-plane': config.ports.controlPlane,

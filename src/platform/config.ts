@@ -17,6 +17,8 @@ export interface Config {
   redisUrl?: string;
   /** Shared token argocd-notifications sends in X-Argocd-Webhook-Token. */
   argocdWebhookToken?: string;
+  /** Langflow run API (LANGFLOW_URL, LANGFLOW_API_KEY, LANGFLOW_TIMEOUT_MS); unset → the built-in runtime. */
+  langflow?: { url: string; apiKey?: string; timeoutMs: number };
   /** Saleor instances allowed to send webhooks to the Provisioner (src/platform/config-saleor.ts). */
   saleor: SaleorConfig;
   /** The Provisioner's own Keycloak client (client-credentials grant towards the Control Plane). */
@@ -106,6 +108,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     redisUrl: url(env, p, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
     argocdWebhookToken: str(env, 'ARGOCD_WEBHOOK_TOKEN'),
+    langflow: str(env, 'LANGFLOW_URL') === undefined ? undefined : {
+      url: url(env, p, 'LANGFLOW_URL')!,
+      apiKey: str(env, 'LANGFLOW_API_KEY'),
+      timeoutMs: int(env, p, 'LANGFLOW_TIMEOUT_MS', 60_000, 1000, 600_000),
+    },
     ...loadSaleorConfig(env, appEnv, (name, message, value) => p.add(name, message, value)),
     validateResponses: str(env, 'VALIDATE_RESPONSES') === '1',
   };

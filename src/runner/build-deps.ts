@@ -1,0 +1,24 @@
+import { createRuntimeRegistry } from '../runtime/registry';
+import type { KnowledgeRetriever, ToolInvoker } from '../runtime/types';
+import { createArtifactFetcher, type ArtifactFetcherOptions } from './artifacts';
+import type { RunnerDeps } from './deps';
+
+export interface RunnerExtras {
+  artifacts?: ArtifactFetcherOptions;
+  /** Knowledge-base retrieval for the built-in runtime's retriever (the control plane's RAG). */
+  retriever?: KnowledgeRetriever;
+  /** Tool calls for the built-in runtime's ToolCall component (the Connector Gateway client). */
+  toolInvoker?: ToolInvoker;
+  onIntegrityFailure?: RunnerDeps['onIntegrityFailure'];
+}
+
+/** The Runner's services, from the config: what src/stack.ts hands to the runner app. */
+export function buildRunnerDeps(base: Pick<RunnerDeps, 'config' | 'log' | 'identity'>, extras: RunnerExtras = {}): RunnerDeps {
+  const log = base.log.child({ service: 'runner' });
+  return {
+    ...base,
+    artifacts: createArtifactFetcher(extras.artifacts),
+    runtimes: createRuntimeRegistry({ langflow: base.config.langflow, retriever: extras.retriever, toolInvoker: extras.toolInvoker, log }),
+    onIntegrityFailure: extras.onIntegrityFailure,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The built-in runtime's local model: no network, no weights, and the same prompt always gives
+ * the same answer. The answer quotes the user's question, cites the titles of the knowledge
+ * retrieved for it (with the opening sentence of the best chunk), names the tools consulted,
+ * and ends with a short reference derived from the sha256 of the full prompt, so two different
+ * prompts (another system message, other context) are told apart even when the question is the same.
+ */
+import { createHash } from 'node:crypto';
+import type { KnowledgeChunk } from '../types';
+
+const OPENERS = ['Regarding your question', 'About your question', 'On your question', 'In answer to your question'];
+
+export interface ModelInput {
+  /** Everything the model is sent (system message + prompt). */
+  prompt: string;
+  /** The user's question as typed (quoted back); the prompt's last line when unknown. */
+  question?: string;
+  sources?: KnowledgeChunk[];
+  tools?: string[];
+}
+
+function oneLine(s: string, max: number): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+function firstSentence(s: string, max: number): string {
+  const t = oneLine(s, 10_000);
+  const m = /^(.+?[.!?])(\s|$)/.exec(t);
+  return oneLine(m ? m[1] : t, max);
+}
+
+function list(items: string[]): string {
+  const q = items.map((i) => `"${i}"`);
+  return q.length <= 1 ? q.join('') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]}`;
+}
+
+export function deterministicReply(input: ModelInput): string {
+  const seed = createHash('sha256').update(input.prompt, 'utf8').digest('hex');
+  const opener = OPENERS[parseInt(seed.slice(0, 8), 16) % OPENERS.length];
+  const question = oneLine(input.question?.trim() || input.prompt.trim().split('\n').filter(Boolean).pop() || '', 200);
+  const parts = [`${opener} "${question}" —`];
+  const sources = (input.sources ?? []).filter((s) => s.title || s.content);
+  if (sources.length) {
+    const titles = [...new Set(sources.map((s) => oneLine(s.title || 'untitled', 80)))].slice(0, 3);
+    const best = firstSentence(sources[0].content ?? '', 240);
+    parts.push(`based on ${list(titles)}${best ? `: ${best}` : '.'}`);
+  } else {
+    parts.push('no knowledge-base context was provided, so this is a general answer from the built-in model.');
+  }
+  if (input.tools?.length) parts.push(`Checked with ${list([...new Set(input.tools)])}.`);
+  parts.push(`[builtin-model ref ${seed.slice(0, 8)}]`);
+  return parts.join(' ');
+}

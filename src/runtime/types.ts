@@ -1,0 +1,111 @@
+/**
+ * The contract between the Runner and whatever executes a flow: the Langflow adapter or the
+ * built-in runtime. Runtimes receive references (binding ids, knowledge-base ids), never
+ * secrets, and report usage keyed by the capability registry's metering dimension names.
+ */
+import type { FlowExport } from './flow';
+
+/** A connector binding the flow may use. A reference only: the secret stays in Vault. */
+export interface BindingRef {
+  bindingId: string;
+  connectorId: string;
+  name?: string;
+  /** Where the Connector Gateway finds the secret, when the caller knows it. Never the secret. */
+  vaultPath?: string;
+}
+
+/** The user's turn. `text` is always set (from `input.text` or `input.message.content`). */
+export interface RunTextInput {
+  text: string;
+  [k: string]: unknown;
+}
+
+/** Tenant scope of the run: retrieval and tool calls never leave it. */
+export interface RunScope {
+  runId: string;
+  instanceId: string;
+  orgId?: string;
+  projectId?: string;
+  versionId?: string;
+}
+
+/** Langflow tweaks: `{<nodeId>: {<param>: value}}`. */
+export type Tweaks = Record<string, Record<string, unknown>>;
+
+export interface RunInput {
+  /** The verified, parsed flow export (the built-in runtime executes it; Langflow runs `flowId`). */
+  flow: FlowExport;
+  /** Langflow flow id or endpoint name. */
+  flowId: string;
+  tweaks: Tweaks;
+  input: RunTextInput;
+  sessionId?: string;
+  bindings: BindingRef[];
+  scope: RunScope;
+  /** Aborted when the caller goes away; the runtime stops as soon as it can. */
+  signal: AbortSignal;
+  /** The whole run's budget; over it the runtime throws DEPENDENCY_TIMEOUT. */
+  timeoutMs: number;
+  requestId: string;
+}
+
+/** Usage quantities keyed by metering dimension (`tokens_in`, `tokens_out`, `tool_calls`, `retrievals`, `runs`). */
+export type UsageDimensions = Record<string, number>;
+
+export interface RunOutput {
+  output: { text: string; [k: string]: unknown };
+  usage: UsageDimensions;
+  /** `builtin` or `langflow`. */
+  runtime: 'builtin' | 'langflow';
+  version?: string;
+  /** Attempts made against the runtime (2 when the one allowed retry was used). */
+  attempts: number;
+  sessionId?: string;
+}
+
+export interface Runtime {
+  readonly name: 'builtin' | 'langflow';
+  readonly version: string;
+  run(input: RunInput): Promise<RunOutput>;
+}
+
+/** One piece of retrieved knowledge. `title` is what answers cite. */
+export interface KnowledgeChunk {
+  title: string;
+  content: string;
+  id?: string;
+  knowledgeBaseId?: string;
+  documentId?: string;
+  score?: number;
+}
+
+export interface RetrievalScope {
+  orgId?: string;
+  projectId?: string;
+  kbIds: string[];
+  topK: number;
+  signal?: AbortSignal;
+  requestId?: string;
+}
+
+/**
+ * Tenant-scoped retrieval over knowledge bases (the control plane's RAG implements it).
+ * Must never return chunks outside `orgId`/`projectId`. Throws AppError RAG_UNAVAILABLE when down.
+ */
+export interface KnowledgeRetriever {
+  retrieve(query: string, scope: RetrievalScope): Promise<KnowledgeChunk[]>;
+}
+
+export interface ToolCallContext {
+  scope: RunScope;
+  signal?: AbortSignal;
+  requestId?: string;
+}
+
+/**
+ * Invokes a connector tool through the Connector Gateway (policy, Vault, retries by tool kind,
+ * audit live there). `bindingId` is one of the run's binding references.
+ */
+export interface ToolInvoker {
+  invoke(tool: string, bindingId: string, input: Record<string, unknown>, ctx: ToolCallContext): Promise<unknown>;
+}
