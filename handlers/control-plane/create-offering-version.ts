@@ -1,5 +1,13 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { actorOf, catalogFor, createVersion, requirePublisherAdmin } from '../../src/catalog';
+import { idempotent } from '../../src/control-plane/idempotent';
 
-/** POST /offerings/{offeringId}/versions — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const createOfferingVersion: Handler<'createOfferingVersion'> = notImplemented('createOfferingVersion');
+/** POST /offerings/{offeringId}/versions — an immutable version from a Langflow flow export (Idempotency-Key honoured). */
+export const createOfferingVersion: Handler<'createOfferingVersion'> = async (req, ctx) => {
+  requirePublisherAdmin(ctx.caller);
+  ctx.annotate({ offeringId: req.params.offeringId });
+  return idempotent(req, ctx, async (trx) => ({
+    status: 201 as const,
+    body: await createVersion(catalogFor(ctx.deps), trx, req.params.offeringId, { ...req.body, source: 'api' }, actorOf(ctx.caller)),
+  }));
+};

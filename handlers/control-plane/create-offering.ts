@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { actorOf, catalogFor, createOffering as create, requirePublisherAdmin } from '../../src/catalog';
 
-/** POST /offerings — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const createOffering: Handler<'createOffering'> = notImplemented('createOffering');
+/** POST /offerings — a new listing in `draft` (publisher-admin). */
+export const createOffering: Handler<'createOffering'> = async (req, ctx) => {
+  requirePublisherAdmin(ctx.caller);
+  const offering = await create(catalogFor(ctx.deps), ctx.deps.db, req.body, actorOf(ctx.caller));
+  ctx.annotate({ offeringId: offering.id });
+  return { status: 201, body: offering };
+};

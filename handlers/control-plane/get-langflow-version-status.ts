@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { requirePublisherAdmin, versionStatus } from '../../src/catalog';
 
-/** GET /integrations/langflow/versions/{versionId}/status — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getLangflowVersionStatus: Handler<'getLangflowVersionStatus'> = notImplemented('getLangflowVersionStatus');
+/** GET /integrations/langflow/versions/{versionId}/status — certification, live or not, active instances. */
+export const getLangflowVersionStatus: Handler<'getLangflowVersionStatus'> = async (req, ctx) => {
+  requirePublisherAdmin(ctx.caller);
+  return { status: 200, body: await versionStatus(ctx.deps.db, req.params.versionId) };
+};

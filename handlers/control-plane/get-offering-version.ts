@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { getVersion, isPublisherAdmin } from '../../src/catalog';
 
-/** GET /offerings/{offeringId}/versions/{versionId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getOfferingVersion: Handler<'getOfferingVersion'> = notImplemented('getOfferingVersion');
+/** GET /offerings/{offeringId}/versions/{versionId} — public for certified versions of visible offerings. */
+export const getOfferingVersion: Handler<'getOfferingVersion'> = async (req, ctx) => ({
+  status: 200,
+  body: await getVersion(ctx.deps.db, req.params.offeringId, req.params.versionId, isPublisherAdmin(ctx.caller)),
+});

@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { getOffering as get, isPublisherAdmin } from '../../src/catalog';
 
-/** GET /offerings/{offeringId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getOffering: Handler<'getOffering'> = notImplemented('getOffering');
+/** GET /offerings/{offeringId} — public unless draft or end of life (then 404 for non-publishers). */
+export const getOffering: Handler<'getOffering'> = async (req, ctx) => ({
+  status: 200,
+  body: await get(ctx.deps.db, req.params.offeringId, isPublisherAdmin(ctx.caller)),
+});

@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { isPublisherAdmin, listVersions } from '../../src/catalog';
 
-/** GET /offerings/{offeringId}/versions — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listOfferingVersions: Handler<'listOfferingVersions'> = notImplemented('listOfferingVersions');
+/** GET /offerings/{offeringId}/versions — newest first; buyers see certified versions only. */
+export const listOfferingVersions: Handler<'listOfferingVersions'> = async (req, ctx) => ({
+  status: 200,
+  body: await listVersions(ctx.deps.db, req.params.offeringId, req.query, isPublisherAdmin(ctx.caller)),
+});

@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { isPublisherAdmin, searchOfferings } from '../../src/catalog';
 
-/** GET /offerings — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listOfferings: Handler<'listOfferings'> = notImplemented('listOfferings');
+/** GET /offerings — public catalog search (publisher admins also see unpublished offerings). */
+export const listOfferings: Handler<'listOfferings'> = async (req, ctx) => ({
+  status: 200,
+  body: await searchOfferings(ctx.deps.db, req.query, { publisherAdmin: isPublisherAdmin(ctx.caller) }),
+});

@@ -1,5 +1,13 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { actorOf, catalogFor, publishLangflowFlow as publish, requirePublisherAdmin } from '../../src/catalog';
+import { idempotent } from '../../src/control-plane/idempotent';
 
-/** POST /integrations/langflow/flows:publish — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const publishLangflowFlow: Handler<'publishLangflowFlow'> = notImplemented('publishLangflowFlow');
+/** POST /integrations/langflow/flows:publish — a flow export as a new (by default certified) version (Idempotency-Key honoured). */
+export const publishLangflowFlow: Handler<'publishLangflowFlow'> = async (req, ctx) => {
+  requirePublisherAdmin(ctx.caller);
+  ctx.annotate({ offeringId: req.body.offeringId });
+  return idempotent(req, ctx, async (trx) => ({
+    status: 201 as const,
+    body: await publish(catalogFor(ctx.deps), trx, req.body, actorOf(ctx.caller)),
+  }));
+};

@@ -1,5 +1,9 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { actorOf, catalogFor, requirePublisherAdmin, updateOffering as update } from '../../src/catalog';
 
-/** PATCH /offerings/{offeringId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const updateOffering: Handler<'updateOffering'> = notImplemented('updateOffering');
+/** PATCH /offerings/{offeringId} — listing attributes only (merge semantics). */
+export const updateOffering: Handler<'updateOffering'> = async (req, ctx) => {
+  requirePublisherAdmin(ctx.caller);
+  ctx.annotate({ offeringId: req.params.offeringId });
+  return { status: 200, body: await update(catalogFor(ctx.deps), ctx.deps.db, req.params.offeringId, req.body, actorOf(ctx.caller)) };
+};

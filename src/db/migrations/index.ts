@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as tenancyCore from './20261123000100_tenancy_core';
 import * as money from './20261123000200_money';
 import * as idempotencyKeys from './20261123000300_idempotency_keys';
+import * as catalog from './20261123000400_catalog';
 import * as membershipsTeamsApiKeys from './20261123000400_memberships_teams_api_keys';
 import * as provisionerDeadLetters from './20261123000600_provisioner_dead_letters';
 
@@ -19,6 +20,7 @@ export const migrations: Migration[] = [
   { name: '20261123000100_tenancy_core', ...tenancyCore },
   { name: '20261123000200_money', ...money },
   { name: '20261123000300_idempotency_keys', ...idempotencyKeys },
+  { name: '20261123000400_catalog', ...catalog },
   { name: '20261123000400_memberships_teams_api_keys', ...membershipsTeamsApiKeys },
   { name: '20261123000600_provisioner_dead_letters', ...provisionerDeadLetters },
 ];

@@ -1,0 +1,80 @@
+/**
+ * Langflow Studio publishing: a flow export becomes a new immutable version of an offering,
+ * through the same path as `createOfferingVersion` (source `langflow`), certified right away
+ * unless `certify: false`. Capabilities and plans not given are copied from `basedOnVersionId`
+ * (default the offering's latest version). Publishing the offering stays a separate
+ * `transitionOffering` step.
+ */
+import type { LangflowPublishRequest, LangflowVersionStatus } from '../../generated/control-plane/types';
+import { inTransaction, rows, type Db } from '../db/tx';
+import { AppError } from '../platform/errors';
+import type { CatalogEnv } from './env';
+import { visibleOfferingRow } from './offerings';
+import { certificationOf, type OfferingRow, type VersionRow } from './rows';
+import { certifyVersion, createVersion, versionNotFound } from './versions';
+
+export async function publishLangflowFlow(env: CatalogEnv, db: Db, input: LangflowPublishRequest, actor: string | null): Promise<LangflowVersionStatus> {
+  return inTransaction(db, async (trx) => {
+    const offering = await visibleOfferingRow(trx, input.offeringId, true);
+    let { capabilities, plans } = input;
+    if (!capabilities || !plans) {
+      const baseId = input.basedOnVersionId ?? offering.latest_version_id;
+      if (!baseId) {
+        throw new AppError('UNPROCESSABLE', 'The offering has no version to copy capabilities and plans from: give capabilities and plans', {
+          offeringId: offering.id,
+        });
+      }
+      const base = (await trx('offering_versions').where({ id: baseId, offering_id: offering.id }).first()) as VersionRow | undefined;
+      if (!base) throw new AppError('UNPROCESSABLE', `Version ${baseId} is not a version of this offering`, { basedOnVersionId: baseId });
+      capabilities ??= base.capabilities;
+      plans ??= base.plans;
+    }
+    const version = await createVersion(
+      env,
+      trx,
+      offering.id,
+      { version: input.version, ...(input.changelog !== undefined ? { changelog: input.changelog } : {}), flow: input.flow, capabilities, plans, source: 'langflow' },
+      actor,
+    );
+    if (input.certify !== false) await certifyVersion(env, trx, offering.id, version.id);
+    return versionStatus(trx, version.id);
+  });
+}
+
+export async function versionStatus(db: Db, versionId: string): Promise<LangflowVersionStatus> {
+  const v = (await db('offering_versions').where({ id: versionId }).first()) as VersionRow | undefined;
+  if (!v) throw versionNotFound();
+  const o = (await db('offerings').where({ id: v.offering_id }).first('lifecycle', 'published_version_id')) as Pick<OfferingRow, 'lifecycle' | 'published_version_id'>;
+  const times = [v.created_at, v.certified_at, v.published_at].filter((t): t is Date => t instanceof Date);
+  return {
+    versionId: v.id,
+    offeringId: v.offering_id,
+    version: v.version,
+    flowId: v.flow_id,
+    sha256: v.artifact_sha256,
+    certification: certificationOf(v),
+    offeringLifecycle: o.lifecycle,
+    isPublishedVersion: o.published_version_id === v.id,
+    activeInstances: await countActiveInstances(db, v.id),
+    updatedAt: new Date(Math.max(...times.map((t) => t.getTime()))).toISOString(),
+  };
+}
+
+/**
+ * Instances running this version (not terminated). The instances table belongs to the
+ * instances module; until it exists (or if it names its columns differently) this is 0.
+ */
+async function countActiveInstances(db: Db, versionId: string): Promise<number> {
+  const cols = await rows<{ column_name: string }>(
+    db,
+    `select column_name from information_schema.columns
+      where table_schema = current_schema() and table_name = 'instances'
+        and column_name in ('version_id', 'offering_version_id', 'state')`,
+  );
+  const names = new Set(cols.map((c) => c.column_name));
+  const versionColumn = names.has('version_id') ? 'version_id' : names.has('offering_version_id') ? 'offering_version_id' : undefined;
+  if (!versionColumn || !names.has('state')) return 0;
+  const [r] = await rows<{ n: number | string }>(db, `select count(*) as n from instances where ${versionColumn} = ? and state <> 'terminated'`, [versionId]);
+  return Number(r?.n ?? 0);
+}
+
