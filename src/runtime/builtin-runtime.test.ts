@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { AppError } from '../platform/errors';
 import { deterministicReply } from './builtin/deterministic-model';
 import { componentFor, SUPPORTED_TYPES } from './builtin/components';
 import { BuiltinRuntime, planFlow } from './builtin-runtime';
+import { parseFlowExport } from './flow';
 import { basicFlow, flowEdge, flowExport, flowNode, ragFlow, runInput } from './testing';
 import { countTokens } from './tokens';
 import type { KnowledgeChunk, KnowledgeRetriever, RetrievalScope, ToolInvoker } from './types';
@@ -229,4 +231,45 @@ describe('BuiltinRuntime', () => {
       isCode('RUNTIME_ERROR', (e) => assert.equal(e.details?.reason, 'cancelled')),
     );
   });
+});
+
+describe('the demo flows (demo/flows) on the built-in runtime', () => {
+  const load = (name: string) => {
+    const path = new URL(`../../demo/flows/${name}`, import.meta.url);
+    return existsSync(path) ? parseFlowExport(readFileSync(path)) : undefined;
+  };
+
+  test('support-assistant: LocalModel with seed answers deterministically', async (t) => {
+    const flow = load('support-assistant.json');
+    if (!flow) return t.skip('demo/flows/support-assistant.json not present');
+    const a = await new BuiltinRuntime().run(runInput(flow));
+    const b = await new BuiltinRuntime().run(runInput(flow));
+    assert.equal(a.output.text, b.output.text);
+    assert.match(a.output.text, /"How long do I have to return an item\?"/);
+    assert.ok(a.usage.tokens_in > 0 && a.usage.tokens_out > 0);
+  });
+
+  test('docs-knowledge-agent: KnowledgeBaseRetriever reads knowledge_base_id/top_k tweaks and the answer cites titles', async (t) => {
+    const flow = load('docs-knowledge-agent.json');
+    if (!flow) return t.skip('demo/flows/docs-knowledge-agent.json not present');
+    const retrieverNode = flow.data.nodes.find((n) => /Retriever/.test(String(n.data.type)))!;
+    const { retriever, calls } = fakeRetriever();
+    const r = await new BuiltinRuntime({ retriever }).run(runInput(flow, { tweaks: { [retrieverNode.id]: { knowledge_base_id: 'kb_01J9ZK8J1K2M3N4P5Q6R7S8T9V', top_k: 2 } } }));
+    assert.deepEqual(calls[0].scope.kbIds, ['kb_01J9ZK8J1K2M3N4P5Q6R7S8T9V']);
+    assert.equal(calls[0].scope.topK, 2);
+    assert.match(r.output.text, /"Returns policy"/);
+    assert.equal(r.usage.retrievals, 1);
+  });
+});
+
+test('the model honours its seed and max_tokens settings', async () => {
+  const withSettings = (settings: Record<string, unknown>) => runInput(basicFlow(), { tweaks: { 'Model-q8Rt2': settings } });
+  const rt = new BuiltinRuntime();
+  const plain = await rt.run(withSettings({}));
+  const seeded = await rt.run(withSettings({ seed: 42 }));
+  assert.notEqual(seeded.output.text, plain.output.text);
+  assert.equal((await rt.run(withSettings({ seed: 42 }))).output.text, seeded.output.text);
+  const short = await rt.run(withSettings({ max_tokens: 8 }));
+  assert.ok(short.usage.tokens_out <= 8, short.output.text);
+  assert.ok(plain.output.text.startsWith(short.output.text));
 });

@@ -12,6 +12,7 @@ import { AppError } from '../platform/errors';
 import { LangflowRuntime } from './langflow-runtime';
 import { basicFlow, runInput } from './testing';
 import { countTokens } from './tokens';
+import type { Tweaks } from './types';
 
 const API_KEY = 'lf-test-key-0123456789abcdef';
 const FLOW_ID = '7c1e2f3a-9b8d-4c6e-a5f4-3e2d1c0b9a87';
@@ -248,7 +249,7 @@ describe('LangflowRuntime', () => {
   });
 
   test('tweaks that look like secrets are refused before anything is sent', async () => {
-    for (const tweaks of [
+    for (const tweaks of <Tweaks[]>[
       { 'OpenAIModel-1': { api_key: 'sk-proj-abcdefghijklmnopqrstuvwxyz012345' } },
       { 'HTTP-1': { headers: { Authorization: 'Bearer abcdefghijklmnopqrstuvwxyz' } } },
       { 'Tool-1': { password: 'hunter2-but-longer' } },

@@ -189,7 +189,16 @@ const deterministicModel: Component = {
     const system = firstField(ctx, ['system_message', 'system_prompt']);
     const sent = [system?.text, input?.text].filter((t) => t && t.trim()).join('\n\n');
     const from = lineage(ctx);
-    const text = deterministicReply({ prompt: sent, question: from.question, sources: from.sources, tools: from.tools });
+    const seed = ctx.params.seed;
+    const maxTokens = Number(ctx.params.max_tokens ?? ctx.params.maxTokens);
+    const text = deterministicReply({
+      prompt: sent,
+      question: from.question,
+      sources: from.sources,
+      tools: from.tools,
+      ...(typeof seed === 'string' || typeof seed === 'number' ? { seed } : {}),
+      ...(Number.isInteger(maxTokens) && maxTokens > 0 ? { maxTokens } : {}),
+    });
     ctx.usage.tokens_in += countTokens(sent);
     ctx.usage.tokens_out += countTokens(text);
     return { text, ...from };

@@ -6,6 +6,7 @@
  * prompts (another system message, other context) are told apart even when the question is the same.
  */
 import { createHash } from 'node:crypto';
+import { countTokens } from '../tokens';
 import type { KnowledgeChunk } from '../types';
 
 const OPENERS = ['Regarding your question', 'About your question', 'On your question', 'In answer to your question'];
@@ -17,6 +18,10 @@ export interface ModelInput {
   question?: string;
   sources?: KnowledgeChunk[];
   tools?: string[];
+  /** The node's `seed` setting: part of the hash, so reseeding changes the reference and opener. */
+  seed?: string | number;
+  /** The node's `max_tokens`: the reply is cut to fit (counted with countTokens). */
+  maxTokens?: number;
 }
 
 function oneLine(s: string, max: number): string {
@@ -36,7 +41,7 @@ function list(items: string[]): string {
 }
 
 export function deterministicReply(input: ModelInput): string {
-  const seed = createHash('sha256').update(input.prompt, 'utf8').digest('hex');
+  const seed = createHash('sha256').update(input.seed === undefined ? input.prompt : `seed:${input.seed}\n${input.prompt}`, 'utf8').digest('hex');
   const opener = OPENERS[parseInt(seed.slice(0, 8), 16) % OPENERS.length];
   const question = oneLine(input.question?.trim() || input.prompt.trim().split('\n').filter(Boolean).pop() || '', 200);
   const parts = [`${opener} "${question}" —`];
@@ -50,5 +55,20 @@ export function deterministicReply(input: ModelInput): string {
   }
   if (input.tools?.length) parts.push(`Checked with ${list([...new Set(input.tools)])}.`);
   parts.push(`[builtin-model ref ${seed.slice(0, 8)}]`);
-  return parts.join(' ');
+  const reply = parts.join(' ');
+  return input.maxTokens && input.maxTokens > 0 ? cutToTokens(reply, input.maxTokens) : reply;
+}
+
+/** The longest prefix of whole words within `max` tokens. */
+function cutToTokens(text: string, max: number): string {
+  if (countTokens(text) <= max) return text;
+  const words = text.split(' ');
+  let lo = 0;
+  let hi = words.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (countTokens(words.slice(0, mid).join(' ')) <= max) lo = mid;
+    else hi = mid - 1;
+  }
+  return words.slice(0, lo).join(' ');
 }
