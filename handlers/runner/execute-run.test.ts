@@ -151,3 +151,45 @@ describe('POST /v1/runs (executeRun)', () => {
     assert.equal(res.body.error.code, 'STORAGE_UNAVAILABLE');
   });
 });
+
+describe('POST /v1/runs with LANGFLOW_URL set (Langflow adapter)', () => {
+  let lfStack: TestStack;
+  let langflow: Server;
+  const calls: { path: string; key?: string; body: any }[] = [];
+  before(async () => {
+    langflow = createServer(async (req, res) => {
+      let raw = '';
+      for await (const c of req) raw += c;
+      const body = JSON.parse(raw);
+      calls.push({ path: req.url!, key: req.headers['x-api-key'] as string | undefined, body });
+      if (calls.length === 1) {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ detail: 'warming up' }));
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ session_id: body.session_id, outputs: [{ inputs: { input_value: body.input_value }, outputs: [{ results: { message: { text: `Langflow says: ${body.input_value}` } } }] }] }));
+    });
+    await new Promise<void>((r) => langflow.listen(0, '127.0.0.1', () => r()));
+    lfStack = await startTestStack(['runner'], { LANGFLOW_URL: `http://127.0.0.1:${(langflow.address() as AddressInfo).port}`, LANGFLOW_API_KEY: 'lf-key-for-tests-0001' });
+  });
+  after(async () => {
+    await lfStack?.close();
+    langflow?.closeAllConnections();
+    await new Promise<void>((r) => langflow?.close(() => r()));
+  });
+
+  test('200: the verified artifact\'s flow runs on Langflow (one retry after a 503), answered per the spec', async () => {
+    const artifact = publish('lf.json', { ...basicFlow(), name: 'Langflow-hosted' });
+    const tweaks = { 'Prompt-a1B2c': { template: 'Be brief. {question}' } };
+    const res = await http('POST', `${lfStack.url('runner')}/v1/runs`, { token: await lfStack.serviceToken('gateway'), body: runRequest(artifact, { tweaks }) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.output.text, 'Langflow says: How long do I have to return an item?');
+    assert.equal(res.body.runtime.name, 'langflow');
+    assert.equal(res.body.runtime.attempts, 2);
+    assert.equal(res.body.usage.dimensions.runs, 1);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[1].path, '/api/v1/run/7c1e2f3a-9b8d-4c6e-a5f4-3e2d1c0b9a87?stream=false');
+    assert.equal(calls[1].key, 'lf-key-for-tests-0001');
+    assert.deepEqual(calls[1].body, { input_value: 'How long do I have to return an item?', input_type: 'chat', output_type: 'chat', tweaks, session_id: 'ses_01J9ZKA1B2C3D4E5F6G7H8J9K0' });
+  });
+});
