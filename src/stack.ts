@@ -5,8 +5,7 @@ import { createControlPlaneApp } from './control-plane/app';
 import { createDb } from './db/create-db';
 import { migrateLatest } from './db/migrate';
 import { createGatewayApp } from './gateway/app';
-// Placeholder until the instance service implements DeploymentHealthSink (answers 501).
-import { unwiredDeploymentHealthSink } from './gitops/health';
+import { buildControlPlane } from './control-plane/build-deps';
 import type { Config } from './platform/config';
 import type { ServiceApp } from './platform/http/create-service-app';
 import type { Logger } from './platform/logger';
@@ -14,7 +13,6 @@ import { createProvisionerApp } from './provisioner/app';
 import { createProvisionerDeps } from './provisioner/deps';
 import { createRunnerApp } from './runner/app';
 import { buildRunnerDeps } from './runner/build-deps';
-import { createObjectStore, storageSettingsFromEnv } from './storage';
 
 export const SERVICE_NAMES = ['control-plane', 'gateway', 'connector-gateway', 'runner', 'provisioner'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -31,7 +29,7 @@ export interface Stack {
  * Builds and starts the selected services in this process, on the ports from the config
  * (port 0 picks a free one). Services that need the database share one pool.
  */
-export async function startStack(config: Config, log: Logger, opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex } = {}): Promise<Stack> {
+export async function startStack(config: Config, log: Logger, opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex; env?: Record<string, string | undefined> } = {}): Promise<Stack> {
   const selected = opts.services ?? SERVICE_NAMES;
   const identity = await createIdentity(config);
   const needsDb = selected.includes('control-plane') || selected.includes('provisioner');
@@ -39,19 +37,24 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
   const ownsDb = needsDb && !opts.db;
   const db = opts.db ?? (needsDb ? await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }) : undefined);
   const apps: Stack['apps'] = [];
+  const stoppers: (() => Promise<void>)[] = [];
   try {
     if (ownsDb) await migrateLatest(db!);
     const v = { validateResponses: opts.validateResponses ?? config.validateResponses };
     // Local presigned URLs point at the control plane; with port 0 its URL is known after listen.
     let cpListenUrl: string | undefined;
-    const objectStore = () => createObjectStore(storageSettingsFromEnv(process.env, config.dataDir), () =>
-      config.ports.controlPlane === 0 && cpListenUrl ? cpListenUrl : config.urls.controlPlane);
+    const cpUrl = () => (config.ports.controlPlane === 0 && cpListenUrl ? cpListenUrl : config.urls.controlPlane);
     const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
-      'control-plane': () => createControlPlaneApp({ config, log, db: db!, identity, objectStore: objectStore(), deploymentHealth: unwiredDeploymentHealthSink }, v),
+      'control-plane': async () => {
+        const cp = buildControlPlane({ config, log, db: db!, identity, env: opts.env }, { publicUrl: cpUrl });
+        await cp.start();
+        stoppers.push(() => cp.stop());
+        return createControlPlaneApp(cp.deps, v);
+      },
       gateway: () => createGatewayApp({ config, log, identity }, v),
       'connector-gateway': () => createConnectorGatewayApp({ config, log, identity }, v),
       provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
-        controlPlaneUrl: () => (config.ports.controlPlane === 0 && cpListenUrl ? cpListenUrl : config.urls.controlPlane),
+        controlPlaneUrl: cpUrl,
       }), v),
       runner: () => createRunnerApp(buildRunnerDeps({ config, log, identity }), v),
     };
@@ -70,6 +73,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
     }
   } catch (err) {
     await Promise.all(apps.map((a) => a.app.close(0)));
+    for (const stop of stoppers) await stop();
     if (ownsDb) await db?.destroy();
     throw err;
   }
@@ -80,6 +84,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
     apps,
     async close() {
       await Promise.all(apps.map((a) => a.app.close()));
+      for (const stop of stoppers) await stop();
       if (ownsDb) await db?.destroy();
     },
   };

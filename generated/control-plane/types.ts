@@ -1294,9 +1294,12 @@ export interface Wallet {
   available: number;
   paidBalance: number;
   grantedBalance: number;
-  lowBalanceThreshold: number;
   /**
-   * True when `available < lowBalanceThreshold`.
+   * Warn below this balance; null = no threshold.
+   */
+  lowBalanceThreshold: number | null;
+  /**
+   * True when `balance < lowBalanceThreshold` (a `wallet.low_balance` event is recorded when the balance crosses it).
    */
   lowBalance: boolean;
   createdAt: string;

@@ -1,5 +1,46 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { isService } from '../../src/control-plane/access';
+import { idempotent } from '../../src/control-plane/idempotent';
+import { topUp } from '../../src/money/wallets';
+import { AppError } from '../../src/platform/errors';
 
-/** POST /wallets/{walletId}/topups — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const createTopup: Handler<'createTopup'> = notImplemented('createTopup');
+/**
+ * POST /wallets/{walletId}/topups — credits in (idempotent by Idempotency-Key). Callers: the
+ * Provisioner (paid credit packs) and platform publisher-admins (grants, promotions).
+ */
+export const createTopup: Handler<'createTopup'> = (req, ctx) =>
+  idempotent(req, ctx, async (trx) => {
+    const provisioner = isService(ctx.caller, 'provisioner');
+    const admin = ctx.caller?.kind === 'user' && ctx.caller.roles.has('publisher-admin');
+    if (!provisioner && !admin) throw new AppError('FORBIDDEN', 'Top-ups are made by the commerce integration or a platform administrator');
+    const wallet = await trx('wallets').select('id').where({ id: req.params.walletId }).first();
+    if (!wallet) throw new AppError('NOT_FOUND', 'Wallet not found');
+    const { body } = req;
+    const r = await topUp(
+      trx,
+      {
+        walletId: req.params.walletId,
+        amount: body.amount,
+        creditType: body.creditType,
+        reference: body.reference ?? req.headers['idempotency-key'] ?? null,
+        metadata: { source: body.source, actor: ctx.caller?.subject },
+      },
+      ctx.deps.money,
+    );
+    return {
+      status: 201 as const,
+      body: {
+        ledgerEntryId: r.ledgerEntryId,
+        walletId: r.wallet.id,
+        amount: r.amount,
+        creditType: r.creditType,
+        source: body.source,
+        reference: body.reference ?? null,
+        balance: r.wallet.balance,
+        available: r.wallet.available,
+        paidBalance: r.wallet.paidBalance,
+        grantedBalance: r.wallet.grantedBalance,
+        createdAt: new Date().toISOString(),
+      },
+    };
+  });

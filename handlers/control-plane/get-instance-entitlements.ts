@@ -1,5 +1,9 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { loadInstance } from '../../src/instances/access';
+import { entitlementsOf } from '../../src/instances/entitlements';
 
-/** GET /instances/{instanceId}/entitlements — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getInstanceEntitlements: Handler<'getInstanceEntitlements'> = notImplemented('getInstanceEntitlements');
+/** GET /instances/{instanceId}/entitlements — what the gateway enforces on every run. */
+export const getInstanceEntitlements: Handler<'getInstanceEntitlements'> = async (req, ctx) => {
+  const row = await loadInstance(ctx.deps.db, ctx.caller, req.params.instanceId, 'member', ['gateway', 'connector-gateway', 'runner']);
+  return { status: 200, body: await entitlementsOf(ctx.deps.db, row) };
+};

@@ -1,5 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { loadInstance } from '../../src/instances/access';
+import { toInstance } from '../../src/instances/rows';
 
-/** GET /instances/{instanceId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getInstance: Handler<'getInstance'> = notImplemented('getInstance');
+/** GET /instances/{instanceId} */
+export const getInstance: Handler<'getInstance'> = async (req, ctx) => {
+  const row = await loadInstance(ctx.deps.db, ctx.caller, req.params.instanceId, 'viewer', ['gateway']);
+  const env = ctx.deps.instances;
+  return { status: 200, body: toInstance(row, env.env, env.stuckAfterMs) };
+};

@@ -1,5 +1,30 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { requireAccess } from '../../src/control-plane/access';
+import { listInstanceRows } from '../../src/instances/queries';
+import { toInstance } from '../../src/instances/rows';
+import { orgIdsOf } from '../../src/tenancy/scope';
 
-/** GET /instances — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listInstances: Handler<'listInstances'> = notImplemented('listInstances');
+/**
+ * GET /instances — the caller's instances (a project's, an org's, or every org they belong to);
+ * `stuck=true` lists those provisioning longer than `stuckAfterSeconds` (default: the platform's).
+ */
+export const listInstances: Handler<'listInstances'> = async (req, ctx) => {
+  const { db, instances: env } = ctx.deps;
+  const q = req.query;
+  let orgIds: string[] | undefined;
+  let projectIds: string[] | undefined;
+  if (q.projectId) {
+    await requireAccess(db, ctx.caller, { orgId: q.orgId, projectId: q.projectId }, 'viewer');
+    projectIds = [q.projectId];
+  } else if (q.orgId) {
+    await requireAccess(db, ctx.caller, { orgId: q.orgId }, 'viewer');
+    orgIds = [q.orgId];
+  } else if (ctx.caller?.kind === 'api_key') {
+    projectIds = [ctx.caller.projectId!];
+  } else {
+    orgIds = ctx.caller?.principal ? await orgIdsOf(db, ctx.caller.principal) : [];
+  }
+  const stuckAfterMs = q.stuck ? (q.stuckAfterSeconds !== undefined ? q.stuckAfterSeconds * 1000 : env.stuckAfterMs) : undefined;
+  const page = await listInstanceRows(db, { orgIds, projectIds, offeringId: q.offeringId, state: q.state, stuckAfterMs, cursor: q.cursor, limit: q.limit ?? 50 });
+  return { status: 200, body: { items: page.rows.map((r) => toInstance(r, env.env, env.stuckAfterMs)), nextCursor: page.nextCursor } };
+};

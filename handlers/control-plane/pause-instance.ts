@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { runInstanceAction } from '../../src/instances/actions';
 
-/** POST /instances/{instanceId}/pause — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const pauseInstance: Handler<'pauseInstance'> = notImplemented('pauseInstance');
+/** POST /instances/{instanceId}/pause */
+export const pauseInstance: Handler<'pauseInstance'> = runInstanceAction(200, 'pause', (req) => ({ reason: (req.body as { reason?: string } | undefined)?.reason }));

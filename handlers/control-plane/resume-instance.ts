@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { runInstanceAction } from '../../src/instances/actions';
 
-/** POST /instances/{instanceId}/resume — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const resumeInstance: Handler<'resumeInstance'> = notImplemented('resumeInstance');
+/** POST /instances/{instanceId}/resume */
+export const resumeInstance: Handler<'resumeInstance'> = runInstanceAction(200, 'resume', (req) => ({ reason: (req.body as { reason?: string } | undefined)?.reason }));

@@ -1,5 +1,20 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { idempotent } from '../../src/control-plane/idempotent';
+import { loadInstance } from '../../src/instances/access';
+import { applyAction } from '../../src/instances/service';
 
-/** POST /instances/{instanceId}/rotate-secrets — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const rotateInstanceSecrets: Handler<'rotateInstanceSecrets'> = notImplemented('rotateInstanceSecrets');
+/**
+ * POST /instances/{instanceId}/rotate-secrets — commits the desired state with a new rotation
+ * stamp on every ExternalSecret, so External Secrets re-reads each binding's Vault path.
+ */
+export const rotateInstanceSecrets: Handler<'rotateInstanceSecrets'> = (req, ctx) =>
+  idempotent(req, ctx, async (trx) => {
+    await loadInstance(trx, ctx.caller, req.params.instanceId, 'admin');
+    const row = await applyAction(ctx.deps.instances, trx, req.params.instanceId, { action: 'rotate-secrets', actor: ctx.caller!.subject });
+    // Connector bindings are not attached to instances yet, so no binding id is reported:
+    // every ExternalSecret of the instance is restamped by the commit.
+    return {
+      status: 202 as const,
+      body: { instanceId: row.id, rotatedBindingIds: [], commit: row.gitops_commit, requestedAt: row.updated_at.toISOString() },
+    };
+  });

@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { runInstanceAction } from '../../src/instances/actions';
 
-/** POST /instances/{instanceId}/terminate — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const terminateInstance: Handler<'terminateInstance'> = notImplemented('terminateInstance');
+/** POST /instances/{instanceId}/terminate */
+export const terminateInstance: Handler<'terminateInstance'> = runInstanceAction(202, 'terminate', (req) => ({ reason: (req.body as { reason?: string } | undefined)?.reason }));

@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { runInstanceAction } from '../../src/instances/actions';
 
-/** PATCH /instances/{instanceId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const updateInstance: Handler<'updateInstance'> = notImplemented('updateInstance');
+/** PATCH /instances/{instanceId} — name and config overrides (re-validated, re-committed). */
+export const updateInstance: Handler<'updateInstance'> = runInstanceAction(200, 'update', (req) => {
+  const b = (req.body ?? {}) as { name?: string; configOverrides?: Record<string, Record<string, unknown>> };
+  return { name: b.name, configOverrides: b.configOverrides };
+});

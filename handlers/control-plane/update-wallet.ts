@@ -1,5 +1,11 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { authorizeWallet } from '../../src/control-plane/wallet-access';
+import { setLowBalanceThreshold } from '../../src/money/wallets';
+import { wire } from '../../src/platform/http/wire';
 
-/** PATCH /wallets/{walletId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const updateWallet: Handler<'updateWallet'> = notImplemented('updateWallet');
+/** PATCH /wallets/{walletId} — the low-balance warning threshold. */
+export const updateWallet: Handler<'updateWallet'> = async (req, ctx) => {
+  await authorizeWallet(ctx.deps.db, ctx.caller, req.params.walletId, 'admin');
+  const wallet = await setLowBalanceThreshold(ctx.deps.db, req.params.walletId, req.body.lowBalanceThreshold, ctx.deps.money);
+  return { status: 200, body: wire(wallet) };
+};

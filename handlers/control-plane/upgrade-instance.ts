@@ -1,5 +1,9 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import type { UpgradeInstanceRequest } from '../../generated/control-plane/types';
+import { runInstanceAction } from '../../src/instances/actions';
 
-/** POST /instances/{instanceId}/upgrade — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const upgradeInstance: Handler<'upgradeInstance'> = notImplemented('upgradeInstance');
+/** POST /instances/{instanceId}/upgrade — to a newer certified version (default: the latest) and/or another plan. */
+export const upgradeInstance: Handler<'upgradeInstance'> = runInstanceAction(202, 'upgrade', (req) => {
+  const b = (req.body ?? {}) as UpgradeInstanceRequest;
+  return { targetVersionId: b.targetVersionId, planId: b.planId, reason: b.reason };
+});

@@ -20,7 +20,7 @@ export function userPrincipal(ctx: RequestContext<unknown>): Principal {
  * their memberships; an API key reaches only its own project; services reach nothing this way
  * (they are authorised by their service role). Outside the scope is always 404.
  */
-export async function requireAccess(db: Knex, caller: Caller | undefined, scope: ScopeRequest, minRole: RequiredRole): Promise<Access> {
+export async function requireAccess(db: Knex | Knex.Transaction, caller: Caller | undefined, scope: ScopeRequest, minRole: RequiredRole): Promise<Access> {
   if (caller?.kind === 'user' && caller.principal) return resolveAccess(db, caller.principal, scope, minRole);
   if (caller?.kind === 'api_key') {
     const what = scope.projectId !== undefined ? 'Project' : 'Org';

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Identity } from '../auth/identity';
+import type { MoneyDeps } from '../money/types';
 import type { DeploymentHealthSink } from '../gitops/health';
+import type { InstancesEnv } from '../instances/service';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { ObjectStore } from '../storage/object-store';
@@ -11,8 +13,12 @@ export interface ControlPlaneDeps {
   log: Logger;
   db: Knex;
   identity: Identity;
+  /** Clock and event sink of the money domain (low-balance events go to the audit log). */
+  money: MoneyDeps;
   /** Where Argo CD notifications (and the built-in reconciler) report instance deployment health. */
   deploymentHealth: DeploymentHealthSink;
   /** Flow artifacts and RAG uploads (local files by default, S3/MinIO when S3_BUCKET is set). */
   objectStore: ObjectStore;
+  /** Instance lifecycle: the provisioner (GitOps writer + health sink) and its settings. */
+  instances: InstancesEnv;
 }

@@ -25,6 +25,8 @@ export interface Config {
   provisioner: ProvisionerConfig;
   /** Validate every response against the spec (tests, Newman runs); off in production. */
   validateResponses: boolean;
+  /** Load the demo catalog (an Assistant and a RAG agent) at start-up; default on in development. */
+  seedDemo: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -115,6 +117,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     ...loadSaleorConfig(env, appEnv, (name, message, value) => p.add(name, message, value)),
     validateResponses: str(env, 'VALIDATE_RESPONSES') === '1',
+    seedDemo: (str(env, 'SEED_DEMO') ?? (appEnv === 'development' ? '1' : '0')) === '1',
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     p.add('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent', config.logLevel);

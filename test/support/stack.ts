@@ -20,7 +20,8 @@ export interface TestStack extends Stack {
  */
 export async function startTestStack(services: ServiceName[], env: Record<string, string> = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'agent-store-test-'));
-  const config: Config = loadConfig({
+  const environment: Record<string, string | undefined> = {
+    ...process.env,
     APP_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATA_DIR: dataDir,
@@ -30,9 +31,10 @@ export async function startTestStack(services: ServiceName[], env: Record<string
     RUNNER_PORT: '0',
     PROVISIONER_PORT: '0',
     ...env,
-  });
+  };
+  const config: Config = loadConfig(environment);
   const testDb = services.includes('control-plane') || services.includes('provisioner') ? await openTestDb() : undefined;
-  const stack = await startStack(config, createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db });
+  const stack = await startStack(config, createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db, env: environment });
   const issuer = stack.identity.devIssuer!;
   return {
     ...stack,

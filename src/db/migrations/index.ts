@@ -9,6 +9,7 @@ import * as idempotencyKeys from './20261123000300_idempotency_keys';
 import * as catalog from './20261123000400_catalog';
 import * as membershipsTeamsApiKeys from './20261123000400_memberships_teams_api_keys';
 import * as provisionerDeadLetters from './20261123000600_provisioner_dead_letters';
+import * as instances from './20261123000700_instances';
 
 export interface Migration {
   name: string;
@@ -23,4 +24,5 @@ export const migrations: Migration[] = [
   { name: '20261123000400_catalog', ...catalog },
   { name: '20261123000400_memberships_teams_api_keys', ...membershipsTeamsApiKeys },
   { name: '20261123000600_provisioner_dead_letters', ...provisionerDeadLetters },
+  { name: '20261123000700_instances', ...instances },
 ];

@@ -1,0 +1,31 @@
+import type { Knex } from 'knex';
+import type { ControlPlaneDeps } from '../control-plane/deps';
+import { idempotent } from '../control-plane/idempotent';
+import type { RequestContext } from '../platform/http/handler-types';
+import { loadInstance } from './access';
+import type { InstanceAction } from './lifecycle';
+import { toInstance } from './rows';
+import { applyAction, type ActionInput } from './service';
+
+interface ActionRequest {
+  params: { instanceId: string };
+  query: object;
+  headers: { 'idempotency-key'?: string };
+  body: unknown;
+}
+
+/** The shared path of every day-2 action handler: scope (admin), idempotency, lifecycle, answer. */
+export function runInstanceAction<S extends 200 | 202>(
+  status: S,
+  action: InstanceAction,
+  input: (req: ActionRequest) => Omit<ActionInput, 'action' | 'actor'> = () => ({}),
+) {
+  return (req: ActionRequest, ctx: RequestContext<ControlPlaneDeps>) =>
+    idempotent(req, ctx, async (trx: Knex.Transaction) => {
+      await loadInstance(trx, ctx.caller, req.params.instanceId, 'admin');
+      const env = ctx.deps.instances;
+      const row = await applyAction(env, trx, req.params.instanceId, { ...input(req), action, actor: ctx.caller!.subject });
+      ctx.annotate({ orgId: row.org_id, projectId: row.project_id, instanceId: row.id });
+      return { status, body: toInstance(row, env.env, env.stuckAfterMs) };
+    });
+}

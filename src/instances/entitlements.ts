@@ -1,0 +1,64 @@
+import type { Knex } from 'knex';
+import type { Entitlements } from '../../generated/control-plane/types';
+import type { VersionRow } from '../catalog/rows';
+import type { Wire } from '../platform/http/wire';
+import type { InstanceRow } from './rows';
+
+/** How long a gateway may cache entitlements before asking again. */
+export const ENTITLEMENTS_TTL_SECONDS = 5;
+const DEFAULTS = { budgetPerRun: 50, perMinute: 60, burst: 10, maxInputChars: 8000, runTimeoutMs: 60_000 };
+
+type Cfg = Record<string, any>;
+
+/**
+ * Everything the gateway enforces for an instance, derived from its state, plan and effective
+ * config: which capabilities run, budget and depletion policy (credits_wallet), rate limits
+ * (plan limits, else the tightest of the experience capabilities), allowed origins (web_widget),
+ * tools and hosts (tool_connectors), API-key access (api_endpoint), the wallet and the artifact.
+ */
+export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date()): Promise<Wire<Entitlements>> {
+  const version: VersionRow = await db('offering_versions').where({ id: row.version_id }).first();
+  const plan = version.plans.find((p) => p.id === row.plan_id);
+  const cfg = row.effective_config as Record<string, Cfg>;
+  const wallet: Cfg = cfg.credits_wallet ?? {};
+  const api: Cfg = cfg.api_endpoint ?? {};
+  const tools: Cfg = cfg.tool_connectors ?? {};
+  const experienceLimits = ['api_endpoint', 'chat_ui', 'web_widget'].map((c) => cfg[c]?.rateLimitPerMinute).filter((n): n is number => typeof n === 'number');
+  const inputLimits = ['api_endpoint', 'web_widget'].map((c) => cfg[c]?.maxInputChars).filter((n): n is number => typeof n === 'number');
+  const budget = wallet.estimatedBudgetPerRun ?? DEFAULTS.budgetPerRun;
+  const limits: Wire<Entitlements>['limits'] = {
+    estimatedBudgetPerRun: budget,
+    maxCreditsPerRun: wallet.maxCreditsPerRun ?? budget * 10,
+    depletionPolicy: wallet.depletionPolicy ?? 'block',
+    maxInputChars: inputLimits.length ? Math.max(...inputLimits) : DEFAULTS.maxInputChars,
+    runTimeoutMs: plan?.limits.runTimeoutMs ?? api.timeoutMs ?? DEFAULTS.runTimeoutMs,
+  };
+  if (plan?.limits.maxRunsPerDay !== undefined) limits.maxRunsPerDay = plan.limits.maxRunsPerDay;
+  if (plan?.limits.maxConcurrentRuns !== undefined) limits.maxConcurrentRuns = plan.limits.maxConcurrentRuns;
+  return {
+    instanceId: row.id,
+    orgId: row.org_id,
+    projectId: row.project_id,
+    offeringId: row.offering_id,
+    versionId: row.version_id,
+    state: row.state,
+    plan: row.plan_id,
+    capabilities: version.capabilities.map((c) => c.id),
+    config: cfg,
+    limits,
+    rateLimits: {
+      perMinute: plan?.limits.rateLimitPerMinute ?? (experienceLimits.length ? Math.min(...experienceLimits) : DEFAULTS.perMinute),
+      burst: plan?.limits.burst ?? api.burst ?? DEFAULTS.burst,
+    },
+    allowedOrigins: cfg.web_widget?.allowedOrigins ?? [],
+    allowedTools: tools.allowedTools ?? [],
+    allowedHosts: tools.allowedHosts ?? [],
+    allowApiKeys: cfg.api_endpoint ? api.allowApiKeys !== false : false,
+    bindings: [],
+    walletId: row.wallet_id,
+    artifact: { uri: version.artifact_uri, sha256: version.artifact_sha256 },
+    flowId: version.flow_id,
+    computedAt: now.toISOString(),
+    cacheTtlSeconds: ENTITLEMENTS_TTL_SECONDS,
+  };
+}

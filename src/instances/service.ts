@@ -1,0 +1,165 @@
+import type { Knex } from 'knex';
+import type { Instance, PlanId } from '../../generated/control-plane/types';
+import { afterCommit } from '../db/tx';
+import { AppError } from '../platform/errors';
+import { newId } from '../platform/ids';
+import { instanceConfig } from './config';
+import { lockInstance, recordEvent } from './events';
+import { assertAction, stateAfter, type InstanceAction } from './lifecycle';
+import type { InstanceProvisioner, SyncAction } from './provisioning';
+import { instanceNotFound } from './access';
+import type { InstanceRow } from './rows';
+import { instantiableVersion } from './versions';
+
+export interface InstancesEnv {
+  db: Knex;
+  provisioner: InstanceProvisioner;
+  /** GitOps environment (`clusters/<env>/…`). */
+  env: string;
+  /** Provisioning longer than this is reported as stuck. */
+  stuckAfterMs: number;
+  now?: () => Date;
+}
+
+export interface NewInstance {
+  orgId: string;
+  projectId: string;
+  versionId: string;
+  planId: PlanId;
+  name?: string;
+  walletId?: string;
+  overrides?: Record<string, Record<string, unknown>>;
+  source: Instance['source'];
+  /** Unique per source (e.g. `saleor:<orderId>:<lineId>`): a second create returns the first. */
+  sourceRef?: string;
+  actor: string;
+}
+
+/** The wallet that pays for an instance: the one named (same org), the project's, or the org's default project's. */
+async function resolveWallet(trx: Knex.Transaction, orgId: string, projectId: string, walletId?: string): Promise<string> {
+  if (walletId) {
+    const w = await trx('wallets').select('id').where({ id: walletId, org_id: orgId }).first();
+    if (!w) throw new AppError('NOT_FOUND', 'Wallet not found');
+    return w.id;
+  }
+  const w = await trx('wallets')
+    .select('wallets.id')
+    .leftJoin('projects', 'projects.id', 'wallets.project_id')
+    .where('wallets.org_id', orgId)
+    .orderByRaw('(wallets.project_id = ?) desc, projects.is_default desc nulls last, wallets.created_at asc', [projectId])
+    .first();
+  if (!w) throw new AppError('UNPROCESSABLE', 'The org has no wallet to pay for runs', { orgId });
+  return w.id;
+}
+
+/**
+ * Records a new instance (state `requested`) with its effective config; the desired-state commit
+ * follows once the caller's transaction commits. Tenant access is the caller's job.
+ */
+export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transaction, input: NewInstance): Promise<InstanceRow> {
+  if (input.sourceRef) {
+    const existing: InstanceRow | undefined = await trx('instances').where({ source: input.source, source_ref: input.sourceRef }).first();
+    if (existing) return existing;
+  }
+  const v = await instantiableVersion(trx, input.versionId, input.planId, 'create');
+  const effective = instanceConfig(v, input.overrides);
+  const walletId = await resolveWallet(trx, input.orgId, input.projectId, input.walletId);
+  const now = env.now?.() ?? new Date();
+  const id = newId('inst', now.getTime());
+  const [row] = (await trx('instances')
+    .insert({
+      id,
+      org_id: input.orgId,
+      project_id: input.projectId,
+      offering_id: v.offeringId,
+      version_id: v.version.id,
+      plan_id: input.planId,
+      wallet_id: walletId,
+      name: input.name ?? `${v.plan.name} instance`,
+      state: 'requested',
+      source: input.source,
+      source_ref: input.sourceRef ?? null,
+      config_overrides: JSON.stringify(input.overrides ?? {}),
+      effective_config: JSON.stringify(effective),
+      created_by: input.actor,
+      created_at: now,
+      updated_at: now,
+    })
+    .returning('*')) as InstanceRow[];
+  await recordEvent(trx, id, { type: 'created', to: 'requested', actor: input.actor, message: `${v.version.id} ${input.planId}` }, now);
+  afterCommit(trx, () => env.provisioner.kick(id, { actor: input.actor, action: 'create' }));
+  return row;
+}
+
+export interface ActionInput {
+  action: InstanceAction;
+  actor: string;
+  reason?: string;
+  /** upgrade */
+  targetVersionId?: string;
+  planId?: PlanId;
+  /** update */
+  name?: string;
+  configOverrides?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * A day-2 action: checked against the lifecycle table under the row lock, recorded with a new
+ * desired-state generation, and committed to Git after the transaction (pause/resume/terminate
+ * take effect at the gateway at once, since it reads the state from here).
+ */
+export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, instanceId: string, input: ActionInput): Promise<InstanceRow> {
+  const row = await lockInstance(trx, instanceId);
+  if (!row) throw instanceNotFound();
+  assertAction(input.action, row.state);
+  const now = env.now?.() ?? new Date();
+  const patch: Record<string, unknown> = { generation: row.generation + 1, updated_at: now };
+  const to = stateAfter(input.action, row.state);
+  if (to !== row.state) patch.state = to;
+  if (to === 'terminated') patch.terminated_at = now;
+  let message = input.reason ?? null;
+
+  if (input.action === 'upgrade') {
+    const targetId = input.targetVersionId ?? (await latestCertifiedVersion(trx, row.offering_id));
+    const planId = input.planId ?? row.plan_id;
+    if (targetId === row.version_id && planId === row.plan_id) {
+      throw new AppError('CONFLICT', 'The instance already runs this version and plan', { versionId: targetId, planId });
+    }
+    const v = await instantiableVersion(trx, targetId, planId, 'upgrade');
+    if (v.offeringId !== row.offering_id) throw new AppError('UNPROCESSABLE', 'An instance can only be upgraded to a version of its own offering', { offeringId: row.offering_id });
+    Object.assign(patch, { version_id: targetId, plan_id: planId, effective_config: JSON.stringify(instanceConfig(v, row.config_overrides)) });
+    message = `${row.version_id} → ${targetId}${planId !== row.plan_id ? ` (${row.plan_id} → ${planId})` : ''}`;
+  }
+  if (input.action === 'update') {
+    if (input.name !== undefined) patch.name = input.name;
+    if (input.configOverrides !== undefined) {
+      const v = await instantiableVersion(trx, row.version_id, row.plan_id, 'upgrade');
+      Object.assign(patch, { config_overrides: JSON.stringify(input.configOverrides), effective_config: JSON.stringify(instanceConfig(v, input.configOverrides)) });
+    }
+  }
+  const [updated] = (await trx('instances').where({ id: instanceId }).update(patch).returning('*')) as InstanceRow[];
+  await recordEvent(trx, instanceId, { type: EVENT_OF[input.action], from: row.state, to, actor: input.actor, message }, now);
+  const syncAction: SyncAction | undefined = input.action === 'terminate' ? undefined : input.action;
+  const rotatedAt = input.action === 'rotate-secrets' ? now.toISOString() : undefined;
+  afterCommit(trx, () => env.provisioner.kick(instanceId, { actor: input.actor, action: syncAction, rotatedAt }));
+  return updated;
+}
+
+const EVENT_OF: Record<InstanceAction, 'paused' | 'resumed' | 'upgrade_requested' | 'secrets_rotated' | 'config_updated' | 'terminated'> = {
+  pause: 'paused',
+  resume: 'resumed',
+  upgrade: 'upgrade_requested',
+  'rotate-secrets': 'secrets_rotated',
+  update: 'config_updated',
+  terminate: 'terminated',
+};
+
+async function latestCertifiedVersion(trx: Knex.Transaction, offeringId: string): Promise<string> {
+  const v = await trx('offering_versions')
+    .select('id')
+    .where({ offering_id: offeringId, certification_status: 'passed' })
+    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .first();
+  if (!v) throw new AppError('UNPROCESSABLE', 'The offering has no certified version to upgrade to', { offeringId });
+  return v.id;
+}
