@@ -1,5 +1,23 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { toReservation } from '../../src/billing/views';
+import { authorizeWallet } from '../../src/control-plane/wallet-access';
+import { getReservation as loadReservation } from '../../src/money/billing';
+import { AppError } from '../../src/platform/errors';
 
-/** GET /billing/reservations/{reservationId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getReservation: Handler<'getReservation'> = notImplemented('getReservation');
+/** GET /billing/reservations/{reservationId} — for the gateway, and for admins of the paying org. */
+export const getReservation: Handler<'getReservation'> = async (req, ctx) => {
+  let reservation;
+  try {
+    reservation = await loadReservation(ctx.deps.db, req.params.reservationId);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'NOT_FOUND') throw new AppError('NOT_FOUND', 'Reservation not found');
+    throw err;
+  }
+  try {
+    await authorizeWallet(ctx.deps.db, ctx.caller, reservation.walletId, 'admin', ['gateway']);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'NOT_FOUND') throw new AppError('NOT_FOUND', 'Reservation not found');
+    throw err;
+  }
+  return { status: 200, body: toReservation(reservation) };
+};

@@ -1,5 +1,29 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { authorizeWallet } from '../../src/control-plane/wallet-access';
+import { history } from '../../src/money/wallets';
+import { wire } from '../../src/platform/http/wire';
 
-/** GET /wallets/{walletId}/ledger — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listLedgerEntries: Handler<'listLedgerEntries'> = notImplemented('listLedgerEntries');
+/** GET /wallets/{walletId}/ledger — the wallet's history, newest first, for the workspace UI. */
+export const listLedgerEntries: Handler<'listLedgerEntries'> = async (req, ctx) => {
+  await authorizeWallet(ctx.deps.db, ctx.caller, req.params.walletId, 'viewer');
+  const q = req.query;
+  const page = await history(ctx.deps.db, {
+    walletId: req.params.walletId,
+    limit: q.limit,
+    cursor: q.cursor,
+    kind: q.kind,
+    creditType: q.creditType,
+    from: q.from ? new Date(q.from) : undefined,
+    to: q.to ? new Date(q.to) : undefined,
+  });
+  return {
+    status: 200,
+    body: {
+      items: page.items.map((e) => wire({
+        id: e.id, walletId: e.walletId, kind: e.kind, creditType: e.creditType, amount: e.amount, balanceAfter: e.balanceAfter,
+        reservationId: e.reservationId, runId: e.runId, reference: e.reference, createdAt: e.createdAt,
+      })),
+      nextCursor: page.nextCursor,
+    },
+  };
+};

@@ -328,6 +328,11 @@ export interface HistoryInput {
   cursor?: string | null;
   /** Newest first (default) or oldest first. */
   order?: 'desc' | 'asc';
+  /** Only entries of this kind / credit type, created in [from, to). */
+  kind?: LedgerKind;
+  creditType?: CreditType;
+  from?: Date;
+  to?: Date;
 }
 
 export interface HistoryPage {
@@ -368,12 +373,17 @@ export async function history(db: Db, input: HistoryInput): Promise<HistoryPage>
   const exists = await one<{ id: string }>(db, 'select id from wallets where id = ?', [walletId]);
   if (!exists) throw notFound('Wallet');
   const cmp = order === 'desc' ? '<' : '>';
+  const where = ['wallet_id = ?'];
+  const args: (string | number | Date)[] = [walletId];
+  if (after !== null) (where.push(`seq ${cmp} ?`), args.push(after));
+  if (input.kind) (where.push('kind = ?'), args.push(input.kind));
+  if (input.creditType) (where.push('credit_type = ?'), args.push(input.creditType));
+  if (input.from) (where.push('created_at >= ?'), args.push(input.from));
+  if (input.to) (where.push('created_at < ?'), args.push(input.to));
   const list = await rows<LedgerRow>(
     db,
-    `select * from ledger_entries
-      where wallet_id = ? ${after === null ? '' : `and seq ${cmp} ?`}
-      order by seq ${order} limit ?`,
-    after === null ? [walletId, limit + 1] : [walletId, after, limit + 1],
+    `select * from ledger_entries where ${where.join(' and ')} order by seq ${order} limit ?`,
+    [...args, limit + 1],
   );
   const more = list.length > limit;
   const items = list.slice(0, limit).map(ledgerView);
