@@ -858,8 +858,15 @@ export interface KnowledgeBaseList {
   items: KnowledgeBase[];
   nextCursor: string | null;
 }
+/**
+ * Names the offering by `offeringId` or by `offeringSlug` (exactly one of them).
+ */
 export interface LangflowPublishRequest {
-  offeringId: string;
+  offeringId?: string;
+  /**
+   * The offering's slug (instead of `offeringId`).
+   */
+  offeringSlug?: string;
   version: string;
   changelog?: string;
   flow: LangflowFlowExport;

@@ -210,4 +210,23 @@ describe('catalog authoring over HTTP', () => {
     const unknown = await http('GET', `${cp}/integrations/langflow/versions/ov_00000000000000000000000000/status`, { token: publisher });
     assert.equal(unknown.status, 404);
   });
+
+  test('Langflow Studio may name the offering by slug; naming it both ways or not at all is a 400', async () => {
+    const offeringId = await newOffering('langflow-by-slug');
+    const bySlug = await http('POST', `${cp}/integrations/langflow/flows:publish`, {
+      token: publisher,
+      body: { offeringSlug: 'langflow-by-slug', version: '1.0.0', flow: minimalFlow(), capabilities: validCapabilities, plans: validPlans },
+    });
+    assert.equal(bySlug.status, 201, JSON.stringify(bySlug.body));
+    assert.equal(bySlug.body.offeringId, offeringId);
+    const both = await http('POST', `${cp}/integrations/langflow/flows:publish`, {
+      token: publisher,
+      body: { offeringId, offeringSlug: 'langflow-by-slug', version: '1.0.1', flow: minimalFlow() },
+    });
+    assert.equal(both.status, 400);
+    const neither = await http('POST', `${cp}/integrations/langflow/flows:publish`, { token: publisher, body: { version: '1.0.1', flow: minimalFlow() } });
+    assert.equal(neither.status, 400);
+    const unknownSlug = await http('POST', `${cp}/integrations/langflow/flows:publish`, { token: publisher, body: { offeringSlug: 'no-such-offering', version: '1.0.0', flow: minimalFlow() } });
+    assert.equal(unknownSlug.status, 404);
+  });
 });

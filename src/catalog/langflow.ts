@@ -1,5 +1,6 @@
 /**
- * Langflow Studio publishing: a flow export becomes a new immutable version of an offering,
+ * Langflow Studio publishing: a flow export becomes a new immutable version of an offering
+ * (named by `offeringId` or `offeringSlug`),
  * through the same path as `createOfferingVersion` (source `langflow`), certified right away
  * unless `certify: false`. Capabilities and plans not given are copied from `basedOnVersionId`
  * (default the offering's latest version). Publishing the offering stays a separate
@@ -14,8 +15,13 @@ import { certificationOf, type OfferingRow, type VersionRow } from './rows';
 import { certifyVersion, createVersion, versionNotFound } from './versions';
 
 export async function publishLangflowFlow(env: CatalogEnv, db: Db, input: LangflowPublishRequest, actor: string | null): Promise<LangflowVersionStatus> {
+  if ((input.offeringId === undefined) === (input.offeringSlug === undefined)) {
+    throw new AppError('VALIDATION_FAILED', 'Name the offering by offeringId or by offeringSlug (exactly one)', {
+      errors: [{ path: '/body', message: 'needs exactly one of offeringId, offeringSlug' }],
+    });
+  }
   return inTransaction(db, async (trx) => {
-    const offering = await visibleOfferingRow(trx, input.offeringId, true);
+    const offering = await offeringByIdOrSlug(trx, input);
     let { capabilities, plans } = input;
     if (!capabilities || !plans) {
       const baseId = input.basedOnVersionId ?? offering.latest_version_id;
@@ -39,6 +45,13 @@ export async function publishLangflowFlow(env: CatalogEnv, db: Db, input: Langfl
     if (input.certify !== false) await certifyVersion(env, trx, offering.id, version.id);
     return versionStatus(trx, version.id);
   });
+}
+
+async function offeringByIdOrSlug(db: Db, input: Pick<LangflowPublishRequest, 'offeringId' | 'offeringSlug'>): Promise<OfferingRow> {
+  if (input.offeringId !== undefined) return visibleOfferingRow(db, input.offeringId, true);
+  const found = (await db('offerings').where({ slug: input.offeringSlug }).first('id')) as { id: string } | undefined;
+  if (!found) throw new AppError('NOT_FOUND', 'Offering not found');
+  return visibleOfferingRow(db, found.id, true);
 }
 
 export async function versionStatus(db: Db, versionId: string): Promise<LangflowVersionStatus> {

@@ -32,7 +32,7 @@ import {
 } from './';
 
 /**
- * 
+ * Names the offering by `offeringId` or by `offeringSlug` (exactly one of them).
  * @export
  * @interface LangflowPublishRequest
  */
@@ -42,7 +42,13 @@ export interface LangflowPublishRequest {
      * @type {string}
      * @memberof LangflowPublishRequest
      */
-    offeringId: string;
+    offeringId?: string;
+    /**
+     * The offering's slug (instead of `offeringId`).
+     * @type {string}
+     * @memberof LangflowPublishRequest
+     */
+    offeringSlug?: string;
     /**
      * 
      * @type {string}
@@ -97,7 +103,8 @@ export function LangflowPublishRequestFromJSONTyped(json: any, ignoreDiscriminat
     }
     return {
         
-        'offeringId': json['offeringId'],
+        'offeringId': !exists(json, 'offeringId') ? undefined : json['offeringId'],
+        'offeringSlug': !exists(json, 'offeringSlug') ? undefined : json['offeringSlug'],
         'version': json['version'],
         'changelog': !exists(json, 'changelog') ? undefined : json['changelog'],
         'flow': LangflowFlowExportFromJSON(json['flow']),
@@ -118,6 +125,7 @@ export function LangflowPublishRequestToJSON(value?: LangflowPublishRequest | nu
     return {
         
         'offeringId': value.offeringId,
+        'offeringSlug': value.offeringSlug,
         'version': value.version,
         'changelog': value.changelog,
         'flow': LangflowFlowExportToJSON(value.flow),
