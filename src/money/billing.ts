@@ -15,17 +15,24 @@
  * - Each reservation is resolved exactly once (a DB trigger refuses any change after that):
  *   settle on voided → RESERVATION_ALREADY_RESOLVED, on expired → RESERVATION_EXPIRED,
  *   void on settled → RESERVATION_ALREADY_RESOLVED; the same settle repeated replays the first
- *   answer (same ledgerEntryId), void repeated replays too.
+ *   answer (same ledgerEntryId), a void repeated replays too. A settle after the TTL is
+ *   RESERVATION_EXPIRED even if no sweeper has run yet.
  * - A debit spends granted credits first, then paid; when it spans both it is written as two
  *   ledger rows (granted, then paid). `ledgerEntryId` is the first row — the granted part when
  *   there is one — and `ledgerEntryIds` lists all. A zero charge writes one 0-credit debit row,
  *   so every settled reservation has a ledger entry to point at.
  *
- * Concurrency: every change to a wallet or its reservations happens in one short transaction
- * holding the wallet's row lock (SELECT … FOR UPDATE), taken before any reservation row lock
- * (lock order wallet → reservation, everywhere), so concurrent callers on real PostgreSQL
- * serialize per wallet and never overspend. Outcomes decided inside a transaction that must
- * still commit (a lazy expiry) are thrown after the commit.
+ * How it runs: every operation goes through `executeBatch`, which applies a list of
+ * authorize/settle/void operations in ONE short transaction:
+ *   1. lock the wallets involved (SELECT … ORDER BY id FOR UPDATE — sorted, so batches never
+ *      deadlock each other), 2. read the reservations involved (consistent: every change to a
+ *      reservation happens under its wallet's lock), 3. expire overdue holds where they matter,
+ *   4. decide every operation in memory, in order, 5. write everything in one statement,
+ *   6. commit. Answers that are errors are returned per operation (and thrown after the commit
+ *   by the single-operation functions), so a lazy expiry decided on the way still commits.
+ * The single-operation functions (`authorize`, `settle`, `voidReservation`) are batches of one.
+ * `BillingEngine` (engine.ts) coalesces concurrent calls into batches: a hot wallet then pays
+ * one commit (one WAL flush) for many operations instead of one each.
  */
 import { AppError, notFound } from '../platform/errors';
 import { newId } from '../platform/ids';
@@ -63,7 +70,7 @@ export interface ReservationRow {
   created_at: Date;
 }
 
-const RESERVATION_COLUMNS =
+export const RESERVATION_COLUMNS =
   'id, wallet_id, instance_id, run_id, amount, status, expires_at, settled_entry_id, requested, charged, overage, usage, resolved_at, created_at';
 
 export function reservationView(r: ReservationRow): ReservationView {
@@ -85,7 +92,7 @@ export function reservationView(r: ReservationRow): ReservationView {
 }
 
 // ---------------------------------------------------------------------------------------------
-// authorize
+// inputs and results
 
 export interface AuthorizeInput {
   walletId: string;
@@ -93,7 +100,8 @@ export interface AuthorizeInput {
   /**
    * The run this budget is for. At most one reservation per (wallet, run): repeating an
    * authorize with the same runId and amount returns the existing reservation (`replayed`),
-   * a different amount/instance answers IDEMPOTENCY_PAYLOAD_MISMATCH.
+   * a different amount/instance answers IDEMPOTENCY_PAYLOAD_MISMATCH. Gateways should always
+   * send it: it makes authorize safe to retry after an unknown outcome.
    */
   runId?: string | null;
   amount: number;
@@ -108,93 +116,6 @@ export interface AuthorizeResult {
   available: number;
   replayed: boolean;
 }
-
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: AppError };
-
-export async function authorize(db: Db, input: AuthorizeInput, deps?: MoneyDeps): Promise<AuthorizeResult> {
-  const walletId = nonEmpty('walletId', input.walletId);
-  const amount = credits('amount', input.amount, 1);
-  const ttl = credits('ttlSeconds', input.ttlSeconds ?? DEFAULT_RESERVATION_TTL_SECONDS, 1, MAX_RESERVATION_TTL_SECONDS);
-  const instanceId = optionalString('instanceId', input.instanceId);
-  const runId = optionalString('runId', input.runId);
-  const now = nowOf(deps);
-  const expiresAt = new Date(now.getTime() + ttl * 1000);
-  const id = newId('rsv', now.getTime());
-
-  const outcome = await inTransaction(db, async (trx): Promise<Outcome<AuthorizeResult>> => {
-    let w = await lockWallet(trx, walletId);
-    if (w.balance - w.reserved < amount) {
-      // Only worth a write when expired holds could change the answer.
-      const expired = await expireOverdueLocked(trx, walletId, now);
-      if (expired.wallet) w = expired.wallet;
-    }
-    if (w.balance - w.reserved < amount) {
-      const existing = runId === null ? undefined : await findByRun(trx, walletId, runId);
-      if (existing) return { ok: true, value: replayAuthorize(existing, w, amount, instanceId) };
-      return {
-        ok: false,
-        error: new AppError('INSUFFICIENT_CREDITS', 'Not enough credits available for this run', {
-          walletId,
-          balance: w.balance,
-          available: Math.max(0, w.balance - w.reserved),
-          requiredBudget: amount,
-        }),
-      };
-    }
-    const r = await one<ReservationRow & { w_reserved: number | null }>(
-      trx,
-      `with r as (
-         insert into reservations (id, wallet_id, instance_id, run_id, amount, status, expires_at, created_at)
-         values (?, ?, ?, ?, ?, 'open', ?, ?)
-         on conflict (wallet_id, run_id) where run_id is not null do nothing
-         returning ${RESERVATION_COLUMNS}),
-       u as (
-         update wallets set reserved = reserved + ?, version = version + 1, updated_at = ?
-          where id = ? and exists (select 1 from r)
-          returning reserved)
-       select r.*, (select reserved from u) as w_reserved from r`,
-      [id, walletId, instanceId, runId, amount, expiresAt, now, amount, now, walletId],
-    );
-    if (!r) {
-      const existing = await findByRun(trx, walletId, runId!);
-      if (!existing) throw new AppError('INTERNAL', 'Reservation conflict without a reservation');
-      return { ok: true, value: replayAuthorize(existing, w, amount, instanceId) };
-    }
-    const { w_reserved, ...row } = r;
-    const reserved = w_reserved as number;
-    return {
-      ok: true,
-      value: { reservation: reservationView(row), balance: w.balance, available: w.balance - reserved, replayed: false },
-    };
-  });
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
-
-async function findByRun(trx: Db, walletId: string, runId: string): Promise<ReservationRow | undefined> {
-  return one<ReservationRow>(trx, `select ${RESERVATION_COLUMNS} from reservations where wallet_id = ? and run_id = ?`, [
-    walletId,
-    runId,
-  ]);
-}
-
-function replayAuthorize(existing: ReservationRow, w: WalletRow, amount: number, instanceId: string | null): AuthorizeResult {
-  if (existing.amount !== amount || existing.instance_id !== instanceId) {
-    throw new AppError('IDEMPOTENCY_PAYLOAD_MISMATCH', 'This run already has a reservation with a different budget', {
-      reservationId: existing.id,
-      runId: existing.run_id,
-    });
-  }
-  return {
-    reservation: reservationView(existing),
-    balance: w.balance,
-    available: Math.max(0, w.balance - w.reserved),
-    replayed: true,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// settle
 
 export interface SettleInput {
   reservationId: string;
@@ -237,128 +158,547 @@ export interface SettleResult {
   replayed: boolean;
 }
 
-export async function settle(db: Db, input: SettleInput, deps?: MoneyDeps): Promise<SettleResult> {
-  const reservationId = nonEmpty('reservationId', input.reservationId);
-  const requested = credits('credits', input.credits, 0);
-  const runId = optionalString('runId', input.runId);
+export interface VoidResult {
+  reservation: ReservationView;
+  /** false when this call released the budget, true when it had already been released. */
+  replayed: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// operations (validated, ready for a batch)
+
+export interface AuthorizeOp {
+  kind: 'authorize';
+  walletId: string;
+  id: string;
+  amount: number;
+  ttlSeconds: number;
+  instanceId: string | null;
+  runId: string | null;
+}
+
+export interface SettleOp {
+  kind: 'settle';
+  walletId: string;
+  reservationId: string;
+  requested: number;
+  runId: string | null;
+  usage: Record<string, unknown> | null;
+}
+
+export interface VoidOp {
+  kind: 'void';
+  walletId: string;
+  reservationId: string;
+}
+
+export type BillingOp = AuthorizeOp | SettleOp | VoidOp;
+export type BillingResult<O extends BillingOp> = O extends AuthorizeOp
+  ? AuthorizeResult
+  : O extends SettleOp
+    ? SettleResult
+    : VoidResult;
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: AppError };
+
+export function authorizeOp(input: AuthorizeInput): AuthorizeOp {
+  return {
+    kind: 'authorize',
+    walletId: nonEmpty('walletId', input.walletId),
+    id: newId('res'),
+    amount: credits('amount', input.amount, 1),
+    ttlSeconds: credits('ttlSeconds', input.ttlSeconds ?? DEFAULT_RESERVATION_TTL_SECONDS, 1, MAX_RESERVATION_TTL_SECONDS),
+    instanceId: optionalString('instanceId', input.instanceId),
+    runId: optionalString('runId', input.runId),
+  };
+}
+
+/** A settle op without its wallet (see `walletOfReservation`). */
+export function settleOp(input: SettleInput): Omit<SettleOp, 'walletId'> {
   const usage = input.usage ?? null;
   if (usage !== null && (typeof usage !== 'object' || Array.isArray(usage))) {
     throw invalid('usage must be an object', { field: 'usage' });
   }
-  const now = nowOf(deps);
+  return {
+    kind: 'settle',
+    reservationId: nonEmpty('reservationId', input.reservationId),
+    requested: credits('credits', input.credits, 0),
+    runId: optionalString('runId', input.runId),
+    usage,
+  };
+}
 
-  const outcome = await inTransaction(db, async (trx): Promise<Outcome<SettleResult>> => {
-    const { w, r } = await lockReservation(trx, reservationId);
-    if (r.status === 'settled') return { ok: true, value: await replaySettle(trx, r, requested, runId) };
-    if (r.status === 'voided') return { ok: false, error: alreadyResolved(r) };
-    if (r.status === 'expired') return { ok: false, error: expiredError(r) };
-    if (runId !== null && r.run_id !== null && runId !== r.run_id) {
-      throw invalid('runId does not match the reservation', { field: 'runId', reservationId });
-    }
-    if (r.expires_at.getTime() <= now.getTime()) {
-      await expireOverdueLocked(trx, w.id, now);
-      return { ok: false, error: expiredError({ ...r, status: 'expired' }) };
-    }
+export function voidOp(input: { reservationId: string }): Omit<VoidOp, 'walletId'> {
+  return { kind: 'void', reservationId: nonEmpty('reservationId', input.reservationId) };
+}
 
-    const availableIncl = w.balance - w.reserved + r.amount;
-    const charged = Math.min(requested, availableIncl);
-    const overage = requested > r.amount || charged < requested;
-    const byType: Record<CreditType, number> = { granted: 0, paid: 0 };
-    let left = charged;
-    for (const t of SPEND_ORDER) {
-      const have = t === 'granted' ? w.granted_balance : w.paid_balance;
-      byType[t] = Math.min(left, have);
-      left -= byType[t];
-    }
-    if (left !== 0) throw new AppError('INTERNAL', 'Wallet split does not cover the charge');
-    const parts = SPEND_ORDER.filter((t) => byType[t] > 0);
-    if (parts.length === 0) parts.push(SPEND_ORDER[0]); // a zero charge still gets its entry
+/** The wallet a reservation belongs to (immutable, so safe to read outside any lock). */
+export async function walletOfReservation(db: Db, reservationId: string): Promise<string> {
+  const r = await one<{ wallet_id: string }>(db, 'select wallet_id from reservations where id = ?', [reservationId]);
+  if (!r) throw notFound('Reservation');
+  return r.wallet_id;
+}
 
-    let balance = w.balance;
-    const entries: (SettleEntry & { balanceAfter: number })[] = parts.map((t, i) => {
-      balance -= byType[t];
-      return { id: newId('led', now.getTime()), creditType: t, amount: 0 - byType[t], seq: w.last_seq + 1 + i, balanceAfter: balance };
-    });
-    const effectiveRun = r.run_id ?? runId;
-    const meta = JSON.stringify(usage === null ? {} : { usage });
-    const values = entries.map(() => `(?, ?, ?, 'debit', ?, ?, ?, ?, ?, ?::jsonb, ?)`).join(', ');
-    const bindings: (string | number | Date | null)[] = [];
-    for (const e of entries) {
-      bindings.push(e.id, w.id, e.seq, e.creditType, e.amount, e.balanceAfter, r.id, effectiveRun, meta, now);
-    }
-    const after = await one<WalletRow & { l: number; r: number }>(
-      trx,
-      `with l as (
-         insert into ledger_entries (id, wallet_id, seq, kind, credit_type, amount, balance_after, reservation_id, run_id, metadata, created_at)
-         values ${values}
-         returning id),
-       r as (
-         update reservations set status = 'settled', settled_entry_id = ?, requested = ?, charged = ?, overage = ?,
-                usage = ?::jsonb, run_id = ?, resolved_at = ?
-          where id = ? and status = 'open'
-          returning id),
-       u as (
-         update wallets set balance = balance - ?, granted_balance = granted_balance - ?, paid_balance = paid_balance - ?,
-                reserved = reserved - ?, last_seq = last_seq + ?, version = version + 1, updated_at = ?
-          where id = ?
-          returning ${WALLET_COLUMNS})
-       select u.*, (select count(*) from l) as l, (select count(*) from r) as r from u`,
-      [
-        ...bindings,
-        entries[0].id, requested, charged, overage, usage === null ? null : JSON.stringify(usage), effectiveRun, now, r.id,
-        charged, byType.granted, byType.paid, r.amount, entries.length, now, w.id,
-      ],
-    );
-    if (!after || after.l !== entries.length || after.r !== 1) {
-      throw new AppError('INTERNAL', 'Settle wrote an unexpected number of rows'); // rolls back
-    }
-    lowBalanceTransition(db, deps, { balance: w.balance, threshold: w.low_balance_threshold }, after, now);
-    return {
-      ok: true,
-      value: {
-        reservationId: r.id,
-        walletId: w.id,
-        runId: effectiveRun,
-        ledgerEntryId: entries[0].id,
-        ledgerEntryIds: entries.map((e) => e.id),
-        entries: entries.map((e) => ({ id: e.id, creditType: e.creditType, amount: e.amount, seq: e.seq })),
-        reserved: r.amount,
-        requested,
-        charged,
-        chargedGranted: byType.granted,
-        chargedPaid: byType.paid,
-        overage,
-        balanceAfter: after.balance,
-        replayed: false,
-      },
-    };
-  });
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
+// ---------------------------------------------------------------------------------------------
+// single operations (a batch of one)
+
+export async function authorize(db: Db, input: AuthorizeInput, deps?: MoneyDeps): Promise<AuthorizeResult> {
+  return single(db, authorizeOp(input), deps);
+}
+
+export async function settle(db: Db, input: SettleInput, deps?: MoneyDeps): Promise<SettleResult> {
+  const op = settleOp(input);
+  return single(db, { ...op, walletId: await walletOfReservation(db, op.reservationId) }, deps);
 }
 
 /**
- * Locks the reservation's wallet, then the reservation (one statement; `FOR UPDATE OF w, r`
- * takes the locks in that order), and returns both as of after the locks were granted.
+ * Releases an open reservation uncharged (a failed run). Voiding a voided reservation replays;
+ * voiding an expired one answers it as it is (its budget is already released);
+ * voiding a settled one answers RESERVATION_ALREADY_RESOLVED.
  */
-async function lockReservation(trx: Db, reservationId: string): Promise<{ w: WalletRow; r: ReservationRow }> {
-  const row = await one<Record<string, unknown>>(
+export async function voidReservation(db: Db, input: { reservationId: string }, deps?: MoneyDeps): Promise<VoidResult> {
+  const op = voidOp(input);
+  return single(db, { ...op, walletId: await walletOfReservation(db, op.reservationId) }, deps);
+}
+
+async function single<O extends BillingOp>(db: Db, op: O, deps?: MoneyDeps): Promise<BillingResult<O>> {
+  const [outcome] = await inTransaction(db, (trx) => executeBatch(trx, [op], { deps, eventsDb: db }));
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value as BillingResult<O>;
+}
+
+export async function getReservation(db: Db, reservationId: string): Promise<ReservationView> {
+  const r = await one<ReservationRow>(db, `select ${RESERVATION_COLUMNS} from reservations where id = ?`, [
+    nonEmpty('reservationId', reservationId),
+  ]);
+  if (!r) throw notFound('Reservation');
+  return reservationView(r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the batch
+
+interface WalletState {
+  row: WalletRow;
+  balance: number;
+  reserved: number;
+  paid: number;
+  granted: number;
+  lastSeq: number;
+  dirty: boolean;
+}
+
+interface NewLedgerRow {
+  id: string;
+  walletId: string;
+  seq: number;
+  creditType: CreditType;
+  amount: number;
+  balanceAfter: number;
+  reservationId: string;
+  runId: string | null;
+  metadata: string;
+}
+
+/**
+ * Applies `ops` in order, in the transaction `trx` (which must be a transaction: the wallet
+ * locks last until it ends). Returns one outcome per op. Throws only for database failures
+ * (then nothing of the batch may be assumed to have happened… or, if the failure hit the
+ * COMMIT, to have not happened).
+ */
+export async function executeBatch(
+  trx: Db,
+  ops: readonly BillingOp[],
+  opts: { deps?: MoneyDeps; eventsDb?: Db; now?: Date } = {},
+): Promise<Outcome<AuthorizeResult | SettleResult | VoidResult>[]> {
+  const now = opts.now ?? nowOf(opts.deps);
+  const outcomes: Outcome<AuthorizeResult | SettleResult | VoidResult>[] = new Array(ops.length);
+
+  // 1. Lock the wallets, in id order.
+  const walletIds = [...new Set(ops.map((o) => o.walletId))].sort();
+  const lockedRows = await rows<WalletRow>(
     trx,
-    `select ${WALLET_COLUMNS.split(', ').map((c) => `w.${c} as w_${c}`).join(', ')},
-            ${RESERVATION_COLUMNS.split(', ').map((c) => `r.${c} as r_${c}`).join(', ')}
-       from wallets w join reservations r on r.wallet_id = w.id
-      where r.id = ?
-      for update of w, r`,
-    [reservationId],
+    `select ${WALLET_COLUMNS} from wallets where id = any(?) order by id for update`,
+    [walletIds],
   );
-  if (!row) throw notFound('Reservation');
-  const w: Record<string, unknown> = {};
-  const r: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) {
-    if (k.startsWith('w_')) w[k.slice(2)] = v;
-    else r[k.slice(2)] = v;
+  const wallets = new Map<string, WalletState>();
+  for (const row of lockedRows) {
+    wallets.set(row.id, {
+      row,
+      balance: row.balance,
+      reserved: row.reserved,
+      paid: row.paid_balance,
+      granted: row.granted_balance,
+      lastSeq: row.last_seq,
+      dirty: false,
+    });
   }
-  return { w: w as unknown as WalletRow, r: r as unknown as ReservationRow };
+
+  // 2. The reservations involved: by id (settle/void) and by (wallet, run) (authorize replays).
+  const resIds: string[] = [];
+  const runIds: string[] = [];
+  for (const o of ops) {
+    if (o.kind === 'authorize') {
+      if (o.runId !== null) runIds.push(o.runId);
+    } else resIds.push(o.reservationId);
+  }
+  const byId = new Map<string, ReservationRow>();
+  const byRun = new Map<string, ReservationRow>();
+  const runKey = (walletId: string, runId: string) => `${walletId}\u0000${runId}`;
+  if (resIds.length || runIds.length) {
+    const found = await rows<ReservationRow>(
+      trx,
+      `select ${RESERVATION_COLUMNS} from reservations
+        where id = any(?) or (run_id = any(?) and wallet_id = any(?))`,
+      [resIds, runIds, walletIds],
+    );
+    for (const r of found) {
+      byId.set(r.id, r);
+      if (r.run_id !== null) byRun.set(runKey(r.wallet_id, r.run_id), r);
+    }
+  }
+
+  // 3. Lazy expiry, where it can change an answer: a wallet whose new holds might not fit, or a
+  //    reservation being settled/voided after its expiry.
+  const expireOn = new Set<string>();
+  const demand = new Map<string, number>();
+  for (const o of ops) {
+    if (o.kind === 'authorize') {
+      if (o.runId !== null && byRun.has(runKey(o.walletId, o.runId))) continue;
+      demand.set(o.walletId, (demand.get(o.walletId) ?? 0) + o.amount);
+    } else {
+      const r = byId.get(o.reservationId);
+      if (r && r.status === 'open' && r.expires_at.getTime() <= now.getTime()) expireOn.add(r.wallet_id);
+    }
+  }
+  for (const [walletId, need] of demand) {
+    const w = wallets.get(walletId);
+    if (w && w.balance - w.reserved < need) expireOn.add(walletId);
+  }
+  if (expireOn.size) {
+    const expired = await rows<{ id: string; wallet_id: string; amount: number }>(
+      trx,
+      `update reservations set status = 'expired', resolved_at = ?
+        where wallet_id = any(?) and status = 'open' and expires_at <= ?
+        returning id, wallet_id, amount`,
+      [now, [...expireOn], now],
+    );
+    for (const e of expired) {
+      const w = wallets.get(e.wallet_id)!;
+      w.reserved -= e.amount;
+      w.dirty = true;
+      const r = byId.get(e.id);
+      if (r) {
+        r.status = 'expired';
+        r.resolved_at = now;
+      }
+    }
+  }
+
+  // 4. Decide, in order.
+  const newReservations: ReservationRow[] = [];
+  const resolved: ReservationRow[] = [];
+  const ledger: NewLedgerRow[] = [];
+  const settledHere = new Map<string, SettleResult>();
+  const replays: { index: number; r: ReservationRow }[] = [];
+
+  ops.forEach((o, index) => {
+    const w = wallets.get(o.walletId);
+    if (!w) {
+      outcomes[index] = { ok: false, error: notFound(o.kind === 'authorize' ? 'Wallet' : 'Reservation') };
+      return;
+    }
+    if (o.kind === 'authorize') {
+      outcomes[index] = decideAuthorize(o, w);
+      return;
+    }
+    const r = byId.get(o.reservationId);
+    if (!r || r.wallet_id !== o.walletId) {
+      outcomes[index] = { ok: false, error: notFound('Reservation') };
+      return;
+    }
+    if (o.kind === 'void') {
+      outcomes[index] = decideVoid(r, w);
+      return;
+    }
+    // settle
+    if (r.status === 'settled') {
+      if (r.requested !== o.requested || (o.runId !== null && r.run_id !== null && o.runId !== r.run_id)) {
+        outcomes[index] = {
+          ok: false,
+          error: new AppError('RESERVATION_ALREADY_RESOLVED', 'Reservation was already settled with a different charge', {
+            reservationId: r.id,
+            status: r.status,
+            requested: r.requested,
+          }),
+        };
+      } else {
+        const here = settledHere.get(r.id);
+        if (here) outcomes[index] = { ok: true, value: { ...here, replayed: true } };
+        else replays.push({ index, r }); // needs its ledger rows: fetched below
+      }
+      return;
+    }
+    if (r.status === 'voided') {
+      outcomes[index] = { ok: false, error: alreadyResolved(r) };
+      return;
+    }
+    if (r.status === 'expired' || r.expires_at.getTime() <= now.getTime()) {
+      outcomes[index] = { ok: false, error: expiredError(r) };
+      return;
+    }
+    if (o.runId !== null && r.run_id !== null && o.runId !== r.run_id) {
+      outcomes[index] = { ok: false, error: invalid('runId does not match the reservation', { field: 'runId', reservationId: r.id }) };
+      return;
+    }
+    outcomes[index] = { ok: true, value: decideSettle(o, r, w) };
+  });
+
+  function decideAuthorize(o: AuthorizeOp, w: WalletState): Outcome<AuthorizeResult> {
+    if (o.runId !== null) {
+      const existing = byRun.get(runKey(o.walletId, o.runId));
+      if (existing) {
+        if (existing.amount !== o.amount || existing.instance_id !== o.instanceId) {
+          return {
+            ok: false,
+            error: new AppError('IDEMPOTENCY_PAYLOAD_MISMATCH', 'This run already has a reservation with a different budget', {
+              reservationId: existing.id,
+              runId: existing.run_id,
+            }),
+          };
+        }
+        return {
+          ok: true,
+          value: {
+            reservation: reservationView(existing),
+            balance: w.balance,
+            available: Math.max(0, w.balance - w.reserved),
+            replayed: true,
+          },
+        };
+      }
+    }
+    if (w.balance - w.reserved < o.amount) {
+      return {
+        ok: false,
+        error: new AppError('INSUFFICIENT_CREDITS', 'Not enough credits available for this run', {
+          walletId: o.walletId,
+          balance: w.balance,
+          available: Math.max(0, w.balance - w.reserved),
+          requiredBudget: o.amount,
+        }),
+      };
+    }
+    const r: ReservationRow = {
+      id: o.id,
+      wallet_id: o.walletId,
+      instance_id: o.instanceId,
+      run_id: o.runId,
+      amount: o.amount,
+      status: 'open',
+      expires_at: new Date(now.getTime() + o.ttlSeconds * 1000),
+      settled_entry_id: null,
+      requested: null,
+      charged: null,
+      overage: false,
+      usage: null,
+      resolved_at: null,
+      created_at: now,
+    };
+    w.reserved += o.amount;
+    w.dirty = true;
+    newReservations.push(r);
+    byId.set(r.id, r);
+    if (r.run_id !== null) byRun.set(runKey(r.wallet_id, r.run_id), r);
+    return {
+      ok: true,
+      value: { reservation: reservationView(r), balance: w.balance, available: w.balance - w.reserved, replayed: false },
+    };
+  }
+
+  function decideVoid(r: ReservationRow, w: WalletState): Outcome<VoidResult> {
+    if (r.status === 'settled') return { ok: false, error: alreadyResolved(r) };
+    if (r.status !== 'open') return { ok: true, value: { reservation: reservationView(r), replayed: true } };
+    if (r.expires_at.getTime() <= now.getTime()) {
+      // Expired in step 3 already; answered as it is.
+      return { ok: true, value: { reservation: reservationView({ ...r, status: 'expired', resolved_at: now }), replayed: true } };
+    }
+    r.status = 'voided';
+    r.resolved_at = now;
+    w.reserved -= r.amount;
+    w.dirty = true;
+    resolved.push(r);
+    return { ok: true, value: { reservation: reservationView(r), replayed: false } };
+  }
+
+  function decideSettle(o: SettleOp, r: ReservationRow, w: WalletState): SettleResult {
+    const availableIncl = w.balance - w.reserved + r.amount;
+    const charged = Math.min(o.requested, availableIncl);
+    const overage = o.requested > r.amount || charged < o.requested;
+    const byType: Record<CreditType, number> = { granted: 0, paid: 0 };
+    let left = charged;
+    for (const t of SPEND_ORDER) {
+      byType[t] = Math.min(left, t === 'granted' ? w.granted : w.paid);
+      left -= byType[t];
+    }
+    if (left !== 0) throw new AppError('INTERNAL', 'Wallet split does not cover the charge'); // rolls back
+    const parts = SPEND_ORDER.filter((t) => byType[t] > 0);
+    if (parts.length === 0) parts.push(SPEND_ORDER[0]); // a zero charge still gets its entry
+    const runId = r.run_id ?? o.runId;
+    const metadata = JSON.stringify(o.usage === null ? {} : { usage: o.usage });
+    const entries: SettleEntry[] = [];
+    for (const t of parts) {
+      w.balance -= byType[t];
+      if (t === 'granted') w.granted -= byType[t];
+      else w.paid -= byType[t];
+      w.lastSeq += 1;
+      const e = { id: newId('led', now.getTime()), creditType: t, amount: 0 - byType[t], seq: w.lastSeq };
+      entries.push(e);
+      ledger.push({ ...e, walletId: w.row.id, balanceAfter: w.balance, reservationId: r.id, runId, metadata });
+    }
+    w.reserved -= r.amount;
+    w.dirty = true;
+    r.status = 'settled';
+    r.settled_entry_id = entries[0].id;
+    r.requested = o.requested;
+    r.charged = charged;
+    r.overage = overage;
+    r.usage = o.usage;
+    r.run_id = runId;
+    r.resolved_at = now;
+    resolved.push(r);
+    const result: SettleResult = {
+      reservationId: r.id,
+      walletId: w.row.id,
+      runId,
+      ledgerEntryId: entries[0].id,
+      ledgerEntryIds: entries.map((e) => e.id),
+      entries,
+      reserved: r.amount,
+      requested: o.requested,
+      charged,
+      chargedGranted: byType.granted,
+      chargedPaid: byType.paid,
+      overage,
+      balanceAfter: w.balance,
+      replayed: false,
+    };
+    settledHere.set(r.id, result);
+    return result;
+  }
+
+  // Replays of settles committed earlier: answered from their ledger rows.
+  if (replays.length) {
+    const debits = await rows<LedgerRow>(
+      trx,
+      `select * from ledger_entries where reservation_id = any(?) and kind = 'debit' order by seq`,
+      [[...new Set(replays.map((x) => x.r.id))]],
+    );
+    for (const { index, r } of replays) {
+      const mine = debits.filter((d) => d.reservation_id === r.id);
+      if (mine.length === 0 || mine[0].id !== r.settled_entry_id) {
+        throw new AppError('INTERNAL', 'Settled reservation without its ledger entry');
+      }
+      outcomes[index] = { ok: true, value: settleReplay(r, mine) };
+    }
+  }
+
+  // 5. Write everything in one statement.
+  const dirty = [...wallets.values()].filter((w) => w.dirty);
+  if (newReservations.length || ledger.length || resolved.length || dirty.length) {
+    await writeBatch(trx, now, newReservations, ledger, resolved, dirty);
+  }
+
+  // 6. Low-balance events, after commit.
+  for (const w of dirty) {
+    const after: WalletRow = { ...w.row, balance: w.balance, reserved: w.reserved, paid_balance: w.paid, granted_balance: w.granted };
+    lowBalanceTransition(opts.eventsDb ?? trx, opts.deps, { balance: w.row.balance, threshold: w.row.low_balance_threshold }, after, now);
+  }
+  return outcomes;
+}
+
+async function writeBatch(
+  trx: Db,
+  now: Date,
+  inserts: ReservationRow[],
+  ledger: NewLedgerRow[],
+  resolved: ReservationRow[],
+  wallets: WalletState[],
+): Promise<void> {
+  const parts: string[] = [];
+  const counts: string[] = [];
+  const b: (string | number | boolean | Date | null)[] = [];
+  if (inserts.length) {
+    parts.push(`ins_r as (
+      insert into reservations (id, wallet_id, instance_id, run_id, amount, status, expires_at, created_at)
+      values ${inserts.map(() => `(?, ?, ?, ?, ?, 'open', ?, ?)`).join(', ')}
+      returning 1)`);
+    for (const r of inserts) b.push(r.id, r.wallet_id, r.instance_id, r.run_id, r.amount, r.expires_at, r.created_at);
+    counts.push('(select count(*) from ins_r) as ins_r');
+  }
+  if (ledger.length) {
+    parts.push(`ins_l as (
+      insert into ledger_entries (id, wallet_id, seq, kind, credit_type, amount, balance_after, reservation_id, run_id, metadata, created_at)
+      values ${ledger.map(() => `(?, ?, ?, 'debit', ?, ?, ?, ?, ?, ?::jsonb, ?)`).join(', ')}
+      returning 1)`);
+    for (const l of ledger) {
+      b.push(l.id, l.walletId, l.seq, l.creditType, l.amount, l.balanceAfter, l.reservationId, l.runId, l.metadata, now);
+    }
+    counts.push('(select count(*) from ins_l) as ins_l');
+  }
+  if (resolved.length) {
+    parts.push(`upd_r as (
+      update reservations r set status = v.status, settled_entry_id = v.eid, requested = v.req, charged = v.ch,
+             overage = v.ov, usage = v.usage, run_id = v.run, resolved_at = v.at
+        from (values ${resolved
+          .map(() => `(?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::boolean, ?::jsonb, ?::text, ?::timestamptz)`)
+          .join(', ')}) as v(id, status, eid, req, ch, ov, usage, run, at)
+       where r.id = v.id and r.status = 'open'
+      returning 1)`);
+    for (const r of resolved) {
+      b.push(
+        r.id, r.status, r.settled_entry_id, r.requested, r.charged, r.overage,
+        r.usage === null ? null : JSON.stringify(r.usage), r.run_id, r.resolved_at,
+      );
+    }
+    counts.push('(select count(*) from upd_r) as upd_r');
+  }
+  if (wallets.length) {
+    parts.push(`upd_w as (
+      update wallets w set balance = v.balance, reserved = v.reserved, paid_balance = v.paid, granted_balance = v.granted,
+             last_seq = v.last_seq, version = w.version + 1, updated_at = v.at
+        from (values ${wallets
+          .map(() => `(?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::timestamptz)`)
+          .join(', ')}) as v(id, balance, reserved, paid, granted, last_seq, at)
+       where w.id = v.id
+      returning 1)`);
+    for (const w of wallets) b.push(w.row.id, w.balance, w.reserved, w.paid, w.granted, w.lastSeq, now);
+    counts.push('(select count(*) from upd_w) as upd_w');
+  }
+  const got = await one<Record<string, number>>(trx, `with ${parts.join(',\n')} select ${counts.join(', ')}`, b);
+  const want: Record<string, number> = { ins_r: inserts.length, ins_l: ledger.length, upd_r: resolved.length, upd_w: wallets.length };
+  for (const k of Object.keys(got ?? {})) {
+    if (got![k] !== want[k]) throw new AppError('INTERNAL', `Billing batch wrote ${got![k]} ${k} rows, expected ${want[k]}`);
+  }
+}
+
+function settleReplay(r: ReservationRow, debits: LedgerRow[]): SettleResult {
+  const by = (t: CreditType) => 0 - debits.filter((d) => d.credit_type === t).reduce((s, d) => s + d.amount, 0);
+  return {
+    reservationId: r.id,
+    walletId: r.wallet_id,
+    runId: r.run_id,
+    ledgerEntryId: debits[0].id,
+    ledgerEntryIds: debits.map((d) => d.id),
+    entries: debits.map((d) => ({ id: d.id, creditType: d.credit_type, amount: d.amount, seq: d.seq })),
+    reserved: r.amount,
+    requested: r.requested as number,
+    charged: r.charged as number,
+    chargedGranted: by('granted'),
+    chargedPaid: by('paid'),
+    overage: r.overage,
+    balanceAfter: debits[debits.length - 1].balance_after,
+    replayed: true,
+  };
 }
 
 function alreadyResolved(r: ReservationRow): AppError {
@@ -374,92 +714,6 @@ function expiredError(r: ReservationRow): AppError {
     status: 'expired',
     expiresAt: r.expires_at.toISOString(),
   });
-}
-
-async function replaySettle(trx: Db, r: ReservationRow, requested: number, runId: string | null): Promise<SettleResult> {
-  if (r.requested !== requested || (runId !== null && r.run_id !== null && runId !== r.run_id)) {
-    throw new AppError('RESERVATION_ALREADY_RESOLVED', 'Reservation was already settled with a different charge', {
-      reservationId: r.id,
-      status: r.status,
-      requested: r.requested,
-    });
-  }
-  const debits = await rows<LedgerRow>(
-    trx,
-    `select * from ledger_entries where reservation_id = ? and kind = 'debit' order by seq`,
-    [r.id],
-  );
-  if (debits.length === 0 || debits[0].id !== r.settled_entry_id) {
-    throw new AppError('INTERNAL', 'Settled reservation without its ledger entry');
-  }
-  const by = (t: CreditType) => 0 - debits.filter((d) => d.credit_type === t).reduce((s, d) => s + d.amount, 0);
-  return {
-    reservationId: r.id,
-    walletId: r.wallet_id,
-    runId: r.run_id,
-    ledgerEntryId: debits[0].id,
-    ledgerEntryIds: debits.map((d) => d.id),
-    entries: debits.map((d) => ({ id: d.id, creditType: d.credit_type, amount: d.amount, seq: d.seq })),
-    reserved: r.amount,
-    requested: r.requested,
-    charged: r.charged as number,
-    chargedGranted: by('granted'),
-    chargedPaid: by('paid'),
-    overage: r.overage,
-    balanceAfter: debits[debits.length - 1].balance_after,
-    replayed: true,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// void
-
-export interface VoidResult {
-  reservation: ReservationView;
-  /** false when this call released the budget, true when it had already been released. */
-  replayed: boolean;
-}
-
-/**
- * Releases an open reservation uncharged (a failed run). Voiding a voided reservation replays;
- * voiding an expired one answers it as it is (its budget is already released);
- * voiding a settled one answers RESERVATION_ALREADY_RESOLVED.
- */
-export async function voidReservation(db: Db, input: { reservationId: string }, deps?: MoneyDeps): Promise<VoidResult> {
-  const reservationId = nonEmpty('reservationId', input.reservationId);
-  const now = nowOf(deps);
-  const outcome = await inTransaction(db, async (trx): Promise<Outcome<VoidResult>> => {
-    const { w, r } = await lockReservation(trx, reservationId);
-    if (r.status === 'settled') return { ok: false, error: alreadyResolved(r) };
-    if (r.status !== 'open') return { ok: true, value: { reservation: reservationView(r), replayed: true } };
-    if (r.expires_at.getTime() <= now.getTime()) {
-      await expireOverdueLocked(trx, w.id, now);
-      return { ok: true, value: { reservation: reservationView({ ...r, status: 'expired', resolved_at: now }), replayed: true } };
-    }
-    const updated = await one<ReservationRow>(
-      trx,
-      `with r as (
-         update reservations set status = 'voided', resolved_at = ? where id = ? and status = 'open'
-         returning ${RESERVATION_COLUMNS}),
-       u as (
-         update wallets set reserved = reserved - ?, version = version + 1, updated_at = ?
-          where id = ? and exists (select 1 from r) returning id)
-       select r.* from r`,
-      [now, r.id, r.amount, now, w.id],
-    );
-    if (!updated) throw new AppError('INTERNAL', 'Void found no open reservation under lock');
-    return { ok: true, value: { reservation: reservationView(updated), replayed: false } };
-  });
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
-
-export async function getReservation(db: Db, reservationId: string): Promise<ReservationView> {
-  const r = await one<ReservationRow>(db, `select ${RESERVATION_COLUMNS} from reservations where id = ?`, [
-    nonEmpty('reservationId', reservationId),
-  ]);
-  if (!r) throw notFound('Reservation');
-  return reservationView(r);
 }
 
 // ---------------------------------------------------------------------------------------------

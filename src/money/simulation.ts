@@ -32,6 +32,7 @@ import { newId } from '../platform/ids';
 import { hashRequest, runIdempotent } from '../platform/idempotency';
 import { rows, sqlState, type Db } from '../db/tx';
 import { authorize, expireReservations, settle, voidReservation, type SettleResult } from './billing';
+import { BillingEngine } from './engine';
 import { createWallet, getWallet, topUp } from './wallets';
 
 // ---------------------------------------------------------------------------------------------
@@ -90,6 +91,11 @@ export interface SimulationOptions {
   auditEveryMs?: number;
   /** Attempts per operation before the client gives up (outcome stays unknown). Default 12. */
   maxAttempts?: number;
+  /**
+   * Share of clients (odd-numbered ones, up to this fraction) that go through a shared
+   * BillingEngine (batched) instead of the single-operation functions. Default 0.5.
+   */
+  engineShare?: number;
   /** Wall-clock cap; clients stop starting new operations after it. Default 45 s. */
   maxDurationMs?: number;
   log?: (line: string) => void;
@@ -104,6 +110,7 @@ export interface SimulationReport {
   outcomes: Record<string, number>;
   faults: { crashBeforeCommit: number; lostResponse: number; killed: number; unknownErrors: Record<string, number> };
   audits: number;
+  engine: { clients: number; batches: number; operations: number; largestBatch: number; isolatedRetries: number };
   violations: string[];
   final: { balance: number; debited: number; reservations: Record<string, number> };
 }
@@ -152,6 +159,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     outcomes: {},
     faults: { crashBeforeCommit: 0, lostResponse: 0, killed: 0, unknownErrors: {} },
     audits: 0,
+    engine: { clients: 0, batches: 0, operations: 0, largestBatch: 0, isolatedRetries: 0 },
     violations: [],
     final: { balance: 0, debited: 0, reservations: {} },
   };
@@ -178,9 +186,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   let stopping = false;
 
   /** One attempt, possibly with an injected fault. Non-AppErrors are unknown outcomes. */
-  async function attempt<T>(rng: () => number, op: (d: Db) => Promise<T>): Promise<T> {
+  async function attempt<T>(rng: () => number, op: (d: Db) => Promise<T>, viaEngine: boolean): Promise<T> {
     const r = rng();
-    if (r < faults.crashBeforeCommit) {
+    if (r < faults.crashBeforeCommit && !viaEngine) {
       report.faults.crashBeforeCommit++;
       await db.transaction(async (trx) => {
         await op(trx);
@@ -199,10 +207,11 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   async function withRetries<T>(
     rng: () => number,
     op: (d: Db) => Promise<T>,
+    viaEngine = false,
   ): Promise<{ ok: true; value: T } | { ok: false; error: AppError } | { ok: false; unknown: true }> {
     for (let i = 0; i < maxAttempts; i++) {
       try {
-        return { ok: true, value: await attempt(rng, op) };
+        return { ok: true, value: await attempt(rng, op, viaEngine) };
       } catch (err) {
         if (err instanceof AppError) return { ok: false, error: err };
         if (!(err instanceof InjectedFault)) {
@@ -222,13 +231,38 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     return { ok: false, unknown: true };
   }
 
-  async function runOnce(rng: () => number, walletId: string): Promise<void> {
+  const engine = new BillingEngine(db, {}, { maxBatch: 64, maxInFlight: 4 });
+  const engineShare = opts.engineShare ?? 0.5;
+  const engineClients = Math.floor(opts.clients * engineShare);
+  report.engine.clients = engineClients;
+
+  interface Api {
+    viaEngine: boolean;
+    authorize: (d: Db, input: Parameters<typeof authorize>[1]) => ReturnType<typeof authorize>;
+    settle: (d: Db, input: Parameters<typeof settle>[1]) => ReturnType<typeof settle>;
+    void: (d: Db, input: { reservationId: string }) => ReturnType<typeof voidReservation>;
+  }
+  const direct: Api = {
+    viaEngine: false,
+    authorize: (d, i) => authorize(d, i),
+    settle: (d, i) => settle(d, i),
+    void: (d, i) => voidReservation(d, i),
+  };
+  const batched: Api = {
+    viaEngine: true,
+    authorize: (_d, i) => engine.authorize(i),
+    settle: (_d, i) => engine.settle(i),
+    void: (_d, i) => engine.void(i),
+  };
+
+  async function runOnce(rng: () => number, walletId: string, api: Api): Promise<void> {
+    const e = api.viaEngine;
     const runId = newId('run');
     const amount = int(rng, 1, 60);
     const fate = rng();
     const ttlSeconds = fate < 0.12 ? 1 : pick(rng, [1, 2, 5, 30]);
     count(report.ops, 'authorize');
-    const a = await withRetries(rng, (d) => authorize(d, { walletId, runId, instanceId: 'inst_sim', amount, ttlSeconds }));
+    const a = await withRetries(rng, (d) => api.authorize(d, { walletId, runId, instanceId: 'inst_sim', amount, ttlSeconds }), e);
     if (!a.ok) {
       if ('unknown' in a) return void count(report.outcomes, 'authorize.unknown');
       if (a.error.code === 'INSUFFICIENT_CREDITS') {
@@ -254,7 +288,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       await sleep(ttlSeconds * 1000 + int(rng, 20, 120));
       count(report.ops, 'settle.late');
       const lateCredits = int(rng, 0, amount);
-      const s = await withRetries(rng, (d) => settle(d, { reservationId: res.id, credits: lateCredits, runId }));
+      const s = await withRetries(rng, (d) => api.settle(d, { reservationId: res.id, credits: lateCredits, runId }), e);
       if (s.ok) violation(`late settle of ${res.id} succeeded after its TTL`);
       else if ('error' in s && s.error.code !== 'RESERVATION_EXPIRED') violation(`late settle answered ${s.error.code}`);
       count(report.outcomes, s.ok ? 'settle.late.ok' : 'error' in s ? `settle.late.${s.error.code}` : 'settle.late.unknown');
@@ -263,14 +297,14 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     await sleep(int(rng, 0, 8)); // the run
     if (fate < 0.27) {
       count(report.ops, 'void');
-      const v = await withRetries(rng, (d) => voidReservation(d, { reservationId: res.id }));
+      const v = await withRetries(rng, (d) => api.void(d, { reservationId: res.id }), e);
       if (v.ok) {
         if (v.value.reservation.status === 'voided') model.voided = true;
         else if (v.value.reservation.status !== 'expired') violation(`void answered status ${v.value.reservation.status}`);
         count(report.outcomes, `void.${v.value.reservation.status}`);
         // A settle after a void must be refused.
         if (model.voided && rng() < 0.3) {
-          const s = await withRetries(rng, (d) => settle(d, { reservationId: res.id, credits: 1 }));
+          const s = await withRetries(rng, (d) => api.settle(d, { reservationId: res.id, credits: 1 }), e);
           if (s.ok || ('error' in s && s.error.code !== 'RESERVATION_ALREADY_RESOLVED')) {
             violation(`settle after void answered ${s.ok ? 'ok' : 'error' in s ? s.error.code : 'unknown'}`);
           }
@@ -283,7 +317,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     // Settle, sometimes above the reservation (overage).
     const credits = rng() < 0.15 ? int(rng, amount, amount * 3) : int(rng, 0, amount);
     count(report.ops, 'settle');
-    const s = await withRetries(rng, (d) => settle(d, { reservationId: res.id, credits, runId, usage: { units: credits } }));
+    const s = await withRetries(rng, (d) => api.settle(d, { reservationId: res.id, credits, runId, usage: { units: credits } }), e);
     if (!s.ok) {
       if ('unknown' in s) return void count(report.outcomes, 'settle.unknown');
       // The reservation can have expired while the outcome was unknown / the client was slow.
@@ -302,7 +336,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     const dups = rng() < 0.2 ? int(rng, 1, 3) : 0;
     for (let i = 0; i < dups; i++) {
       count(report.ops, 'settle.duplicate');
-      const again = await withRetries(rng, (d) => settle(d, { reservationId: res.id, credits, runId }));
+      const again = await withRetries(rng, (d) => api.settle(d, { reservationId: res.id, credits, runId }), e);
       if (!again.ok) {
         if ('error' in again) violation(`settle replay answered ${again.error.code}`);
         continue;
@@ -318,7 +352,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     }
     // A void after a settle must be refused.
     if (rng() < 0.05) {
-      const v = await withRetries(rng, (d) => voidReservation(d, { reservationId: res.id }));
+      const v = await withRetries(rng, (d) => api.void(d, { reservationId: res.id }), e);
       if (v.ok || ('error' in v && v.error.code !== 'RESERVATION_ALREADY_RESOLVED')) {
         violation(`void after settle answered ${v.ok ? 'ok' : 'error' in v ? v.error.code : 'unknown'}`);
       }
@@ -374,6 +408,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   async function client(ix: number): Promise<void> {
     const rng = prng(deriveSeed(seed, ix));
     const mine = separate.filter((_, i) => i % opts.clients === ix);
+    const api = ix % 2 === 1 && Math.floor(ix / 2) < engineClients ? batched : direct;
     for (let op = 0; op < opts.opsPerClient && !stopping; op++) {
       if (Date.now() > deadline) break;
       const useShared = shared.length > 0 && (mine.length === 0 || rng() < sharedP);
@@ -386,7 +421,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
         if (w.ok && (w.value.balance < 0 || w.value.available < 0 || w.value.available > w.value.balance)) {
           violation(`getWallet answered ${JSON.stringify(w.value)}`);
         }
-      } else await runOnce(rng, walletId);
+      } else await runOnce(rng, walletId, api);
     }
   }
 
@@ -449,6 +484,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
 
   await Promise.all(Array.from({ length: opts.clients }, (_, i) => client(i)));
   stopping = true;
+  Object.assign(report.engine, engine.stats);
   await Promise.all(background);
   log(`sim seed=${seed}: clients done after ${Date.now() - started} ms`);
 
