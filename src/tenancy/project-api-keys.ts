@@ -80,22 +80,26 @@ export interface CreateApiKeyInput {
 }
 
 export async function createApiKey(db: Db, principal: Principal, input: CreateApiKeyInput): Promise<ApiKeyWithSecret> {
-  const name = typeof input.name === 'string' ? input.name.trim() : '';
-  if (name.length === 0 || name.length > 120) throw new AppError('VALIDATION_FAILED', 'name must be 1 to 120 characters');
-  const instanceIds = [...new Set(input.instanceIds ?? [])];
-  // TODO(instances): also check that each instance belongs to input.projectId once the
-  // instances table exists. Until then the Gateway must match key.projectId to the instance's.
-  if (instanceIds.some((id) => typeof id !== 'string' || !/^inst_[A-Za-z0-9]{8,40}$/.test(id))) {
-    throw new AppError('VALIDATION_FAILED', 'instanceIds must be instance ids');
-  }
-  let expiresAt: Date | null = null;
-  if (input.expiresAt !== undefined) {
-    expiresAt = new Date(input.expiresAt);
-    if (Number.isNaN(expiresAt.getTime())) throw new AppError('VALIDATION_FAILED', 'expiresAt must be a date-time');
-    if (expiresAt.getTime() <= (input.now ?? new Date()).getTime()) throw new AppError('UNPROCESSABLE', 'expiresAt must be in the future');
-  }
   return inTransaction(db, async (trx) => {
+    // Scope first: another tenant's project is 404 whatever the rest of the request says.
     const access = await resolveAccess(trx, principal, { projectId: input.projectId }, 'admin');
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    if (name.length === 0 || name.length > 120) throw new AppError('VALIDATION_FAILED', 'name must be 1 to 120 characters');
+    const instanceIds = [...new Set(input.instanceIds ?? [])];
+    if (instanceIds.some((id) => typeof id !== 'string' || !/^inst_[A-Za-z0-9]{8,40}$/.test(id))) {
+      throw new AppError('VALIDATION_FAILED', 'instanceIds must be instance ids');
+    }
+    if (instanceIds.length) {
+      const found = await rows<{ id: string }>(trx, 'select id from instances where project_id = ? and id = any(?)', [input.projectId, instanceIds]);
+      const missing = instanceIds.filter((id) => !found.some((f) => f.id === id));
+      if (missing.length) throw new AppError('NOT_FOUND', 'Instance not found in this project', { instanceIds: missing });
+    }
+    let expiresAt: Date | null = null;
+    if (input.expiresAt !== undefined) {
+      expiresAt = new Date(input.expiresAt);
+      if (Number.isNaN(expiresAt.getTime())) throw new AppError('VALIDATION_FAILED', 'expiresAt must be a date-time');
+      if (expiresAt.getTime() <= (input.now ?? new Date()).getTime()) throw new AppError('UNPROCESSABLE', 'expiresAt must be in the future');
+    }
     const key = generateApiKey();
     const row = await one<ApiKeyRow>(
       trx,
