@@ -40,6 +40,15 @@ describe('project API keys', () => {
   });
 
   test('verifyApiKey → org, project, key id and instance restriction; records last use', async () => {
+    await assert.rejects(
+      createApiKey(t.db, owner, { projectId: ws.project.id, name: 'Runner', instanceIds: ['inst_ABCDEFGH1234'] }),
+      isCode('NOT_FOUND'),
+      'an instance outside the project cannot be named',
+    );
+    await t.db('instances').insert({
+      id: 'inst_ABCDEFGH1234', org_id: ws.org.id, project_id: ws.project.id, offering_id: 'off_X', version_id: 'ov_X', plan_id: 'starter',
+      wallet_id: ws.wallet.id, name: 'x', state: 'active', source: 'api',
+    });
     const { apiKey, secret } = await createApiKey(t.db, owner, { projectId: ws.project.id, name: 'Runner', instanceIds: ['inst_ABCDEFGH1234'] });
     const v = await verifyApiKey(t.db, secret);
     assert.deepEqual(v, { keyId: apiKey.id, orgId: ws.org.id, projectId: ws.project.id, instanceIds: ['inst_ABCDEFGH1234'] });
