@@ -9,7 +9,11 @@ base=${NEWMAN_PORT_BASE:-18080}
 export DATA_DIR="$data" APP_ENV=development VALIDATE_RESPONSES=1 LOG_LEVEL=${NEWMAN_LOG_LEVEL:-warn}
 export CP_PORT=$base GATEWAY_PORT=$((base + 1)) CONNECTOR_GATEWAY_PORT=$((base + 2)) RUNNER_PORT=$((base + 3)) PROVISIONER_PORT=$((base + 4))
 export ARGOCD_WEBHOOK_TOKEN=${ARGOCD_WEBHOOK_TOKEN:-newman-argocd-webhook-token}
-npx tsx scripts/start.ts >"$log" 2>&1 &
+for port in $CP_PORT $GATEWAY_PORT $CONNECTOR_GATEWAY_PORT $RUNNER_PORT $PROVISIONER_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "newman: port $port is already in use" >&2; exit 1; fi
+done
+# node itself (not an npx/tsx wrapper) so that stopping $pid stops the stack.
+node --import tsx scripts/start.ts >"$log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
@@ -20,10 +24,10 @@ for port in $CP_PORT $GATEWAY_PORT $CONNECTOR_GATEWAY_PORT $RUNNER_PORT $PROVISI
     sleep 0.5
   done
 done
-user_jwt=$(npx tsx scripts/token.ts --user newman@example.com)
-other_jwt=$(npx tsx scripts/token.ts --user intruder@example.com)
-gateway_jwt=$(npx tsx scripts/token.ts --service gateway)
-provisioner_jwt=$(npx tsx scripts/token.ts --service provisioner)
+user_jwt=$(node --import tsx scripts/token.ts --user newman@example.com)
+other_jwt=$(node --import tsx scripts/token.ts --user intruder@example.com)
+gateway_jwt=$(node --import tsx scripts/token.ts --service gateway)
+provisioner_jwt=$(node --import tsx scripts/token.ts --service provisioner)
 npx newman run specs/postman/agent-store.postman_collection.json \
   --env-var "CP_BASE=http://127.0.0.1:$CP_PORT" \
   --env-var "API_BASE=http://127.0.0.1:$GATEWAY_PORT" \

@@ -207,7 +207,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       respond(k, result, operationId);
     } catch (thrown) {
       const err = toAppError(thrown);
-      if (err.status >= 500) state.log.error({ err: thrown, code: err.code }, err.message);
+      if (err.status >= 500 && err.code !== 'NOT_IMPLEMENTED') state.log.error({ err: thrown, code: err.code }, err.message);
       else state.log.debug({ code: err.code, reason: err.message }, 'request refused');
       for (const [h, v] of Object.entries(err.headers ?? {})) k.set(h, v);
       k.status = err.status;
