@@ -6,6 +6,7 @@ import { sharedTokenResolver } from '../auth/shared-token';
 import { createDevIssuerHandler } from '../identity';
 import { createServiceApp, type ServiceApp } from '../platform/http/create-service-app';
 import { LocalObjectStore, localObjectRoute } from '../storage';
+import { createUserSync, withUserSync } from '../tenancy/user-sync';
 import type { ControlPlaneDeps } from './deps';
 
 export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { validateResponses?: boolean } = {}): Promise<ServiceApp> {
@@ -20,7 +21,8 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { vali
     log: deps.log.child({ service: 'control-plane' }),
     validateResponses: opts.validateResponses,
     security: {
-      bearerAuth: bearerResolver(deps.identity.verifier),
+      // A user's first verified token also claims a workspace bought before they signed in.
+      bearerAuth: withUserSync(bearerResolver(deps.identity.verifier), createUserSync(deps.db, { log: deps.log })),
       apiKeyAuth: apiKeyResolver(deps.db),
       argocdWebhookAuth: sharedTokenResolver({
         header: 'X-Argocd-Webhook-Token',

@@ -8,6 +8,8 @@ export interface Principal {
   /** Token `sub`. For users it is the Keycloak user id and the platform's `users.id`. */
   subject: string;
   email?: string;
+  /** `email_verified` is true: the identity provider checked that the user controls `email`. */
+  emailVerified?: boolean;
   name?: string;
   /** `realm_access.roles`. */
   realmRoles: string[];
@@ -103,7 +105,10 @@ export function principalFromClaims(claims: Record<string, unknown>, audience: s
     roles,
     scopes: (optionalString(claims.scope) ?? '').split(' ').filter((s) => s.length > 0),
   };
-  if (email !== undefined) principal.email = email;
+  if (email !== undefined) {
+    principal.email = email;
+    principal.emailVerified = claims.email_verified === true;
+  }
   const name = optionalString(claims.name) ?? preferredUsername;
   if (name !== undefined) principal.name = name;
   if (clientId !== undefined) principal.clientId = clientId;

@@ -98,7 +98,7 @@ export async function addMember(db: Db, principal: Principal, input: AddMemberIn
       // Never overwrite the email of a user who already exists: sign-in keeps it current.
       await trx.raw('insert into users (id, email) values (?, ?) on conflict (id) do nothing', [userId, email]);
     } else {
-      const matches = await rows<{ id: string }>(trx, 'select id from users where lower(email) = lower(?) order by created_at limit 2', [email]);
+      const matches = await rows<{ id: string }>(trx, 'select id from users where lower(email) = lower(?) and not pending order by created_at limit 2', [email]);
       if (matches.length === 0) {
         throw new AppError('NOT_FOUND', 'No user with this email has signed in yet; add them by userId (their Keycloak subject) or after their first sign-in');
       }

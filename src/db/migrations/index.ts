@@ -10,6 +10,7 @@ import * as catalog from './20261123000400_catalog';
 import * as membershipsTeamsApiKeys from './20261123000400_memberships_teams_api_keys';
 import * as provisionerDeadLetters from './20261123000600_provisioner_dead_letters';
 import * as instances from './20261123000700_instances';
+import * as pendingUsers from './20261123000800_pending_users';
 
 export interface Migration {
   name: string;
@@ -25,4 +26,5 @@ export const migrations: Migration[] = [
   { name: '20261123000400_memberships_teams_api_keys', ...membershipsTeamsApiKeys },
   { name: '20261123000600_provisioner_dead_letters', ...provisionerDeadLetters },
   { name: '20261123000700_instances', ...instances },
+  { name: '20261123000800_pending_users', ...pendingUsers },
 ];
