@@ -5,9 +5,11 @@ import { createControlPlaneApp } from './control-plane/app';
 import { createDb } from './db/create-db';
 import { migrateLatest } from './db/migrate';
 import { createGatewayApp } from './gateway/app';
+import { buildGatewayDeps } from './gateway/build-deps';
 import { buildControlPlane } from './control-plane/build-deps';
 import type { Config } from './platform/config';
 import type { ServiceApp } from './platform/http/create-service-app';
+import { createInstanceSignals } from './platform/instance-signals';
 import type { Logger } from './platform/logger';
 import { createProvisionerApp } from './provisioner/app';
 import { createProvisionerDeps } from './provisioner/deps';
@@ -38,20 +40,28 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
   const db = opts.db ?? (needsDb ? await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }) : undefined);
   const apps: Stack['apps'] = [];
   const stoppers: (() => Promise<void>)[] = [];
+  // Instance lifecycle changes reach gateways in-process, or through Redis pub/sub when configured.
+  const signals = createInstanceSignals(config.redisUrl, log);
   try {
     if (ownsDb) await migrateLatest(db!);
     const v = { validateResponses: opts.validateResponses ?? config.validateResponses };
     // Local presigned URLs point at the control plane; with port 0 its URL is known after listen.
     let cpListenUrl: string | undefined;
     const cpUrl = () => (config.ports.controlPlane === 0 && cpListenUrl ? cpListenUrl : config.urls.controlPlane);
+    let runnerListenUrl: string | undefined;
+    const runnerUrl = () => (config.ports.runner === 0 && runnerListenUrl ? runnerListenUrl : config.urls.runner);
     const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
       'control-plane': async () => {
-        const cp = buildControlPlane({ config, log, db: db!, identity, env: opts.env }, { publicUrl: cpUrl });
+        const cp = buildControlPlane({ config, log, db: db!, identity, env: opts.env }, { publicUrl: cpUrl, onLifecycleChange: (id) => signals.publish(id) });
         await cp.start();
         stoppers.push(() => cp.stop());
         return createControlPlaneApp(cp.deps, v);
       },
-      gateway: () => createGatewayApp({ config, log, identity }, v),
+      gateway: async () => {
+        const gw = await buildGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, runnerUrl, signals });
+        stoppers.unshift(() => gw.close());
+        return createGatewayApp(gw.deps, v);
+      },
       'connector-gateway': () => createConnectorGatewayApp({ config, log, identity }, v),
       provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
         controlPlaneUrl: cpUrl,
@@ -69,11 +79,13 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       const app = await builders[name]();
       const { url } = await app.listen(ports[name], config.host);
       if (name === 'control-plane') cpListenUrl = url;
+      if (name === 'runner') runnerListenUrl = url;
       apps.push({ name, app, url });
     }
   } catch (err) {
     await Promise.all(apps.map((a) => a.app.close(0)));
     for (const stop of stoppers) await stop();
+    await signals.close();
     if (ownsDb) await db?.destroy();
     throw err;
   }
@@ -85,6 +97,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
     async close() {
       await Promise.all(apps.map((a) => a.app.close()));
       for (const stop of stoppers) await stop();
+      await signals.close();
       if (ownsDb) await db?.destroy();
     },
   };

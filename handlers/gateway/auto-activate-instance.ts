@@ -1,5 +1,7 @@
 import type { Handler } from '../../generated/gateway/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userToken } from '../../src/gateway/auth';
+import { autoActivate } from '../../src/gateway/trial';
 
-/** POST /v1/instances/autoActivate — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const autoActivateInstance: Handler<'autoActivateInstance'> = notImplemented('autoActivateInstance');
+/** POST /v1/instances/autoActivate — a trial instance of a published offering, waited for until active. */
+export const autoActivateInstance: Handler<'autoActivateInstance'> = async (req, ctx) =>
+  autoActivate(ctx.deps, userToken(ctx.caller), req.body, ctx);

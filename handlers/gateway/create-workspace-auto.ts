@@ -1,5 +1,7 @@
 import type { Handler } from '../../generated/gateway/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { userToken } from '../../src/gateway/auth';
+import { createWorkspace } from '../../src/gateway/trial';
 
-/** POST /v1/workspaces/auto — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const createWorkspaceAuto: Handler<'createWorkspaceAuto'> = notImplemented('createWorkspaceAuto');
+/** POST /v1/workspaces/auto — the caller's workspace with starter credits, through the Control Plane's orgs/auto. */
+export const createWorkspaceAuto: Handler<'createWorkspaceAuto'> = async (req, ctx) =>
+  createWorkspace(ctx.deps, userToken(ctx.caller), req.body, req.headers['idempotency-key'], ctx);

@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/gateway/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { initWidgetSession as init } from '../../src/gateway/widget';
 
-/** POST /v1/widget/session:init — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const initWidgetSession: Handler<'initWidgetSession'> = notImplemented('initWidgetSession');
+/** POST /v1/widget/session:init — Origin-checked session token + branding (src/gateway/widget.ts). */
+export const initWidgetSession: Handler<'initWidgetSession'> = async (req, ctx) => ({
+  status: 200,
+  body: await init(ctx.deps, req.body, req.headers.origin, ctx),
+});

@@ -26,7 +26,7 @@ export interface ControlPlaneRuntime {
  */
 export function buildControlPlane(
   base: { config: Config; log: Logger; db: Knex; identity: Identity; env?: Record<string, string | undefined> },
-  opts: { publicUrl: () => string },
+  opts: { publicUrl: () => string; onLifecycleChange?: (instanceId: string) => void },
 ): ControlPlaneRuntime {
   const { config, log, db } = base;
   const env = base.env ?? process.env;
@@ -42,7 +42,7 @@ export function buildControlPlane(
     money: {},
     objectStore: createObjectStore(storageSettingsFromEnv(env, config.dataDir), opts.publicUrl),
     deploymentHealth: provisioner,
-    instances: { db, provisioner, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS },
+    instances: { db, provisioner, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
   };
   return {
     deps,

@@ -1,10 +1,28 @@
 import type { Identity } from '../auth/identity';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import type { ControlPlaneClient } from './cp-client';
+import type { EntitlementsCache } from './entitlements';
+import type { FlowArtifacts } from './flow-tweaks';
+import type { GatewayMetrics } from './metrics';
+import type { RateLimiter } from './rate-limit';
+import type { RunStore } from './run-store';
+import type { RunnerClient } from './runner-client';
+import type { WidgetSessions } from './widget-session';
 
-/** What every gateway handler receives as `ctx.deps`. */
+/** What every gateway handler receives as `ctx.deps` (built by build-deps.ts). */
 export interface GatewayDeps {
   config: Config;
   log: Logger;
   identity: Identity;
+  cp: ControlPlaneClient;
+  runner: RunnerClient;
+  entitlements: EntitlementsCache;
+  rateLimiter: RateLimiter;
+  widgets: WidgetSessions;
+  runs: RunStore;
+  flows: FlowArtifacts;
+  metrics: GatewayMetrics;
+  /** Trial activation polling interval (ms). */
+  pollIntervalMs: number;
 }

@@ -19,6 +19,8 @@ export interface InstancesEnv {
   /** Provisioning longer than this is reported as stuck. */
   stuckAfterMs: number;
   now?: () => Date;
+  /** Told (after commit) about every day-2 change, so gateways drop cached entitlements. */
+  onLifecycleChange?: (instanceId: string) => void;
 }
 
 export interface NewInstance {
@@ -142,6 +144,7 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
   const syncAction: SyncAction | undefined = input.action === 'terminate' ? undefined : input.action;
   const rotatedAt = input.action === 'rotate-secrets' ? now.toISOString() : undefined;
   afterCommit(trx, () => env.provisioner.kick(instanceId, { actor: input.actor, action: syncAction, rotatedAt }));
+  if (env.onLifecycleChange) afterCommit(trx, () => env.onLifecycleChange!(instanceId));
   return updated;
 }
 

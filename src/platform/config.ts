@@ -23,10 +23,27 @@ export interface Config {
   saleor: SaleorConfig;
   /** The Provisioner's own Keycloak client (client-credentials grant towards the Control Plane). */
   provisioner: ProvisionerConfig;
+  /** The Gateway's own Keycloak client and its widget-session signing secret. */
+  gateway: GatewayConfig;
   /** Validate every response against the spec (tests, Newman runs); off in production. */
   validateResponses: boolean;
   /** Load the demo catalog (an Assistant and a RAG agent) at start-up; default on in development. */
   seedDemo: boolean;
+}
+
+export interface GatewayConfig {
+  /** Keycloak client of the Gateway (`GATEWAY_CLIENT_ID`, default `gateway`). */
+  clientId: string;
+  /** Its secret for the client-credentials grant (`GATEWAY_CLIENT_SECRET`); required with OIDC_ISSUER when the gateway runs. */
+  clientSecret?: string;
+  /** Token endpoint override (`GATEWAY_TOKEN_URL`); default `{OIDC_ISSUER}/protocol/openid-connect/token`. */
+  tokenUrl?: string;
+  /**
+   * HS256 secret for widget session tokens (`WIDGET_SESSION_SECRET`, at least 32 bytes). Only the
+   * gateway signs and verifies them. Unset: generated once into `<DATA_DIR>/gateway/` outside
+   * production; required in production when the gateway runs.
+   */
+  widgetSessionSecret?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -116,6 +133,12 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: int(env, p, 'LANGFLOW_TIMEOUT_MS', 60_000, 1000, 600_000),
     },
     ...loadSaleorConfig(env, appEnv, (name, message, value) => p.add(name, message, value)),
+    gateway: {
+      clientId: str(env, 'GATEWAY_CLIENT_ID', 'gateway')!,
+      clientSecret: str(env, 'GATEWAY_CLIENT_SECRET'),
+      tokenUrl: url(env, p, 'GATEWAY_TOKEN_URL'),
+      widgetSessionSecret: str(env, 'WIDGET_SESSION_SECRET'),
+    },
     validateResponses: str(env, 'VALIDATE_RESPONSES') === '1',
     seedDemo: (str(env, 'SEED_DEMO') ?? (appEnv === 'development' ? '1' : '0')) === '1',
   };
@@ -125,6 +148,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.env === 'production') {
     if (!config.databaseUrl) p.add('DATABASE_URL', 'is required in production (the embedded database is for development)');
     if (!config.oidc.issuer) p.add('OIDC_ISSUER', 'is required in production (the development issuer is refused)');
+  }
+  if (config.gateway.widgetSessionSecret !== undefined && Buffer.byteLength(config.gateway.widgetSessionSecret) < 32) {
+    p.add('WIDGET_SESSION_SECRET', 'must be at least 32 bytes');
   }
   if (config.argocdWebhookToken !== undefined && config.argocdWebhookToken.length < 16) {
     p.add('ARGOCD_WEBHOOK_TOKEN', 'must be at least 16 characters');

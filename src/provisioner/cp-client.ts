@@ -13,7 +13,7 @@
  */
 import type { OrderPaidRequest, OrderPaidResult } from '../../generated/control-plane/types';
 import { type CatalogResolver, MappingError } from './order';
-import { TokenEndpointError, type TokenSource } from './token-source';
+import { TokenEndpointError, type TokenSource } from '../auth/token-source';
 
 export const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16000] as const;
 const ATTEMPT_TIMEOUT_MS = 10_000;

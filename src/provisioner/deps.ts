@@ -6,7 +6,7 @@ import { createCatalogResolver, createControlPlaneClient, realSleep, type Sleep 
 import { createDeadLetterStore } from './dead-letters';
 import { createProvisioner, type Provisioner } from './service';
 import { createSaleorSignatureVerifier, type JwksFetcher, type SaleorSignatureVerifier } from './signature';
-import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from './token-source';
+import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
 
 /** What every provisioner handler receives as `ctx.deps`. */
 export interface ProvisionerDeps {
@@ -31,7 +31,7 @@ export interface ProvisionerDepsOverrides {
 
 /** The service token source for this deployment: Keycloak client credentials, or the dev issuer. */
 export function provisionerTokenSource(config: Config, identity: Identity, fetchImpl?: typeof fetch): TokenSource {
-  if (identity.devIssuer) return devIssuerTokenSource(identity.devIssuer, { audience: config.oidc.audience });
+  if (identity.devIssuer) return devIssuerTokenSource(identity.devIssuer, { service: 'provisioner', audience: config.oidc.audience });
   const { clientId, clientSecret, tokenUrl } = config.provisioner;
   if (!clientSecret) {
     throw new Error('The provisioner needs PROVISIONER_CLIENT_SECRET (its Keycloak client secret) when OIDC_ISSUER is set');

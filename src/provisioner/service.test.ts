@@ -12,7 +12,7 @@ import { parseOrderPayload } from './order';
 import { completeOrder, subscriptionPayload } from './saleor-dev';
 import { createProvisioner, type Provisioner } from './service';
 import { type FakeControlPlane, startFakeControlPlane } from './testing';
-import type { TokenSource } from './token-source';
+import type { TokenSource } from '../auth/token-source';
 
 const log = createLogger({ level: 'silent' });
 const OV = 'ov_01J9ZK1B3C4D5E6F7G8H9J0K1M';

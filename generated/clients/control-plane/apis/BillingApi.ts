@@ -69,7 +69,7 @@ export interface VoidReservationRequest {
  */
 export interface BillingApiInterface {
     /**
-     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authorize:<runId>`). 
+     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
      * @summary Reserve a run budget on a wallet
      * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;orderId&gt;:&lt;lineId&gt;&#x60;.
      * @param {AuthorizeRequest} authorizeRequest 
@@ -81,7 +81,7 @@ export interface BillingApiInterface {
     authorizeBudgetRaw(requestParameters: AuthorizeBudgetRequest): Promise<runtime.ApiResponse<Reservation>>;
 
     /**
-     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authorize:<runId>`). 
+     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
      * Reserve a run budget on a wallet
      */
     authorizeBudget(requestParameters: AuthorizeBudgetRequest): Promise<Reservation>;
@@ -147,7 +147,7 @@ export interface BillingApiInterface {
 export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
 
     /**
-     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authorize:<runId>`). 
+     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
      * Reserve a run budget on a wallet
      */
     async authorizeBudgetRaw(requestParameters: AuthorizeBudgetRequest): Promise<runtime.ApiResponse<Reservation>> {
@@ -193,7 +193,7 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
     }
 
     /**
-     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authorize:<runId>`). 
+     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
      * Reserve a run budget on a wallet
      */
     async authorizeBudget(requestParameters: AuthorizeBudgetRequest): Promise<Reservation> {

@@ -176,7 +176,7 @@ export interface InstancesApiInterface {
     getInstance(requestParameters: GetInstanceRequest): Promise<Instance>;
 
     /**
-     * The computed entitlements: state, plan, capabilities, effective config, limits, rate limits, allowed origins and tools, wallet, version, artifact and flow id. The Gateway and the Connector Gateway cache this for at most `cacheTtlSeconds`; if the Control Plane is unreachable they fail closed. Never contains secrets (bindings are references). 
+     * The computed entitlements: state, plan, capabilities, effective config, limits, rate limits, allowed origins and tools, wallet, version, artifact and flow id. The Gateway and the Connector Gateway cache this for at most `cacheTtlSeconds`; if the Control Plane is unreachable they fail closed. Never contains secrets (bindings are references). The Gateway forwards the caller\'s own credential (user token or project API key) so the Control Plane decides scope: another tenant\'s instance, or one an API key is not limited to, answers 404. 
      * @summary Get what the Gateway enforces for an instance
      * @param {string} instanceId Instance id.
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
@@ -187,7 +187,7 @@ export interface InstancesApiInterface {
     getInstanceEntitlementsRaw(requestParameters: GetInstanceEntitlementsRequest): Promise<runtime.ApiResponse<Entitlements>>;
 
     /**
-     * The computed entitlements: state, plan, capabilities, effective config, limits, rate limits, allowed origins and tools, wallet, version, artifact and flow id. The Gateway and the Connector Gateway cache this for at most `cacheTtlSeconds`; if the Control Plane is unreachable they fail closed. Never contains secrets (bindings are references). 
+     * The computed entitlements: state, plan, capabilities, effective config, limits, rate limits, allowed origins and tools, wallet, version, artifact and flow id. The Gateway and the Connector Gateway cache this for at most `cacheTtlSeconds`; if the Control Plane is unreachable they fail closed. Never contains secrets (bindings are references). The Gateway forwards the caller\'s own credential (user token or project API key) so the Control Plane decides scope: another tenant\'s instance, or one an API key is not limited to, answers 404. 
      * Get what the Gateway enforces for an instance
      */
     getInstanceEntitlements(requestParameters: GetInstanceEntitlementsRequest): Promise<Entitlements>;
@@ -460,7 +460,7 @@ export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterfa
     }
 
     /**
-     * The computed entitlements: state, plan, capabilities, effective config, limits, rate limits, allowed origins and tools, wallet, version, artifact and flow id. The Gateway and the Connector Gateway cache this for at most `cacheTtlSeconds`; if the Control Plane is unreachable they fail closed. Never contains secrets (bindings are references). 
+     * The computed entitlements: state, plan, capabilities, effective config, limits, rate limits, allowed origins and tools, wallet, version, artifact and flow id. The Gateway and the Connector Gateway cache this for at most `cacheTtlSeconds`; if the Control Plane is unreachable they fail closed. Never contains secrets (bindings are references). The Gateway forwards the caller\'s own credential (user token or project API key) so the Control Plane decides scope: another tenant\'s instance, or one an API key is not limited to, answers 404. 
      * Get what the Gateway enforces for an instance
      */
     async getInstanceEntitlementsRaw(requestParameters: GetInstanceEntitlementsRequest): Promise<runtime.ApiResponse<Entitlements>> {
@@ -474,6 +474,10 @@ export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterfa
 
         if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
             headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (this.configuration && this.configuration.apiKey) {
+            headerParameters["X-Api-Key"] = this.configuration.apiKey("X-Api-Key"); // apiKeyAuth authentication
         }
 
         if (this.configuration && this.configuration.accessToken) {
@@ -495,7 +499,7 @@ export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterfa
     }
 
     /**
-     * The computed entitlements: state, plan, capabilities, effective config, limits, rate limits, allowed origins and tools, wallet, version, artifact and flow id. The Gateway and the Connector Gateway cache this for at most `cacheTtlSeconds`; if the Control Plane is unreachable they fail closed. Never contains secrets (bindings are references). 
+     * The computed entitlements: state, plan, capabilities, effective config, limits, rate limits, allowed origins and tools, wallet, version, artifact and flow id. The Gateway and the Connector Gateway cache this for at most `cacheTtlSeconds`; if the Control Plane is unreachable they fail closed. Never contains secrets (bindings are references). The Gateway forwards the caller\'s own credential (user token or project API key) so the Control Plane decides scope: another tenant\'s instance, or one an API key is not limited to, answers 404. 
      * Get what the Gateway enforces for an instance
      */
     async getInstanceEntitlements(requestParameters: GetInstanceEntitlementsRequest): Promise<Entitlements> {

@@ -1,14 +1,15 @@
 /**
- * Where the Provisioner's service token for the Control Plane comes from.
+ * Where a platform service's own token (Provisioner → Control Plane, Gateway → Control Plane and
+ * Runner) comes from.
  *
- * - development/test: minted by the embedded dev issuer as the `provisioner` service account
- *   (role `svc:provisioner`), exactly what Keycloak would issue;
+ * - development/test: minted by the embedded dev issuer as the service's account
+ *   (`service-account-<name>`, role `svc:<name>`), exactly what Keycloak would issue;
  * - production: Keycloak's client-credentials grant at `{OIDC_ISSUER}/protocol/openid-connect/token`
  *   (client id/secret in the Basic header, as Keycloak's default client authenticator expects).
  * Both cache the token until shortly before it expires; `invalidate()` drops it (after a 401).
  * The client secret and the tokens are never logged.
  */
-import type { DevIssuer } from '../identity';
+import type { DevIssuer, ServiceName } from '../identity';
 import { SERVICE_ROLES } from '../identity';
 
 export interface TokenSource {
@@ -44,14 +45,15 @@ function cached(fetchToken: () => Promise<{ token: string; expiresInSeconds: num
   };
 }
 
-export function devIssuerTokenSource(issuer: DevIssuer, opts: { audience: string; now?: () => number; ttlSeconds?: number }): TokenSource {
+/** The dev issuer's token for `service` (client id = the service name, role `svc:<service>`). */
+export function devIssuerTokenSource(issuer: DevIssuer, opts: { service: ServiceName; audience: string; now?: () => number; ttlSeconds?: number }): TokenSource {
   const ttlSeconds = opts.ttlSeconds ?? 300;
   return cached(async () => ({
     token: await issuer.mint({
       kind: 'service',
-      subject: 'service-account-provisioner',
-      clientId: 'provisioner',
-      roles: [SERVICE_ROLES.provisioner],
+      subject: `service-account-${opts.service}`,
+      clientId: opts.service,
+      roles: [SERVICE_ROLES[opts.service]],
       audience: opts.audience,
       ttlSeconds,
     }),

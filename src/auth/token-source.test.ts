@@ -61,15 +61,19 @@ test('a refused client-credentials grant names the error but never the secret', 
   }
 });
 
-test('development: the dev issuer mints a provisioner service token the platform verifier accepts', async () => {
+test('development: the dev issuer mints a service token (provisioner, gateway) the platform verifier accepts', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'prov-token-'));
   dirs.push(dataDir);
   const issuer = await createDevIssuer({ dataDir, appEnv: 'test' });
-  const source = devIssuerTokenSource(issuer, { audience: 'agent-store' });
+  const source = devIssuerTokenSource(issuer, { service: 'provisioner', audience: 'agent-store' });
   const token = await source.token();
   assert.equal(await source.token(), token, 'cached');
   const principal = await createTokenVerifier({ issuer: issuer.issuer, audience: 'agent-store', jwks: issuer.jwks() }).verify(token);
   assert.equal(principal.kind, 'service');
   assert.equal(principal.clientId, 'provisioner');
   assert.ok(principal.roles.has('svc:provisioner'));
+  const gateway = await devIssuerTokenSource(issuer, { service: 'gateway', audience: 'agent-store' }).token();
+  const gw = await createTokenVerifier({ issuer: issuer.issuer, audience: 'agent-store', jwks: issuer.jwks() }).verify(gateway);
+  assert.equal(gw.clientId, 'gateway');
+  assert.deepEqual([...gw.roles], ['svc:gateway']);
 });

@@ -1,0 +1,84 @@
+/**
+ * Who calls the gateway, per the gateway spec's security schemes:
+ *
+ * - `bearerAuth`: a Keycloak access token (verified locally: issuer, audience, expiry, RS/ES/PS
+ *   algorithms only) or a widget session token (HS256, the gateway's own; widget-session.ts).
+ *   The token header's `typ` picks the verifier, and each verifier refuses the other's tokens.
+ * - `apiKeyAuth`: a project API key (`X-Api-Key`). The gateway has no database, so here it only
+ *   checks the key's shape; the Control Plane verifies it when the gateway forwards it to
+ *   `getInstanceEntitlements` (unknown, revoked or expired keys answer 401 there, keys of
+ *   another project or not limited to the instance 404).
+ *
+ * The credential a caller presented is kept beside its Caller (a WeakMap, never logged) so the
+ * services can forward it.
+ */
+import { callerFromPrincipal } from '../auth/bearer';
+import type { TokenVerifier } from '../identity';
+import { parseApiKey } from '../identity/api-keys';
+import { AppError } from '../platform/errors';
+import type { SecurityResolver } from '../platform/http/create-service-app';
+import type { Caller } from '../platform/http/handler-types';
+import type { Credential } from './cp-client';
+import { looksLikeWidgetToken, type WidgetSessionClaims, type WidgetSessions } from './widget-session';
+
+const presented = new WeakMap<Caller, Credential>();
+const widgetClaims = new WeakMap<Caller, WidgetSessionClaims>();
+
+/** The credential to forward to the Control Plane on the caller's behalf. */
+export function credentialOf(caller: Caller): Credential {
+  if (caller.kind === 'widget') return { kind: 'service' };
+  const c = presented.get(caller);
+  if (!c) throw new AppError('UNAUTHENTICATED', 'No credential for this caller');
+  return c;
+}
+
+export function widgetSessionOf(caller: Caller): WidgetSessionClaims | undefined {
+  return widgetClaims.get(caller);
+}
+
+export function gatewayBearerResolver(verifier: TokenVerifier, widgets: WidgetSessions, scheme = 'bearerAuth'): SecurityResolver {
+  return async ({ headers }) => {
+    const header = headers.authorization;
+    if (!header) return undefined;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new AppError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token>"');
+    const token = match[1]!;
+    if (looksLikeWidgetToken(token)) {
+      const claims = await widgets.verify(token);
+      const caller: Caller = {
+        kind: 'widget',
+        subject: claims.sessionId,
+        roles: new Set(['widget-session']),
+        orgId: claims.orgId,
+        projectId: claims.projectId,
+        instanceId: claims.instanceId,
+        instanceIds: [claims.instanceId],
+        scheme,
+      };
+      widgetClaims.set(caller, claims);
+      return caller;
+    }
+    const caller = callerFromPrincipal(await verifier.verify(token), scheme);
+    presented.set(caller, { kind: 'bearer', token });
+    return caller;
+  };
+}
+
+export function gatewayApiKeyResolver(scheme = 'apiKeyAuth'): SecurityResolver {
+  return async ({ headers }) => {
+    const key = headers['x-api-key'];
+    if (key === undefined) return undefined;
+    const parsed = parseApiKey(key.trim());
+    if (!parsed) throw new AppError('UNAUTHENTICATED', 'X-Api-Key is not a project API key');
+    const caller: Caller = { kind: 'api_key', subject: parsed.keyId, keyId: parsed.keyId, roles: new Set(['project-api-key']), scheme };
+    presented.set(caller, { kind: 'apiKey', key: key.trim() });
+    return caller;
+  };
+}
+
+/** The signed-in user's own token (trial operations act for the user); 403 for keys and widgets. */
+export function userToken(caller: Caller | undefined): string {
+  const c = caller && caller.kind === 'user' ? presented.get(caller) : undefined;
+  if (!c || c.kind !== 'bearer') throw new AppError('FORBIDDEN', 'This operation needs a signed-in user');
+  return c.token;
+}

@@ -1,0 +1,92 @@
+import type { Identity } from '../auth/identity';
+import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
+import type { Config } from '../platform/config';
+import type { InstanceSignals } from '../platform/instance-signals';
+import type { Logger } from '../platform/logger';
+import { createControlPlaneClient } from './cp-client';
+import type { GatewayDeps } from './deps';
+import { createEntitlementsCache } from './entitlements';
+import { createFlowArtifacts } from './flow-tweaks';
+import { createHttpClient } from './http-json';
+import { createGatewayMetrics } from './metrics';
+import { createMemoryRateLimiter, type RateLimiter } from './rate-limit';
+import { createRedisRateLimiter } from './rate-limit-redis';
+import type { Sleep } from './retry';
+import { createRunStore } from './run-store';
+import { createRunnerClient } from './runner-client';
+import { createWidgetSessions, loadWidgetSecret } from './widget-session';
+
+export interface GatewayRuntime {
+  deps: GatewayDeps;
+  close(): Promise<void>;
+}
+
+export interface GatewayOverrides {
+  /** Where the Control Plane / Runner are (functions: in a test stack known only after listen). */
+  controlPlaneUrl?: () => string;
+  runnerUrl?: () => string;
+  tokens?: TokenSource;
+  rateLimiter?: RateLimiter;
+  /** Instance lifecycle signals to drop cached entitlements on. */
+  signals?: InstanceSignals;
+  sleep?: Sleep;
+}
+
+/** The gateway's own service token: Keycloak client credentials, or the dev issuer. */
+export function gatewayTokenSource(config: Config, identity: Identity): TokenSource {
+  if (identity.devIssuer) return devIssuerTokenSource(identity.devIssuer, { service: 'gateway', audience: config.oidc.audience });
+  const { clientId, clientSecret, tokenUrl } = config.gateway;
+  if (!clientSecret) throw new Error('The gateway needs GATEWAY_CLIENT_SECRET (its Keycloak client secret) when OIDC_ISSUER is set');
+  return clientCredentialsTokenSource({ issuer: identity.issuer, clientId, clientSecret, tokenUrl });
+}
+
+export async function buildGatewayDeps(base: { config: Config; log: Logger; identity: Identity }, o: GatewayOverrides = {}): Promise<GatewayRuntime> {
+  const { config } = base;
+  const log = base.log.child({ service: 'gateway' });
+  const metrics = createGatewayMetrics();
+  const http = createHttpClient();
+  const tokens = o.tokens ?? gatewayTokenSource(config, base.identity);
+  const cp = createControlPlaneClient({
+    baseUrl: o.controlPlaneUrl ?? (() => config.urls.controlPlane),
+    http,
+    tokens,
+    sleep: o.sleep,
+    onError: (operation, kind) => metrics.controlPlaneErrors.inc({ operation, kind }),
+  });
+  const entitlements = createEntitlementsCache({ cp, onLookup: (result) => metrics.entitlementsCache.inc({ result }) });
+  const unsubscribe = o.signals?.subscribe((instanceId) => entitlements.invalidate(instanceId));
+  const rateLimiter =
+    o.rateLimiter ??
+    (config.redisUrl
+      ? createRedisRateLimiter({
+          url: config.redisUrl,
+          log,
+          onFallback: (err) => {
+            metrics.rateLimiterFallbacks.inc();
+            log.debug({ err }, 'rate limit decided in-process: redis failed');
+          },
+        })
+      : createMemoryRateLimiter());
+  const deps: GatewayDeps = {
+    config,
+    log,
+    identity: base.identity,
+    cp,
+    runner: createRunnerClient({ baseUrl: o.runnerUrl ?? (() => config.urls.runner), http, tokens }),
+    entitlements,
+    rateLimiter,
+    widgets: createWidgetSessions(await loadWidgetSecret(config)),
+    runs: createRunStore(),
+    flows: createFlowArtifacts({ cp, http }),
+    metrics,
+    pollIntervalMs: 100,
+  };
+  return {
+    deps,
+    async close() {
+      unsubscribe?.();
+      await rateLimiter.close();
+      http.close();
+    },
+  };
+}
