@@ -144,6 +144,9 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<Knex> {
     acquireConnectionTimeout,
     ...(opts.log ? { log: opts.log } : {}),
   } as Knex.Config);
+  // knex closes PGlite through its pooled connection only: open that connection now, so that
+  // `destroy()` always closes the instance (an unused one would keep the process alive).
+  await db.raw('select 1');
   return db;
 }
 
