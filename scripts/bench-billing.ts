@@ -9,7 +9,7 @@
  *
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; a throwaway
  * schema is created and dropped), BENCH_CONCURRENCY (32), BENCH_SECONDS (8 per scenario),
- * BENCH_WALLETS (100), BENCH_POOL (20).
+ * BENCH_WALLETS (100), BENCH_POOL (20), BENCH_ENGINE_IN_FLIGHT (2).
  * Writes the JSON report to stdout and to bench-results/billing.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -132,7 +132,7 @@ async function main() {
 
     const [{ server_version: version }] = (await db.raw('show server_version')).rows as { server_version: string }[];
     const direct: Api = { authorize: (i) => authorize(db, i), settle: (i) => settle(db, i) };
-    const engine = new BillingEngine(db, {}, { maxInFlight: Number(process.env.BENCH_ENGINE_IN_FLIGHT ?? 4) });
+    const engine = new BillingEngine(db, {}, { maxInFlight: Number(process.env.BENCH_ENGINE_IN_FLIGHT ?? 2) });
     const batched: Api = { authorize: (i) => engine.authorize(i), settle: (i) => engine.settle(i) };
     const results: ScenarioResult[] = [];
     for (const [name, ws] of [['hot wallet', [hot]], [`${walletCount} wallets`, many]] as const) {
