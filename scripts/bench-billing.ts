@@ -132,7 +132,8 @@ async function main() {
 
     const [{ server_version: version }] = (await db.raw('show server_version')).rows as { server_version: string }[];
     const direct: Api = { authorize: (i) => authorize(db, i), settle: (i) => settle(db, i) };
-    const engine = new BillingEngine(db, {}, { maxInFlight: Number(process.env.BENCH_ENGINE_IN_FLIGHT ?? 2) });
+    const engineMaxInFlight = Number(process.env.BENCH_ENGINE_IN_FLIGHT ?? 2);
+    const engine = new BillingEngine(db, {}, { maxInFlight: engineMaxInFlight });
     const batched: Api = { authorize: (i) => engine.authorize(i), settle: (i) => engine.settle(i) };
     const results: ScenarioResult[] = [];
     for (const [name, ws] of [['hot wallet', [hot]], [`${walletCount} wallets`, many]] as const) {
@@ -146,7 +147,7 @@ async function main() {
       database: { engine: 'postgresql', serverVersion: version ?? null, poolMax },
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadAvg1m: Math.round(loadavg()[0] * 100) / 100, node: process.version },
       results,
-      engine: engine.stats,
+      engine: { maxInFlight: engineMaxInFlight, ...engine.stats },
       invariantViolations: violations,
       targets: { manyWalletsPairsPerSecond: 2000, hotWalletPairsPerSecond: 500 },
     };
