@@ -26,3 +26,5 @@ export {
   type VoidResult,
   type ExpireResult,
 } from './billing';
+export { BillingEngine, type BillingEngineOptions, type BillingEngineStats } from './engine';
+export { startMoneySweepers, type SweeperOptions, type Sweepers } from './sweeper';

@@ -9,6 +9,7 @@ import { openTestDb, type TestDb } from '../../test/support/db';
 import { codeOf, manualClock, walletWith } from '../../test/support/money';
 import { authorize, expireReservations, getReservation, settle, voidReservation } from './billing';
 import { getWallet, history, topUp } from './wallets';
+import { startMoneySweepers } from './sweeper';
 
 describe('settle is idempotent and every reservation resolves once', () => {
   let t: TestDb;
@@ -101,6 +102,25 @@ describe('settle is idempotent and every reservation resolves once', () => {
     assert.equal(wallet.reserved, 5);
     assert.equal(wallet.available, 95);
     assert.equal((await getReservation(t.db, keep.reservation.id)).status, 'open');
+  });
+
+  it('the background sweeper releases holds once they are past their TTL', async () => {
+    const w = await walletWith(t.db, { starterCredits: 20 });
+    const a = await authorize(t.db, { walletId: w.id, amount: 20, ttlSeconds: 1 });
+    let swept = 0;
+    const sweepers = startMoneySweepers(t.db, { reservationsEveryMs: 100, onSwept: (s) => (swept += s.count) });
+    try {
+      const deadline = Date.now() + 5000;
+      while ((await getReservation(t.db, a.reservation.id)).status === 'open' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await sweepers.stop();
+    }
+    assert.equal((await getReservation(t.db, a.reservation.id)).status, 'expired');
+    assert.ok(swept >= 1);
+    const [{ reserved }] = (await t.db.raw('select reserved from wallets where id = ?', [w.id])).rows;
+    assert.equal(reserved, 0);
   });
 
   it('authorize expires overdue holds lazily when they stand in the way', async () => {

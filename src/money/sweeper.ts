@@ -1,0 +1,65 @@
+/**
+ * Background sweepers for a long-running service: expire overdue reservations (releasing their
+ * budget) and purge expired idempotency keys. Correctness never depends on them — authorize,
+ * settle, void and getWallet expire lazily, and runIdempotent ignores expired keys — they keep
+ * the tables small and `reserved` current for readers.
+ */
+import type { Knex } from 'knex';
+import { purgeExpiredIdempotencyKeys } from '../platform/idempotency';
+import { expireReservations } from './billing';
+import type { MoneyDeps } from './types';
+
+export interface SweeperOptions {
+  /** Default 5 s. */
+  reservationsEveryMs?: number;
+  /** Default 1 h. */
+  idempotencyKeysEveryMs?: number;
+  onError?: (err: unknown, sweeper: 'reservations' | 'idempotency_keys') => void;
+  onSwept?: (what: { sweeper: 'reservations' | 'idempotency_keys'; count: number }) => void;
+}
+
+export interface Sweepers {
+  /** Stops both loops and waits for a sweep in progress to finish. */
+  stop(): Promise<void>;
+}
+
+export function startMoneySweepers(db: Knex, opts: SweeperOptions = {}, deps?: MoneyDeps): Sweepers {
+  let stopped = false;
+  const running: Promise<void>[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const loop = (name: 'reservations' | 'idempotency_keys', everyMs: number, sweep: () => Promise<number>) => {
+    const tick = () => {
+      if (stopped) return;
+      const p = sweep()
+        .then((count) => {
+          if (count > 0) opts.onSwept?.({ sweeper: name, count });
+        })
+        .catch((err: unknown) => opts.onError?.(err, name))
+        .finally(() => {
+          running.splice(running.indexOf(p), 1);
+          schedule();
+        });
+      running.push(p);
+    };
+    const schedule = () => {
+      if (stopped) return;
+      const t = setTimeout(() => {
+        timers.delete(t);
+        tick();
+      }, everyMs);
+      t.unref();
+      timers.add(t);
+    };
+    schedule();
+  };
+  loop('reservations', opts.reservationsEveryMs ?? 5_000, async () => (await expireReservations(db, {}, deps)).expired);
+  loop('idempotency_keys', opts.idempotencyKeysEveryMs ?? 3_600_000, () => purgeExpiredIdempotencyKeys(db));
+  return {
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await Promise.all([...running]);
+    },
+  };
+}
