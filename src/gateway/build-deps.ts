@@ -55,18 +55,20 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
   });
   const entitlements = createEntitlementsCache({ cp, onLookup: (result) => metrics.entitlementsCache.inc({ result }) });
   const unsubscribe = o.signals?.subscribe((instanceId) => entitlements.invalidate(instanceId));
-  const rateLimiter =
-    o.rateLimiter ??
-    (config.redisUrl
-      ? createRedisRateLimiter({
-          url: config.redisUrl,
-          log,
-          onFallback: (err) => {
-            metrics.rateLimiterFallbacks.inc();
-            log.debug({ err }, 'rate limit decided in-process: redis failed');
-          },
-        })
-      : createMemoryRateLimiter());
+  let rateLimiter: RateLimiter;
+  if (o.rateLimiter) rateLimiter = o.rateLimiter;
+  else if (config.redisUrl) {
+    const redisLimiter = createRedisRateLimiter({
+      url: config.redisUrl,
+      log,
+      onFallback: (err) => {
+        metrics.rateLimiterFallbacks.inc();
+        log.debug({ err }, 'rate limit decided in-process: redis failed');
+      },
+    });
+    if (!(await redisLimiter.ready())) log.warn('rate limiter: redis is not reachable yet; deciding in-process until it is');
+    rateLimiter = redisLimiter;
+  } else rateLimiter = createMemoryRateLimiter();
   const deps: GatewayDeps = {
     config,
     log,

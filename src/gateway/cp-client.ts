@@ -70,6 +70,8 @@ export interface ControlPlaneClientOptions {
   http: HttpClient;
   tokens: TokenSource;
   sleep?: Sleep;
+  /** Retry schedules (tests shorten timeouts); default retry.ts POLICIES. */
+  policies?: Partial<Record<keyof typeof POLICIES, RetryPolicy>>;
   /** Told about every failed attempt (metrics): `kind` is `network`, `timeout` or `status_<n>`. */
   onError?: (operation: string, kind: string) => void;
 }
@@ -112,6 +114,7 @@ export function cpUnavailable(operation: string, reason: string, cause?: unknown
 
 export function createControlPlaneClient(opts: ControlPlaneClientOptions): ControlPlaneClient {
   const sleep = opts.sleep ?? realSleep;
+  const P = { ...POLICIES, ...opts.policies };
 
   async function headersFor(c: Call, o: CallOptions): Promise<Record<string, string>> {
     const h: Record<string, string> = { 'x-request-id': o.requestId };
@@ -170,41 +173,41 @@ export function createControlPlaneClient(opts: ControlPlaneClientOptions): Contr
 
   return {
     async getEntitlements(instanceId, credential, o) {
-      return (await call<Entitlements>({ operation: 'getInstanceEntitlements', method: 'GET', path: `/instances/${enc(instanceId)}/entitlements`, credential, policy: POLICIES.read }, o)).body!;
+      return (await call<Entitlements>({ operation: 'getInstanceEntitlements', method: 'GET', path: `/instances/${enc(instanceId)}/entitlements`, credential, policy: P.read }, o)).body!;
     },
     async authorize(body, o) {
       return (
         await call<Reservation>(
-          { operation: 'authorizeBudget', method: 'POST', path: '/billing/authorize', credential: { kind: 'service' }, body, idempotencyKey: `authz:${body.runId}`, policy: POLICIES.authorize, retryIf: inProgress },
+          { operation: 'authorizeBudget', method: 'POST', path: '/billing/authorize', credential: { kind: 'service' }, body, idempotencyKey: `authz:${body.runId}`, policy: P.authorize, retryIf: inProgress },
           o,
         )
       ).body!;
     },
     async settle(body, o) {
-      return (await call<Settlement>({ operation: 'settleReservation', method: 'POST', path: '/billing/settle', credential: { kind: 'service' }, body, policy: POLICIES.settle }, { requestId: o.requestId })).body!;
+      return (await call<Settlement>({ operation: 'settleReservation', method: 'POST', path: '/billing/settle', credential: { kind: 'service' }, body, policy: P.settle }, { requestId: o.requestId })).body!;
     },
     async void(body, o) {
-      return (await call<Reservation>({ operation: 'voidReservation', method: 'POST', path: '/billing/void', credential: { kind: 'service' }, body, policy: POLICIES.void }, { requestId: o.requestId })).body!;
+      return (await call<Reservation>({ operation: 'voidReservation', method: 'POST', path: '/billing/void', credential: { kind: 'service' }, body, policy: P.void }, { requestId: o.requestId })).body!;
     },
     async getArtifactLink(offeringId, versionId, o) {
-      return (await call<ArtifactLink>({ operation: 'getOfferingVersionArtifact', method: 'GET', path: `/offerings/${enc(offeringId)}/versions/${enc(versionId)}/artifact`, credential: { kind: 'service' }, policy: POLICIES.read }, o)).body!;
+      return (await call<ArtifactLink>({ operation: 'getOfferingVersionArtifact', method: 'GET', path: `/offerings/${enc(offeringId)}/versions/${enc(versionId)}/artifact`, credential: { kind: 'service' }, policy: P.read }, o)).body!;
     },
     async getWallet(walletId, credential, o) {
-      return (await call<Wallet>({ operation: 'getWallet', method: 'GET', path: `/wallets/${enc(walletId)}`, credential, policy: POLICIES.read }, o)).body!;
+      return (await call<Wallet>({ operation: 'getWallet', method: 'GET', path: `/wallets/${enc(walletId)}`, credential, policy: P.read }, o)).body!;
     },
     async getInstance(instanceId, credential, o) {
-      return (await call<Instance>({ operation: 'getInstance', method: 'GET', path: `/instances/${enc(instanceId)}`, credential, policy: POLICIES.read }, o)).body!;
+      return (await call<Instance>({ operation: 'getInstance', method: 'GET', path: `/instances/${enc(instanceId)}`, credential, policy: P.read }, o)).body!;
     },
     async getOffering(offeringId, o) {
       // Public for published offerings; sent without credentials so a publisher's drafts stay out.
-      return (await call<Offering>({ operation: 'getOffering', method: 'GET', path: `/offerings/${enc(offeringId)}`, credential: { kind: 'none' }, policy: POLICIES.read }, o)).body!;
+      return (await call<Offering>({ operation: 'getOffering', method: 'GET', path: `/offerings/${enc(offeringId)}`, credential: { kind: 'none' }, policy: P.read }, o)).body!;
     },
     async createOrgAuto(body, userToken, o) {
-      const res = await call<Workspace>({ operation: 'createOrgAuto', method: 'POST', path: '/orgs/auto', credential: { kind: 'bearer', token: userToken }, body, idempotencyKey: o.idempotencyKey, policy: POLICIES.trial, retryIf: inProgress }, o);
+      const res = await call<Workspace>({ operation: 'createOrgAuto', method: 'POST', path: '/orgs/auto', credential: { kind: 'bearer', token: userToken }, body, idempotencyKey: o.idempotencyKey, policy: P.trial, retryIf: inProgress }, o);
       return { status: res.status, body: res.body! };
     },
     async createInstance(body, userToken, o) {
-      const res = await call<Instance>({ operation: 'createInstance', method: 'POST', path: '/instances', credential: { kind: 'bearer', token: userToken }, body, idempotencyKey: o.idempotencyKey, policy: POLICIES.trial, retryIf: inProgress }, o);
+      const res = await call<Instance>({ operation: 'createInstance', method: 'POST', path: '/instances', credential: { kind: 'bearer', token: userToken }, body, idempotencyKey: o.idempotencyKey, policy: P.trial, retryIf: inProgress }, o);
       return { body: res.body!, replayed: res.headers['idempotent-replayed'] === 'true' };
     },
   };

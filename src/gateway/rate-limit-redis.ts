@@ -76,11 +76,12 @@ export function redisKey(prefix: string, bucket: string): string {
   return i < 0 ? `${prefix}{${bucket}}` : `${prefix}{${bucket.slice(0, i)}}${bucket.slice(i)}`;
 }
 
-export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimiter & { redis: Redis } {
+export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimiter & { redis: Redis; ready(timeoutMs?: number): Promise<boolean> } {
   const prefix = opts.prefix ?? 'rl:';
   const redis = new Redis(opts.url, {
     maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
+    // Disconnected: fail at once (and decide in-process) rather than queue runs behind a reconnect.
+    enableOfflineQueue: false,
     commandTimeout: opts.commandTimeoutMs ?? 250,
     connectTimeout: 2_000,
   });
@@ -97,6 +98,15 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
 
   return {
     redis,
+    /** Resolves true once connected, false after `timeoutMs` (the limiter works either way). */
+    ready(timeoutMs = 2_000) {
+      if (redis.status === 'ready') return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false); }, timeoutMs);
+        const onReady = () => { clearTimeout(timer); resolve(true); };
+        redis.once('ready', onReady);
+      });
+    },
     async take(specs: BucketSpec[]): Promise<RateDecision> {
       const args: (string | number)[] = specs.map((s) => redisKey(prefix, s.key));
       for (const s of specs) args.push(s.perMinute, s.burst);
