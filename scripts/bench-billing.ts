@@ -8,7 +8,8 @@
  *   npx tsx scripts/bench-billing.ts
  *
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; a throwaway
- * schema is created and dropped), BENCH_CONCURRENCY (32), BENCH_SECONDS (8 per scenario),
+ * schema is created and dropped), BENCH_CONCURRENCY (in-flight pairs; a comma list runs each,
+ * default "32,64"), BENCH_SECONDS (6 per scenario),
  * BENCH_WALLETS (100), BENCH_POOL (20), BENCH_ENGINE_IN_FLIGHT (2).
  * Writes the JSON report to stdout and to bench-results/billing.json.
  */
@@ -25,8 +26,8 @@ import { createWallet } from '../src/money/wallets';
 import { checkInvariants } from '../src/money/simulation';
 
 const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? '32,64').split(',').map(Number);
+const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const walletCount = Number(process.env.BENCH_WALLETS ?? 100);
 const poolMax = Number(process.env.BENCH_POOL ?? 20);
 const warmupSeconds = 1.5;
@@ -66,7 +67,13 @@ function percentiles(samples: number[]): Percentiles {
   return { p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), max: r(s[s.length - 1] ?? 0) };
 }
 
-async function scenario(name: string, path: 'direct' | 'engine', api: Api, wallets: string[]): Promise<ScenarioResult> {
+async function scenario(
+  name: string,
+  path: 'direct' | 'engine',
+  api: Api,
+  wallets: string[],
+  concurrency: number,
+): Promise<ScenarioResult> {
   const pair: number[] = [];
   const auth: number[] = [];
   const sett: number[] = [];
@@ -136,9 +143,11 @@ async function main() {
     const engine = new BillingEngine(db, {}, { maxInFlight: engineMaxInFlight });
     const batched: Api = { authorize: (i) => engine.authorize(i), settle: (i) => engine.settle(i) };
     const results: ScenarioResult[] = [];
-    for (const [name, ws] of [['hot wallet', [hot]], [`${walletCount} wallets`, many]] as const) {
-      results.push(await scenario(name, 'direct', direct, [...ws]));
-      results.push(await scenario(name, 'engine', batched, [...ws]));
+    for (const concurrency of concurrencies) {
+      for (const [name, ws] of [['hot wallet', [hot]], [`${walletCount} wallets`, many]] as const) {
+        results.push(await scenario(name, 'direct', direct, [...ws], concurrency));
+        results.push(await scenario(name, 'engine', batched, [...ws], concurrency));
+      }
     }
     const violations = await checkInvariants(db);
     const report = {

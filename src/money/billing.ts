@@ -345,12 +345,19 @@ export async function executeBatch(
   const byRun = new Map<string, ReservationRow>();
   const runKey = (walletId: string, runId: string) => `${walletId}\u0000${runId}`;
   if (resIds.length || runIds.length) {
-    const found = await rows<ReservationRow>(
-      trx,
-      `select ${RESERVATION_COLUMNS} from reservations
-        where id = any(?) or (run_id = any(?) and wallet_id = any(?))`,
-      [resIds, runIds, walletIds],
-    );
+    // Two index lookups glued by UNION ALL — never one OR: with an empty id list the planner
+    // picks a sequential scan for the OR form.
+    const parts: string[] = [];
+    const bindings: string[][] = [];
+    if (resIds.length) {
+      parts.push(`select ${RESERVATION_COLUMNS} from reservations where id = any(?)`);
+      bindings.push(resIds);
+    }
+    if (runIds.length) {
+      parts.push(`select ${RESERVATION_COLUMNS} from reservations where wallet_id = any(?) and run_id = any(?)`);
+      bindings.push(walletIds, runIds);
+    }
+    const found = await rows<ReservationRow>(trx, parts.join(' union all '), bindings);
     for (const r of found) {
       byId.set(r.id, r);
       if (r.run_id !== null) byRun.set(runKey(r.wallet_id, r.run_id), r);
