@@ -95,7 +95,9 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       throw new AppError('NOT_FOUND', `No route for ${c.request.method.toUpperCase()} ${c.request.path}`);
     },
     methodNotAllowed: async (c: OpenApiContext) => {
-      const allowed = api.router.getOperations().filter((o) => api.router.matchOperation({ ...c.request, method: o.method }) === o).map((o) => o.method.toUpperCase());
+      const allowed = ['get', 'put', 'post', 'delete', 'patch']
+        .filter((method) => api.router.matchOperation({ ...c.request, method }) !== undefined)
+        .map((m) => m.toUpperCase());
       throw new AppError('METHOD_NOT_ALLOWED', `${c.request.method.toUpperCase()} is not allowed on ${c.request.path}`, { allowed }, { headers: { Allow: allowed.join(', ') } });
     },
     validationFail: async (c: OpenApiContext) => {
@@ -113,7 +115,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       if (failure) throw new AppError('UNAUTHENTICATED', 'Credentials could not be verified', undefined, { cause: failure });
       throw new AppError('UNAUTHENTICATED', 'Missing credentials: send a bearer token or an API key');
     },
-    postSecurityHandler: async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
+    postSecurityHandler: async (c: OpenApiContext, k: Koa.Context, state: RequestState) => {
       // Credentials that were presented but are invalid are refused, even where anonymous access is allowed.
       const failure = Object.values(c.security ?? {}).find((r: any) => r?.error)?.error;
       if (failure instanceof AppError) throw failure;
@@ -124,8 +126,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
           break;
         }
       }
-    },
-    preOperationHandler: async (c: OpenApiContext, k: Koa.Context, state: RequestState) => {
+      // Before request validation: who may call and in what format come first.
       enforceServiceRoles((c.operation as any)['x-roles'], state.caller);
       const declared = Object.keys((c.operation.requestBody as any)?.content ?? {});
       const type = k.get('content-type');
