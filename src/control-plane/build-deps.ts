@@ -3,6 +3,7 @@ import type { Identity } from '../auth/identity';
 import { createGitops, gitopsConfigFromEnv } from '../gitops';
 import type { DeploymentHealthReport } from '../gitops/health';
 import { InstanceProvisioner } from '../instances/provisioning';
+import { startMoneySweepers, type Sweepers } from '../money/sweeper';
 import type { Config } from '../platform/config';
 import { seedDemo } from '../../scripts/seed-demo';
 import type { Logger } from '../platform/logger';
@@ -44,14 +45,18 @@ export function buildControlPlane(
     deploymentHealth: provisioner,
     instances: { db, provisioner, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
   };
+  let sweepers: Sweepers | undefined;
   return {
     deps,
     async start() {
       await gitops.start();
       provisioner!.startSweeper();
+      // Expired reservations release their budget; idempotency keys older than their TTL go.
+      sweepers = startMoneySweepers(db, { onError: (err, sweeper) => log.error({ err, sweeper }, 'money sweeper failed') }, deps.money);
       if (config.seedDemo) await seedDemo(db, deps.objectStore, log.child({ component: 'seed-demo' }));
     },
     async stop() {
+      await sweepers?.stop();
       await provisioner!.stop();
       await gitops.stop();
     },
