@@ -8,6 +8,7 @@ import { createServiceApp, type ServiceApp } from '../platform/http/create-servi
 import { LocalObjectStore, localObjectRoute } from '../storage';
 import { createUserSync, withUserSync } from '../tenancy/user-sync';
 import type { ControlPlaneDeps } from './deps';
+import { controlPlaneRegistry } from './metrics';
 
 export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { validateResponses?: boolean } = {}): Promise<ServiceApp> {
   const devOidc = deps.identity.devIssuer ? createDevIssuerHandler(deps.identity.devIssuer) : undefined;
@@ -20,6 +21,7 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { vali
     deps,
     log: deps.log.child({ service: 'control-plane' }),
     validateResponses: opts.validateResponses,
+    registry: controlPlaneRegistry(deps),
     security: {
       // A user's first verified token also claims a workspace bought before they signed in.
       bearerAuth: withUserSync(bearerResolver(deps.identity.verifier), createUserSync(deps.db, { log: deps.log })),

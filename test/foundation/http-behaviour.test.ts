@@ -109,3 +109,15 @@ test('the development issuer publishes discovery and JWKS at Keycloak\'s paths',
   assert.ok(jwks.body.keys.length >= 1);
   assert.equal(jwks.body.keys[0].d, undefined, 'no private key material');
 });
+
+test('GET /metrics exposes request counters by operation and error code, and control-plane gauges', async () => {
+  await http('GET', `${cp}/no/such/route`);
+  await http('GET', `${cp}/capabilities`);
+  const res = await fetch(`${cp}/metrics`);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /agentstore_http_requests_total\{[^}]*operation="listCapabilities"[^}]*status="200"/);
+  assert.match(text, /agentstore_http_requests_total\{[^}]*status="404"[^}]*code="NOT_FOUND"/);
+  assert.match(text, /agentstore_instances_stuck_provisioning\{service="control-plane"\} 0/);
+  assert.match(text, /agentstore_http_request_duration_seconds_bucket/);
+});

@@ -5,7 +5,9 @@ import Koa from 'koa';
 import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
 import { AppError, errorBody, toAppError } from '../errors';
 import type { Logger } from '../logger';
+import type { Registry } from 'prom-client';
 import type { Caller, OperationHandler, RequestContext } from './handler-types';
+import { createHttpMetrics } from './metrics';
 import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
 
@@ -33,8 +35,10 @@ export interface ServiceAppOptions<Deps> {
   bodyLimitBytes?: number;
   /** Routes outside the spec (dev OIDC discovery, metrics). Return true when handled. */
   extraRoutes?: (ctx: Koa.Context) => Promise<boolean> | boolean;
-  /** Called once per finished request (metrics). */
+  /** Called once per finished request. */
   onResponse?: (info: { operationId: string; method: string; status: number; durationMs: number }) => void;
+  /** Where GET /metrics collects from; the platform's request metrics are added to it. */
+  registry?: Registry;
 }
 
 export interface ServiceApp {
@@ -82,6 +86,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     },
   });
   const shutdown = new AbortController();
+  const metrics = createHttpMetrics(opts.name, opts.registry);
 
   const securityHandler = (scheme: string, resolve: SecurityResolver) =>
     async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
@@ -192,6 +197,11 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         }
         return;
       }
+      if (k.path === '/metrics' && k.method === 'GET') {
+        k.type = metrics.registry.contentType;
+        k.body = await metrics.registry.metrics();
+        return;
+      }
       if (opts.extraRoutes && (await opts.extraRoutes(k))) return;
 
       state.rawBody = await readRawBody(k.req, limit);
@@ -223,6 +233,9 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       const durationMs = performance.now() - started;
       state.log.info({ method: k.method, path: k.path, status: k.status, operationId, durationMs: Math.round(durationMs * 100) / 100, ...state.fields }, 'request');
       opts.onResponse?.({ operationId, method: k.method, status: k.status, durationMs });
+      if (operationId !== 'unrouted' || k.status >= 400) {
+        metrics.observe({ operationId, status: k.status, code: (k.body as { error?: { code?: string } } | null)?.error?.code, durationMs });
+      }
     }
   });
 
