@@ -12,8 +12,9 @@
  * The credential a caller presented is kept beside its Caller (a WeakMap, never logged) so the
  * services can forward it.
  */
+import { createHash } from 'node:crypto';
 import { callerFromPrincipal } from '../auth/bearer';
-import type { TokenVerifier } from '../identity';
+import type { Principal, TokenVerifier } from '../identity';
 import { parseApiKey } from '../identity/api-keys';
 import { AppError } from '../platform/errors';
 import type { SecurityResolver } from '../platform/http/create-service-app';
@@ -34,6 +35,42 @@ export function credentialOf(caller: Caller): Credential {
 
 export function widgetSessionOf(caller: Caller): WidgetSessionClaims | undefined {
   return widgetClaims.get(caller);
+}
+
+/**
+ * Remembers verified access tokens (by sha256, never the token) until their `exp`, at most
+ * `maxAgeMs` (60 s): a token that verified stays valid until it expires whatever we do, so this
+ * only skips repeating the RS256 signature check on every run of a busy client. Bounded LRU.
+ */
+export function cachingVerifier(verifier: TokenVerifier, opts: { maxEntries?: number; maxAgeMs?: number; now?: () => number } = {}): TokenVerifier {
+  const maxEntries = opts.maxEntries ?? 10_000;
+  const maxAgeMs = opts.maxAgeMs ?? 60_000;
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { principal: Principal; until: number }>();
+  return {
+    async verify(token) {
+      const key = createHash('sha256').update(token).digest('base64url');
+      const hit = cache.get(key);
+      if (hit && hit.until > now()) return hit.principal;
+      if (hit) cache.delete(key);
+      const principal = await verifier.verify(token);
+      const exp = expOf(token);
+      if (exp !== undefined) {
+        cache.set(key, { principal, until: Math.min(exp * 1000, now() + maxAgeMs) });
+        if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+      }
+      return principal;
+    },
+  };
+}
+
+function expOf(token: string): number | undefined {
+  try {
+    const exp = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? exp : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function gatewayBearerResolver(verifier: TokenVerifier, widgets: WidgetSessions, scheme = 'bearerAuth'): SecurityResolver {

@@ -1,7 +1,8 @@
 /**
- * Gateway metrics (prom-client, one registry per gateway app), served at GET /metrics. They
- * back the alerts of MISSION §8: 5xx rate, p95 of /v1/runs, run failure/timeout rate,
- * authorize/settle errors, insufficient-credit block spikes.
+ * Gateway metrics (prom-client, one registry per gateway app), served at GET /metrics beside the
+ * platform's request metrics (agentstore_http_*). They back the alerts of MISSION §8: p95 of
+ * /v1/runs and of the gateway's own overhead, run failure/timeout rate, authorize/settle errors
+ * (control-plane errors by operation), insufficient-credit and rate-limit block spikes.
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 
@@ -29,7 +30,6 @@ export interface GatewayMetrics {
   insufficientCredits: Counter<string>;
   controlPlaneErrors: Counter<'operation' | 'kind'>;
   entitlementsCache: Counter<'result'>;
-  requests: Counter<'operation' | 'status'>;
   rateLimiterFallbacks: Counter<string>;
 }
 
@@ -45,7 +45,6 @@ export function createGatewayMetrics(): GatewayMetrics {
     insufficientCredits: new Counter({ name: 'gateway_insufficient_credits_total', help: 'Runs refused with 403 INSUFFICIENT_CREDITS.', registers }),
     controlPlaneErrors: new Counter({ name: 'gateway_control_plane_errors_total', help: 'Failed Control Plane attempts (network, timeout, status_<n>) by operation.', labelNames: ['operation', 'kind'], registers }),
     entitlementsCache: new Counter({ name: 'gateway_entitlements_cache_total', help: 'Entitlements lookups by cache result.', labelNames: ['result'], registers }),
-    requests: new Counter({ name: 'gateway_http_requests_total', help: 'Gateway HTTP answers by operation and status.', labelNames: ['operation', 'status'], registers }),
     rateLimiterFallbacks: new Counter({ name: 'gateway_rate_limiter_fallbacks_total', help: 'Rate-limit decisions taken in-process because Redis failed.', registers }),
   };
 }

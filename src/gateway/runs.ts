@@ -27,6 +27,7 @@ import type { GatewayDeps } from './deps';
 import type { PreparedArtifact } from './flow-tweaks';
 import { tweaksFor } from './flow-tweaks';
 import type { RunOutcome } from './metrics';
+import { waited, type Waits } from './overhead';
 import type { BucketSpec } from './rate-limit';
 import { GATEWAY_RUNNER_TIMEOUT_MS } from './runner-client';
 import type { StoredRun } from './run-store';
@@ -49,10 +50,6 @@ export interface RunContext {
   annotate(fields: Record<string, unknown>): void;
 }
 
-/** Time spent waiting for the Runner (excluded from the gateway's overhead). */
-export interface RunTiming {
-  runnerMs: number;
-}
 
 export interface RunAnswer {
   body: RunResult;
@@ -129,7 +126,7 @@ function outcomeOf(err: AppError): RunOutcome {
   }
 }
 
-export async function createRun(deps: GatewayDeps, caller: Caller | undefined, body: RunRequest, idempotencyKey: string | undefined, c: RunContext, timing: RunTiming): Promise<RunAnswer> {
+export async function createRun(deps: GatewayDeps, caller: Caller | undefined, body: RunRequest, idempotencyKey: string | undefined, c: RunContext, timing: Waits): Promise<RunAnswer> {
   const started = performance.now();
   const createdAt = new Date();
   const channel = channelOf(caller);
@@ -171,7 +168,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
     }
     const sessionId = body.sessionId ?? widget?.sessionId;
 
-    const ent = await deps.entitlements.get(body.instanceId, credentialOf(who), { requestId: c.requestId, signal: c.signal });
+    const ent = await waited(timing, 'controlPlaneMs', deps.entitlements.get(body.instanceId, credentialOf(who), { requestId: c.requestId, signal: c.signal }));
     c.annotate({ orgId: ent.orgId, projectId: ent.projectId, instanceId: ent.instanceId, runId });
     if (ent.state !== 'active') {
       throw new AppError('NOT_ENTITLED', `The instance is ${ent.state}; runs need an active instance`, { instanceId: ent.instanceId, state: ent.state });
@@ -216,10 +213,10 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
     };
 
     // Authorize and read the flow (cached) side by side; a reservation is voided whenever the run does not happen.
-    const [authz, prep] = await Promise.allSettled([
+    const [authz, prep] = await waited(timing, 'controlPlaneMs', Promise.allSettled([
       deps.cp.authorize({ instanceId: ent.instanceId, estimatedBudget: ent.limits.estimatedBudgetPerRun, runId, ttlSeconds: RESERVATION_TTL_SECONDS }, { requestId: c.requestId, signal: c.signal }),
       deps.flows.prepare(ent, { requestId: c.requestId }),
-    ]);
+    ]));
     if (authz.status === 'rejected') {
       const err = authz.reason instanceof AppError ? authz.reason : new AppError('INTERNAL', 'Unexpected error', undefined, { cause: authz.reason });
       if (err.code === 'INSUFFICIENT_CREDITS') deps.metrics.insufficientCredits.inc();
@@ -264,7 +261,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
     const usage = channelUsage(result.usage.dimensions, channel);
     let settlement: Settlement;
     try {
-      settlement = await deps.cp.settle({ reservationId: reservation.reservationId, runId, usage }, { requestId: c.requestId });
+      settlement = await waited(timing, 'controlPlaneMs', deps.cp.settle({ reservationId: reservation.reservationId, runId, usage }, { requestId: c.requestId }));
     } catch (thrown) {
       // Not settled (the Control Plane stayed unreachable through every retry): the reservation
       // expires and releases its budget, so nothing is charged, and the output is withheld.
@@ -304,7 +301,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
   /** Voids the reservation (retried); true when voided, false when left to expire. */
   async function release(reservation: Reservation, reason: 'run_failed' | 'run_timeout' | 'runner_unavailable' | 'cancelled' | 'other', message: string): Promise<boolean> {
     try {
-      await deps.cp.void({ reservationId: reservation.reservationId, reason, message: message.slice(0, 500) }, { requestId: c.requestId });
+      await waited(timing, 'controlPlaneMs', deps.cp.void({ reservationId: reservation.reservationId, reason, message: message.slice(0, 500) }, { requestId: c.requestId }));
       return true;
     } catch (err) {
       c.log.error({ err, reservationId: reservation.reservationId, reason }, 'void failed; the reservation will expire and release its budget');

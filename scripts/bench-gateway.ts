@@ -1,0 +1,348 @@
+/**
+ * Gateway overhead benchmark: `npm run bench:gateway`.
+ *
+ * Starts the Control Plane (on PostgreSQL, in a throwaway schema), the Runner and the Gateway in
+ * this process (LOG_LEVEL=warn, no response validation, as in production), creates a workspace
+ * and an active instance of the Support Assistant demo flow with plenty of credits, then
+ * measures side by side, at the same fixed concurrency and duration, with the same keep-alive
+ * HTTP client and the same input:
+ *   (a) the Runner called directly (what a run costs without the gateway),
+ *   (b) POST /v1/runs through the gateway (auth, entitlements, rate limit, authorize, Runner, settle).
+ * Reported: runs/s, latency p50/p90/p99 of each, and the gateway overhead p50/p99, both from the
+ * X-Gateway-Overhead-Ms header and as the difference of the two latency distributions; the part
+ * of the overhead that is the gateway's own work (overhead minus the Control Plane waits its
+ * Server-Timing header reports); and, for attribution, (c) the authorize+settle pair called on
+ * the Control Plane directly, and the SQL statements each call costs. Each concurrency in
+ * BENCH_CONCURRENCY (default "1,32": unloaded and loaded) runs these on one hot wallet and, when
+ * above 1, again with the load spread over BENCH_WALLETS workspaces (default 32), because every
+ * authorize/settle of one wallet serialises on its row lock in the Control Plane.
+ *
+ * The instance's plan: the demo plans cap at 1,200 runs/min (enterprise), and chat_ui caps a
+ * user at 600/min, so a 1,000 runs/s target could only ever measure 429s. The bench publishes the
+ * same demo flow as a "bench" offering whose plan allows 100,000/min and without chat_ui (no
+ * per-user bucket); every run still goes through the rate limiter.
+ *
+ * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_CONCURRENCY
+ * ("1,32"), BENCH_SECONDS (10 per scenario), BENCH_WARMUP_SECONDS (2), BENCH_POOL (20), BENCH_WALLETS (32),
+ * REDIS_URL (optional: shared rate-limit counters). Writes JSON to stdout and bench-results/gateway.json.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createDb } from '../src/db/create-db';
+import { migrateLatest } from '../src/db/migrate';
+import { createHttpClient, type HttpClient } from '../src/gateway/http-json';
+import { loadConfig } from '../src/platform/config';
+import { createLogger } from '../src/platform/logger';
+import { newId } from '../src/platform/ids';
+import { startStack } from '../src/stack';
+
+const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,32').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const poolMax = Number(process.env.BENCH_POOL ?? 20);
+const walletCount = Math.max(1, Number(process.env.BENCH_WALLETS ?? 32));
+const INPUT = { text: 'How long do I have to return an item?' };
+
+interface Percentiles { p50: number; p90: number; p99: number; max: number }
+
+function percentiles(samples: number[]): Percentiles {
+  const s = Float64Array.from(samples).sort();
+  const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : 0);
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), max: r(s[s.length - 1] ?? 0) };
+}
+
+interface Sample { latencyMs: number; overheadMs?: number; controlPlaneMs?: number; charged?: number }
+
+async function load(name: string, concurrency: number, once: (worker: number) => Promise<Sample>) {
+  const samples: Sample[] = [];
+  let chargedAll = 0;
+  let errors = 0;
+  const errorKinds: Record<string, number> = {};
+  let measuring = false;
+  let stop = false;
+  const worker = async (_: unknown, index: number) => {
+    while (!stop) {
+      try {
+        const s = await once(index);
+        chargedAll += s.charged ?? 0;
+        if (measuring) samples.push(s);
+      } catch (err) {
+        if (measuring) {
+          errors++;
+          const k = (err as Error).message.slice(0, 80);
+          errorKinds[k] = (errorKinds[k] ?? 0) + 1;
+        }
+      }
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+  measuring = true;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  stop = true;
+  await Promise.all(workers);
+  const lat = samples.map((s) => s.latencyMs);
+  const over = samples.filter((s) => s.overheadMs !== undefined).map((s) => s.overheadMs!);
+  const own = samples.filter((s) => s.overheadMs !== undefined && s.controlPlaneMs !== undefined).map((s) => s.overheadMs! - s.controlPlaneMs!);
+  return {
+    scenario: name,
+    concurrency,
+    seconds: Math.round(elapsed * 100) / 100,
+    runs: samples.length,
+    runsPerSecond: Math.round(samples.length / elapsed),
+    errors,
+    ...(errors ? { errorKinds } : {}),
+    latencyMs: percentiles(lat),
+    ...(over.length ? { overheadHeaderMs: percentiles(over) } : {}),
+    /** Overhead minus the time spent waiting for the Control Plane (Server-Timing): the gateway's own work. */
+    ...(own.length ? { gatewayOwnMs: percentiles(own) } : {}),
+    /** Credits the answers reported charged, warm-up runs included (for the money check). */
+    charged: chargedAll,
+  };
+}
+
+async function main() {
+  const schema = `bench_gw_${randomBytes(4).toString('hex')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    APP_ENV: 'test',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    CP_PORT: '0',
+    GATEWAY_PORT: '0',
+    RUNNER_PORT: '0',
+    CONNECTOR_GATEWAY_PORT: '0',
+    PROVISIONER_PORT: '0',
+    SEED_DEMO: '1',
+    VALIDATE_RESPONSES: '0',
+  };
+  const config = loadConfig(env);
+  const log = createLogger({ level: config.logLevel });
+  const db = await createDb({ url: databaseUrl, searchPath: schema, poolMax, applicationName: schema });
+  const client: HttpClient = createHttpClient();
+  let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+  try {
+    await db.raw(`create schema "${schema}"`);
+    await migrateLatest(db);
+    stack = await startStack(config, log, { services: ['control-plane', 'runner', 'gateway'], db, validateResponses: false, env });
+    const url = (n: string) => stack!.apps.find((a) => a.name === n)!.url;
+    const cp = url('control-plane');
+    const gw = url('gateway');
+    const runner = url('runner');
+    const issuer = stack.identity.devIssuer!;
+    const mint = (o: Parameters<typeof issuer.mint>[0]) => issuer.mint({ ttlSeconds: 3600, ...o });
+    const publisher = await mint({ kind: 'user', subject: 'user-publisher', email: 'publisher@example.com', roles: ['publisher-admin'], audience: config.oidc.audience, clientId: 'storefront' });
+    const gatewayToken = await mint({ kind: 'service', subject: 'service-account-gateway', clientId: 'gateway', roles: ['svc:gateway'], audience: config.oidc.audience });
+    const provisionerToken = await mint({ kind: 'service', subject: 'service-account-provisioner', clientId: 'provisioner', roles: ['svc:provisioner'], audience: config.oidc.audience });
+
+    const call = async (method: string, u: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) => {
+      const res = await client.json<any>(method, u, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body, timeoutMs: 30_000 });
+      if (res.status >= 300) throw new Error(`${method} ${u} → ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body;
+    };
+
+    // The demo flow, published as a bench offering whose plan does not bind the rate limiter.
+    const flow = JSON.parse(readFileSync(new URL('../demo/flows/support-assistant.json', import.meta.url), 'utf8'));
+    const offering = await call('POST', `${cp}/offerings`, publisher, { slug: 'bench-assistant', name: 'Bench Assistant', category: 'assistants', summary: 'The Support Assistant demo flow on a benchmark plan.', valueStreams: ['customer_support'] });
+    const version = await call('POST', `${cp}/offerings/${offering.id}/versions`, publisher, {
+      version: '1.0.0',
+      flow,
+      capabilities: [
+        { id: 'prompt_orchestrator', v: 1, defaults: { systemPrompt: 'You are a friendly, concise customer support agent for ACME.', model: 'builtin:deterministic', temperature: 0.2 } },
+        { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10 } },
+      ],
+      plans: [{ id: 'enterprise', name: 'Bench', includedCredits: 0, limits: { rateLimitPerMinute: 100_000, burst: 10_000, runTimeoutMs: 60_000 }, defaults: {} }],
+    });
+    await call('POST', `${cp}/offerings/${offering.id}/versions/${version.id}/certify`, publisher, {});
+    await call('POST', `${cp}/offerings/${offering.id}/transitions`, publisher, { to: 'published', versionId: version.id });
+
+    // Tenants: each a workspace with plenty of credits and an active instance of the bench offering.
+    // Tenant 0 alone is the "one hot wallet" case; all of them spread the load over many wallets.
+    interface Tenant { token: string; walletId: string; instanceId: string }
+    const newTenant = async (i: number): Promise<Tenant> => {
+      const token = await mint({ kind: 'user', subject: `user-bench-${i}`, email: `bench-${i}@example.com`, audience: config.oidc.audience, clientId: 'storefront' });
+      const ws = await call('POST', `${cp}/orgs/auto`, token, {});
+      await call('POST', `${cp}/wallets/${ws.wallet.id}/topups`, provisionerToken, { amount: 100_000_000, creditType: 'paid', source: 'admin', reference: `bench-${i}` }, { 'idempotency-key': `bench-topup-${i}` });
+      const inst = await call('POST', `${cp}/instances`, token, { projectId: ws.project.id, offeringVersionId: version.id, planId: 'enterprise' }, { 'idempotency-key': `bench-instance-${i}` });
+      for (let n = 0; ; n++) {
+        if ((await call('GET', `${cp}/instances/${inst.id}`, token)).state === 'active') break;
+        if (n > 800) throw new Error('a bench instance did not become active');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return { token, walletId: ws.wallet.id, instanceId: inst.id };
+    };
+    const tenants: Tenant[] = [];
+    for (let i = 0; i < walletCount; i += 8) tenants.push(...(await Promise.all(Array.from({ length: Math.min(8, walletCount - i) }, (_, j) => newTenant(i + j)))));
+    const hot = tenants[0]!;
+
+    const ent = await call('GET', `${cp}/instances/${hot.instanceId}/entitlements`, hot.token);
+    const link = await call('GET', `${cp}/offerings/${offering.id}/versions/${version.id}/artifact`, gatewayToken);
+    // Exactly what the gateway sends the Runner for this instance (prompt_orchestrator config as tweaks).
+    const tweaks: Record<string, Record<string, unknown>> = {};
+    for (const n of flow.data.nodes) {
+      if (n.data.type === 'LocalModel') tweaks[n.id] = { system_message: ent.config.prompt_orchestrator.systemPrompt, temperature: ent.config.prompt_orchestrator.temperature, max_tokens: ent.config.prompt_orchestrator.maxTokens, model_name: ent.config.prompt_orchestrator.model };
+    }
+    const runnerBody = () => ({
+      runId: newId('run'), instanceId: hot.instanceId, orgId: ent.orgId, projectId: ent.projectId, versionId: ent.versionId,
+      artifact: { uri: link.url, sha256: ent.artifact.sha256 }, flowId: ent.flowId, tweaks, bindings: [], input: INPUT, timeoutMs: 60_000,
+    });
+    const balances = async () => Promise.all(tenants.map(async (t) => (await call('GET', `${cp}/wallets/${t.walletId}`, t.token)) as { balance: number; reserved: number }));
+    const walletsBefore = await balances();
+
+    let charged = 0;
+    const firstRun = await call('POST', `${gw}/v1/runs`, hot.token, { instanceId: hot.instanceId, input: INPUT });
+    charged += firstRun.billing.creditsCharged;
+    const direct = await call('POST', `${runner}/v1/runs`, gatewayToken, runnerBody());
+    if (direct.output.text !== firstRun.output.text) throw new Error('the direct and gateway runs answer differently: not the same work');
+
+    const runnerOnce = async (): Promise<Sample> => {
+      const t0 = performance.now();
+      const res = await client.request('POST', `${runner}/v1/runs`, { headers: { authorization: `Bearer ${gatewayToken}` }, body: runnerBody(), timeoutMs: 60_000 });
+      if (res.status !== 200) throw new Error(`runner ${res.status} ${res.bytes.toString().slice(0, 200)}`);
+      return { latencyMs: performance.now() - t0 };
+    };
+    const bodies = tenants.map((t) => JSON.stringify({ instanceId: t.instanceId, input: INPUT }));
+    const gatewayOnce = (spread: boolean) => async (worker: number): Promise<Sample> => {
+      const i = spread ? worker % tenants.length : 0;
+      const t0 = performance.now();
+      const res = await client.request('POST', `${gw}/v1/runs`, { headers: { authorization: `Bearer ${tenants[i]!.token}`, 'content-type': 'application/json' }, body: bodies[i], timeoutMs: 60_000 });
+      const latencyMs = performance.now() - t0;
+      if (res.status !== 200) throw new Error(`gateway ${res.status} ${res.bytes.toString().slice(0, 200)}`);
+      const parsed = JSON.parse(res.bytes.toString()) as { billing: { creditsCharged: number } };
+      const cpMs = /controlplane;dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''))?.[1];
+      return { latencyMs, overheadMs: Number(res.headers['x-gateway-overhead-ms']), controlPlaneMs: cpMs === undefined ? undefined : Number(cpMs), charged: parsed.billing.creditsCharged };
+    };
+
+    // (c) For attribution: the two Control Plane round trips every run makes, called directly.
+    const usage = { tokens_in: 84, tokens_out: 57, tool_calls: 0, retrievals: 0, chat_runs: 1 };
+    const cpPairOnce = (spread: boolean) => async (worker: number): Promise<Sample> => {
+      const t = tenants[spread ? worker % tenants.length : 0]!;
+      const runId = newId('run');
+      const t0 = performance.now();
+      const a = await client.json<any>('POST', `${cp}/billing/authorize`, { headers: { authorization: `Bearer ${gatewayToken}`, 'idempotency-key': `authz:${runId}` }, body: { instanceId: t.instanceId, estimatedBudget: 10, runId, ttlSeconds: 120 }, timeoutMs: 30_000 });
+      if (a.status !== 201) throw new Error(`authorize ${a.status}`);
+      const st = await client.json<any>('POST', `${cp}/billing/settle`, { headers: { authorization: `Bearer ${gatewayToken}` }, body: { reservationId: a.body.reservationId, runId, usage }, timeoutMs: 30_000 });
+      if (st.status !== 200) throw new Error(`settle ${st.status}`);
+      return { latencyMs: performance.now() - t0, charged: st.body.creditsCharged };
+    };
+
+    // Attribution: SQL statements per Control Plane call, and per gateway run (entitlements cached).
+    let queries = 0;
+    const countQuery = () => void queries++;
+    db.on('query', countQuery);
+    const sqlPerCall: Record<string, number> = {};
+    const countFor = async (label: string, fn: () => Promise<unknown>, n = 20) => {
+      queries = 0;
+      for (let i = 0; i < n; i++) await fn();
+      sqlPerCall[label] = Math.round((queries / n) * 10) / 10;
+    };
+    await countFor('authorize+settle pair', async () => { charged += (await cpPairOnce(false)(0)).charged ?? 0; });
+    await countFor('gateway run (entitlements cached)', async () => { charged += (await gatewayOnce(false)(0)).charged ?? 0; });
+    await countFor('getInstanceEntitlements', () => call('GET', `${cp}/instances/${hot.instanceId}/entitlements`, hot.token));
+    db.off('query', countQuery);
+    console.error('[bench] SQL statements per call', JSON.stringify(sqlPerCall));
+    // Where an authorize+settle pair spends its time in PostgreSQL, statement by statement (sequential).
+    const sqlTime = new Map<string, { n: number; ms: number }>();
+    const started = new Map<string, number>();
+    const onQuery = (q: { __knexQueryUid: string }) => void started.set(q.__knexQueryUid, performance.now());
+    const onResponse = (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
+      const t0 = started.get(q.__knexQueryUid);
+      if (t0 === undefined) return;
+      started.delete(q.__knexQueryUid);
+      const key = q.sql.replace(/\s+/g, ' ').slice(0, 110);
+      const e = sqlTime.get(key) ?? { n: 0, ms: 0 };
+      e.n++;
+      e.ms += performance.now() - t0;
+      sqlTime.set(key, e);
+    };
+    db.on('query', onQuery).on('query-response', onResponse);
+    const pairs = 50;
+    const tPairs = performance.now();
+    for (let i = 0; i < pairs; i++) charged += (await cpPairOnce(false)(0)).charged ?? 0;
+    const pairMs = (performance.now() - tPairs) / pairs;
+    db.off('query', onQuery).off('query-response', onResponse);
+    const sqlProfile = {
+      pairMs: Math.round(pairMs * 1000) / 1000,
+      sqlMsPerPair: Math.round(([...sqlTime.values()].reduce((n, e) => n + e.ms, 0) / pairs) * 1000) / 1000,
+      statements: [...sqlTime.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12).map(([sql, e]) => ({ sql, perPair: Math.round((e.n / pairs) * 10) / 10, msPerPair: Math.round((e.ms / pairs) * 1000) / 1000 })),
+    };
+    console.error('[bench] authorize+settle SQL profile', JSON.stringify(sqlProfile, null, 1));
+
+    const diff = (b: Percentiles, a: Percentiles) => ({ p50: Math.round((b.p50 - a.p50) * 1000) / 1000, p99: Math.round((b.p99 - a.p99) * 1000) / 1000 });
+    const scenarios = [];
+    for (const c of concurrencies) {
+      const a = await load('runner-direct', c, runnerOnce);
+      for (const spread of c > 1 && tenants.length > 1 ? [false, true] : [false]) {
+        const wallets = spread ? Math.min(c, tenants.length) : 1;
+        const b = await load('gateway', c, gatewayOnce(spread));
+        const p = await load('cp-authorize+settle', c, cpPairOnce(spread));
+        charged += b.charged + p.charged;
+        const d = diff(b.latencyMs, a.latencyMs);
+        scenarios.push({ concurrency: c, wallets, runnerDirect: a, gateway: b, overheadAsDifferenceMs: d, controlPlanePairDirect: p });
+        console.error(
+          `[bench] c=${c} wallets=${wallets}: runner ${a.runsPerSecond}/s p50 ${a.latencyMs.p50} p99 ${a.latencyMs.p99} | gateway ${b.runsPerSecond}/s p50 ${b.latencyMs.p50} p99 ${b.latencyMs.p99}` +
+            ` | overhead header p50 ${b.overheadHeaderMs?.p50} p99 ${b.overheadHeaderMs?.p99} (of which gateway-own p50 ${b.gatewayOwnMs?.p50} p99 ${b.gatewayOwnMs?.p99}) | difference p50 ${d.p50} p99 ${d.p99}` +
+            ` | CP authorize+settle ${p.runsPerSecond}/s p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99}`,
+        );
+      }
+    }
+    // Money check: every credit the answers report as charged left a wallet, and nothing is held.
+    await new Promise((r) => setTimeout(r, 200));
+    const walletsAfter = await balances();
+    const balanceDrop = walletsBefore.reduce((n, w, i) => n + w.balance - walletsAfter[i]!.balance, 0);
+    const reservedAfter = walletsAfter.reduce((n, w) => n + w.reserved, 0);
+    const moneyCheck = { chargedPerAnswers: charged, balanceDrop, reservedAfter, ok: balanceDrop === charged && reservedAfter === 0 };
+    if (!moneyCheck.ok) console.error('[bench] MONEY CHECK FAILED', moneyCheck);
+    const metrics = await client.request('GET', `${gw}/metrics`, { timeoutMs: 5000 });
+    const cacheLines = metrics.bytes.toString().split('\n').filter((l) => l.startsWith('gateway_entitlements_cache_total') || l.startsWith('gateway_rate_limited_total'));
+
+    const report = {
+      benchmark: 'gateway',
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version },
+      setup: {
+        database: 'PostgreSQL (throwaway schema)',
+        process: 'control plane, runner, gateway and the load generator share one Node process',
+        rateLimiter: config.redisUrl ? 'redis' : 'in-process',
+        responseValidation: false,
+        logLevel: config.logLevel,
+        secondsPerScenario: seconds,
+        walletsInSpreadScenarios: walletCount,
+        warmupSeconds,
+        dbPool: poolMax,
+        input: INPUT,
+      },
+      targets: { overheadP50Ms: 2, overheadP99Ms: 10, runsPerSecond: 1000 },
+      scenarios,
+      sqlStatementsPerCall: sqlPerCall,
+      authorizeSettleSqlProfile: sqlProfile,
+      moneyCheck,
+      gatewayCounters: cacheLines,
+    };
+    const json = JSON.stringify(report, null, 2);
+    console.log(json);
+    mkdirSync(new URL('../bench-results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('../bench-results/gateway.json', import.meta.url), json + '\n');
+    if (!moneyCheck.ok) process.exitCode = 1;
+  } finally {
+    client.close();
+    await stack?.close();
+    await db.raw(`drop schema if exists "${schema}" cascade`).catch(() => {});
+    await db.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error('bench failed:', err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
