@@ -211,6 +211,8 @@ test('a tampered artifact is refused: the Runner\'s ARTIFACT_INTEGRITY_FAILED su
     const record = await http('GET', `${gw}/v1/runs/${refused.body.error.details.runId}`, { token: gil.token });
     assert.equal(record.body.status, 'failed');
     assert.equal(record.body.error.code, 'ARTIFACT_INTEGRITY_FAILED');
+    const metrics = String((await http('GET', `${gw}/metrics`)).body);
+    assert.match(metrics, /gateway_runs_total\{[^}]*outcome="runner_failed",channel="user",code="ARTIFACT_INTEGRITY_FAILED"[^}]*\} 1/);
   } finally {
     writeFileSync(file, original);
   }

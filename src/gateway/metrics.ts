@@ -23,7 +23,8 @@ export type RunOutcome =
 
 export interface GatewayMetrics {
   registry: Registry;
-  runs: Counter<'outcome' | 'channel'>;
+  runs: Counter<'outcome' | 'channel' | 'code'>;
+  creditsCharged: Counter<'channel'>;
   runDuration: Histogram<'outcome'>;
   overhead: Histogram<'operation'>;
   rateLimited: Counter<'scope'>;
@@ -38,7 +39,8 @@ export function createGatewayMetrics(): GatewayMetrics {
   const registers = [registry];
   return {
     registry,
-    runs: new Counter({ name: 'gateway_runs_total', help: 'Runs through POST /v1/runs by outcome and channel (user, api_key, widget).', labelNames: ['outcome', 'channel'], registers }),
+    runs: new Counter({ name: 'gateway_runs_total', help: 'Runs through POST /v1/runs by outcome, channel (user, api_key, widget) and error code (empty on success).', labelNames: ['outcome', 'channel', 'code'], registers }),
+    creditsCharged: new Counter({ name: 'gateway_credits_charged_total', help: 'Credits settled for successful runs, by channel.', labelNames: ['channel'], registers }),
     runDuration: new Histogram({ name: 'gateway_run_duration_seconds', help: 'End-to-end latency of POST /v1/runs (runtime included) by outcome.', labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers }),
     overhead: new Histogram({ name: 'gateway_overhead_seconds', help: 'Time spent in the gateway itself, runner time excluded (X-Gateway-Overhead-Ms).', labelNames: ['operation'], buckets: OVERHEAD_BUCKETS, registers }),
     rateLimited: new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused with 429 RATE_LIMITED, by bucket scope.', labelNames: ['scope'], registers }),

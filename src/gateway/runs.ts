@@ -114,14 +114,17 @@ function voidReason(err: AppError): 'run_failed' | 'run_timeout' | 'runner_unava
   return 'run_failed';
 }
 
-function outcomeOf(err: AppError): RunOutcome {
+/** Where a run was when it ended: before the Runner, at the Runner, or settling after it. */
+type Phase = 'admission' | 'runner' | 'settle';
+
+function outcomeOf(err: AppError, phase: Phase): RunOutcome {
   if (err.status === 499) return 'cancelled';
+  if (phase === 'runner') return err.code === 'DEPENDENCY_TIMEOUT' ? 'runner_timeout' : 'runner_failed';
   switch (err.code) {
     case 'RATE_LIMITED': return 'rate_limited';
     case 'INSUFFICIENT_CREDITS': return 'insufficient_credits';
     case 'NOT_ENTITLED': return 'not_entitled';
     case 'CONTROL_PLANE_UNAVAILABLE': return 'control_plane_unavailable';
-    case 'DEPENDENCY_TIMEOUT': return 'runner_timeout';
     default: return err.status >= 500 ? 'error' : 'rejected';
   }
 }
@@ -145,17 +148,20 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
     if (!deps.runs.begin(runId)) throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'A run with this Idempotency-Key is in progress', { idempotencyKey, runId });
   }
   let outcome: RunOutcome = 'error';
+  let code = '';
+  let phase: Phase = 'admission';
   try {
     const answer = await run();
     outcome = 'succeeded';
     return answer;
   } catch (thrown) {
     const err = thrown instanceof AppError ? thrown : new AppError('INTERNAL', 'Unexpected error', undefined, { cause: thrown });
-    outcome = outcomeOf(err);
+    outcome = outcomeOf(err, phase);
+    code = err.code;
     throw err;
   } finally {
     if (idempotencyKey) deps.runs.end(runId);
-    deps.metrics.runs.inc({ outcome, channel });
+    deps.metrics.runs.inc({ outcome, channel, code });
     deps.metrics.runDuration.observe({ outcome }, (performance.now() - started) / 1000);
   }
 
@@ -248,6 +254,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
     };
     let result: RunnerRunResult;
     const t0 = performance.now();
+    phase = 'runner';
     try {
       result = await deps.runner.execute(runnerRequest, { requestId: c.requestId, signal: c.signal, timeoutMs: GATEWAY_RUNNER_TIMEOUT_MS });
     } catch (thrown) {
@@ -258,6 +265,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
     }
     timing.runnerMs += performance.now() - t0;
 
+    phase = 'settle';
     const usage = channelUsage(result.usage.dimensions, channel);
     let settlement: Settlement;
     try {
@@ -270,6 +278,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
       throw fail(err, 'failed', true, { reservationId: reservation.reservationId, settled: false });
     }
 
+    deps.metrics.creditsCharged.inc({ channel }, settlement.creditsCharged);
     const output = shapeOutput(result.output);
     const billing = {
       reservationId: reservation.reservationId,
