@@ -1,5 +1,28 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { requireAccess } from '../../src/control-plane/access';
+import { idempotent } from '../../src/control-plane/idempotent';
+import { createBinding, toBinding } from '../../src/connectors/bindings';
 
-/** POST /connectors/bindings — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const createConnectorBinding: Handler<'createConnectorBinding'> = notImplemented('createConnectorBinding');
+/** POST /connectors/bindings — the credential goes to the secret store; the answer holds only its reference. */
+export const createConnectorBinding: Handler<'createConnectorBinding'> = (req, ctx) =>
+  idempotent(req, ctx, async (trx) => {
+    const access = await requireAccess(trx, ctx.caller, { projectId: req.body.projectId }, 'admin');
+    const row = await createBinding(
+      trx,
+      ctx.deps.secrets,
+      ctx.deps.config.vault.mount,
+      {
+        orgId: access.orgId,
+        projectId: req.body.projectId,
+        instanceId: req.body.instanceId,
+        connectorId: req.body.connectorId,
+        name: req.body.name,
+        credential: req.body.credential as Record<string, string>,
+        settings: req.body.settings as Record<string, string> | undefined,
+        actor: ctx.caller!.subject,
+      },
+      ctx.deps.log,
+    );
+    ctx.annotate({ orgId: row.org_id, projectId: row.project_id });
+    return { status: 201 as const, body: toBinding(row) };
+  });

@@ -7,6 +7,7 @@ import { startMoneySweepers, type Sweepers } from '../money/sweeper';
 import type { Config } from '../platform/config';
 import { seedDemo } from '../../scripts/seed-demo';
 import type { Logger } from '../platform/logger';
+import { createSecretStore } from '../secrets';
 import { createObjectStore, storageSettingsFromEnv } from '../storage';
 import type { ControlPlaneDeps } from './deps';
 
@@ -43,6 +44,7 @@ export function buildControlPlane(
     money: {},
     objectStore: createObjectStore(storageSettingsFromEnv(env, config.dataDir), opts.publicUrl),
     deploymentHealth: provisioner,
+    secrets: createSecretStore(config),
     instances: { db, provisioner, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
   };
   let sweepers: Sweepers | undefined;

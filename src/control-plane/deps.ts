@@ -5,6 +5,7 @@ import type { DeploymentHealthSink } from '../gitops/health';
 import type { InstancesEnv } from '../instances/service';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import type { SecretStore } from '../secrets/secret-store';
 import type { ObjectStore } from '../storage/object-store';
 
 /** What every control-plane handler receives as `ctx.deps`. */
@@ -21,4 +22,6 @@ export interface ControlPlaneDeps {
   objectStore: ObjectStore;
   /** Instance lifecycle: the provisioner (GitOps writer + health sink) and its settings. */
   instances: InstancesEnv;
+  /** Connector credentials (Vault KV v2, or the encrypted local store). */
+  secrets: SecretStore;
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Entitlements } from '../../generated/control-plane/types';
 import type { VersionRow } from '../catalog/rows';
+import { bindingsOfInstance } from '../connectors/bindings';
 import type { Wire } from '../platform/http/wire';
 import type { InstanceRow } from './rows';
 
@@ -54,7 +55,9 @@ export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date(
     allowedTools: tools.allowedTools ?? [],
     allowedHosts: tools.allowedHosts ?? [],
     allowApiKeys: cfg.api_endpoint ? api.allowApiKeys !== false : false,
-    bindings: [],
+    // Every binding the instance may use, as references; revoked ones stay listed (status revoked)
+    // so the Connector Gateway can tell a revoked binding (403) from a foreign one (404).
+    bindings: (await bindingsOfInstance(db, row)).map((b) => ({ bindingId: b.id, connectorId: b.connector_id, name: b.name, status: b.status })),
     walletId: row.wallet_id,
     artifact: { uri: version.artifact_uri, sha256: version.artifact_sha256 },
     flowId: version.flow_id,

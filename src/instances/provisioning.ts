@@ -3,6 +3,7 @@ import type { DesiredStateRepo } from '../gitops/desired-state-repo';
 import type { DeploymentHealthOutcome, DeploymentHealthReport, DeploymentHealthSink } from '../gitops/health';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { bindingsOfInstance } from '../connectors/bindings';
 import { renderDesiredState } from './desired-state';
 import { lockInstance, recordEvent } from './events';
 import type { InstanceRow } from './rows';
@@ -62,7 +63,11 @@ export class InstanceProvisioner implements DeploymentHealthSink {
           ? await repo.removeInstance({ ...ref, actor: opts.actor })
           : await repo.writeInstance({
               ...ref,
-              manifests: renderDesiredState(row, env, { rotatedAt: opts.rotatedAt }),
+              manifests: renderDesiredState(row, env, {
+                rotatedAt: opts.rotatedAt,
+                // Active bindings as Vault references: ExternalSecrets in the desired state.
+                bindings: (await bindingsOfInstance(db, row, { activeOnly: true })).map((b) => ({ bindingId: b.id, connectorId: b.connector_id, vaultPath: b.vault_path })),
+              }),
               action: opts.action ?? (row.committed_generation === 0 ? 'create' : 'update'),
               actor: opts.actor,
             });

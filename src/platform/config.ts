@@ -29,6 +29,8 @@ export interface Config {
   validateResponses: boolean;
   /** Load the demo catalog (an Assistant and a RAG agent) at start-up; default on in development. */
   seedDemo: boolean;
+  /** Vault KV v2 (src/secrets); no VAULT_ADDR → the encrypted local store under DATA_DIR. */
+  vault: { addr?: string; token?: string; roleId?: string; secretId?: string; namespace?: string; mount: string };
 }
 
 export interface GatewayConfig {
@@ -141,6 +143,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
     validateResponses: str(env, 'VALIDATE_RESPONSES') === '1',
     seedDemo: (str(env, 'SEED_DEMO') ?? (appEnv === 'development' ? '1' : '0')) === '1',
+    vault: {
+      addr: url(env, p, 'VAULT_ADDR'),
+      token: str(env, 'VAULT_TOKEN'),
+      roleId: str(env, 'VAULT_ROLE_ID'),
+      secretId: str(env, 'VAULT_SECRET_ID'),
+      namespace: str(env, 'VAULT_NAMESPACE'),
+      mount: str(env, 'VAULT_KV_MOUNT', 'kv')!,
+    },
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     p.add('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent', config.logLevel);
@@ -155,6 +165,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.argocdWebhookToken !== undefined && config.argocdWebhookToken.length < 16) {
     p.add('ARGOCD_WEBHOOK_TOKEN', 'must be at least 16 characters');
   }
+  if (config.vault.addr && !config.vault.token && !(config.vault.roleId && config.vault.secretId)) {
+    p.add('VAULT_ADDR', 'needs VAULT_TOKEN or VAULT_ROLE_ID + VAULT_SECRET_ID');
+  }
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.vault.mount)) p.add('VAULT_KV_MOUNT', 'must be a plain mount name', config.vault.mount);
   if (p.list.length) throw new ConfigError(p.list);
   return config;
 }

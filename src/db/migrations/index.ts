@@ -11,6 +11,7 @@ import * as membershipsTeamsApiKeys from './20261123000400_memberships_teams_api
 import * as provisionerDeadLetters from './20261123000600_provisioner_dead_letters';
 import * as instances from './20261123000700_instances';
 import * as pendingUsers from './20261123000800_pending_users';
+import * as connectorBindings from './20261123000900_connector_bindings';
 
 export interface Migration {
   name: string;
@@ -27,4 +28,5 @@ export const migrations: Migration[] = [
   { name: '20261123000600_provisioner_dead_letters', ...provisionerDeadLetters },
   { name: '20261123000700_instances', ...instances },
   { name: '20261123000800_pending_users', ...pendingUsers },
+  { name: '20261123000900_connector_bindings', ...connectorBindings },
 ];
