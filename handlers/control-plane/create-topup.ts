@@ -1,4 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
+import { actorOf, recordAudit } from '../../src/audit';
 import { isService } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { topUp } from '../../src/money/wallets';
@@ -13,7 +14,7 @@ export const createTopup: Handler<'createTopup'> = (req, ctx) =>
     const provisioner = isService(ctx.caller, 'provisioner');
     const admin = ctx.caller?.kind === 'user' && ctx.caller.roles.has('publisher-admin');
     if (!provisioner && !admin) throw new AppError('FORBIDDEN', 'Top-ups are made by the commerce integration or a platform administrator');
-    const wallet = await trx('wallets').select('id').where({ id: req.params.walletId }).first();
+    const wallet = await trx('wallets').select('id', 'org_id', 'project_id').where({ id: req.params.walletId }).first();
     if (!wallet) throw new AppError('NOT_FOUND', 'Wallet not found');
     const { body } = req;
     const r = await topUp(
@@ -27,6 +28,16 @@ export const createTopup: Handler<'createTopup'> = (req, ctx) =>
       },
       ctx.deps.money,
     );
+    await recordAudit(trx, {
+      orgId: wallet.org_id,
+      projectId: wallet.project_id,
+      action: 'wallet.topup',
+      resourceType: 'wallet',
+      resourceId: r.wallet.id,
+      actor: actorOf(ctx.caller),
+      requestId: ctx.requestId,
+      data: { walletId: r.wallet.id, ledgerEntryId: r.ledgerEntryId, amount: r.amount, creditType: r.creditType, source: body.source, reference: body.reference ?? null, balanceAfter: r.wallet.balance },
+    });
     return {
       status: 201 as const,
       body: {

@@ -1,5 +1,18 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { exportAuditEvents as exportEvents } from '../../src/audit';
+import { requireAccess } from '../../src/control-plane/access';
 
-/** GET /audit/export — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const exportAuditEvents: Handler<'exportAuditEvents'> = notImplemented('exportAuditEvents');
+const CONTENT_TYPE = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson' } as const;
+
+/** GET /audit/export — the org's events (filtered), oldest first, as CSV or NDJSON. */
+export const exportAuditEvents: Handler<'exportAuditEvents'> = async (req, ctx) => {
+  const { format = 'ndjson', ...filter } = req.query;
+  await requireAccess(ctx.deps.db, ctx.caller, { orgId: filter.orgId }, 'admin');
+  ctx.annotate({ orgId: filter.orgId });
+  return {
+    status: 200,
+    body: await exportEvents(ctx.deps.db, filter, format),
+    contentType: CONTENT_TYPE[format],
+    headers: { 'content-disposition': `attachment; filename="audit-${filter.orgId}.${format}"` },
+  };
+};

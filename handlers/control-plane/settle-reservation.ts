@@ -1,4 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
+import { actorOf, recordAudit } from '../../src/audit';
 import { meterInstanceUsage } from '../../src/billing/metering';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { getReservation, settle } from '../../src/money/billing';
@@ -19,6 +20,18 @@ export const settleReservation: Handler<'settleReservation'> = (req, ctx) =>
     const r = await settle(trx, { reservationId: b.reservationId, credits: metered.total, runId: b.runId ?? null, usage: b.usage }, ctx.deps.money);
     const wallet = await getWallet(trx, r.walletId, ctx.deps.money);
     const settled = await getReservation(trx, b.reservationId);
+    if (!r.replayed) {
+      await recordAudit(trx, {
+        orgId: wallet.orgId,
+        projectId: wallet.projectId,
+        action: 'billing.settled',
+        resourceType: 'reservation',
+        resourceId: r.reservationId,
+        actor: actorOf(ctx.caller),
+        requestId: ctx.requestId,
+        data: { instanceId: reservation.instanceId, walletId: r.walletId, runId: r.runId, ledgerEntryId: r.ledgerEntryId, creditsMetered: r.requested, creditsCharged: r.charged, overage: r.overage, balanceAfter: r.balanceAfter },
+      });
+    }
     return {
       status: 200 as const,
       body: {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DesiredStateRepo } from '../gitops/desired-state-repo';
 import type { DeploymentHealthOutcome, DeploymentHealthReport, DeploymentHealthSink } from '../gitops/health';
+import { recordAudit } from '../audit';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { bindingsOfInstance } from '../connectors/bindings';
@@ -95,6 +96,16 @@ export class InstanceProvisioner implements DeploymentHealthSink {
           && (cur.observed_revision === written.revision || (await repo.includes(cur.observed_revision, written.revision)))) {
           await trx('instances').where({ id: instanceId }).update({ state: 'active', activated_at: now, gitops_sync: 'Synced', gitops_health: 'Healthy', gitops_reported_at: now });
           await recordEvent(trx, instanceId, { type: 'activated', from: to, to: 'active', commit: cur.observed_revision, actor: 'control-plane' }, now);
+          await recordAudit(trx, {
+            orgId: cur.org_id,
+            projectId: cur.project_id,
+            action: 'instance.activated',
+            resourceType: 'instance',
+            resourceId: instanceId,
+            actor: { type: 'system', id: 'control-plane' },
+            data: { instanceId, from: to, to: 'active', revision: cur.observed_revision },
+            at: now,
+          });
         }
         return true;
       });
@@ -138,6 +149,16 @@ export class InstanceProvisioner implements DeploymentHealthSink {
       const changed = current && (row.gitops_sync !== r.sync || row.gitops_health !== r.health);
       if (state !== row.state) {
         await recordEvent(trx, row.id, { type: 'activated', from: row.state, to: state, commit: r.revision, message: r.message ?? null, actor: r.source }, now);
+        await recordAudit(trx, {
+          orgId: row.org_id,
+          projectId: row.project_id,
+          action: 'instance.activated',
+          resourceType: 'instance',
+          resourceId: row.id,
+          actor: { type: 'system', id: r.source },
+          data: { instanceId: row.id, from: row.state, to: state, revision: r.revision },
+          at: now,
+        });
       } else if (changed) {
         const failed = r.health === 'Degraded' || r.operationPhase === 'Failed' || r.operationPhase === 'Error';
         await recordEvent(

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Instance, PlanId } from '../../generated/control-plane/types';
+import { actorFromString, recordAudit } from '../audit';
 import { afterCommit } from '../db/tx';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
@@ -89,6 +90,16 @@ export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transact
     })
     .returning('*')) as InstanceRow[];
   await recordEvent(trx, id, { type: 'created', to: 'requested', actor: input.actor, message: `${v.version.id} ${input.planId}` }, now);
+  await recordAudit(trx, {
+    orgId: input.orgId,
+    projectId: input.projectId,
+    action: 'instance.created',
+    resourceType: 'instance',
+    resourceId: id,
+    actor: actorFromString(input.actor),
+    data: { instanceId: id, offeringId: v.offeringId, versionId: v.version.id, planId: input.planId, walletId, source: input.source },
+    at: now,
+  });
   afterCommit(trx, () => env.provisioner.kick(id, { actor: input.actor, action: 'create' }));
   return row;
 }
@@ -141,6 +152,16 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
   }
   const [updated] = (await trx('instances').where({ id: instanceId }).update(patch).returning('*')) as InstanceRow[];
   await recordEvent(trx, instanceId, { type: EVENT_OF[input.action], from: row.state, to, actor: input.actor, message }, now);
+  await recordAudit(trx, {
+    orgId: row.org_id,
+    projectId: row.project_id,
+    action: `instance.${EVENT_OF[input.action]}`,
+    resourceType: 'instance',
+    resourceId: instanceId,
+    actor: actorFromString(input.actor),
+    data: { instanceId, from: row.state, to, versionId: updated.version_id, planId: updated.plan_id, ...(message ? { message } : {}) },
+    at: now,
+  });
   const syncAction: SyncAction | undefined = input.action === 'terminate' ? undefined : input.action;
   const rotatedAt = input.action === 'rotate-secrets' ? now.toISOString() : undefined;
   afterCommit(trx, () => env.provisioner.kick(instanceId, { actor: input.actor, action: syncAction, rotatedAt }));

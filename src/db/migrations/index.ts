@@ -12,7 +12,7 @@ import * as provisionerDeadLetters from './20261123000600_provisioner_dead_lette
 import * as instances from './20261123000700_instances';
 import * as pendingUsers from './20261123000800_pending_users';
 import * as connectorBindings from './20261123000900_connector_bindings';
-import * as knowledgeBases from './20261123001100_knowledge_bases';
+import * as auditEvents from './20261123001000_audit_events';
 
 export interface Migration {
   name: string;
@@ -30,5 +30,5 @@ export const migrations: Migration[] = [
   { name: '20261123000700_instances', ...instances },
   { name: '20261123000800_pending_users', ...pendingUsers },
   { name: '20261123000900_connector_bindings', ...connectorBindings },
-  { name: '20261123001100_knowledge_bases', ...knowledgeBases },
+  { name: '20261123001000_audit_events', ...auditEvents },
 ];

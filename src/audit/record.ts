@@ -1,0 +1,53 @@
+/**
+ * Appending to an org's audit chain, inside the caller's transaction: the audited effect and its
+ * event commit together or not at all.
+ *
+ * Appends of one org are serialized by a row lock on its chain head (`audit_chain_heads`), held
+ * until the caller commits, so two concurrent appends can never take the same seq or prevHash
+ * (a fork); the unique (org_id, seq) is the database's backstop. Record the event as the LAST
+ * statement of the unit of work: the head lock is then always taken after the effect's own
+ * locks (wallet, instance), which keeps the lock order fixed and the hold short.
+ */
+import { inTransaction, one, type Db } from '../db/tx';
+import { newId } from '../platform/ids';
+import { GENESIS_HASH, hashEvent, redact, type AuditEvent, type AuditInput } from './event';
+
+export async function recordAudit(db: Db, input: AuditInput): Promise<AuditEvent> {
+  return inTransaction(db, async (trx) => {
+    await trx.raw(`insert into audit_chain_heads (org_id, last_seq, last_hash) values (?, 0, ?) on conflict (org_id) do nothing`, [input.orgId, GENESIS_HASH]);
+    const head = await one<{ last_seq: number; last_hash: string }>(trx, `select last_seq, last_hash from audit_chain_heads where org_id = ? for update`, [input.orgId]);
+    const at = input.at ?? new Date();
+    const content = {
+      id: newId('evt', at.getTime()),
+      seq: head!.last_seq + 1,
+      orgId: input.orgId,
+      projectId: input.projectId ?? null,
+      action: input.action,
+      resourceType: input.resourceType,
+      resourceId: input.resourceId,
+      actor: { type: input.actor.type, id: input.actor.id },
+      requestId: input.requestId ?? null,
+      data: redact(input.data),
+      createdAt: at.toISOString(),
+    };
+    const hash = hashEvent(head!.last_hash, content);
+    await trx('audit_events').insert({
+      id: content.id,
+      org_id: content.orgId,
+      project_id: content.projectId,
+      seq: content.seq,
+      action: content.action,
+      resource_type: content.resourceType,
+      resource_id: content.resourceId,
+      actor_type: content.actor.type,
+      actor_id: content.actor.id,
+      request_id: content.requestId,
+      data: JSON.stringify(content.data),
+      created_at: at,
+      prev_hash: head!.last_hash,
+      hash,
+    });
+    await trx('audit_chain_heads').where({ org_id: input.orgId }).update({ last_seq: content.seq, last_hash: hash, updated_at: at });
+    return { ...content, prevHash: head!.last_hash, hash };
+  });
+}
