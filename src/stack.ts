@@ -13,6 +13,7 @@ import { createInstanceSignals } from './platform/instance-signals';
 import type { Logger } from './platform/logger';
 import { createProvisionerApp } from './provisioner/app';
 import { createProvisionerDeps } from './provisioner/deps';
+import { controlPlaneRetriever, runnerTokenSource } from './rag/cp-retriever';
 import { createRunnerApp } from './runner/app';
 import { buildRunnerDeps } from './runner/build-deps';
 
@@ -66,7 +67,12 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
         controlPlaneUrl: cpUrl,
       }), v),
-      runner: () => createRunnerApp(buildRunnerDeps({ config, log, identity }), v),
+      runner: () => {
+        // The built-in runtime's retriever asks the Control Plane (queryKnowledgeBase) with the Runner's token.
+        const tokens = runnerTokenSource(config, identity, opts.env);
+        const retriever = tokens ? controlPlaneRetriever({ controlPlaneUrl: cpUrl, tokens }) : undefined;
+        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever }), v);
+      },
     };
     const ports: Record<ServiceName, number> = {
       'control-plane': config.ports.controlPlane,

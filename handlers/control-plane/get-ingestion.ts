@@ -1,5 +1,11 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { rowScopeFor } from '../../src/rag/access';
+import { toIngestion } from '../../src/rag/service';
 
-/** GET /rag/ingestions/{ingestionId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getIngestion: Handler<'getIngestion'> = notImplemented('getIngestion');
+/** GET /rag/ingestions/{ingestionId} — `queued → running → done | failed` with progress. */
+export const getIngestion: Handler<'getIngestion'> = async (req, ctx) => {
+  const { db, rag } = ctx.deps;
+  const scope = await rowScopeFor(db, ctx.caller, 'ingestions', req.params.ingestionId, 'viewer');
+  ctx.annotate({ ...scope });
+  return { status: 200, body: toIngestion(await rag.loadIngestion(db, scope, req.params.ingestionId)) };
+};

@@ -1,5 +1,22 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { idempotent } from '../../src/control-plane/idempotent';
+import { rowScopeFor } from '../../src/rag/access';
+import { toIngestion } from '../../src/rag/service';
 
-/** POST /rag/knowledge-bases/{kbId}/documents — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const ingestKnowledgeBaseDocument: Handler<'ingestKnowledgeBaseDocument'> = notImplemented('ingestKnowledgeBaseDocument');
+/**
+ * POST /rag/knowledge-bases/{kbId}/documents — checks the upload exists under the KB's prefix
+ * within its size cap, queues an ingestion and starts it in-process once the transaction commits.
+ */
+export const ingestKnowledgeBaseDocument: Handler<'ingestKnowledgeBaseDocument'> = async (req, ctx) => {
+  const { db, rag } = ctx.deps;
+  const scope = await rowScopeFor(db, ctx.caller, 'knowledge_bases', req.params.kbId, 'member');
+  ctx.annotate({ ...scope });
+  const result = await idempotent(req, ctx, async (trx) => {
+    const kb = await rag.loadKb(trx, scope, req.params.kbId);
+    const row = await rag.queueIngestion(trx, kb, req.body);
+    return { status: 202 as const, body: toIngestion(row) };
+  });
+  // After commit (a replay kicks an already-claimed job, which the worker ignores).
+  rag.worker.kick(result.body.id, scope);
+  return result;
+};

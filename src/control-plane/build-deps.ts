@@ -9,6 +9,7 @@ import type { Config } from '../platform/config';
 import { seedDemo } from '../../scripts/seed-demo';
 import type { Logger } from '../platform/logger';
 import { createSecretStore } from '../secrets';
+import { RagService, ragBackendFromEnv, uploadCapFromEnv } from '../rag';
 import { createObjectStore, storageSettingsFromEnv } from '../storage';
 import type { ControlPlaneDeps } from './deps';
 
@@ -40,11 +41,13 @@ export function buildControlPlane(
     sink: { report: (r: DeploymentHealthReport) => provisioner!.report(r) },
   });
   provisioner = new InstanceProvisioner({ db, repo: gitops.repo, env: gitops.config.env, log: log.child({ component: 'instances' }) });
+  const objectStore = createObjectStore(storageSettingsFromEnv(env, config.dataDir), opts.publicUrl);
   const deps: ControlPlaneDeps = {
     ...base,
     // Low-balance warnings become `wallet.low_balance` audit events (after the change commits).
     money: { events: auditMoneyEvents(db), onEventError: (err) => log.error({ err }, 'audit of a money event failed') },
-    objectStore: createObjectStore(storageSettingsFromEnv(env, config.dataDir), opts.publicUrl),
+    objectStore,
+    rag: new RagService(db, ragBackendFromEnv(env, db), objectStore, log.child({ component: 'rag' }), { uploadCapBytes: uploadCapFromEnv(env) }),
     deploymentHealth: provisioner,
     secrets: createSecretStore(config),
     instances: { db, provisioner, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
@@ -54,12 +57,14 @@ export function buildControlPlane(
     deps,
     async start() {
       await gitops.start();
+      await deps.rag.worker.resume();
       provisioner!.startSweeper();
       // Expired reservations release their budget; idempotency keys older than their TTL go.
       sweepers = startMoneySweepers(db, { onError: (err, sweeper) => log.error({ err, sweeper }, 'money sweeper failed') }, deps.money);
       if (config.seedDemo) await seedDemo(db, deps.objectStore, log.child({ component: 'seed-demo' }));
     },
     async stop() {
+      await deps.rag.worker.stop();
       await sweepers?.stop();
       await provisioner!.stop();
       await gitops.stop();

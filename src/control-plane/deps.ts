@@ -6,6 +6,7 @@ import type { InstancesEnv } from '../instances/service';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { SecretStore } from '../secrets/secret-store';
+import type { RagService } from '../rag/service';
 import type { ObjectStore } from '../storage/object-store';
 
 /** What every control-plane handler receives as `ctx.deps`. */
@@ -22,6 +23,8 @@ export interface ControlPlaneDeps {
   objectStore: ObjectStore;
   /** Instance lifecycle: the provisioner (GitOps writer + health sink) and its settings. */
   instances: InstancesEnv;
+  /** Knowledge bases: uploads, async ingestion and tenant-scoped retrieval (src/rag). */
+  rag: RagService;
   /** Connector credentials (Vault KV v2, or the encrypted local store). */
   secrets: SecretStore;
 }

@@ -82,6 +82,8 @@ export interface KnowledgeChunk {
 export interface RetrievalScope {
   orgId?: string;
   projectId?: string;
+  /** The run's instance: the Control Plane derives the tenant scope of a Runner query from it. */
+  instanceId?: string;
   kbIds: string[];
   topK: number;
   signal?: AbortSignal;

@@ -13,6 +13,7 @@ import * as instances from './20261123000700_instances';
 import * as pendingUsers from './20261123000800_pending_users';
 import * as connectorBindings from './20261123000900_connector_bindings';
 import * as auditEvents from './20261123001000_audit_events';
+import * as knowledgeBases from './20261123001100_knowledge_bases';
 
 export interface Migration {
   name: string;
@@ -31,4 +32,5 @@ export const migrations: Migration[] = [
   { name: '20261123000800_pending_users', ...pendingUsers },
   { name: '20261123000900_connector_bindings', ...connectorBindings },
   { name: '20261123001000_audit_events', ...auditEvents },
+  { name: '20261123001100_knowledge_bases', ...knowledgeBases },
 ];

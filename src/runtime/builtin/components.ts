@@ -224,7 +224,7 @@ const retriever: Component = {
     let chunks: KnowledgeChunk[];
     try {
       chunks = await abortable(
-        ctx.retriever.retrieve(query.text, { orgId: ctx.run.scope.orgId, projectId: ctx.run.scope.projectId, kbIds, topK, signal: ctx.signal, requestId: ctx.run.requestId }),
+        ctx.retriever.retrieve(query.text, { orgId: ctx.run.scope.orgId, projectId: ctx.run.scope.projectId, instanceId: ctx.run.scope.instanceId, kbIds, topK, signal: ctx.signal, requestId: ctx.run.requestId }),
         ctx.signal,
       );
     } catch (err) {
