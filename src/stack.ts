@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { createIdentity, type Identity } from './auth/identity';
 import { createConnectorGatewayApp } from './connector-gateway/app';
+import { buildConnectorGatewayDeps } from './connector-gateway/build-deps';
 import { createControlPlaneApp } from './control-plane/app';
 import { createDb } from './db/create-db';
 import { migrateLatest } from './db/migrate';
@@ -63,7 +64,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
         stoppers.unshift(() => gw.close());
         return createGatewayApp(gw.deps, v);
       },
-      'connector-gateway': () => createConnectorGatewayApp({ config, log, identity }, v),
+      'connector-gateway': () => createConnectorGatewayApp(buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl }), v),
       provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
         controlPlaneUrl: cpUrl,
       }), v),

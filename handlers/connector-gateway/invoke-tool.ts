@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/connector-gateway/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
 
-/** POST /v1/tools/invoke — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const invokeTool: Handler<'invokeTool'> = notImplemented('invokeTool');
+/** POST /v1/tools/invoke — policy, secret (fail closed), execution with the read/write retry rule, audit. */
+export const invokeTool: Handler<'invokeTool'> = async (req, ctx) => {
+  ctx.annotate({ instanceId: req.body.instanceId });
+  const body = await ctx.deps.tools.invoke(req.body, { requestId: ctx.requestId, idempotencyKey: req.headers['idempotency-key'], signal: ctx.signal });
+  return { status: 200, body };
+};

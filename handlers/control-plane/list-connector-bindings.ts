@@ -1,22 +1,26 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { requireAccess } from '../../src/control-plane/access';
+import { requireAccess, userPrincipal } from '../../src/control-plane/access';
 import { listBindings } from '../../src/connectors/bindings';
 import { loadInstance } from '../../src/instances/access';
-import { AppError } from '../../src/platform/errors';
+import { orgIdsOf } from '../../src/tenancy/scope';
 
-/** GET /connectors/bindings — references only (vaultPath), never the credential. Needs projectId or instanceId. */
+/**
+ * GET /connectors/bindings — references only (vaultPath), never the credential. Scoped to a
+ * project (projectId), to what an instance may use (instanceId), or else to every org the caller
+ * is a member of.
+ */
 export const listConnectorBindings: Handler<'listConnectorBindings'> = async (req, ctx) => {
   const q = req.query;
-  let projectId = q.projectId;
+  const rest = { instanceId: q.instanceId, connectorId: q.connectorId, status: q.status, cursor: q.cursor, limit: q.limit };
   if (q.instanceId) {
     const inst = await loadInstance(ctx.deps.db, ctx.caller, q.instanceId, 'viewer');
-    if (projectId && projectId !== inst.project_id) return { status: 200, body: { items: [], nextCursor: null } };
-    projectId = inst.project_id;
-  } else if (projectId) {
-    await requireAccess(ctx.deps.db, ctx.caller, { projectId }, 'viewer');
-  } else {
-    throw new AppError('VALIDATION_FAILED', 'projectId or instanceId is required', { issues: [{ path: '/query/projectId', message: 'is required without instanceId' }] });
+    if (q.projectId && q.projectId !== inst.project_id) return { status: 200, body: { items: [], nextCursor: null } };
+    return { status: 200, body: await listBindings(ctx.deps.db, { projectId: inst.project_id, ...rest }) };
   }
-  const body = await listBindings(ctx.deps.db, { projectId, instanceId: q.instanceId, connectorId: q.connectorId, status: q.status, cursor: q.cursor, limit: q.limit });
-  return { status: 200, body };
+  if (q.projectId) {
+    await requireAccess(ctx.deps.db, ctx.caller, { projectId: q.projectId }, 'viewer');
+    return { status: 200, body: await listBindings(ctx.deps.db, { projectId: q.projectId, ...rest }) };
+  }
+  const orgIds = await orgIdsOf(ctx.deps.db, userPrincipal(ctx));
+  return { status: 200, body: await listBindings(ctx.deps.db, { orgIds, ...rest }) };
 };

@@ -1,10 +1,16 @@
 import type { Identity } from '../auth/identity';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import type { ControlPlaneClient } from '../gateway/cp-client';
+import type { ToolService } from './tools';
 
 /** What every connector-gateway handler receives as `ctx.deps`. */
 export interface ConnectorGatewayDeps {
   config: Config;
   log: Logger;
   identity: Identity;
+  /** Control Plane client (shared with the gateway; this service's own token). */
+  cp: ControlPlaneClient;
+  /** Policy checks, secret reads and tool execution. */
+  tools: ToolService;
 }

@@ -128,11 +128,19 @@ export async function revokeBinding(trx: Knex.Transaction, secrets: SecretStore,
 
 export async function listBindings(
   db: Db,
-  filter: { projectId: string; instanceId?: string; connectorId?: string; status?: 'active' | 'revoked' } & PageRequest,
+  filter: ({ projectId: string } | { orgIds: string[] }) & { instanceId?: string; connectorId?: string; status?: 'active' | 'revoked' } & PageRequest,
 ): Promise<Page<ConnectorBinding>> {
   const { after, limit } = pageArgs(filter);
-  const where = ['project_id = ?'];
-  const args: (string | number)[] = [filter.projectId];
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if ('projectId' in filter) {
+    where.push('project_id = ?');
+    args.push(filter.projectId);
+  } else {
+    if (!filter.orgIds.length) return { items: [], nextCursor: null };
+    where.push(`org_id in (${filter.orgIds.map(() => '?').join(', ')})`);
+    args.push(...filter.orgIds);
+  }
   if (filter.instanceId) {
     where.push('(instance_id is null or instance_id = ?)');
     args.push(filter.instanceId);

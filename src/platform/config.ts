@@ -31,6 +31,8 @@ export interface Config {
   seedDemo: boolean;
   /** Vault KV v2 (src/secrets); no VAULT_ADDR → the encrypted local store under DATA_DIR. */
   vault: { addr?: string; token?: string; roleId?: string; secretId?: string; namespace?: string; mount: string };
+  /** The Connector Gateway's own Keycloak client (CONNECTOR_GATEWAY_CLIENT_ID/SECRET/TOKEN_URL). */
+  connectorGateway: { clientId: string; clientSecret?: string; tokenUrl?: string };
 }
 
 export interface GatewayConfig {
@@ -150,6 +152,11 @@ export function loadConfig(env: Env = process.env): Config {
       secretId: str(env, 'VAULT_SECRET_ID'),
       namespace: str(env, 'VAULT_NAMESPACE'),
       mount: str(env, 'VAULT_KV_MOUNT', 'kv')!,
+    },
+    connectorGateway: {
+      clientId: str(env, 'CONNECTOR_GATEWAY_CLIENT_ID', 'connector-gateway')!,
+      clientSecret: str(env, 'CONNECTOR_GATEWAY_CLIENT_SECRET'),
+      tokenUrl: url(env, p, 'CONNECTOR_GATEWAY_TOKEN_URL'),
     },
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

@@ -1,0 +1,48 @@
+import type { Identity } from '../auth/identity';
+import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
+import { createControlPlaneClient } from '../gateway/cp-client';
+import { createHttpClient } from '../gateway/http-json';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import { createSecretStore, type SecretStore } from '../secrets';
+import type { ConnectorGatewayDeps } from './deps';
+import { systemResolver, type Resolver } from './net-guard';
+import { ToolService, type ToolCallRecord } from './tools';
+
+export interface ConnectorGatewayOverrides {
+  controlPlaneUrl?: () => string;
+  tokens?: TokenSource;
+  secrets?: SecretStore;
+  resolver?: Resolver;
+  /** Tests only: where a checked address is dialled. */
+  dial?: (address: string) => string;
+  onToolCall?: (record: ToolCallRecord) => void | Promise<void>;
+  backoffMs?: (n: number) => number;
+}
+
+/** The connector gateway's own service token: Keycloak client credentials, or the dev issuer. */
+export function connectorGatewayTokenSource(config: Config, identity: Identity): TokenSource {
+  if (identity.devIssuer) return devIssuerTokenSource(identity.devIssuer, { service: 'connector-gateway', audience: config.oidc.audience });
+  const { clientId, clientSecret, tokenUrl } = config.connectorGateway;
+  if (!clientSecret) throw new Error('The connector gateway needs CONNECTOR_GATEWAY_CLIENT_SECRET (its Keycloak client secret) when OIDC_ISSUER is set');
+  return clientCredentialsTokenSource({ issuer: identity.issuer, clientId, clientSecret, tokenUrl });
+}
+
+export function buildConnectorGatewayDeps(base: { config: Config; log: Logger; identity: Identity }, o: ConnectorGatewayOverrides = {}): ConnectorGatewayDeps {
+  const log = base.log.child({ service: 'connector-gateway' });
+  const cp = createControlPlaneClient({
+    baseUrl: o.controlPlaneUrl ?? (() => base.config.urls.controlPlane),
+    http: createHttpClient(),
+    tokens: o.tokens ?? connectorGatewayTokenSource(base.config, base.identity),
+  });
+  const tools = new ToolService({
+    entitlements: (instanceId, requestId) => cp.getEntitlements(instanceId, { kind: 'service' }, { requestId }),
+    secrets: o.secrets ?? createSecretStore(base.config),
+    resolver: o.resolver ?? systemResolver,
+    dial: o.dial,
+    log,
+    onToolCall: o.onToolCall,
+    backoffMs: o.backoffMs,
+  });
+  return { ...base, cp, tools };
+}
