@@ -11,6 +11,8 @@ export const ingestKnowledgeBaseDocument: Handler<'ingestKnowledgeBaseDocument'>
   const { db, rag } = ctx.deps;
   const scope = await rowScopeFor(db, ctx.caller, 'knowledge_bases', req.params.kbId, 'member');
   ctx.annotate({ ...scope });
+  // Ragflow down → 503 RAG_UNAVAILABLE now, rather than a queued job that can only fail.
+  await rag.backend.check(scope, (await rag.loadKb(db, scope, req.params.kbId)).dataset_id);
   const result = await idempotent(req, ctx, async (trx) => {
     const kb = await rag.loadKb(trx, scope, req.params.kbId);
     const row = await rag.queueIngestion(trx, kb, req.body);

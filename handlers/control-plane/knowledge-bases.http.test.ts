@@ -150,6 +150,24 @@ describe('embedded backend (PostgreSQL full-text search)', () => {
     assert.equal((await query(stack, annKb, { question: both, instanceId: annInstance }, { token: await stack.serviceToken('gateway') })).status, 403);
   });
 
+  test('ingestion is idempotent per key; a PDF the embedded store cannot parse fails with a reason', async () => {
+    const ticket = await http('POST', `${cp}/rag/knowledge-bases/${annKb}/uploads`, { token: ann.token, body: { fileName: 'manual.pdf', contentType: 'application/pdf', sizeBytes: 9 } });
+    await fetch(ticket.body.url, { method: 'PUT', headers: ticket.body.headers, body: '%PDF-1.7\n' });
+    const send = () => http('POST', `${cp}/rag/knowledge-bases/${annKb}/documents`, { token: ann.token, headers: { 'idempotency-key': 'ingest-pdf-1' }, body: { uploadId: ticket.body.uploadId } });
+    const first = await send();
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    const again = await send();
+    assert.equal(again.status, 202);
+    assert.equal(again.body.id, first.body.id);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    const failed = await waitFor('ingestion finished', async () => {
+      const r = await http('GET', `${cp}/rag/ingestions/${first.body.id}`, { token: ann.token });
+      return r.body.status === 'failed' || r.body.status === 'done' ? r.body : undefined;
+    });
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error, /Ragflow backend/);
+  });
+
   test('T7 through /v1/runs: the demo RAG agent retrieves its tenant\'s document and never the other\'s', async () => {
     const question = 'What do the zephyr clause and the quokka protocol say?';
     const annInstance = await activeInstance(stack, ann, { slug: 'docs-knowledge-agent', configOverrides: { rag_knowledgebase: { knowledgeBaseIds: [annKb] } } });
@@ -213,6 +231,12 @@ describe('Ragflow backend (a local server in Ragflow\'s shape)', () => {
     const down = await query(stack, kbId, { question: 'zephyr' }, { token: ann.token });
     assert.equal(down.status, 503);
     assert.equal(down.body.error.code, 'RAG_UNAVAILABLE');
+    const ticket = await http('POST', `${stack.url('control-plane')}/rag/knowledge-bases/${kbId}/uploads`, { token: ann.token, body: { fileName: 'late.txt', contentType: 'text/plain', sizeBytes: 5 } });
+    assert.equal(ticket.status, 201);
+    await fetch(ticket.body.url, { method: 'PUT', headers: ticket.body.headers, body: 'hello' });
+    const ingest = await http('POST', `${stack.url('control-plane')}/rag/knowledge-bases/${kbId}/documents`, { token: ann.token, body: { uploadId: ticket.body.uploadId } });
+    assert.equal(ingest.status, 503, JSON.stringify(ingest.body));
+    assert.equal(ingest.body.error.code, 'RAG_UNAVAILABLE');
     const create = await createKb(stack, ann, ann.projectId, 'Never made');
     assert.equal(create.status, 503);
     assert.equal(create.body.error.code, 'RAG_UNAVAILABLE');

@@ -69,6 +69,8 @@ export interface RagBackend {
   ingest(scope: TenantScope, doc: IngestDocument): Promise<{ jobId: string }>;
   jobStatus(scope: TenantScope, datasetId: string, jobId: string): Promise<JobStatus>;
   retrieve(scope: TenantScope, question: string, opts: RetrieveOptions): Promise<BackendChunk[]>;
+  /** Cheap reachability check of a dataset before work is queued (RAG_UNAVAILABLE when down). */
+  check(scope: TenantScope, datasetId: string): Promise<void>;
 }
 
 /** Seed timeouts (MISSION §8): Ragflow query 10 s, ingest 60 s (async). */

@@ -61,6 +61,10 @@ export class EmbeddedRagBackend implements RagBackend {
     return { status: 'done', progress: 1, chunkCount: Number(row?.n ?? 0) };
   }
 
+  async check(): Promise<void> {
+    // The platform database itself: when it is down, nothing else works either.
+  }
+
   async retrieve(scope: TenantScope, question: string, opts: RetrieveOptions): Promise<BackendChunk[]> {
     if (opts.datasetIds.length === 0) return [];
     const lex = await this.db.raw<{ rows: { l: string }[] }>(`select unnest(tsvector_to_array(to_tsvector('english', ?))) as l`, [question]);

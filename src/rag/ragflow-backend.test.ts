@@ -32,6 +32,8 @@ test('create dataset → upload (multipart) → parse → poll run/progress → 
   const created = fake.requests.at(-1)!;
   assert.equal(created.path, '/api/v1/datasets');
   assert.deepEqual({ name: (created.body as any).name, chunk_method: (created.body as any).chunk_method }, { name: 'kb_TEST00000001', chunk_method: 'naive' });
+  await b.check(scope, datasetId);
+  await rejectsUnavailable(b.check(scope, 'no-such-dataset'), /code 102/);
   const { jobId } = await b.ingest(scope, { datasetId, kbId: 'kb_TEST00000001', documentId: 'doc_1', fileName: 'policy.md', contentType: 'text/markdown', bytes: Buffer.from('The zephyr clause grants thirty days for returns.') });
   assert.equal(fake.datasets.get(datasetId)!.docs.get(jobId)!.text, 'The zephyr clause grants thirty days for returns.');
   assert.deepEqual(fake.requests.at(-1)!.body, { document_ids: [jobId] });

@@ -103,6 +103,14 @@ export class RagflowBackend implements RagBackend {
     };
   }
 
+  /** `GET /api/v1/datasets?id=…`: Ragflow answers and still knows the dataset. */
+  async check(_scope: TenantScope, datasetId: string): Promise<void> {
+    const data = await this.call<{ id: string }[]>('checkDataset', 'GET', `/api/v1/datasets?id=${encodeURIComponent(datasetId)}`, {});
+    if (!Array.isArray(data) || !data.some((d) => d.id === datasetId)) {
+      throw unavailable('checkDataset', new RagflowError(`Ragflow does not list dataset ${datasetId}`, 0, 200));
+    }
+  }
+
   async retrieve(_scope: TenantScope, question: string, opts: RetrieveOptions): Promise<BackendChunk[]> {
     if (opts.datasetIds.length === 0) return [];
     const data = await this.call<{ chunks?: { id: string; content?: string; content_with_weight?: string; document_id: string; dataset_id?: string; kb_id?: string; similarity?: number }[] }>(

@@ -80,6 +80,12 @@ export async function startFakeRagflow(apiKey = 'ragflow-test-key'): Promise<Fak
       fake.datasets.set(dsId, { name: body.name, docs: new Map() });
       return send(200, { code: 0, data: { id: dsId, name: body.name, chunk_method: body.chunk_method, permission: body.permission } });
     }
+    if (m && !m[1] && req.method === 'GET') {
+      const only = url.searchParams.get('id');
+      const data = [...fake.datasets.entries()].filter(([k]) => !only || k === only).map(([k, d]) => ({ id: k, name: d.name }));
+      if (only && data.length === 0) return send(200, { code: 102, message: "You don't own the dataset." });
+      return send(200, { code: 0, data });
+    }
     const ds = m?.[1] ? fake.datasets.get(m[1]) : undefined;
     if (m?.[1] && !ds) return send(200, { code: 102, message: "You don't own the dataset." });
     if (ds && m![2] === 'documents' && req.method === 'POST') {
