@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { createIdentity, type Identity } from './auth/identity';
 import { createConnectorGatewayApp } from './connector-gateway/app';
+import { auditToolCallsTo } from './connector-gateway/audit-hook';
 import { buildConnectorGatewayDeps } from './connector-gateway/build-deps';
 import { createControlPlaneApp } from './control-plane/app';
 import { createDb } from './db/create-db';
@@ -64,7 +65,11 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
         stoppers.unshift(() => gw.close());
         return createGatewayApp(gw.deps, v);
       },
-      'connector-gateway': () => createConnectorGatewayApp(buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl }), v),
+      'connector-gateway': () => createConnectorGatewayApp(
+        // Beside the Control Plane's database, tool calls also land in the audit log.
+        buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, onToolCall: db ? auditToolCallsTo(db) : undefined }),
+        v,
+      ),
       provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
         controlPlaneUrl: cpUrl,
       }), v),

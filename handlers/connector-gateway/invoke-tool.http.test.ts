@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createConnectorGatewayApp } from '../../src/connector-gateway/app';
+import { auditToolCallsTo } from '../../src/connector-gateway/audit-hook';
 import { buildConnectorGatewayDeps } from '../../src/connector-gateway/build-deps';
 import type { ToolCallRecord } from '../../src/connector-gateway/tools';
 import type { ServiceApp } from '../../src/platform/http/create-service-app';
@@ -78,7 +79,10 @@ describe('connector gateway', () => {
     versionId = (await offeringIn(catalog.env, stack.db!, 'published', {}, { capabilities: [...validCapabilities, tc], plans: validPlans })).versionId;
     const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } });
     const log = pino({ level: 'debug', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
-    const deps = buildConnectorGatewayDeps({ config: stack.config, log, identity: stack.identity }, { controlPlaneUrl: () => cp, backoffMs: () => 1, onToolCall: (r) => void calls.push(r) });
+    const deps = buildConnectorGatewayDeps({ config: stack.config, log, identity: stack.identity }, { controlPlaneUrl: () => cp, backoffMs: () => 1, onToolCall: (r) => {
+      calls.push(r);
+      return auditToolCallsTo(stack.db!)(r);
+    } });
     cgApp = await createConnectorGatewayApp(deps, { validateResponses: true });
     cg = (await cgApp.listen(0, '127.0.0.1')).url;
     target = createServer((req, res) => {
@@ -223,5 +227,11 @@ describe('connector gateway', () => {
     for (const k of ['requestId', 'orgId', 'projectId', 'instanceId', 'tool', 'bindingId', 'kind', 'outcome', 'attempts', 'durationMs']) assert.ok(k in sample, k);
     for (const l of logLines) assert.ok(!l.includes(SECRET) && !l.includes('eve-secret-token'), `a log line leaks the secret: ${l.slice(0, 200)}`);
     assert.ok(!JSON.stringify(calls).includes(SECRET));
+    // the hash-chained audit log holds the binding changes and the tool calls, without the secret
+    const events = await stack.db!('audit_events').where({ org_id: ann.orgId });
+    const actions = events.map((e: any) => e.action);
+    for (const a of ['connector.binding_created', 'connector.binding_revoked', 'tool.invoked', 'tool.denied']) assert.ok(actions.includes(a), a);
+    assert.ok(!JSON.stringify(events).includes(SECRET));
+    assert.ok(calls.every((c) => events.some((e: any) => e.id === c.auditEventId) || c.orgId !== ann.orgId), 'auditEventId names the stored event');
   });
 });

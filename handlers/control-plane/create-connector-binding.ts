@@ -20,6 +20,7 @@ export const createConnectorBinding: Handler<'createConnectorBinding'> = (req, c
         credential: req.body.credential as Record<string, string>,
         settings: req.body.settings as Record<string, string> | undefined,
         actor: ctx.caller!.subject,
+        requestId: ctx.requestId,
       },
       ctx.deps.log,
     );

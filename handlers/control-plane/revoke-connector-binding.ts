@@ -14,7 +14,7 @@ export const revokeConnectorBinding: Handler<'revokeConnectorBinding'> = async (
     if (err instanceof AppError && err.code === 'NOT_FOUND') throw bindingNotFound();
     throw err;
   }
-  const revoked = await db.transaction((trx) => revokeBinding(trx, ctx.deps.secrets, row, req.body?.reason, ctx.deps.log));
+  const revoked = await db.transaction((trx) => revokeBinding(trx, ctx.deps.secrets, row, req.body?.reason, ctx.deps.log, { actor: ctx.caller?.subject, requestId: ctx.requestId }));
   ctx.annotate({ orgId: row.org_id, projectId: row.project_id });
   return { status: 200, body: toBinding(revoked) };
 };

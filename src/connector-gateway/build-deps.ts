@@ -16,7 +16,7 @@ export interface ConnectorGatewayOverrides {
   resolver?: Resolver;
   /** Tests only: where a checked address is dialled. */
   dial?: (address: string) => string;
-  onToolCall?: (record: ToolCallRecord) => void | Promise<void>;
+  onToolCall?: (record: ToolCallRecord) => void | string | Promise<void | string>;
   backoffMs?: (n: number) => number;
 }
 

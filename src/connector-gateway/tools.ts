@@ -51,8 +51,11 @@ export interface ToolServiceOptions {
   /** Tests only: where a checked address is dialled. */
   dial?: (address: string) => string;
   log: Logger;
-  /** Called once per call with its audit record (a future audit log subscribes here). */
-  onToolCall?: (record: ToolCallRecord) => void | Promise<void>;
+  /**
+   * Called once per call with its audit record (the audit log subscribes here); may answer the
+   * id of the audit event it wrote, which the caller then gets as `auditEventId`.
+   */
+  onToolCall?: (record: ToolCallRecord) => void | string | Promise<void | string>;
   sleep?: (ms: number) => Promise<void>;
   /** Delay before retry n (1-based); default 100 ms × 2^(n-1). */
   backoffMs?: (n: number) => number;
@@ -126,10 +129,10 @@ export class ToolService {
       attempts: 0,
       durationMs: 0,
     };
+    let result: Omit<ToolInvokeResult, 'auditEventId'>;
     try {
-      const result = await this.run(req, ctx, ent, policy, record);
+      result = await this.run(req, ctx, ent, policy, record);
       record.outcome = 'ok';
-      return { ...result, auditEventId: record.auditEventId };
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError('INTERNAL', 'Unexpected error', undefined, { cause: err });
       record.errorCode = e.code;
@@ -137,16 +140,23 @@ export class ToolService {
         : e.code === 'VAULT_UNAVAILABLE' ? 'vault_unavailable'
         : e.code === 'DEPENDENCY_TIMEOUT' ? 'timeout'
         : e.code === 'DEPENDENCY_UNAVAILABLE' ? 'upstream_error' : 'error';
+      await this.audit(record, started);
       throw e;
-    } finally {
-      record.durationMs = Date.now() - started;
-      this.o.log.info({ audit: 'tool_call', ...record }, 'tool call');
-      try {
-        await this.o.onToolCall?.(record);
-      } catch (hookErr) {
-        this.o.log.error({ err: hookErr, auditEventId: record.auditEventId }, 'onToolCall hook failed');
-      }
     }
+    await this.audit(record, started);
+    return { ...result, auditEventId: record.auditEventId };
+  }
+
+  /** One structured line per call, then the hook (its failure is logged, never the call's). */
+  private async audit(record: ToolCallRecord, started: number): Promise<void> {
+    record.durationMs = Date.now() - started;
+    try {
+      const id = await this.o.onToolCall?.(record);
+      if (typeof id === 'string') record.auditEventId = id;
+    } catch (hookErr) {
+      this.o.log.error({ err: hookErr, auditEventId: record.auditEventId }, 'onToolCall hook failed');
+    }
+    this.o.log.info({ audit: 'tool_call', ...record }, 'tool call');
   }
 
   private async run(req: ToolInvokeRequest, ctx: { requestId: string; idempotencyKey?: string; signal?: AbortSignal }, ent: Entitlements, policy: ToolPolicy, record: ToolCallRecord): Promise<Omit<ToolInvokeResult, 'auditEventId'>> {

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { ConnectorBinding } from '../../generated/control-plane/types';
+import { actorFromString, auditConnectorBindingChange } from '../audit';
 import { one, rows, type Db } from '../db/tx';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
@@ -67,6 +68,7 @@ export interface CreateBindingInput {
   credential: Record<string, string>;
   settings?: Record<string, string>;
   actor: string;
+  requestId?: string;
 }
 
 export async function createBinding(trx: Knex.Transaction, secrets: SecretStore, mount: string, input: CreateBindingInput, log?: Logger): Promise<BindingRow> {
@@ -93,6 +95,18 @@ export async function createBinding(trx: Knex.Transaction, secrets: SecretStore,
        values (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?::jsonb, ?) returning *`,
       [id, input.orgId, input.projectId, input.instanceId ?? null, input.connectorId, input.name, vaultReference(mount, path), version, JSON.stringify(settings), input.actor],
     );
+    // Audited in the same transaction (references only: no credential, no Vault path).
+    await auditConnectorBindingChange(trx, {
+      orgId: input.orgId,
+      projectId: input.projectId,
+      bindingId: id,
+      change: 'created',
+      connectorId: input.connectorId,
+      instanceId: input.instanceId ?? null,
+      actor: actorFromString(input.actor),
+      requestId: input.requestId,
+      data: { name: input.name, secretVersion: version },
+    });
     log?.info({ bindingId: id, orgId: input.orgId, projectId: input.projectId, connectorId: input.connectorId, secretVersion: version }, 'connector binding created');
     return row!;
   } catch (err) {
@@ -107,7 +121,14 @@ export async function findBinding(db: Db, bindingId: string): Promise<BindingRow
 }
 
 /** Revokes: the secret's current version is deleted first (store down → 503, nothing changes). */
-export async function revokeBinding(trx: Knex.Transaction, secrets: SecretStore, row: BindingRow, reason: string | undefined, log?: Logger): Promise<BindingRow> {
+export async function revokeBinding(
+  trx: Knex.Transaction,
+  secrets: SecretStore,
+  row: BindingRow,
+  reason: string | undefined,
+  log?: Logger,
+  who: { actor?: string; requestId?: string } = {},
+): Promise<BindingRow> {
   if (row.status === 'revoked') return row;
   const locked = await one<BindingRow>(trx, 'select * from connector_bindings where id = ? for update', [row.id]);
   if (!locked || locked.status === 'revoked') return locked ?? row;
@@ -122,6 +143,17 @@ export async function revokeBinding(trx: Knex.Transaction, secrets: SecretStore,
     `update connector_bindings set status = 'revoked', revoked_at = now(), updated_at = now(), revoked_reason = ? where id = ? returning *`,
     [reason ?? null, row.id],
   );
+  await auditConnectorBindingChange(trx, {
+    orgId: row.org_id,
+    projectId: row.project_id,
+    bindingId: row.id,
+    change: 'revoked',
+    connectorId: row.connector_id,
+    instanceId: row.instance_id,
+    actor: actorFromString(who.actor),
+    requestId: who.requestId,
+    data: reason ? { reason } : {},
+  });
   log?.info({ bindingId: row.id, orgId: row.org_id, projectId: row.project_id, connectorId: row.connector_id }, 'connector binding revoked');
   return updated!;
 }
