@@ -77,6 +77,8 @@ describe('embedded backend (PostgreSQL full-text search)', () => {
     const page2 = await http('GET', `${cp}/rag/knowledge-bases?projectId=${ann.projectId}&limit=1&cursor=${list.body.nextCursor}`, { token: ann.token });
     assert.deepEqual(page2.body.items.map((k: any) => k.id), [viaKey.body.id]);
     assert.equal(page2.body.nextCursor, null);
+    const foreignCursor = await http('GET', `${cp}/rag/knowledge-bases?projectId=${bob.projectId}&cursor=${list.body.nextCursor}`, { token: bob.token });
+    assert.equal(foreignCursor.status, 400, 'a cursor is bound to its project');
     assert.equal((await http('GET', `${cp}/rag/knowledge-bases?projectId=${ann.projectId}`, { token: bob.token })).status, 404);
     assert.equal((await http('GET', `${cp}/rag/knowledge-bases?projectId=${bob.projectId}`, { headers: { 'x-api-key': annKey } })).status, 404);
   });

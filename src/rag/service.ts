@@ -147,17 +147,15 @@ export class RagService {
     return row as KbRow;
   }
 
+  /** Keyset pagination on the id (time-ordered: `newId`), so timestamp precision cannot repeat a row. */
   async listKbs(db: Db, scope: TenantScope, o: { cursor?: string; limit: number }): Promise<{ rows: KbRow[]; nextCursor: string | null }> {
     const q = db('knowledge_bases').where({ org_id: scope.orgId, project_id: scope.projectId });
-    if (o.cursor) {
-      const c = decodeKbCursor(o.cursor);
-      q.andWhere((w) => w.where('created_at', '>', c.t).orWhere((w2) => w2.where('created_at', '=', c.t).andWhere('id', '>', c.id)));
-    }
-    const rows = (await q.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(o.limit + 1)) as KbRow[];
+    if (o.cursor) q.andWhere('id', '>', decodeKbCursor(o.cursor, scope));
+    const rows = (await q.orderBy('id').limit(o.limit + 1)) as KbRow[];
     const more = rows.length > o.limit;
     const page = rows.slice(0, o.limit);
     const last = page[page.length - 1];
-    return { rows: page, nextCursor: more && last ? Buffer.from(JSON.stringify({ t: iso(last.created_at), id: last.id })).toString('base64url') : null };
+    return { rows: page, nextCursor: more && last ? Buffer.from(JSON.stringify({ p: scope.projectId, id: last.id })).toString('base64url') : null };
   }
 
   async createUpload(db: Db, kb: KbRow, body: { fileName: string; contentType: string; sizeBytes: number }, maxBytes: number) {
@@ -234,14 +232,14 @@ export class RagService {
   }
 }
 
-function decodeKbCursor(cursor: string): { t: string; id: string } {
+function decodeKbCursor(cursor: string, scope: TenantScope): string {
   try {
-    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { t?: unknown; id?: unknown };
-    if (typeof c.t === 'string' && !Number.isNaN(Date.parse(c.t)) && typeof c.id === 'string' && /^kb_[A-Za-z0-9]{8,40}$/.test(c.id)) return { t: c.t, id: c.id };
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { p?: unknown; id?: unknown };
+    if (c.p === scope.projectId && typeof c.id === 'string' && /^kb_[A-Za-z0-9]{8,40}$/.test(c.id)) return c.id;
   } catch {
     /* fall through */
   }
-  throw new AppError('VALIDATION_FAILED', 'Invalid cursor: not a cursor from this API', { errors: [{ path: '/query/cursor', message: 'not a cursor from this API' }] });
+  throw new AppError('VALIDATION_FAILED', 'Invalid cursor: not a cursor from this API for this project', { errors: [{ path: '/query/cursor', message: 'not a cursor from this API for this project' }] });
 }
 
 /** Runs queued ingestions in-process; one job at a time per ingestion id (claimed by an UPDATE). */
