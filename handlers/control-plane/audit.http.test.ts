@@ -50,6 +50,7 @@ before(async () => {
   assert.equal(key.status, 201, JSON.stringify(key.body));
   apiKeySecret = key.body.secret;
   assert.equal((await http('POST', `${cp}/projects/${ws.project.id}/api-keys/${key.body.apiKey.id}/revoke`, { token: alice })).status, 200);
+  assert.equal((await http('POST', `${cp}/projects/${ws.project.id}/api-keys/${key.body.apiKey.id}/revoke`, { token: alice })).status, 200);
 });
 after(async () => stack?.close());
 
@@ -67,10 +68,11 @@ test('an instance create, its activation and a pause, a top-up and API key chang
   assert.deepEqual(created.actor, { type: 'user', id: 'user-audit-alice@example.com' });
   const pause = res.body.items.find((e: any) => e.action === 'instance.paused');
   assert.deepEqual([pause.data.from, pause.data.to, pause.data.message], ['active', 'paused', 'audit test']);
-  assert.ok(pause.requestId === null || typeof pause.requestId === 'string');
   const top = res.body.items.find((e: any) => e.action === 'wallet.topup');
   assert.deepEqual([top.resourceId, top.data.amount, top.data.creditType, top.actor.id], [ws.wallet.id, 250, 'paid', 'service:provisioner']);
   assert.ok(top.requestId, 'handler-recorded events carry the request id');
+  assert.ok(created.requestId && pause.requestId, 'lifecycle events carry the request id');
+  assert.equal(actions.filter((a: string) => a === 'api_key.revoked').length, 1, 'a repeated revoke is recorded once');
 
   const onlyInstance = await audit('events', alice, { orgId: ws.org.id, resourceId: instanceId });
   assert.ok(onlyInstance.body.items.length >= 3);
@@ -187,4 +189,19 @@ test('a settle and a void are audited, and crossing the low-balance threshold re
   assert.ok(low, JSON.stringify(items.map((e) => e.action)));
   assert.deepEqual([low.resourceId, low.data.threshold, low.actor.type], [ws.wallet.id, w.balance, 'system']);
   assert.equal((await audit('verify', alice, { orgId: ws.org.id })).body.firstBrokenLink?.reason, 'hash_mismatch', 'still the tampered row from before; nothing new breaks');
+});
+
+test('a paid Saleor credit pack is audited as wallet.topup (actor: the provisioner), once per order line', async () => {
+  const provisioner = await stack.serviceToken('provisioner');
+  const line = { orderId: 'T3JkZXI6YXVkaXQtMQ==', lineId: 'T3JkZXJMaW5lOmF1ZGl0LTE=', buyer: { email: 'audit-alice@example.com', orgId: ws.org.id }, kind: 'credit_pack', creditsAmount: 100, quantity: 2, sku: 'credits:100' };
+  const key = `saleor:${line.orderId}:${line.lineId}`;
+  for (let i = 0; i < 2; i++) {
+    const res = await http('POST', `${cp}/integrations/saleor/order-paid`, { token: provisioner, headers: { 'idempotency-key': key }, body: line });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  }
+  const res = await audit('events', alice, { orgId: ws.org.id, action: 'wallet.topup', limit: 200 });
+  const saleor = res.body.items.filter((e: any) => e.data.orderId === line.orderId);
+  assert.equal(saleor.length, 1);
+  assert.deepEqual([saleor[0].data.amount, saleor[0].data.reference, saleor[0].actor.id], [200, key, 'service:provisioner']);
+  assert.ok(saleor[0].requestId);
 });

@@ -19,6 +19,7 @@ export const createInstance: Handler<'createInstance'> = (req, ctx) =>
       overrides: req.body.configOverrides as Record<string, Record<string, unknown>> | undefined,
       source: 'api',
       actor: ctx.caller!.subject,
+      requestId: ctx.requestId,
     });
     ctx.annotate({ orgId: row.org_id, projectId: row.project_id, instanceId: row.id });
     return { status: 201 as const, body: toInstance(row, env.env, env.stuckAfterMs) };

@@ -19,7 +19,7 @@ export const receiveSaleorOrderPaid: Handler<'receiveSaleorOrderPaid'> = (req, c
       trx,
       { instances: ctx.deps.instances, money: ctx.deps.money },
       req.body,
-      { idempotencyKey: req.headers['idempotency-key'], actor: ctx.caller!.subject },
+      { idempotencyKey: req.headers['idempotency-key'], actor: ctx.caller!.subject, requestId: ctx.requestId },
     );
     ctx.annotate({ orgId: body.orgId, projectId: body.projectId, ...(body.instance ? { instanceId: body.instance.id } : {}) });
     return { status: 201 as const, body };

@@ -9,6 +9,10 @@ export const revokeApiKey: Handler<'revokeApiKey'> = async (req, ctx) => {
   const principal = userPrincipal(ctx);
   const key = await ctx.deps.db.transaction(async (trx) => {
     const k = await revoke(trx, principal, req.params);
+    // A repeated revoke answers the same key and was audited the first time: only a key revoked
+    // by this transaction (revoked_at = its now()) is recorded.
+    const { rows } = (await trx.raw('select now() as now')) as { rows: { now: Date }[] };
+    if (k.revokedAt?.getTime() !== rows[0].now.getTime()) return k;
     const { org_id: orgId } = await trx('projects').select('org_id').where({ id: k.projectId }).first();
     await recordAudit(trx, {
       orgId,

@@ -10,7 +10,7 @@ import { applyAction } from '../../src/instances/service';
 export const rotateInstanceSecrets: Handler<'rotateInstanceSecrets'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {
     await loadInstance(trx, ctx.caller, req.params.instanceId, 'admin');
-    const row = await applyAction(ctx.deps.instances, trx, req.params.instanceId, { action: 'rotate-secrets', actor: ctx.caller!.subject });
+    const row = await applyAction(ctx.deps.instances, trx, req.params.instanceId, { action: 'rotate-secrets', actor: ctx.caller!.subject, requestId: ctx.requestId });
     // Connector bindings are not attached to instances yet, so no binding id is reported:
     // every ExternalSecret of the instance is restamped by the commit.
     return {

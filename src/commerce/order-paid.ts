@@ -35,6 +35,7 @@
 import type { OrderPaidRequest, OrderPaidResult, Topup } from '../../generated/control-plane/types';
 import { one } from '../db/tx';
 import { toInstance, type InstanceRow } from '../instances/rows';
+import { actorFromString, recordAudit } from '../audit';
 import { createInstanceRecord, type InstancesEnv } from '../instances/service';
 import { instantiableVersion } from '../instances/versions';
 import { nowOf, type MoneyDeps } from '../money/types';
@@ -56,6 +57,8 @@ export interface OrderPaidOptions {
   idempotencyKey: string;
   /** Who applies the line (the Provisioner's service subject), for the records. */
   actor: string;
+  /** The request applying it (recorded in the audit events). */
+  requestId?: string | null;
 }
 
 export type OrderPaidAnswer = Wire<OrderPaidResult>;
@@ -119,6 +122,7 @@ async function applyPlanLine(trx: Knex.Transaction, env: OrderPaidEnv, line: Ord
     source: 'saleor',
     sourceRef,
     actor: opts.actor,
+    requestId: opts.requestId,
   });
   return planAnswer(env, line, row, target.workspaceCreated);
 }
@@ -173,6 +177,16 @@ async function applyCreditPackLine(trx: Knex.Transaction, env: OrderPaidEnv, lin
       env.money,
     );
     topup = topupView({ ledgerEntryId: r.ledgerEntryId, amount: r.amount, reference, createdAt: nowOf(env.money), wallet: r.wallet });
+    await recordAudit(trx, {
+      orgId: target.orgId,
+      projectId: target.projectId,
+      action: 'wallet.topup',
+      resourceType: 'wallet',
+      resourceId: target.walletId,
+      actor: actorFromString(opts.actor),
+      requestId: opts.requestId,
+      data: { walletId: target.walletId, ledgerEntryId: r.ledgerEntryId, amount: r.amount, creditType: 'paid', source: 'saleor', reference, orderId: line.orderId, lineId: line.lineId, balanceAfter: r.wallet.balance },
+    });
   }
   return {
     orderId: line.orderId,

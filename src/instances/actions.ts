@@ -24,7 +24,7 @@ export function runInstanceAction<S extends 200 | 202>(
     idempotent(req, ctx, async (trx: Knex.Transaction) => {
       await loadInstance(trx, ctx.caller, req.params.instanceId, 'admin');
       const env = ctx.deps.instances;
-      const row = await applyAction(env, trx, req.params.instanceId, { ...input(req), action, actor: ctx.caller!.subject });
+      const row = await applyAction(env, trx, req.params.instanceId, { ...input(req), action, actor: ctx.caller!.subject, requestId: ctx.requestId });
       ctx.annotate({ orgId: row.org_id, projectId: row.project_id, instanceId: row.id });
       return { status, body: toInstance(row, env.env, env.stuckAfterMs) };
     });

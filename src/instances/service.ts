@@ -36,6 +36,8 @@ export interface NewInstance {
   /** Unique per source (e.g. `saleor:<orderId>:<lineId>`): a second create returns the first. */
   sourceRef?: string;
   actor: string;
+  /** The request behind the change (recorded in the audit event). */
+  requestId?: string | null;
 }
 
 /** The wallet that pays for an instance: the one named (same org), the project's, or the org's default project's. */
@@ -97,6 +99,7 @@ export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transact
     resourceType: 'instance',
     resourceId: id,
     actor: actorFromString(input.actor),
+    requestId: input.requestId,
     data: { instanceId: id, offeringId: v.offeringId, versionId: v.version.id, planId: input.planId, walletId, source: input.source },
     at: now,
   });
@@ -107,6 +110,8 @@ export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transact
 export interface ActionInput {
   action: InstanceAction;
   actor: string;
+  /** The request behind the change (recorded in the audit event). */
+  requestId?: string | null;
   reason?: string;
   /** upgrade */
   targetVersionId?: string;
@@ -159,6 +164,7 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
     resourceType: 'instance',
     resourceId: instanceId,
     actor: actorFromString(input.actor),
+    requestId: input.requestId,
     data: { instanceId, from: row.state, to, versionId: updated.version_id, planId: updated.plan_id, ...(message ? { message } : {}) },
     at: now,
   });
