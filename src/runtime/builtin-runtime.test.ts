@@ -88,7 +88,7 @@ describe('BuiltinRuntime', () => {
     assert.equal(calls.length, 1);
     assert.equal(calls[0].query, 'How long do I have to return an item?');
     assert.deepEqual({ ...calls[0].scope, signal: undefined }, {
-      orgId: 'org_01J9ZK4A7Q8R2M5N6P3T9V0W1X', projectId: 'prj_01J9ZK4B2C3D4E5F6G7H8J9K0M', kbIds: ['kb_01J9ZK8J1K2M3N4P5Q6R7S8T9V'], topK: 6, signal: undefined, requestId: 'req-test',
+      orgId: 'org_01J9ZK4A7Q8R2M5N6P3T9V0W1X', projectId: 'prj_01J9ZK4B2C3D4E5F6G7H8J9K0M', instanceId: 'inst_01J9ZK5D6E7F8G9H0J1K2M3N4P', kbIds: ['kb_01J9ZK8J1K2M3N4P5Q6R7S8T9V'], topK: 6, signal: undefined, requestId: 'req-test',
     });
     assert.match(r.output.text, /based on "Returns policy" and "Shipping FAQ": You can return any item within 30 days of delivery\./);
     assert.deepEqual(r.output.sources, [
