@@ -5,8 +5,10 @@
  * tenant's binding → 404, and the secret in no response and no captured log line.
  */
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
@@ -144,6 +146,24 @@ describe('connector gateway', () => {
     assert.equal(refused.body.error.code, 'POLICY_DENIED');
     assert.equal(hits['/orders/1'], before, 'nothing executed');
     for (const r of [ok, policy, revoked, refused]) assert.ok(!JSON.stringify(r.body).includes(SECRET));
+  });
+
+  test('binding create/revoke commits new desired state: an ExternalSecret to the Vault path appears, then goes; no secret in GitOps', async () => {
+    const inst = await instanceWith(ann, TOOLS);
+    const dir = path.join(stack.config.dataDir, 'gitops', 'clusters/dev/instances', ann.orgId, ann.projectId, inst);
+    const manifests = async () => (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n---\n');
+    const commits = async () => (await http('GET', `${cp}/instances/${inst}/events`, { token: ann.token })).body.items.filter((e: any) => e.type === 'desired_state_committed').length;
+    const before = await commits();
+    const bindingId = await bind(ann);
+    await waitFor('a new desired-state commit', async () => ((await commits()) > before ? true : undefined));
+    const withSecret = await manifests();
+    assert.match(withSecret, /kind: ExternalSecret/);
+    assert.ok(withSecret.includes(`kv/data/connectors/${ann.orgId}/${ann.projectId}/${bindingId}`));
+    assert.ok(!withSecret.includes(SECRET));
+    const afterCreate = await commits();
+    await http('POST', `${cp}/connectors/bindings/${bindingId}/revoke`, { token: ann.token });
+    await waitFor('a commit after revoke', async () => ((await commits()) > afterCreate ? true : undefined));
+    assert.ok(!(await manifests()).includes(bindingId), 'the revoked binding is gone from the desired state');
   });
 
   test('T10: a write tool facing 503 is called exactly once; a read tool is retried 3× (4 attempts); a read recovering on the 3rd attempt succeeds', async () => {

@@ -2,6 +2,7 @@ import type { Handler } from '../../generated/control-plane/operations';
 import { requireAccess } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { createBinding, toBinding } from '../../src/connectors/bindings';
+import { refreshConnectorPolicies } from '../../src/connectors/policy-refresh';
 
 /** POST /connectors/bindings — the credential goes to the secret store; the answer holds only its reference. */
 export const createConnectorBinding: Handler<'createConnectorBinding'> = (req, ctx) =>
@@ -24,6 +25,7 @@ export const createConnectorBinding: Handler<'createConnectorBinding'> = (req, c
       },
       ctx.deps.log,
     );
+    await refreshConnectorPolicies(ctx.deps.instances, trx, { projectId: row.project_id, instanceId: row.instance_id }, ctx.caller!.subject);
     ctx.annotate({ orgId: row.org_id, projectId: row.project_id });
     return { status: 201 as const, body: toBinding(row) };
   });
