@@ -188,6 +188,8 @@ test('a settle and a void are audited, and crossing the low-balance threshold re
   const low = items.find((e) => e.action === 'wallet.low_balance');
   assert.ok(low, JSON.stringify(items.map((e) => e.action)));
   assert.deepEqual([low.resourceId, low.data.threshold, low.actor.type], [ws.wallet.id, w.balance, 'system']);
+  const threshold = items.find((e) => e.action === 'wallet.threshold_changed');
+  assert.deepEqual([threshold.resourceId, threshold.data.lowBalanceThreshold, threshold.actor.type], [ws.wallet.id, w.balance, 'user']);
   assert.equal((await audit('verify', alice, { orgId: ws.org.id })).body.firstBrokenLink?.reason, 'hash_mismatch', 'still the tampered row from before; nothing new breaks');
 });
 
