@@ -187,6 +187,23 @@ describe('connector gateway', () => {
     assert.equal(flaky.body.attempts, 3);
   });
 
+  test('Idempotency-Key: a repeated write invoke replays the first answer without calling the tool again; another payload is 409', async () => {
+    const inst = await instanceWith(ann, TOOLS);
+    const bindingId = await bind(ann);
+    const body = { instanceId: inst, tool: 'http.post', bindingId, input: { url: `${targetUrl}/once`, body: { n: 1 } } };
+    const first = await invoke(body, { 'idempotency-key': 'tool-once-1' });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.headers.get('idempotent-replayed'), 'false');
+    const again = await invoke(body, { 'idempotency-key': 'tool-once-1' });
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(again.body, first.body);
+    assert.equal(hits['/once'], 1, 'the tool ran once');
+    const other = await invoke({ ...body, input: { url: `${targetUrl}/once`, body: { n: 2 } } }, { 'idempotency-key': 'tool-once-1' });
+    assert.equal(other.status, 409);
+    assert.equal(other.body.error.code, 'IDEMPOTENCY_PAYLOAD_MISMATCH');
+  });
+
   test('T11: Vault sealed → 503 VAULT_UNAVAILABLE and nothing executed (fail closed); Vault back → the call works', async () => {
     const inst = await instanceWith(ann, TOOLS);
     const bindingId = await bind(ann);

@@ -7,6 +7,7 @@ import type { Logger } from '../platform/logger';
 import { createSecretStore, type SecretStore } from '../secrets';
 import type { ConnectorGatewayDeps } from './deps';
 import { systemResolver, type Resolver } from './net-guard';
+import { ReplayCache } from './replay-cache';
 import { ToolService, type ToolCallRecord } from './tools';
 
 export interface ConnectorGatewayOverrides {
@@ -44,5 +45,5 @@ export function buildConnectorGatewayDeps(base: { config: Config; log: Logger; i
     onToolCall: o.onToolCall,
     backoffMs: o.backoffMs,
   });
-  return { ...base, cp, tools };
+  return { ...base, cp, tools, replays: new ReplayCache() };
 }

@@ -1,7 +1,9 @@
+import type { ToolInvokeResult } from '../../generated/connector-gateway/types';
 import type { Identity } from '../auth/identity';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { ControlPlaneClient } from '../gateway/cp-client';
+import type { ReplayCache } from './replay-cache';
 import type { ToolService } from './tools';
 
 /** What every connector-gateway handler receives as `ctx.deps`. */
@@ -13,4 +15,6 @@ export interface ConnectorGatewayDeps {
   cp: ControlPlaneClient;
   /** Policy checks, secret reads and tool execution. */
   tools: ToolService;
+  /** Idempotency-Key replays of invokeTool. */
+  replays: ReplayCache<ToolInvokeResult>;
 }
