@@ -3,6 +3,7 @@ import { createIdentity, type Identity } from './auth/identity';
 import { createConnectorGatewayApp } from './connector-gateway/app';
 import { auditToolCallsTo } from './connector-gateway/audit-hook';
 import { buildConnectorGatewayDeps } from './connector-gateway/build-deps';
+import { connectorGatewayToolInvoker } from './connector-gateway/client';
 import { createControlPlaneApp } from './control-plane/app';
 import { createDb } from './db/create-db';
 import { migrateLatest } from './db/migrate';
@@ -52,6 +53,8 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
     let cpListenUrl: string | undefined;
     const cpUrl = () => (config.ports.controlPlane === 0 && cpListenUrl ? cpListenUrl : config.urls.controlPlane);
     let runnerListenUrl: string | undefined;
+    let connListenUrl: string | undefined;
+    const connUrl = () => (config.ports.connectorGateway === 0 && connListenUrl ? connListenUrl : config.urls.connectorGateway);
     const runnerUrl = () => (config.ports.runner === 0 && runnerListenUrl ? runnerListenUrl : config.urls.runner);
     const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
       'control-plane': async () => {
@@ -77,7 +80,9 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
         // The built-in runtime's retriever asks the Control Plane (queryKnowledgeBase) with the Runner's token.
         const tokens = runnerTokenSource(config, identity, opts.env);
         const retriever = tokens ? controlPlaneRetriever({ controlPlaneUrl: cpUrl, tokens }) : undefined;
-        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever }), v);
+        // …and its ToolCall component reaches tools through the Connector Gateway, with the same token.
+        const toolInvoker = tokens ? connectorGatewayToolInvoker({ baseUrl: connUrl, tokens }) : undefined;
+        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever, toolInvoker }), v);
       },
     };
     const ports: Record<ServiceName, number> = {
@@ -92,6 +97,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       const { url } = await app.listen(ports[name], config.host);
       if (name === 'control-plane') cpListenUrl = url;
       if (name === 'runner') runnerListenUrl = url;
+      if (name === 'connector-gateway') connListenUrl = url;
       apps.push({ name, app, url });
     }
   } catch (err) {

@@ -14,7 +14,9 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createConnectorGatewayApp } from '../../src/connector-gateway/app';
 import { auditToolCallsTo } from '../../src/connector-gateway/audit-hook';
+import { devIssuerTokenSource } from '../../src/auth/token-source';
 import { buildConnectorGatewayDeps } from '../../src/connector-gateway/build-deps';
+import { connectorGatewayToolInvoker } from '../../src/connector-gateway/client';
 import type { ToolCallRecord } from '../../src/connector-gateway/tools';
 import type { ServiceApp } from '../../src/platform/http/create-service-app';
 import { REDACTED_PATHS } from '../../src/platform/logger';
@@ -202,6 +204,18 @@ describe('connector gateway', () => {
     const other = await invoke({ ...body, input: { url: `${targetUrl}/once`, body: { n: 2 } } }, { 'idempotency-key': 'tool-once-1' });
     assert.equal(other.status, 409);
     assert.equal(other.body.error.code, 'IDEMPOTENCY_PAYLOAD_MISMATCH');
+  });
+
+  test("the Runner's client (built-in runtime ToolCall) gets the tool's output, and the gateway's refusals as typed errors", async () => {
+    const inst = await instanceWith(ann, TOOLS);
+    const bindingId = await bind(ann);
+    const tokens = devIssuerTokenSource(stack.identity.devIssuer!, { service: 'runner', audience: stack.config.oidc.audience });
+    const client = connectorGatewayToolInvoker({ baseUrl: () => cg, tokens });
+    const scope = { runId: 'run_01J9ZK6G9H0J1K2M3N4P5Q6R7S', instanceId: inst };
+    const out = (await client.invoke('http.get', bindingId, { url: `${targetUrl}/from-runner` }, { scope })) as any;
+    assert.equal(out.status, 200);
+    assert.equal(out.body.path, '/from-runner');
+    await assert.rejects(client.invoke('slack.post_message', bindingId, { url: `${targetUrl}/x` }, { scope }), (e: any) => e.code === 'POLICY_DENIED' && e.status === 403);
   });
 
   test('T11: Vault sealed → 503 VAULT_UNAVAILABLE and nothing executed (fail closed); Vault back → the call works', async () => {
