@@ -162,6 +162,10 @@ describe('connector gateway', () => {
     assert.match(withSecret, /kind: ExternalSecret/);
     assert.ok(withSecret.includes(`kv/data/connectors/${ann.orgId}/${ann.projectId}/${bindingId}`));
     assert.ok(!withSecret.includes(SECRET));
+    const rotated = await http('POST', `${cp}/instances/${inst}/rotate-secrets`, { token: ann.token, headers: { 'idempotency-key': `rot-${inst}` }, body: {} });
+    assert.equal(rotated.status, 202, JSON.stringify(rotated.body));
+    assert.deepEqual(rotated.body.rotatedBindingIds, [bindingId]);
+    await waitFor('the rotation commit', async () => ((await commits()) > before + 1 ? true : undefined));
     const afterCreate = await commits();
     await http('POST', `${cp}/connectors/bindings/${bindingId}/revoke`, { token: ann.token });
     await waitFor('a commit after revoke', async () => ((await commits()) > afterCreate ? true : undefined));
