@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openTestDb, type TestDb } from '../../test/support/db';
+import type { ToolServiceOptions } from '../connector-gateway/tools';
 import { newId } from '../platform/ids';
-import { csvField, exportAuditEvents, listAuditEvents, recordAudit, redact, verifyChain, type AuditInput } from './index';
+import { auditConnectorBindingChange, csvField, exportAuditEvents, listAuditEvents, recordAudit, redact, toolCallAuditor, verifyChain, type AuditInput } from './index';
 
 const event = (orgId: string, n: number, extra: Partial<AuditInput> = {}): AuditInput => ({
   orgId,
@@ -181,6 +182,19 @@ describe('audit chain', () => {
     assert.equal(csvField(null), '');
     assert.equal(parseCsv(csv).length, 4, 'header + 3 records, whatever the quoting');
     assert.equal(parseCsv(csv)[2][11], JSON.stringify(lines[1].data));
+  });
+
+  it('hooks: a connector binding change and a tool call land in the chain, found by their instance', async () => {
+    const orgId = newId('org');
+    await auditConnectorBindingChange(t.db, { orgId, projectId: null, bindingId: 'cbd_TEST00000001', change: 'created', connectorId: 'zendesk', instanceId: 'inst_TEST00000009', actor: { type: 'user', id: 'u1' }, data: { allowedTools: ['zendesk.search'], credentials: { apiToken: 'never' } } });
+    const onToolCall: ToolServiceOptions['onToolCall'] = toolCallAuditor(t.db); // plugs into the Connector Gateway as is
+    assert.ok(onToolCall);
+    const id = await toolCallAuditor(t.db)({ requestId: 'req-1', orgId, projectId: 'prj_TEST00000001', instanceId: 'inst_TEST00000009', tool: 'zendesk.search', bindingId: 'cbd_TEST00000001', connectorId: 'zendesk', kind: 'read', method: 'GET', host: 'example.zendesk.com', outcome: 'ok', status: 200, attempts: 1, durationMs: 12 });
+    const page = await listAuditEvents(t.db, { orgId, resourceId: 'inst_TEST00000009' });
+    assert.deepEqual(page.items.map((e) => e.action), ['tool.invoked', 'connector.binding_created']);
+    assert.equal(page.items[0].id, id);
+    assert.deepEqual([page.items[0].actor.id, page.items[0].data.outcome, page.items[0].data.host], ['service:connector-gateway', 'succeeded', 'example.zendesk.com']);
+    assert.ok(!JSON.stringify(page.items).includes('never'), 'credentials are never recorded');
   });
 
   it('drops secret-named fields from data, at any depth', async () => {

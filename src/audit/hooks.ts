@@ -80,6 +80,61 @@ export function auditToolCall(db: Db, t: ToolCall): Promise<AuditEvent> {
 }
 
 /**
+ * The Connector Gateway's `onToolCall` record (src/connector-gateway/tools.ts `ToolCallRecord`),
+ * typed structurally so the audit log does not depend on the gateway.
+ */
+export interface ToolCallRecordLike {
+  requestId: string;
+  orgId: string;
+  projectId: string;
+  instanceId: string;
+  runId?: string;
+  tool: string;
+  bindingId: string;
+  connectorId?: string;
+  kind: 'read' | 'write';
+  method?: string;
+  host?: string;
+  outcome: 'ok' | 'denied' | 'vault_unavailable' | 'upstream_error' | 'timeout' | 'error';
+  status?: number;
+  errorCode?: string;
+  attempts: number;
+  durationMs: number;
+}
+
+/**
+ * A ready `onToolCall` for the Connector Gateway's ToolService when it has the platform database:
+ * records `tool.invoked` / `tool.denied` and answers the audit event's id.
+ */
+export function toolCallAuditor(db: Knex, actor: AuditActor = { type: 'service', id: 'service:connector-gateway' }) {
+  return async (r: ToolCallRecordLike): Promise<string> => {
+    const e = await auditToolCall(db, {
+      orgId: r.orgId,
+      projectId: r.projectId,
+      instanceId: r.instanceId,
+      tool: r.tool,
+      bindingId: r.bindingId,
+      runId: r.runId ?? null,
+      outcome: r.outcome === 'ok' ? 'succeeded' : r.outcome === 'denied' ? 'denied' : 'failed',
+      status: r.status,
+      durationMs: r.durationMs,
+      actor,
+      requestId: r.requestId,
+      data: {
+        kind: r.kind,
+        attempts: r.attempts,
+        result: r.outcome,
+        ...(r.connectorId ? { connectorId: r.connectorId } : {}),
+        ...(r.method ? { method: r.method } : {}),
+        ...(r.host ? { host: r.host } : {}),
+        ...(r.errorCode ? { errorCode: r.errorCode } : {}),
+      },
+    });
+    return e.id;
+  };
+}
+
+/**
  * The money domain's event sink: `wallet.low_balance` becomes an audit event. Money events are
  * emitted after their change commits, so this appends in its own transaction.
  */

@@ -3,4 +3,4 @@ export { actorFromString, actorOf, GENESIS_HASH, hashEvent, redact, type AuditAc
 export { recordAudit } from './record';
 export { listAuditEvents, exportAuditEvents, auditEventsAscending, csvField, type AuditFilter, type ExportFormat } from './query';
 export { verifyChain } from './verify';
-export { auditConnectorBindingChange, auditToolCall, auditMoneyEvents, type ConnectorBindingChange, type ToolCall } from './hooks';
+export { auditConnectorBindingChange, auditToolCall, auditMoneyEvents, toolCallAuditor, type ConnectorBindingChange, type ToolCall, type ToolCallRecordLike } from './hooks';
