@@ -96,6 +96,10 @@ describe('connector gateway', () => {
         res.writeHead(503, { 'content-type': 'application/json' });
         return res.end('{"error":"busy"}');
       }
+      if (path === '/slow') {
+        setTimeout(() => { res.writeHead(200); res.end('{}'); }, 1500);
+        return;
+      }
       if (path === '/flaky' && hits[path]! < 3) {
         res.writeHead(502);
         return res.end();
@@ -187,6 +191,11 @@ describe('connector gateway', () => {
     const stricter = await invoke({ instanceId: inst, tool: 'http.get', bindingId, kind: 'write', input: { url: `${targetUrl}/always503/strict` } });
     assert.equal(stricter.status, 502);
     assert.equal(hits['/always503/strict'], 1, 'kind: write makes a read tool a write');
+
+    const slow = await invoke({ instanceId: inst, tool: 'http.get', bindingId, timeoutMs: 300, input: { url: `${targetUrl}/slow` } });
+    assert.equal(slow.status, 504, JSON.stringify(slow.body));
+    assert.equal(slow.body.error.code, 'DEPENDENCY_TIMEOUT');
+    assert.equal(hits['/slow'], 1, 'a timeout is not retried: it already used the budget');
 
     const flaky = await invoke({ instanceId: inst, tool: 'http.get', bindingId, input: { url: `${targetUrl}/flaky` } });
     assert.equal(flaky.status, 200, JSON.stringify(flaky.body));

@@ -8,7 +8,8 @@
  * 3. the credential from the secret store (2 s, 2 retries; down/sealed → 503 VAULT_UNAVAILABLE and
  *    nothing executed; gone → 403, the binding was revoked);
  * 4. the HTTP call with the credential injected as the connector type says; read tools retried
- *    up to `readRetries` (default 3) times on 502/503/504, timeouts and network errors; write
+ *    up to `readRetries` (default 3) times on 502/503/504 and connection errors (not after a
+ *    timeout, which already used the call's budget); write
  *    tools never (an explicit `kind: write` makes a read tool a write); upstream 5xx after the
  *    attempts → 502, timeout → 504;
  * 5. one structured audit line per call and the `onToolCall` hook — never the secret. Any echo of
@@ -238,6 +239,8 @@ export class ToolService {
         if (err instanceof AppError) throw err;
         lastErr = err;
         last = undefined;
+        // A timeout already spent the call's budget: answer 504 rather than wait 4× as long.
+        if (err instanceof UpstreamTimeout) break;
       }
     }
     if (lastErr instanceof UpstreamTimeout) throw new AppError('DEPENDENCY_TIMEOUT', `The tool did not answer within ${timeoutMs} ms`, { tool: req.tool, attempts: record.attempts });
