@@ -28,7 +28,9 @@ test('T3: a run answers the built-in runtime\'s deterministic output with usage 
   const instanceId = await activeInstance(stack, ann);
   const before = await wallet(stack, ann);
 
+  const sent = performance.now();
   const first = await run(stack, { token: ann.token, instanceId, text: 'How long do I have to return an item?', headers: { 'x-request-id': 'req-t3-first' } });
+  const elapsedMs = performance.now() - sent;
   assert.equal(first.status, 200, JSON.stringify(first.body));
   assert.equal(first.headers.get('x-request-id'), 'req-t3-first');
   const r = first.body;
@@ -51,7 +53,8 @@ test('T3: a run answers the built-in runtime\'s deterministic output with usage 
   assert.equal(-debits.reduce((n, e) => n + e.amount, 0), r.billing.creditsCharged, 'the ledger holds exactly the charge');
 
   const overhead = Number(first.headers.get('x-gateway-overhead-ms'));
-  assert.ok(Number.isFinite(overhead) && overhead >= 0 && overhead <= r.durationMs + 5, `overhead ${overhead} vs duration ${r.durationMs}`);
+  // A consistency check, not a performance bound: the gateway's part cannot exceed what the client waited.
+  assert.ok(Number.isFinite(overhead) && overhead >= 0 && overhead <= elapsedMs, `overhead ${overhead} vs ${elapsedMs} ms seen by the client`);
   const timing = Object.fromEntries((first.headers.get('server-timing') ?? '').split(', ').map((p) => [p.split(';')[0], Number(p.split('dur=')[1])]));
   assert.ok(timing.runner! > 0 && timing.controlplane! > 0, `Server-Timing ${first.headers.get('server-timing')}`);
   assert.ok(Math.abs(timing.gateway! + timing.controlplane! - overhead) < 0.01, 'overhead = the gateway\'s own work + waiting for the control plane');
