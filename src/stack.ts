@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { createIdentity, type Identity } from './auth/identity';
 import { createConnectorGatewayApp } from './connector-gateway/app';
-import { auditToolCallsTo } from './connector-gateway/audit-hook';
+import { toolCallAuditor } from './audit';
 import { buildConnectorGatewayDeps } from './connector-gateway/build-deps';
 import { connectorGatewayToolInvoker } from './connector-gateway/client';
 import { createControlPlaneApp } from './control-plane/app';
@@ -70,7 +70,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       },
       'connector-gateway': () => createConnectorGatewayApp(
         // Beside the Control Plane's database, tool calls also land in the audit log.
-        buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, onToolCall: db ? auditToolCallsTo(db) : undefined }),
+        buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, onToolCall: db ? toolCallAuditor(db) : undefined }),
         v,
       ),
       provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {

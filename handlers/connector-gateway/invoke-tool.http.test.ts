@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createConnectorGatewayApp } from '../../src/connector-gateway/app';
-import { auditToolCallsTo } from '../../src/connector-gateway/audit-hook';
+import { toolCallAuditor } from '../../src/audit';
 import { devIssuerTokenSource } from '../../src/auth/token-source';
 import { buildConnectorGatewayDeps } from '../../src/connector-gateway/build-deps';
 import { connectorGatewayToolInvoker } from '../../src/connector-gateway/client';
@@ -85,7 +85,7 @@ describe('connector gateway', () => {
     const log = pino({ level: 'debug', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
     const deps = buildConnectorGatewayDeps({ config: stack.config, log, identity: stack.identity }, { controlPlaneUrl: () => cp, backoffMs: () => 1, onToolCall: (r) => {
       calls.push(r);
-      return auditToolCallsTo(stack.db!)(r);
+      return toolCallAuditor(stack.db!)(r);
     } });
     cgApp = await createConnectorGatewayApp(deps, { validateResponses: true });
     cg = (await cgApp.listen(0, '127.0.0.1')).url;
