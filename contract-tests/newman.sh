@@ -28,6 +28,7 @@ user_jwt=$(node --import tsx scripts/token.ts --user newman@example.com)
 other_jwt=$(node --import tsx scripts/token.ts --user intruder@example.com)
 gateway_jwt=$(node --import tsx scripts/token.ts --service gateway)
 provisioner_jwt=$(node --import tsx scripts/token.ts --service provisioner)
+operator_jwt=$(node --import tsx scripts/token.ts --user ops@example.com --roles platform-operator)
 npx newman run specs/postman/agent-store.postman_collection.json \
   --env-var "CP_BASE=http://127.0.0.1:$CP_PORT" \
   --env-var "API_BASE=http://127.0.0.1:$GATEWAY_PORT" \
@@ -37,5 +38,7 @@ npx newman run specs/postman/agent-store.postman_collection.json \
   --env-var "OTHER_USER_JWT=$other_jwt" \
   --env-var "SERVICE_JWT=$gateway_jwt" \
   --env-var "PROVISIONER_JWT=$provisioner_jwt" \
+  --env-var "OPERATOR_JWT=$operator_jwt" \
+  --env-var "PROVISIONER_BASE=http://127.0.0.1:$PROVISIONER_PORT" \
   --env-var "ARGOCD_WEBHOOK_TOKEN=$ARGOCD_WEBHOOK_TOKEN" \
   --reporters cli --color off || { echo "--- stack log"; tail -50 "$log"; exit 1; }
