@@ -5,12 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$(mktemp -d)
 log="$data/stack.log"
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# The first block of five free ports from NEWMAN_PORT_BASE (another stack may be running).
 base=${NEWMAN_PORT_BASE:-18080}
+for _ in $(seq 1 50); do
+  if port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && port_free $((base + 4)); then break; fi
+  base=$((base + 10))
+done
 export DATA_DIR="$data" APP_ENV=development VALIDATE_RESPONSES=1 LOG_LEVEL=${NEWMAN_LOG_LEVEL:-warn}
 export CP_PORT=$base GATEWAY_PORT=$((base + 1)) CONNECTOR_GATEWAY_PORT=$((base + 2)) RUNNER_PORT=$((base + 3)) PROVISIONER_PORT=$((base + 4))
 export ARGOCD_WEBHOOK_TOKEN=${ARGOCD_WEBHOOK_TOKEN:-newman-argocd-webhook-token}
 for port in $CP_PORT $GATEWAY_PORT $CONNECTOR_GATEWAY_PORT $RUNNER_PORT $PROVISIONER_PORT; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "newman: port $port is already in use" >&2; exit 1; fi
+  port_free $port || { echo "newman: port $port is already in use" >&2; exit 1; }
 done
 # node itself (not an npx/tsx wrapper) so that stopping $pid stops the stack.
 node --import tsx scripts/start.ts >"$log" 2>&1 &
