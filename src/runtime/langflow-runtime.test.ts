@@ -84,9 +84,11 @@ before(async () => {
       case 'bad-tweaks':
         return json(res, 400, { detail: 'Invalid tweaks: node Prompt-xyz not found in flow' });
       case 'flaky':
-        return n === 1 ? json(res, 500, { detail: 'Internal Server Error' }) : json(res, 200, runResponse('Second time lucky', session));
+        return n === 1 ? json(res, 503, { detail: 'Service Unavailable' }) : json(res, 200, runResponse('Second time lucky', session));
       case 'down':
-        return json(res, 500, { detail: 'database is locked' });
+        return json(res, 503, { detail: 'database is locked' });
+      case 'flow-error':
+        return json(res, 500, { detail: 'Error running graph: tool create_ticket failed' });
       case 'drop-once':
         if (n === 1) return req.socket.destroy();
         return json(res, 200, runResponse('After a dropped connection', session));
@@ -198,7 +200,15 @@ describe('LangflowRuntime', () => {
     assert.equal(seen.length, 2);
   });
 
-  test('500 then success → one retry, attempts 2', async () => {
+  test('a 500 (an error inside the flow) is RUNTIME_ERROR with the detail, never retried', async () => {
+    await assert.rejects(runtime().run(runInput(basicFlow(), { flowId: 'flow-error' })), isCode('RUNTIME_ERROR', (e) => {
+      assert.equal(e.details?.status, 500);
+      assert.match(String(e.details?.detail), /tool create_ticket failed/);
+    }));
+    assert.equal(seen.length, 1, 'a tool in the flow may already have written: no second attempt');
+  });
+
+  test('503 then success → one retry, attempts 2', async () => {
     const r = await runtime().run(runInput(basicFlow(), { flowId: 'flaky' }));
     assert.equal(r.output.text, 'Second time lucky');
     assert.equal(r.attempts, 2);
@@ -211,10 +221,10 @@ describe('LangflowRuntime', () => {
     assert.equal(r.attempts, 2);
   });
 
-  test('two 500s → RUNTIME_UNAVAILABLE after exactly one retry', async () => {
+  test('two 503s → RUNTIME_UNAVAILABLE after exactly one retry', async () => {
     await assert.rejects(runtime().run(runInput(basicFlow(), { flowId: 'down' })), isCode('RUNTIME_UNAVAILABLE', (e) => {
       assert.equal(e.details?.attempts, 2);
-      assert.equal(e.details?.status, 500);
+      assert.equal(e.details?.status, 503);
     }));
     assert.equal(seen.length, 2);
   });

@@ -4,8 +4,10 @@
  * `{input_value, input_type: 'chat', output_type: 'chat', tweaks, session_id}`.
  *
  * Failure mapping: 401/403 → RUNTIME_ERROR (key refused); 404 → RUNTIME_ERROR (no such flow);
- * 400/422 → RUNTIME_ERROR with Langflow's `detail`; other 4xx → RUNTIME_ERROR; 5xx or a network
- * error → one retry (Runner→runtime: 1 retry), then RUNTIME_UNAVAILABLE; over the time budget
+ * 400/422 → RUNTIME_ERROR with Langflow's `detail`; other 4xx → RUNTIME_ERROR; 500 → RUNTIME_ERROR
+ * with the detail and NO retry (Langflow answers 500 for errors inside the flow, after its tools
+ * may have written); 502/503/504 or a network error → one retry (Runner→runtime: 1 retry), then
+ * RUNTIME_UNAVAILABLE; over the time budget
  * (60 s default) → DEPENDENCY_TIMEOUT, without a retry since the budget is spent.
  * The API key is sent only in the header: never logged, never in an error.
  */
@@ -100,7 +102,7 @@ export class LangflowRuntime implements Runtime {
       if (signal.aborted) throw err;
       throw new Retryable(`network: ${(err as any)?.cause?.code ?? (err as Error).name}`);
     }
-    if (res.status >= 500) {
+    if (res.status === 502 || res.status === 503 || res.status === 504) {
       await res.body?.cancel().catch(() => undefined);
       throw new Retryable(`status ${res.status}`, res.status);
     }
