@@ -24,6 +24,7 @@ import { authorize, settle, type AuthorizeInput, type SettleInput } from '../src
 import { BillingEngine } from '../src/money/engine';
 import { createWallet } from '../src/money/wallets';
 import { checkInvariants } from '../src/money/simulation';
+import { percentiles, runLoad, type Percentiles } from './bench/load';
 
 const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '32,64').split(',').map(Number);
@@ -53,20 +54,6 @@ interface ScenarioResult {
   };
 }
 
-interface Percentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-function percentiles(samples: number[]): Percentiles {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : 0);
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), max: r(s[s.length - 1] ?? 0) };
-}
-
 async function scenario(
   name: string,
   path: 'direct' | 'engine',
@@ -74,53 +61,39 @@ async function scenario(
   wallets: string[],
   concurrency: number,
 ): Promise<ScenarioResult> {
-  const pair: number[] = [];
-  const auth: number[] = [];
-  const sett: number[] = [];
-  let errors = 0;
-  let measuring = false;
-  let stop = false;
   let next = 0;
-
-  const worker = async () => {
-    while (!stop) {
+  let failures = 0;
+  const { samples, errors, elapsedSeconds: elapsed } = await runLoad({
+    concurrency,
+    warmupSeconds,
+    seconds,
+    once: async () => {
       const walletId = wallets[next++ % wallets.length];
       const t0 = performance.now();
-      try {
-        const a = await api.authorize({ walletId, runId: newId('run'), instanceId: 'inst_bench', amount: 10 });
-        const t1 = performance.now();
-        await api.settle({ reservationId: a.reservation.id, credits: 7, usage: { tokens: 700 } });
-        const t2 = performance.now();
-        if (measuring) {
-          auth.push(t1 - t0);
-          sett.push(t2 - t1);
-          pair.push(t2 - t0);
-        }
-      } catch (err) {
-        if (measuring) errors++;
-        if (errors < 5) console.error(`[bench] ${name}:`, (err as Error).message);
-      }
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
-  await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
-  measuring = true;
-  const started = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  measuring = false;
-  const elapsed = (performance.now() - started) / 1000;
-  stop = true;
-  await Promise.all(workers);
+      const a = await api.authorize({ walletId, runId: newId('run'), instanceId: 'inst_bench', amount: 10 });
+      const t1 = performance.now();
+      await api.settle({ reservationId: a.reservation.id, credits: 7, usage: { tokens: 700 } });
+      const t2 = performance.now();
+      return { authorize: t1 - t0, settle: t2 - t1, pair: t2 - t0 };
+    },
+    onError: (err) => {
+      if (failures++ < 5) console.error(`[bench] ${name}:`, (err as Error).message);
+    },
+  });
   return {
     scenario: name,
     path,
     wallets: wallets.length,
     concurrency,
     seconds: Math.round(elapsed * 100) / 100,
-    pairs: pair.length,
-    pairsPerSecond: Math.round(pair.length / elapsed),
+    pairs: samples.length,
+    pairsPerSecond: Math.round(samples.length / elapsed),
     errors,
-    latencyMs: { pair: percentiles(pair), authorize: percentiles(auth), settle: percentiles(sett) },
+    latencyMs: {
+      pair: percentiles(samples.map((x) => x.pair)),
+      authorize: percentiles(samples.map((x) => x.authorize)),
+      settle: percentiles(samples.map((x) => x.settle)),
+    },
   };
 }
 

@@ -37,6 +37,7 @@ import { loadConfig } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
 import { newId } from '../src/platform/ids';
 import { startStack } from '../src/stack';
+import { percentiles, runLoad, type Percentiles } from './bench/load';
 
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,32').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -46,48 +47,25 @@ const poolMax = Number(process.env.BENCH_POOL ?? 20);
 const walletCount = Math.max(1, Number(process.env.BENCH_WALLETS ?? 32));
 const INPUT = { text: 'How long do I have to return an item?' };
 
-interface Percentiles { p50: number; p90: number; p99: number; max: number }
-
-function percentiles(samples: number[]): Percentiles {
-  const s = Float64Array.from(samples).sort();
-  const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : 0);
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), max: r(s[s.length - 1] ?? 0) };
-}
-
 interface Sample { latencyMs: number; overheadMs?: number; controlPlaneMs?: number; charged?: number }
 
 async function load(name: string, concurrency: number, once: (worker: number) => Promise<Sample>) {
-  const samples: Sample[] = [];
   let chargedAll = 0;
-  let errors = 0;
   const errorKinds: Record<string, number> = {};
-  let measuring = false;
-  let stop = false;
-  const worker = async (_: unknown, index: number) => {
-    while (!stop) {
-      try {
-        const s = await once(index);
-        chargedAll += s.charged ?? 0;
-        if (measuring) samples.push(s);
-      } catch (err) {
-        if (measuring) {
-          errors++;
-          const k = (err as Error).message.slice(0, 80);
-          errorKinds[k] = (errorKinds[k] ?? 0) + 1;
-        }
-      }
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
-  await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
-  measuring = true;
-  const started = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  measuring = false;
-  const elapsed = (performance.now() - started) / 1000;
-  stop = true;
-  await Promise.all(workers);
+  const { samples, errors, elapsedSeconds: elapsed } = await runLoad({
+    concurrency,
+    warmupSeconds,
+    seconds,
+    once,
+    onResult: (s) => {
+      chargedAll += s.charged ?? 0;
+    },
+    onError: (err, measuring) => {
+      if (!measuring) return;
+      const k = (err as Error).message.slice(0, 80);
+      errorKinds[k] = (errorKinds[k] ?? 0) + 1;
+    },
+  });
   const lat = samples.map((s) => s.latencyMs);
   const over = samples.filter((s) => s.overheadMs !== undefined).map((s) => s.overheadMs!);
   const own = samples.filter((s) => s.overheadMs !== undefined && s.controlPlaneMs !== undefined).map((s) => s.overheadMs! - s.controlPlaneMs!);
