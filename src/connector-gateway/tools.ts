@@ -15,6 +15,7 @@
  * 5. one structured audit line per call and the `onToolCall` hook — never the secret. Any echo of
  *    the credential in the upstream's answer is redacted before it is returned.
  */
+import type { ToolCallRecordLike } from '../audit';
 import type { Entitlements } from '../../generated/control-plane/types';
 import type { ToolInvokeRequest, ToolInvokeResult, ToolPolicy } from '../../generated/connector-gateway/types';
 import { connectorType, type CredentialInjection } from '../connectors/catalog';
@@ -25,24 +26,9 @@ import { bindingSecretPath, SecretMissingError, vaultUnavailable, type SecretDat
 import { checkTarget, executeHttp, policyDenied, UpstreamNetworkError, UpstreamTimeout, type HttpResult } from './http-connector';
 import type { Resolver } from './net-guard';
 
-export interface ToolCallRecord {
+/** One tool call as the audit log records it, plus the id of that audit event. */
+export interface ToolCallRecord extends ToolCallRecordLike {
   auditEventId: string;
-  requestId: string;
-  orgId: string;
-  projectId: string;
-  instanceId: string;
-  runId?: string;
-  tool: string;
-  bindingId: string;
-  connectorId?: string;
-  kind: 'read' | 'write';
-  method?: string;
-  host?: string;
-  outcome: 'ok' | 'denied' | 'vault_unavailable' | 'upstream_error' | 'timeout' | 'error';
-  status?: number;
-  errorCode?: string;
-  attempts: number;
-  durationMs: number;
 }
 
 export interface ToolServiceOptions {
