@@ -14,7 +14,8 @@ export interface ExecuteRunRequest {
   body: T.RunnerRunRequest;
 }
 export type ExecuteRunResult =
-  | { status: 200; body: T.RunnerRunResult; headers?: Record<string, string>; contentType?: string };
+  | { status: 200; body: T.RunnerRunResult; headers?: Record<string, string>; contentType?: string }
+  | { status: 200; body: string; headers?: Record<string, string>; contentType?: string };
 
 /** Every operation of the spec, keyed by operationId. A missing or mistyped handler fails `tsc`. */
 export interface Handlers {
@@ -25,7 +26,7 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 
 /** Routing facts read from the spec (the router itself is openapi-backend over the bundled spec). */
 export const operations = {
-  executeRun: {"method":"post","path":"/v1/runs","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":null,"successStatus":[200]},
+  executeRun: {"method":"post","path":"/v1/runs","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":null,"successStatus":[200,200]},
 } as const;
 
 export type OperationId = keyof Handlers;

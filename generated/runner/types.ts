@@ -77,6 +77,10 @@ export interface RunnerBindingRef {
   connectorId: string;
   name?: string;
 }
+export interface RunnerHistoryMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
 export interface RunnerInput {
   text?: string;
   message?: {
@@ -119,6 +123,15 @@ export interface RunnerRunRequest {
    */
   bindings?: RunnerBindingRef[];
   input: RunnerInput;
+  /**
+   * The session's previous turns, oldest first (a turn is a user message and the reply to it).
+   *
+   * @maxItems 100
+   */
+  history?: RunnerHistoryMessage[];
+  /**
+   * The runtime session: `<instanceId>:<sessionId>`.
+   */
   sessionId?: string;
   timeoutMs?: number;
 }

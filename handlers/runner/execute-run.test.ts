@@ -54,7 +54,7 @@ function runRequest(artifact: { uri: string; sha256: string }, over: Record<stri
     artifact,
     flowId: '7c1e2f3a-9b8d-4c6e-a5f4-3e2d1c0b9a87',
     input: { text: 'How long do I have to return an item?' },
-    sessionId: 'ses_01J9ZKA1B2C3D4E5F6G7H8J9K0',
+    sessionId: 'inst_01J9ZK5D6E7F8G9H0J1K2M3N4P:ses_01J9ZKA1B2C3D4E5F6G7H8J9K0',
     timeoutMs: 10_000,
     ...over,
   };
@@ -72,7 +72,7 @@ describe('POST /v1/runs (executeRun)', () => {
     assert.equal(first.body.usage.dimensions.runs, 1);
     assert.ok(first.body.usage.dimensions.tokens_in > 0);
     assert.deepEqual(first.body.runtime, {
-      name: 'builtin', version: '1.0.0', flowId: '7c1e2f3a-9b8d-4c6e-a5f4-3e2d1c0b9a87', sessionId: 'ses_01J9ZKA1B2C3D4E5F6G7H8J9K0', attempts: 1, artifactCacheHit: false,
+      name: 'builtin', version: '1.0.0', flowId: '7c1e2f3a-9b8d-4c6e-a5f4-3e2d1c0b9a87', sessionId: 'inst_01J9ZK5D6E7F8G9H0J1K2M3N4P:ses_01J9ZKA1B2C3D4E5F6G7H8J9K0', attempts: 1, artifactCacheHit: false,
     });
     assert.equal(typeof first.body.durationMs, 'number');
 
@@ -190,6 +190,6 @@ describe('POST /v1/runs with LANGFLOW_URL set (Langflow adapter)', () => {
     assert.equal(calls.length, 2);
     assert.equal(calls[1].path, '/api/v1/run/7c1e2f3a-9b8d-4c6e-a5f4-3e2d1c0b9a87?stream=false');
     assert.equal(calls[1].key, 'lf-key-for-tests-0001');
-    assert.deepEqual(calls[1].body, { input_value: 'How long do I have to return an item?', input_type: 'chat', output_type: 'chat', tweaks, session_id: 'ses_01J9ZKA1B2C3D4E5F6G7H8J9K0' });
+    assert.deepEqual(calls[1].body, { input_value: 'How long do I have to return an item?', input_type: 'chat', output_type: 'chat', tweaks, session_id: 'inst_01J9ZK5D6E7F8G9H0J1K2M3N4P:ses_01J9ZKA1B2C3D4E5F6G7H8J9K0' });
   });
 });

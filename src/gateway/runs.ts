@@ -249,7 +249,8 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
       tweaks: prepared.nodes ? tweaksFor(prepared.nodes, ent.config, body.variables as Record<string, string> | undefined) : {},
       bindings: ent.bindings.filter((b) => b.status === 'active').map((b) => ({ bindingId: b.bindingId, connectorId: b.connectorId, name: b.name })),
       input: body.input,
-      ...(sessionId ? { sessionId } : {}),
+      // Namespaced by instance before it reaches any runtime: two tenants never share a session.
+      ...(sessionId ? { sessionId: `${ent.instanceId}:${sessionId}` } : {}),
       timeoutMs: Math.min(ent.limits.runTimeoutMs, GATEWAY_RUNNER_TIMEOUT_MS),
     };
     let result: RunnerRunResult;

@@ -25,6 +25,10 @@ import {
     RunnerBindingRefFromJSON,
     RunnerBindingRefFromJSONTyped,
     RunnerBindingRefToJSON,
+    RunnerHistoryMessage,
+    RunnerHistoryMessageFromJSON,
+    RunnerHistoryMessageFromJSONTyped,
+    RunnerHistoryMessageToJSON,
     RunnerInput,
     RunnerInputFromJSON,
     RunnerInputFromJSONTyped,
@@ -98,7 +102,13 @@ export interface RunnerRunRequest {
      */
     input: RunnerInput;
     /**
-     * 
+     * The session's previous turns, oldest first (a turn is a user message and the reply to it).
+     * @type {Array<RunnerHistoryMessage>}
+     * @memberof RunnerRunRequest
+     */
+    history?: Array<RunnerHistoryMessage>;
+    /**
+     * The runtime session: `<instanceId>:<sessionId>`.
      * @type {string}
      * @memberof RunnerRunRequest
      */
@@ -131,6 +141,7 @@ export function RunnerRunRequestFromJSONTyped(json: any, ignoreDiscriminator: bo
         'tweaks': !exists(json, 'tweaks') ? undefined : json['tweaks'],
         'bindings': !exists(json, 'bindings') ? undefined : ((json['bindings'] as Array<any>).map(RunnerBindingRefFromJSON)),
         'input': RunnerInputFromJSON(json['input']),
+        'history': !exists(json, 'history') ? undefined : ((json['history'] as Array<any>).map(RunnerHistoryMessageFromJSON)),
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'timeoutMs': !exists(json, 'timeoutMs') ? undefined : json['timeoutMs'],
     };
@@ -155,6 +166,7 @@ export function RunnerRunRequestToJSON(value?: RunnerRunRequest | null): any {
         'tweaks': value.tweaks,
         'bindings': value.bindings === undefined ? undefined : ((value.bindings as Array<any>).map(RunnerBindingRefToJSON)),
         'input': RunnerInputToJSON(value.input),
+        'history': value.history === undefined ? undefined : ((value.history as Array<any>).map(RunnerHistoryMessageToJSON)),
         'sessionId': value.sessionId,
         'timeoutMs': value.timeoutMs,
     };

@@ -6,6 +6,7 @@ export * from './ErrorDetail';
 export * from './ErrorResponse';
 export * from './RunnerArtifact';
 export * from './RunnerBindingRef';
+export * from './RunnerHistoryMessage';
 export * from './RunnerInput';
 export * from './RunnerInputMessage';
 export * from './RunnerOutput';
