@@ -134,6 +134,10 @@ export interface RunnerRunRequest {
    */
   sessionId?: string;
   timeoutMs?: number;
+  /**
+   * Upper bound on the tokens the model may generate in this run (from the run's credit hold); the runtime sends the smaller of this and the model node's own limit.
+   */
+  maxOutputTokens?: number;
 }
 export interface RunnerRunResult {
   runId: string;

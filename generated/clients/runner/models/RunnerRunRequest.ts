@@ -119,6 +119,12 @@ export interface RunnerRunRequest {
      * @memberof RunnerRunRequest
      */
     timeoutMs?: number;
+    /**
+     * Upper bound on the tokens the model may generate in this run (from the run's credit hold); the runtime sends the smaller of this and the model node's own limit.
+     * @type {number}
+     * @memberof RunnerRunRequest
+     */
+    maxOutputTokens?: number;
 }
 
 export function RunnerRunRequestFromJSON(json: any): RunnerRunRequest {
@@ -144,6 +150,7 @@ export function RunnerRunRequestFromJSONTyped(json: any, ignoreDiscriminator: bo
         'history': !exists(json, 'history') ? undefined : ((json['history'] as Array<any>).map(RunnerHistoryMessageFromJSON)),
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'timeoutMs': !exists(json, 'timeoutMs') ? undefined : json['timeoutMs'],
+        'maxOutputTokens': !exists(json, 'maxOutputTokens') ? undefined : json['maxOutputTokens'],
     };
 }
 
@@ -169,6 +176,7 @@ export function RunnerRunRequestToJSON(value?: RunnerRunRequest | null): any {
         'history': value.history === undefined ? undefined : ((value.history as Array<any>).map(RunnerHistoryMessageToJSON)),
         'sessionId': value.sessionId,
         'timeoutMs': value.timeoutMs,
+        'maxOutputTokens': value.maxOutputTokens,
     };
 }
 
