@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { createIdentity, type Identity } from './auth/identity';
 import { createConnectorGatewayApp } from './connector-gateway/app';
 import { toolCallAuditor } from './audit';
-import { buildConnectorGatewayDeps } from './connector-gateway/build-deps';
+import { buildConnectorGatewayDeps, type ConnectorGatewayOverrides } from './connector-gateway/build-deps';
 import { connectorGatewayToolInvoker } from './connector-gateway/client';
 import { createControlPlaneApp } from './control-plane/app';
 import { createDb } from './db/create-db';
@@ -35,7 +35,11 @@ export interface Stack {
  * Builds and starts the selected services in this process, on the ports from the config
  * (port 0 picks a free one). Services that need the database share one pool.
  */
-export async function startStack(config: Config, log: Logger, opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex; env?: Record<string, string | undefined> } = {}): Promise<Stack> {
+export async function startStack(
+  config: Config,
+  log: Logger,
+  opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex; env?: Record<string, string | undefined>; connectorGateway?: ConnectorGatewayOverrides } = {},
+): Promise<Stack> {
   const selected = opts.services ?? SERVICE_NAMES;
   const identity = await createIdentity(config);
   const needsDb = selected.includes('control-plane') || selected.includes('provisioner');
@@ -70,7 +74,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       },
       'connector-gateway': () => createConnectorGatewayApp(
         // Beside the Control Plane's database, tool calls also land in the audit log.
-        buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, onToolCall: db ? toolCallAuditor(db) : undefined }),
+        buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, onToolCall: db ? toolCallAuditor(db) : undefined, ...opts.connectorGateway }),
         v,
       ),
       provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
