@@ -1,5 +1,5 @@
 /**
- * `npm run gen`: specs/ → generated/. Rewrites the whole generated/ folder, so nothing stale
+ * `npm run gen`: specs/ → generated/, and the configuration tree → `.env.example`. Rewrites the whole generated/ folder, so nothing stale
  * survives; creates a handler skeleton in handlers/<service>/ or capabilities/<id>/ only where
  * none exists (hand-written code is never overwritten).
  */
@@ -13,6 +13,7 @@ import {
 import { generateClient } from './clients';
 import { header } from './header';
 import { collectOperations, renderApiModule, renderHandlerSkeleton, renderOperations, renderRegistry } from './operations';
+import { ENV_EXAMPLE_FILE, renderEnvExample } from './env-example';
 import { compileNamedSchemas, kebab } from './schema-types';
 import { services } from './services';
 
@@ -78,6 +79,9 @@ Everything here is written by \`npm run gen\` from \`specs/\`; CI fails when it 
   write(join(OUT, 'capabilities', 'index.ts'), header(REGISTRY) + '\n' + renderCapabilityIndex(registry.capabilities));
   write(join(OUT, 'capabilities', 'handler-registry.ts'), header(REGISTRY) + '\n' + renderCapabilityRegistry(registry.capabilities));
   console.log(`gen: capability registry: ${registry.capabilities.length} capabilities`);
+
+  writeFileSync(ENV_EXAMPLE_FILE, renderEnvExample());
+  console.log(`gen: ${ENV_EXAMPLE_FILE} from the configuration tree`);
 
   await Promise.all(clientJobs);
   for (const f of created) console.log(`gen: created skeleton ${f} (fill it in)`);
