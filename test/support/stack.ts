@@ -39,7 +39,7 @@ export async function startTestStack(
   };
   const config: Config = loadConfig(environment);
   const testDb = services.includes('control-plane') || services.includes('provisioner') ? await openTestDb() : undefined;
-  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db, env: environment, connectorGateway: opts.connectorGateway });
+  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db, connectorGateway: opts.connectorGateway });
   const issuer = stack.identity.devIssuer!;
   return {
     ...stack,
