@@ -245,6 +245,7 @@ describe('MCP tools through the connector gateway', () => {
     assert.equal(rebound.status, 403, JSON.stringify(rebound.body));
     assert.equal(rebound.body.error.code, 'POLICY_DENIED');
     assert.equal(rebound.body.error.details.reason, 'private_network');
+    assert.equal(rebound.body.error.details.server, 'rebind');
     assert.ok(rebindLookups >= 2, 'the connection looked the name up again');
     assert.equal(mcp.seen.length, seen, 'nothing reached the server');
   });

@@ -194,6 +194,7 @@ export class McpToolService {
         return { session, tools, attempts: attempt };
       } catch (err) {
         await session?.close();
+        if (err instanceof AppError && !err.details?.server) throw new AppError(err.code, err.message, { ...err.details, server: p.server.name }, { status: err.status });
         if (!(err instanceof McpFailure)) throw err;
         if (err.kind !== 'transient' || attempt > READ_RETRIES) throw failed(p.server.name, err, attempt, p.limits.callTimeoutMs, tool);
       }
