@@ -15,7 +15,7 @@
  *    annotations (`readOnlyHint: true` without `destructiveHint: true` → read, else write; a
  *    request's `kind: write` makes it stricter), then `tools/call`: a read is retried up to 3×
  *    on 502/503/504 and connection errors, a write is sent once. Each request has
- *    `callTimeoutMs`; a timeout is never retried;
+ *    `callTimeoutMs`, the whole operation at most 60 s; a timeout is never retried;
  * 6. one audit line per call (tools.ts auditCall), any echo of the credential redacted from the
  *    answer. Failures name the server: down → 502 `details.server`, timeout → 504.
  */
@@ -71,6 +71,16 @@ interface Prepared {
 }
 
 const READ_RETRIES = 3;
+/**
+ * The most one operation (list, or call with its retries) may take, whatever `callTimeoutMs`
+ * says for each request: the Runner's client of this service waits 65 s.
+ */
+const OPERATION_BUDGET_MS = 60_000;
+
+function operationSignal(signal?: AbortSignal): AbortSignal {
+  const budget = AbortSignal.timeout(OPERATION_BUDGET_MS);
+  return signal ? AbortSignal.any([signal, budget]) : budget;
+}
 const MAX_RESPONSE_BYTES = 1 << 20;
 
 function configOf(ent: Entitlements): { servers: ServerConfig[]; limits: Limits } {
@@ -205,7 +215,7 @@ export class McpToolService {
     const started = Date.now();
     const { server, limits } = this.serverOf(ent, serverName, () => new AppError('NOT_FOUND', `MCP server ${serverName} is not configured for this instance`, { server: serverName }));
     const p = await this.prepare(ent, server, limits);
-    const signal = ctx.signal ?? new AbortController().signal;
+    const signal = operationSignal(ctx.signal);
     const { session, tools } = await this.openAndList(p, signal);
     await session.close();
     this.o.log.info({ mcp: 'tools_list', requestId: ctx.requestId, orgId: ent.orgId, projectId: ent.projectId, instanceId: ent.instanceId, server: serverName, tools: tools.length }, 'mcp tools listed');
@@ -270,7 +280,7 @@ export class McpToolService {
     const taken = this.o.counter.take(`${ent.instanceId}:${req.runId}`, limits.maxCallsPerRun);
     if (!taken.allowed) throw policyDenied(`Run ${req.runId} already made ${limits.maxCallsPerRun} MCP tool calls (maxCallsPerRun)`, { server: req.server, tool: req.tool, runId: req.runId, maxCallsPerRun: limits.maxCallsPerRun, reason: 'max_calls_per_run' });
 
-    const signal = ctx.signal ?? new AbortController().signal;
+    const signal = operationSignal(ctx.signal);
     let { session, tools } = await this.openAndList(p, signal, req.tool);
     let result: CallToolResult | undefined;
     try {
