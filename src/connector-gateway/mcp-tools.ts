@@ -4,7 +4,8 @@
  * 1. the instance active; the server named in its `mcp_tools.servers` (a call to an unknown
  *    server is refused); for a call, the tool in that server's `allowedTools` (empty allows
  *    none) — refused before anything is sent;
- * 2. the run's `maxCallsPerRun` (per instance and run id, counted when the call is accepted);
+ * 2. the run's `maxCallsPerRun` (per instance and run id; every call accepted here counts, whether
+ *    or not the server answers; a refused one reads no secret and sends nothing);
  * 3. the server URL https, its host the only allowed host, and every address it resolves to
  *    public (checked before the secret is read, and again on every connection — redirects
  *    included — by the guarded fetch);
@@ -276,9 +277,9 @@ export class McpToolService {
     const { server, limits } = this.serverOf(ent, req.server, () => policyDenied(`MCP server ${req.server} is not configured for this instance`, { server: req.server, reason: 'server_not_configured' }));
     if (server.bindingId) record.bindingId = server.bindingId;
     if (!server.allowedTools.includes(req.tool)) throw policyDenied(`Tool ${req.tool} of MCP server ${req.server} is not allowed for this instance`, { server: req.server, tool: req.tool, reason: 'tool_not_allowed' });
-    const p = await this.prepare(ent, server, limits, record);
     const taken = this.o.counter.take(`${ent.instanceId}:${req.runId}`, limits.maxCallsPerRun);
     if (!taken.allowed) throw policyDenied(`Run ${req.runId} already made ${limits.maxCallsPerRun} MCP tool calls (maxCallsPerRun)`, { server: req.server, tool: req.tool, runId: req.runId, maxCallsPerRun: limits.maxCallsPerRun, reason: 'max_calls_per_run' });
+    const p = await this.prepare(ent, server, limits, record);
 
     const signal = operationSignal(ctx.signal);
     let { session, tools } = await this.openAndList(p, signal, req.tool);
