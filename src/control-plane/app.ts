@@ -10,7 +10,15 @@ import { createUserSync, withUserSync } from '../tenancy/user-sync';
 import type { ControlPlaneDeps } from './deps';
 import { controlPlaneRegistry } from './metrics';
 
-export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { validateResponses?: boolean } = {}): Promise<ServiceApp> {
+export interface ControlPlaneAppOptions {
+  validateResponses?: boolean;
+  /** The gateway's public URL: the hosted chat's origin (CORS) and redirect URIs (dev issuer). */
+  gatewayUrl?: () => string;
+}
+
+export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: ControlPlaneAppOptions = {}): Promise<ServiceApp> {
+  const gatewayUrl = opts.gatewayUrl ?? (() => deps.config.urls.gateway);
+  const configured = new Set(deps.config.cors.allowedOrigins);
   const devOidc = deps.identity.devIssuer ? createDevIssuerHandler(deps.identity.devIssuer) : undefined;
   // Presigned URLs of the embedded object store are served here (S3/MinIO serves its own).
   const objects = deps.objectStore instanceof LocalObjectStore ? localObjectRoute(deps.objectStore, deps.log) : undefined;
@@ -22,6 +30,9 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: { vali
     log: deps.log.child({ service: 'control-plane' }),
     validateResponses: opts.validateResponses,
     registry: controlPlaneRegistry(deps),
+    // Anonymous catalog reads (public) and what the hosted chat reads (configured origins: the
+    // gateway's own, where /chat/{instanceId} is served, and CORS_ALLOWED_ORIGINS).
+    cors: { decider: { configured: (origin) => configured.has(origin) || origin === new URL(gatewayUrl()).origin } },
     security: {
       // A user's first verified token also claims a workspace bought before they signed in.
       bearerAuth: withUserSync(bearerResolver(deps.identity.verifier), createUserSync(deps.db, { log: deps.log })),

@@ -3,6 +3,7 @@ import { handlers } from '../../generated/gateway/handler-registry';
 import { createServiceApp, type ServiceApp } from '../platform/http/create-service-app';
 import { cachingVerifier, gatewayApiKeyResolver, gatewayBearerResolver } from './auth';
 import type { GatewayDeps } from './deps';
+import { gatewayCorsDecider } from './origins';
 import { overheadMiddleware } from './overhead';
 
 /**
@@ -10,8 +11,17 @@ import { overheadMiddleware } from './overhead';
  * (auth.ts), the gateway's metrics beside the platform's at `GET /metrics` (Prometheus; keep it
  * off the public ingress) and the overhead headers on every answer.
  */
-export async function createGatewayApp(deps: GatewayDeps, opts: { validateResponses?: boolean } = {}): Promise<ServiceApp> {
+export interface GatewayAppOptions {
+  validateResponses?: boolean;
+  /** The gateway's public URL (its origin serves the hosted chat); default API_BASE. */
+  publicUrl?: () => string;
+  /** Where browsers reach the Control Plane (hosted chat); default CP_BASE. */
+  controlPlaneUrl?: () => string;
+}
+
+export async function createGatewayApp(deps: GatewayDeps, opts: GatewayAppOptions = {}): Promise<ServiceApp> {
   const { metrics } = deps;
+  const publicUrl = opts.publicUrl ?? (() => deps.config.urls.gateway);
   const app = await createServiceApp({
     name: 'gateway',
     definition: loadDefinition(),
@@ -25,6 +35,11 @@ export async function createGatewayApp(deps: GatewayDeps, opts: { validateRespon
     },
     // GET /metrics (platform): the request metrics plus the gateway's own (metrics.ts).
     registry: metrics.registry,
+    // Browser-facing operations (x-cors in the spec): widget pages, the hosted chat, consoles.
+    cors: {
+      decider: gatewayCorsDecider(deps, { publicOrigin: () => new URL(publicUrl()).origin }),
+      alwaysExpose: ['X-Gateway-Overhead-Ms', 'Server-Timing'],
+    },
   });
   // Outermost, so the overhead covers routing, validation and authentication too.
   app.koa.middleware.unshift(overheadMiddleware(metrics));

@@ -33,6 +33,10 @@ export interface Config {
   vault: { addr?: string; token?: string; roleId?: string; secretId?: string; namespace?: string; mount: string };
   /** The Connector Gateway's own Keycloak client (CONNECTOR_GATEWAY_CLIENT_ID/SECRET/TOKEN_URL). */
   connectorGateway: { clientId: string; clientSecret?: string; tokenUrl?: string };
+  /** Origins of signed-in browser apps (hosted chat elsewhere, console) allowed by CORS (`CORS_ALLOWED_ORIGINS`). */
+  cors: { allowedOrigins: string[] };
+  /** The hosted chat page (`/chat/{instanceId}`): its public OIDC client and where buyers top up. */
+  chat: { clientId: string; topUpUrl?: string };
 }
 
 export interface GatewayConfig {
@@ -82,6 +86,24 @@ function url(env: Env, p: Problems, name: string, fallback?: string, protocols =
     p.add(name, 'must be an absolute URL', redactUrl(raw));
   }
   return raw;
+}
+
+/** A comma-separated list of web origins (scheme://host[:port], as browsers send them). */
+function origins(env: Env, p: Problems, name: string): string[] {
+  const raw = str(env, name);
+  if (raw === undefined) return [];
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const o of list) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o;
+    } catch {
+      ok = false;
+    }
+    if (!ok) p.add(name, 'must list origins as browsers send them (scheme://host[:port], no path or trailing slash)', o);
+  }
+  return list;
 }
 
 /** Never echo credentials embedded in a URL. */
@@ -157,6 +179,11 @@ export function loadConfig(env: Env = process.env): Config {
       clientId: str(env, 'CONNECTOR_GATEWAY_CLIENT_ID', 'connector-gateway')!,
       clientSecret: str(env, 'CONNECTOR_GATEWAY_CLIENT_SECRET'),
       tokenUrl: url(env, p, 'CONNECTOR_GATEWAY_TOKEN_URL'),
+    },
+    cors: { allowedOrigins: origins(env, p, 'CORS_ALLOWED_ORIGINS') },
+    chat: {
+      clientId: str(env, 'CHAT_CLIENT_ID', 'agent-store-chat')!,
+      topUpUrl: url(env, p, 'TOPUP_URL'),
     },
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

@@ -1,0 +1,56 @@
+/**
+ * The x-cors rules read from the bundled specs, pinned: a browser-facing operation added,
+ * removed or widened shows up here (and in the specs' docs), never silently.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { OpenAPIBackend } from 'openapi-backend';
+import { loadDefinition } from '../spec';
+import { corsRulesOf, isWebOrigin } from './cors';
+
+async function rules(service: string, alwaysExpose: string[] = []) {
+  const api = new OpenAPIBackend({ definition: loadDefinition(service), quick: true, validate: false });
+  await api.init();
+  return corsRulesOf(api, alwaysExpose);
+}
+
+test('the gateway answers CORS for exactly its browser-facing operations', async () => {
+  const r = await rules('gateway', ['X-Gateway-Overhead-Ms', 'Server-Timing']);
+  assert.deepEqual(Object.fromEntries([...r.values()].map((x) => [x.operationId, x.origins.join(',')])), {
+    createRun: 'configured,widget',
+    getRun: 'configured,widget',
+    initWidgetSession: 'widget',
+    createWorkspaceAuto: 'configured',
+    autoActivateInstance: 'configured',
+  });
+  const run = r.get('createRun')!;
+  assert.deepEqual([...run.allowHeaders].sort(), ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id']);
+  for (const h of ['Retry-After', 'X-Request-Id', 'X-Gateway-Overhead-Ms', 'Server-Timing', 'X-RateLimit-Remaining', 'Idempotent-Replayed']) {
+    assert.ok(run.exposeHeaders.includes(h), h);
+  }
+  assert.deepEqual([...r.get('initWidgetSession')!.allowHeaders].sort(), ['Content-Type', 'X-Request-Id'], 'no Authorization: the widget has no credentials yet');
+});
+
+test('the control plane answers CORS for anonymous catalog reads (public) and what signed-in browser apps read (configured)', async () => {
+  const r = await rules('control-plane');
+  const byClass = (c: string) => [...r.values()].filter((x) => x.origins.includes(c as never)).map((x) => x.operationId).sort();
+  assert.deepEqual(byClass('public'), ['getCapability', 'getOffering', 'getOfferingVersion', 'listCapabilities', 'listConnectors', 'listOfferingVersions', 'listOfferings']);
+  assert.deepEqual(byClass('configured'), ['createOrgAuto', 'getInstance', 'getInstanceEntitlements', 'getWallet', 'listInstances', 'listLedgerEntries', 'listOrgs']);
+  assert.deepEqual(byClass('widget'), []);
+});
+
+test('no browser-facing operation lets a browser send X-Api-Key', async () => {
+  for (const service of ['gateway', 'control-plane', 'connector-gateway', 'runner', 'provisioner']) {
+    for (const rule of (await rules(service)).values()) {
+      assert.ok(!rule.allowHeaders.map((h) => h.toLowerCase()).includes('x-api-key'), `${service} ${rule.operationId}`);
+    }
+  }
+});
+
+test('only http(s) origins as browsers send them count as web origins', () => {
+  assert.equal(isWebOrigin('https://shop.example'), true);
+  assert.equal(isWebOrigin('http://localhost:5173'), true);
+  for (const o of ['null', 'https://shop.example/', 'https://shop.example/path', 'file://', 'chrome-extension://abc', 'HTTPS://SHOP.EXAMPLE', '']) {
+    assert.equal(isWebOrigin(o), false, o);
+  }
+});
