@@ -3,8 +3,9 @@ import { handlers } from '../../generated/control-plane/handler-registry';
 import { apiKeyResolver } from '../auth/api-key';
 import { bearerResolver } from '../auth/bearer';
 import { sharedTokenResolver } from '../auth/shared-token';
-import { createDevIssuerHandler } from '../identity';
+import { createDevIssuerHandler, createDevLoginHandler } from '../identity';
 import { createServiceApp, type ServiceApp } from '../platform/http/create-service-app';
+import { readRawBody } from '../platform/http/request-body';
 import { LocalObjectStore, localObjectRoute } from '../storage';
 import { createUserSync, withUserSync } from '../tenancy/user-sync';
 import type { ControlPlaneDeps } from './deps';
@@ -20,6 +21,17 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: Contro
   const gatewayUrl = opts.gatewayUrl ?? (() => deps.config.urls.gateway);
   const configured = new Set(deps.config.cors.allowedOrigins);
   const devOidc = deps.identity.devIssuer ? createDevIssuerHandler(deps.identity.devIssuer) : undefined;
+  // Browser sign-in at Keycloak's endpoints (development only), for the hosted chat's public client.
+  const devLogin = deps.identity.devIssuer
+    ? createDevLoginHandler(deps.identity.devIssuer, {
+        audience: deps.config.oidc.audience,
+        appEnv: deps.config.env,
+        clients: () => {
+          const gateway = new URL(gatewayUrl()).origin;
+          return [{ clientId: deps.config.chat.clientId, redirectUris: [`${gateway}/chat/*`], webOrigins: [gateway] }];
+        },
+      })
+    : undefined;
   // Presigned URLs of the embedded object store are served here (S3/MinIO serves its own).
   const objects = deps.objectStore instanceof LocalObjectStore ? localObjectRoute(deps.objectStore, deps.log) : undefined;
   return createServiceApp({
@@ -50,7 +62,11 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: Contro
     },
     extraRoutes: async (k) => {
       if (objects && (await objects(k))) return true;
-      const answer = k.method === 'GET' ? devOidc?.(k.path) : undefined;
+      let answer = k.method === 'GET' ? devOidc?.(k.path) : undefined;
+      if (!answer && devLogin && k.path.startsWith('/dev-oidc/')) {
+        const form = k.method === 'POST' && k.is('application/x-www-form-urlencoded') ? new URLSearchParams((await readRawBody(k.req, 64 * 1024)).toString('utf8')) : undefined;
+        answer = await devLogin({ method: k.method, path: k.path, query: new URLSearchParams(k.querystring), form, origin: k.get('Origin') || undefined });
+      }
       if (!answer) return false;
       k.status = answer.status;
       k.set(answer.headers);

@@ -5,6 +5,7 @@ import { cachingVerifier, gatewayApiKeyResolver, gatewayBearerResolver } from '.
 import type { GatewayDeps } from './deps';
 import { gatewayCorsDecider } from './origins';
 import { overheadMiddleware } from './overhead';
+import { webPages } from './web-pages';
 
 /**
  * The public gateway: the spec's operations (handlers/gateway/*), its three kinds of callers
@@ -22,6 +23,8 @@ export interface GatewayAppOptions {
 export async function createGatewayApp(deps: GatewayDeps, opts: GatewayAppOptions = {}): Promise<ServiceApp> {
   const { metrics } = deps;
   const publicUrl = opts.publicUrl ?? (() => deps.config.urls.gateway);
+  // widget.js and the hosted chat page (web/dist, built by `npm run build:widget`).
+  const pages = webPages({ config: deps.config, controlPlaneUrl: opts.controlPlaneUrl ?? (() => deps.config.urls.controlPlane) });
   const app = await createServiceApp({
     name: 'gateway',
     definition: loadDefinition(),
@@ -35,6 +38,7 @@ export async function createGatewayApp(deps: GatewayDeps, opts: GatewayAppOption
     },
     // GET /metrics (platform): the request metrics plus the gateway's own (metrics.ts).
     registry: metrics.registry,
+    extraRoutes: pages,
     // Browser-facing operations (x-cors in the spec): widget pages, the hosted chat, consoles.
     cors: {
       decider: gatewayCorsDecider(deps, { publicOrigin: () => new URL(publicUrl()).origin }),
