@@ -182,7 +182,7 @@ function mount(script: HTMLScriptElement): void {
     root.classList.toggle('open', open);
     launcher.setAttribute('aria-expanded', String(open));
     if (open) {
-      if (!session && !pending) {
+      if (!session) {
         if (blocked) setStatus(friendlyMessage(blocked, 'visitor'), true);
         else {
           setStatus('Connecting…');
