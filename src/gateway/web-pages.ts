@@ -108,6 +108,7 @@ export function webPages(opts: WebPagesOptions): (k: Koa.Context) => boolean {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Chat</title>
+<link rel="icon" href="data:,">
 <script type="application/json" id="chat-config">${escapeJsonForHtml(pageConfig)}</script>
 <script src="${chat.immutablePath}" integrity="${chat.integrity}" defer></script>
 </head>

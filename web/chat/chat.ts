@@ -164,6 +164,10 @@ async function chat(initial: Tokens) {
     } catch (err) {
       if ((err as ApiError).code === 'UNAUTHENTICATED') return;
       if ((err as ApiError).status === 404 && sessionId) return; // a conversation with no stored turns yet
+      if ((err as ApiError).status === 404) {
+        status.textContent = 'This gateway keeps no conversation history: earlier messages are not shown.';
+        return;
+      }
       status.textContent = `History is unavailable: ${friendlyMessage(err as ApiError, 'buyer')}`;
     }
   };
