@@ -41,7 +41,8 @@ export function createSseParser(onEvent: (e: SseEvent) => void): { push(chunk: s
       }
     },
     end() {
-      if (buffer) line(buffer);
+      // A lone CR at the very end did end its line; any other unterminated line is dropped.
+      if (buffer.endsWith('\r')) line(buffer.slice(0, -1));
       buffer = '';
       // A final event without its blank line is discarded, as the spec says.
     },
