@@ -4,6 +4,7 @@ import { apiKeyResolver } from '../auth/api-key';
 import { bearerResolver } from '../auth/bearer';
 import { sharedTokenResolver } from '../auth/shared-token';
 import { createDevIssuerHandler, createDevLoginHandler } from '../identity';
+import { loopbackAliases } from '../platform/http/cors';
 import { createServiceApp, type ServiceApp } from '../platform/http/create-service-app';
 import { readRawBody } from '../platform/http/request-body';
 import { LocalObjectStore, localObjectRoute } from '../storage';
@@ -27,8 +28,9 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: Contro
         audience: deps.config.oidc.audience,
         appEnv: deps.config.env,
         clients: () => {
-          const gateway = new URL(gatewayUrl()).origin;
-          return [{ clientId: deps.config.chat.clientId, redirectUris: [`${gateway}/chat/*`], webOrigins: [gateway] }];
+          // The gateway's origin (and, for a local stack, its other loopback names: localhost / 127.0.0.1).
+          const origins = loopbackAliases(new URL(gatewayUrl()).origin);
+          return [{ clientId: deps.config.chat.clientId, redirectUris: origins.map((o) => `${o}/chat/*`), webOrigins: origins }];
         },
       })
     : undefined;
@@ -44,7 +46,7 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: Contro
     registry: controlPlaneRegistry(deps),
     // Anonymous catalog reads (public) and what the hosted chat reads (configured origins: the
     // gateway's own, where /chat/{instanceId} is served, and CORS_ALLOWED_ORIGINS).
-    cors: { decider: { configured: (origin) => configured.has(origin) || origin === new URL(gatewayUrl()).origin } },
+    cors: { decider: { configured: (origin) => configured.has(origin) || loopbackAliases(new URL(gatewayUrl()).origin).includes(origin) } },
     security: {
       // A user's first verified token also claims a workspace bought before they signed in.
       bearerAuth: withUserSync(bearerResolver(deps.identity.verifier), createUserSync(deps.db, { log: deps.log })),

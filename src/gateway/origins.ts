@@ -7,7 +7,7 @@
  * - `CORS_ALLOWED_ORIGINS` are the origins of signed-in browser apps (the hosted chat, a console),
  *   plus the gateway's own public origin, where `/chat/{instanceId}` is served.
  */
-import type { CorsDecider, ServedRequest } from '../platform/http/cors';
+import { loopbackAliases, type CorsDecider, type ServedRequest } from '../platform/http/cors';
 import { widgetSessionOf } from './auth';
 import type { GatewayDeps } from './deps';
 
@@ -32,7 +32,7 @@ const READABLE_REFUSALS = new Set(['ORIGIN_NOT_ALLOWED', 'UNAUTHENTICATED']);
 export function gatewayCorsDecider(deps: Pick<GatewayDeps, 'entitlements' | 'config'>, opts: { publicOrigin: () => string }): CorsDecider {
   const configured = new Set(deps.config.cors.allowedOrigins);
   return {
-    configured: (origin) => configured.has(origin) || origin === opts.publicOrigin(),
+    configured: (origin) => configured.has(origin) || loopbackAliases(opts.publicOrigin()).includes(origin),
     async widget(origin: string, served: ServedRequest) {
       if (served.errorCode && READABLE_REFUSALS.has(served.errorCode)) return true;
       if (served.caller && served.caller.kind !== 'widget') return false; // users and keys: configured origins only

@@ -135,7 +135,12 @@ function mount(script: HTMLScriptElement): void {
       logo.hidden = false;
     }
     if (s.limits?.maxInputChars) input.maxLength = s.limits.maxInputChars;
-    if (!log.childElementCount && b.greeting) render({ role: 'assistant', text: b.greeting });
+    if (b.greeting && !log.querySelector('.greeting')) {
+      // First in the conversation, even when the visitor typed before the session arrived.
+      const li = render({ role: 'assistant', text: b.greeting });
+      li.classList.add('greeting');
+      log.prepend(li);
+    }
     // The token is gone from storage when it stops being valid.
     if (expiryTimer) clearTimeout(expiryTimer);
     expiryTimer = setTimeout(forget, Math.max(0, Date.parse(s.expiresAt) - Date.now() - 5000));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OpenAPIBackend } from 'openapi-backend';
 import { loadDefinition } from '../spec';
-import { corsRulesOf, isWebOrigin } from './cors';
+import { corsRulesOf, isWebOrigin, loopbackAliases } from './cors';
 
 async function rules(service: string, alwaysExpose: string[] = []) {
   const api = new OpenAPIBackend({ definition: loadDefinition(service), quick: true, validate: false });
@@ -53,4 +53,10 @@ test('only http(s) origins as browsers send them count as web origins', () => {
   for (const o of ['null', 'https://shop.example/', 'https://shop.example/path', 'file://', 'chrome-extension://abc', 'HTTPS://SHOP.EXAMPLE', '']) {
     assert.equal(isWebOrigin(o), false, o);
   }
+});
+
+test('a local service\'s own origin counts under each loopback name; other hosts have one origin', () => {
+  assert.deepEqual(loopbackAliases('http://127.0.0.1:8081'), ['http://localhost:8081', 'http://127.0.0.1:8081', 'http://[::1]:8081']);
+  assert.deepEqual(loopbackAliases('http://localhost:8081'), ['http://localhost:8081', 'http://127.0.0.1:8081', 'http://[::1]:8081']);
+  assert.deepEqual(loopbackAliases('https://api.example.com'), ['https://api.example.com']);
 });

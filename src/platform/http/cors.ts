@@ -75,6 +75,18 @@ export function isWebOrigin(origin: string): boolean {
   }
 }
 
+/**
+ * An origin and, when its host is a loopback name, the same scheme and port under the other
+ * loopback names: a browser on `http://localhost:8081` and one on `http://127.0.0.1:8081` reach the
+ * same local service, so a development stack accepts both for its own origin.
+ */
+export function loopbackAliases(origin: string): string[] {
+  const u = new URL(origin);
+  if (!['localhost', '127.0.0.1', '[::1]'].includes(u.hostname)) return [u.origin];
+  const port = u.port ? `:${u.port}` : '';
+  return ['localhost', '127.0.0.1', '[::1]'].map((h) => `${u.protocol}//${h}${port}`);
+}
+
 function corsOf(operation: Record<string, unknown>): CorsOriginClass[] | undefined {
   const ext = operation['x-cors'] as { origins?: unknown } | undefined;
   if (ext === undefined) return undefined;
