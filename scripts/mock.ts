@@ -50,12 +50,25 @@ async function main() {
   await api.init();
   const configured = new Set((process.env.CORS_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
   const allowed = (origin: string) => configured.has(origin) || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?$/.test(origin);
+  // Requests wait until Prism answers, so a client never meets a half-started mock.
+  const ready = (async () => {
+    for (let i = 0; ; i++) {
+      try {
+        await fetch(`http://127.0.0.1:${upstreamPort}/__probe__`);
+        return;
+      } catch {
+        if (i > 1200) throw new Error('Prism did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  })();
   const koa = new Koa();
   koa.use(corsMiddleware(api, {
     decider: { configured: allowed, widget: async (origin) => allowed(origin) },
     alwaysExpose: service === 'gateway' ? ['X-Gateway-Overhead-Ms', 'Server-Timing'] : [],
   }));
   koa.use(async (ctx) => {
+    await ready;
     const headers = new Headers();
     for (const [k, v] of Object.entries(ctx.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive'].includes(k)) headers.set(k, v);
     const chunks: Buffer[] = [];
@@ -68,16 +81,6 @@ async function main() {
     ctx.body = Buffer.from(await res.arrayBuffer());
     ctx.state.served = { operationId: '', status: res.status };
   });
-  // Listen only once Prism answers, so a client never meets a half-started mock.
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${upstreamPort}/__probe__`);
-      break;
-    } catch {
-      if (i > 600) throw new Error('Prism did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   koa.listen(port, '127.0.0.1', () => console.log(`mock: ${service} on http://127.0.0.1:${port} (Prism on ${upstreamPort}, CORS from the spec's x-cors)`));
 }
 

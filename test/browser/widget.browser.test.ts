@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
-import { activeInstance, buyer, type Buyer } from '../support/gateway';
+import { activeInstance, buyer, hold, type Buyer } from '../support/gateway';
 import { http, startTestStack, type TestStack } from '../support/stack';
 import { embedPage, hostPage, launchChromium, record, screenshot, strictCsp } from './support';
 
@@ -188,6 +188,27 @@ test('a slow gateway: the page and launcher render at once, the panel says it is
   await page.close();
 });
 
+test('an owner out of credits: the visitor is told the assistant can\'t answer now (never about the wallet), and nothing is charged', async () => {
+  const w = await http('GET', `${cp}/wallets/${owner.walletId}`, { token: owner.token });
+  const reservation = await hold(stack, instanceId, w.body.available);
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  await page.goto(shop.origin);
+  await launcher(page).click();
+  await page.locator('[data-agent-store-widget] li.assistant', { hasText: 'Ask me about returns' }).waitFor();
+  const before = await balance();
+  await page.locator('[data-agent-store-widget] textarea').fill('Are you there?');
+  await page.keyboard.press('Enter');
+  const notice = page.locator('[data-agent-store-widget] li.notice');
+  await notice.waitFor();
+  assert.equal(await notice.textContent(), "The assistant can't answer right now. Please try again later.");
+  await screenshot(page, 'widget-7-out-of-credits');
+  assert.equal(await balance(), before);
+  await page.close();
+  const gwToken = await stack.serviceToken('gateway');
+  const voided = await http('POST', `${cp}/billing/void`, { token: gwToken, body: { reservationId: reservation, reason: 'cancelled' } });
+  assert.equal(voided.status, 200, JSON.stringify(voided.body));
+});
+
 test('a paused instance: the widget loads and says the assistant is paused', async () => {
   const paused = await http('POST', `${cp}/instances/${instanceId}/pause`, { token: owner.token, body: {} });
   assert.equal(paused.status, 200, JSON.stringify(paused.body));
@@ -195,7 +216,7 @@ test('a paused instance: the widget loads and says the assistant is paused', asy
   await page.goto(shop.origin);
   await launcher(page).click();
   await page.locator('[data-agent-store-widget] .status', { hasText: 'paused' }).waitFor();
-  await screenshot(page, 'widget-7-paused');
+  await screenshot(page, 'widget-8-paused');
   await page.close();
   const resumed = await http('POST', `${cp}/instances/${instanceId}/resume`, { token: owner.token, body: {} });
   assert.equal(resumed.status, 200);
