@@ -32,6 +32,7 @@ const READABLE_REFUSALS = new Set(['ORIGIN_NOT_ALLOWED', 'UNAUTHENTICATED']);
 export function gatewayCorsDecider(deps: Pick<GatewayDeps, 'entitlements' | 'config'>, opts: { publicOrigin: () => string }): CorsDecider {
   const configured = new Set(deps.config.cors.allowedOrigins);
   return {
+    boundOrigin: (caller) => widgetSessionOf(caller)?.origin,
     configured: (origin) => configured.has(origin) || loopbackAliases(opts.publicOrigin()).includes(origin),
     async widget(origin: string, served: ServedRequest) {
       if (served.errorCode && READABLE_REFUSALS.has(served.errorCode)) return true;

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OpenAPIBackend } from 'openapi-backend';
 import { loadDefinition } from '../spec';
-import { corsRulesOf, isWebOrigin, loopbackAliases } from './cors';
+import Koa from 'koa';
+import { corsMiddleware, corsRulesOf, isWebOrigin, loopbackAliases } from './cors';
 
 async function rules(service: string, alwaysExpose: string[] = []) {
   const api = new OpenAPIBackend({ definition: loadDefinition(service), quick: true, validate: false });
@@ -59,4 +60,37 @@ test('a local service\'s own origin counts under each loopback name; other hosts
   assert.deepEqual(loopbackAliases('http://127.0.0.1:8081'), ['http://localhost:8081', 'http://127.0.0.1:8081', 'http://[::1]:8081']);
   assert.deepEqual(loopbackAliases('http://localhost:8081'), ['http://localhost:8081', 'http://127.0.0.1:8081', 'http://[::1]:8081']);
   assert.deepEqual(loopbackAliases('https://api.example.com'), ['https://api.example.com']);
+});
+
+test('an answer the handler streams itself is decided when its head is written: a widget session reads only from its own origin', async () => {
+  const api = new OpenAPIBackend({ definition: loadDefinition('gateway'), quick: true, validate: false });
+  await api.init();
+  const koa = new Koa();
+  koa.use(corsMiddleware(api, {
+    decider: { configured: (o) => o === 'https://console.example', boundOrigin: (c) => (c.subject === 'ses_1' ? 'https://shop.example' : undefined) },
+  }));
+  koa.use(async (ctx) => {
+    // What a streaming handler does: the caller is known, the head goes out before it returns.
+    const widget = ctx.get('authorization') === 'widget';
+    ctx.state.request = { caller: widget ? { kind: 'widget', subject: 'ses_1', roles: new Set(), scheme: 'bearerAuth' } : { kind: 'user', subject: 'u', roles: new Set(), scheme: 'bearerAuth' } };
+    ctx.respond = false;
+    ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
+    ctx.res.end('event: done\ndata: {}\n\n');
+  });
+  const server = koa.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/runs`;
+  try {
+    const post = (origin: string, authorization: string) => fetch(url, { method: 'POST', headers: { origin, authorization } });
+    const own = await post('https://shop.example', 'widget');
+    assert.equal(own.headers.get('access-control-allow-origin'), 'https://shop.example');
+    assert.match(own.headers.get('access-control-expose-headers') ?? '', /Retry-After/);
+    assert.match(own.headers.get('vary') ?? '', /Origin/);
+    assert.equal((await post('https://evil.example', 'widget')).headers.get('access-control-allow-origin'), null);
+    assert.equal((await post('https://console.example', 'widget')).headers.get('access-control-allow-origin'), null, 'a widget session reads only from its origin');
+    assert.equal((await post('https://console.example', 'user')).headers.get('access-control-allow-origin'), 'https://console.example');
+    assert.equal((await post('https://shop.example', 'user')).headers.get('access-control-allow-origin'), null);
+  } finally {
+    server.close();
+  }
 });

@@ -51,6 +51,8 @@ export interface CorsDecider {
   configured(origin: string): boolean;
   /** `widget` operations, after the handler: may this origin read this answer? */
   widget?(origin: string, served: ServedRequest): Promise<boolean>;
+  /** The origin a widget caller's session is bound to (decides an answer streamed before the handler returns). */
+  boundOrigin?(caller: Caller): string | undefined;
 }
 
 export interface CorsOptions {
@@ -201,13 +203,43 @@ export function corsMiddleware(api: OpenAPIBackend, opts: CorsOptions): Koa.Midd
       }
       return preflights.get(rule.operationId)!(ctx, noop);
     }
-    await next();
     const rule = match(ctx.method, ctx.path);
-    if (!rule) return;
+    if (!rule) return next();
+    // An answer the handler streams itself (its head written before it returns) is decided at that
+    // moment, from what is known then: the class, the configured origins, a widget session's origin.
+    const res = ctx.res;
+    const writeHead = res.writeHead;
+    let decided = false;
+    res.writeHead = function (this: typeof res, ...args: Parameters<typeof res.writeHead>) {
+      if (!decided) {
+        decided = true;
+        res.setHeader('Vary', ctx.response.get('Vary') ? `${ctx.response.get('Vary')}, Origin` : 'Origin');
+        const allow = origin ? mayReadNow(rule, origin, (ctx.state.request as { caller?: Caller } | undefined)?.caller) : '';
+        if (allow) {
+          res.setHeader('Access-Control-Allow-Origin', allow);
+          res.setHeader('Access-Control-Expose-Headers', rule.exposeHeaders.join(','));
+        }
+      }
+      return writeHead.apply(this, args);
+    } as typeof res.writeHead;
+    try {
+      await next();
+    } finally {
+      if (!res.headersSent) res.writeHead = writeHead;
+    }
+    if (res.headersSent) return;
+    decided = true;
     if (!origin) {
       ctx.vary('Origin'); // caches must not give this answer to a browser on another origin
       return;
     }
     await answers.get(rule.operationId)!(ctx, noop);
   };
+
+  function mayReadNow(rule: CorsRule, origin: string, caller: Caller | undefined): string {
+    if (rule.origins.includes('public')) return '*';
+    if (!isWebOrigin(origin)) return '';
+    if (caller?.kind === 'widget') return rule.origins.includes('widget') && opts.decider.boundOrigin?.(caller) === origin ? origin : '';
+    return rule.origins.includes('configured') && opts.decider.configured(origin) ? origin : '';
+  }
 }

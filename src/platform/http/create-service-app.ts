@@ -186,6 +186,8 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     k.res.once('close', onClose);
     const signal = AbortSignal.any([abort.signal, shutdown.signal]);
     const state: RequestState = { requestId, log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
+    // Outer middleware (CORS for a streamed answer) may need the caller before the handler returns.
+    k.state.request = state;
     let operationId = 'unrouted';
     inFlight++;
     try {
