@@ -59,17 +59,19 @@ export async function startStack(
     let connListenUrl: string | undefined;
     const connUrl = () => (config.ports.connectorGateway === 0 && connListenUrl ? connListenUrl : config.urls.connectorGateway);
     const runnerUrl = () => (config.ports.runner === 0 && runnerListenUrl ? runnerListenUrl : config.urls.runner);
+    let gatewayListenUrl: string | undefined;
+    const gatewayUrl = () => (config.ports.gateway === 0 && gatewayListenUrl ? gatewayListenUrl : config.urls.gateway);
     const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
       'control-plane': async () => {
         const cp = buildControlPlane({ config, log, db: db!, identity }, { publicUrl: cpUrl, onLifecycleChange: (id) => signals.publish(id) });
         await cp.start();
         stoppers.push(() => cp.stop());
-        return createControlPlaneApp(cp.deps, v);
+        return createControlPlaneApp(cp.deps, { ...v, gatewayUrl });
       },
       gateway: async () => {
         const gw = await buildGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, runnerUrl, signals });
         stoppers.unshift(() => gw.close());
-        return createGatewayApp(gw.deps, v);
+        return createGatewayApp(gw.deps, { ...v, publicUrl: gatewayUrl, controlPlaneUrl: cpUrl });
       },
       'connector-gateway': () => createConnectorGatewayApp(
         // Beside the Control Plane's database, tool calls also land in the audit log.
@@ -101,6 +103,7 @@ export async function startStack(
       if (name === 'control-plane') cpListenUrl = url;
       if (name === 'runner') runnerListenUrl = url;
       if (name === 'connector-gateway') connListenUrl = url;
+      if (name === 'gateway') gatewayListenUrl = url;
       apps.push({ name, app, url });
     }
   } catch (err) {
