@@ -117,7 +117,7 @@ describe('POST /webhooks/saleor/order-fully-paid', () => {
     delete unsigned['saleor-signature'];
     const cases: [string, string, Record<string, string>, number, string][] = [
       ['unsigned', raw, unsigned, 401, 'SIGNATURE_INVALID'],
-      ['forged (another key)', raw, { ...good, 'saleor-signature': await other.sign(raw) }, 401, 'SIGNATURE_INVALID'],
+      ['forged (another key claiming the instance\'s kid)', raw, { ...good, 'saleor-signature': await other.sign(raw, { header: { kid: key.kid } }) }, 401, 'SIGNATURE_INVALID'],
       ['tampered body', raw.replace('ada@example.com', 'eve@example.com'), good, 401, 'SIGNATURE_INVALID'],
       ['unknown Saleor', raw, await signedHeaders(raw, { apiUrl: 'https://evil.example/graphql/' }), 403, 'FORBIDDEN'],
       ['Saleor-Domain mismatch', raw, await signedHeaders(raw, { domain: 'evil.example' }), 403, 'FORBIDDEN'],
