@@ -195,6 +195,12 @@ export interface ErrorDetail {
 export interface ErrorResponse {
   error: ErrorDetail;
 }
+/**
+ * A line as Saleor's legacy order payload writes it (`saleor/webhook/payloads.py`
+ * `generate_order_lines_payload`): no variant or product metadata — the line is mapped by
+ * its `product_sku` alone (`credits:<amount>` or `<offeringSlug>:<planId>`).
+ *
+ */
 export interface SaleorLegacyLine {
   type?: string;
   /**
@@ -204,14 +210,6 @@ export interface SaleorLegacyLine {
   product_sku?: string | null;
   product_variant_id?: string | null;
   quantity: number;
-  product_metadata?: SaleorMetadataDict;
-  variant_metadata?: SaleorMetadataDict;
-}
-/**
- * Saleor legacy-payload metadata, a string → string map.
- */
-export interface SaleorMetadataDict {
-  [k: string]: string | undefined;
 }
 /**
  * The order; its `number` (a number or a string, depending on the Saleor version) is read when present.
@@ -230,6 +228,12 @@ export interface SaleorLegacyOrder {
    * @maxItems 500
    */
   lines: SaleorLegacyLine[];
+}
+/**
+ * Saleor legacy-payload metadata, a string → string map.
+ */
+export interface SaleorMetadataDict {
+  [k: string]: string | undefined;
 }
 /**
  * The subscription payload (`event` of the app's subscription query) with an `order`.

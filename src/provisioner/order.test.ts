@@ -62,6 +62,28 @@ describe('ORDER_FULLY_PAID payload mapping', () => {
     assert.equal((await mapAll(parseOrderPayload(subscriptionPayload(byProduct))))[0]!.creditsAmount, 100);
   });
 
+  test('a legacy line is mapped by its SKU only: metadata fields in a legacy line are not read', async () => {
+    const order = completeOrder({ email: 'ada@example.com', lines: [{ sku: 'credits:40' }, { sku: 'support-assistant:pro' }, { sku: 'pack-large' }] });
+    const payload = legacyPayload(order) as any[];
+    // Saleor never sends these in the legacy body; whatever claims to be metadata there is ignored.
+    payload[0].lines[0].variant_metadata = { creditsAmount: '999999' };
+    payload[0].lines[2].variant_metadata = { creditsAmount: '2500' };
+    payload[0].lines[2].product_metadata = { creditsAmount: '2500' };
+    const parsed = parseOrderPayload(payload);
+    assert.deepEqual(parsed.lines.map((l) => [l.variantMetadata, l.productMetadata]), [[{}, {}], [{}, {}], [{}, {}]]);
+    const header = { id: parsed.id, number: parsed.number, email: parsed.email, orgId: parsed.orgId, projectId: parsed.projectId };
+    assert.equal((await mapLine({ order: header, line: parsed.lines[0]! }, catalog)).creditsAmount, 40);
+    const plan = await mapLine({ order: header, line: parsed.lines[1]! }, catalog);
+    assert.deepEqual([plan.kind, plan.offeringVersionId, plan.planId], ['instance', OV, 'pro']);
+    await assert.rejects(mapLine({ order: header, line: parsed.lines[2]! }, catalog), /neither a credit pack nor a plan/);
+  });
+
+  test('the subscription form keeps variant and product metadata', async () => {
+    const order = completeOrder({ email: 'ada@example.com', lines: [{ sku: 'pack-large', metadata: { creditsAmount: '2500' } }, { sku: 'pack-x', productMetadata: { creditsAmount: '7' } }] });
+    const parsed = parseOrderPayload(subscriptionPayload(order));
+    assert.deepEqual(parsed.lines.map((l) => [l.variantMetadata, l.productMetadata]), [[{ creditsAmount: '2500' }, {}], [{}, { creditsAmount: '7' }]]);
+  });
+
   test('variant metadata offeringVersionId + planId needs no catalog lookup', async () => {
     const order = completeOrder({ email: 'ada@example.com', lines: [{ sku: 'anything-goes', metadata: { offeringVersionId: OV, planId: 'starter' } }] });
     const [req] = await mapAll(parseOrderPayload(subscriptionPayload(order)), undefined);

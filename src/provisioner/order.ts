@@ -3,7 +3,11 @@
  *
  * Step 1, `parseOrderPayload`: both payload forms (the legacy JSON array with `metadata` as a
  * dict and snake_case lines; the subscription object with `metadata` as `[{key, value}]` and
- * camelCase lines) become one form-neutral `ParsedOrder`.
+ * camelCase lines) become one form-neutral `ParsedOrder`. The legacy lines are what
+ * `saleor/webhook/payloads.py` `generate_order_lines_payload` writes: `product_sku`,
+ * `product_variant_id`, `quantity`, prices — no variant or product metadata, so a legacy line is
+ * mapped by its SKU only. The subscription form (the app's query, `saleor-app/order-fully-paid.graphql`)
+ * also brings the variant's and its product's metadata.
  *
  * Step 2, `mapLine`: a parsed line becomes the Control Plane's `OrderPaidRequest`. What was bought
  * is read only from data the merchant controls — the variant's and its product's metadata and the
@@ -14,8 +18,8 @@
  *
  * | line is a…  | when (first match)                                                                |
  * |-------------|-----------------------------------------------------------------------------------|
- * | credit pack | variant/product metadata `creditsAmount`, or SKU `credits:<amount>`; top-up = creditsAmount × quantity |
- * | plan        | variant/product metadata `offeringVersionId` (+ `planId`), or SKU `<offeringSlug>:<planId>` resolved to the offering's published version by `CatalogResolver` |
+ * | credit pack | variant/product metadata `creditsAmount` (subscription form), or SKU `credits:<amount>`; top-up = creditsAmount × quantity |
+ * | plan        | variant/product metadata `offeringVersionId` (+ `planId`) (subscription form), or SKU `<offeringSlug>:<planId>` resolved to the offering's published version by `CatalogResolver` |
  * A line that is neither, or contradicts itself (metadata plan ≠ SKU plan, both a pack and a
  * plan), cannot be mapped: a permanent `MappingError`.
  */
@@ -132,8 +136,10 @@ export function parseOrderPayload(body: unknown): ParsedOrder {
         quantity: Number(l.quantity),
         sku: str(l.product_sku),
         variantId: str(l.product_variant_id),
-        variantMetadata: metadataMap(l.variant_metadata),
-        productMetadata: metadataMap(l.product_metadata),
+        // Saleor's legacy order payload carries no variant or product metadata
+        // (saleor/webhook/payloads.py generate_order_lines_payload): the SKU alone says what was bought.
+        variantMetadata: {},
+        productMetadata: {},
       })),
     };
   }

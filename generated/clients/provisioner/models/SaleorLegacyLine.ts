@@ -17,7 +17,9 @@
 
 import { exists, mapValues } from '../runtime';
 /**
- * 
+ * A line as Saleor's legacy order payload writes it (`saleor/webhook/payloads.py`
+ * `generate_order_lines_payload`): no variant or product metadata — the line is mapped by
+ * its `product_sku` alone (`credits:<amount>` or `<offeringSlug>:<planId>`).
  * @export
  * @interface SaleorLegacyLine
  */
@@ -52,18 +54,6 @@ export interface SaleorLegacyLine {
      * @memberof SaleorLegacyLine
      */
     quantity: number;
-    /**
-     * Saleor legacy-payload metadata, a string → string map.
-     * @type {{ [key: string]: string; }}
-     * @memberof SaleorLegacyLine
-     */
-    productMetadata?: { [key: string]: string; };
-    /**
-     * Saleor legacy-payload metadata, a string → string map.
-     * @type {{ [key: string]: string; }}
-     * @memberof SaleorLegacyLine
-     */
-    variantMetadata?: { [key: string]: string; };
 }
 
 export function SaleorLegacyLineFromJSON(json: any): SaleorLegacyLine {
@@ -81,8 +71,6 @@ export function SaleorLegacyLineFromJSONTyped(json: any, ignoreDiscriminator: bo
         'productSku': !exists(json, 'product_sku') ? undefined : json['product_sku'],
         'productVariantId': !exists(json, 'product_variant_id') ? undefined : json['product_variant_id'],
         'quantity': json['quantity'],
-        'productMetadata': !exists(json, 'product_metadata') ? undefined : json['product_metadata'],
-        'variantMetadata': !exists(json, 'variant_metadata') ? undefined : json['variant_metadata'],
     };
 }
 
@@ -100,8 +88,6 @@ export function SaleorLegacyLineToJSON(value?: SaleorLegacyLine | null): any {
         'product_sku': value.productSku,
         'product_variant_id': value.productVariantId,
         'quantity': value.quantity,
-        'product_metadata': value.productMetadata,
-        'variant_metadata': value.variantMetadata,
     };
 }
 
