@@ -4,14 +4,18 @@
 
 import type { Handlers } from './operations';
 import { getDeadLetter } from '../../handlers/provisioner/get-dead-letter';
+import { getInboxMessage } from '../../handlers/provisioner/get-inbox-message';
 import { listDeadLetters } from '../../handlers/provisioner/list-dead-letters';
+import { listInboxMessages } from '../../handlers/provisioner/list-inbox-messages';
 import { receiveSaleorWebhook } from '../../handlers/provisioner/receive-saleor-webhook';
 import { replayDeadLetter } from '../../handlers/provisioner/replay-dead-letter';
 
 /** Hand-written handlers (handlers/provisioner/<operation>.ts) wired by operationId. */
 export const handlers = {
   getDeadLetter,
+  getInboxMessage,
   listDeadLetters,
+  listInboxMessages,
   receiveSaleorWebhook,
   replayDeadLetter,
 } satisfies Handlers;

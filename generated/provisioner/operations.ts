@@ -16,6 +16,16 @@ export interface GetDeadLetterRequest {
 export type GetDeadLetterResult =
   | { status: 200; body: T.DeadLetter; headers?: Record<string, string>; contentType?: string };
 
+/** GET /inbox/{inboxId} */
+export interface GetInboxMessageRequest {
+  params: T.GetInboxMessagePathParams;
+  query: Record<string, never>;
+  headers: T.GetInboxMessageHeaders;
+  body: undefined;
+}
+export type GetInboxMessageResult =
+  | { status: 200; body: T.InboxMessage; headers?: Record<string, string>; contentType?: string };
+
 /** GET /dead-letters */
 export interface ListDeadLettersRequest {
   params: Record<string, never>;
@@ -26,6 +36,16 @@ export interface ListDeadLettersRequest {
 export type ListDeadLettersResult =
   | { status: 200; body: T.DeadLetterList; headers?: Record<string, string>; contentType?: string };
 
+/** GET /inbox */
+export interface ListInboxMessagesRequest {
+  params: Record<string, never>;
+  query: T.ListInboxMessagesQuery;
+  headers: T.ListInboxMessagesHeaders;
+  body: undefined;
+}
+export type ListInboxMessagesResult =
+  | { status: 200; body: T.InboxMessageList; headers?: Record<string, string>; contentType?: string };
+
 /** POST /webhooks/saleor/order-fully-paid */
 export interface ReceiveSaleorWebhookRequest {
   params: Record<string, never>;
@@ -34,7 +54,7 @@ export interface ReceiveSaleorWebhookRequest {
   body: T.SaleorOrderFullyPaidPayload;
 }
 export type ReceiveSaleorWebhookResult =
-  | { status: 200; body: T.WebhookResult; headers?: Record<string, string>; contentType?: string };
+  | { status: 200; body: T.WebhookReceipt; headers?: Record<string, string>; contentType?: string };
 
 /** POST /dead-letters/{deadLetterId}/replay */
 export interface ReplayDeadLetterRequest {
@@ -49,7 +69,9 @@ export type ReplayDeadLetterResult =
 /** Every operation of the spec, keyed by operationId. A missing or mistyped handler fails `tsc`. */
 export interface Handlers {
   getDeadLetter: OperationHandler<GetDeadLetterRequest, GetDeadLetterResult, ProvisionerDeps>;
+  getInboxMessage: OperationHandler<GetInboxMessageRequest, GetInboxMessageResult, ProvisionerDeps>;
   listDeadLetters: OperationHandler<ListDeadLettersRequest, ListDeadLettersResult, ProvisionerDeps>;
+  listInboxMessages: OperationHandler<ListInboxMessagesRequest, ListInboxMessagesResult, ProvisionerDeps>;
   receiveSaleorWebhook: OperationHandler<ReceiveSaleorWebhookRequest, ReceiveSaleorWebhookResult, ProvisionerDeps>;
   replayDeadLetter: OperationHandler<ReplayDeadLetterRequest, ReplayDeadLetterResult, ProvisionerDeps>;
 }
@@ -59,7 +81,9 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 /** Routing facts read from the spec (the router itself is openapi-backend over the bundled spec). */
 export const operations = {
   getDeadLetter: {"method":"get","path":"/dead-letters/{deadLetterId}","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
+  getInboxMessage: {"method":"get","path":"/inbox/{inboxId}","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
   listDeadLetters: {"method":"get","path":"/dead-letters","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
+  listInboxMessages: {"method":"get","path":"/inbox","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
   receiveSaleorWebhook: {"method":"post","path":"/webhooks/saleor/order-fully-paid","security":[],"roles":["saleor-webhook"],"idempotency":null,"successStatus":[200]},
   replayDeadLetter: {"method":"post","path":"/dead-letters/{deadLetterId}/replay","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
 } as const;

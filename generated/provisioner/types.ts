@@ -10,6 +10,7 @@ export type DeadLetterStatus = 'pending' | 'replayed' | 'failed';
  * The Control Plane `receiveSaleorOrderPaid` request body this line maps to (its `OrderPaidRequest`); null when the line could not be mapped.
  */
 export type NormalizedOrderLine = {
+  saleorApiUrl: string;
   orderId: string;
   lineId: string;
   orderNumber?: string;
@@ -83,6 +84,10 @@ export type ErrorCode =
   | 'RUNTIME_ERROR'
   | 'DEPENDENCY_TIMEOUT';
 /**
+ * `queued`: being delivered; `delivered`: every line accepted by the Control Plane; `dead_lettered`: a line ended in the dead-letter store (see its dead letter).
+ */
+export type InboxStatus = 'queued' | 'delivered' | 'dead_lettered';
+/**
  * The legacy (non-subscription) payload, an array holding the order.
  *
  * @minItems 1
@@ -106,6 +111,10 @@ export type SaleorMetadataList = {
  *
  */
 export type SaleorOrderFullyPaidPayload = SaleorSubscriptionPayload | SaleorLegacyPayload;
+/**
+ * `queued`: being delivered; `delivered`: every line accepted by the Control Plane; `dead_lettered`: a line ended in the dead-letter store (see its dead letter).
+ */
+export type InboxStatus1 = 'queued' | 'delivered' | 'dead_lettered';
 /**
  * `pending`: retries exhausted, replay once the Control Plane is back; `failed`: refused for good or not mappable; `replayed`: resolved.
  */
@@ -195,6 +204,71 @@ export interface ErrorDetail {
 export interface ErrorResponse {
   error: ErrorDetail;
 }
+export interface InboxLine {
+  lineId: string;
+  idempotencyKey: string;
+  /**
+   * Null until the line was mapped.
+   */
+  kind: 'instance' | 'credit_pack' | null;
+  /**
+   * `pending`: not accepted yet, more rounds to come; `accepted`: the Control Plane applied it (or replayed its earlier answer); `dead_lettered`: left to an operator.
+   */
+  outcome: 'pending' | 'accepted' | 'dead_lettered';
+  /**
+   * Control Plane calls made for this line.
+   */
+  attempts: number;
+  /**
+   * The Control Plane's last HTTP status (null when it was never reached).
+   */
+  cpStatus: number | null;
+  /**
+   * True when the Control Plane answered with the replay of an earlier answer.
+   */
+  replayed: boolean;
+  deadLetterId: string | null;
+  deadLetterStatus: 'pending' | 'replayed' | 'failed' | null;
+}
+export interface InboxMessage {
+  id: string;
+  saleorApiUrl: string;
+  orderId: string;
+  orderNumber: string | null;
+  payloadForm: 'subscription' | 'legacy';
+  signedWith: 'jws' | 'hmac';
+  /**
+   * The JWS header form Saleor sent: `crit` (3.20+, backports) or `no-crit` (earlier releases).
+   */
+  jwsHeader: 'crit' | 'no-crit' | null;
+  status: InboxStatus;
+  /**
+   * Delivery rounds run so far.
+   */
+  attempts: number;
+  /**
+   * Times Saleor delivered this order (redeliveries included).
+   */
+  deliveries: number;
+  /**
+   * When the next round is due (null once settled).
+   */
+  nextAttemptAt: string | null;
+  lastError: {
+    code?: string | null;
+    message: string;
+    httpStatus?: number | null;
+    at: string;
+  } | null;
+  lines: InboxLine[];
+  receivedAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+export interface InboxMessageList {
+  items: InboxMessage[];
+  nextCursor: string | null;
+}
 /**
  * A line as Saleor's legacy order payload writes it (`saleor/webhook/payloads.py`
  * `generate_order_lines_payload`): no variant or product metadata — the line is mapped by
@@ -279,36 +353,30 @@ export interface SaleorSubscriptionLine {
     } | null;
   } | null;
 }
-export interface WebhookLineResult {
-  lineId: string;
-  idempotencyKey: string;
+export interface WebhookReceipt {
+  inboxId: string;
   /**
-   * Null when the line could not be mapped.
+   * The allow-listed Saleor instance that sent the order.
    */
-  kind: 'instance' | 'credit_pack' | null;
-  /**
-   * `accepted`: the Control Plane applied it (or replayed its earlier answer); `dead_lettered`: kept for an operator.
-   */
-  outcome: 'accepted' | 'dead_lettered';
-  /**
-   * Control Plane calls made for this line in this delivery.
-   */
-  attempts: number;
-  /**
-   * The Control Plane's last HTTP status (null when it was never reached).
-   */
-  cpStatus?: number | null;
-  /**
-   * True when the Control Plane answered with the replay of an earlier answer (a duplicate webhook).
-   */
-  replayed?: boolean;
-  deadLetterId: string | null;
-  deadLetterStatus?: 'pending' | 'replayed' | 'failed' | null;
-}
-export interface WebhookResult {
+  saleorApiUrl: string;
   orderId: string;
-  orderNumber?: string | null;
-  lines: WebhookLineResult[];
+  orderNumber: string | null;
+  /**
+   * True when this order was already held (Saleor redelivering): nothing changed.
+   */
+  duplicate: boolean;
+  status: InboxStatus;
+  /**
+   * When the order was first held.
+   */
+  receivedAt: string;
+  lines: {
+    lineId: string;
+    /**
+     * The key every Control Plane call for this line carries: `saleor:<instanceTag>:<orderId>:<lineId>`.
+     */
+    idempotencyKey: string;
+  }[];
 }
 export interface ReceiveSaleorWebhookHeaders {
   /**
@@ -334,6 +402,36 @@ export interface ReceiveSaleorWebhookHeaders {
    *
    */
   'saleor-signature'?: string;
+}
+export interface ListInboxMessagesQuery {
+  status?: InboxStatus1;
+  /**
+   * Only this Saleor order (global id; one per Saleor instance).
+   */
+  orderId?: string;
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListInboxMessagesHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface GetInboxMessagePathParams {
+  /**
+   * Inbox message id.
+   */
+  inboxId: string;
+}
+export interface GetInboxMessageHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
 }
 export interface ListDeadLettersQuery {
   status?: DeadLetterStatus1;

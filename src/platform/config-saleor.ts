@@ -36,6 +36,12 @@ export interface ProvisionerConfig {
   clientSecret?: string;
   /** Token endpoint override (`PROVISIONER_TOKEN_URL`); default `{OIDC_ISSUER}/protocol/openid-connect/token`. */
   tokenUrl?: string;
+  /** How often the inbox worker looks for due orders when nothing woke it (`PROVISIONER_INBOX_POLL_MS`, default 1000). */
+  inboxPollMs: number;
+  /** Longest pause between two delivery rounds of one order (`PROVISIONER_INBOX_MAX_DELAY_SECONDS`, default 300). */
+  inboxMaxDelaySeconds: number;
+  /** How long an order is retried from the inbox before only its dead letters remain (`PROVISIONER_INBOX_RETRY_HOURS`, default 72). */
+  inboxRetryHours: number;
 }
 
 /** The Saleor instance `npm run saleor:send-order` imitates; allowed by default in development only. */
@@ -132,6 +138,9 @@ export function loadSaleorConfig(env: Env, appEnv: string, add: AddProblem): { s
       clientId: env.PROVISIONER_CLIENT_ID || 'provisioner',
       clientSecret: env.PROVISIONER_CLIENT_SECRET || undefined,
       tokenUrl,
+      inboxPollMs: int(env, add, 'PROVISIONER_INBOX_POLL_MS', 1000, 10, 60_000),
+      inboxMaxDelaySeconds: int(env, add, 'PROVISIONER_INBOX_MAX_DELAY_SECONDS', 300, 1, 86_400),
+      inboxRetryHours: int(env, add, 'PROVISIONER_INBOX_RETRY_HOURS', 72, 1, 24 * 30),
     },
   };
 }

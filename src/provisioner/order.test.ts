@@ -4,6 +4,7 @@ import { type CatalogResolver, idempotencyKeyFor, mapLine, MappingError, parseOr
 import { completeOrder, legacyPayload, subscriptionPayload } from './saleor-dev';
 
 const OV = 'ov_01J9ZK1B3C4D5E6F7G8H9J0K1M';
+const API = 'https://shop.example.com/graphql/';
 const catalog: CatalogResolver = {
   async publishedVersion(slug, planId) {
     if (slug === 'support-assistant' && ['starter', 'pro'].includes(planId)) return OV;
@@ -13,7 +14,7 @@ const catalog: CatalogResolver = {
 
 const mapAll = (order: ParsedOrder, resolver: CatalogResolver | undefined = catalog) => {
   const header = { id: order.id, number: order.number, email: order.email, orgId: order.orgId, projectId: order.projectId };
-  return Promise.all(order.lines.map((line) => mapLine({ order: header, line }, resolver)));
+  return Promise.all(order.lines.map((line) => mapLine({ order: header, line }, API, resolver)));
 };
 
 const demo = completeOrder({
@@ -42,6 +43,7 @@ describe('ORDER_FULLY_PAID payload mapping', () => {
       quantity: 1,
       saleorVariantId: demo.lines[0]!.variantId,
       sku: 'support-assistant:pro',
+      saleorApiUrl: API,
     });
   });
 
@@ -72,10 +74,10 @@ describe('ORDER_FULLY_PAID payload mapping', () => {
     const parsed = parseOrderPayload(payload);
     assert.deepEqual(parsed.lines.map((l) => [l.variantMetadata, l.productMetadata]), [[{}, {}], [{}, {}], [{}, {}]]);
     const header = { id: parsed.id, number: parsed.number, email: parsed.email, orgId: parsed.orgId, projectId: parsed.projectId };
-    assert.equal((await mapLine({ order: header, line: parsed.lines[0]! }, catalog)).creditsAmount, 40);
-    const plan = await mapLine({ order: header, line: parsed.lines[1]! }, catalog);
+    assert.equal((await mapLine({ order: header, line: parsed.lines[0]! }, API, catalog)).creditsAmount, 40);
+    const plan = await mapLine({ order: header, line: parsed.lines[1]! }, API, catalog);
     assert.deepEqual([plan.kind, plan.offeringVersionId, plan.planId], ['instance', OV, 'pro']);
-    await assert.rejects(mapLine({ order: header, line: parsed.lines[2]! }, catalog), /neither a credit pack nor a plan/);
+    await assert.rejects(mapLine({ order: header, line: parsed.lines[2]! }, API, catalog), /neither a credit pack nor a plan/);
   });
 
   test('the subscription form keeps variant and product metadata', async () => {
@@ -129,8 +131,11 @@ describe('ORDER_FULLY_PAID payload mapping', () => {
     }
   });
 
-  test('the idempotency key is saleor:<orderId>:<lineId>', () => {
-    assert.equal(idempotencyKeyFor('T3JkZXI6MQ==', 'T3JkZXJMaW5lOjE='), 'saleor:T3JkZXI6MQ==:T3JkZXJMaW5lOjE=');
+  test('the idempotency key is saleor:<instance tag>:<orderId>:<lineId>: the same ids from two Saleor instances never share a key', () => {
+    assert.equal(idempotencyKeyFor(API, 'T3JkZXI6MQ==', 'T3JkZXJMaW5lOjE='), 'saleor:be19169711b16065:T3JkZXI6MQ==:T3JkZXJMaW5lOjE=');
+    const other = idempotencyKeyFor('https://other-shop.example.com/graphql/', 'T3JkZXI6MQ==', 'T3JkZXJMaW5lOjE=');
+    assert.notEqual(other, idempotencyKeyFor(API, 'T3JkZXI6MQ==', 'T3JkZXJMaW5lOjE='));
+    assert.match(other, /^saleor:[0-9a-f]{16}:T3JkZXI6MQ==:T3JkZXJMaW5lOjE=$/);
   });
 
   test('a payload without an order is refused', () => {

@@ -24,6 +24,7 @@
  * plan), cannot be mapped: a permanent `MappingError`.
  */
 import type { OrderPaidRequest } from '../../generated/control-plane/types';
+import { orderLineKey } from '../commerce/saleor-keys';
 
 export type { OrderPaidRequest };
 
@@ -168,13 +169,16 @@ export function parseOrderPayload(body: unknown): ParsedOrder {
   };
 }
 
-/** `saleor:<orderId>:<lineId>` — the Control Plane's commerce idempotency key. */
-export function idempotencyKeyFor(orderId: string, lineId: string): string {
-  return `saleor:${orderId}:${lineId}`;
+/** `saleor:<instance tag>:<orderId>:<lineId>` — the Control Plane's commerce idempotency key (src/commerce/saleor-keys.ts). */
+export function idempotencyKeyFor(saleorApiUrl: string, orderId: string, lineId: string): string {
+  return orderLineKey(saleorApiUrl, orderId, lineId);
 }
 
-/** Maps one line to the Control Plane's `OrderPaidRequest`; throws MappingError when it cannot. */
-export async function mapLine(source: LineSource, catalog?: CatalogResolver): Promise<OrderPaidRequest> {
+/**
+ * Maps one line sold by the Saleor instance at `saleorApiUrl` to the Control Plane's
+ * `OrderPaidRequest`; throws MappingError when it cannot.
+ */
+export async function mapLine(source: LineSource, saleorApiUrl: string, catalog?: CatalogResolver): Promise<OrderPaidRequest> {
   const { order, line } = source;
   if (!order.email || !EMAIL.test(order.email) || order.email.length > 254) {
     throw new MappingError('The order has no valid buyer email (userEmail / user_email)');
@@ -191,6 +195,7 @@ export async function mapLine(source: LineSource, catalog?: CatalogResolver): Pr
   const planSku = sku ? PLAN_SKU.exec(sku) : null;
 
   const request: OrderPaidRequest = {
+    saleorApiUrl,
     orderId: order.id,
     lineId: line.id,
     buyer: { email: order.email },

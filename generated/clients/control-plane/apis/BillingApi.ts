@@ -71,7 +71,7 @@ export interface BillingApiInterface {
     /**
      * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
      * @summary Reserve a run budget on a wallet
-     * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;orderId&gt;:&lt;lineId&gt;&#x60;.
+     * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;instanceTag&gt;:&lt;orderId&gt;:&lt;lineId&gt;&#x60; (the Saleor instance\&#39;s tag, see &#x60;receiveSaleorOrderPaid&#x60;).
      * @param {AuthorizeRequest} authorizeRequest 
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {*} [options] Override http request option.

@@ -81,10 +81,10 @@ export interface UpdateWalletOperationRequest {
  */
 export interface WalletsApiInterface {
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
      * @summary Add credits to a wallet
      * @param {string} walletId Wallet id.
-     * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;orderId&gt;:&lt;lineId&gt;&#x60;.
+     * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;instanceTag&gt;:&lt;orderId&gt;:&lt;lineId&gt;&#x60; (the Saleor instance\&#39;s tag, see &#x60;receiveSaleorOrderPaid&#x60;).
      * @param {CreateTopupRequest} createTopupRequest 
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {*} [options] Override http request option.
@@ -94,7 +94,7 @@ export interface WalletsApiInterface {
     createTopupRaw(requestParameters: CreateTopupOperationRequest): Promise<runtime.ApiResponse<Topup>>;
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
      * Add credits to a wallet
      */
     createTopup(requestParameters: CreateTopupOperationRequest): Promise<Topup>;
@@ -165,7 +165,7 @@ export interface WalletsApiInterface {
 export class WalletsApi extends runtime.BaseAPI implements WalletsApiInterface {
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
      * Add credits to a wallet
      */
     async createTopupRaw(requestParameters: CreateTopupOperationRequest): Promise<runtime.ApiResponse<Topup>> {
@@ -215,7 +215,7 @@ export class WalletsApi extends runtime.BaseAPI implements WalletsApiInterface {
     }
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
      * Add credits to a wallet
      */
     async createTopup(requestParameters: CreateTopupOperationRequest): Promise<Topup> {

@@ -48,7 +48,7 @@ export interface CreateTopupRequest {
      */
     source: CreateTopupRequestSourceEnum;
     /**
-     * External reference, e.g. `saleor:<orderId>:<lineId>`.
+     * External reference, e.g. `saleor:<instanceTag>:<orderId>:<lineId>`.
      * @type {string}
      * @memberof CreateTopupRequest
      */

@@ -34,6 +34,12 @@ import {
  */
 export interface OrderPaidRequest {
     /**
+     * The Saleor instance that sold the line: its API URL (`Saleor-Api-Url`, ending `/graphql/`). Order and line ids are unique within one Saleor only.
+     * @type {string}
+     * @memberof OrderPaidRequest
+     */
+    saleorApiUrl: string;
+    /**
      * Saleor order global id.
      * @type {string}
      * @memberof OrderPaidRequest
@@ -111,6 +117,7 @@ export function OrderPaidRequestFromJSONTyped(json: any, ignoreDiscriminator: bo
     }
     return {
         
+        'saleorApiUrl': json['saleorApiUrl'],
         'orderId': json['orderId'],
         'lineId': json['lineId'],
         'orderNumber': !exists(json, 'orderNumber') ? undefined : json['orderNumber'],
@@ -134,6 +141,7 @@ export function OrderPaidRequestToJSON(value?: OrderPaidRequest | null): any {
     }
     return {
         
+        'saleorApiUrl': value.saleorApiUrl,
         'orderId': value.orderId,
         'lineId': value.lineId,
         'orderNumber': value.orderNumber,
