@@ -26,6 +26,26 @@ export interface GetInboxMessageRequest {
 export type GetInboxMessageResult =
   | { status: 200; body: T.InboxMessage; headers?: Record<string, string>; contentType?: string };
 
+/** GET /api/manifest */
+export interface GetSaleorAppManifestRequest {
+  params: Record<string, never>;
+  query: Record<string, never>;
+  headers: T.GetSaleorAppManifestHeaders;
+  body: undefined;
+}
+export type GetSaleorAppManifestResult =
+  | { status: 200; body: T.SaleorAppManifest; headers?: Record<string, string>; contentType?: string };
+
+/** GET /api/app */
+export interface GetSaleorAppPageRequest {
+  params: Record<string, never>;
+  query: T.GetSaleorAppPageQuery;
+  headers: T.GetSaleorAppPageHeaders;
+  body: undefined;
+}
+export type GetSaleorAppPageResult =
+  | { status: 200; body: string; headers?: Record<string, string>; contentType?: string };
+
 /** GET /dead-letters */
 export interface ListDeadLettersRequest {
   params: Record<string, never>;
@@ -56,6 +76,16 @@ export interface ReceiveSaleorWebhookRequest {
 export type ReceiveSaleorWebhookResult =
   | { status: 200; body: T.WebhookReceipt; headers?: Record<string, string>; contentType?: string };
 
+/** POST /api/register */
+export interface RegisterSaleorAppRequest {
+  params: Record<string, never>;
+  query: Record<string, never>;
+  headers: T.RegisterSaleorAppHeaders;
+  body: T.RegisterSaleorAppBody;
+}
+export type RegisterSaleorAppResult =
+  | { status: 200; body: T.RegisterSaleorAppResponse200; headers?: Record<string, string>; contentType?: string };
+
 /** POST /dead-letters/{deadLetterId}/replay */
 export interface ReplayDeadLetterRequest {
   params: T.ReplayDeadLetterPathParams;
@@ -70,9 +100,12 @@ export type ReplayDeadLetterResult =
 export interface Handlers {
   getDeadLetter: OperationHandler<GetDeadLetterRequest, GetDeadLetterResult, ProvisionerDeps>;
   getInboxMessage: OperationHandler<GetInboxMessageRequest, GetInboxMessageResult, ProvisionerDeps>;
+  getSaleorAppManifest: OperationHandler<GetSaleorAppManifestRequest, GetSaleorAppManifestResult, ProvisionerDeps>;
+  getSaleorAppPage: OperationHandler<GetSaleorAppPageRequest, GetSaleorAppPageResult, ProvisionerDeps>;
   listDeadLetters: OperationHandler<ListDeadLettersRequest, ListDeadLettersResult, ProvisionerDeps>;
   listInboxMessages: OperationHandler<ListInboxMessagesRequest, ListInboxMessagesResult, ProvisionerDeps>;
   receiveSaleorWebhook: OperationHandler<ReceiveSaleorWebhookRequest, ReceiveSaleorWebhookResult, ProvisionerDeps>;
+  registerSaleorApp: OperationHandler<RegisterSaleorAppRequest, RegisterSaleorAppResult, ProvisionerDeps>;
   replayDeadLetter: OperationHandler<ReplayDeadLetterRequest, ReplayDeadLetterResult, ProvisionerDeps>;
 }
 
@@ -82,9 +115,12 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 export const operations = {
   getDeadLetter: {"method":"get","path":"/dead-letters/{deadLetterId}","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
   getInboxMessage: {"method":"get","path":"/inbox/{inboxId}","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
+  getSaleorAppManifest: {"method":"get","path":"/api/manifest","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},
+  getSaleorAppPage: {"method":"get","path":"/api/app","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},
   listDeadLetters: {"method":"get","path":"/dead-letters","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
   listInboxMessages: {"method":"get","path":"/inbox","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
   receiveSaleorWebhook: {"method":"post","path":"/webhooks/saleor/order-fully-paid","security":[],"roles":["saleor-webhook"],"idempotency":null,"successStatus":[200]},
+  registerSaleorApp: {"method":"post","path":"/api/register","security":[],"roles":["saleor-app-install"],"idempotency":null,"successStatus":[200]},
   replayDeadLetter: {"method":"post","path":"/dead-letters/{deadLetterId}/replay","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
 } as const;
 

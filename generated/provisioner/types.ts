@@ -270,6 +270,36 @@ export interface InboxMessageList {
   nextCursor: string | null;
 }
 /**
+ * Saleor's app manifest (`saleor/app/manifest_schema.py` `ManifestSchema`, camelCase).
+ */
+export interface SaleorAppManifest {
+  /**
+   * The app identifier (unique per Saleor instance).
+   */
+  id: string;
+  version: string;
+  name: string;
+  about: string;
+  author?: string;
+  permissions: 'MANAGE_ORDERS'[];
+  appUrl: string;
+  tokenTargetUrl: string;
+  /**
+   * An npm-style range (`RequiredSaleorVersionSpec`).
+   */
+  requiredSaleorVersion?: string;
+  webhooks: {
+    name: string;
+    targetUrl: string;
+    /**
+     * The subscription query; its `event` is the webhook body.
+     */
+    query: string;
+    isActive: boolean;
+    asyncEvents: 'ORDER_FULLY_PAID'[];
+  }[];
+}
+/**
  * A line as Saleor's legacy order payload writes it (`saleor/webhook/payloads.py`
  * `generate_order_lines_payload`): no variant or product metadata — the line is mapped by
  * its `product_sku` alone (`credits:<amount>` or `<offeringSlug>:<planId>`).
@@ -310,7 +340,7 @@ export interface SaleorMetadataDict {
   [k: string]: string | undefined;
 }
 /**
- * The subscription payload (`event` of the app's subscription query) with an `order`.
+ * The subscription payload (`event` of the app's subscription query, `src/provisioner/saleor-app/order-fully-paid.graphql`) with an `order`.
  */
 export interface SaleorSubscriptionPayload {
   issuedAt?: string | null;
@@ -324,10 +354,6 @@ export interface SaleorSubscriptionOrder {
   id: string;
   number?: string | null;
   userEmail?: string | null;
-  user?: {
-    id?: string;
-    email?: string | null;
-  } | null;
   metadata?: SaleorMetadataList;
   privateMetadata?: SaleorMetadataList;
   /**
@@ -345,10 +371,8 @@ export interface SaleorSubscriptionLine {
   productVariantId?: string | null;
   variant?: {
     id?: string;
-    sku?: string | null;
     metadata?: SaleorMetadataList;
     product?: {
-      id?: string;
       metadata?: SaleorMetadataList;
     } | null;
   } | null;
@@ -402,6 +426,51 @@ export interface ReceiveSaleorWebhookHeaders {
    *
    */
   'saleor-signature'?: string;
+}
+export interface GetSaleorAppManifestHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface RegisterSaleorAppHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+  /**
+   * Absolute URL of the installing Saleor's GraphQL API (ending `/graphql/`).
+   */
+  'saleor-api-url': string;
+  /**
+   * The installing Saleor's domain; when present it must be the host of `Saleor-Api-Url`.
+   */
+  'saleor-domain'?: string;
+  /**
+   * The installing Saleor's schema version (for example `3.20`), recorded with the installation.
+   */
+  'saleor-schema-version'?: string;
+}
+export interface RegisterSaleorAppResponse200 {
+  success: true;
+}
+export interface RegisterSaleorAppBody {
+  /**
+   * The app's Saleor API token.
+   */
+  auth_token: string;
+}
+export interface GetSaleorAppPageQuery {
+  /**
+   * The Saleor instance the dashboard shows the page for.
+   */
+  saleorApiUrl?: string;
+}
+export interface GetSaleorAppPageHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
 }
 export interface ListInboxMessagesQuery {
   status?: InboxStatus1;

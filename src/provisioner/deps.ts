@@ -7,6 +7,9 @@ import { createDeadLetterStore } from './dead-letters';
 import { createInboxStore } from './inbox';
 import { createInboxWorker, type InboxWorker } from './inbox-worker';
 import { createProvisioner, type DeliverySchedule, type Provisioner } from './service';
+import { createSaleorAppInstallations, type SaleorAppInstallations } from './saleor-app/installations';
+import { type AppIdLookup, saleorAppIdLookup } from './saleor-app/register';
+import { createSecretStore, type SecretStore } from '../secrets';
 import { createSaleorSignatureVerifier, type JwksFetcher, type SaleorSignatureVerifier } from './signature';
 import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
 
@@ -22,6 +25,8 @@ export interface ProvisionerDeps {
   provisioner: Provisioner;
   /** Delivers the inbox in the background; `kick` after holding an order. */
   inboxWorker: InboxWorker;
+  /** The Saleor app: installations (tokens in the secret store) and the token check at registration. */
+  saleorApp: { installations: SaleorAppInstallations; appIdOf: AppIdLookup };
 }
 
 export interface ProvisionerDepsOverrides {
@@ -34,6 +39,8 @@ export interface ProvisionerDepsOverrides {
   tokens?: TokenSource;
   fetch?: typeof fetch;
   fetchJwks?: JwksFetcher;
+  secrets?: SecretStore;
+  appIdOf?: AppIdLookup;
 }
 
 /** The service token source for this deployment: Keycloak client credentials, or the dev issuer. */
@@ -76,5 +83,9 @@ export function createProvisionerDeps(base: { config: Config; log: Logger; db: K
     log: base.log.child({ service: 'provisioner' }),
     pollMs: o.pollMs ?? config.provisioner.inboxPollMs,
   });
-  return { ...base, signature, provisioner, inboxWorker };
+  const saleorApp = {
+    installations: createSaleorAppInstallations(base.db, o.secrets ?? createSecretStore(config)),
+    appIdOf: o.appIdOf ?? saleorAppIdLookup(o.fetch),
+  };
+  return { ...base, signature, provisioner, inboxWorker, saleorApp };
 }

@@ -147,12 +147,11 @@ export function parseOrderPayload(body: unknown): ParsedOrder {
   const order = isObject(body) ? body.order : undefined;
   if (!isObject(order) || !str(order.id)) throw new MappingError('The subscription payload holds no order');
   const lines = Array.isArray(order.lines) ? order.lines.filter(isObject) : [];
-  const user = isObject(order.user) ? order.user : undefined;
   return {
     form: 'subscription',
     id: str(order.id)!,
     number: orderNumber(order.number),
-    email: str(order.userEmail) ?? str(user?.email),
+    email: str(order.userEmail),
     ...routing(metadataMap(order.metadata), metadataMap(order.privateMetadata)),
     lines: lines.map((l) => {
       const variant = isObject(l.variant) ? l.variant : undefined;
@@ -160,7 +159,8 @@ export function parseOrderPayload(body: unknown): ParsedOrder {
       return {
         id: String(l.id),
         quantity: Number(l.quantity),
-        sku: str(l.productSku) ?? str(variant?.sku),
+        sku: str(l.productSku),
+        // A variant deleted after the sale is null; the line still names it.
         variantId: str(variant?.id) ?? str(l.productVariantId),
         variantMetadata: metadataMap(variant?.metadata),
         productMetadata: metadataMap(product?.metadata),

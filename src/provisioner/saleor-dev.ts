@@ -180,38 +180,28 @@ export function completeOrder(o: DemoOrder): Required<Pick<DemoOrder, 'id' | 'nu
 
 const kv = (m: Record<string, string> = {}) => Object.entries(m).map(([key, value]) => ({ key, value }));
 
-/** The subscription payload (the `event` of the app's subscription query), as Saleor sends it. */
-export function subscriptionPayload(order: ReturnType<typeof completeOrder>, version = '3.20.0'): unknown {
+/**
+ * The subscription payload as Saleor sends it for the app's query
+ * (`saleor-app/order-fully-paid.graphql`): the query's `event`, exactly its fields
+ * (saleor-app.test.ts checks this against graphql-js executing the query).
+ */
+export function subscriptionPayload(order: ReturnType<typeof completeOrder>): unknown {
   return {
-    issuedAt: new Date().toISOString(),
-    version,
-    recipient: { id: globalId('App', '1'), name: 'Agent Store Provisioner' },
     order: {
       id: order.id,
       number: String(order.number),
-      created: new Date().toISOString(),
-      status: 'UNFULFILLED',
-      isPaid: true,
-      chargeStatus: 'FULL',
       userEmail: order.email,
-      user: null,
-      channel: { id: globalId('Channel', '1'), slug: 'default-channel', currencyCode: 'USD' },
       metadata: kv(order.metadata),
       privateMetadata: [],
       lines: order.lines.map((l) => ({
         id: l.id,
-        productName: l.sku,
-        variantName: l.sku,
+        quantity: l.quantity,
         productSku: l.sku,
         productVariantId: l.variantId,
-        quantity: l.quantity,
-        isShippingRequired: false,
-        unitPrice: { gross: { amount: 49, currency: 'USD' }, net: { amount: 49, currency: 'USD' } },
         variant: {
           id: l.variantId,
-          sku: l.sku,
           metadata: kv(l.metadata),
-          product: { id: globalId('Product', '1'), metadata: kv(l.productMetadata) },
+          product: { metadata: kv(l.productMetadata) },
         },
       })),
     },

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * The Provisioner's inbox, and Saleor instance scoping of its records.
+ * The Provisioner's inbox, Saleor instance scoping of its records, and the Saleor app's installations.
  *
  * - provisioner_inbox: one row per verified ORDER_FULLY_PAID webhook, per Saleor instance and
  *   order (`saleor_api_url`, `order_id`): the webhook is answered as soon as its row is written,
@@ -14,6 +14,8 @@ import type { Knex } from 'knex';
  *   may send the same order and line ids — so the unique key becomes (saleor_api_url, order_id,
  *   line_id), and the stored key and request move to the instance-scoped form
  *   `saleor:<first 16 hex of sha256(saleor_api_url)>:<orderId>:<lineId>` (src/commerce/saleor-keys.ts).
+ * - saleor_app_installations: Saleor instances that installed the app (POST /api/register): the
+ *   app id and where its token lives in the secret store — never the token itself.
  * The statements run one by one: PGlite's extended protocol takes one command per query.
  */
 const UP = [
@@ -53,9 +55,20 @@ const UP = [
   `alter table provisioner_dead_letters alter column saleor_api_url set not null`,
   `alter table provisioner_dead_letters drop constraint provisioner_dead_letters_line_uq`,
   `alter table provisioner_dead_letters add constraint provisioner_dead_letters_line_uq unique (saleor_api_url, order_id, line_id)`,
+  `create table saleor_app_installations (
+     saleor_api_url text primary key,
+     app_id text not null,
+     secret_path text not null,
+     secret_version integer not null,
+     saleor_domain text,
+     schema_version text,
+     installed_at timestamptz not null,
+     updated_at timestamptz not null
+   )`,
 ];
 
 const DOWN = [
+  `drop table saleor_app_installations`,
   `drop table provisioner_inbox`,
   `alter table provisioner_dead_letters drop constraint provisioner_dead_letters_line_uq`,
   `alter table provisioner_dead_letters add constraint provisioner_dead_letters_line_uq unique (order_id, line_id)`,

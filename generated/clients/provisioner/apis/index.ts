@@ -4,3 +4,4 @@
 export * from './DeadLettersApi';
 export * from './InboxApi';
 export * from './SaleorApi';
+export * from './SaleorAppApi';

@@ -36,12 +36,6 @@ export interface SaleorSubscriptionLineVariant {
      */
     id?: string;
     /**
-     * 
-     * @type {string}
-     * @memberof SaleorSubscriptionLineVariant
-     */
-    sku?: string | null;
-    /**
      * Saleor GraphQL metadata, a list of key/value pairs.
      * @type {Array<object>}
      * @memberof SaleorSubscriptionLineVariant
@@ -66,7 +60,6 @@ export function SaleorSubscriptionLineVariantFromJSONTyped(json: any, ignoreDisc
     return {
         
         'id': !exists(json, 'id') ? undefined : json['id'],
-        'sku': !exists(json, 'sku') ? undefined : json['sku'],
         'metadata': !exists(json, 'metadata') ? undefined : json['metadata'],
         'product': !exists(json, 'product') ? undefined : SaleorSubscriptionLineVariantProductFromJSON(json['product']),
     };
@@ -82,7 +75,6 @@ export function SaleorSubscriptionLineVariantToJSON(value?: SaleorSubscriptionLi
     return {
         
         'id': value.id,
-        'sku': value.sku,
         'metadata': value.metadata,
         'product': SaleorSubscriptionLineVariantProductToJSON(value.product),
     };

@@ -23,12 +23,6 @@ import { exists, mapValues } from '../runtime';
  */
 export interface SaleorSubscriptionLineVariantProduct {
     /**
-     * 
-     * @type {string}
-     * @memberof SaleorSubscriptionLineVariantProduct
-     */
-    id?: string;
-    /**
      * Saleor GraphQL metadata, a list of key/value pairs.
      * @type {Array<object>}
      * @memberof SaleorSubscriptionLineVariantProduct
@@ -46,7 +40,6 @@ export function SaleorSubscriptionLineVariantProductFromJSONTyped(json: any, ign
     }
     return {
         
-        'id': !exists(json, 'id') ? undefined : json['id'],
         'metadata': !exists(json, 'metadata') ? undefined : json['metadata'],
     };
 }
@@ -60,7 +53,6 @@ export function SaleorSubscriptionLineVariantProductToJSON(value?: SaleorSubscri
     }
     return {
         
-        'id': value.id,
         'metadata': value.metadata,
     };
 }

@@ -21,10 +21,6 @@ import {
     SaleorSubscriptionLineFromJSON,
     SaleorSubscriptionLineFromJSONTyped,
     SaleorSubscriptionLineToJSON,
-    SaleorSubscriptionOrderUser,
-    SaleorSubscriptionOrderUserFromJSON,
-    SaleorSubscriptionOrderUserFromJSONTyped,
-    SaleorSubscriptionOrderUserToJSON,
 } from './';
 
 /**
@@ -51,12 +47,6 @@ export interface SaleorSubscriptionOrder {
      * @memberof SaleorSubscriptionOrder
      */
     userEmail?: string | null;
-    /**
-     * 
-     * @type {SaleorSubscriptionOrderUser}
-     * @memberof SaleorSubscriptionOrder
-     */
-    user?: SaleorSubscriptionOrderUser | null;
     /**
      * Saleor GraphQL metadata, a list of key/value pairs.
      * @type {Array<object>}
@@ -90,7 +80,6 @@ export function SaleorSubscriptionOrderFromJSONTyped(json: any, ignoreDiscrimina
         'id': json['id'],
         'number': !exists(json, 'number') ? undefined : json['number'],
         'userEmail': !exists(json, 'userEmail') ? undefined : json['userEmail'],
-        'user': !exists(json, 'user') ? undefined : SaleorSubscriptionOrderUserFromJSON(json['user']),
         'metadata': !exists(json, 'metadata') ? undefined : json['metadata'],
         'privateMetadata': !exists(json, 'privateMetadata') ? undefined : json['privateMetadata'],
         'lines': ((json['lines'] as Array<any>).map(SaleorSubscriptionLineFromJSON)),
@@ -109,7 +98,6 @@ export function SaleorSubscriptionOrderToJSON(value?: SaleorSubscriptionOrder | 
         'id': value.id,
         'number': value.number,
         'userEmail': value.userEmail,
-        'user': SaleorSubscriptionOrderUserToJSON(value.user),
         'metadata': value.metadata,
         'privateMetadata': value.privateMetadata,
         'lines': ((value.lines as Array<any>).map(SaleorSubscriptionLineToJSON)),

@@ -24,7 +24,7 @@ import {
 } from './';
 
 /**
- * The subscription payload (`event` of the app's subscription query) with an `order`.
+ * The subscription payload (`event` of the app's subscription query, `src/provisioner/saleor-app/order-fully-paid.graphql`) with an `order`.
  * @export
  * @interface SaleorSubscriptionPayload
  */

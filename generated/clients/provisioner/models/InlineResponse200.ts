@@ -19,39 +19,32 @@ import { exists, mapValues } from '../runtime';
 /**
  * 
  * @export
- * @interface SaleorSubscriptionOrderUser
+ * @interface InlineResponse200
  */
-export interface SaleorSubscriptionOrderUser {
+export interface InlineResponse200 {
     /**
      * 
-     * @type {string}
-     * @memberof SaleorSubscriptionOrderUser
+     * @type {boolean}
+     * @memberof InlineResponse200
      */
-    id?: string;
-    /**
-     * 
-     * @type {string}
-     * @memberof SaleorSubscriptionOrderUser
-     */
-    email?: string | null;
+    success: InlineResponse200SuccessEnum;
 }
 
-export function SaleorSubscriptionOrderUserFromJSON(json: any): SaleorSubscriptionOrderUser {
-    return SaleorSubscriptionOrderUserFromJSONTyped(json, false);
+export function InlineResponse200FromJSON(json: any): InlineResponse200 {
+    return InlineResponse200FromJSONTyped(json, false);
 }
 
-export function SaleorSubscriptionOrderUserFromJSONTyped(json: any, ignoreDiscriminator: boolean): SaleorSubscriptionOrderUser {
+export function InlineResponse200FromJSONTyped(json: any, ignoreDiscriminator: boolean): InlineResponse200 {
     if ((json === undefined) || (json === null)) {
         return json;
     }
     return {
         
-        'id': !exists(json, 'id') ? undefined : json['id'],
-        'email': !exists(json, 'email') ? undefined : json['email'],
+        'success': json['success'],
     };
 }
 
-export function SaleorSubscriptionOrderUserToJSON(value?: SaleorSubscriptionOrderUser | null): any {
+export function InlineResponse200ToJSON(value?: InlineResponse200 | null): any {
     if (value === undefined) {
         return undefined;
     }
@@ -60,9 +53,16 @@ export function SaleorSubscriptionOrderUserToJSON(value?: SaleorSubscriptionOrde
     }
     return {
         
-        'id': value.id,
-        'email': value.email,
+        'success': value.success,
     };
+}
+
+/**
+* @export
+* @enum {string}
+*/
+export enum InlineResponse200SuccessEnum {
+    True = 'true'
 }
 
 
