@@ -81,10 +81,10 @@ export interface RegisterSaleorAppRequest {
   params: Record<string, never>;
   query: Record<string, never>;
   headers: T.RegisterSaleorAppHeaders;
-  body: T.RegisterSaleorAppBody;
+  body: T.SaleorAppToken;
 }
 export type RegisterSaleorAppResult =
-  | { status: 200; body: T.RegisterSaleorAppResponse200; headers?: Record<string, string>; contentType?: string };
+  | { status: 200; body: T.SaleorAppRegistered; headers?: Record<string, string>; contentType?: string };
 
 /** POST /dead-letters/{deadLetterId}/replay */
 export interface ReplayDeadLetterRequest {

@@ -300,6 +300,21 @@ export interface SaleorAppManifest {
   }[];
 }
 /**
+ * The answer Saleor's app SDK gives a successful registration.
+ */
+export interface SaleorAppRegistered {
+  success: true;
+}
+/**
+ * What Saleor posts to the manifest's `tokenTargetUrl` (`send_app_token`).
+ */
+export interface SaleorAppToken {
+  /**
+   * The app's Saleor API token.
+   */
+  auth_token: string;
+}
+/**
  * A line as Saleor's legacy order payload writes it (`saleor/webhook/payloads.py`
  * `generate_order_lines_payload`): no variant or product metadata — the line is mapped by
  * its `product_sku` alone (`credits:<amount>` or `<offeringSlug>:<planId>`).
@@ -450,15 +465,6 @@ export interface RegisterSaleorAppHeaders {
    * The installing Saleor's schema version (for example `3.20`), recorded with the installation.
    */
   'saleor-schema-version'?: string;
-}
-export interface RegisterSaleorAppResponse200 {
-  success: true;
-}
-export interface RegisterSaleorAppBody {
-  /**
-   * The app's Saleor API token.
-   */
-  auth_token: string;
 }
 export interface GetSaleorAppPageQuery {
   /**

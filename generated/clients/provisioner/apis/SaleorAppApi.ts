@@ -21,15 +21,15 @@ import {
     ErrorResponse,
     ErrorResponseFromJSON,
     ErrorResponseToJSON,
-    InlineObject,
-    InlineObjectFromJSON,
-    InlineObjectToJSON,
-    InlineResponse200,
-    InlineResponse200FromJSON,
-    InlineResponse200ToJSON,
     SaleorAppManifest,
     SaleorAppManifestFromJSON,
     SaleorAppManifestToJSON,
+    SaleorAppRegistered,
+    SaleorAppRegisteredFromJSON,
+    SaleorAppRegisteredToJSON,
+    SaleorAppToken,
+    SaleorAppTokenFromJSON,
+    SaleorAppTokenToJSON,
 } from '../models';
 
 export interface GetSaleorAppManifestRequest {
@@ -43,7 +43,7 @@ export interface GetSaleorAppPageRequest {
 
 export interface RegisterSaleorAppRequest {
     saleorApiUrl: string;
-    inlineObject: InlineObject;
+    saleorAppToken: SaleorAppToken;
     xRequestId?: string;
     saleorDomain?: string;
     saleorSchemaVersion?: string;
@@ -93,7 +93,7 @@ export interface SaleorAppApiInterface {
      * Saleor posts `{\"auth_token\": …}` here while installing the app (`saleor/app/installation_utils.py` `send_app_token`, with `Saleor-Api-Url`, `Saleor-Domain` and `Saleor-Schema-Version`). The Saleor instance must be exactly an allow-listed API URL (`SALEOR_API_URLS`; 403 otherwise). The token is checked by asking that Saleor who it belongs to (`{ app { id } }` with the token; 401 when Saleor does not know it, 503 when Saleor cannot be reached) and then stored through the platform\'s secret store (Vault KV, or the encrypted local store) at `saleor-apps/<instanceTag>`, one per Saleor instance; a reinstall replaces it. The token is never logged, stored in the database or returned. Any non-2xx answer makes Saleor abort the installation and show `error.message`. 
      * @summary Receive the app token from Saleor (installation)
      * @param {string} saleorApiUrl Absolute URL of the installing Saleor\&#39;s GraphQL API (ending &#x60;/graphql/&#x60;).
-     * @param {InlineObject} inlineObject 
+     * @param {SaleorAppToken} saleorAppToken 
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {string} [saleorDomain] The installing Saleor\&#39;s domain; when present it must be the host of &#x60;Saleor-Api-Url&#x60;.
      * @param {string} [saleorSchemaVersion] The installing Saleor\&#39;s schema version (for example &#x60;3.20&#x60;), recorded with the installation.
@@ -101,13 +101,13 @@ export interface SaleorAppApiInterface {
      * @throws {RequiredError}
      * @memberof SaleorAppApiInterface
      */
-    registerSaleorAppRaw(requestParameters: RegisterSaleorAppRequest): Promise<runtime.ApiResponse<InlineResponse200>>;
+    registerSaleorAppRaw(requestParameters: RegisterSaleorAppRequest): Promise<runtime.ApiResponse<SaleorAppRegistered>>;
 
     /**
      * Saleor posts `{\"auth_token\": …}` here while installing the app (`saleor/app/installation_utils.py` `send_app_token`, with `Saleor-Api-Url`, `Saleor-Domain` and `Saleor-Schema-Version`). The Saleor instance must be exactly an allow-listed API URL (`SALEOR_API_URLS`; 403 otherwise). The token is checked by asking that Saleor who it belongs to (`{ app { id } }` with the token; 401 when Saleor does not know it, 503 when Saleor cannot be reached) and then stored through the platform\'s secret store (Vault KV, or the encrypted local store) at `saleor-apps/<instanceTag>`, one per Saleor instance; a reinstall replaces it. The token is never logged, stored in the database or returned. Any non-2xx answer makes Saleor abort the installation and show `error.message`. 
      * Receive the app token from Saleor (installation)
      */
-    registerSaleorApp(requestParameters: RegisterSaleorAppRequest): Promise<InlineResponse200>;
+    registerSaleorApp(requestParameters: RegisterSaleorAppRequest): Promise<SaleorAppRegistered>;
 
 }
 
@@ -188,13 +188,13 @@ export class SaleorAppApi extends runtime.BaseAPI implements SaleorAppApiInterfa
      * Saleor posts `{\"auth_token\": …}` here while installing the app (`saleor/app/installation_utils.py` `send_app_token`, with `Saleor-Api-Url`, `Saleor-Domain` and `Saleor-Schema-Version`). The Saleor instance must be exactly an allow-listed API URL (`SALEOR_API_URLS`; 403 otherwise). The token is checked by asking that Saleor who it belongs to (`{ app { id } }` with the token; 401 when Saleor does not know it, 503 when Saleor cannot be reached) and then stored through the platform\'s secret store (Vault KV, or the encrypted local store) at `saleor-apps/<instanceTag>`, one per Saleor instance; a reinstall replaces it. The token is never logged, stored in the database or returned. Any non-2xx answer makes Saleor abort the installation and show `error.message`. 
      * Receive the app token from Saleor (installation)
      */
-    async registerSaleorAppRaw(requestParameters: RegisterSaleorAppRequest): Promise<runtime.ApiResponse<InlineResponse200>> {
+    async registerSaleorAppRaw(requestParameters: RegisterSaleorAppRequest): Promise<runtime.ApiResponse<SaleorAppRegistered>> {
         if (requestParameters.saleorApiUrl === null || requestParameters.saleorApiUrl === undefined) {
             throw new runtime.RequiredError('saleorApiUrl','Required parameter requestParameters.saleorApiUrl was null or undefined when calling registerSaleorApp.');
         }
 
-        if (requestParameters.inlineObject === null || requestParameters.inlineObject === undefined) {
-            throw new runtime.RequiredError('inlineObject','Required parameter requestParameters.inlineObject was null or undefined when calling registerSaleorApp.');
+        if (requestParameters.saleorAppToken === null || requestParameters.saleorAppToken === undefined) {
+            throw new runtime.RequiredError('saleorAppToken','Required parameter requestParameters.saleorAppToken was null or undefined when calling registerSaleorApp.');
         }
 
         const queryParameters: runtime.HTTPQuery = {};
@@ -224,17 +224,17 @@ export class SaleorAppApi extends runtime.BaseAPI implements SaleorAppApiInterfa
             method: 'POST',
             headers: headerParameters,
             query: queryParameters,
-            body: InlineObjectToJSON(requestParameters.inlineObject),
+            body: SaleorAppTokenToJSON(requestParameters.saleorAppToken),
         });
 
-        return new runtime.JSONApiResponse(response, (jsonValue) => InlineResponse200FromJSON(jsonValue));
+        return new runtime.JSONApiResponse(response, (jsonValue) => SaleorAppRegisteredFromJSON(jsonValue));
     }
 
     /**
      * Saleor posts `{\"auth_token\": …}` here while installing the app (`saleor/app/installation_utils.py` `send_app_token`, with `Saleor-Api-Url`, `Saleor-Domain` and `Saleor-Schema-Version`). The Saleor instance must be exactly an allow-listed API URL (`SALEOR_API_URLS`; 403 otherwise). The token is checked by asking that Saleor who it belongs to (`{ app { id } }` with the token; 401 when Saleor does not know it, 503 when Saleor cannot be reached) and then stored through the platform\'s secret store (Vault KV, or the encrypted local store) at `saleor-apps/<instanceTag>`, one per Saleor instance; a reinstall replaces it. The token is never logged, stored in the database or returned. Any non-2xx answer makes Saleor abort the installation and show `error.message`. 
      * Receive the app token from Saleor (installation)
      */
-    async registerSaleorApp(requestParameters: RegisterSaleorAppRequest): Promise<InlineResponse200> {
+    async registerSaleorApp(requestParameters: RegisterSaleorAppRequest): Promise<SaleorAppRegistered> {
         const response = await this.registerSaleorAppRaw(requestParameters);
         return await response.value();
     }

@@ -17,24 +17,24 @@
 
 import { exists, mapValues } from '../runtime';
 /**
- * 
+ * The answer Saleor's app SDK gives a successful registration.
  * @export
- * @interface InlineResponse200
+ * @interface SaleorAppRegistered
  */
-export interface InlineResponse200 {
+export interface SaleorAppRegistered {
     /**
      * 
      * @type {boolean}
-     * @memberof InlineResponse200
+     * @memberof SaleorAppRegistered
      */
-    success: InlineResponse200SuccessEnum;
+    success: SaleorAppRegisteredSuccessEnum;
 }
 
-export function InlineResponse200FromJSON(json: any): InlineResponse200 {
-    return InlineResponse200FromJSONTyped(json, false);
+export function SaleorAppRegisteredFromJSON(json: any): SaleorAppRegistered {
+    return SaleorAppRegisteredFromJSONTyped(json, false);
 }
 
-export function InlineResponse200FromJSONTyped(json: any, ignoreDiscriminator: boolean): InlineResponse200 {
+export function SaleorAppRegisteredFromJSONTyped(json: any, ignoreDiscriminator: boolean): SaleorAppRegistered {
     if ((json === undefined) || (json === null)) {
         return json;
     }
@@ -44,7 +44,7 @@ export function InlineResponse200FromJSONTyped(json: any, ignoreDiscriminator: b
     };
 }
 
-export function InlineResponse200ToJSON(value?: InlineResponse200 | null): any {
+export function SaleorAppRegisteredToJSON(value?: SaleorAppRegistered | null): any {
     if (value === undefined) {
         return undefined;
     }
@@ -61,7 +61,7 @@ export function InlineResponse200ToJSON(value?: InlineResponse200 | null): any {
 * @export
 * @enum {string}
 */
-export enum InlineResponse200SuccessEnum {
+export enum SaleorAppRegisteredSuccessEnum {
     True = 'true'
 }
 

@@ -17,24 +17,24 @@
 
 import { exists, mapValues } from '../runtime';
 /**
- * 
+ * What Saleor posts to the manifest's `tokenTargetUrl` (`send_app_token`).
  * @export
- * @interface InlineObject
+ * @interface SaleorAppToken
  */
-export interface InlineObject {
+export interface SaleorAppToken {
     /**
      * The app's Saleor API token.
      * @type {string}
-     * @memberof InlineObject
+     * @memberof SaleorAppToken
      */
     authToken: string;
 }
 
-export function InlineObjectFromJSON(json: any): InlineObject {
-    return InlineObjectFromJSONTyped(json, false);
+export function SaleorAppTokenFromJSON(json: any): SaleorAppToken {
+    return SaleorAppTokenFromJSONTyped(json, false);
 }
 
-export function InlineObjectFromJSONTyped(json: any, ignoreDiscriminator: boolean): InlineObject {
+export function SaleorAppTokenFromJSONTyped(json: any, ignoreDiscriminator: boolean): SaleorAppToken {
     if ((json === undefined) || (json === null)) {
         return json;
     }
@@ -44,7 +44,7 @@ export function InlineObjectFromJSONTyped(json: any, ignoreDiscriminator: boolea
     };
 }
 
-export function InlineObjectToJSON(value?: InlineObject | null): any {
+export function SaleorAppTokenToJSON(value?: SaleorAppToken | null): any {
     if (value === undefined) {
         return undefined;
     }
