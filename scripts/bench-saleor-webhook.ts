@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   };
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
-  const stack = await startStack(config, log, { services: ['control-plane'], db, env });
+  const stack = await startStack(config, log, { services: ['control-plane'], db });
   const sql = stack.db!;
   const cpUrl = stack.apps[0]!.url;
   const deadUrl = await closedPortUrl();

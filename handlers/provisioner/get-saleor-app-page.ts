@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/provisioner/operations';
-import { normalizeSaleorApiUrl } from '../../src/platform/config-saleor';
+import { normalizeSaleorApiUrl } from '../../src/platform/config';
 import { saleorAppPage } from '../../src/provisioner/saleor-app/page';
 
 /** GET /api/app — the app's page in the Saleor dashboard (no token, no orders). */

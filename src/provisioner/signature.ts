@@ -34,7 +34,7 @@
  * Secrets and signatures are never logged and never appear in error details.
  */
 import { createHmac, createPublicKey, type JsonWebKey, type KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
-import { normalizeSaleorApiUrl } from '../platform/config-saleor';
+import { normalizeSaleorApiUrl } from '../platform/config';
 import { AppError } from '../platform/errors';
 
 export const SALEOR_EVENT = 'order_fully_paid';
@@ -66,7 +66,7 @@ export interface JwksFetcher {
 }
 
 export interface SaleorVerifierOptions {
-  /** Allow-listed Saleor API URLs (normalized; see config-saleor.ts). */
+  /** Allow-listed Saleor API URLs (normalized; see src/platform/config/sections/saleor.ts). */
   apiUrls: string[];
   /** Legacy HMAC secrets by Saleor origin. */
   webhookSecrets?: Record<string, string>;

@@ -8,7 +8,7 @@
  * Saleor knows — `{ app { id } }` asked with it answers the app's id — and only then is it stored.
  * So nobody can plant a token for a Saleor instance by calling this endpoint.
  */
-import { normalizeSaleorApiUrl } from '../../platform/config-saleor';
+import { normalizeSaleorApiUrl } from '../../platform/config';
 import { AppError } from '../../platform/errors';
 import type { SaleorAppInstallations } from './installations';
 
