@@ -78,9 +78,13 @@ export async function startStack(
         buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, onToolCall: db ? toolCallAuditor(db) : undefined, ...opts.connectorGateway }),
         v,
       ),
-      provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
-        controlPlaneUrl: cpUrl,
-      }), v),
+      provisioner: () => {
+        const deps = createProvisionerDeps({ config, log, db: db!, identity }, { controlPlaneUrl: cpUrl });
+        // The inbox worker delivers held orders until the stack stops (then hands its leases back).
+        deps.inboxWorker.start();
+        stoppers.unshift(() => deps.inboxWorker.stop());
+        return createProvisionerApp(deps, v);
+      },
       runner: () => {
         // The built-in runtime's retriever asks the Control Plane (queryKnowledgeBase) with the Runner's token.
         const tokens = runnerTokenSource(config, identity);
