@@ -361,6 +361,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
 
   function checkSettleShape(r: SettleResult, requested: number, amount: number) {
     if (r.charged < 0 || r.charged > requested) violation(`settle charged ${r.charged} of ${requested}`);
+    if (r.charged > amount) violation(`settle charged ${r.charged} beyond its hold of ${amount}`);
     if (r.chargedGranted + r.chargedPaid !== r.charged) violation(`settle split ${r.chargedGranted}+${r.chargedPaid} ≠ ${r.charged}`);
     if (r.overage !== (requested > amount || r.charged < requested)) violation(`settle overage flag wrong: ${JSON.stringify(r)}`);
     if (r.balanceAfter < 0) violation(`settle left balance ${r.balanceAfter}`);
@@ -586,6 +587,7 @@ export async function checkInvariants(db: Knex, opts: { partial?: boolean } = {}
                   when r.status = 'settled' and d.total <> r.charged then 'debits ' || d.total || ' ≠ charged ' || r.charged
                   when r.status = 'settled' and d.first_id <> r.settled_entry_id then 'settled_entry_id is not the first debit'
                   when r.status = 'settled' and r.charged > r.requested then 'charged above requested'
+                  when r.status = 'settled' and r.charged > r.amount then 'charged above the hold'
                   when r.status = 'settled' and r.overage <> (r.requested > r.amount or r.charged < r.requested) then 'overage flag wrong'
                   when (r.status = 'open') <> (r.resolved_at is null) then 'resolved_at inconsistent'
                 end as problem

@@ -17,14 +17,14 @@
 
 import { exists, mapValues } from '../runtime';
 import {
-    RunBilling,
-    RunBillingFromJSON,
-    RunBillingFromJSONTyped,
-    RunBillingToJSON,
     RunOutput,
     RunOutputFromJSON,
     RunOutputFromJSONTyped,
     RunOutputToJSON,
+    RunRecordBilling,
+    RunRecordBillingFromJSON,
+    RunRecordBillingFromJSONTyped,
+    RunRecordBillingToJSON,
     RunRecordError,
     RunRecordErrorFromJSON,
     RunRecordErrorFromJSONTyped,
@@ -60,7 +60,13 @@ export interface RunRecord {
      */
     sessionId?: string | null;
     /**
-     * 
+     * Who started the run.
+     * @type {string}
+     * @memberof RunRecord
+     */
+    callerKind?: RunRecordCallerKindEnum;
+    /**
+     * `cancelled`: the client went away mid-stream (charged for what was produced); `expired`: the gateway never reported back and the hold expired uncharged; `rejected`: refused by the credit or daily limits after admission.
      * @type {string}
      * @memberof RunRecord
      */
@@ -79,10 +85,10 @@ export interface RunRecord {
     usage?: RunUsage;
     /**
      * 
-     * @type {RunBilling}
+     * @type {RunRecordBilling}
      * @memberof RunRecord
      */
-    billing?: RunBilling;
+    billing?: RunRecordBilling;
     /**
      * 
      * @type {RunRecordError}
@@ -122,10 +128,11 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'runId': json['runId'],
         'instanceId': json['instanceId'],
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
+        'callerKind': !exists(json, 'callerKind') ? undefined : json['callerKind'],
         'status': json['status'],
         'output': !exists(json, 'output') ? undefined : RunOutputFromJSON(json['output']),
         'usage': !exists(json, 'usage') ? undefined : RunUsageFromJSON(json['usage']),
-        'billing': !exists(json, 'billing') ? undefined : RunBillingFromJSON(json['billing']),
+        'billing': !exists(json, 'billing') ? undefined : RunRecordBillingFromJSON(json['billing']),
         'error': !exists(json, 'error') ? undefined : RunRecordErrorFromJSON(json['error']),
         'startedAt': (new Date(json['startedAt'])),
         'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : new Date(json['finishedAt'])),
@@ -145,10 +152,11 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'runId': value.runId,
         'instanceId': value.instanceId,
         'sessionId': value.sessionId,
+        'callerKind': value.callerKind,
         'status': value.status,
         'output': RunOutputToJSON(value.output),
         'usage': RunUsageToJSON(value.usage),
-        'billing': RunBillingToJSON(value.billing),
+        'billing': RunRecordBillingToJSON(value.billing),
         'error': RunRecordErrorToJSON(value.error),
         'startedAt': (value.startedAt.toISOString()),
         'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt.toISOString()),
@@ -160,11 +168,22 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 * @export
 * @enum {string}
 */
+export enum RunRecordCallerKindEnum {
+    User = 'user',
+    ApiKey = 'api_key',
+    Widget = 'widget'
+}
+/**
+* @export
+* @enum {string}
+*/
 export enum RunRecordStatusEnum {
     Running = 'running',
     Succeeded = 'succeeded',
     Failed = 'failed',
     TimedOut = 'timed_out',
+    Cancelled = 'cancelled',
+    Expired = 'expired',
     Rejected = 'rejected'
 }
 

@@ -1,0 +1,5 @@
+import type { Handler } from '../../generated/gateway/operations';
+import { notImplemented } from '../../src/platform/http/not-implemented';
+
+/** GET /v1/runs — not built yet: answers 501 NOT_IMPLEMENTED. */
+export const listRuns: Handler<'listRuns'> = notImplemented('listRuns');
