@@ -26,7 +26,7 @@ export interface CreateRunRequest {
 }
 export type CreateRunResult =
   | { status: 200; body: T.RunResult; headers?: Record<string, string>; contentType?: string }
-  | { status: 200; body: string; headers?: Record<string, string>; contentType?: string };
+  | { status: 200; body: string | import('node:stream').Readable; headers?: Record<string, string>; contentType?: string };
 
 /** POST /v1/workspaces/auto */
 export interface CreateWorkspaceAutoRequest {

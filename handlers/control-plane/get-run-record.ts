@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { readRun } from '../../src/runs/history';
 
-/** GET /runs/{runId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const getRunRecord: Handler<'getRunRecord'> = notImplemented('getRunRecord');
+/** GET /runs/{runId} — a run's durable record, to its project's members and keys, or its widget owner via the gateway. */
+export const getRunRecord: Handler<'getRunRecord'> = async (req, ctx) => ({
+  status: 200,
+  body: await readRun(ctx.deps.db, ctx.caller, req.params.runId, req.query.owner),
+});

@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { historyScope, listSessions } from '../../src/runs/history';
 
-/** GET /instances/{instanceId}/sessions — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listInstanceSessions: Handler<'listInstanceSessions'> = notImplemented('listInstanceSessions');
+/** GET /instances/{instanceId}/sessions — the caller's own chat sessions, most recently active first. */
+export const listInstanceSessions: Handler<'listInstanceSessions'> = async (req, ctx) => {
+  const scope = await historyScope(ctx.deps.db, ctx.caller, req.params.instanceId, req.query.owner);
+  return { status: 200, body: await listSessions(ctx.deps.db, scope, { cursor: req.query.cursor, limit: req.query.limit }) };
+};

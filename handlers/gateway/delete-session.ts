@@ -1,5 +1,8 @@
 import type { Handler } from '../../generated/gateway/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { deleteSession as erase } from '../../src/gateway/run-history';
 
-/** DELETE /v1/sessions/{sessionId} — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const deleteSession: Handler<'deleteSession'> = notImplemented('deleteSession');
+/** DELETE /v1/sessions/{sessionId} — erase the caller's own session (right to erase). */
+export const deleteSession: Handler<'deleteSession'> = async (req, ctx) => {
+  await erase(ctx.deps, ctx.caller, req.params.sessionId, req.query.instanceId, ctx);
+  return { status: 204, body: undefined };
+};

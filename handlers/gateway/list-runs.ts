@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/gateway/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { listRuns as list } from '../../src/gateway/run-history';
 
-/** GET /v1/runs — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listRuns: Handler<'listRuns'> = notImplemented('listRuns');
+/** GET /v1/runs — the instance's run history, newest first (src/gateway/run-history.ts). */
+export const listRuns: Handler<'listRuns'> = async (req, ctx) => ({ status: 200, body: await list(ctx.deps, ctx.caller, req.query, ctx) });

@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/gateway/operations';
-import { notImplemented } from '../../src/platform/http/not-implemented';
+import { listSessions as list } from '../../src/gateway/run-history';
 
-/** GET /v1/sessions — not built yet: answers 501 NOT_IMPLEMENTED. */
-export const listSessions: Handler<'listSessions'> = notImplemented('listSessions');
+/** GET /v1/sessions — the caller's own chat sessions on an instance. */
+export const listSessions: Handler<'listSessions'> = async (req, ctx) => ({ status: 200, body: await list(ctx.deps, ctx.caller, req.query, ctx) });

@@ -234,7 +234,7 @@ export async function settleRun(db: Knex, input: SettleRunInput, deps: RunUseCas
     const wallet = await getWallet(trx, r.walletId, deps.money);
     if (!r.replayed) {
       if (r.runId) {
-        await finishRun(trx, r.runId, { ...(input.run ?? { status: 'succeeded' }), at: now, usage, creditsCharged: r.charged, ledgerEntryId: r.ledgerEntryId, overage: r.overage, keepBodies: true });
+        await finishRun(trx, r.runId, { ...(input.run ?? { status: 'succeeded' }), at: now, usage, creditsCharged: r.charged, ledgerEntryId: r.ledgerEntryId, overage: r.overage, wallet, keepBodies: true });
       }
       await recordAudit(trx, {
         orgId: wallet.orgId,

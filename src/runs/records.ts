@@ -30,6 +30,10 @@ export interface RunRow {
   ledger_entry_id: string | null;
   credits_charged: number;
   overage: boolean;
+  /** The wallet right after the settle, as the run's answer said. */
+  balance_after: number | null;
+  available_after: number | null;
+  low_balance: boolean | null;
   usage: Record<string, number> | null;
   error_status: number | null;
   error_code: ErrorCode | null;
@@ -45,7 +49,7 @@ export interface RunRow {
 
 export const RUN_COLUMNS =
   'id, instance_id, org_id, project_id, wallet_id, caller_kind, caller_subject, session_id, attempt_id, request_hash, status, ' +
-  'reservation_id, ledger_entry_id, credits_charged, overage, usage, error_status, error_code, error_message, error_details, ' +
+  'reservation_id, ledger_entry_id, credits_charged, overage, balance_after, available_after, low_balance, usage, error_status, error_code, error_message, error_details, ' +
   'input, output, bodies_expire_at, started_at, finished_at, duration_ms';
 
 /** Who a run (and its session) belongs to. */
@@ -118,9 +122,9 @@ export function replayOf(r: RunRow, wallet: { balance: number; available: number
           ledgerEntryId: r.ledger_entry_id,
           creditsCharged: r.credits_charged,
           overage: r.overage,
-          balance: wallet.balance,
-          available: wallet.available,
-          lowBalance: wallet.lowBalance,
+          balance: r.balance_after ?? wallet.balance,
+          available: r.available_after ?? wallet.available,
+          lowBalance: r.low_balance ?? wallet.lowBalance,
         },
         durationMs: r.duration_ms ?? 0,
         createdAt: r.started_at.toISOString(),
@@ -139,7 +143,7 @@ export function replayOf(r: RunRow, wallet: { balance: number; available: number
   return undefined;
 }
 
-export type NewRunRow = Omit<RunRow, 'ledger_entry_id' | 'credits_charged' | 'overage' | 'usage' | 'output' | 'finished_at' | 'duration_ms' | 'error_status' | 'error_code' | 'error_message' | 'error_details'> & Partial<RunRow>;
+export type NewRunRow = Omit<RunRow, 'ledger_entry_id' | 'credits_charged' | 'overage' | 'balance_after' | 'available_after' | 'low_balance' | 'usage' | 'output' | 'finished_at' | 'duration_ms' | 'error_status' | 'error_code' | 'error_message' | 'error_details'> & Partial<RunRow>;
 
 export async function insertRun(db: Db, r: NewRunRow): Promise<void> {
   // An earlier `rejected` row of the same run (refused, nothing reserved) is replaced: the run is
@@ -169,17 +173,18 @@ export async function insertRun(db: Db, r: NewRunRow): Promise<void> {
 export async function finishRun(
   db: Db,
   runId: string,
-  f: RunFinish & { at: Date; usage?: Record<string, number> | null; creditsCharged?: number; ledgerEntryId?: string | null; overage?: boolean; keepBodies: boolean },
+  f: RunFinish & { at: Date; usage?: Record<string, number> | null; creditsCharged?: number; ledgerEntryId?: string | null; overage?: boolean; wallet?: { balance: number; available: number; lowBalance: boolean }; keepBodies: boolean },
 ): Promise<void> {
   await db.raw(
     `update runs set status = ?, output = ?::jsonb, usage = ?::jsonb, credits_charged = ?, ledger_entry_id = ?, overage = ?,
+            balance_after = ?, available_after = ?, low_balance = ?,
             error_status = ?, error_code = ?, error_message = ?, error_details = ?::jsonb, finished_at = ?,
             duration_ms = coalesce(?, (extract(epoch from (?::timestamptz - started_at)) * 1000)::integer),
             input = case when ? then input else null end
       where id = ? and status = 'running'`,
     [
       f.status, f.output && f.keepBodies ? JSON.stringify(f.output) : null, f.usage ? JSON.stringify(f.usage) : null, f.creditsCharged ?? 0,
-      f.ledgerEntryId ?? null, f.overage ?? false, f.error?.status ?? null, f.error?.code ?? null, f.error?.message.slice(0, 1000) ?? null,
+      f.ledgerEntryId ?? null, f.overage ?? false, f.wallet?.balance ?? null, f.wallet?.available ?? null, f.wallet?.lowBalance ?? null, f.error?.status ?? null, f.error?.code ?? null, f.error?.message.slice(0, 1000) ?? null,
       f.error?.details ? JSON.stringify(f.error.details) : null, f.at, f.durationMs ?? null, f.at, f.keepBodies, runId,
     ],
   );
