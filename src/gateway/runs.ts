@@ -276,7 +276,9 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
       const err = asAppError(authz.reason);
       if (err.code === 'INSUFFICIENT_CREDITS') deps.metrics.insufficientCredits.inc();
       if (err.code === 'NOT_ENTITLED' || err.code === 'NOT_FOUND') deps.entitlements.invalidate(ent.instanceId);
-      throw withDetails(err, { runId });
+      if (err.code === 'DAILY_RUN_LIMIT_EXCEEDED') deps.metrics.rateLimited.inc({ scope: 'daily' });
+      const retryAfter = err.details?.retryAfterSeconds;
+      throw withDetails(err, { runId }, typeof retryAfter === 'number' ? { 'Retry-After': String(retryAfter) } : undefined);
     }
     const answer = authz.value.body;
     if (authz.value.status === 200 && answer.run?.replay) {
