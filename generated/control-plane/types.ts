@@ -1253,11 +1253,17 @@ export interface RunRecord {
   usage?: {
     dimensions: UsageDimensions;
   };
+  /**
+   * Present once the run is settled or voided: what it was charged and the wallet right after.
+   */
   billing?: {
-    reservationId?: string | null;
+    reservationId: string;
     ledgerEntryId?: string | null;
-    creditsCharged?: number;
+    creditsCharged: number;
     overage?: boolean;
+    balance: number;
+    available: number;
+    lowBalance?: boolean;
   };
   error?: {
     code: ErrorCode;

@@ -183,7 +183,10 @@ export interface RunRecord {
   status: 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'expired' | 'rejected';
   output?: RunOutput;
   usage?: RunUsage;
-  billing?: RunRecordBilling;
+  /**
+   * Present once the run is settled or voided: what it was charged and the wallet right after.
+   */
+  billing?: RunBilling;
   /**
    * Present when the run failed or was rejected.
    */
@@ -203,12 +206,6 @@ export interface RunUsage {
  */
 export interface UsageDimensions {
   [k: string]: number | undefined;
-}
-export interface RunRecordBilling {
-  reservationId?: string | null;
-  ledgerEntryId?: string | null;
-  creditsCharged?: number;
-  overage?: boolean;
 }
 export interface RunRecordList {
   items: RunRecord[];

@@ -149,26 +149,39 @@ export function createHttpClient(opts: { maxSockets?: number; idleTimeoutMs?: nu
         headers['content-type'] ??= 'application/json';
         headers['content-length'] = payload.length;
       }
-      let answered = false;
+      let response: IncomingMessage | undefined;
       const kill = (kind: TransportFailure, message: string) => req.destroy(new TransportError(kind, message));
       const cleanup = () => {
         clearTimeout(timer);
         o.signal?.removeEventListener('abort', onAbort);
       };
       const req = lib.request({ protocol: u.protocol, hostname: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers, agent }, (res) => {
-        answered = true;
+        response = res;
+        // Consumers listen for the body's errors; this one keeps a late error from going uncaught.
+        res.on('error', () => {});
         res.once('close', cleanup);
-        // A request destroyed mid-body surfaces on the body stream as the same TransportError.
-        req.once('error', (err) => res.destroy(err instanceof TransportError ? err : new TransportError('network', err.message, { cause: err })));
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, destroy: (reason = 'aborted') => kill(reason, 'request ended by the client') });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: res,
+          // A body read to its end leaves the socket to the agent (keep-alive): nothing to end then.
+          destroy: (reason = 'aborted') => {
+            if (!res.complete) kill(reason, 'request ended by the client');
+          },
+        });
       });
       const timer = setTimeout(() => kill('timeout', `no complete answer within ${o.timeoutMs} ms`), o.timeoutMs);
       const onAbort = () => kill('aborted', 'request aborted');
       o.signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err) => {
-        if (answered) return;
-        cleanup();
-        reject(err instanceof TransportError ? err : new TransportError('network', err.message, { cause: err }));
+        const e = err instanceof TransportError ? err : new TransportError('network', err.message, { cause: err });
+        if (!response) {
+          cleanup();
+          reject(e);
+        } else if (!response.destroyed) {
+          // A request destroyed mid-body surfaces on the body stream as the same TransportError.
+          response.destroy(e);
+        }
       });
       req.end(payload);
     });

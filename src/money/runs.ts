@@ -281,7 +281,8 @@ export async function voidRun(db: Knex, input: VoidRunInput, deps: RunUseCaseDep
     if (!r.replayed) {
       if (r.reservation.runId) {
         const finish: RunFinish = input.run ?? { status: 'failed', error: { status: 500, code: 'INTERNAL', message: input.reason ?? 'voided' } };
-        await finishRun(trx, r.reservation.runId, { ...finish, at: now, creditsCharged: 0, keepBodies: true });
+        const wallet = await getWallet(trx, r.reservation.walletId, deps.money);
+        await finishRun(trx, r.reservation.runId, { ...finish, at: now, creditsCharged: 0, wallet, keepBodies: true });
       }
       const w = await one<{ org_id: string; project_id: string | null }>(trx, 'select org_id, project_id from wallets where id = ?', [r.reservation.walletId]);
       await recordAudit(trx, {

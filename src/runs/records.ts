@@ -75,7 +75,7 @@ export interface RunRecordView {
   status: RunStatus;
   output?: { text: string; [k: string]: unknown };
   usage?: { dimensions: Record<string, number> };
-  billing?: { reservationId: string | null; ledgerEntryId: string | null; creditsCharged: number; overage: boolean };
+  billing?: { reservationId: string; ledgerEntryId: string | null; creditsCharged: number; overage: boolean; balance: number; available: number; lowBalance: boolean };
   error?: { code: ErrorCode; message: string };
   startedAt: string;
   finishedAt: string | null;
@@ -95,7 +95,12 @@ export function runView(r: RunRow): RunRecordView {
   };
   if (r.output) v.output = r.output;
   if (r.usage) v.usage = { dimensions: r.usage };
-  if (r.reservation_id) v.billing = { reservationId: r.reservation_id, ledgerEntryId: r.ledger_entry_id, creditsCharged: r.credits_charged, overage: r.overage };
+  if (r.reservation_id && r.balance_after !== null) {
+    v.billing = {
+      reservationId: r.reservation_id, ledgerEntryId: r.ledger_entry_id, creditsCharged: r.credits_charged, overage: r.overage,
+      balance: r.balance_after, available: r.available_after ?? 0, lowBalance: r.low_balance ?? false,
+    };
+  }
   if (r.error_code) v.error = { code: r.error_code, message: r.error_message ?? '' };
   return v;
 }

@@ -17,7 +17,7 @@
 
 import { exists, mapValues } from '../runtime';
 /**
- * 
+ * Present once the run is settled or voided: what it was charged and the wallet right after.
  * @export
  * @interface RunRecordBilling
  */
@@ -27,7 +27,7 @@ export interface RunRecordBilling {
      * @type {string}
      * @memberof RunRecordBilling
      */
-    reservationId?: string | null;
+    reservationId: string;
     /**
      * 
      * @type {string}
@@ -39,13 +39,31 @@ export interface RunRecordBilling {
      * @type {number}
      * @memberof RunRecordBilling
      */
-    creditsCharged?: number;
+    creditsCharged: number;
     /**
      * 
      * @type {boolean}
      * @memberof RunRecordBilling
      */
     overage?: boolean;
+    /**
+     * 
+     * @type {number}
+     * @memberof RunRecordBilling
+     */
+    balance: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof RunRecordBilling
+     */
+    available: number;
+    /**
+     * 
+     * @type {boolean}
+     * @memberof RunRecordBilling
+     */
+    lowBalance?: boolean;
 }
 
 export function RunRecordBillingFromJSON(json: any): RunRecordBilling {
@@ -58,10 +76,13 @@ export function RunRecordBillingFromJSONTyped(json: any, ignoreDiscriminator: bo
     }
     return {
         
-        'reservationId': !exists(json, 'reservationId') ? undefined : json['reservationId'],
+        'reservationId': json['reservationId'],
         'ledgerEntryId': !exists(json, 'ledgerEntryId') ? undefined : json['ledgerEntryId'],
-        'creditsCharged': !exists(json, 'creditsCharged') ? undefined : json['creditsCharged'],
+        'creditsCharged': json['creditsCharged'],
         'overage': !exists(json, 'overage') ? undefined : json['overage'],
+        'balance': json['balance'],
+        'available': json['available'],
+        'lowBalance': !exists(json, 'lowBalance') ? undefined : json['lowBalance'],
     };
 }
 
@@ -78,6 +99,9 @@ export function RunRecordBillingToJSON(value?: RunRecordBilling | null): any {
         'ledgerEntryId': value.ledgerEntryId,
         'creditsCharged': value.creditsCharged,
         'overage': value.overage,
+        'balance': value.balance,
+        'available': value.available,
+        'lowBalance': value.lowBalance,
     };
 }
 

@@ -17,14 +17,14 @@
 
 import { exists, mapValues } from '../runtime';
 import {
+    RunBilling,
+    RunBillingFromJSON,
+    RunBillingFromJSONTyped,
+    RunBillingToJSON,
     RunOutput,
     RunOutputFromJSON,
     RunOutputFromJSONTyped,
     RunOutputToJSON,
-    RunRecordBilling,
-    RunRecordBillingFromJSON,
-    RunRecordBillingFromJSONTyped,
-    RunRecordBillingToJSON,
     RunRecordError,
     RunRecordErrorFromJSON,
     RunRecordErrorFromJSONTyped,
@@ -84,11 +84,11 @@ export interface RunRecord {
      */
     usage?: RunUsage;
     /**
-     * 
-     * @type {RunRecordBilling}
+     * Present once the run is settled or voided: what it was charged and the wallet right after.
+     * @type {RunBilling}
      * @memberof RunRecord
      */
-    billing?: RunRecordBilling;
+    billing?: RunBilling;
     /**
      * 
      * @type {RunRecordError}
@@ -132,7 +132,7 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'status': json['status'],
         'output': !exists(json, 'output') ? undefined : RunOutputFromJSON(json['output']),
         'usage': !exists(json, 'usage') ? undefined : RunUsageFromJSON(json['usage']),
-        'billing': !exists(json, 'billing') ? undefined : RunRecordBillingFromJSON(json['billing']),
+        'billing': !exists(json, 'billing') ? undefined : RunBillingFromJSON(json['billing']),
         'error': !exists(json, 'error') ? undefined : RunRecordErrorFromJSON(json['error']),
         'startedAt': (new Date(json['startedAt'])),
         'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : new Date(json['finishedAt'])),
@@ -156,7 +156,7 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'status': value.status,
         'output': RunOutputToJSON(value.output),
         'usage': RunUsageToJSON(value.usage),
-        'billing': RunRecordBillingToJSON(value.billing),
+        'billing': RunBillingToJSON(value.billing),
         'error': RunRecordErrorToJSON(value.error),
         'startedAt': (value.startedAt.toISOString()),
         'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt.toISOString()),

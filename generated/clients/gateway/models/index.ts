@@ -12,7 +12,6 @@ export * from './RunInput';
 export * from './RunInputMessage';
 export * from './RunOutput';
 export * from './RunRecord';
-export * from './RunRecordBilling';
 export * from './RunRecordError';
 export * from './RunRecordList';
 export * from './RunRequest';
