@@ -72,9 +72,13 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     rateLimiter = redisLimiter;
   } else rateLimiter = createMemoryRateLimiter();
   // maxConcurrentRuns across replicas through Redis leases when configured, in-process otherwise.
-  const concurrency = o.concurrency ?? (config.redisUrl
-    ? createRedisConcurrencyLimiter({ url: config.redisUrl, log, onFallback: (err) => { metrics.rateLimiterFallbacks.inc(); log.debug({ err }, 'concurrency decided in-process: redis failed'); } })
-    : createMemoryConcurrencyLimiter());
+  let concurrency: ConcurrencyLimiter;
+  if (o.concurrency) concurrency = o.concurrency;
+  else if (config.redisUrl) {
+    const redisLeases = createRedisConcurrencyLimiter({ url: config.redisUrl, log, onFallback: (err) => { metrics.rateLimiterFallbacks.inc(); log.debug({ err }, 'concurrency decided in-process: redis failed'); } });
+    await redisLeases.ready();
+    concurrency = redisLeases;
+  } else concurrency = createMemoryConcurrencyLimiter();
   const deps: GatewayDeps = {
     config,
     log,

@@ -76,7 +76,7 @@ return {1, n}
 
 type LeaseCommand = (numKeys: number, key: string, runId: string, limit: number, leaseMs: number) => Promise<[number, number]>;
 
-export function createRedisConcurrencyLimiter(opts: { url: string; log: Logger; prefix?: string; commandTimeoutMs?: number; onFallback?: (err: unknown) => void }): ConcurrencyLimiter & { redis: Redis } {
+export function createRedisConcurrencyLimiter(opts: { url: string; log: Logger; prefix?: string; commandTimeoutMs?: number; onFallback?: (err: unknown) => void }): ConcurrencyLimiter & { redis: Redis; ready(timeoutMs?: number): Promise<boolean> } {
   const prefix = opts.prefix ?? 'cc:';
   const redis = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: opts.commandTimeoutMs ?? 250, connectTimeout: 2_000 });
   let lastWarn = 0;
@@ -92,6 +92,15 @@ export function createRedisConcurrencyLimiter(opts: { url: string; log: Logger; 
   const key = (instanceId: string) => `${prefix}{${instanceId}}`;
   return {
     redis,
+    /** Resolves true once connected, false after `timeoutMs` (decisions fall back in-process until then). */
+    ready(timeoutMs = 2_000) {
+      if (redis.status === 'ready') return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false); }, timeoutMs);
+        const onReady = () => { clearTimeout(timer); resolve(true); };
+        redis.once('ready', onReady);
+      });
+    },
     async acquire(instanceId, runId, limit, leaseMs) {
       try {
         const [ok, n] = await lease(1, key(instanceId), runId, limit, leaseMs);
