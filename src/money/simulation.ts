@@ -424,7 +424,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     }
     // A restart between two uses of the run's key: the same runId authorized again replays the
     // resolved reservation, and a settle with another charge is refused — never a second debit.
-    if (rng() < 0.05) {
+    if (rng() < 0.2) {
       count(report.ops, 'restart.reuse');
       restartedRuns.add(res.id);
       const again = await withRetries(rng, (d) => api.authorize(d, { walletId, runId, instanceId: 'inst_sim', amount, ttlSeconds: 30 }), e);
