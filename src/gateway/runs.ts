@@ -37,6 +37,7 @@ import { credentialOf, widgetSessionOf } from './auth';
 import type { GatewayDeps } from './deps';
 import { checkRunVariables, tweaksFor, type PreparedArtifact } from './flow-tweaks';
 import type { RunOutcome } from './metrics';
+import { originAllowed } from './origins';
 import { waited, type Waits } from './overhead';
 import type { BucketSpec } from './rate-limit';
 import { estimateUsage, maxOutputTokensFor, promptTokens, type PromptParts } from './run-budget';
@@ -213,7 +214,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
   }
   if (channel === 'widget') {
     if (!ent.capabilities.includes('web_widget')) throw new AppError('NOT_ENTITLED', 'This instance has no web widget', { instanceId: ent.instanceId });
-    if (!ent.allowedOrigins.includes(c.origin!)) throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may no longer use the widget', { origin: c.origin });
+    if (!originAllowed(c.origin, ent.allowedOrigins)) throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may no longer use the widget', { origin: c.origin });
   }
   const text = body.input.text ?? body.input.message?.content ?? '';
   const maxInputChars = maxInputCharsFor(channel, ent);
