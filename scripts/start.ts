@@ -16,7 +16,8 @@ async function main() {
   }
   let config;
   try {
-    config = loadConfig();
+    // The production guard checks what the selected services use.
+    config = loadConfig(process.env, { services: requested.length ? (requested as ServiceName[]) : undefined });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

@@ -1,13 +1,15 @@
 /**
- * `npm run gen:check`: generates into a temporary folder and compares it with generated/ — changed,
+ * `npm run gen:check`: generates into a temporary folder and compares it with generated/ (and the
+ * configuration tree with `.env.example`) — changed,
  * new and stale files — and reports every handler skeleton gen would create. It never writes to the
  * working tree, and files gen does not own (a test beside a handler, an editor's backup) are never
  * looked at. Exit 1 says which command fixes it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareTrees, type TreeChange } from './compare-trees';
+import { ENV_EXAMPLE_FILE, renderEnvExample } from './env-example';
 import { generate, OUT } from './generate';
 import { requireJava } from './java';
 
@@ -16,7 +18,10 @@ export async function genCheck(): Promise<TreeChange[]> {
   const stage = mkdtempSync(join(tmpdir(), 'agent-store-gen-check-'));
   try {
     const { skeletons } = await generate(stage);
-    return [...compareTrees(stage, OUT, OUT), ...skeletons.map((s) => ({ kind: 'A' as const, file: s.file }))];
+    const env: TreeChange[] = !existsSync(ENV_EXAMPLE_FILE)
+      ? [{ kind: 'A', file: ENV_EXAMPLE_FILE }]
+      : readFileSync(ENV_EXAMPLE_FILE, 'utf8') !== renderEnvExample() ? [{ kind: 'M', file: ENV_EXAMPLE_FILE }] : [];
+    return [...compareTrees(stage, OUT, OUT), ...skeletons.map((s) => ({ kind: 'A' as const, file: s.file })), ...env];
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run gen`: specs/ → generated/. Checks for Java first, generates the whole tree into a
+ * `npm run gen`: specs/ → generated/, and the configuration tree → `.env.example`. Checks for Java first, generates the whole tree into a
  * temporary folder and only then replaces generated/ with it, so a failure (no Java, a broken
  * spec) leaves generated/ as it was and nothing stale survives a success. Creates a handler
  * skeleton in handlers/<service>/ or capabilities/<id>/ only where none exists (hand-written code
@@ -8,6 +8,7 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ENV_EXAMPLE_FILE, renderEnvExample } from './env-example';
 import { generate, OUT } from './generate';
 import { requireJava } from './java';
 
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
       mkdirSync(dirname(s.file), { recursive: true });
       writeFileSync(s.file, s.content);
     }
+    writeFileSync(ENV_EXAMPLE_FILE, renderEnvExample());
+    log.push(`${ENV_EXAMPLE_FILE} from the configuration tree`);
     for (const line of log) console.log(`gen: ${line}`);
     for (const s of skeletons) console.log(`gen: created skeleton ${s.file} (fill it in)`);
     console.log(`gen: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
