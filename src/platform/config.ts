@@ -1,3 +1,4 @@
+import { loadLlmConfig, type LlmConfig } from './config-llm';
 import { loadSaleorConfig, type ProvisionerConfig, type SaleorConfig } from './config-saleor';
 
 /**
@@ -19,6 +20,11 @@ export interface Config {
   argocdWebhookToken?: string;
   /** Langflow run API (LANGFLOW_URL, LANGFLOW_API_KEY, LANGFLOW_TIMEOUT_MS); unset → the built-in runtime. */
   langflow?: { url: string; apiKey?: string; timeoutMs: number };
+  /**
+   * OpenAI-compatible model providers of the built-in runtime (src/platform/config-llm.ts);
+   * unset → model nodes run on the deterministic offline model.
+   */
+  llm?: LlmConfig;
   /** Saleor instances allowed to send webhooks to the Provisioner (src/platform/config-saleor.ts). */
   saleor: SaleorConfig;
   /** The Provisioner's own Keycloak client (client-credentials grant towards the Control Plane). */
@@ -137,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: int(env, p, 'LANGFLOW_TIMEOUT_MS', 60_000, 1000, 600_000),
     },
     ...loadSaleorConfig(env, appEnv, (name, message, value) => p.add(name, message, value)),
+    ...loadLlmConfig(env, (name, message, value) => p.add(name, message, value)),
     gateway: {
       clientId: str(env, 'GATEWAY_CLIENT_ID', 'gateway')!,
       clientSecret: str(env, 'GATEWAY_CLIENT_SECRET'),
