@@ -67,7 +67,8 @@ function modelList(raw: unknown): string[] | undefined {
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
   if (!list) return undefined;
   const models = list.map((m) => (typeof m === 'string' ? m.trim() : '')).filter(Boolean);
-  if (!models.length || models.some((m) => m !== '*' && !MODEL.test(m))) return undefined;
+  // The first model is the provider's default, so it must be a real name.
+  if (!models.length || models[0] === '*' || models.some((m) => m !== '*' && !MODEL.test(m))) return undefined;
   return [...new Set(models)];
 }
 
@@ -90,7 +91,7 @@ export function loadLlmConfig(env: Env, add: AddProblem): { llm?: LlmConfig } {
     const baseUrl = normalizeModelBaseUrl(single);
     if (!baseUrl) add('LLM_BASE_URL', 'must be an absolute http(s) URL without credentials', single.replace(/\/\/[^/@]*@/, '//[redacted]@'));
     const models = modelList(get('LLM_MODELS'));
-    if (!models) add('LLM_MODELS', 'is required with LLM_BASE_URL: comma-separated model names, the first is the default (`*` allows any)', get('LLM_MODELS'));
+    if (!models) add('LLM_MODELS', 'is required with LLM_BASE_URL: comma-separated model names, the first is the default (a later `*` allows any)', get('LLM_MODELS'));
     const secret = get('LLM_API_KEY_SECRET');
     if (secret && !SECRET_PATH.test(secret)) add('LLM_API_KEY_SECRET', 'must be a secret-store path like `platform/llm/openai` or `platform/llm/openai#apiKey`', secret);
     if (secret && get('LLM_API_KEY')) add('LLM_API_KEY_SECRET', 'cannot be combined with LLM_API_KEY');
@@ -140,7 +141,7 @@ export function loadLlmConfig(env: Env, add: AddProblem): { llm?: LlmConfig } {
     const baseUrl = typeof p.baseUrl === 'string' ? normalizeModelBaseUrl(p.baseUrl) : undefined;
     if (!baseUrl) add(`${where}.baseUrl`, 'must be an absolute http(s) URL without credentials');
     const models = modelList(p.models);
-    if (!models) add(`${where}.models`, 'must be a non-empty list of model names (`*` allows any)');
+    if (!models) add(`${where}.models`, 'must be a non-empty list of model names, the first being the default (a later `*` allows any)');
     let apiKey: string | undefined;
     if (p.apiKeyEnv !== undefined) {
       if (typeof p.apiKeyEnv !== 'string' || !/^[A-Z_][A-Z0-9_]{0,127}$/.test(p.apiKeyEnv)) add(`${where}.apiKeyEnv`, 'must be an environment variable name');

@@ -1,4 +1,5 @@
 import { createRuntimeRegistry } from '../runtime/registry';
+import { createSecretStore } from '../secrets';
 import type { KnowledgeRetriever, ToolInvoker } from '../runtime/types';
 import { createArtifactFetcher, type ArtifactFetcherOptions } from './artifacts';
 import type { RunnerDeps } from './deps';
@@ -18,7 +19,15 @@ export function buildRunnerDeps(base: Pick<RunnerDeps, 'config' | 'log' | 'ident
   return {
     ...base,
     artifacts: createArtifactFetcher(extras.artifacts),
-    runtimes: createRuntimeRegistry({ langflow: base.config.langflow, retriever: extras.retriever, toolInvoker: extras.toolInvoker, log }),
+    runtimes: createRuntimeRegistry({
+      langflow: base.config.langflow,
+      llm: base.config.llm,
+      // Only a provider whose key lives in the secret store needs one.
+      secrets: base.config.llm?.providers.some((p) => p.apiKeySecret) ? createSecretStore(base.config) : undefined,
+      retriever: extras.retriever,
+      toolInvoker: extras.toolInvoker,
+      log,
+    }),
     onIntegrityFailure: extras.onIntegrityFailure,
   };
 }

@@ -8,14 +8,18 @@
  */
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
-import { abortable, componentFor, SUPPORTED_TYPES, type Component, type Usage, type Value } from './builtin/components';
+import { componentFor, SUPPORTED_TYPES } from './builtin/components';
+import { abortable, type Component, type Usage, type Value } from './builtin/context';
 import { deadline } from './deadline';
 import { edgeTargetField, isDecoration, nodeType, templateValue, type FlowExport, type FlowNode } from './flow';
+import type { ModelProviders } from './model/providers';
 import type { KnowledgeRetriever, RunInput, RunOutput, Runtime, ToolInvoker, Tweaks } from './types';
 
 export interface BuiltinRuntimeOptions {
   retriever?: KnowledgeRetriever;
   toolInvoker?: ToolInvoker;
+  /** The platform's model providers; without them model nodes run on the deterministic offline model. */
+  models?: ModelProviders;
   log?: Logger;
 }
 
@@ -26,6 +30,10 @@ export interface PlannedFlow {
   /** Incoming edges per node id: [source node id, target field]. */
   incoming: Map<string, { source: string; field: string }[]>;
   outputs: string[];
+  /** The output node whose text is the run's answer (the last Chat Output, else the last Text Output). */
+  answer: string;
+  /** The model node wired straight into the answer's output: its text is streamed as it comes. */
+  streamNode?: string;
 }
 
 /** Template values of a node with its tweaks applied (a tweak replaces the field's value). */
@@ -98,7 +106,11 @@ export function planFlow(flow: FlowExport, tweaks: Tweaks = {}, bindings: RunInp
   }
   const order = ordered.filter((id) => needed.has(id)).map((id) => byId.get(id)!);
   for (const { node, component } of order) component.validate?.(node, nodeParams(node, tweaks), { bindings });
-  return { order: order.map(({ node, component }) => ({ node, component })), incoming, outputs };
+  const lastOf = (role: Component['role']) => [...order].reverse().find((o) => o.component.role === role)?.node.id;
+  const answer = lastOf('chat-output') ?? lastOf('text-output')!;
+  const feeding = incoming.get(answer) ?? [];
+  const streamNode = feeding.length === 1 && byId.get(feeding[0].source)?.component.model ? feeding[0].source : undefined;
+  return { order: order.map(({ node, component }) => ({ node, component })), incoming, outputs, answer, ...(streamNode ? { streamNode } : {}) };
 }
 
 /** One cycle among the nodes left over by Kahn's algorithm, for the error message. */
@@ -139,7 +151,10 @@ export class BuiltinRuntime implements Runtime {
     const tweaks = input.tweaks ?? {};
     const plan = planFlow(input.flow, tweaks, input.bindings);
     const dl = deadline(input.signal, input.timeoutMs, 'builtin-runtime');
-    const usage: Usage = { tokens_in: 0, tokens_out: 0, tool_calls: 0, retrievals: 0, runs: 1 };
+    const deadlineAt = Date.now() + input.timeoutMs;
+    // The caller's progress record is filled in place, so it still holds the usage if the run fails.
+    const usage: Usage = Object.assign(input.progress?.usage ?? {}, { tokens_in: 0, tokens_out: 0, tool_calls: 0, retrievals: 0, runs: 1 });
+    const streamTo = input.progress?.delta;
     const values = new Map<string, Value>();
     try {
       for (const { node, component } of plan.order) {
@@ -157,8 +172,11 @@ export class BuiltinRuntime implements Runtime {
             run: input,
             usage,
             signal: dl.signal,
+            deadlineAt,
             retriever: this.opts.retriever,
             toolInvoker: this.opts.toolInvoker,
+            models: this.opts.models,
+            ...(streamTo && node.id === plan.streamNode ? { stream: streamTo } : {}),
           }),
           dl.signal,
         );
@@ -170,10 +188,7 @@ export class BuiltinRuntime implements Runtime {
     } finally {
       dl.dispose();
     }
-    // The answer: the last Chat Output in run order, else the last Text Output.
-    const pick = (role: Component['role']) => [...plan.order].reverse().find((o) => o.component.role === role && values.has(o.node.id));
-    const chosen = pick('chat-output') ?? pick('text-output')!;
-    const answer = values.get(chosen.node.id)!;
+    const answer = values.get(plan.answer)!;
     const sources = dedupeSources(answer.sources ?? []);
     this.opts.log?.debug({ flowId: input.flowId, nodes: plan.order.length, usage }, 'builtin run finished');
     return {
