@@ -4,6 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { sha256Hex } from '../../src/runner/artifacts';
+import { OFFLINE_NOTICE } from '../../src/runtime/builtin/deterministic-model';
+import { readSseEvents } from '../../src/runtime/model/sse';
 import { basicFlow, flowNode } from '../../src/runtime/testing';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 
@@ -80,6 +82,24 @@ describe('POST /v1/runs (executeRun)', () => {
     assert.equal(again.status, 200);
     assert.equal(again.body.output.text, first.body.output.text, 'identical input → identical output');
     assert.equal(again.body.runtime.artifactCacheHit, true);
+  });
+
+  test('200 text/event-stream: the offline model streams its answer word by word, then the result', async () => {
+    const artifact = publish('basic-sse.json', basicFlow());
+    const res = await fetch(`${runner}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gatewayToken}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(runRequest(artifact)),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
+    const events: { event: string | null; data: any }[] = [];
+    for await (const ev of readSseEvents(res.body as any)) events.push({ event: ev.event, data: JSON.parse(ev.data) });
+    const result = events.at(-1)!;
+    assert.equal(result.event, 'result');
+    assert.ok(events.length > 5);
+    assert.equal(events.slice(0, -1).map((e) => e.data.text).join(''), result.data.output.text);
+    assert.ok(result.data.output.text.startsWith(OFFLINE_NOTICE));
   });
 
   test('200: input given as a chat message works the same', async () => {
@@ -180,7 +200,7 @@ describe('POST /v1/runs with LANGFLOW_URL set (Langflow adapter)', () => {
 
   test('200: the verified artifact\'s flow runs on Langflow (one retry after a 503), answered per the spec', async () => {
     const artifact = publish('lf.json', { ...basicFlow(), name: 'Langflow-hosted' });
-    const tweaks = { 'Prompt-a1B2c': { template: 'Be brief. {question}' } };
+    const tweaks = { 'Model-q8Rt2': { system_message: 'Be brief.', temperature: 0.1 } };
     const res = await http('POST', `${lfStack.url('runner')}/v1/runs`, { token: await lfStack.serviceToken('gateway'), body: runRequest(artifact, { tweaks }) });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.output.text, 'Langflow says: How long do I have to return an item?');

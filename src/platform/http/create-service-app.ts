@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import addFormats from 'ajv-formats';
 import Koa from 'koa';
 import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
@@ -61,10 +62,14 @@ interface RequestState {
 
 interface HandlerResult {
   status: number;
+  /** JSON, a string, or an async iterable of strings written as they come (an event stream). */
   body?: unknown;
   headers?: Record<string, string>;
   contentType?: string;
 }
+
+const isStreamBody = (b: unknown): b is AsyncIterable<string> =>
+  !!b && typeof b === 'object' && typeof (b as AsyncIterable<string>)[Symbol.asyncIterator] === 'function';
 
 const lower = (h: Record<string, string | string[] | undefined>) => {
   const out: Record<string, string | undefined> = {};
@@ -165,6 +170,12 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   await api.init();
 
   const koa = new Koa({ proxy: true });
+  // Errors Koa meets after the answer started (a streamed body's client going away) land here,
+  // in the service's log, instead of Koa's default console output.
+  koa.on('error', (err: NodeJS.ErrnoException) => {
+    if (err?.code === 'ERR_STREAM_PREMATURE_CLOSE') opts.log.debug({ code: err.code }, 'client closed a streamed response');
+    else opts.log.error({ err }, 'error after the response started');
+  });
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
   let inFlight = 0;
 
@@ -180,6 +191,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     const signal = AbortSignal.any([abort.signal, shutdown.signal]);
     const state: RequestState = { requestId, log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
     let operationId = 'unrouted';
+    let streaming = false;
     inFlight++;
     try {
       if (k.path === '/healthz' && k.method === 'GET') {
@@ -215,6 +227,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         state,
       )) as HandlerResult;
       operationId = api.router.matchOperation({ method: k.method, path: k.path, headers: {} })?.operationId ?? operationId;
+      streaming = isStreamBody(result.body);
       respond(k, result, operationId);
     } catch (thrown) {
       const err = toAppError(thrown);
@@ -229,7 +242,9 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       if (opts.validateResponses && operationId !== 'unrouted') checkResponse(k, operationId);
     } finally {
       inFlight--;
-      k.res.off('close', onClose);
+      // A streamed body is written after this middleware returns: the client going away while it
+      // is written must still abort the request's signal (and with it the work producing the stream).
+      if (!streaming) k.res.off('close', onClose);
       const durationMs = performance.now() - started;
       state.log.info({ method: k.method, path: k.path, status: k.status, operationId, durationMs: Math.round(durationMs * 100) / 100, ...state.fields }, 'request');
       opts.onResponse?.({ operationId, method: k.method, status: k.status, durationMs });
@@ -242,6 +257,11 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   function respond(k: Koa.Context, result: HandlerResult, operationId: string) {
     k.status = result.status;
     for (const [h, v] of Object.entries(result.headers ?? {})) k.set(h, v);
+    if (isStreamBody(result.body)) {
+      k.type = result.contentType ?? 'application/octet-stream';
+      k.body = Readable.from(result.body, { objectMode: false });
+      return;
+    }
     if (result.contentType) {
       k.type = result.contentType;
       k.body = result.body as string;
