@@ -111,7 +111,7 @@ async function main() {
   try {
     await db.raw(`create schema "${schema}"`);
     await migrateLatest(db);
-    stack = await startStack(config, log, { services: ['control-plane', 'runner', 'gateway'], db, validateResponses: false, env });
+    stack = await startStack(config, log, { services: ['control-plane', 'runner', 'gateway'], db, validateResponses: false });
     const url = (n: string) => stack!.apps.find((a) => a.name === n)!.url;
     const cp = url('control-plane');
     const gw = url('gateway');

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     SALEOR_API_URLS: saleor.apiUrl,
   };
   const config = loadConfig(env);
-  const stack = await startStack(config, createLogger({ level: config.logLevel }), { services: ['control-plane', 'provisioner'], db, env });
+  const stack = await startStack(config, createLogger({ level: config.logLevel }), { services: ['control-plane', 'provisioner'], db });
   const sql = stack.db!;
   const webhookUrl = `${stack.apps.find((a) => a.name === 'provisioner')!.url}/webhooks/saleor/order-fully-paid`;
 

@@ -224,13 +224,13 @@ async function main() {
   const { createLogger } = await import('../src/platform/logger');
   const { createDb } = await import('../src/db/create-db');
   const { migrateLatest } = await import('../src/db/migrate');
-  const { createObjectStore, storageSettingsFromEnv } = await import('../src/storage');
+  const { createObjectStore } = await import('../src/storage');
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel });
   const db = await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` });
   try {
     await migrateLatest(db);
-    const store = createObjectStore(storageSettingsFromEnv(process.env, config.dataDir), config.urls.controlPlane);
+    const store = createObjectStore(config.storage, config.urls.controlPlane);
     const seeded = await seedDemo(db, store, log);
     for (const s of seeded) {
       console.log(`${s.slug.padEnd(22)} ${s.offeringId}  version ${s.versionId}  ${s.lifecycle}${s.changes.length ? `  (${s.changes.join(', ')})` : '  (already there)'}`);

@@ -3,7 +3,7 @@
  * embedded defaults (PGlite in DATA_DIR, development token issuer) and prints where to go next.
  */
 import { ConfigError, loadConfig, redactUrl } from '../src/platform/config';
-import { describeProviders } from '../src/platform/config-llm';
+import { describeProviders } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
 import { SERVICE_NAMES, startStack, type ServiceName } from '../src/stack';
 
@@ -17,7 +17,8 @@ async function main() {
   }
   let config;
   try {
-    config = loadConfig();
+    // The production guard checks what the selected services use.
+    config = loadConfig(process.env, { services: requested.length ? (requested as ServiceName[]) : undefined });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

@@ -10,7 +10,7 @@ import { migrateLatest } from './db/migrate';
 import { createGatewayApp } from './gateway/app';
 import { buildGatewayDeps } from './gateway/build-deps';
 import { buildControlPlane } from './control-plane/build-deps';
-import type { Config } from './platform/config';
+import { SERVICE_NAMES, type Config, type ServiceName } from './platform/config';
 import type { ServiceApp } from './platform/http/create-service-app';
 import { createInstanceSignals } from './platform/instance-signals';
 import type { Logger } from './platform/logger';
@@ -20,8 +20,7 @@ import { controlPlaneRetriever, runnerTokenSource } from './rag/cp-retriever';
 import { createRunnerApp } from './runner/app';
 import { buildRunnerDeps } from './runner/build-deps';
 
-export const SERVICE_NAMES = ['control-plane', 'gateway', 'connector-gateway', 'runner', 'provisioner'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+export { SERVICE_NAMES, type ServiceName } from './platform/config';
 
 export interface Stack {
   config: Config;
@@ -35,7 +34,7 @@ export interface Stack {
  * Builds and starts the selected services in this process, on the ports from the config
  * (port 0 picks a free one). Services that need the database share one pool.
  */
-export async function startStack(config: Config, log: Logger, opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex; env?: Record<string, string | undefined> } = {}): Promise<Stack> {
+export async function startStack(config: Config, log: Logger, opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex } = {}): Promise<Stack> {
   const selected = opts.services ?? SERVICE_NAMES;
   const identity = await createIdentity(config);
   const needsDb = selected.includes('control-plane') || selected.includes('provisioner');
@@ -58,7 +57,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
     const runnerUrl = () => (config.ports.runner === 0 && runnerListenUrl ? runnerListenUrl : config.urls.runner);
     const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
       'control-plane': async () => {
-        const cp = buildControlPlane({ config, log, db: db!, identity, env: opts.env }, { publicUrl: cpUrl, onLifecycleChange: (id) => signals.publish(id) });
+        const cp = buildControlPlane({ config, log, db: db!, identity }, { publicUrl: cpUrl, onLifecycleChange: (id) => signals.publish(id) });
         await cp.start();
         stoppers.push(() => cp.stop());
         return createControlPlaneApp(cp.deps, v);
@@ -78,7 +77,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       }), v),
       runner: () => {
         // The built-in runtime's retriever asks the Control Plane (queryKnowledgeBase) with the Runner's token.
-        const tokens = runnerTokenSource(config, identity, opts.env);
+        const tokens = runnerTokenSource(config, identity);
         const retriever = tokens ? controlPlaneRetriever({ controlPlaneUrl: cpUrl, tokens }) : undefined;
         // …and its ToolCall component reaches tools through the Connector Gateway, with the same token.
         const toolInvoker = tokens ? connectorGatewayToolInvoker({ baseUrl: connUrl, tokens }) : undefined;

@@ -73,6 +73,17 @@ test('a binding recorded under another tenant\'s Vault path is refused, never re
   assert.throws(() => toolConnectors.desiredState(testContext(config, { bindings: [foreign] })), /not a binding of project/);
 });
 
+test('VAULT_KV_MOUNT: ExternalSecrets read <mount>/data/…; a binding recorded under another mount is refused by name', () => {
+  const { config } = effectiveConfig(ID, undefined, undefined, SAMPLE_CONFIGS[ID]);
+  const binding = (mount: string) => ({ bindingId: HTTP_BINDING_ID, connectorId: 'generic_http', vaultPath: connectorVaultPath(TEST_IDS.orgId, TEST_IDS.projectId, HTTP_BINDING_ID, mount) });
+  const ctx = testContext(config, { vaultMount: 'secret', bindings: [binding('secret')] });
+  const manifests = toolConnectors.desiredState(ctx);
+  assertValidDesiredState(ID, manifests, ctx);
+  const keys = manifests.filter((m) => m.kind === 'ExternalSecret').map((m) => (m.spec as any).dataFrom[0].extract.key);
+  assert.ok(keys.length > 0 && keys.every((k) => k.startsWith('secret/data/connectors/')), keys.join());
+  assert.throws(() => toolConnectors.desiredState(testContext(config, { vaultMount: 'secret', bindings: [binding('kv')] })), /another Vault mount than VAULT_KV_MOUNT=secret/);
+});
+
 test('no credential from the bindings (or the fake credential object) appears in the manifests', () => {
   const manifests = render(SAMPLE_CONFIGS[ID]);
   const text = JSON.stringify(manifests);

@@ -75,8 +75,9 @@ describe('connector gateway', () => {
   };
 
   before(async () => {
-    vault = await startFakeVault();
-    stack = await startTestStack(['control-plane'], { SEED_DEMO: '0', VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken });
+    // A KV mount other than the default: bindings, tool calls and GitOps manifests all follow VAULT_KV_MOUNT.
+    vault = await startFakeVault({ mount: 'secret' });
+    stack = await startTestStack(['control-plane'], { SEED_DEMO: '0', VAULT_ADDR: vault.url, VAULT_TOKEN: vault.rootToken, VAULT_KV_MOUNT: 'secret' });
     cp = stack.url('control-plane');
     catalog = testCatalog();
     const tc = { id: 'tool_connectors', v: 1, defaults: {} } as (typeof validCapabilities)[number];
@@ -128,7 +129,7 @@ describe('connector gateway', () => {
   test('T6: a bound credential reaches the tool (bearer), the answer never shows it; after revoke the same call is refused', async () => {
     const inst = await instanceWith(ann, TOOLS);
     const bindingId = await bind(ann);
-    const stored = vault.store.get(`kv/connectors/${ann.orgId}/${ann.projectId}/${bindingId}`);
+    const stored = vault.store.get(`secret/connectors/${ann.orgId}/${ann.projectId}/${bindingId}`);
     assert.equal(stored?.versions[0]?.data?.token, SECRET, 'the credential is in Vault');
 
     const ok = await invoke({ instanceId: inst, tool: 'http.get', bindingId, input: { url: `${targetUrl}/orders/1` } });
@@ -145,7 +146,7 @@ describe('connector gateway', () => {
 
     const revoked = await http('POST', `${cp}/connectors/bindings/${bindingId}/revoke`, { token: ann.token });
     assert.equal(revoked.status, 200);
-    assert.equal(vault.store.get(`kv/connectors/${ann.orgId}/${ann.projectId}/${bindingId}`)?.versions[0]?.data, null, 'the current version is deleted in Vault');
+    assert.equal(vault.store.get(`secret/connectors/${ann.orgId}/${ann.projectId}/${bindingId}`)?.versions[0]?.data, null, 'the current version is deleted in Vault');
     const before = hits['/orders/1'];
     const refused = await invoke({ instanceId: inst, tool: 'http.get', bindingId, input: { url: `${targetUrl}/orders/1` } });
     assert.equal(refused.status, 403, JSON.stringify(refused.body));
@@ -154,7 +155,7 @@ describe('connector gateway', () => {
     for (const r of [ok, policy, revoked, refused]) assert.ok(!JSON.stringify(r.body).includes(SECRET));
   });
 
-  test('binding create/revoke commits new desired state: an ExternalSecret to the Vault path appears, then goes; no secret in GitOps', async () => {
+  test('binding create/revoke commits new desired state: an ExternalSecret to the Vault path under VAULT_KV_MOUNT appears, then goes; no secret in GitOps', async () => {
     const inst = await instanceWith(ann, TOOLS);
     const dir = path.join(stack.config.dataDir, 'gitops', 'clusters/dev/instances', ann.orgId, ann.projectId, inst);
     const manifests = async () => (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n---\n');
@@ -164,7 +165,8 @@ describe('connector gateway', () => {
     await waitFor('a new desired-state commit', async () => ((await commits()) > before ? true : undefined));
     const withSecret = await manifests();
     assert.match(withSecret, /kind: ExternalSecret/);
-    assert.ok(withSecret.includes(`kv/data/connectors/${ann.orgId}/${ann.projectId}/${bindingId}`));
+    assert.ok(withSecret.includes(`key: secret/data/connectors/${ann.orgId}/${ann.projectId}/${bindingId}`), 'the ExternalSecret reads the configured VAULT_KV_MOUNT');
+    assert.ok(!withSecret.includes('kv/data/'), 'no reference to the default mount');
     assert.ok(!withSecret.includes(SECRET));
     const rotated = await http('POST', `${cp}/instances/${inst}/rotate-secrets`, { token: ann.token, headers: { 'idempotency-key': `rot-${inst}` }, body: {} });
     assert.equal(rotated.status, 202, JSON.stringify(rotated.body));

@@ -24,6 +24,8 @@ export interface DesiredStateContext<Config> {
   env: string;
   namespace: string;
   config: Config;
+  /** The Vault KV v2 mount connector credentials live in (`VAULT_KV_MOUNT`, default `kv`). */
+  vaultMount: string;
   /** Connector bindings as references (Vault paths), never secret values. */
   bindings: { bindingId: string; connectorId: string; vaultPath: string }[];
 }

@@ -44,7 +44,10 @@ export const ANNOTATION = {
   vaultPath: `${PLATFORM_GROUP}/vault-path`,
 } as const;
 
-/** Where External Secrets reads connector credentials from (a ClusterSecretStore on Vault KV v2 at `kv`). */
+/**
+ * Where External Secrets reads connector credentials from: a ClusterSecretStore on Vault KV v2
+ * whose `path` is the platform's `VAULT_KV_MOUNT` (gitops/base/secret-stores.yaml).
+ */
 export const CONNECTOR_SECRET_STORE = { name: 'vault-connectors', kind: 'ClusterSecretStore' } as const;
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
@@ -141,16 +144,19 @@ export function configMap(ctx: DesiredStateContext<unknown>, capabilityId: strin
   return instanceObject(ctx, capabilityId, 'ConfigMap', { data: { 'config.json': stableJson(settings) } });
 }
 
-/** The Vault KV v2 path of a connector binding's credential. */
-export function connectorVaultPath(orgId: string, projectId: string, bindingId: string): string {
-  return `kv/data/connectors/${orgId}/${projectId}/${bindingId}`;
+/** The default KV v2 mount (`VAULT_KV_MOUNT`). */
+export const DEFAULT_VAULT_KV_MOUNT = 'kv';
+
+/** The Vault KV v2 path of a connector binding's credential: `<mount>/data/connectors/<org>/<project>/<binding>`. */
+export function connectorVaultPath(orgId: string, projectId: string, bindingId: string, mount: string = DEFAULT_VAULT_KV_MOUNT): string {
+  return `${mount}/data/connectors/${orgId}/${projectId}/${bindingId}`;
 }
 
 /**
  * An ExternalSecret that materialises a connector binding's credential from Vault into a Secret of
- * the instance's namespace. The path is always derived from the instance's own org and project, so
- * a binding of another tenant can never be referenced; a binding whose recorded `vaultPath` says
- * otherwise is refused.
+ * the instance's namespace. The path is always derived from the instance's own org and project
+ * under the configured KV mount, so a binding of another tenant can never be referenced; a binding
+ * whose recorded `vaultPath` says otherwise (another tenant, or another mount) is refused.
  */
 export function connectorSecret(
   ctx: DesiredStateContext<unknown>,
@@ -158,9 +164,13 @@ export function connectorSecret(
   bindingId: string,
 ): { manifest: Manifest; secretName: string } {
   if (!/^bind_[A-Za-z0-9]{8,40}$/.test(bindingId)) throw new Error(`not a binding id: ${JSON.stringify(bindingId)}`);
-  const path = connectorVaultPath(ctx.orgId, ctx.projectId, bindingId);
+  const path = connectorVaultPath(ctx.orgId, ctx.projectId, bindingId, ctx.vaultMount);
   const known = ctx.bindings.find((b) => b.bindingId === bindingId);
-  if (known && known.vaultPath !== path) throw new Error(`binding ${bindingId} is not a binding of project ${ctx.projectId}`);
+  if (known && known.vaultPath !== path) {
+    throw new Error(known.vaultPath.endsWith(path.slice(path.indexOf('/data/')))
+      ? `binding ${bindingId} is stored under another Vault mount than VAULT_KV_MOUNT=${ctx.vaultMount}`
+      : `binding ${bindingId} is not a binding of project ${ctx.projectId}`);
+  }
   const secretName = resourceName(ctx.instanceId, capabilityId, bindingId);
   const manifest = instanceObject(
     ctx,

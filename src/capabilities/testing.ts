@@ -97,6 +97,7 @@ export function testContext<C>(config: C, overrides: Partial<DesiredStateContext
     env: 'dev',
     namespace: 'agentstore-instances',
     config,
+    vaultMount: 'kv',
     bindings: [binding(HTTP_BINDING_ID, 'generic_http'), binding(SLACK_BINDING_ID, 'slack'), binding(HELPDESK_BINDING_ID, 'zendesk')],
     ...overrides,
   };
@@ -134,9 +135,9 @@ export function assertValidDesiredState(capabilityId: string, manifests: readonl
     assert.ok(!names.has(`${m.kind}/${m.metadata.name}`), `${where} is emitted twice`);
     names.add(`${m.kind}/${m.metadata.name}`);
     if (m.kind === 'ExternalSecret') {
-      const keys = JSON.stringify(m.spec).match(/kv\/data\/[^"]+/g) ?? [];
-      assert.ok(keys.length > 0, `${where} references no Vault key`);
-      for (const k of keys) assert.match(k, new RegExp(`^kv/data/connectors/${ctx.orgId}/${ctx.projectId}/bind_[A-Za-z0-9]+$`), `${where}: ${k}`);
+      const keys = JSON.stringify(m.spec).match(new RegExp(`${ctx.vaultMount}/data/[^"]+`, 'g')) ?? [];
+      assert.ok(keys.length > 0, `${where} references no Vault key under the mount ${ctx.vaultMount}`);
+      for (const k of keys) assert.match(k, new RegExp(`^${ctx.vaultMount}/data/connectors/${ctx.orgId}/${ctx.projectId}/bind_[A-Za-z0-9]+$`), `${where}: ${k}`);
     }
   }
   assertNoSecrets(manifests);

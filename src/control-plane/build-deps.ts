@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Identity } from '../auth/identity';
-import { createGitops, gitopsConfigFromEnv } from '../gitops';
+import { createGitops } from '../gitops';
 import type { DeploymentHealthReport } from '../gitops/health';
 import { auditMoneyEvents } from '../audit';
 import { InstanceProvisioner } from '../instances/provisioning';
@@ -9,8 +9,8 @@ import type { Config } from '../platform/config';
 import { seedDemo } from '../../scripts/seed-demo';
 import type { Logger } from '../platform/logger';
 import { createSecretStore } from '../secrets';
-import { RagService, ragBackendFromEnv, uploadCapFromEnv } from '../rag';
-import { createObjectStore, storageSettingsFromEnv } from '../storage';
+import { RagService, createRagBackend } from '../rag';
+import { createObjectStore } from '../storage';
 import type { ControlPlaneDeps } from './deps';
 
 /** Provisioning longer than this shows as stuck (and on the stuck-instances alert). */
@@ -29,25 +29,24 @@ export interface ControlPlaneRuntime {
  * deployment health (from the built-in reconciler or Argo CD's webhook).
  */
 export function buildControlPlane(
-  base: { config: Config; log: Logger; db: Knex; identity: Identity; env?: Record<string, string | undefined> },
+  base: { config: Config; log: Logger; db: Knex; identity: Identity },
   opts: { publicUrl: () => string; onLifecycleChange?: (instanceId: string) => void },
 ): ControlPlaneRuntime {
   const { config, log, db } = base;
-  const env = base.env ?? process.env;
   let provisioner: InstanceProvisioner | undefined;
   const gitops = createGitops({
-    config: gitopsConfigFromEnv(env, config.dataDir),
+    config: config.gitops,
     log,
     sink: { report: (r: DeploymentHealthReport) => provisioner!.report(r) },
   });
-  provisioner = new InstanceProvisioner({ db, repo: gitops.repo, env: gitops.config.env, log: log.child({ component: 'instances' }) });
-  const objectStore = createObjectStore(storageSettingsFromEnv(env, config.dataDir), opts.publicUrl);
+  provisioner = new InstanceProvisioner({ db, repo: gitops.repo, env: gitops.config.env, vaultMount: config.vault.mount, log: log.child({ component: 'instances' }) });
+  const objectStore = createObjectStore(config.storage, opts.publicUrl);
   const deps: ControlPlaneDeps = {
     ...base,
     // Low-balance warnings become `wallet.low_balance` audit events (after the change commits).
     money: { events: auditMoneyEvents(db), onEventError: (err) => log.error({ err }, 'audit of a money event failed') },
     objectStore,
-    rag: new RagService(db, ragBackendFromEnv(env, db), objectStore, log.child({ component: 'rag' }), { uploadCapBytes: uploadCapFromEnv(env) }),
+    rag: new RagService(db, createRagBackend(config.rag, db), objectStore, log.child({ component: 'rag' }), { uploadCapBytes: config.rag.maxUploadBytes }),
     deploymentHealth: provisioner,
     secrets: createSecretStore(config),
     instances: { db, provisioner, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },

@@ -7,7 +7,7 @@ import type { DeploymentHealthSink } from './health';
 import type { ManifestValidator } from './kustomization';
 
 export { BuiltinReconciler } from './builtin-reconciler';
-export { gitopsConfigFromEnv, type GitopsConfig } from './config';
+export type { GitopsConfig } from './config';
 export { GitDesiredStateRepo, createDesiredStateRepo, type DesiredStateRepo, type DesiredStateAction, type WriteInstanceInput, type RemoveInstanceInput } from './desired-state-repo';
 export type { DeploymentHealthReport, DeploymentHealthSink, DeploymentHealthOutcome } from './health';
 export { appNameFor, instanceDir, instanceIdFromAppName, tenantNamespace, LABELS } from './naming';

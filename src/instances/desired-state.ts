@@ -1,6 +1,6 @@
 import { capabilityHandlers } from '../../generated/capabilities/handler-registry';
 import type { Manifest } from '../capabilities/handler-types';
-import { PLATFORM_GROUP } from '../capabilities/manifest';
+import { DEFAULT_VAULT_KV_MOUNT, PLATFORM_GROUP } from '../capabilities/manifest';
 import { tenantNamespace } from '../gitops/naming';
 import { AppError } from '../platform/errors';
 import type { InstanceRow } from './rows';
@@ -20,7 +20,7 @@ export const GENERATION_ANNOTATION = `${PLATFORM_GROUP}/generation`;
 export function renderDesiredState(
   row: InstanceRow,
   env: string,
-  opts: { rotatedAt?: string; bindings?: { bindingId: string; connectorId: string; vaultPath: string }[] } = {},
+  opts: { rotatedAt?: string; bindings?: { bindingId: string; connectorId: string; vaultPath: string }[]; vaultMount?: string } = {},
 ): Manifest[] {
   const manifests: Manifest[] = [];
   for (const [capabilityId, config] of Object.entries(row.effective_config)) {
@@ -37,6 +37,7 @@ export function renderDesiredState(
         env,
         namespace: tenantNamespace(row.org_id),
         config,
+        vaultMount: opts.vaultMount ?? DEFAULT_VAULT_KV_MOUNT,
         bindings: opts.bindings ?? [],
       }),
     );

@@ -13,6 +13,8 @@ export interface ProvisioningOptions {
   db: Knex;
   repo: DesiredStateRepo;
   env: string;
+  /** The Vault KV v2 mount connector credentials live in (VAULT_KV_MOUNT): ExternalSecrets reference `<mount>/data/…`. */
+  vaultMount?: string;
   log: Logger;
   now?: () => Date;
 }
@@ -66,6 +68,7 @@ export class InstanceProvisioner implements DeploymentHealthSink {
               ...ref,
               manifests: renderDesiredState(row, env, {
                 rotatedAt: opts.rotatedAt,
+                vaultMount: this.o.vaultMount,
                 // Active bindings as Vault references: ExternalSecrets in the desired state.
                 bindings: (await bindingsOfInstance(db, row, { activeOnly: true })).map((b) => ({ bindingId: b.id, connectorId: b.connector_id, vaultPath: b.vault_path })),
               }),

@@ -25,7 +25,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { flattenedVerify, importJWK, type JWK } from 'jose';
-import { saleorOrigin } from '../platform/config-saleor';
+import { saleorOrigin } from '../platform/config';
 import { AppError } from '../platform/errors';
 
 export const SALEOR_EVENT = 'order_fully_paid';

@@ -26,11 +26,11 @@ export interface ControlPlaneRetrieverOptions {
 }
 
 /** The Runner's service token: the dev issuer's, or Keycloak client credentials (RUNNER_CLIENT_ID/SECRET). */
-export function runnerTokenSource(config: Config, identity: Identity, env: Record<string, string | undefined> = process.env): TokenSource | undefined {
+export function runnerTokenSource(config: Config, identity: Identity): TokenSource | undefined {
   if (identity.devIssuer) return devIssuerTokenSource(identity.devIssuer, { service: 'runner', audience: config.oidc.audience });
-  const clientSecret = env.RUNNER_CLIENT_SECRET;
+  const { clientId, clientSecret } = config.runner;
   if (!clientSecret) return undefined;
-  return clientCredentialsTokenSource({ issuer: identity.issuer, clientId: env.RUNNER_CLIENT_ID || 'runner', clientSecret });
+  return clientCredentialsTokenSource({ issuer: identity.issuer, clientId, clientSecret });
 }
 
 const unavailable = (why: string, cause?: unknown) => new AppError('RAG_UNAVAILABLE', 'Knowledge-base retrieval is unavailable', { reason: why }, { cause });

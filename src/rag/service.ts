@@ -102,7 +102,7 @@ export function toIngestion(r: IngestionRow): Ingestion {
 }
 
 /** Largest upload the platform accepts (the spec's `sizeBytes` maximum). */
-export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+export { RAG_UPLOAD_CAP_LIMIT as MAX_UPLOAD_BYTES } from '../platform/config/sections/rag';
 export const UPLOAD_URL_SECONDS = 900;
 
 export class RagService {

@@ -1,14 +1,8 @@
 /** Upload rules for knowledge-base documents. */
 import { AppError } from '../platform/errors';
-import { MAX_UPLOAD_BYTES } from './service';
 
-/** Default cap per file (25 MiB); `RAG_MAX_UPLOAD_BYTES` changes it, never above 100 MiB. */
-export const DEFAULT_UPLOAD_CAP_BYTES = 25 * 1024 * 1024;
-
-export function uploadCapFromEnv(env: Record<string, string | undefined>): number {
-  const raw = Number(env.RAG_MAX_UPLOAD_BYTES);
-  return Number.isInteger(raw) && raw > 0 ? Math.min(raw, MAX_UPLOAD_BYTES) : DEFAULT_UPLOAD_CAP_BYTES;
-}
+/** Default cap per file (25 MiB); `RAG_MAX_UPLOAD_BYTES` changes it (1 byte to 100 MiB, checked with the configuration). */
+export { RAG_DEFAULT_UPLOAD_CAP as DEFAULT_UPLOAD_CAP_BYTES } from '../platform/config/sections/rag';
 
 /**
  * The file name as it appears in the object key: characters outside S3's safe set become `_`;

@@ -8,10 +8,10 @@ export * from './secret-store';
 export { LocalEncryptedSecretStore } from './local-encrypted-store';
 export { VaultKvStore } from './vault-kv-store';
 
-/** Vault KV v2 when VAULT_ADDR is set, else the encrypted local store under DATA_DIR. */
+/** Vault KV v2 (SECRET_STORE=vault, the default with VAULT_ADDR), else the encrypted local store under DATA_DIR. */
 export function createSecretStore(config: Config): SecretStore {
   const v = config.vault;
-  if (v.addr) {
+  if (v.store === 'vault' && v.addr) {
     return new VaultKvStore({ addr: v.addr, token: v.token, roleId: v.roleId, secretId: v.secretId, namespace: v.namespace, mount: v.mount });
   }
   return new LocalEncryptedSecretStore(path.join(config.dataDir, 'secrets'));

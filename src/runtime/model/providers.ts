@@ -13,7 +13,7 @@
  * API keys come from the configuration or from the secret store (read when first needed, kept
  * five minutes, read again after the provider refuses one); they are never logged.
  */
-import type { LlmConfig, ModelProviderConfig } from '../../platform/config-llm';
+import type { LlmConfig, ModelProviderConfig } from '../../platform/config';
 import { AppError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import { SecretMissingError, vaultUnavailable, type SecretStore } from '../../secrets/secret-store';

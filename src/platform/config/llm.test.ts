@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from './config';
-import { describeProviders, normalizeModelBaseUrl } from './config-llm';
+import { ConfigError, describeProviders, loadConfig, normalizeModelBaseUrl } from './index';
 
 const problems = (env: Record<string, string>): string => {
   try {
@@ -81,16 +80,23 @@ describe('model provider configuration', () => {
         { name: 'Bad Name', baseUrl: 'nope', models: [] },
       ]),
     });
-    assert.match(msg, /LLM_PROVIDERS\[0\]\.apiKey: is not accepted/);
-    assert.match(msg, /LLM_PROVIDERS\[1\]\.name: is used twice/);
-    assert.match(msg, /LLM_PROVIDERS\[1\]\.apiKeyEnv: names NOT_SET_ANYWHERE, which is not set/);
-    assert.match(msg, /LLM_PROVIDERS\[2\]\.name/);
-    assert.match(msg, /LLM_PROVIDERS\[2\]\.baseUrl/);
-    assert.match(msg, /LLM_PROVIDERS\[2\]\.models/);
+    assert.match(msg, /LLM_PROVIDERS: \[0\]\.apiKey: is not accepted/);
+    assert.match(msg, /LLM_PROVIDERS: \[1\]\.name: is used twice/);
+    assert.match(msg, /LLM_PROVIDERS: \[1\]\.apiKeyEnv: names NOT_SET_ANYWHERE, which is not set/);
+    assert.match(msg, /LLM_PROVIDERS: \[2\]\.name/);
+    assert.match(msg, /LLM_PROVIDERS: \[2\]\.baseUrl/);
+    assert.match(msg, /LLM_PROVIDERS: \[2\]\.models/);
     assert.doesNotMatch(msg, /sk-inline-secret/);
     assert.match(problems({ LLM_PROVIDERS: '[]' }), /LLM_PROVIDERS: must be a JSON array of 1 to 20 providers/);
     assert.match(problems({ LLM_PROVIDERS: '{oops' }), /LLM_PROVIDERS: must be a JSON array/);
     assert.match(problems({ LLM_BASE_URL: 'http://x/v1', LLM_MODELS: 'm', LLM_PROVIDERS: '[]' }), /cannot be combined with LLM_BASE_URL/);
+  });
+
+  test('production refuses the offline model for the runner, unless flows run on Langflow', () => {
+    const prod = { APP_ENV: 'production', OIDC_ISSUER: 'https://kc/realms/x', RUNNER_CLIENT_SECRET: 'x' };
+    assert.throws(() => loadConfig(prod, { services: ['runner'] }), /LLM_BASE_URL: is required in production/);
+    assert.doesNotThrow(() => loadConfig({ ...prod, LLM_BASE_URL: 'https://api.openai.com/v1', LLM_MODELS: 'gpt-4o-mini', LLM_API_KEY: 'k' }, { services: ['runner'] }));
+    assert.doesNotThrow(() => loadConfig({ ...prod, LANGFLOW_URL: 'http://langflow:7860' }, { services: ['runner'] }));
   });
 
   test('the banner line names where the key comes from, never the key', () => {

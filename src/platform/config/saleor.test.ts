@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from './config';
-import { DEV_SALEOR_API_URL } from './config-saleor';
+import { ConfigError, loadConfig } from './index';
+import { DEV_SALEOR_API_URL } from './index';
 
 test('provisioner defaults: port 8084, the demo Saleor allowed in development only', () => {
   const dev = loadConfig({});

@@ -1,0 +1,47 @@
+import { defineSection } from '../define';
+
+export interface GatewayConfig {
+  /** Keycloak client of the Gateway (`GATEWAY_CLIENT_ID`, default `gateway`). */
+  clientId: string;
+  /** Its secret for the client-credentials grant (`GATEWAY_CLIENT_SECRET`); required with OIDC_ISSUER when the gateway runs. */
+  clientSecret?: string;
+  /** Token endpoint override (`GATEWAY_TOKEN_URL`); default `{OIDC_ISSUER}/protocol/openid-connect/token`. */
+  tokenUrl?: string;
+  /**
+   * HS256 secret for widget session tokens (`WIDGET_SESSION_SECRET`, at least 32 bytes). Only the
+   * gateway signs and verifies them. Unset: generated once into `<DATA_DIR>/gateway/` outside
+   * production; required in production when the gateway runs.
+   */
+  widgetSessionSecret?: string;
+  /**
+   * How many gateway replicas the deployment runs (`GATEWAY_REPLICAS`, the manifests set it
+   * beside `replicas`). More than one needs Redis, or each replica counts rate limits alone.
+   */
+  replicas: number;
+}
+
+/** The public Gateway: its own Keycloak client, widget sessions, and how many replicas share its limits. */
+export const gateway = defineSection({
+  id: 'gateway',
+  title: 'Gateway',
+  vars: {
+    GATEWAY_CLIENT_ID: { doc: 'The gateway\'s Keycloak client (client-credentials grant) for its calls to the control plane and runner.', default: 'gateway' },
+    GATEWAY_CLIENT_SECRET: { doc: 'Its client secret.', secret: true, required: 'with OIDC_ISSUER (gateway)' },
+    GATEWAY_TOKEN_URL: { doc: 'Token endpoint override.', default: '<OIDC_ISSUER>/protocol/openid-connect/token' },
+    WIDGET_SESSION_SECRET: { doc: 'HS256 secret (at least 32 bytes) of widget session tokens; only the gateway signs and verifies them.', default: 'development: generated into <DATA_DIR>/gateway/', secret: true, required: 'production (gateway)' },
+    GATEWAY_REPLICAS: { doc: 'Gateway replicas the deployment declares (set beside the Deployment\'s replicas); more than one needs REDIS_URL in production.', default: '1' },
+  },
+  read(r): { gateway: GatewayConfig } {
+    const widgetSessionSecret = r.str('WIDGET_SESSION_SECRET');
+    if (widgetSessionSecret !== undefined && Buffer.byteLength(widgetSessionSecret) < 32) r.problem('WIDGET_SESSION_SECRET', 'must be at least 32 bytes');
+    return {
+      gateway: {
+        clientId: r.str('GATEWAY_CLIENT_ID', 'gateway'),
+        clientSecret: r.str('GATEWAY_CLIENT_SECRET'),
+        tokenUrl: r.url('GATEWAY_TOKEN_URL'),
+        widgetSessionSecret,
+        replicas: r.int('GATEWAY_REPLICAS', 1, 1, 1000),
+      },
+    };
+  },
+});
