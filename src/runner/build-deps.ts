@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+import { knexLangflowFlowStore } from '../runtime/langflow/flow-store';
 import { createRuntimeRegistry } from '../runtime/registry';
 import { createSecretStore } from '../secrets';
 import type { KnowledgeRetriever, ToolInvoker } from '../runtime/types';
@@ -11,6 +13,8 @@ export interface RunnerExtras {
   /** Tool calls for the built-in runtime's ToolCall component (the Connector Gateway client). */
   toolInvoker?: ToolInvoker;
   onIntegrityFailure?: RunnerDeps['onIntegrityFailure'];
+  /** The platform database: where the Langflow adapter records which flow holds each artifact. */
+  db?: Knex;
 }
 
 /** The Runner's services, from the config: what src/stack.ts hands to the runner app. */
@@ -21,6 +25,7 @@ export function buildRunnerDeps(base: Pick<RunnerDeps, 'config' | 'log' | 'ident
     artifacts: createArtifactFetcher(extras.artifacts),
     runtimes: createRuntimeRegistry({
       langflow: base.config.langflow,
+      ...(extras.db ? { langflowFlows: knexLangflowFlowStore(extras.db) } : {}),
       llm: base.config.llm,
       // Only a provider whose key lives in the secret store needs one.
       secrets: base.config.llm?.providers.some((p) => p.apiKeySecret) ? createSecretStore(base.config) : undefined,

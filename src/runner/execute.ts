@@ -47,6 +47,7 @@ export async function executeRun(deps: RunnerDeps, req: RunnerRunRequest, ctx: E
   const elapsed = performance.now() - started;
   const result = await runtime.run({
     flow,
+    artifactSha256: artifact.sha256,
     flowId: req.flowId,
     tweaks,
     input: { text },

@@ -8,6 +8,8 @@ import type { Logger } from '../platform/logger';
 import type { SecretStore } from '../secrets/secret-store';
 import { BuiltinRuntime } from './builtin-runtime';
 import { LangflowRuntime } from './langflow-runtime';
+import { memoryLangflowFlowStore, type LangflowFlowStore } from './langflow/flow-store';
+import { LangflowFlowSync } from './langflow/flow-sync';
 import { createModelProviders, type ModelProviders } from './model/providers';
 import type { KnowledgeRetriever, Runtime, ToolInvoker } from './types';
 
@@ -21,6 +23,8 @@ export interface RuntimeRegistry {
 
 export interface RuntimeRegistryOptions {
   langflow?: Config['langflow'];
+  /** The durable artifact sha256 → Langflow flow id record (the platform database); in memory when absent. */
+  langflowFlows?: LangflowFlowStore;
   llm?: Config['llm'];
   /** Where model-provider keys named by `apiKeySecret` are read. */
   secrets?: SecretStore;
@@ -33,9 +37,13 @@ export interface RuntimeRegistryOptions {
 export function createRuntimeRegistry(opts: RuntimeRegistryOptions): RuntimeRegistry {
   const models = opts.llm ? createModelProviders(opts.llm, { secrets: opts.secrets, log: opts.log, fetch: opts.fetch }) : undefined;
   const builtin = new BuiltinRuntime({ retriever: opts.retriever, toolInvoker: opts.toolInvoker, models, log: opts.log });
-  const langflow = opts.langflow?.url
-    ? new LangflowRuntime({ url: opts.langflow.url, apiKey: opts.langflow.apiKey, timeoutMs: opts.langflow.timeoutMs, log: opts.log, fetch: opts.fetch })
-    : undefined;
+  let langflow: LangflowRuntime | undefined;
+  if (opts.langflow?.url) {
+    const base = opts.langflow.url.replace(/\/+$/, '');
+    if (!opts.langflowFlows) opts.log?.warn('no platform database for the langflow flow record: it is kept in memory, so each runner process puts the certified flows into Langflow again');
+    const flows = new LangflowFlowSync({ base, apiKey: opts.langflow.apiKey, store: opts.langflowFlows ?? memoryLangflowFlowStore(), fetch: opts.fetch, log: opts.log });
+    langflow = new LangflowRuntime({ url: base, apiKey: opts.langflow.apiKey, timeoutMs: opts.langflow.timeoutMs, flows, log: opts.log, fetch: opts.fetch });
+  }
   const byName: Record<Runtime['name'], Runtime | undefined> = { builtin, langflow };
   return {
     default: langflow ?? builtin,

@@ -49,8 +49,10 @@ export interface RunProgress {
 }
 
 export interface RunInput {
-  /** The verified, parsed flow export (the built-in runtime executes it; Langflow runs `flowId`). */
+  /** The verified, parsed flow export (the built-in runtime executes it; Langflow is given it). */
   flow: FlowExport;
+  /** The sha256 the artifact was verified against (Langflow keeps one flow per sha256). */
+  artifactSha256?: string;
   /** Langflow flow id or endpoint name. */
   flowId: string;
   tweaks: Tweaks;

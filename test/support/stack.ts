@@ -33,7 +33,7 @@ export async function startTestStack(services: ServiceName[], env: Record<string
     ...env,
   };
   const config: Config = loadConfig(environment);
-  const testDb = services.includes('control-plane') || services.includes('provisioner') ? await openTestDb() : undefined;
+  const testDb = services.includes('control-plane') || services.includes('provisioner') || (services.includes('runner') && !!config.langflow) ? await openTestDb() : undefined;
   const stack = await startStack(config, createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db });
   const issuer = stack.identity.devIssuer!;
   return {
