@@ -34,6 +34,8 @@ export interface PlannedFlow {
   answer: string;
   /** The model node wired straight into the answer's output: its text is streamed as it comes. */
   streamNode?: string;
+  /** ToolCall nodes offered to each model node (by model node id). */
+  toolOffers: Map<string, FlowNode[]>;
 }
 
 /** Template values of a node with its tweaks applied (a tweak replaces the field's value). */
@@ -95,6 +97,10 @@ export function planFlow(flow: FlowExport, tweaks: Tweaks = {}, bindings: RunInp
   if (!outputs.length) {
     throw new AppError('UNPROCESSABLE', 'The flow has no Chat Output or Text Output component, so a run would answer nothing', { reason: 'no_output' });
   }
+  // A ToolCall node wired into a model node's `tools` input is offered to that model, not run.
+  const isOffer = (source: string, field: string, target: string) =>
+    field === 'tools' && byId.get(source)!.component.type === 'ToolCall' && !!byId.get(target)!.component.model;
+  const toolOffers = new Map<string, FlowNode[]>();
   // Only what feeds an output runs (a dangling tool node must not call anything).
   const needed = new Set<string>();
   const stack = [...outputs];
@@ -102,15 +108,21 @@ export function planFlow(flow: FlowExport, tweaks: Tweaks = {}, bindings: RunInp
     const id = stack.pop()!;
     if (needed.has(id)) continue;
     needed.add(id);
-    for (const i of incoming.get(id) ?? []) stack.push(i.source);
+    for (const i of incoming.get(id) ?? []) {
+      if (isOffer(i.source, i.field, id)) {
+        const list = toolOffers.get(id) ?? toolOffers.set(id, []).get(id)!;
+        if (!list.includes(byId.get(i.source)!.node)) list.push(byId.get(i.source)!.node);
+      } else stack.push(i.source);
+    }
   }
   const order = ordered.filter((id) => needed.has(id)).map((id) => byId.get(id)!);
   for (const { node, component } of order) component.validate?.(node, nodeParams(node, tweaks), { bindings });
+  for (const offered of toolOffers.values()) for (const node of offered) byId.get(node.id)!.component.validate?.(node, nodeParams(node, tweaks), { bindings });
   const lastOf = (role: Component['role']) => [...order].reverse().find((o) => o.component.role === role)?.node.id;
   const answer = lastOf('chat-output') ?? lastOf('text-output')!;
   const feeding = incoming.get(answer) ?? [];
   const streamNode = feeding.length === 1 && byId.get(feeding[0].source)?.component.model ? feeding[0].source : undefined;
-  return { order: order.map(({ node, component }) => ({ node, component })), incoming, outputs, answer, ...(streamNode ? { streamNode } : {}) };
+  return { order: order.map(({ node, component }) => ({ node, component })), incoming, outputs, answer, toolOffers, ...(streamNode ? { streamNode } : {}) };
 }
 
 /** One cycle among the nodes left over by Kahn's algorithm, for the error message. */
@@ -164,6 +176,7 @@ export class BuiltinRuntime implements Runtime {
           const v = values.get(source);
           if (v) (inputs.get(field) ?? inputs.set(field, []).get(field)!).push(v);
         }
+        const offers = plan.toolOffers.get(node.id);
         const value = await abortable(
           component.evaluate({
             node,
@@ -177,6 +190,7 @@ export class BuiltinRuntime implements Runtime {
             toolInvoker: this.opts.toolInvoker,
             models: this.opts.models,
             ...(streamTo && node.id === plan.streamNode ? { stream: streamTo } : {}),
+            ...(offers?.length ? { tools: offers.map((n) => ({ node: n, params: nodeParams(n, tweaks) })) } : {}),
           }),
           dl.signal,
         );

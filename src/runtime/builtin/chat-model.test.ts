@@ -182,6 +182,68 @@ describe('model node with a configured provider', () => {
   });
 });
 
+describe('model node with tools (ToolCall nodes wired into its `tools` input)', () => {
+  const binding = { bindingId: 'bind_01J9ZK7H0J1K2M3N4P5Q6R7S8T', connectorId: 'generic_http', name: 'Orders API' };
+  function agentFlow() {
+    const input = flowNode('ChatInput-1', 'ChatInput', { input_value: '' });
+    const model = flowNode('OpenAIModel-1', 'OpenAIModel', { model_name: 'gpt-4o-mini', input_value: '', system_message: 'Use the tools.' }, ['text_output']);
+    const tool = flowNode('ToolCall-1', 'ToolCall', {
+      tool: 'orders.lookup',
+      connectorId: 'generic_http',
+      description: 'Looks an order up by its number',
+      parameters: JSON.stringify({ type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] }),
+    }, ['component_as_tool']);
+    const output = flowNode('ChatOutput-1', 'ChatOutput', { input_value: '' });
+    return flowExport([input, tool, model, output], [flowEdge(input, model, 'input_value'), flowEdge(tool, model, 'tools', 'component_as_tool'), flowEdge(model, output, 'input_value', 'text_output')]);
+  }
+  function invoker() {
+    const calls: { tool: string; bindingId: string; input: Record<string, unknown>; scope: unknown }[] = [];
+    return {
+      calls,
+      toolInvoker: {
+        async invoke(tool: string, bindingId: string, input: Record<string, unknown>, ctx: { scope: unknown }) {
+          calls.push({ tool, bindingId, input, scope: ctx.scope });
+          return { status: 'shipped', eta: '2026-01-05' };
+        },
+      },
+    };
+  }
+
+  test('the model\'s tool call runs through the Connector Gateway and its result goes back; the node is not run as a step', async () => {
+    server.next({ kind: 'tool_call', calls: [{ name: 'orders_lookup', arguments: '{"orderId":"A-1001"}' }] });
+    const { calls, toolInvoker } = invoker();
+    const r = await new BuiltinRuntime({ models: providers(), toolInvoker }).run(runInput(agentFlow(), { bindings: [binding], input: { text: 'Where is order A-1001?' } }));
+    assert.deepEqual(server.requests[0].body.tools, [{ type: 'function', function: { name: 'orders_lookup', description: 'Looks an order up by its number', parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] } } }]);
+    assert.equal(server.requests[0].body.tool_choice, 'auto');
+    assert.deepEqual(calls.map((c) => [c.tool, c.bindingId, c.input]), [['orders.lookup', binding.bindingId, { orderId: 'A-1001' }]]);
+    const second = server.requests[1].body.messages;
+    assert.equal(second.at(-2).role, 'assistant');
+    assert.equal(second.at(-2).tool_calls[0].function.name, 'orders_lookup');
+    assert.deepEqual(second.at(-1), { role: 'tool', tool_call_id: second.at(-2).tool_calls[0].id, content: '{"status":"shipped","eta":"2026-01-05"}' });
+    assert.equal(r.output.text, 'Echo: Where is order A-1001?');
+    assert.equal(r.usage.tool_calls, 1);
+    assert.equal(r.usage.tokens_in, promptTokensOf(server.requests[0].body.messages) + promptTokensOf(second));
+  });
+
+  test('arguments that are not JSON go back to the model as an error, the tool is not called', async () => {
+    server.next({ kind: 'tool_call', calls: [{ name: 'orders_lookup', arguments: '{orderId: A-1' }] });
+    const { calls, toolInvoker } = invoker();
+    await new BuiltinRuntime({ models: providers(), toolInvoker }).run(runInput(agentFlow(), { bindings: [binding] }));
+    assert.equal(calls.length, 0);
+    assert.match(server.requests[1].body.messages.at(-1).content, /not valid JSON/);
+  });
+
+  test('a model that keeps calling tools is made to answer after the last round', async () => {
+    server.next(...Array.from({ length: 7 }, () => ({ kind: 'tool_call' as const, calls: [{ name: 'orders_lookup', arguments: '{"orderId":"x"}' }] })));
+    const { calls, toolInvoker } = invoker();
+    await new BuiltinRuntime({ models: providers(), toolInvoker }).run(runInput(agentFlow(), { bindings: [binding] }));
+    assert.equal(server.requests.length, 6);
+    assert.equal(calls.length, 5);
+    assert.equal(server.requests[5].body.tool_choice, 'none');
+    server.reset();
+  });
+});
+
 describe('model node without a provider (the offline default)', () => {
   test('an OpenAIModel node answers from the offline model, which says so plainly', async () => {
     const r = await new BuiltinRuntime().run(runInput(flowWithModel('OpenAIModel', { model_name: 'gpt-4o-mini' })));

@@ -20,11 +20,16 @@
  * sends none. Without a provider the deterministic offline model answers, and says so.
  * The node feeding the run's output streams its answer (`ctx.stream`); when it fails after
  * producing text, the usage so far is still counted before the error goes up.
+ * ToolCall nodes wired into the node's `tools` input are offered as functions (`tools`); the
+ * model's `tool_calls` run through the Connector Gateway and their results go back as `tool`
+ * messages, for at most MAX_TOOL_ROUNDS rounds (then `tool_choice: "none"`); every round's token
+ * counts are added up. The offline model does not call tools.
  */
 import { countTokens } from '../tokens';
 import type { ChatMessage } from '../model/chat-wire';
 import { deterministicReply } from './deterministic-model';
 import { firstField, lineage, type Component, type EvalContext } from './context';
+import { offerTools } from './tool-offers';
 
 /** Local-model names (the offline model's own) and Langflow's OpenAI-compatible model components. */
 export const LOCAL_MODEL_TYPES = ['LocalModel', 'DeterministicModel', 'DeterministicLLM', 'LocalLLM', 'BuiltinModel', 'EchoModel', 'FakeModel', 'MockModel', 'FakeLLM'];
@@ -96,38 +101,59 @@ export const chatModel: Component = {
     const chosen = ctx.models.select(modelName(ctx.params), ctx.node.id);
     const temperature = number(ctx.params.temperature);
     const seedN = typeof seed === 'number' && Number.isInteger(seed) ? seed : undefined;
-    let produced = '';
-    let answer;
-    try {
-      answer = await chosen.client.complete(
-        {
-          model: chosen.model,
-          messages,
-          ...(temperature !== undefined ? { temperature } : {}),
-          ...(maxTokens ? { max_tokens: maxTokens } : {}),
-          ...(seedN !== undefined ? { seed: seedN } : {}),
-        },
-        {
-          signal: ctx.signal,
-          deadlineAt: ctx.deadlineAt,
-          stream: ctx.stream !== undefined,
-          onDelta: (t) => {
-            produced += t;
-            ctx.stream?.(t);
+    const tools = ctx.tools?.length ? offerTools(ctx.tools, ctx) : undefined;
+    const used: string[] = [];
+    // Text the model wrote before a tool call (rare) is part of the answer, as it was streamed.
+    let said = '';
+    for (let round = 0; ; round++) {
+      // After MAX_TOOL_ROUNDS rounds of tool calls the model must answer (tool_choice "none").
+      const offer = tools ? { tools: tools.definitions, tool_choice: round < MAX_TOOL_ROUNDS ? ('auto' as const) : ('none' as const) } : {};
+      let produced = '';
+      let answer;
+      try {
+        answer = await chosen.client.complete(
+          {
+            model: chosen.model,
+            messages,
+            ...(temperature !== undefined ? { temperature } : {}),
+            ...(maxTokens ? { max_tokens: maxTokens } : {}),
+            ...(seedN !== undefined ? { seed: seedN } : {}),
+            ...offer,
           },
-          requestId: ctx.run.requestId,
-        },
-      );
-    } catch (err) {
-      // Part of an answer already went out: count it (the prompt was read to produce it).
-      if (produced) {
-        ctx.usage.tokens_in += countTokens(sentText(messages));
-        ctx.usage.tokens_out += countTokens(produced);
+          {
+            signal: ctx.signal,
+            deadlineAt: ctx.deadlineAt,
+            stream: ctx.stream !== undefined,
+            onDelta: (t) => {
+              produced += t;
+              ctx.stream?.(t);
+            },
+            requestId: ctx.run.requestId,
+          },
+        );
+      } catch (err) {
+        // Part of an answer already went out: count it (the prompt was read to produce it).
+        if (produced) {
+          ctx.usage.tokens_in += countTokens(sentText(messages));
+          ctx.usage.tokens_out += countTokens(produced);
+        }
+        throw err;
       }
-      throw err;
+      ctx.usage.tokens_in += answer.usage?.prompt_tokens ?? countTokens(sentText(messages));
+      ctx.usage.tokens_out += answer.usage?.completion_tokens ?? countTokens(answer.content);
+      if (!tools || answer.toolCalls.length === 0 || round >= MAX_TOOL_ROUNDS) {
+        return { text: said + answer.content, ...from, ...(used.length ? { tools: [...(from.tools ?? []), ...used] } : {}) };
+      }
+      said += answer.content;
+      messages.push({ role: 'assistant', content: answer.content || null, tool_calls: answer.toolCalls });
+      for (const call of answer.toolCalls) {
+        const result = await tools.call(call.function.name, call.function.arguments);
+        used.push(result.tool);
+        messages.push({ role: 'tool', tool_call_id: call.id, content: result.content });
+      }
     }
-    ctx.usage.tokens_in += answer.usage?.prompt_tokens ?? countTokens(sentText(messages));
-    ctx.usage.tokens_out += answer.usage?.completion_tokens ?? countTokens(answer.content);
-    return { text: answer.content, ...from };
   },
 };
+
+/** Rounds of tool calls a model node may make before it has to answer. */
+export const MAX_TOOL_ROUNDS = 5;

@@ -1,12 +1,13 @@
 /**
  * The components the built-in runtime evaluates, keyed by their Langflow type name
  * (`data.type` in a flow export), with the aliases each also answers to. Anything else is
- * refused before the run starts (UNSUPPORTED_COMPONENT).
+ * refused before the run starts (UNSUPPORTED_COMPONENT). The model node is in ./chat-model.ts,
+ * tools offered to it in ./tool-offers.ts, what components share in ./context.ts.
  */
 import { AppError } from '../../platform/errors';
-import type { FlowNode } from '../flow';
-import type { BindingRef, KnowledgeChunk } from '../types';
+import type { KnowledgeChunk } from '../types';
 import { chatModel, LANGFLOW_MODEL_TYPES } from './chat-model';
+import { resolveBinding } from './tool-offers';
 import { abortable, asText, field, fillTemplate, firstField, lineage, param, stringList, type Component } from './context';
 
 // ───────────────────────────── components ─────────────────────────────
@@ -96,25 +97,6 @@ const parseData: Component = {
     return { text, ...from };
   },
 };
-
-/** Which binding a ToolCall node uses: `bindingId`, else the run's binding for `connectorId`, else the only one. */
-function resolveBinding(node: FlowNode, params: Record<string, unknown>, bindings: BindingRef[]): BindingRef {
-  const bindingId = param(params, ['bindingId', 'binding_id']);
-  const connectorId = param(params, ['connectorId', 'connector_id']);
-  let found: BindingRef | undefined;
-  if (typeof bindingId === 'string') found = bindings.find((b) => b.bindingId === bindingId);
-  else if (typeof connectorId === 'string') found = bindings.find((b) => b.connectorId === connectorId);
-  else if (bindings.length === 1) found = bindings[0];
-  if (!found) {
-    throw new AppError('INVALID_CONFIG', `Tool node ${node.id} has no connector binding in this run`, {
-      nodeId: node.id,
-      ...(typeof bindingId === 'string' ? { bindingId } : {}),
-      ...(typeof connectorId === 'string' ? { connectorId } : {}),
-      boundConnectors: bindings.map((b) => b.connectorId),
-    });
-  }
-  return found;
-}
 
 function fillArguments(v: unknown, input: string, depth = 0): unknown {
   if (depth > 16) return v;

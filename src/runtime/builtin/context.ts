@@ -5,6 +5,7 @@
  */
 import type { FlowNode } from '../flow';
 import type { ModelProviders } from '../model/providers';
+import type { ToolOffer } from './tool-offers';
 import type { KnowledgeChunk, KnowledgeRetriever, RunInput, ToolInvoker } from '../types';
 
 /** What flows along an edge: a message text plus where it came from. */
@@ -45,6 +46,8 @@ export interface EvalContext {
   models?: ModelProviders;
   /** Set on the one model node whose answer is the run's output: its text goes out as it comes. */
   stream?: (text: string) => void;
+  /** ToolCall nodes wired into this model node's `tools` input: offered to the model, not run as steps. */
+  tools?: ToolOffer[];
 }
 
 export interface Component {
