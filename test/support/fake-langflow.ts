@@ -46,6 +46,8 @@ export interface FakeLangflow {
   streamTokens: boolean;
   /** Pause between streamed tokens (ms). */
   tokenGapMs: number;
+  /** Pause before answering a flow create (ms). */
+  createDelayMs: number;
   aborted(): Promise<void>;
   close(): Promise<void>;
 }
@@ -57,7 +59,7 @@ export async function startFakeLangflow(opts: { apiKey: string; mode: 'assigns-i
   const flows = new Map<string, StoredFlow>();
   const calls: FakeLangflow['calls'] = [];
   let abortWaiters: (() => void)[] = [];
-  const state = { streamTokens: false, tokenGapMs: 0 };
+  const state = { streamTokens: false, tokenGapMs: 0, createDelayMs: 0 };
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -87,7 +89,10 @@ export async function startFakeLangflow(opts: { apiKey: string; mode: 'assigns-i
     if (key !== opts.apiKey) return send(res, 403, { detail: 'Invalid or missing API key' });
 
     const one = /^\/api\/v1\/flows\/([^/]+)$/.exec(url.pathname);
-    if (req.method === 'POST' && url.pathname === '/api/v1/flows/') return create(body, res);
+    if (req.method === 'POST' && url.pathname === '/api/v1/flows/') {
+      if (state.createDelayMs) await new Promise((r) => setTimeout(r, state.createDelayMs));
+      return create(body, res);
+    }
     if (one && req.method === 'GET') {
       const f = flows.get(one[1]);
       return f ? send(res, 200, read(f)) : send(res, 404, { detail: 'Flow not found' });
@@ -198,6 +203,12 @@ export async function startFakeLangflow(opts: { apiKey: string; mode: 'assigns-i
     },
     set tokenGapMs(v: number) {
       state.tokenGapMs = v;
+    },
+    get createDelayMs() {
+      return state.createDelayMs;
+    },
+    set createDelayMs(v: number) {
+      state.createDelayMs = v;
     },
     aborted: () => new Promise<void>((r) => abortWaiters.push(r)),
     async close() {

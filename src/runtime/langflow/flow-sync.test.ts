@@ -114,6 +114,24 @@ describe('Langflow that assigns its own flow ids (1.0 – 1.4 FlowCreate)', () =
     assert.equal(named.length, 1);
   });
 
+  test('runs waiting for the same artifact share one put; the first caller going away does not fail the others', async () => {
+    const { flow, sha256 } = certified('Shared put');
+    lf.createDelayMs = 300;
+    try {
+      const rt = runtime(lf, knexLangflowFlowStore(testDb.db));
+      const gone = new AbortController();
+      const first = rt.run(runInput(flow, { artifactSha256: sha256, signal: gone.signal }));
+      const second = rt.run(runInput(flow, { artifactSha256: sha256 }));
+      setTimeout(() => gone.abort(new Error('client went away')), 50);
+      await assert.rejects(first);
+      const r = await second;
+      assert.match(r.output.text, /Certified prompt/);
+      assert.equal(lf.calls.filter((c) => c.method === 'POST' && c.path === '/api/v1/flows/' && c.body.name.startsWith('Shared put')).length, 1);
+    } finally {
+      lf.createDelayMs = 0;
+    }
+  });
+
   test('a refused key is a RUNTIME_ERROR naming the operation; the key never appears', async () => {
     const { flow, sha256 } = certified('Wrong key');
     await assert.rejects(runtime(lf, knexLangflowFlowStore(testDb.db), { apiKey: 'lf-wrong-key-999' }).run(runInput(flow, { artifactSha256: sha256 })), isCode('RUNTIME_ERROR', (e) => {

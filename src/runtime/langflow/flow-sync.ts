@@ -23,6 +23,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
+import { abortable } from '../builtin/context';
 import type { FlowExport } from '../flow';
 import type { LangflowFlowStore } from './flow-store';
 
@@ -35,6 +36,8 @@ export interface LangflowFlowSyncOptions {
   log?: Logger;
   /** How long a verified flow is trusted before its graph is read back again (default 60 s). */
   verifyIntervalMs?: number;
+  /** Bound on one sync (read back, create, record), shared by the runs waiting for it (default 30 s). */
+  syncTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -84,10 +87,13 @@ export class LangflowFlowSync {
     if (hit && this.now() - hit.at < (this.opts.verifyIntervalMs ?? 60_000)) return hit.flowId;
     let pending = this.inFlight.get(sha256);
     if (!pending) {
-      pending = this.sync(flow, sha256, call).finally(() => this.inFlight.delete(sha256));
+      // Shared by every run waiting for this artifact: bounded by its own timeout, not by the
+      // first caller (who may go away while others wait).
+      const own = { signal: AbortSignal.timeout(this.opts.syncTimeoutMs ?? 30_000), requestId: call.requestId };
+      pending = this.sync(flow, sha256, own).finally(() => this.inFlight.delete(sha256));
       this.inFlight.set(sha256, pending);
     }
-    const flowId = await pending;
+    const flowId = await abortable(pending, call.signal);
     this.verified.set(sha256, { flowId, at: this.now() });
     return flowId;
   }
@@ -191,7 +197,9 @@ export class LangflowFlowSync {
       try {
         res = await this.fetch(`${this.opts.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: call.signal, redirect: 'error' });
       } catch (err) {
-        if (call.signal.aborted) throw err;
+        if (call.signal.aborted) {
+          throw new AppError('DEPENDENCY_TIMEOUT', 'Langflow did not answer its flows API in time', { dependency: 'langflow', operation: `${method} ${path.split('/').slice(0, 4).join('/')}` }, { cause: err });
+        }
         if (attempt < 2) continue;
         throw new AppError('RUNTIME_UNAVAILABLE', 'Langflow is unavailable', { dependency: 'langflow', reason: 'network' }, { cause: err });
       }
@@ -199,7 +207,14 @@ export class LangflowFlowSync {
         await res.body?.cancel().catch(() => undefined);
         continue;
       }
-      const text = await res.text();
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        if (call.signal.aborted) throw new AppError('DEPENDENCY_TIMEOUT', 'Langflow did not answer its flows API in time', { dependency: 'langflow' }, { cause: err });
+        if (attempt < 2) continue;
+        throw new AppError('RUNTIME_UNAVAILABLE', 'Langflow is unavailable', { dependency: 'langflow', reason: 'network' }, { cause: err });
+      }
       let parsed: any;
       try {
         parsed = text ? JSON.parse(text) : undefined;
