@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
 import addFormats from 'ajv-formats';
 import Koa from 'koa';
 import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
@@ -8,6 +8,8 @@ import { AppError, errorBody, toAppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Registry } from 'prom-client';
 import type { Caller, OperationHandler, RequestContext } from './handler-types';
+import { corsMiddleware, type CorsOptions, type ServedRequest } from './cors';
+import { docsRoutes } from './docs';
 import { createHttpMetrics } from './metrics';
 import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
@@ -40,6 +42,8 @@ export interface ServiceAppOptions<Deps> {
   onResponse?: (info: { operationId: string; method: string; status: number; durationMs: number }) => void;
   /** Where GET /metrics collects from; the platform's request metrics are added to it. */
   registry?: Registry;
+  /** CORS for the operations whose spec says `x-cors` (cors.ts); without it no operation answers CORS. */
+  cors?: CorsOptions;
 }
 
 export interface ServiceApp {
@@ -62,14 +66,10 @@ interface RequestState {
 
 interface HandlerResult {
   status: number;
-  /** JSON, a string, or an async iterable of strings written as they come (an event stream). */
   body?: unknown;
   headers?: Record<string, string>;
   contentType?: string;
 }
-
-const isStreamBody = (b: unknown): b is AsyncIterable<string> =>
-  !!b && typeof b === 'object' && typeof (b as AsyncIterable<string>)[Symbol.asyncIterator] === 'function';
 
 const lower = (h: Record<string, string | string[] | undefined>) => {
   const out: Record<string, string | undefined> = {};
@@ -78,6 +78,8 @@ const lower = (h: Record<string, string | string[] | undefined>) => {
 };
 
 export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Promise<ServiceApp> {
+  // GET /openapi.json and /docs: the bundled spec as loaded, before openapi-backend dereferences it.
+  const docs = docsRoutes(opts.name, structuredClone(opts.definition));
   const api = new OpenAPIBackend({
     definition: opts.definition,
     strict: true,
@@ -176,6 +178,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     if (err?.code === 'ERR_STREAM_PREMATURE_CLOSE') opts.log.debug({ code: err.code }, 'client closed a streamed response');
     else opts.log.error({ err }, 'error after the response started');
   });
+  if (opts.cors) koa.use(corsMiddleware(api, opts.cors));
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
   let inFlight = 0;
 
@@ -190,8 +193,9 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     k.res.once('close', onClose);
     const signal = AbortSignal.any([abort.signal, shutdown.signal]);
     const state: RequestState = { requestId, log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
+    // Outer middleware (CORS for a streamed answer) may need the caller before the handler returns.
+    k.state.request = state;
     let operationId = 'unrouted';
-    let streaming = false;
     inFlight++;
     try {
       if (k.path === '/healthz' && k.method === 'GET') {
@@ -214,6 +218,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         k.body = await metrics.registry.metrics();
         return;
       }
+      if (docs(k)) return;
       if (opts.extraRoutes && (await opts.extraRoutes(k))) return;
 
       state.rawBody = await readRawBody(k.req, limit);
@@ -227,7 +232,6 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         state,
       )) as HandlerResult;
       operationId = api.router.matchOperation({ method: k.method, path: k.path, headers: {} })?.operationId ?? operationId;
-      streaming = isStreamBody(result.body);
       respond(k, result, operationId);
     } catch (thrown) {
       const err = toAppError(thrown);
@@ -241,10 +245,17 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       }
       if (opts.validateResponses && operationId !== 'unrouted') checkResponse(k, operationId);
     } finally {
+      // What CORS (and other outer middleware) may want to know about this answer.
+      const served: ServedRequest = {
+        operationId,
+        status: k.status,
+        caller: state.caller,
+        instanceId: typeof state.fields.instanceId === 'string' ? state.fields.instanceId : undefined,
+        errorCode: (k.body as { error?: { code?: string } } | null)?.error?.code,
+      };
+      k.state.served = served;
       inFlight--;
-      // A streamed body is written after this middleware returns: the client going away while it
-      // is written must still abort the request's signal (and with it the work producing the stream).
-      if (!streaming) k.res.off('close', onClose);
+      k.res.off('close', onClose);
       const durationMs = performance.now() - started;
       state.log.info({ method: k.method, path: k.path, status: k.status, operationId, durationMs: Math.round(durationMs * 100) / 100, ...state.fields }, 'request');
       opts.onResponse?.({ operationId, method: k.method, status: k.status, durationMs });
@@ -257,14 +268,10 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   function respond(k: Koa.Context, result: HandlerResult, operationId: string) {
     k.status = result.status;
     for (const [h, v] of Object.entries(result.headers ?? {})) k.set(h, v);
-    if (isStreamBody(result.body)) {
-      k.type = result.contentType ?? 'application/octet-stream';
-      k.body = Readable.from(result.body, { objectMode: false });
-      return;
-    }
     if (result.contentType) {
       k.type = result.contentType;
-      k.body = result.body as string;
+      // A Readable (text/event-stream) is piped as it is written; Koa destroys it when the client goes away.
+      k.body = result.body as string | Readable;
     } else if (result.body !== undefined) {
       k.body = result.body;
     } else {
@@ -274,7 +281,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   }
 
   function checkResponse(k: Koa.Context, operationId: string) {
-    if (typeof k.body === 'string' || k.body === null || k.body === undefined) return;
+    if (typeof k.body === 'string' || k.body === null || k.body === undefined || k.body instanceof Readable) return;
     const verdict = api.validateResponse(JSON.parse(JSON.stringify(k.body)), operationId, k.status);
     if (verdict.errors?.length) {
       const errors = verdict.errors.map((e) => ({ path: e.instancePath, message: e.message }));

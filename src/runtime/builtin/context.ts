@@ -25,6 +25,8 @@ export interface Usage {
   tokens_in: number;
   tokens_out: number;
   tool_calls: number;
+  /** MCP tool calls (the `mcp_tools` capability's metering dimension); absent until one is made. */
+  mcp_calls?: number;
   retrievals: number;
   runs: number;
 }

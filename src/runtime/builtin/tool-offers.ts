@@ -6,7 +6,8 @@
  * (policy, Vault, retries by tool kind and audit live there) with the node's binding, its result
  * going back as a `role: "tool"` message.
  *
- * Node settings: `tool` (the connector tool, e.g. `orders.lookup`), `bindingId` / `connectorId`,
+ * Node settings: `tool` (the connector tool, e.g. `orders.lookup`), `bindingId` / `connectorId`
+ * (or `mcp_server`: a tool of one of the instance's MCP servers, metered as `mcp_calls`),
  * `description`, and `parameters` (a JSON Schema object, or its JSON text; default one string
  * `input`). Function names are the tool names with characters outside `[A-Za-z0-9_-]` turned into
  * `_` (OpenAI's rule), made unique per model node.
@@ -34,6 +35,23 @@ export function resolveBinding(node: FlowNode, params: Record<string, unknown>, 
     });
   }
   return found;
+}
+
+/**
+ * The MCP server a tool node calls: `mcp_server` (a name, or Langflow's MCP Tools `{name, …}`
+ * value) or `mcpServer`; undefined for a connector tool.
+ */
+export function mcpServerOf(params: Record<string, unknown>): string | undefined {
+  const v = param(params, ['mcp_server', 'mcpServer']);
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string') return (v as { name: string }).name;
+  return undefined;
+}
+
+/** The text of an MCP result: its text blocks, else the whole result as JSON. */
+export function mcpText(r: { content: Record<string, unknown>[] }): string {
+  const texts = r.content.filter((c) => c.type === 'text' && typeof c.text === 'string').map((c) => c.text as string);
+  return texts.length ? texts.join('\n') : JSON.stringify(r);
 }
 
 /** A ToolCall node offered to a model node, with its tweaked settings. */
@@ -67,14 +85,15 @@ function schemaOf(node: FlowNode, raw: unknown): Record<string, unknown> {
 }
 
 export function offerTools(offers: ToolOffer[], ctx: EvalContext): OfferedTools {
-  const byName = new Map<string, { offer: ToolOffer; tool: string; bindingId: string }>();
+  const byName = new Map<string, { offer: ToolOffer; tool: string; bindingId?: string; server?: string }>();
   const definitions: ChatTool[] = [];
   for (const offer of offers) {
     const tool = String(offer.params.tool);
-    const bindingId = resolveBinding(offer.node, offer.params, ctx.run.bindings).bindingId;
+    const server = mcpServerOf(offer.params);
+    const bindingId = server ? undefined : resolveBinding(offer.node, offer.params, ctx.run.bindings).bindingId;
     let name = tool.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60) || 'tool';
     for (let n = 2; byName.has(name); n++) name = `${name.slice(0, 58)}_${n}`;
-    byName.set(name, { offer, tool, bindingId });
+    byName.set(name, { offer, tool, ...(bindingId ? { bindingId } : {}), ...(server ? { server } : {}) });
     const description = param(offer.params, ['description', 'tool_description']);
     definitions.push({
       type: 'function',
@@ -93,13 +112,16 @@ export function offerTools(offers: ToolOffer[], ctx: EvalContext): OfferedTools 
         return { tool: found.tool, content: JSON.stringify({ error: 'The arguments were not valid JSON' }) };
       }
       if (!args || typeof args !== 'object' || Array.isArray(args)) return { tool: found.tool, content: JSON.stringify({ error: 'The arguments must be a JSON object' }) };
-      if (!ctx.toolInvoker) {
+      if (!ctx.toolInvoker || (found.server && !ctx.toolInvoker.callMcp)) {
         throw new AppError('DEPENDENCY_UNAVAILABLE', 'Tool calls are not available to the built-in runtime (no Connector Gateway client)', { nodeId: found.offer.node.id, tool: found.tool });
       }
-      const result = await abortable(
-        ctx.toolInvoker.invoke(found.tool, found.bindingId, args as Record<string, unknown>, { scope: ctx.run.scope, signal: ctx.signal, requestId: ctx.run.requestId }),
-        ctx.signal,
-      );
+      const call = { scope: ctx.run.scope, signal: ctx.signal, requestId: ctx.run.requestId };
+      if (found.server) {
+        const mcp = await abortable(ctx.toolInvoker.callMcp!(found.server, found.tool, args as Record<string, unknown>, call), ctx.signal);
+        ctx.usage.mcp_calls = (ctx.usage.mcp_calls ?? 0) + 1;
+        return { tool: found.tool, content: mcpText(mcp) };
+      }
+      const result = await abortable(ctx.toolInvoker.invoke(found.tool, found.bindingId!, args as Record<string, unknown>, call), ctx.signal);
       ctx.usage.tool_calls += 1;
       return { tool: found.tool, content: typeof result === 'string' ? result : asText(result) };
     },

@@ -5,7 +5,7 @@
 /* eslint-disable */
 /**
  * Agent Store Gateway API
- * The public execution entry point. Every run goes through the Gateway, which checks the caller (Keycloak OIDC token, project API key or widget session token), loads the instance\'s entitlements from the Control Plane (cached for seconds; **fails closed** when the Control Plane is unreachable), applies rate limits (429 + `Retry-After`), reserves a credit budget, calls the Runner (60 s timeout), settles the actual usage and answers with the output, usage and billing. The trial path (`createWorkspaceAuto`, `autoActivateInstance`) takes a new buyer from login to a first result in one or two calls.  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` accepted or generated, propagated to every hop and returned as `traceId`; credits are integers; ids are prefixed (`org_`, `prj_`, `wal_`, `off_`, `ov_`, `inst_`, `run_`, `res_`). `x-roles` lists who may call: org roles (`owner`, `admin`, `member`, `viewer`), `authenticated` (any signed-in user), `project-api-key`, `widget-session`, `public`. 
+ * The public execution entry point. Every run goes through the Gateway, which checks the caller (Keycloak OIDC token, project API key or widget session token), loads the instance\'s entitlements from the Control Plane (cached for seconds; **fails closed** when the Control Plane is unreachable), applies rate limits (429 + `Retry-After`), reserves a credit budget, calls the Runner (60 s timeout), settles the actual usage and answers with the output, usage and billing. The trial path (`createWorkspaceAuto`, `autoActivateInstance`) takes a new buyer from login to a first result in one or two calls.  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` accepted or generated, propagated to every hop and returned as `traceId`; credits are integers; ids are prefixed (`org_`, `prj_`, `wal_`, `off_`, `ov_`, `inst_`, `run_`, `res_`). `x-roles` lists who may call: org roles (`owner`, `admin`, `member`, `viewer`), `authenticated` (any signed-in user), `project-api-key`, `widget-session`, `public`.  **Browsers (CORS)**: `x-cors: { origins: [...] }` marks the operations a page on another origin may call; the others answer no `Access-Control-*` headers (a preflight for them is refused). `public`: any origin, `Access-Control-Allow-Origin: *`. `configured`: the origins of signed-in browser apps (`CORS_ALLOWED_ORIGINS`, and the gateway\'s own origin, which serves the hosted chat `/chat/{instanceId}`). `widget`: pages on the instance\'s `web_widget.allowedOrigins`; a preflight cannot name the instance, so any web origin may send, the operation refuses other origins (403 `ORIGIN_NOT_ALLOWED`, readable so the widget can say so) and only allowed origins read its answers. Allowed request headers: `Content-Type`, `Authorization` and the operation\'s header parameters (never `X-Api-Key`: project API keys stay on servers). Exposed response headers: `X-Request-Id`, `Retry-After`, `X-Gateway-Overhead-Ms`, `Server-Timing` and those the operation declares. Credentials (cookies) are never allowed; every such answer carries `Vary: Origin`. 
  *
  * The version of the OpenAPI document: 1.0.0
  * 
@@ -60,7 +60,13 @@ export interface RunRecord {
      */
     sessionId?: string | null;
     /**
-     * 
+     * Who started the run.
+     * @type {string}
+     * @memberof RunRecord
+     */
+    callerKind?: RunRecordCallerKindEnum;
+    /**
+     * `cancelled`: the client went away mid-stream (charged for what was produced); `expired`: the gateway never reported back and the hold expired uncharged; `rejected`: refused by the credit or daily limits after admission.
      * @type {string}
      * @memberof RunRecord
      */
@@ -78,7 +84,7 @@ export interface RunRecord {
      */
     usage?: RunUsage;
     /**
-     * 
+     * Present once the run is settled or voided: what it was charged and the wallet right after.
      * @type {RunBilling}
      * @memberof RunRecord
      */
@@ -122,6 +128,7 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'runId': json['runId'],
         'instanceId': json['instanceId'],
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
+        'callerKind': !exists(json, 'callerKind') ? undefined : json['callerKind'],
         'status': json['status'],
         'output': !exists(json, 'output') ? undefined : RunOutputFromJSON(json['output']),
         'usage': !exists(json, 'usage') ? undefined : RunUsageFromJSON(json['usage']),
@@ -145,6 +152,7 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'runId': value.runId,
         'instanceId': value.instanceId,
         'sessionId': value.sessionId,
+        'callerKind': value.callerKind,
         'status': value.status,
         'output': RunOutputToJSON(value.output),
         'usage': RunUsageToJSON(value.usage),
@@ -160,11 +168,22 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 * @export
 * @enum {string}
 */
+export enum RunRecordCallerKindEnum {
+    User = 'user',
+    ApiKey = 'api_key',
+    Widget = 'widget'
+}
+/**
+* @export
+* @enum {string}
+*/
 export enum RunRecordStatusEnum {
     Running = 'running',
     Succeeded = 'succeeded',
     Failed = 'failed',
     TimedOut = 'timed_out',
+    Cancelled = 'cancelled',
+    Expired = 'expired',
     Rejected = 'rejected'
 }
 

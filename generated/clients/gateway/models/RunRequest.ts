@@ -5,7 +5,7 @@
 /* eslint-disable */
 /**
  * Agent Store Gateway API
- * The public execution entry point. Every run goes through the Gateway, which checks the caller (Keycloak OIDC token, project API key or widget session token), loads the instance\'s entitlements from the Control Plane (cached for seconds; **fails closed** when the Control Plane is unreachable), applies rate limits (429 + `Retry-After`), reserves a credit budget, calls the Runner (60 s timeout), settles the actual usage and answers with the output, usage and billing. The trial path (`createWorkspaceAuto`, `autoActivateInstance`) takes a new buyer from login to a first result in one or two calls.  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` accepted or generated, propagated to every hop and returned as `traceId`; credits are integers; ids are prefixed (`org_`, `prj_`, `wal_`, `off_`, `ov_`, `inst_`, `run_`, `res_`). `x-roles` lists who may call: org roles (`owner`, `admin`, `member`, `viewer`), `authenticated` (any signed-in user), `project-api-key`, `widget-session`, `public`. 
+ * The public execution entry point. Every run goes through the Gateway, which checks the caller (Keycloak OIDC token, project API key or widget session token), loads the instance\'s entitlements from the Control Plane (cached for seconds; **fails closed** when the Control Plane is unreachable), applies rate limits (429 + `Retry-After`), reserves a credit budget, calls the Runner (60 s timeout), settles the actual usage and answers with the output, usage and billing. The trial path (`createWorkspaceAuto`, `autoActivateInstance`) takes a new buyer from login to a first result in one or two calls.  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` accepted or generated, propagated to every hop and returned as `traceId`; credits are integers; ids are prefixed (`org_`, `prj_`, `wal_`, `off_`, `ov_`, `inst_`, `run_`, `res_`). `x-roles` lists who may call: org roles (`owner`, `admin`, `member`, `viewer`), `authenticated` (any signed-in user), `project-api-key`, `widget-session`, `public`.  **Browsers (CORS)**: `x-cors: { origins: [...] }` marks the operations a page on another origin may call; the others answer no `Access-Control-*` headers (a preflight for them is refused). `public`: any origin, `Access-Control-Allow-Origin: *`. `configured`: the origins of signed-in browser apps (`CORS_ALLOWED_ORIGINS`, and the gateway\'s own origin, which serves the hosted chat `/chat/{instanceId}`). `widget`: pages on the instance\'s `web_widget.allowedOrigins`; a preflight cannot name the instance, so any web origin may send, the operation refuses other origins (403 `ORIGIN_NOT_ALLOWED`, readable so the widget can say so) and only allowed origins read its answers. Allowed request headers: `Content-Type`, `Authorization` and the operation\'s header parameters (never `X-Api-Key`: project API keys stay on servers). Exposed response headers: `X-Request-Id`, `Retry-After`, `X-Gateway-Overhead-Ms`, `Server-Timing` and those the operation declares. Credentials (cookies) are never allowed; every such answer carries `Vary: Origin`. 
  *
  * The version of the OpenAPI document: 1.0.0
  * 
@@ -48,17 +48,17 @@ export interface RunRequest {
      */
     sessionId?: string;
     /**
-     * Values for the prompt variables declared by `prompt_orchestrator.variables`.
+     * Values for the prompt variables declared by `prompt_orchestrator.variables` (other names answer 400 with the declared list); they fill prompt placeholders only, never a component's template or code.
      * @type {{ [key: string]: string; }}
      * @memberof RunRequest
      */
     variables?: { [key: string]: string; };
     /**
-     * Streaming is not offered yet; must be false or absent.
+     * true answers Server-Sent Events (as `Accept: text/event-stream` does).
      * @type {boolean}
      * @memberof RunRequest
      */
-    stream?: RunRequestStreamEnum;
+    stream?: boolean;
 }
 
 export function RunRequestFromJSON(json: any): RunRequest {
@@ -94,14 +94,6 @@ export function RunRequestToJSON(value?: RunRequest | null): any {
         'variables': value.variables,
         'stream': value.stream,
     };
-}
-
-/**
-* @export
-* @enum {string}
-*/
-export enum RunRequestStreamEnum {
-    False = 'false'
 }
 
 
