@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -24,13 +25,15 @@ test('an operation whose handler is the 501 skeleton is reported; built ones are
 
 test("a capability left as gen's skeleton is reported hook by hook; the registry's handlers are all built", async () => {
   const cap = capabilityRegistry().capabilities.find((c) => c.id === 'multilingual')!;
-  // gen's skeleton, placed where it would live, so its relative imports resolve
-  const dir = mkdtempSync(join('capabilities', '.skeleton-'));
+  // gen's skeleton as gen writes it; its only import is a type, so it loads from a temp folder
+  // (outside the repository: other suites fingerprint capabilities/ while this one runs)
+  const dir = mkdtempSync(join(tmpdir(), 'capability-skeleton-'));
   try {
-    mkdirSync(dir, { recursive: true });
+    const skeleton = renderCapabilitySkeleton(cap);
+    assert.match(skeleton, /^import type \{[^}]+\} from '[^']+';$/m, 'the skeleton imports types only');
     const file = join(dir, 'handler.ts');
-    writeFileSync(file, renderCapabilitySkeleton(cap));
-    const mod = await import(pathToFileURL(join(process.cwd(), file)).href);
+    writeFileSync(file, skeleton);
+    const mod = await import(pathToFileURL(file).href);
     const found = unbuiltCapabilityHooks({ ...capabilityHandlers, multilingual: mod.multilingual });
     assert.deepEqual(found.map((f) => `${f.capability}.${f.hook}`), ['multilingual.validate', 'multilingual.desiredState', 'multilingual.meter']);
     assert.match(found[0].error, /not implemented/);

@@ -13,6 +13,7 @@ import {
 import { generateClient } from './clients';
 import { header } from './header';
 import { collectOperations, renderApiModule, renderHandlerSkeleton, renderOperations, renderRegistry } from './operations';
+import { buildCollection } from '../../contract-tests/postman/collection';
 import { compileNamedSchemas, kebab } from './schema-types';
 import { services } from './services';
 
@@ -29,6 +30,8 @@ export interface Generated {
 
 /** The folder, relative to the repository root, that gen owns entirely. */
 export const OUT = 'generated';
+/** The Postman collection, inside OUT. */
+export const POSTMAN_COLLECTION = 'postman/agent-store.postman_collection.json';
 
 export async function generate(stage: string): Promise<Generated> {
   const log: string[] = [];
@@ -52,6 +55,7 @@ Everything here is written by \`npm run gen\` from \`specs/\`; CI fails when it 
 - \`clients/<service>/\` — typed fetch clients (openapi-generator typescript-fetch)
 - \`capabilities/\` — a config type and a handler type per registry capability, and the handler registry
 - \`shared/types.ts\` — the shared error body and error codes
+- \`postman/\` — the Postman collection built from \`contract-tests/postman/\` (run by \`npm run contract\`)
 `);
 
   // shared components (error body, codes)
@@ -59,9 +63,11 @@ Everything here is written by \`npm run gen\` from \`specs/\`; CI fails when it 
   write('shared/types.ts', header('specs/shared/components.yaml') + '\n' + (await compileNamedSchemas(shared.components.schemas)));
 
   const clientJobs: Promise<void>[] = [];
+  const bundledSpecs: Record<string, unknown> = {};
   let opCount = 0;
   for (const svc of services) {
     const bundled = bundleSpec(svc.spec);
+    bundledSpecs[svc.name] = bundled;
     const specFile = `openapi/${svc.name}.openapi.yaml`;
     write(specFile, header(svc.spec, '#') + stringify(bundled, { lineWidth: 0, aliasDuplicateObjects: false }));
 
@@ -85,6 +91,10 @@ Everything here is written by \`npm run gen\` from \`specs/\`; CI fails when it 
   write('capabilities/index.ts', header(REGISTRY) + '\n' + renderCapabilityIndex(registry.capabilities));
   write('capabilities/handler-registry.ts', header(REGISTRY) + '\n' + renderCapabilityRegistry(registry.capabilities));
   log.push(`capability registry: ${registry.capabilities.length} capabilities`);
+
+  const postman = buildCollection(bundledSpecs as Parameters<typeof buildCollection>[0]);
+  write(POSTMAN_COLLECTION, JSON.stringify(postman.collection, null, 2) + '\n');
+  log.push(`postman: ${postman.requests} requests, ${postman.assertions} assertions (contract-tests/postman/)`);
 
   await Promise.all(clientJobs);
   log.push(`${opCount} operations`);

@@ -3,6 +3,10 @@
  * `POST|GET|DELETE /v1/{mount}/data/{path}`, `DELETE /v1/{mount}/metadata/{path}`,
  * `POST /v1/auth/approle/login`. Tokens via `X-Vault-Token`; `{"errors":[…]}` bodies; a sealed
  * switch (503 on everything), scripted 503s, and a delay for slow answers.
+ * Sealing over HTTP as an operator does it (Vault API docs, website/content/api-docs/system/seal.mdx,
+ * unseal.mdx, seal-status.mdx): `PUT /v1/sys/seal` (token required, 204), `PUT|POST /v1/sys/unseal`
+ * with `{"key"}` (one key share here: t = n = 1) and `GET /v1/sys/seal-status` (unauthenticated),
+ * the last two answering while sealed.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +20,8 @@ export interface FakeVault {
   rootToken: string;
   roleId: string;
   secretId: string;
+  /** The single unseal key share accepted by `/v1/sys/unseal`. */
+  unsealKey: string;
   /** Raw stored secrets by `{mount}/{path}`. */
   store: Map<string, Versioned>;
   requests: { method: string; path: string; token?: string; namespace?: string }[];
@@ -43,6 +49,7 @@ export async function startFakeVault(opts: { mount?: string; namespace?: string 
     rootToken: 'root-token-test',
     roleId: 'role-123',
     secretId: 'secret-456',
+    unsealKey: 'unseal-key-share-1',
     store: new Map(),
     requests: [],
     sealed: false,
@@ -68,6 +75,15 @@ export async function startFakeVault(opts: { mount?: string; namespace?: string 
     const body = await bodyOf(req).catch(() => undefined);
     if (fake.delayMs) await new Promise((r) => setTimeout(r, fake.delayMs));
     if (res.destroyed) return;
+    const sealStatus = () => ({ type: 'shamir', initialized: true, sealed: fake.sealed, t: 1, n: 1, progress: 0, nonce: '', version: '1.17.0', migration: false, recovery_seal: false, storage_type: 'inmem' });
+    if (url.pathname === '/v1/sys/seal-status' && req.method === 'GET') return send(200, sealStatus());
+    if (url.pathname === '/v1/sys/unseal' && (req.method === 'PUT' || req.method === 'POST')) {
+      if (body?.reset === true) return send(200, sealStatus());
+      if (typeof body?.key !== 'string' || !body.key) return send(400, { errors: ['missing required \'key\' parameter'] });
+      if (body.key !== fake.unsealKey) return send(400, { errors: ['Unseal failed, invalid key'] });
+      fake.sealed = false;
+      return send(200, sealStatus());
+    }
     if (fake.sealed) return send(503, { errors: ['Vault is sealed'] });
     if (fake.fail503 > 0) {
       fake.fail503--;
@@ -82,6 +98,11 @@ export async function startFakeVault(opts: { mount?: string; namespace?: string 
       return send(200, { auth: { client_token: t, lease_duration: fake.leaseSeconds, renewable: true, policies: ['connectors'] } });
     }
     if (!token || !tokens.has(token)) return send(403, { errors: ['permission denied'] });
+    if (url.pathname === '/v1/sys/seal' && (req.method === 'PUT' || req.method === 'POST')) {
+      if (token !== fake.rootToken) return send(403, { errors: ['permission denied'] });
+      fake.sealed = true;
+      return send(204);
+    }
     const m = /^\/v1\/([^/]+)\/(data|metadata)\/(.+)$/.exec(url.pathname);
     if (!m || m[1] !== mount) return send(404, { errors: [] });
     const key = `${m[1]}/${m[3]}`;

@@ -1,0 +1,91 @@
+import { folder, request } from '../dsl';
+
+const DOC = 'The zephyr clause grants every customer forty-two days to return an item.';
+const prefix = "`rag/${v('ORG_ID')}/${v('PROJECT_ID')}/`";
+
+export default folder('06 - RAG', 'A knowledge base in the buyer\'s project: presigned upload, ingestion, a query that finds the document, and another tenant refused (T7).', [
+  request({
+    name: 'Create a knowledge base',
+    call: 'POST /rag/knowledge-bases',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    body: { projectId: '{{PROJECT_ID}}', name: 'Newman help center' },
+    status: 201,
+    checks: [['scoped to the project, prefix rag/<org>/<project>/<kb>/', `pm.expect(body.storagePrefix).to.eql(${prefix} + body.id + '/');`]],
+    saves: { KB_ID: 'body.id' },
+  }),
+  request({
+    name: "List the project's knowledge bases",
+    call: 'GET /rag/knowledge-bases?projectId={{PROJECT_ID}}',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    status: 200,
+    checks: [['lists the new knowledge base', "pm.expect(body.items.map((k) => k.id)).to.include(v('KB_ID'));"]],
+  }),
+  request({
+    name: 'Presigned upload ticket',
+    call: 'POST /rag/knowledge-bases/{{KB_ID}}/uploads',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    body: { fileName: 'returns.md', contentType: 'text/markdown', sizeBytes: Buffer.byteLength(DOC) },
+    status: 201,
+    checks: [['key under the knowledge base prefix', `pm.expect(body.objectKey.startsWith(${prefix} + v('KB_ID') + '/')).to.be.true;`]],
+    saves: { UPLOAD_ID: 'body.uploadId', UPLOAD_URL: 'body.url' },
+  }),
+  request({
+    name: 'PUT the document to the presigned URL',
+    call: 'PUT {{UPLOAD_URL}}',
+    url: '{{UPLOAD_URL}}',
+    direct: 'a presigned object-storage URL, not a platform API',
+    headers: { 'Content-Type': 'text/markdown' },
+    body: DOC,
+    status: 200,
+  }),
+  request({
+    name: 'Ingest the upload',
+    call: 'POST /rag/knowledge-bases/{{KB_ID}}/documents',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    body: { uploadId: '{{UPLOAD_ID}}', title: 'Returns policy' },
+    status: 202,
+    checks: [['queued', "pm.expect(body.status).to.eql('queued');"]],
+    saves: { INGESTION_ID: 'body.id' },
+  }),
+  request({
+    name: 'Wait until ingested',
+    call: 'GET /rag/ingestions/{{INGESTION_ID}}',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    status: 200,
+    poll: {
+      until: "body.status === 'done' || body.status === 'failed'",
+      then: [['ingestion done with chunks', "pm.expect(body.status).to.eql('done'); pm.expect(body.chunkCount).to.be.above(0);"]],
+    },
+  }),
+  request({
+    name: 'Query the knowledge base',
+    call: 'POST /rag/knowledge-bases/{{KB_ID}}/query',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    body: { question: 'What does the zephyr clause grant?', topK: 3 },
+    status: 200,
+    checks: [['finds the document', "pm.expect(body.chunks[0].content).to.include('zephyr clause');"]],
+  }),
+  request({
+    name: 'T7: another tenant queries the knowledge base → 404',
+    call: 'POST /rag/knowledge-bases/{{KB_ID}}/query',
+    service: 'control-plane',
+    token: 'OTHER_USER_JWT',
+    body: { question: 'What does the zephyr clause grant?' },
+    status: 404,
+    error: 'NOT_FOUND',
+  }),
+  request({
+    name: "T7: another tenant lists the project's knowledge bases → 404",
+    call: 'GET /rag/knowledge-bases?projectId={{PROJECT_ID}}',
+    service: 'control-plane',
+    token: 'OTHER_USER_JWT',
+    status: 404,
+    error: 'NOT_FOUND',
+  }),
+]);
