@@ -2,7 +2,8 @@
  * `npm start [-- <service> …]`: runs every service (or the named ones) in one process on the
  * embedded defaults (PGlite in DATA_DIR, development token issuer) and prints where to go next.
  */
-import { ConfigError, loadConfig } from '../src/platform/config';
+import { ConfigError, loadConfig, redactUrl } from '../src/platform/config';
+import { describeProviders } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
 import { SERVICE_NAMES, startStack, type ServiceName } from '../src/stack';
 
@@ -34,6 +35,15 @@ async function main() {
     `Agent Store is up in ${seconds} s (${stack.db ? (config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}/pglite`) : 'no database'})`,
     ...stack.apps.map((a) => `  ${a.name.padEnd(width)}  ${a.url}   (health: ${a.url}/healthz)`),
   ];
+  if (stack.apps.some((a) => a.name === 'runner')) {
+    if (config.langflow) lines.push(`  runtime            Langflow at ${redactUrl(config.langflow.url)} (flows run with Langflow's own model settings)`);
+    else if (config.llm) {
+      lines.push(`  model providers    ${describeProviders(config.llm).join('\n                     ')}`);
+      lines.push(`  default model      ${config.llm.providers[0].name}/${config.llm.providers[0].models[0]} (model nodes naming no other model, and builtin:deterministic, use it)`);
+    } else {
+      lines.push('  model              offline deterministic model: no model provider configured (set LLM_BASE_URL and LLM_MODELS to use a real one); its answers say so');
+    }
+  }
   if (stack.identity.devIssuer) {
     lines.push(`  dev OIDC issuer    ${stack.identity.issuer}`);
     lines.push('', 'Next: mint a token with `npm run token -- --user you@example.com` and follow the README buyer journey.');

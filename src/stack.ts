@@ -41,7 +41,8 @@ export async function startStack(
 ): Promise<Stack> {
   const selected = opts.services ?? SERVICE_NAMES;
   const identity = await createIdentity(config);
-  const needsDb = selected.includes('control-plane') || selected.includes('provisioner');
+  // The runner needs it only on Langflow, for the record of which flow holds each artifact.
+  const needsDb = selected.includes('control-plane') || selected.includes('provisioner') || (selected.includes('runner') && !!config.langflow);
   // An injected database (tests) is already migrated and is closed by its owner.
   const ownsDb = needsDb && !opts.db;
   const db = opts.db ?? (needsDb ? await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }) : undefined);
@@ -91,7 +92,7 @@ export async function startStack(
         const retriever = tokens ? controlPlaneRetriever({ controlPlaneUrl: cpUrl, tokens }) : undefined;
         // …and its ToolCall component reaches tools through the Connector Gateway, with the same token.
         const toolInvoker = tokens ? connectorGatewayToolInvoker({ baseUrl: connUrl, tokens }) : undefined;
-        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever, toolInvoker }), v);
+        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever, toolInvoker, ...(db ? { db } : {}) }), v);
       },
     };
     const ports: Record<ServiceName, number> = {

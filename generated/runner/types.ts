@@ -162,6 +162,9 @@ export interface UsageDimensions {
 export interface RunnerRuntimeInfo {
   name: 'builtin' | 'langflow';
   version?: string;
+  /**
+   * The id the flow ran under: the request's `flowId` on the built-in runtime, the id Langflow keeps for the artifact's sha256 on Langflow.
+   */
   flowId: string;
   sessionId?: string | null;
   /**

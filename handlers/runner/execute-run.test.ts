@@ -4,7 +4,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { sha256Hex } from '../../src/runner/artifacts';
+import { OFFLINE_NOTICE } from '../../src/runtime/builtin/deterministic-model';
+import { readSseEvents } from '../../src/runtime/model/sse';
 import { basicFlow, flowNode } from '../../src/runtime/testing';
+import { startFakeLangflow, type FakeLangflow } from '../../test/support/fake-langflow';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 
 let stack: TestStack;
@@ -82,6 +85,24 @@ describe('POST /v1/runs (executeRun)', () => {
     assert.equal(again.body.runtime.artifactCacheHit, true);
   });
 
+  test('200 text/event-stream: the offline model streams its answer word by word, then the result', async () => {
+    const artifact = publish('basic-sse.json', basicFlow());
+    const res = await fetch(`${runner}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gatewayToken}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(runRequest(artifact)),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
+    const events: { event: string | null; data: any }[] = [];
+    for await (const ev of readSseEvents(res.body as any)) events.push({ event: ev.event, data: JSON.parse(ev.data) });
+    const result = events.at(-1)!;
+    assert.equal(result.event, 'result');
+    assert.ok(events.length > 5);
+    assert.equal(events.slice(0, -1).map((e) => e.data.text).join(''), result.data.output.text);
+    assert.ok(result.data.output.text.startsWith(OFFLINE_NOTICE));
+  });
+
   test('200: input given as a chat message works the same', async () => {
     const artifact = publish('basic-msg.json', basicFlow());
     const res = await http('POST', `${runner}/v1/runs`, { token: gatewayToken, body: runRequest(artifact, { input: { message: { role: 'user', content: 'Do you ship to Canada?' } } }) });
@@ -154,42 +175,32 @@ describe('POST /v1/runs (executeRun)', () => {
 
 describe('POST /v1/runs with LANGFLOW_URL set (Langflow adapter)', () => {
   let lfStack: TestStack;
-  let langflow: Server;
-  const calls: { path: string; key?: string; body: any }[] = [];
+  let lf: FakeLangflow;
   before(async () => {
-    langflow = createServer(async (req, res) => {
-      let raw = '';
-      for await (const c of req) raw += c;
-      const body = JSON.parse(raw);
-      calls.push({ path: req.url!, key: req.headers['x-api-key'] as string | undefined, body });
-      if (calls.length === 1) {
-        res.writeHead(503, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ detail: 'warming up' }));
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ session_id: body.session_id, outputs: [{ inputs: { input_value: body.input_value }, outputs: [{ results: { message: { text: `Langflow says: ${body.input_value}` } } }] }] }));
-    });
-    await new Promise<void>((r) => langflow.listen(0, '127.0.0.1', () => r()));
-    lfStack = await startTestStack(['runner'], { LANGFLOW_URL: `http://127.0.0.1:${(langflow.address() as AddressInfo).port}`, LANGFLOW_API_KEY: 'lf-key-for-tests-0001' });
+    lf = await startFakeLangflow({ apiKey: 'lf-key-for-tests-0001', mode: 'assigns-ids' });
+    lfStack = await startTestStack(['runner'], { LANGFLOW_URL: lf.url, LANGFLOW_API_KEY: 'lf-key-for-tests-0001' });
   });
   after(async () => {
     await lfStack?.close();
-    langflow?.closeAllConnections();
-    await new Promise<void>((r) => langflow?.close(() => r()));
+    await lf?.close();
   });
 
-  test('200: the verified artifact\'s flow runs on Langflow (one retry after a 503), answered per the spec', async () => {
+  test('200: the verified artifact is put into Langflow, recorded by sha256 and run under Langflow\'s id, answered per the spec', async () => {
     const artifact = publish('lf.json', { ...basicFlow(), name: 'Langflow-hosted' });
-    const tweaks = { 'Prompt-a1B2c': { template: 'Be brief. {question}' } };
+    const tweaks = { 'Model-q8Rt2': { system_message: 'Be brief.', temperature: 0.1 } };
     const res = await http('POST', `${lfStack.url('runner')}/v1/runs`, { token: await lfStack.serviceToken('gateway'), body: runRequest(artifact, { tweaks }) });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(res.body.output.text, 'Langflow says: How long do I have to return an item?');
+    const recorded = await lfStack.db!('langflow_flows').where({ artifact_sha256: artifact.sha256 }).first();
+    assert.equal(recorded.langflow_url, lf.url);
+    assert.equal(res.body.runtime.flowId, recorded.flow_id);
+    assert.notEqual(recorded.flow_id, '7c1e2f3a-9b8d-4c6e-a5f4-3e2d1c0b9a87', 'not the export\'s own id');
+    assert.deepEqual(lf.flows.get(recorded.flow_id)!.data, basicFlow().data);
+    assert.equal(res.body.output.text, `[Langflow-hosted [${artifact.sha256.slice(0, 12)}]] You are a friendly support agent for ACME.\n\nQuestion: How long do I have to return an item?`);
     assert.equal(res.body.runtime.name, 'langflow');
-    assert.equal(res.body.runtime.attempts, 2);
     assert.equal(res.body.usage.dimensions.runs, 1);
-    assert.equal(calls.length, 2);
-    assert.equal(calls[1].path, '/api/v1/run/7c1e2f3a-9b8d-4c6e-a5f4-3e2d1c0b9a87?stream=false');
-    assert.equal(calls[1].key, 'lf-key-for-tests-0001');
-    assert.deepEqual(calls[1].body, { input_value: 'How long do I have to return an item?', input_type: 'chat', output_type: 'chat', tweaks, session_id: 'inst_01J9ZK5D6E7F8G9H0J1K2M3N4P:ses_01J9ZKA1B2C3D4E5F6G7H8J9K0' });
+    const run = lf.calls.find((c) => c.path.startsWith('/api/v1/run/'))!;
+    assert.equal(run.path, `/api/v1/run/${recorded.flow_id}?stream=false`);
+    assert.equal(run.key, 'lf-key-for-tests-0001');
+    assert.deepEqual(run.body, { input_value: 'How long do I have to return an item?', input_type: 'chat', output_type: 'chat', tweaks, session_id: 'inst_01J9ZK5D6E7F8G9H0J1K2M3N4P:ses_01J9ZKA1B2C3D4E5F6G7H8J9K0' });
   });
 });

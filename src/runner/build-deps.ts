@@ -1,4 +1,7 @@
+import type { Knex } from 'knex';
+import { knexLangflowFlowStore } from '../runtime/langflow/flow-store';
 import { createRuntimeRegistry } from '../runtime/registry';
+import { createSecretStore } from '../secrets';
 import type { KnowledgeRetriever, ToolInvoker } from '../runtime/types';
 import { createArtifactFetcher, type ArtifactFetcherOptions } from './artifacts';
 import type { RunnerDeps } from './deps';
@@ -10,6 +13,8 @@ export interface RunnerExtras {
   /** Tool calls for the built-in runtime's ToolCall component (the Connector Gateway client). */
   toolInvoker?: ToolInvoker;
   onIntegrityFailure?: RunnerDeps['onIntegrityFailure'];
+  /** The platform database: where the Langflow adapter records which flow holds each artifact. */
+  db?: Knex;
 }
 
 /** The Runner's services, from the config: what src/stack.ts hands to the runner app. */
@@ -18,7 +23,16 @@ export function buildRunnerDeps(base: Pick<RunnerDeps, 'config' | 'log' | 'ident
   return {
     ...base,
     artifacts: createArtifactFetcher(extras.artifacts),
-    runtimes: createRuntimeRegistry({ langflow: base.config.langflow, retriever: extras.retriever, toolInvoker: extras.toolInvoker, log }),
+    runtimes: createRuntimeRegistry({
+      langflow: base.config.langflow,
+      ...(extras.db ? { langflowFlows: knexLangflowFlowStore(extras.db) } : {}),
+      llm: base.config.llm,
+      // Only a provider whose key lives in the secret store needs one.
+      secrets: base.config.llm?.providers.some((p) => p.apiKeySecret) ? createSecretStore(base.config) : undefined,
+      retriever: extras.retriever,
+      toolInvoker: extras.toolInvoker,
+      log,
+    }),
     onIntegrityFailure: extras.onIntegrityFailure,
   };
 }

@@ -1,14 +1,18 @@
 /**
- * One run, end to end: refuse secret-looking tweaks → fetch and verify the artifact (a refused
- * artifact is audited and nothing runs) → parse the flow export → run it on the configured
- * runtime within what is left of `timeoutMs` → the result with usage dimensions.
+ * One run, end to end: refuse secret-looking tweaks and a session of another instance → fetch
+ * and verify the artifact (a refused artifact is audited and nothing runs) → parse the flow
+ * export and refuse tweaks that would change its code or endpoints → run it on the configured
+ * runtime within what is left of `timeoutMs`, with the session's history and the output cap →
+ * the result with usage dimensions. `progress` (streamed runs) receives the answer as it is
+ * produced and keeps the usage so far.
  */
 import type { RunnerRunRequest, RunnerRunResult } from '../../generated/runner/types';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { parseFlowExport } from '../runtime/flow';
 import { assertNoSecretsInTweaks } from '../runtime/secret-guard';
-import type { Tweaks } from '../runtime/types';
+import { assertTweaksAllowed } from '../runtime/tweak-guard';
+import type { RunProgress, Tweaks } from '../runtime/types';
 import { redactArtifactUri, type FetchedArtifact, type IntegrityFailureEvent } from './artifacts';
 import type { RunnerDeps } from './deps';
 
@@ -18,6 +22,7 @@ export interface ExecuteContext {
   requestId: string;
   signal: AbortSignal;
   log: Logger;
+  progress?: RunProgress;
 }
 
 export async function executeRun(deps: RunnerDeps, req: RunnerRunRequest, ctx: ExecuteContext): Promise<RunnerRunResult> {
@@ -25,20 +30,31 @@ export async function executeRun(deps: RunnerDeps, req: RunnerRunRequest, ctx: E
   const timeoutMs = req.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
   const text = req.input.text ?? req.input.message?.content;
   if (!text) throw new AppError('VALIDATION_FAILED', 'input needs text or message.content', { errors: [{ path: '/body/input', message: 'must have text or message' }] });
+  // Sessions are namespaced by instance (`<instanceId>:<sessionId>`): one of another instance is refused.
+  if (req.sessionId && !req.sessionId.startsWith(`${req.instanceId}:`)) {
+    throw new AppError('VALIDATION_FAILED', 'sessionId belongs to another instance', {
+      errors: [{ path: '/body/sessionId', message: 'must start with the run\'s instanceId followed by ":"' }],
+    });
+  }
   const tweaks = (req.tweaks ?? {}) as Tweaks;
   assertNoSecretsInTweaks(tweaks);
 
   const artifact = await fetchVerified(deps, req, ctx);
   const flow = parseFlowExport(artifact.bytes);
+  assertTweaksAllowed(flow, tweaks);
 
   const runtime = deps.runtimes.default;
   const elapsed = performance.now() - started;
   const result = await runtime.run({
     flow,
+    artifactSha256: artifact.sha256,
     flowId: req.flowId,
     tweaks,
     input: { text },
     sessionId: req.sessionId,
+    history: req.history ?? [],
+    ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
+    ...(ctx.progress ? { progress: ctx.progress } : {}),
     bindings: req.bindings ?? [],
     scope: { runId: req.runId, instanceId: req.instanceId, orgId: req.orgId, projectId: req.projectId, versionId: req.versionId },
     signal: ctx.signal,
@@ -54,7 +70,7 @@ export async function executeRun(deps: RunnerDeps, req: RunnerRunRequest, ctx: E
     runtime: {
       name: result.runtime,
       version: result.version ?? runtime.version,
-      flowId: req.flowId,
+      flowId: result.flowId ?? req.flowId,
       sessionId: result.sessionId ?? req.sessionId ?? null,
       attempts: result.attempts,
       artifactCacheHit: artifact.cacheHit,

@@ -78,7 +78,9 @@ describe('BuiltinRuntime', () => {
     }
     assert.equal(componentFor('Chat Output')?.type, 'ChatOutput');
     assert.equal(componentFor('Retriever')?.type, 'KnowledgeRetriever');
-    assert.deepEqual(SUPPORTED_TYPES, ['ChatInput', 'ChatOutput', 'TextInput', 'TextOutput', 'Prompt', 'DeterministicModel', 'KnowledgeRetriever', 'ParseData', 'ToolCall']);
+    assert.equal(componentFor('OpenAIModel')?.type, 'ChatModel');
+    assert.equal(componentFor('LanguageModelComponent')?.type, 'ChatModel');
+    assert.deepEqual(SUPPORTED_TYPES, ['ChatInput', 'ChatOutput', 'TextInput', 'TextOutput', 'Prompt', 'LocalModel', 'OpenAIModel', 'ChatOpenAI', 'LanguageModelComponent', 'OllamaModel', 'LMStudioModel', 'KnowledgeRetriever', 'ParseData', 'ToolCall']);
   });
 
   test('the retriever asks the injected KnowledgeRetriever within the run\'s tenant scope; the answer cites the titles', async () => {
@@ -119,13 +121,13 @@ describe('BuiltinRuntime', () => {
   test('an unsupported component is refused before anything runs, naming node and type', async () => {
     const { retriever, calls } = fakeRetriever();
     const flow = ragFlow();
-    flow.data.nodes.push(flowNode('OpenAIModel-sz6xc', 'OpenAIModel', { model_name: 'gpt-4o-mini' }));
+    flow.data.nodes.push(flowNode('AnthropicModel-sz6xc', 'AnthropicModel', { model_name: 'claude-3-5-haiku' }));
     await assert.rejects(
       new BuiltinRuntime({ retriever }).run(runInput(flow, { tweaks: { 'Retriever-k9Xy1': { knowledgeBaseIds: ['kb_01J9ZK8J1K2M3N4P5Q6R7S8T9V'] } } })),
       isCode('UNSUPPORTED_COMPONENT', (e) => {
-        assert.equal(e.details?.nodeId, 'OpenAIModel-sz6xc');
-        assert.equal(e.details?.type, 'OpenAIModel');
-        assert.match(e.message, /OpenAIModel.*OpenAIModel-sz6xc/);
+        assert.equal(e.details?.nodeId, 'AnthropicModel-sz6xc');
+        assert.equal(e.details?.type, 'AnthropicModel');
+        assert.match(e.message, /AnthropicModel.*AnthropicModel-sz6xc/);
       }),
     );
     assert.equal(calls.length, 0);

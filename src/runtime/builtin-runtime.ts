@@ -8,14 +8,18 @@
  */
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
-import { abortable, componentFor, SUPPORTED_TYPES, type Component, type Usage, type Value } from './builtin/components';
+import { componentFor, SUPPORTED_TYPES } from './builtin/components';
+import { abortable, type Component, type Usage, type Value } from './builtin/context';
 import { deadline } from './deadline';
 import { edgeTargetField, isDecoration, nodeType, templateValue, type FlowExport, type FlowNode } from './flow';
+import type { ModelProviders } from './model/providers';
 import type { KnowledgeRetriever, RunInput, RunOutput, Runtime, ToolInvoker, Tweaks } from './types';
 
 export interface BuiltinRuntimeOptions {
   retriever?: KnowledgeRetriever;
   toolInvoker?: ToolInvoker;
+  /** The platform's model providers; without them model nodes run on the deterministic offline model. */
+  models?: ModelProviders;
   log?: Logger;
 }
 
@@ -26,6 +30,12 @@ export interface PlannedFlow {
   /** Incoming edges per node id: [source node id, target field]. */
   incoming: Map<string, { source: string; field: string }[]>;
   outputs: string[];
+  /** The output node whose text is the run's answer (the last Chat Output, else the last Text Output). */
+  answer: string;
+  /** The model node wired straight into the answer's output: its text is streamed as it comes. */
+  streamNode?: string;
+  /** ToolCall nodes offered to each model node (by model node id). */
+  toolOffers: Map<string, FlowNode[]>;
 }
 
 /** Template values of a node with its tweaks applied (a tweak replaces the field's value). */
@@ -87,6 +97,10 @@ export function planFlow(flow: FlowExport, tweaks: Tweaks = {}, bindings: RunInp
   if (!outputs.length) {
     throw new AppError('UNPROCESSABLE', 'The flow has no Chat Output or Text Output component, so a run would answer nothing', { reason: 'no_output' });
   }
+  // A ToolCall node wired into a model node's `tools` input is offered to that model, not run.
+  const isOffer = (source: string, field: string, target: string) =>
+    field === 'tools' && byId.get(source)!.component.type === 'ToolCall' && !!byId.get(target)!.component.model;
+  const toolOffers = new Map<string, FlowNode[]>();
   // Only what feeds an output runs (a dangling tool node must not call anything).
   const needed = new Set<string>();
   const stack = [...outputs];
@@ -94,11 +108,21 @@ export function planFlow(flow: FlowExport, tweaks: Tweaks = {}, bindings: RunInp
     const id = stack.pop()!;
     if (needed.has(id)) continue;
     needed.add(id);
-    for (const i of incoming.get(id) ?? []) stack.push(i.source);
+    for (const i of incoming.get(id) ?? []) {
+      if (isOffer(i.source, i.field, id)) {
+        const list = toolOffers.get(id) ?? toolOffers.set(id, []).get(id)!;
+        if (!list.includes(byId.get(i.source)!.node)) list.push(byId.get(i.source)!.node);
+      } else stack.push(i.source);
+    }
   }
   const order = ordered.filter((id) => needed.has(id)).map((id) => byId.get(id)!);
   for (const { node, component } of order) component.validate?.(node, nodeParams(node, tweaks), { bindings });
-  return { order: order.map(({ node, component }) => ({ node, component })), incoming, outputs };
+  for (const offered of toolOffers.values()) for (const node of offered) byId.get(node.id)!.component.validate?.(node, nodeParams(node, tweaks), { bindings });
+  const lastOf = (role: Component['role']) => [...order].reverse().find((o) => o.component.role === role)?.node.id;
+  const answer = lastOf('chat-output') ?? lastOf('text-output')!;
+  const feeding = incoming.get(answer) ?? [];
+  const streamNode = feeding.length === 1 && byId.get(feeding[0].source)?.component.model ? feeding[0].source : undefined;
+  return { order: order.map(({ node, component }) => ({ node, component })), incoming, outputs, answer, toolOffers, ...(streamNode ? { streamNode } : {}) };
 }
 
 /** One cycle among the nodes left over by Kahn's algorithm, for the error message. */
@@ -139,7 +163,10 @@ export class BuiltinRuntime implements Runtime {
     const tweaks = input.tweaks ?? {};
     const plan = planFlow(input.flow, tweaks, input.bindings);
     const dl = deadline(input.signal, input.timeoutMs, 'builtin-runtime');
-    const usage: Usage = { tokens_in: 0, tokens_out: 0, tool_calls: 0, retrievals: 0, runs: 1 };
+    const deadlineAt = Date.now() + input.timeoutMs;
+    // The caller's progress record is filled in place, so it still holds the usage if the run fails.
+    const usage: Usage = Object.assign(input.progress?.usage ?? {}, { tokens_in: 0, tokens_out: 0, tool_calls: 0, retrievals: 0, runs: 1 });
+    const streamTo = input.progress?.delta;
     const values = new Map<string, Value>();
     try {
       for (const { node, component } of plan.order) {
@@ -149,6 +176,7 @@ export class BuiltinRuntime implements Runtime {
           const v = values.get(source);
           if (v) (inputs.get(field) ?? inputs.set(field, []).get(field)!).push(v);
         }
+        const offers = plan.toolOffers.get(node.id);
         const value = await abortable(
           component.evaluate({
             node,
@@ -157,8 +185,12 @@ export class BuiltinRuntime implements Runtime {
             run: input,
             usage,
             signal: dl.signal,
+            deadlineAt,
             retriever: this.opts.retriever,
             toolInvoker: this.opts.toolInvoker,
+            models: this.opts.models,
+            ...(streamTo && node.id === plan.streamNode ? { stream: streamTo } : {}),
+            ...(offers?.length ? { tools: offers.map((n) => ({ node: n, params: nodeParams(n, tweaks) })) } : {}),
           }),
           dl.signal,
         );
@@ -170,10 +202,7 @@ export class BuiltinRuntime implements Runtime {
     } finally {
       dl.dispose();
     }
-    // The answer: the last Chat Output in run order, else the last Text Output.
-    const pick = (role: Component['role']) => [...plan.order].reverse().find((o) => o.component.role === role && values.has(o.node.id));
-    const chosen = pick('chat-output') ?? pick('text-output')!;
-    const answer = values.get(chosen.node.id)!;
+    const answer = values.get(plan.answer)!;
     const sources = dedupeSources(answer.sources ?? []);
     this.opts.log?.debug({ flowId: input.flowId, nodes: plan.order.length, usage }, 'builtin run finished');
     return {

@@ -1,9 +1,17 @@
 /**
  * The real adapter: runs the flow on a Langflow server through its run API,
- * `POST {LANGFLOW_URL}/api/v1/run/{flowId}?stream=false` with `x-api-key` and
+ * `POST {LANGFLOW_URL}/api/v1/run/{flowId}?stream=false|true` with `x-api-key` and
  * `{input_value, input_type: 'chat', output_type: 'chat', tweaks, session_id}`.
  *
- * Failure mapping: 401/403 → RUNTIME_ERROR (key refused); 404 → RUNTIME_ERROR (no such flow);
+ * With a flow sync (src/runtime/langflow/flow-sync.ts) the flow run is the certified artifact the
+ * Runner put into Langflow, under the id recorded for its sha256 — not whatever Langflow holds
+ * under the export's id. A streamed run (`progress.delta`) asks for `stream=true` and passes
+ * Langflow's `token` chunks on as they come. `maxOutputTokens` becomes a `max_tokens` tweak on
+ * every model node that has that field (the smaller of it and the node's own limit). The session
+ * id (`<instanceId>:<sessionId>`) is Langflow's `session_id`, so its memory is per instance.
+ *
+ * Failure mapping: 401/403 → RUNTIME_ERROR (key refused); 404 → RUNTIME_ERROR (no such flow; with
+ * a flow sync, the flow is put back and the run tried once more within the two attempts);
  * 400/422 → RUNTIME_ERROR with Langflow's `detail`; other 4xx → RUNTIME_ERROR; 500 → RUNTIME_ERROR
  * with the detail and NO retry (Langflow answers 500 for errors inside the flow, after its tools
  * may have written); 502/503/504 or a network error → one retry (Runner→runtime: 1 retry), then
@@ -13,10 +21,14 @@
  */
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { outputCap } from './builtin/chat-model';
 import { deadline } from './deadline';
+import { templateValue, type FlowExport } from './flow';
+import type { LangflowFlowSync } from './langflow/flow-sync';
 import { extractLangflowText, langflowUsage, readLangflowEvents } from './langflow-response';
 import { assertNoSecretsInTweaks } from './secret-guard';
-import type { RunInput, RunOutput, Runtime } from './types';
+import { countTokens } from './tokens';
+import type { RunInput, RunOutput, Runtime, Tweaks } from './types';
 
 export interface LangflowRuntimeOptions {
   /** LANGFLOW_URL, e.g. `http://langflow:7860`. */
@@ -29,6 +41,8 @@ export interface LangflowRuntimeOptions {
   stream?: boolean;
   /** Pause before the one retry (default 250 ms). */
   retryDelayMs?: number;
+  /** Puts the certified flow into Langflow and answers its id; without it `flowId` is run as given. */
+  flows?: LangflowFlowSync;
   log?: Logger;
   fetch?: typeof fetch;
 }
@@ -39,6 +53,22 @@ class Retryable extends Error {
   constructor(readonly reason: string, readonly status?: number) {
     super(reason);
   }
+}
+
+/** The run API did not find the synced flow: put it back and try again. */
+class FlowMissing extends Error {}
+
+/** Tweaks with `max_tokens` capped on every model node that has that field. */
+export function withOutputCap(flow: FlowExport, tweaks: Tweaks, cap: number | undefined): Tweaks {
+  if (!cap) return tweaks;
+  const out: Tweaks = { ...tweaks };
+  for (const node of flow.data.nodes) {
+    const template = node.data?.node?.template;
+    if (!template || !('max_tokens' in template)) continue;
+    const own = tweaks[node.id]?.max_tokens ?? templateValue(node, 'max_tokens');
+    out[node.id] = { ...(tweaks[node.id] ?? {}), max_tokens: outputCap(own, cap) };
+  }
+  return out;
 }
 
 export class LangflowRuntime implements Runtime {
@@ -57,13 +87,12 @@ export class LangflowRuntime implements Runtime {
     const budget = Math.min(input.timeoutMs, this.opts.timeoutMs ?? 60_000);
     const dl = deadline(input.signal, budget, 'langflow');
     const log = this.opts.log?.child({ runtime: 'langflow', flowId: input.flowId, requestId: input.requestId });
-    const stream = this.opts.stream === true;
-    const url = `${this.base}/api/v1/run/${encodeURIComponent(input.flowId)}?stream=${stream}`;
+    const stream = this.opts.stream === true || input.progress?.delta !== undefined;
     const body: Record<string, unknown> = {
       input_value: input.input.text,
       input_type: 'chat',
       output_type: 'chat',
-      tweaks: input.tweaks ?? {},
+      tweaks: withOutputCap(input.flow, input.tweaks ?? {}, input.maxOutputTokens),
     };
     if (input.sessionId) body.session_id = input.sessionId;
     const headers: Record<string, string> = {
@@ -73,14 +102,31 @@ export class LangflowRuntime implements Runtime {
     };
     if (this.opts.apiKey) headers['x-api-key'] = this.opts.apiKey;
 
+    const sync = this.opts.flows && input.artifactSha256 ? { flows: this.opts.flows, sha256: input.artifactSha256 } : undefined;
+    const produced = { text: '' };
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const result = await this.attempt(url, headers, JSON.stringify(body), dl.signal, stream, input);
-          return { ...result, attempts: attempt };
+          const flowId = sync ? await sync.flows.flowIdFor(input.flow, sync.sha256, { signal: dl.signal, requestId: input.requestId }) : input.flowId;
+          const url = `${this.base}/api/v1/run/${encodeURIComponent(flowId)}?stream=${stream}`;
+          const result = await this.attempt(url, headers, JSON.stringify(body), dl.signal, stream, { ...input, flowId }, !!sync, produced);
+          if (input.progress) Object.assign(input.progress.usage, result.usage);
+          return { ...result, attempts: attempt, flowId };
         } catch (err) {
-          if (dl.signal.aborted) throw dl.error('The Langflow run');
-          if (!(err instanceof Retryable)) throw err;
+          if (dl.signal.aborted) {
+            this.countSoFar(input, produced.text);
+            throw dl.error('The Langflow run');
+          }
+          if (err instanceof FlowMissing && sync && attempt < 2) {
+            log?.warn({ attempt }, 'langflow did not find the synced flow; putting it back');
+            sync.flows.forget(sync.sha256);
+            continue;
+          }
+          if (err instanceof FlowMissing) throw new AppError('RUNTIME_ERROR', `Langflow has no flow for this artifact`, { status: 404, artifactSha256: sync?.sha256 });
+          if (!(err instanceof Retryable)) {
+            this.countSoFar(input, produced.text);
+            throw err;
+          }
           log?.warn({ attempt, reason: err.reason, status: err.status }, 'langflow attempt failed');
           if (attempt >= 2) {
             throw new AppError('RUNTIME_UNAVAILABLE', 'Langflow is unavailable', { attempts: attempt, ...(err.status ? { status: err.status } : { reason: 'network' }) });
@@ -94,7 +140,13 @@ export class LangflowRuntime implements Runtime {
     }
   }
 
-  private async attempt(url: string, headers: Record<string, string>, body: string, signal: AbortSignal, stream: boolean, input: RunInput): Promise<Omit<RunOutput, 'attempts'>> {
+  /** A run that failed after Langflow produced text still counts what it consumed (an estimate: Langflow reports usage only at the end). */
+  private countSoFar(input: RunInput, produced: string): void {
+    if (!input.progress || !produced) return;
+    Object.assign(input.progress.usage, { tokens_in: countTokens(input.input.text), tokens_out: countTokens(produced), runs: 1 });
+  }
+
+  private async attempt(url: string, headers: Record<string, string>, body: string, signal: AbortSignal, stream: boolean, input: RunInput, synced: boolean, produced: { text: string }): Promise<Omit<RunOutput, 'attempts'>> {
     let res: Response;
     try {
       res = await this.fetch(url, { method: 'POST', headers, body, signal, redirect: 'error' });
@@ -112,6 +164,7 @@ export class LangflowRuntime implements Runtime {
     }
     if (res.status === 404) {
       await res.body?.cancel().catch(() => undefined);
+      if (synced) throw new FlowMissing();
       throw new AppError('RUNTIME_ERROR', `Langflow has no flow "${input.flowId}"`, { status: 404, flowId: input.flowId });
     }
     if (res.status >= 400) {
@@ -124,9 +177,11 @@ export class LangflowRuntime implements Runtime {
     const type = res.headers.get('content-type') ?? '';
     let answer: any;
     try {
-      answer = stream && type.includes('text/event-stream') ? await this.readStream(res) : await readJson(res);
+      answer = stream && type.includes('text/event-stream') ? await this.readStream(res, input, produced) : await readJson(res);
     } catch (err) {
       if (err instanceof AppError || signal.aborted) throw err;
+      // Broken off after text went out: not repeated (the caller already has part of the answer).
+      if (produced.text) throw new AppError('RUNTIME_ERROR', 'Langflow broke off its answer', { reason: 'stream_broken' });
       throw new Retryable(`network while reading the answer: ${(err as any)?.cause?.code ?? (err as Error).name}`);
     }
     const text = extractLangflowText(answer);
@@ -143,12 +198,16 @@ export class LangflowRuntime implements Runtime {
   }
 
   /** Reads `stream=true`: the `end` event carries the full run response; tokens are a fallback. */
-  private async readStream(res: Response): Promise<any> {
+  private async readStream(res: Response, input: RunInput, produced: { text: string }): Promise<any> {
     if (!res.body) throw new AppError('RUNTIME_ERROR', 'Langflow sent an empty event stream');
     let tokens = '';
     let lastMachineMessage: string | undefined;
     for await (const ev of readLangflowEvents(res.body)) {
-      if (ev.event === 'token' && typeof ev.data?.chunk === 'string') tokens += ev.data.chunk;
+      if (ev.event === 'token' && typeof ev.data?.chunk === 'string') {
+        tokens += ev.data.chunk;
+        produced.text += ev.data.chunk;
+        if (ev.data.chunk) input.progress?.delta?.(ev.data.chunk);
+      }
       else if (ev.event === 'add_message' && ev.data?.sender === 'Machine' && typeof ev.data?.text === 'string' && ev.data.text) lastMachineMessage = ev.data.text;
       else if (ev.event === 'error') {
         const raw = ev.data?.error ?? ev.data?.text ?? ev.data?.detail ?? ev.data;

@@ -32,14 +32,37 @@ export interface RunScope {
 /** Langflow tweaks: `{<nodeId>: {<param>: value}}`. */
 export type Tweaks = Record<string, Record<string, unknown>>;
 
+/** A previous turn of the session (oldest first), sent to the model before the new input. */
+export interface HistoryMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * What a run reports while it runs: answer text as it is produced (streamed runs) and the usage
+ * so far, which the caller still has when the run fails part-way (a broken stream is settled for
+ * what was produced). The runtime fills `usage` in place.
+ */
+export interface RunProgress {
+  delta?: (text: string) => void;
+  usage: UsageDimensions;
+}
+
 export interface RunInput {
-  /** The verified, parsed flow export (the built-in runtime executes it; Langflow runs `flowId`). */
+  /** The verified, parsed flow export (the built-in runtime executes it; Langflow is given it). */
   flow: FlowExport;
+  /** The sha256 the artifact was verified against (Langflow keeps one flow per sha256). */
+  artifactSha256?: string;
   /** Langflow flow id or endpoint name. */
   flowId: string;
   tweaks: Tweaks;
   input: RunTextInput;
   sessionId?: string;
+  /** The session's previous turns (already limited by the Gateway). */
+  history?: HistoryMessage[];
+  /** Upper bound on generated tokens for this run (the smaller of this and a model node's own limit applies). */
+  maxOutputTokens?: number;
+  progress?: RunProgress;
   bindings: BindingRef[];
   scope: RunScope;
   /** Aborted when the caller goes away; the runtime stops as soon as it can. */
@@ -61,6 +84,8 @@ export interface RunOutput {
   /** Attempts made against the runtime (2 when the one allowed retry was used). */
   attempts: number;
   sessionId?: string;
+  /** The id the runtime ran the flow under, when it differs from the request's (Langflow assigns its own). */
+  flowId?: string;
 }
 
 export interface Runtime {

@@ -38,7 +38,7 @@ export async function startTestStack(
     ...env,
   };
   const config: Config = loadConfig(environment);
-  const testDb = services.includes('control-plane') || services.includes('provisioner') ? await openTestDb() : undefined;
+  const testDb = services.includes('control-plane') || services.includes('provisioner') || (services.includes('runner') && !!config.langflow) ? await openTestDb() : undefined;
   const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db, connectorGateway: opts.connectorGateway });
   const issuer = stack.identity.devIssuer!;
   return {

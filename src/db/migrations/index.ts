@@ -16,6 +16,7 @@ import * as auditEvents from './20261123001000_audit_events';
 import * as knowledgeBases from './20261123001100_knowledge_bases';
 import * as runs from './20261123001200_runs';
 import * as provisionerInbox from './20261123001250_provisioner_inbox';
+import * as langflowFlows from './20261124000100_langflow_flows';
 
 export interface Migration {
   name: string;
@@ -37,4 +38,5 @@ export const migrations: Migration[] = [
   { name: '20261123001100_knowledge_bases', ...knowledgeBases },
   { name: '20261123001200_runs', ...runs },
   { name: '20261123001250_provisioner_inbox', ...provisionerInbox },
+  { name: '20261124000100_langflow_flows', ...langflowFlows },
 ];

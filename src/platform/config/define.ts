@@ -57,6 +57,15 @@ export class EnvReader<N extends string> {
     return v === undefined || v === '' ? undefined : v;
   }
 
+  /**
+   * A variable whose name another variable gives (LLM_PROVIDERS' `apiKeyEnv`): not declared, so
+   * never listed in `.env.example`; only for a value the operator points at on purpose.
+   */
+  named(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v === '' ? undefined : v;
+  }
+
   has(name: N): boolean {
     return this.raw(name) !== undefined;
   }

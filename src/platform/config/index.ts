@@ -14,6 +14,7 @@ export { SERVICE_NAMES, type AppEnv, type ServiceName } from './sections/core';
 export { SECTIONS } from './sections';
 export type { GatewayConfig } from './sections/gateway';
 export type { GitopsConfig } from './sections/gitops';
+export { describeProviders, normalizeModelBaseUrl, type LlmConfig, type ModelProviderConfig } from './sections/llm';
 export type { RagConfig } from './sections/rag';
 export type { StorageSettings } from './sections/storage';
 export type { VaultConfig } from './sections/vault';

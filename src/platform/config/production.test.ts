@@ -21,6 +21,9 @@ const complete: Record<string, string> = {
   RUNNER_CLIENT_SECRET: 'r',
   PROVISIONER_CLIENT_SECRET: 'p',
   SALEOR_API_URLS: 'https://shop.example.com/graphql/',
+  LLM_BASE_URL: 'https://api.openai.com/v1',
+  LLM_MODELS: 'gpt-4o-mini',
+  LLM_API_KEY_SECRET: 'platform/llm/openai',
 };
 
 function missing(env: Record<string, string>, services?: ServiceName[]): string[] {
@@ -42,7 +45,7 @@ test('a complete production configuration starts', () => {
 
 test('APP_ENV=production with nothing else lists every missing piece by name, at once', () => {
   assert.deepEqual(missing({ APP_ENV: 'production' }).sort(), [
-    'ARGOCD_WEBHOOK_TOKEN', 'CONNECTOR_GATEWAY_CLIENT_SECRET', 'DATABASE_URL', 'GATEWAY_CLIENT_SECRET', 'GITOPS_REMOTE_URL', 'OIDC_ISSUER', 'PROVISIONER_CLIENT_SECRET', 'RUNNER_CLIENT_SECRET', 'S3_BUCKET', 'SALEOR_API_URLS',
+    'ARGOCD_WEBHOOK_TOKEN', 'CONNECTOR_GATEWAY_CLIENT_SECRET', 'DATABASE_URL', 'GATEWAY_CLIENT_SECRET', 'GITOPS_REMOTE_URL', 'LLM_BASE_URL', 'OIDC_ISSUER', 'PROVISIONER_CLIENT_SECRET', 'RUNNER_CLIENT_SECRET', 'S3_BUCKET', 'SALEOR_API_URLS',
     'VAULT_ADDR', 'WIDGET_SESSION_SECRET',
   ]);
 });
@@ -80,7 +83,7 @@ test('more than one gateway replica needs Redis; one does not', () => {
 
 test('a Deployment running one service is checked for what that service uses', () => {
   const bare = { APP_ENV: 'production', OIDC_ISSUER: complete.OIDC_ISSUER };
-  assert.deepEqual(missing(bare, ['runner']), ['RUNNER_CLIENT_SECRET']);
+  assert.deepEqual(missing(bare, ['runner']).sort(), ['LLM_BASE_URL', 'RUNNER_CLIENT_SECRET']);
   assert.deepEqual(missing(bare, ['gateway']).sort(), ['GATEWAY_CLIENT_SECRET', 'WIDGET_SESSION_SECRET']);
   assert.deepEqual(missing(bare, ['connector-gateway']).sort(), ['CONNECTOR_GATEWAY_CLIENT_SECRET', 'VAULT_ADDR']);
   assert.deepEqual(missing(bare, ['provisioner']).sort(), ['DATABASE_URL', 'PROVISIONER_CLIENT_SECRET', 'SALEOR_API_URLS']);

@@ -3,7 +3,7 @@
  * APP_ENV) every embedded stand-in is refused — the development token issuer, PGlite, the local
  * secret store (unless chosen on purpose with SECRET_STORE=local), local object storage, a
  * GitOps repository nobody deploys from, the built-in reconciler that reports Healthy without
- * deploying anything, generated widget secrets, and per-replica rate limits when several gateway
+ * deploying anything, the offline model in place of a model provider, generated widget secrets, and per-replica rate limits when several gateway
  * replicas are declared. Each rule names the services it concerns, so a Deployment that runs one
  * service is checked for what that service uses; every missing piece is listed by name at once.
  */
@@ -61,6 +61,12 @@ const RULES: Rule[] = [
   {
     services: ['connector-gateway'],
     check: (c, add) => { if (!c.connectorGateway.clientSecret) add('CONNECTOR_GATEWAY_CLIENT_SECRET', 'is required in production (the connector gateway\'s Keycloak client)'); },
+  },
+  {
+    services: ['runner'],
+    check: (c, add) => {
+      if (!c.langflow && !c.llm) add('LLM_BASE_URL', 'is required in production (or LLM_PROVIDERS, or LANGFLOW_URL): the offline deterministic model is a development stand-in');
+    },
   },
   {
     services: ['runner'],

@@ -172,6 +172,12 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   await api.init();
 
   const koa = new Koa({ proxy: true });
+  // Errors Koa meets after the answer started (a streamed body's client going away) land here,
+  // in the service's log, instead of Koa's default console output.
+  koa.on('error', (err: NodeJS.ErrnoException) => {
+    if (err?.code === 'ERR_STREAM_PREMATURE_CLOSE') opts.log.debug({ code: err.code }, 'client closed a streamed response');
+    else opts.log.error({ err }, 'error after the response started');
+  });
   if (opts.cors) koa.use(corsMiddleware(api, opts.cors));
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
   let inFlight = 0;

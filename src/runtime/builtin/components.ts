@@ -1,145 +1,14 @@
 /**
  * The components the built-in runtime evaluates, keyed by their Langflow type name
  * (`data.type` in a flow export), with the aliases each also answers to. Anything else is
- * refused before the run starts (UNSUPPORTED_COMPONENT).
+ * refused before the run starts (UNSUPPORTED_COMPONENT). The model node is in ./chat-model.ts,
+ * tools offered to it in ./tool-offers.ts, what components share in ./context.ts.
  */
 import { AppError } from '../../platform/errors';
-import type { FlowNode } from '../flow';
-import { countTokens } from '../tokens';
-import type { BindingRef, KnowledgeChunk, KnowledgeRetriever, RunInput, ToolInvoker } from '../types';
-import { deterministicReply } from './deterministic-model';
-
-/** What flows along an edge: a message text plus where it came from. */
-export interface Value {
-  text: string;
-  /** The user's question this value descends from (quoted by the model). */
-  question?: string;
-  /** Knowledge chunks this value was built from (cited by the model, returned as `sources`). */
-  sources?: KnowledgeChunk[];
-  /** Tools whose results this value carries. */
-  tools?: string[];
-  /** Structured payload (tool output), when there is one. */
-  data?: unknown;
-}
-
-export interface Usage {
-  tokens_in: number;
-  tokens_out: number;
-  tool_calls: number;
-  /** MCP tool calls (the `mcp_tools` capability's metering dimension); absent until one is made. */
-  mcp_calls?: number;
-  retrievals: number;
-  runs: number;
-}
-
-export interface EvalContext {
-  node: FlowNode;
-  /** Template values with the run's tweaks applied. */
-  params: Record<string, unknown>;
-  /** Values arriving on each input field, in edge order. */
-  inputs: Map<string, Value[]>;
-  run: RunInput;
-  usage: Usage;
-  signal: AbortSignal;
-  retriever?: KnowledgeRetriever;
-  toolInvoker?: ToolInvoker;
-}
-
-export interface Component {
-  /** Canonical type name. */
-  type: string;
-  aliases: string[];
-  /** Input and output nodes decide what the run answers. */
-  role?: 'chat-output' | 'text-output';
-  /** Static checks before anything runs (missing settings); throw AppError. */
-  validate?(node: FlowNode, params: Record<string, unknown>, run: Pick<RunInput, 'bindings'>): void;
-  evaluate(ctx: EvalContext): Promise<Value>;
-}
-
-// ───────────────────────────── helpers ─────────────────────────────
-
-const asText = (v: unknown): string =>
-  v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'object' && typeof (v as any).text === 'string' ? (v as any).text : JSON.stringify(v);
-
-/** Joins the values on one input; undefined when nothing is connected there. */
-function merged(values: Value[] | undefined): Value | undefined {
-  if (!values?.length) return undefined;
-  if (values.length === 1) return values[0];
-  return {
-    text: values.map((v) => v.text).join('\n'),
-    question: values.find((v) => v.question)?.question,
-    sources: values.flatMap((v) => v.sources ?? []),
-    tools: values.flatMap((v) => v.tools ?? []),
-  };
-}
-
-/** A field's value: what is connected to it, else its (tweaked) setting. */
-function field(ctx: EvalContext, name: string): Value | undefined {
-  const connected = merged(ctx.inputs.get(name));
-  if (connected) return connected;
-  const p = ctx.params[name];
-  return p === undefined || p === null || p === '' ? undefined : { text: asText(p) };
-}
-
-function firstField(ctx: EvalContext, names: string[]): Value | undefined {
-  for (const n of names) {
-    const v = field(ctx, n);
-    if (v) return v;
-  }
-  return undefined;
-}
-
-/** Provenance of everything connected to the node. */
-function lineage(ctx: EvalContext): Pick<Value, 'question' | 'sources' | 'tools'> {
-  const all = [...ctx.inputs.values()].flat();
-  const sources = all.flatMap((v) => v.sources ?? []);
-  const tools = all.flatMap((v) => v.tools ?? []);
-  return {
-    question: all.find((v) => v.question)?.question,
-    ...(sources.length ? { sources } : {}),
-    ...(tools.length ? { tools } : {}),
-  };
-}
-
-function param(params: Record<string, unknown>, names: string[]): unknown {
-  for (const n of names) if (params[n] !== undefined && params[n] !== null && params[n] !== '') return params[n];
-  return undefined;
-}
-
-function stringList(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map(String).filter(Boolean);
-  if (typeof v === 'string') return v.split(/[,\s]+/).filter(Boolean);
-  return [];
-}
-
-/** Awaits `p` but gives up as soon as `signal` aborts (a dependency that hangs cannot hold the run). */
-export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  p.catch(() => undefined); // a late failure of an abandoned call is not an unhandled rejection
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
-}
-
-/** Fills `{name}` placeholders (`{{`/`}}` are literal braces, as in Langflow's prompt templates). */
-export function fillTemplate(template: string, lookup: (name: string) => string): string {
-  return template.replace(/\{\{|\}\}|\{([^{}]+)\}/g, (m, name: string | undefined) => {
-    if (m === '{{') return '{';
-    if (m === '}}') return '}';
-    return lookup(name!.trim());
-  });
-}
-
-export function templateVariables(template: string): string[] {
-  const out: string[] = [];
-  for (const m of template.matchAll(/\{\{|\}\}|\{([^{}]+)\}/g)) if (m[1]) out.push(m[1].trim());
-  return [...new Set(out)];
-}
+import type { KnowledgeChunk } from '../types';
+import { chatModel, LANGFLOW_MODEL_TYPES } from './chat-model';
+import { mcpServerOf, mcpText, resolveBinding } from './tool-offers';
+import { abortable, asText, field, fillTemplate, firstField, lineage, param, stringList, type Component } from './context';
 
 // ───────────────────────────── components ─────────────────────────────
 
@@ -178,32 +47,6 @@ const prompt: Component = {
     const template = asText(ctx.params.template);
     const text = fillTemplate(template, (name) => field(ctx, name)?.text ?? '');
     return { text, ...lineage(ctx) };
-  },
-};
-
-const MODEL_TYPES = ['DeterministicModel', 'DeterministicLLM', 'LocalModel', 'LocalLLM', 'BuiltinModel', 'EchoModel', 'FakeModel', 'MockModel', 'FakeLLM'];
-
-const deterministicModel: Component = {
-  type: MODEL_TYPES[0],
-  aliases: MODEL_TYPES.slice(1),
-  async evaluate(ctx) {
-    const input = firstField(ctx, ['input_value', 'prompt', 'input']);
-    const system = firstField(ctx, ['system_message', 'system_prompt']);
-    const sent = [system?.text, input?.text].filter((t) => t && t.trim()).join('\n\n');
-    const from = lineage(ctx);
-    const seed = ctx.params.seed;
-    const maxTokens = Number(ctx.params.max_tokens ?? ctx.params.maxTokens);
-    const text = deterministicReply({
-      prompt: sent,
-      question: from.question,
-      sources: from.sources,
-      tools: from.tools,
-      ...(typeof seed === 'string' || typeof seed === 'number' ? { seed } : {}),
-      ...(Number.isInteger(maxTokens) && maxTokens > 0 ? { maxTokens } : {}),
-    });
-    ctx.usage.tokens_in += countTokens(sent);
-    ctx.usage.tokens_out += countTokens(text);
-    return { text, ...from };
   },
 };
 
@@ -255,48 +98,12 @@ const parseData: Component = {
   },
 };
 
-/** Which binding a ToolCall node uses: `bindingId`, else the run's binding for `connectorId`, else the only one. */
-function resolveBinding(node: FlowNode, params: Record<string, unknown>, bindings: BindingRef[]): BindingRef {
-  const bindingId = param(params, ['bindingId', 'binding_id']);
-  const connectorId = param(params, ['connectorId', 'connector_id']);
-  let found: BindingRef | undefined;
-  if (typeof bindingId === 'string') found = bindings.find((b) => b.bindingId === bindingId);
-  else if (typeof connectorId === 'string') found = bindings.find((b) => b.connectorId === connectorId);
-  else if (bindings.length === 1) found = bindings[0];
-  if (!found) {
-    throw new AppError('INVALID_CONFIG', `Tool node ${node.id} has no connector binding in this run`, {
-      nodeId: node.id,
-      ...(typeof bindingId === 'string' ? { bindingId } : {}),
-      ...(typeof connectorId === 'string' ? { connectorId } : {}),
-      boundConnectors: bindings.map((b) => b.connectorId),
-    });
-  }
-  return found;
-}
-
 function fillArguments(v: unknown, input: string, depth = 0): unknown {
   if (depth > 16) return v;
   if (typeof v === 'string') return fillTemplate(v, (n) => (n === 'input' || n === 'input_value' ? input : `{${n}}`));
   if (Array.isArray(v)) return v.map((x) => fillArguments(x, input, depth + 1));
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fillArguments(x, input, depth + 1)]));
   return v;
-}
-
-/**
- * The MCP server a tool node calls: `mcp_server` (a name, or Langflow's MCP Tools `{name, …}`
- * value) or `mcpServer`; undefined for a connector tool.
- */
-function mcpServerOf(params: Record<string, unknown>): string | undefined {
-  const v = param(params, ['mcp_server', 'mcpServer']);
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string') return (v as { name: string }).name;
-  return undefined;
-}
-
-/** The text of an MCP result: its text blocks, else the whole result as JSON. */
-function mcpText(r: { content: Record<string, unknown>[] }): string {
-  const texts = r.content.filter((c) => c.type === 'text' && typeof c.text === 'string').map((c) => c.text as string);
-  return texts.length ? texts.join('\n') : JSON.stringify(r);
 }
 
 /**
@@ -352,7 +159,7 @@ export const COMPONENTS: Component[] = [
   textInput,
   output('TextOutput', ['Text Output'], 'text-output'),
   prompt,
-  deterministicModel,
+  chatModel,
   retriever,
   parseData,
   toolCall,
@@ -367,4 +174,5 @@ export function componentFor(type: string): Component | undefined {
   return BY_NAME.get(normalize(type));
 }
 
-export const SUPPORTED_TYPES = COMPONENTS.map((c) => c.type);
+/** What an UNSUPPORTED_COMPONENT error offers instead: each component's name, and the model node's Langflow names. */
+export const SUPPORTED_TYPES = COMPONENTS.flatMap((c) => (c.model ? ['LocalModel', ...LANGFLOW_MODEL_TYPES] : [c.type]));

@@ -5,7 +5,7 @@
 /* eslint-disable */
 /**
  * Agent Store Runner API (internal)
- * Internal service called only by the Gateway. It fetches the offering version\'s flow artifact from object storage, verifies its sha256 (refuses to run on mismatch), and runs it on the runtime: the Langflow adapter (`POST {LANGFLOW_URL}/api/v1/run/{flowId}` with `x-api-key`, at most 1 retry on network errors, 60 s timeout) or the built-in runtime for Langflow exports (chat input/output, prompt template, deterministic local model, knowledge-base retriever, tool call through the Connector Gateway). Tweaks carry the effective config and binding **references**, never secrets. Usage dimensions come back with the result; billing is the Gateway\'s job.  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` propagated and returned as `traceId`. `x-roles`: `service:gateway` only. 
+ * Internal service called only by the Gateway. It fetches the offering version\'s flow artifact from object storage, verifies its sha256 (refuses to run on mismatch), and runs it on the runtime: the Langflow adapter (the verified flow is put into Langflow through its flows API and run under the id Langflow keeps for that sha256, `POST {LANGFLOW_URL}/api/v1/run/{id}` with `x-api-key`, at most 1 retry on network errors, 60 s timeout) or the built-in runtime for Langflow exports (chat input/output, prompt template, model node, knowledge-base retriever, tool call through the Connector Gateway). The built-in model node calls the platform\'s OpenAI-compatible model provider (`POST {base}/chat/completions`), or the deterministic offline model when none is configured. Tweaks carry the effective config and binding **references**, never secrets. Usage dimensions come back with the result (`tokens_in`/`tokens_out` are the provider\'s own counts when it reports them); billing is the Gateway\'s job.  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` propagated and returned as `traceId`. `x-roles`: `service:gateway` only. 
  *
  * The version of the OpenAPI document: 1.0.0
  * 
@@ -35,7 +35,7 @@ export interface RunnerRuntimeInfo {
      */
     version?: string;
     /**
-     * 
+     * The id the flow ran under: the request's `flowId` on the built-in runtime, the id Langflow keeps for the artifact's sha256 on Langflow.
      * @type {string}
      * @memberof RunnerRuntimeInfo
      */

@@ -10,6 +10,7 @@ import { core } from './core';
 import { gateway } from './gateway';
 import { gitops } from './gitops';
 import { langflow } from './langflow';
+import { llm } from './llm';
 import { oidc } from './oidc';
 import { rag } from './rag';
 import { redis } from './redis';
@@ -18,4 +19,4 @@ import { serviceClients } from './service-clients';
 import { storage } from './storage';
 import { vault } from './vault';
 
-export const SECTIONS = [core, oidc, redis, gitops, storage, rag, vault, langflow, gateway, browser, serviceClients, saleor] as const;
+export const SECTIONS = [core, oidc, redis, gitops, storage, rag, vault, langflow, llm, gateway, browser, serviceClients, saleor] as const;
