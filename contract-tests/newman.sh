@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the whole stack with `npm start` on a fresh data folder (the embedded defaults, every
+# Builds dist/ and starts the whole stack from it on a fresh data folder (the embedded defaults, every
 # response validated against its spec), runs the Postman collection with Newman, stops the stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +18,10 @@ export ARGOCD_WEBHOOK_TOKEN=${ARGOCD_WEBHOOK_TOKEN:-newman-argocd-webhook-token}
 for port in $CP_PORT $GATEWAY_PORT $CONNECTOR_GATEWAY_PORT $RUNNER_PORT $PROVISIONER_PORT; do
   port_free $port || { echo "newman: port $port is already in use" >&2; exit 1; }
 done
-# node itself (not an npx/tsx wrapper) so that stopping $pid stops the stack.
-node --import tsx scripts/start.ts >"$log" 2>&1 &
+# The built code (what the image runs), started by node itself (not an npm wrapper) so that
+# stopping $pid stops the stack.
+npm run --silent build >/dev/null
+node dist/start.js >"$log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT

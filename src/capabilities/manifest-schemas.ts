@@ -9,14 +9,14 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
+import { projectPath } from '../platform/paths';
 import type { ConfigIssue } from './handler-types';
 import { ajvIssues, issue } from './issues';
 
-export const DEFAULT_CRD_DIR = fileURLToPath(new URL('../../gitops/crds/', import.meta.url));
+export const DEFAULT_CRD_DIR = projectPath('gitops', 'crds') + '/';
 
 const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
