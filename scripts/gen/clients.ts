@@ -8,8 +8,11 @@ const run = promisify(execFile);
 /** The wrapper version that ships its jar inside the npm package (runs offline on Java 17). */
 const JAR = 'node_modules/@openapitools/openapi-generator-cli/bin/openapi-generator.jar';
 
-/** Generates a typescript-fetch client for one bundled spec into `outDir`. */
-export async function generateClient(specFile: string, outDir: string): Promise<void> {
+/**
+ * Generates a typescript-fetch client for one bundled spec into `outDir`; `source` is the spec's
+ * path as the file headers name it (the stage folder is temporary).
+ */
+export async function generateClient(specFile: string, outDir: string, source: string): Promise<void> {
   await run('java', [
     '-jar', JAR, 'generate',
     '-i', specFile,
@@ -19,7 +22,7 @@ export async function generateClient(specFile: string, outDir: string): Promise<
     '--skip-validate-spec',
   ], { maxBuffer: 16 * 1024 * 1024 });
   for (const extra of ['.openapi-generator', '.openapi-generator-ignore']) rmSync(join(outDir, extra), { recursive: true, force: true });
-  stampHeaders(outDir, specFile);
+  stampHeaders(outDir, source);
 }
 
 function stampHeaders(dir: string, source: string): void {
