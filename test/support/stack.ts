@@ -18,7 +18,7 @@ export interface TestStack extends Stack {
  * PostgreSQL when TEST_DATABASE_URL is set), with every response validated against its spec:
  * a response that breaks the contract turns into a 500 naming the violation.
  */
-export async function startTestStack(services: ServiceName[], env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(services: ServiceName[], env: Record<string, string> = {}, opts: { validateResponses?: boolean } = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'agent-store-test-'));
   const environment: Record<string, string | undefined> = {
     ...process.env,
@@ -34,7 +34,7 @@ export async function startTestStack(services: ServiceName[], env: Record<string
   };
   const config: Config = loadConfig(environment);
   const testDb = services.includes('control-plane') || services.includes('provisioner') ? await openTestDb() : undefined;
-  const stack = await startStack(config, createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db });
+  const stack = await startStack(config, createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db: testDb?.db });
   const issuer = stack.identity.devIssuer!;
   return {
     ...stack,
