@@ -94,7 +94,7 @@ export interface GitDesiredStateRepoOptions {
 const DEFAULT_AUTHOR = { name: 'Agent Store Control Plane', email: 'control-plane@agentstore.invalid' };
 const DEFAULT_SEED_DIR = projectPath('gitops');
 /** What initialisation copies from the seed dir into the new repository's root. */
-const SEED_FOLDERS = ['base', 'crds', 'argocd'];
+const SEED_FOLDERS = ['base', 'cluster', 'overlays', 'crds', 'argocd'];
 const NON_FAST_FORWARD = /non-fast-forward|fetch first|\[rejected\]|failed to push some refs|stale info|cannot lock ref|remote rejected/i;
 const MISSING_REMOTE_REF = /couldn't find remote ref|could not find remote ref/i;
 
