@@ -32,7 +32,7 @@ function exposedMetrics(): Set<string> {
   for (const registry of [createHttpMetrics('gateway', gateway.registry).registry, controlPlaneRegistry({} as ControlPlaneDeps)]) {
     for (const m of registry.getMetricsAsArray()) {
       names.add(m.name);
-      if ((m as { type?: string }).type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
+      if (String((m as unknown as { type?: unknown }).type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
     }
   }
   return names;
