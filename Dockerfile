@@ -46,6 +46,8 @@ COPY generated/openapi ./generated/openapi
 COPY specs/capability-registry.yaml specs/capability-registry.schema.json ./specs/
 COPY gitops ./gitops
 COPY demo/flows ./demo/flows
+COPY web/dist ./web/dist
+COPY src/provisioner/saleor-app/order-fully-paid.graphql ./src/provisioner/saleor-app/
 USER 10001:10001
 VOLUME ["/var/lib/agentstore", "/tmp"]
 EXPOSE 8080 8081 8082 8083 8084

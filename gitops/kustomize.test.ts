@@ -176,10 +176,12 @@ describe('kustomize', { timeout: 600_000 }, () => {
         const ingress = one(objs(), 'Ingress', 'agentstore');
         const routed = new Map<string, string[]>();
         for (const rule of ingress.spec.rules) for (const p of rule.http.paths) routed.set(p.backend.service.name, [...(routed.get(p.backend.service.name) ?? []), p.path]);
-        const IN_CLUSTER: Record<string, string[]> = { 'control-plane': ['/billing', '/integrations'], provisioner: ['/dead-letters'], gateway: [] };
+        const IN_CLUSTER: Record<string, string[]> = { 'control-plane': ['/billing', '/integrations'], provisioner: ['/dead-letters', '/inbox'], gateway: [] };
+        // Public routes outside the specs: the widget script and the hosted chat page (src/gateway/web-pages.ts).
+        const OUTSIDE_SPEC: Record<string, string[]> = { gateway: ['/chat', '/widget', '/widget.js'] };
         for (const [service, spec] of [['control-plane', 'control-plane'], ['gateway', 'gateway'], ['provisioner', 'provisioner']] as const) {
           const doc = parse(readFileSync(projectPath('specs', `${spec}.openapi.yaml`), 'utf8')) as { paths: Record<string, unknown> };
-          const prefixes = [...new Set(Object.keys(doc.paths).map((p) => `/${p.split('/')[1]}`))].filter((p) => !IN_CLUSTER[service]!.includes(p)).sort();
+          const prefixes = [...new Set(Object.keys(doc.paths).map((p) => `/${p.split('/')[1]}`))].filter((p) => !IN_CLUSTER[service]!.includes(p)).concat(OUTSIDE_SPEC[service] ?? []).sort();
           assert.deepEqual([...(routed.get(service) ?? [])].sort(), prefixes, service);
         }
         assert.deepEqual([...routed.keys()].sort(), ['control-plane', 'gateway', 'provisioner'], 'the runner and the connector gateway are never public');

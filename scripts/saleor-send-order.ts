@@ -3,10 +3,13 @@
  *
  * Plays Saleor for the local stack: keeps an RS256 key in `DATA_DIR/saleor-dev/` (kid = RFC 7638
  * thumbprint), serves its JWKS at `http://127.0.0.1:<port>/.well-known/jwks.json` while it runs,
- * builds an ORDER_FULLY_PAID payload the way Saleor does (the subscription form; `--legacy` for
- * the legacy array), signs it the way Saleor does (JWS, detached unencoded payload; or the legacy
- * HMAC with `--hmac-secret`), sends it with every Saleor header (and the deprecated X-Saleor-*
- * duplicates) and prints the Provisioner's answer.
+ * builds an ORDER_FULLY_PAID payload the way Saleor does, byte for byte (the subscription form of
+ * the app's query; `--legacy` for the legacy array, whose lines carry no metadata and are mapped
+ * by SKU only), signs it the way Saleor does (pyjwt's JWS with a detached, unencoded payload:
+ * with `crit: ["b64"]` as Saleor 3.20+ does, `--no-crit` as Saleor 3.19.0 and earlier do; or the
+ * legacy HMAC with `--hmac-secret`), sends it with every Saleor header (and the deprecated
+ * X-Saleor-* duplicates) and prints the Provisioner's answer: the order held in its inbox (it is
+ * delivered to the Control Plane right after; operators follow it with `GET /inbox/{inboxId}`).
  *
  * The Provisioner must trust this "Saleor": in development `SALEOR_API_URLS` defaults to
  * http://127.0.0.1:8089/graphql/ (this script's default port). With another `--port`, start the
@@ -21,11 +24,14 @@
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { completeOrder, legacyPayload, loadOrCreateSaleorKey, saleorHeaders, saleorHmac, saleorJwks, subscriptionPayload, type DemoLine } from '../src/provisioner/saleor-dev';
+import { orderLineKey } from '../src/commerce/saleor-keys';
+import { completeOrder, legacyPayload, loadOrCreateSaleorKey, saleorHeaders, saleorHmac, saleorJwks, saleorPayloadBytes, subscriptionPayload, type DemoLine } from '../src/provisioner/saleor-dev';
 
 const USAGE = `usage: npm run saleor:send-order -- [--offering <slug> --plan <starter|pro|enterprise>] [--credits <n>] --email <buyer>
   [--quantity <n>] [--offering-version ov_…] [--org org_…] [--project prj_…]
-  [--legacy] [--duplicate] [--hmac-secret <secret>] [--url http://127.0.0.1:8084] [--port 8089]`;
+  [--legacy] [--no-crit] [--duplicate] [--hmac-secret <secret>] [--url http://127.0.0.1:8084] [--port 8089]
+  --legacy     the legacy (non-subscription) array payload: lines mapped by SKU only
+  --no-crit    sign as Saleor 3.19.0 and earlier: the JWS header without crit ["b64"]`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -39,6 +45,7 @@ async function main(): Promise<number> {
       org: { type: 'string' },
       project: { type: 'string' },
       legacy: { type: 'boolean', default: false },
+      'no-crit': { type: 'boolean', default: false },
       duplicate: { type: 'boolean', default: false },
       'hmac-secret': { type: 'string' },
       url: { type: 'string', default: process.env.PROVISIONER_BASE ?? `http://127.0.0.1:${process.env.PROVISIONER_PORT ?? 8084}` },
@@ -83,15 +90,18 @@ async function main(): Promise<number> {
   const apiUrl = `http://127.0.0.1:${port}/graphql/`;
 
   try {
-    const raw = JSON.stringify(values.legacy ? legacyPayload(order) : subscriptionPayload(order));
-    const signature = values['hmac-secret'] ? saleorHmac(raw, values['hmac-secret']) : await key.sign(raw);
+    const raw = saleorPayloadBytes(values.legacy ? legacyPayload(order) : subscriptionPayload(order));
+    const form = values['no-crit'] ? 'no-crit' : 'crit';
+    const signature = values['hmac-secret'] ? saleorHmac(raw, values['hmac-secret']) : await key.sign(raw, { form });
     const headers = saleorHeaders({ apiUrl, signature });
     const target = `${values.url!.replace(/\/+$/, '')}/webhooks/saleor/order-fully-paid`;
 
     console.log(`Saleor (dev): ${apiUrl}  JWKS ${apiUrl.replace('/graphql/', '/.well-known/jwks.json')}  kid ${key.kid}`);
-    console.log(`ORDER_FULLY_PAID (${values.legacy ? 'legacy array' : 'subscription'} payload, ${values['hmac-secret'] ? 'HMAC-SHA256' : 'JWS RS256 detached'}) → ${target}`);
+    const signedAs = values['hmac-secret'] ? 'HMAC-SHA256' : `JWS RS256 detached, ${form === 'crit' ? 'crit ["b64"] (Saleor 3.20+)' : 'no crit (Saleor 3.19.0 and earlier)'}`;
+    console.log(`ORDER_FULLY_PAID (${values.legacy ? 'legacy array, lines by SKU' : 'subscription'} payload, ${signedAs}) → ${target}`);
     console.log(`  order ${order.id} #${order.number}, buyer ${order.email}`);
-    for (const l of order.lines) console.log(`  line ${l.id}  sku ${l.sku} × ${l.quantity}  Idempotency-Key saleor:${order.id}:${l.id}`);
+    for (const l of order.lines) console.log(`  line ${l.id}  sku ${l.sku} × ${l.quantity}  Idempotency-Key ${orderLineKey(apiUrl, order.id, l.id)}`);
+    if (values.legacy && values['offering-version']) console.log('  (--legacy: Saleor\'s legacy payload carries no variant metadata; the plan is found by its SKU, not --offering-version)');
 
     let ok = true;
     for (let i = 0; i < (values.duplicate ? 2 : 1); i++) {

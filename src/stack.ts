@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { createIdentity, type Identity } from './auth/identity';
 import { createConnectorGatewayApp } from './connector-gateway/app';
 import { toolCallAuditor } from './audit';
-import { buildConnectorGatewayDeps } from './connector-gateway/build-deps';
+import { buildConnectorGatewayDeps, type ConnectorGatewayOverrides } from './connector-gateway/build-deps';
 import { connectorGatewayToolInvoker } from './connector-gateway/client';
 import { createControlPlaneApp } from './control-plane/app';
 import { createDb } from './db/create-db';
@@ -34,7 +34,11 @@ export interface Stack {
  * Builds and starts the selected services in this process, on the ports from the config
  * (port 0 picks a free one). Services that need the database share one pool.
  */
-export async function startStack(config: Config, log: Logger, opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex } = {}): Promise<Stack> {
+export async function startStack(
+  config: Config,
+  log: Logger,
+  opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex; connectorGateway?: ConnectorGatewayOverrides } = {},
+): Promise<Stack> {
   const selected = opts.services ?? SERVICE_NAMES;
   const identity = await createIdentity(config);
   const needsDb = selected.includes('control-plane') || selected.includes('provisioner');
@@ -55,26 +59,32 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
     let connListenUrl: string | undefined;
     const connUrl = () => (config.ports.connectorGateway === 0 && connListenUrl ? connListenUrl : config.urls.connectorGateway);
     const runnerUrl = () => (config.ports.runner === 0 && runnerListenUrl ? runnerListenUrl : config.urls.runner);
+    let gatewayListenUrl: string | undefined;
+    const gatewayUrl = () => (config.ports.gateway === 0 && gatewayListenUrl ? gatewayListenUrl : config.urls.gateway);
     const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
       'control-plane': async () => {
         const cp = buildControlPlane({ config, log, db: db!, identity }, { publicUrl: cpUrl, onLifecycleChange: (id) => signals.publish(id) });
         await cp.start();
         stoppers.push(() => cp.stop());
-        return createControlPlaneApp(cp.deps, v);
+        return createControlPlaneApp(cp.deps, { ...v, gatewayUrl });
       },
       gateway: async () => {
         const gw = await buildGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, runnerUrl, signals });
         stoppers.unshift(() => gw.close());
-        return createGatewayApp(gw.deps, v);
+        return createGatewayApp(gw.deps, { ...v, publicUrl: gatewayUrl, controlPlaneUrl: cpUrl });
       },
       'connector-gateway': () => createConnectorGatewayApp(
         // Beside the Control Plane's database, tool calls also land in the audit log.
-        buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, onToolCall: db ? toolCallAuditor(db) : undefined }),
+        buildConnectorGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, onToolCall: db ? toolCallAuditor(db) : undefined, ...opts.connectorGateway }),
         v,
       ),
-      provisioner: () => createProvisionerApp(createProvisionerDeps({ config, log, db: db!, identity }, {
-        controlPlaneUrl: cpUrl,
-      }), v),
+      provisioner: () => {
+        const deps = createProvisionerDeps({ config, log, db: db!, identity }, { controlPlaneUrl: cpUrl });
+        // The inbox worker delivers held orders until the stack stops (then hands its leases back).
+        deps.inboxWorker.start();
+        stoppers.unshift(() => deps.inboxWorker.stop());
+        return createProvisionerApp(deps, v);
+      },
       runner: () => {
         // The built-in runtime's retriever asks the Control Plane (queryKnowledgeBase) with the Runner's token.
         const tokens = runnerTokenSource(config, identity);
@@ -97,6 +107,7 @@ export async function startStack(config: Config, log: Logger, opts: { services?:
       if (name === 'control-plane') cpListenUrl = url;
       if (name === 'runner') runnerListenUrl = url;
       if (name === 'connector-gateway') connListenUrl = url;
+      if (name === 'gateway') gatewayListenUrl = url;
       apps.push({ name, app, url });
     }
   } catch (err) {

@@ -22,14 +22,14 @@ test('repeated servers, insecure or credential-carrying URLs and repeated tools 
   assert.deepEqual(paths(issues), ['/servers/1/name', '/servers/0/url', '/servers/1/url', '/servers/2/url', '/servers/2/allowedTools/1', '/servers/3/url']);
 });
 
-test('desired state: a ConnectorPolicy with the servers (never retried) and an ExternalSecret per binding', () => {
+test('desired state: a ConnectorPolicy with the servers (reads retried 3×, writes never) and an ExternalSecret per binding', () => {
   const { config } = effectiveConfig(ID, undefined, undefined, SAMPLE_CONFIGS[ID]);
   const ctx = testContext(config);
   const manifests = mcpTools.desiredState(ctx);
   assertValidDesiredState(ID, manifests, ctx);
   assert.deepEqual(manifests.map((m) => m.kind), ['ConnectorPolicy', 'ExternalSecret']);
   const spec = manifests[0]!.spec as any;
-  assert.deepEqual(spec.retries, { read: 0, write: 0 });
+  assert.deepEqual(spec.retries, { read: 3, write: 0 });
   assert.deepEqual(spec.mcpServers.map((s: any) => [s.name, s.transport, Boolean(s.secretRef)]), [['crm', 'streamable_http', true], ['docs', 'sse', false]]);
   assert.equal(spec.bindings[0].bindingId, HTTP_BINDING_ID);
   assert.equal(spec.mcpServers[0].secretRef.name, (manifests[1]!.spec as any).target.name);

@@ -11,7 +11,9 @@ import { meterBy } from '../../src/capabilities/metering-rule';
  * no credentials in it (user info or credential-like query parameters — use `bindingId`) and no
  * query or fragment; a server's allowedTools are unique.
  * Desired state: a ConnectorPolicy listing the servers, and an ExternalSecret per distinct binding.
- * MCP tools do not declare read/write, so they are treated as writes: never retried.
+ * Run time (src/connector-gateway/mcp-tools.ts): the Connector Gateway is the MCP client; a tool is
+ * a read only when its annotations say `readOnlyHint: true` without `destructiveHint: true`
+ * (retried like HTTP read tools, 3×), every other tool a write (never retried).
  */
 export const mcpTools: McpToolsHandler = {
   validate(config) {
@@ -42,7 +44,7 @@ export const mcpTools: McpToolsHandler = {
         allowPrivateNetworks: false,
         timeoutMs: c.callTimeoutMs!,
         maxCallsPerRun: c.maxCallsPerRun!,
-        retries: { read: 0, write: 0 },
+        retries: { read: 3, write: 0 },
         mcpServers: (c.servers ?? []).map((s) => ({
           name: s.name,
           url: s.url,

@@ -9,11 +9,20 @@ export interface McpToolsConfig {
    * @maxItems 10
    */
   servers?: {
+    /**
+     * How flows and the Connector Gateway API name the server (`mcp_server` of a tool node).
+     */
     name: string;
+    /**
+     * The server's MCP endpoint: https, a public host (checked on every connection).
+     */
     url: string;
+    /**
+     * Streamable HTTP, or the older HTTP+SSE transport (`url` is then the SSE endpoint).
+     */
     transport?: 'streamable_http' | 'sse';
     /**
-     * Binding holding the server's credential, if any.
+     * Binding holding the server's credential, if any (injected as its connector type says).
      */
     bindingId?: string;
     /**
@@ -23,7 +32,13 @@ export interface McpToolsConfig {
      */
     allowedTools?: string[];
   }[];
+  /**
+   * MCP tool calls one run may make; more are refused by the Connector Gateway.
+   */
   maxCallsPerRun?: number;
+  /**
+   * Longest wait for each request to a server; a timeout is answered 504, never retried.
+   */
   callTimeoutMs?: number;
 }
 

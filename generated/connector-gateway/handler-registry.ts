@@ -3,11 +3,15 @@
 // Regenerate with: npm run gen
 
 import type { Handlers } from './operations';
+import { callMcpTool } from '../../handlers/connector-gateway/call-mcp-tool';
 import { getInstanceToolPolicy } from '../../handlers/connector-gateway/get-instance-tool-policy';
 import { invokeTool } from '../../handlers/connector-gateway/invoke-tool';
+import { listMcpTools } from '../../handlers/connector-gateway/list-mcp-tools';
 
 /** Hand-written handlers (handlers/connector-gateway/<operation>.ts) wired by operationId. */
 export const handlers = {
+  callMcpTool,
   getInstanceToolPolicy,
   invokeTool,
+  listMcpTools,
 } satisfies Handlers;

@@ -6,6 +6,16 @@ import type * as T from './types';
 import type { OperationHandler } from '../../src/platform/http/handler-types';
 import type { ConnectorGatewayDeps } from '../../src/connector-gateway/deps';
 
+/** POST /v1/mcp/tools/call */
+export interface CallMcpToolRequest {
+  params: Record<string, never>;
+  query: Record<string, never>;
+  headers: T.CallMcpToolHeaders;
+  body: T.McpToolCallRequest;
+}
+export type CallMcpToolResult =
+  | { status: 200; body: T.McpToolCallResult; headers?: Record<string, string>; contentType?: string };
+
 /** GET /v1/instances/{instanceId}/tools */
 export interface GetInstanceToolPolicyRequest {
   params: T.GetInstanceToolPolicyPathParams;
@@ -26,18 +36,32 @@ export interface InvokeToolRequest {
 export type InvokeToolResult =
   | { status: 200; body: T.ToolInvokeResult; headers?: Record<string, string>; contentType?: string };
 
+/** GET /v1/instances/{instanceId}/mcp-servers/{server}/tools */
+export interface ListMcpToolsRequest {
+  params: T.ListMcpToolsPathParams;
+  query: Record<string, never>;
+  headers: T.ListMcpToolsHeaders;
+  body: undefined;
+}
+export type ListMcpToolsResult =
+  | { status: 200; body: T.McpToolList; headers?: Record<string, string>; contentType?: string };
+
 /** Every operation of the spec, keyed by operationId. A missing or mistyped handler fails `tsc`. */
 export interface Handlers {
+  callMcpTool: OperationHandler<CallMcpToolRequest, CallMcpToolResult, ConnectorGatewayDeps>;
   getInstanceToolPolicy: OperationHandler<GetInstanceToolPolicyRequest, GetInstanceToolPolicyResult, ConnectorGatewayDeps>;
   invokeTool: OperationHandler<InvokeToolRequest, InvokeToolResult, ConnectorGatewayDeps>;
+  listMcpTools: OperationHandler<ListMcpToolsRequest, ListMcpToolsResult, ConnectorGatewayDeps>;
 }
 
 export type Handler<K extends keyof Handlers> = Handlers[K];
 
 /** Routing facts read from the spec (the router itself is openapi-backend over the bundled spec). */
 export const operations = {
+  callMcpTool: {"method":"post","path":"/v1/mcp/tools/call","security":[["bearerAuth"]],"roles":["service:runner","service:runtime","service:gateway"],"idempotency":null,"successStatus":[200]},
   getInstanceToolPolicy: {"method":"get","path":"/v1/instances/{instanceId}/tools","security":[["bearerAuth"]],"roles":["service:runner","service:runtime","service:gateway","owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   invokeTool: {"method":"post","path":"/v1/tools/invoke","security":[["bearerAuth"]],"roles":["service:runner","service:runtime","service:gateway"],"idempotency":"optional","successStatus":[200]},
+  listMcpTools: {"method":"get","path":"/v1/instances/{instanceId}/mcp-servers/{server}/tools","security":[["bearerAuth"]],"roles":["service:runner","service:runtime","service:gateway","owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
 } as const;
 
 export type OperationId = keyof Handlers;

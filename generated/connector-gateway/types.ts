@@ -81,6 +81,95 @@ export interface McpServer {
   url: string;
   transport: 'streamable_http' | 'sse';
   allowedTools: string[];
+  /**
+   * The binding whose credential the gateway injects (a reference).
+   */
+  bindingId?: string;
+}
+export interface McpTool {
+  name: string;
+  title?: string;
+  description?: string;
+  inputSchema: {
+    [k: string]: unknown | undefined;
+  };
+  outputSchema?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * The server's hints: `readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`, `title`.
+   */
+  annotations?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * What the retry rule treats the tool as.
+   */
+  kind: 'read' | 'write';
+  /**
+   * The tool is in the server's `allowedTools` for this instance.
+   */
+  allowed: boolean;
+}
+export interface McpToolCallRequest {
+  instanceId: string;
+  /**
+   * The server's `name` in the instance's `mcp_tools.servers`.
+   */
+  server: string;
+  /**
+   * The MCP tool name (as `tools/list` answers it).
+   */
+  tool: string;
+  /**
+   * The tool's arguments (its `inputSchema` is checked by the server).
+   */
+  arguments: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * The run this call belongs to (`maxCallsPerRun` and audit).
+   */
+  runId: string;
+  /**
+   * Optional; `write` makes a read tool a write (never retried). It can only make a call stricter.
+   */
+  kind?: 'read' | 'write';
+}
+export interface McpToolCallResult {
+  server: string;
+  tool: string;
+  kind: 'read' | 'write';
+  /**
+   * The MCP content blocks (`text`, `image`, `resource`, …).
+   */
+  content: {
+    [k: string]: unknown | undefined;
+  }[];
+  structuredContent?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * The tool ran and reported an error.
+   */
+  isError: boolean;
+  /**
+   * Attempts made (write tools always 1).
+   */
+  attempts: number;
+  durationMs: number;
+  auditEventId?: string;
+}
+export interface McpToolList {
+  instanceId: string;
+  server: string;
+  transport: 'streamable_http' | 'sse';
+  serverInfo?: {
+    name?: string;
+    version?: string;
+  };
+  tools: McpTool[];
+  durationMs: number;
 }
 export interface ToolInvokeRequest {
   instanceId: string;
@@ -152,6 +241,28 @@ export interface GetInstanceToolPolicyPathParams {
   instanceId: string;
 }
 export interface GetInstanceToolPolicyHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ListMcpToolsPathParams {
+  /**
+   * Instance id.
+   */
+  instanceId: string;
+  /**
+   * The server's `name` in the instance's `mcp_tools.servers`.
+   */
+  server: string;
+}
+export interface ListMcpToolsHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface CallMcpToolHeaders {
   /**
    * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
    */

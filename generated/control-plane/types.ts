@@ -632,7 +632,7 @@ export interface CreateTopupRequest {
    */
   source: 'saleor' | 'admin' | 'promotion' | 'trial';
   /**
-   * External reference, e.g. `saleor:<orderId>:<lineId>`.
+   * External reference, e.g. `saleor:<instanceTag>:<orderId>:<lineId>`.
    */
   reference?: string;
 }
@@ -993,6 +993,10 @@ export interface OfferingVersionList {
   nextCursor: string | null;
 }
 export interface OrderPaidRequest {
+  /**
+   * The Saleor instance that sold the line: its API URL (`Saleor-Api-Url`, ending `/graphql/`). Order and line ids are unique within one Saleor only.
+   */
+  saleorApiUrl: string;
   /**
    * Saleor order global id.
    */
@@ -1795,7 +1799,7 @@ export interface CreateInstanceHeaders {
    */
   'x-request-id'?: string;
   /**
-   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<orderId>:<lineId>`.
+   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>` (the Saleor instance's tag, see `receiveSaleorOrderPaid`).
    */
   'idempotency-key': string;
 }
@@ -2009,7 +2013,7 @@ export interface CreateTopupHeaders {
    */
   'x-request-id'?: string;
   /**
-   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<orderId>:<lineId>`.
+   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>` (the Saleor instance's tag, see `receiveSaleorOrderPaid`).
    */
   'idempotency-key': string;
 }
@@ -2019,7 +2023,7 @@ export interface AuthorizeBudgetHeaders {
    */
   'x-request-id'?: string;
   /**
-   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<orderId>:<lineId>`.
+   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>` (the Saleor instance's tag, see `receiveSaleorOrderPaid`).
    */
   'idempotency-key': string;
 }
@@ -2313,7 +2317,7 @@ export interface ReceiveSaleorOrderPaidHeaders {
    */
   'x-request-id'?: string;
   /**
-   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<orderId>:<lineId>`.
+   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>` (the Saleor instance's tag, see `receiveSaleorOrderPaid`).
    */
   'idempotency-key': string;
 }

@@ -4,14 +4,24 @@
 
 import type { Handlers } from './operations';
 import { getDeadLetter } from '../../handlers/provisioner/get-dead-letter';
+import { getInboxMessage } from '../../handlers/provisioner/get-inbox-message';
+import { getSaleorAppManifest } from '../../handlers/provisioner/get-saleor-app-manifest';
+import { getSaleorAppPage } from '../../handlers/provisioner/get-saleor-app-page';
 import { listDeadLetters } from '../../handlers/provisioner/list-dead-letters';
+import { listInboxMessages } from '../../handlers/provisioner/list-inbox-messages';
 import { receiveSaleorWebhook } from '../../handlers/provisioner/receive-saleor-webhook';
+import { registerSaleorApp } from '../../handlers/provisioner/register-saleor-app';
 import { replayDeadLetter } from '../../handlers/provisioner/replay-dead-letter';
 
 /** Hand-written handlers (handlers/provisioner/<operation>.ts) wired by operationId. */
 export const handlers = {
   getDeadLetter,
+  getInboxMessage,
+  getSaleorAppManifest,
+  getSaleorAppPage,
   listDeadLetters,
+  listInboxMessages,
   receiveSaleorWebhook,
+  registerSaleorApp,
   replayDeadLetter,
 } satisfies Handlers;

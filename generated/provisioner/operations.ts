@@ -16,6 +16,36 @@ export interface GetDeadLetterRequest {
 export type GetDeadLetterResult =
   | { status: 200; body: T.DeadLetter; headers?: Record<string, string>; contentType?: string };
 
+/** GET /inbox/{inboxId} */
+export interface GetInboxMessageRequest {
+  params: T.GetInboxMessagePathParams;
+  query: Record<string, never>;
+  headers: T.GetInboxMessageHeaders;
+  body: undefined;
+}
+export type GetInboxMessageResult =
+  | { status: 200; body: T.InboxMessage; headers?: Record<string, string>; contentType?: string };
+
+/** GET /api/manifest */
+export interface GetSaleorAppManifestRequest {
+  params: Record<string, never>;
+  query: Record<string, never>;
+  headers: T.GetSaleorAppManifestHeaders;
+  body: undefined;
+}
+export type GetSaleorAppManifestResult =
+  | { status: 200; body: T.SaleorAppManifest; headers?: Record<string, string>; contentType?: string };
+
+/** GET /api/app */
+export interface GetSaleorAppPageRequest {
+  params: Record<string, never>;
+  query: T.GetSaleorAppPageQuery;
+  headers: T.GetSaleorAppPageHeaders;
+  body: undefined;
+}
+export type GetSaleorAppPageResult =
+  | { status: 200; body: string; headers?: Record<string, string>; contentType?: string };
+
 /** GET /dead-letters */
 export interface ListDeadLettersRequest {
   params: Record<string, never>;
@@ -26,6 +56,16 @@ export interface ListDeadLettersRequest {
 export type ListDeadLettersResult =
   | { status: 200; body: T.DeadLetterList; headers?: Record<string, string>; contentType?: string };
 
+/** GET /inbox */
+export interface ListInboxMessagesRequest {
+  params: Record<string, never>;
+  query: T.ListInboxMessagesQuery;
+  headers: T.ListInboxMessagesHeaders;
+  body: undefined;
+}
+export type ListInboxMessagesResult =
+  | { status: 200; body: T.InboxMessageList; headers?: Record<string, string>; contentType?: string };
+
 /** POST /webhooks/saleor/order-fully-paid */
 export interface ReceiveSaleorWebhookRequest {
   params: Record<string, never>;
@@ -34,7 +74,17 @@ export interface ReceiveSaleorWebhookRequest {
   body: T.SaleorOrderFullyPaidPayload;
 }
 export type ReceiveSaleorWebhookResult =
-  | { status: 200; body: T.WebhookResult; headers?: Record<string, string>; contentType?: string };
+  | { status: 200; body: T.WebhookReceipt; headers?: Record<string, string>; contentType?: string };
+
+/** POST /api/register */
+export interface RegisterSaleorAppRequest {
+  params: Record<string, never>;
+  query: Record<string, never>;
+  headers: T.RegisterSaleorAppHeaders;
+  body: T.SaleorAppToken;
+}
+export type RegisterSaleorAppResult =
+  | { status: 200; body: T.SaleorAppRegistered; headers?: Record<string, string>; contentType?: string };
 
 /** POST /dead-letters/{deadLetterId}/replay */
 export interface ReplayDeadLetterRequest {
@@ -49,8 +99,13 @@ export type ReplayDeadLetterResult =
 /** Every operation of the spec, keyed by operationId. A missing or mistyped handler fails `tsc`. */
 export interface Handlers {
   getDeadLetter: OperationHandler<GetDeadLetterRequest, GetDeadLetterResult, ProvisionerDeps>;
+  getInboxMessage: OperationHandler<GetInboxMessageRequest, GetInboxMessageResult, ProvisionerDeps>;
+  getSaleorAppManifest: OperationHandler<GetSaleorAppManifestRequest, GetSaleorAppManifestResult, ProvisionerDeps>;
+  getSaleorAppPage: OperationHandler<GetSaleorAppPageRequest, GetSaleorAppPageResult, ProvisionerDeps>;
   listDeadLetters: OperationHandler<ListDeadLettersRequest, ListDeadLettersResult, ProvisionerDeps>;
+  listInboxMessages: OperationHandler<ListInboxMessagesRequest, ListInboxMessagesResult, ProvisionerDeps>;
   receiveSaleorWebhook: OperationHandler<ReceiveSaleorWebhookRequest, ReceiveSaleorWebhookResult, ProvisionerDeps>;
+  registerSaleorApp: OperationHandler<RegisterSaleorAppRequest, RegisterSaleorAppResult, ProvisionerDeps>;
   replayDeadLetter: OperationHandler<ReplayDeadLetterRequest, ReplayDeadLetterResult, ProvisionerDeps>;
 }
 
@@ -59,8 +114,13 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 /** Routing facts read from the spec (the router itself is openapi-backend over the bundled spec). */
 export const operations = {
   getDeadLetter: {"method":"get","path":"/dead-letters/{deadLetterId}","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
+  getInboxMessage: {"method":"get","path":"/inbox/{inboxId}","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
+  getSaleorAppManifest: {"method":"get","path":"/api/manifest","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},
+  getSaleorAppPage: {"method":"get","path":"/api/app","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},
   listDeadLetters: {"method":"get","path":"/dead-letters","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
+  listInboxMessages: {"method":"get","path":"/inbox","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
   receiveSaleorWebhook: {"method":"post","path":"/webhooks/saleor/order-fully-paid","security":[],"roles":["saleor-webhook"],"idempotency":null,"successStatus":[200]},
+  registerSaleorApp: {"method":"post","path":"/api/register","security":[],"roles":["saleor-app-install"],"idempotency":null,"successStatus":[200]},
   replayDeadLetter: {"method":"post","path":"/dead-letters/{deadLetterId}/replay","security":[["bearerAuth"]],"roles":["platform-operator"],"idempotency":null,"successStatus":[200]},
 } as const;
 

@@ -10,6 +10,7 @@ export type DeadLetterStatus = 'pending' | 'replayed' | 'failed';
  * The Control Plane `receiveSaleorOrderPaid` request body this line maps to (its `OrderPaidRequest`); null when the line could not be mapped.
  */
 export type NormalizedOrderLine = {
+  saleorApiUrl: string;
   orderId: string;
   lineId: string;
   orderNumber?: string;
@@ -83,6 +84,10 @@ export type ErrorCode =
   | 'RUNTIME_ERROR'
   | 'DEPENDENCY_TIMEOUT';
 /**
+ * `queued`: being delivered; `delivered`: every line accepted by the Control Plane; `dead_lettered`: a line ended in the dead-letter store (see its dead letter).
+ */
+export type InboxStatus = 'queued' | 'delivered' | 'dead_lettered';
+/**
  * The legacy (non-subscription) payload, an array holding the order.
  *
  * @minItems 1
@@ -106,6 +111,10 @@ export type SaleorMetadataList = {
  *
  */
 export type SaleorOrderFullyPaidPayload = SaleorSubscriptionPayload | SaleorLegacyPayload;
+/**
+ * `queued`: being delivered; `delivered`: every line accepted by the Control Plane; `dead_lettered`: a line ended in the dead-letter store (see its dead letter).
+ */
+export type InboxStatus1 = 'queued' | 'delivered' | 'dead_lettered';
 /**
  * `pending`: retries exhausted, replay once the Control Plane is back; `failed`: refused for good or not mappable; `replayed`: resolved.
  */
@@ -195,6 +204,122 @@ export interface ErrorDetail {
 export interface ErrorResponse {
   error: ErrorDetail;
 }
+export interface InboxLine {
+  lineId: string;
+  idempotencyKey: string;
+  /**
+   * Null until the line was mapped.
+   */
+  kind: 'instance' | 'credit_pack' | null;
+  /**
+   * `pending`: not accepted yet, more rounds to come; `accepted`: the Control Plane applied it (or replayed its earlier answer); `dead_lettered`: left to an operator.
+   */
+  outcome: 'pending' | 'accepted' | 'dead_lettered';
+  /**
+   * Control Plane calls made for this line.
+   */
+  attempts: number;
+  /**
+   * The Control Plane's last HTTP status (null when it was never reached).
+   */
+  cpStatus: number | null;
+  /**
+   * True when the Control Plane answered with the replay of an earlier answer.
+   */
+  replayed: boolean;
+  deadLetterId: string | null;
+  deadLetterStatus: 'pending' | 'replayed' | 'failed' | null;
+}
+export interface InboxMessage {
+  id: string;
+  saleorApiUrl: string;
+  orderId: string;
+  orderNumber: string | null;
+  payloadForm: 'subscription' | 'legacy';
+  signedWith: 'jws' | 'hmac';
+  /**
+   * The JWS header form Saleor sent: `crit` (3.20+, backports) or `no-crit` (earlier releases).
+   */
+  jwsHeader: 'crit' | 'no-crit' | null;
+  status: InboxStatus;
+  /**
+   * Delivery rounds run so far.
+   */
+  attempts: number;
+  /**
+   * Times Saleor delivered this order (redeliveries included).
+   */
+  deliveries: number;
+  /**
+   * When the next round is due (null once settled).
+   */
+  nextAttemptAt: string | null;
+  lastError: {
+    code?: string | null;
+    message: string;
+    httpStatus?: number | null;
+    at: string;
+  } | null;
+  lines: InboxLine[];
+  receivedAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+export interface InboxMessageList {
+  items: InboxMessage[];
+  nextCursor: string | null;
+}
+/**
+ * Saleor's app manifest (`saleor/app/manifest_schema.py` `ManifestSchema`, camelCase).
+ */
+export interface SaleorAppManifest {
+  /**
+   * The app identifier (unique per Saleor instance).
+   */
+  id: string;
+  version: string;
+  name: string;
+  about: string;
+  author?: string;
+  permissions: 'MANAGE_ORDERS'[];
+  appUrl: string;
+  tokenTargetUrl: string;
+  /**
+   * An npm-style range (`RequiredSaleorVersionSpec`).
+   */
+  requiredSaleorVersion?: string;
+  webhooks: {
+    name: string;
+    targetUrl: string;
+    /**
+     * The subscription query; its `event` is the webhook body.
+     */
+    query: string;
+    isActive: boolean;
+    asyncEvents: 'ORDER_FULLY_PAID'[];
+  }[];
+}
+/**
+ * The answer Saleor's app SDK gives a successful registration.
+ */
+export interface SaleorAppRegistered {
+  success: true;
+}
+/**
+ * What Saleor posts to the manifest's `tokenTargetUrl` (`send_app_token`).
+ */
+export interface SaleorAppToken {
+  /**
+   * The app's Saleor API token.
+   */
+  auth_token: string;
+}
+/**
+ * A line as Saleor's legacy order payload writes it (`saleor/webhook/payloads.py`
+ * `generate_order_lines_payload`): no variant or product metadata — the line is mapped by
+ * its `product_sku` alone (`credits:<amount>` or `<offeringSlug>:<planId>`).
+ *
+ */
 export interface SaleorLegacyLine {
   type?: string;
   /**
@@ -204,14 +329,6 @@ export interface SaleorLegacyLine {
   product_sku?: string | null;
   product_variant_id?: string | null;
   quantity: number;
-  product_metadata?: SaleorMetadataDict;
-  variant_metadata?: SaleorMetadataDict;
-}
-/**
- * Saleor legacy-payload metadata, a string → string map.
- */
-export interface SaleorMetadataDict {
-  [k: string]: string | undefined;
 }
 /**
  * The order; its `number` (a number or a string, depending on the Saleor version) is read when present.
@@ -232,7 +349,13 @@ export interface SaleorLegacyOrder {
   lines: SaleorLegacyLine[];
 }
 /**
- * The subscription payload (`event` of the app's subscription query) with an `order`.
+ * Saleor legacy-payload metadata, a string → string map.
+ */
+export interface SaleorMetadataDict {
+  [k: string]: string | undefined;
+}
+/**
+ * The subscription payload (`event` of the app's subscription query, `src/provisioner/saleor-app/order-fully-paid.graphql`) with an `order`.
  */
 export interface SaleorSubscriptionPayload {
   issuedAt?: string | null;
@@ -246,10 +369,6 @@ export interface SaleorSubscriptionOrder {
   id: string;
   number?: string | null;
   userEmail?: string | null;
-  user?: {
-    id?: string;
-    email?: string | null;
-  } | null;
   metadata?: SaleorMetadataList;
   privateMetadata?: SaleorMetadataList;
   /**
@@ -267,44 +386,36 @@ export interface SaleorSubscriptionLine {
   productVariantId?: string | null;
   variant?: {
     id?: string;
-    sku?: string | null;
     metadata?: SaleorMetadataList;
     product?: {
-      id?: string;
       metadata?: SaleorMetadataList;
     } | null;
   } | null;
 }
-export interface WebhookLineResult {
-  lineId: string;
-  idempotencyKey: string;
+export interface WebhookReceipt {
+  inboxId: string;
   /**
-   * Null when the line could not be mapped.
+   * The allow-listed Saleor instance that sent the order.
    */
-  kind: 'instance' | 'credit_pack' | null;
-  /**
-   * `accepted`: the Control Plane applied it (or replayed its earlier answer); `dead_lettered`: kept for an operator.
-   */
-  outcome: 'accepted' | 'dead_lettered';
-  /**
-   * Control Plane calls made for this line in this delivery.
-   */
-  attempts: number;
-  /**
-   * The Control Plane's last HTTP status (null when it was never reached).
-   */
-  cpStatus?: number | null;
-  /**
-   * True when the Control Plane answered with the replay of an earlier answer (a duplicate webhook).
-   */
-  replayed?: boolean;
-  deadLetterId: string | null;
-  deadLetterStatus?: 'pending' | 'replayed' | 'failed' | null;
-}
-export interface WebhookResult {
+  saleorApiUrl: string;
   orderId: string;
-  orderNumber?: string | null;
-  lines: WebhookLineResult[];
+  orderNumber: string | null;
+  /**
+   * True when this order was already held (Saleor redelivering): nothing changed.
+   */
+  duplicate: boolean;
+  status: InboxStatus;
+  /**
+   * When the order was first held.
+   */
+  receivedAt: string;
+  lines: {
+    lineId: string;
+    /**
+     * The key every Control Plane call for this line carries: `saleor:<instanceTag>:<orderId>:<lineId>`.
+     */
+    idempotencyKey: string;
+  }[];
 }
 export interface ReceiveSaleorWebhookHeaders {
   /**
@@ -330,6 +441,72 @@ export interface ReceiveSaleorWebhookHeaders {
    *
    */
   'saleor-signature'?: string;
+}
+export interface GetSaleorAppManifestHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface RegisterSaleorAppHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+  /**
+   * Absolute URL of the installing Saleor's GraphQL API (ending `/graphql/`).
+   */
+  'saleor-api-url': string;
+  /**
+   * The installing Saleor's domain; when present it must be the host of `Saleor-Api-Url`.
+   */
+  'saleor-domain'?: string;
+  /**
+   * The installing Saleor's schema version (for example `3.20`), recorded with the installation.
+   */
+  'saleor-schema-version'?: string;
+}
+export interface GetSaleorAppPageQuery {
+  /**
+   * The Saleor instance the dashboard shows the page for.
+   */
+  saleorApiUrl?: string;
+}
+export interface GetSaleorAppPageHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ListInboxMessagesQuery {
+  status?: InboxStatus1;
+  /**
+   * Only this Saleor order (global id; one per Saleor instance).
+   */
+  orderId?: string;
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListInboxMessagesHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface GetInboxMessagePathParams {
+  /**
+   * Inbox message id.
+   */
+  inboxId: string;
+}
+export interface GetInboxMessageHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
 }
 export interface ListDeadLettersQuery {
   status?: DeadLetterStatus1;

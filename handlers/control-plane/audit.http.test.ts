@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { orderLineKey } from '../../src/commerce/saleor-keys';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 
 let stack: TestStack;
@@ -195,8 +196,8 @@ test('a settle and a void are audited, and crossing the low-balance threshold re
 
 test('a paid Saleor credit pack is audited as wallet.topup (actor: the provisioner), once per order line', async () => {
   const provisioner = await stack.serviceToken('provisioner');
-  const line = { orderId: 'T3JkZXI6YXVkaXQtMQ==', lineId: 'T3JkZXJMaW5lOmF1ZGl0LTE=', buyer: { email: 'audit-alice@example.com', orgId: ws.org.id }, kind: 'credit_pack', creditsAmount: 100, quantity: 2, sku: 'credits:100' };
-  const key = `saleor:${line.orderId}:${line.lineId}`;
+  const line = { saleorApiUrl: 'https://shop.example.com/graphql/', orderId: 'T3JkZXI6YXVkaXQtMQ==', lineId: 'T3JkZXJMaW5lOmF1ZGl0LTE=', buyer: { email: 'audit-alice@example.com', orgId: ws.org.id }, kind: 'credit_pack', creditsAmount: 100, quantity: 2, sku: 'credits:100' };
+  const key = orderLineKey(line.saleorApiUrl, line.orderId, line.lineId);
   for (let i = 0; i < 2; i++) {
     const res = await http('POST', `${cp}/integrations/saleor/order-paid`, { token: provisioner, headers: { 'idempotency-key': key }, body: line });
     assert.equal(res.status, 201, JSON.stringify(res.body));

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createVersion, transitionOffering } from '../../src/catalog';
+import { orderLineKey, orderLineSourceRef } from '../../src/commerce/saleor-keys';
 import { DEFAULT_STARTER_CREDITS } from '../../src/money/types';
 import { minimalFlow, offeringIn, testCatalog, validCapabilities, validPlans, type TestCatalog } from '../../test/support/catalog';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
@@ -33,8 +34,10 @@ after(async () => {
   catalog?.close();
 });
 
-const ids = () => ({ orderId: Buffer.from(`Order:${randomUUID()}`).toString('base64'), lineId: Buffer.from(`OrderLine:${randomUUID()}`).toString('base64') });
-const keyOf = (line: { orderId: string; lineId: string }) => `saleor:${line.orderId}:${line.lineId}`;
+const SHOP = 'https://shop.example.com/graphql/';
+const ids = () => ({ saleorApiUrl: SHOP, orderId: Buffer.from(`Order:${randomUUID()}`).toString('base64'), lineId: Buffer.from(`OrderLine:${randomUUID()}`).toString('base64') });
+const keyOf = (line: { saleorApiUrl: string; orderId: string; lineId: string }) => orderLineKey(line.saleorApiUrl, line.orderId, line.lineId);
+const refOf = (line: { saleorApiUrl: string; orderId: string; lineId: string }) => orderLineSourceRef(line.saleorApiUrl, line.orderId, line.lineId);
 
 function planLine(email: string, extra: Record<string, unknown> = {}) {
   return { ...ids(), orderNumber: '1042', buyer: { email }, kind: 'instance', offeringVersionId: versions['support-assistant'], planId: 'starter', quantity: 1, sku: 'support-assistant:starter', ...extra };
@@ -94,7 +97,7 @@ describe('plan lines', () => {
     const mine = await http('GET', `${cp}/instances/${id}`, { token });
     assert.equal(mine.status, 200, 'the buyer sees the instance');
     await waitFor('active', async () => ((await http('GET', `${cp}/instances/${id}`, { token })).body.state === 'active' ? true : undefined));
-    assert.equal(await count(`select count(*) as n from instances where source = 'saleor' and source_ref = ?`, [`${line.orderId}:${line.lineId}`]), 1);
+    assert.equal(await count(`select count(*) as n from instances where source = 'saleor' and source_ref = ?`, [refOf(line)]), 1);
   });
 
   test('T9: 10 concurrent identical deliveries → one instance, one first answer, nine replays', async () => {
@@ -104,12 +107,12 @@ describe('plan lines', () => {
     for (const a of answers) assert.equal(a.status, 201, JSON.stringify(a.body));
     assert.equal(new Set(answers.map((a) => a.body.instance.id)).size, 1);
     assert.equal(answers.filter((a) => a.headers.get('idempotent-replayed') === 'false').length, 1);
-    assert.equal(await count(`select count(*) as n from instances where source_ref = ?`, [`${line.orderId}:${line.lineId}`]), 1);
+    assert.equal(await count(`select count(*) as n from instances where source_ref = ?`, [refOf(line)]), 1);
 
     const other = await orderPaid({ ...line, planId: 'pro' });
     assert.equal(other.status, 409, JSON.stringify(other.body));
     assert.equal(other.body.error.code, 'IDEMPOTENCY_PAYLOAD_MISMATCH');
-    assert.equal(await count(`select count(*) as n from instances where source_ref = ?`, [`${line.orderId}:${line.lineId}`]), 1);
+    assert.equal(await count(`select count(*) as n from instances where source_ref = ?`, [refOf(line)]), 1);
   });
 
   test('a version that is not published or not certified → 422, nothing stored; the same key goes through once it is fixed', async () => {
@@ -121,7 +124,7 @@ describe('plan lines', () => {
     assert.equal(refused.body.error.code, 'UNPROCESSABLE');
     assert.equal(await count(`select count(*) as n from idempotency_keys where key = ?`, [keyOf(line)]), 0, 'the key is not burned');
     assert.equal(await count(`select count(*) as n from users where lower(email) = lower(?)`, [email]), 0, 'no pending buyer');
-    assert.equal(await count(`select count(*) as n from instances where source_ref = ?`, [`${line.orderId}:${line.lineId}`]), 0);
+    assert.equal(await count(`select count(*) as n from instances where source_ref = ?`, [refOf(line)]), 0);
 
     await transitionOffering(catalog.env, stack.db!, draft.offering.id, { to: 'published' }, 'tester');
     const retried = await orderPaid(line);
@@ -150,7 +153,7 @@ describe('plan lines', () => {
     assert.equal(unknown.status, 422, 'an unknown version is bad line content too');
   });
 
-  test('refused line content: quantity > 1, a missing or foreign field, a plan the version lacks, a key that is not saleor:<orderId>:<lineId>', async () => {
+  test('refused line content: quantity > 1, a missing or foreign field, a plan the version lacks, a key that is not saleor:<instance tag>:<orderId>:<lineId>', async () => {
     const email = 'refusals@example.com';
     const cases: [any, number, string][] = [
       [planLine(email, { quantity: 2 }), 422, 'quantity'],
@@ -165,10 +168,36 @@ describe('plan lines', () => {
       assert.equal(r.status, status, `${hint}: ${JSON.stringify(r.body)}`);
     }
     const line = planLine(email);
-    const wrongKey = await orderPaid(line, { key: `saleor:${line.orderId}:other-line` });
-    assert.equal(wrongKey.status, 400, JSON.stringify(wrongKey.body));
-    assert.equal(wrongKey.body.error.code, 'VALIDATION_FAILED');
+    for (const key of [`saleor:${line.orderId}:${line.lineId}`, orderLineKey('https://other-shop.example.com/graphql/', line.orderId, line.lineId), orderLineKey(SHOP, line.orderId, 'other-line')]) {
+      const wrongKey = await orderPaid(line, { key });
+      assert.equal(wrongKey.status, 400, JSON.stringify(wrongKey.body));
+      assert.equal(wrongKey.body.error.code, 'VALIDATION_FAILED');
+      assert.equal(wrongKey.body.error.details.expected, keyOf(line));
+    }
     assert.equal(await count(`select count(*) as n from users where lower(email) = lower(?)`, [email]), 0, 'refusals create no buyer');
+  });
+});
+
+describe('two Saleor instances', () => {
+  test('the same order and line ids from another Saleor instance are another line: two instances, two top-ups, no replay', async () => {
+    const email = 'two-instances@example.com';
+    const { ws } = await signedIn(email);
+    const plan = planLine(email);
+    const otherPlan = { ...plan, saleorApiUrl: 'https://other-shop.example.com/graphql/' };
+    const a = await orderPaid(plan);
+    const b = await orderPaid(otherPlan);
+    assert.equal(a.status, 201, JSON.stringify(a.body));
+    assert.equal(b.status, 201, JSON.stringify(b.body));
+    assert.equal(b.headers.get('idempotent-replayed'), 'false');
+    assert.notEqual(a.body.instance.id, b.body.instance.id);
+    const pack = packLine(email, 50);
+    const otherPack = { ...pack, saleorApiUrl: 'https://other-shop.example.com/graphql/' };
+    assert.equal((await orderPaid(pack)).status, 201);
+    const second = await orderPaid(otherPack);
+    assert.equal(second.status, 201);
+    assert.equal(second.body.topup.reference, keyOf(otherPack));
+    const wallet = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token: (await signedIn(email)).token })).body;
+    assert.equal(wallet.paidBalance, 100, 'both packs credited');
   });
 });
 
@@ -301,6 +330,6 @@ describe('who may call', () => {
     assert.equal(gateway.status, 403);
     const anonymous = await http('POST', `${cp}/integrations/saleor/order-paid`, { headers: { 'idempotency-key': keyOf(line) }, body: line });
     assert.equal(anonymous.status, 401);
-    assert.equal(await count(`select count(*) as n from instances where source_ref = ?`, [`${line.orderId}:${line.lineId}`]), 0);
+    assert.equal(await count(`select count(*) as n from instances where source_ref = ?`, [refOf(line)]), 0);
   });
 });

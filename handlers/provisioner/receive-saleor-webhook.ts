@@ -4,12 +4,12 @@ import { MappingError, parseOrderPayload } from '../../src/provisioner/order';
 
 /**
  * POST /webhooks/saleor/order-fully-paid — verify the Saleor signature on the exact request
- * bytes (refusals store and forward nothing), then apply every order line through the Control
- * Plane; lines that do not go through are dead-lettered and the answer is still 200.
+ * bytes (refusals store nothing), hold the order in the inbox, answer. The inbox worker delivers
+ * it to the Control Plane afterwards, so Saleor's answer never waits for the Control Plane.
  */
 export const receiveSaleorWebhook: Handler<'receiveSaleorWebhook'> = async (req, ctx) => {
   const verified = await ctx.deps.signature.verify({ ...req.headers }, ctx.rawBody);
-  ctx.annotate({ saleorOrigin: verified.origin, signedWith: verified.method });
+  ctx.annotate({ saleorApiUrl: verified.apiUrl, signedWith: verified.method, ...(verified.jwsHeader ? { jwsHeader: verified.jwsHeader } : {}) });
   let order;
   try {
     order = parseOrderPayload(req.body);
@@ -18,12 +18,33 @@ export const receiveSaleorWebhook: Handler<'receiveSaleorWebhook'> = async (req,
     throw err;
   }
   ctx.annotate({ orderId: order.id, payloadForm: order.form });
+  let held;
   try {
-    const body = await ctx.deps.provisioner.applyOrder(order, { saleorApiUrl: verified.apiUrl, requestId: ctx.requestId, log: ctx.log, signal: ctx.signal });
-    return { status: 200, body };
+    held = await ctx.deps.provisioner.inbox.receive({
+      saleorApiUrl: verified.apiUrl,
+      order,
+      signedWith: verified.method,
+      jwsHeader: verified.jwsHeader ?? null,
+      requestId: ctx.requestId,
+    });
   } catch (err) {
-    if (err instanceof AppError) throw err;
-    // The dead-letter store is down: answer 5xx so Saleor keeps the order and redelivers it.
+    // The inbox (database) is down: 5xx, so Saleor keeps the order and redelivers it.
     throw new AppError('DEPENDENCY_UNAVAILABLE', 'The order could not be recorded; Saleor will redeliver it', undefined, { cause: err });
   }
+  if (!held.duplicate) ctx.deps.inboxWorker.kick();
+  const { message, duplicate } = held;
+  ctx.annotate({ inboxId: message.id, duplicate });
+  return {
+    status: 200,
+    body: {
+      inboxId: message.id,
+      saleorApiUrl: message.saleorApiUrl,
+      orderId: message.orderId,
+      orderNumber: message.orderNumber,
+      duplicate,
+      status: message.status,
+      receivedAt: message.receivedAt,
+      lines: message.lines.map((l) => ({ lineId: l.lineId, idempotencyKey: l.idempotencyKey })),
+    },
+  };
 };

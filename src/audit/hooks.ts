@@ -90,7 +90,10 @@ export interface ToolCallRecordLike {
   instanceId: string;
   runId?: string;
   tool: string;
-  bindingId: string;
+  /** Absent for an MCP server without credentials. */
+  bindingId?: string;
+  /** The MCP server (its name in the instance's `mcp_tools.servers`), for MCP tool calls. */
+  server?: string;
   connectorId?: string;
   kind: 'read' | 'write';
   method?: string;
@@ -124,6 +127,7 @@ export function toolCallAuditor(db: Knex, actor: AuditActor = { type: 'service',
         kind: r.kind,
         attempts: r.attempts,
         result: r.outcome,
+        ...(r.server ? { server: r.server } : {}),
         ...(r.connectorId ? { connectorId: r.connectorId } : {}),
         ...(r.method ? { method: r.method } : {}),
         ...(r.host ? { host: r.host } : {}),

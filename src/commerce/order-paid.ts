@@ -1,6 +1,7 @@
 /**
  * A paid Saleor order line, applied by the control plane (`POST /integrations/saleor/order-paid`,
- * called by the Provisioner once per line with `Idempotency-Key: saleor:<orderId>:<lineId>`).
+ * called by the Provisioner once per line with `Idempotency-Key: saleor:<instance tag>:<orderId>:<lineId>`,
+ * the instance being the Saleor that sold it: `saleorApiUrl`, see saleor-keys.ts).
  *
  * Everything here runs on the caller's transaction — the idempotency wrapper's — so the key and
  * every effect (a buyer's workspace, the instance, the top-up) commit together or not at all.
@@ -24,16 +25,18 @@
  * **What the line is.**
  * - `instance`: one instance of `offeringVersionId` + `planId` (the version certified, its
  *   offering published, the plan offered — else 422, an unknown version included), source
- *   `saleor`, sourceRef `<orderId>:<lineId>`. A plan line buys exactly one instance: quantity > 1
+ *   `saleor`, sourceRef `<instance tag>:<orderId>:<lineId>`. A plan line buys exactly one instance: quantity > 1
  *   is refused with 422 (the answer carries one instance, and silently provisioning N agents from
  *   one line is a surprise; the storefront sells plan variants with quantity 1).
  * - `credit_pack`: `creditsAmount × quantity` **paid** credits on the workspace's wallet, ledger
- *   reference `saleor:<orderId>:<lineId>` (a wallet takes each reference once).
+ *   reference = the line's key `saleor:<instance tag>:<orderId>:<lineId>` (a wallet takes each
+ *   reference once).
  * Both effects are also unique by their own references, so even past the key's lifetime (7 days)
  * a redelivered line answers the first effect instead of creating a second one.
  */
 import type { OrderPaidRequest, OrderPaidResult, Topup } from '../../generated/control-plane/types';
 import { one } from '../db/tx';
+import { orderLineKey, orderLineSourceRef } from './saleor-keys';
 import { toInstance, type InstanceRow } from '../instances/rows';
 import { actorFromString, recordAudit } from '../audit';
 import { createInstanceRecord, type InstancesEnv } from '../instances/service';
@@ -53,7 +56,7 @@ export interface OrderPaidEnv {
 }
 
 export interface OrderPaidOptions {
-  /** The request's Idempotency-Key; must be `saleor:<orderId>:<lineId>`. */
+  /** The request's Idempotency-Key; must be `saleor:<instance tag>:<orderId>:<lineId>` (saleor-keys.ts). */
   idempotencyKey: string;
   /** Who applies the line (the Provisioner's service subject), for the records. */
   actor: string;
@@ -63,10 +66,6 @@ export interface OrderPaidOptions {
 
 export type OrderPaidAnswer = Wire<OrderPaidResult>;
 
-/** The commerce idempotency key of an order line. */
-export const orderLineKey = (orderId: string, lineId: string) => `saleor:${orderId}:${lineId}`;
-/** An instance's `source_ref` for a Saleor order line (with source `saleor`). */
-export const orderLineSourceRef = (orderId: string, lineId: string) => `${orderId}:${lineId}`;
 
 const unprocessable = (message: string, details?: Record<string, unknown>) => new AppError('UNPROCESSABLE', message, details);
 
@@ -77,9 +76,9 @@ export async function applyOrderPaid(trx: Knex.Transaction, env: OrderPaidEnv, l
 }
 
 function checkLine(line: OrderPaidRequest, key: string): void {
-  const expected = orderLineKey(line.orderId, line.lineId);
+  const expected = orderLineKey(line.saleorApiUrl, line.orderId, line.lineId);
   if (key !== expected) {
-    throw new AppError('VALIDATION_FAILED', 'The Idempotency-Key of an order line must be saleor:<orderId>:<lineId>', { field: 'Idempotency-Key', expected });
+    throw new AppError('VALIDATION_FAILED', 'The Idempotency-Key of an order line must be saleor:<instance tag>:<orderId>:<lineId>', { field: 'Idempotency-Key', expected });
   }
   const quantity = line.quantity ?? 1;
   if (line.kind === 'instance') {
@@ -99,7 +98,7 @@ function checkLine(line: OrderPaidRequest, key: string): void {
 }
 
 async function applyPlanLine(trx: Knex.Transaction, env: OrderPaidEnv, line: OrderPaidRequest, opts: OrderPaidOptions): Promise<OrderPaidAnswer> {
-  const sourceRef = orderLineSourceRef(line.orderId, line.lineId);
+  const sourceRef = orderLineSourceRef(line.saleorApiUrl, line.orderId, line.lineId);
   const prior: InstanceRow | undefined = await trx('instances').where({ source: 'saleor', source_ref: sourceRef }).first();
   if (prior) return planAnswer(env, line, prior, false);
 
@@ -143,7 +142,7 @@ function planAnswer(env: OrderPaidEnv, line: OrderPaidRequest, row: InstanceRow,
 async function applyCreditPackLine(trx: Knex.Transaction, env: OrderPaidEnv, line: OrderPaidRequest, opts: OrderPaidOptions): Promise<OrderPaidAnswer> {
   const quantity = line.quantity ?? 1;
   const amount = line.creditsAmount! * quantity;
-  const reference = orderLineKey(line.orderId, line.lineId);
+  const reference = orderLineKey(line.saleorApiUrl, line.orderId, line.lineId);
   const target = await resolveBuyer(trx, env, line.buyer);
 
   let topup: Wire<Topup>;
@@ -165,6 +164,7 @@ async function applyCreditPackLine(trx: Knex.Transaction, env: OrderPaidEnv, lin
         reference,
         metadata: {
           source: 'saleor',
+          saleorApiUrl: line.saleorApiUrl,
           orderId: line.orderId,
           lineId: line.lineId,
           ...(line.orderNumber !== undefined ? { orderNumber: line.orderNumber } : {}),

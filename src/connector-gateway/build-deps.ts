@@ -6,8 +6,10 @@ import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { createSecretStore, type SecretStore } from '../secrets';
 import type { ConnectorGatewayDeps } from './deps';
+import { McpToolService } from './mcp-tools';
 import { systemResolver, type Resolver } from './net-guard';
 import { ReplayCache } from './replay-cache';
+import { MemoryRunCallCounter } from './run-call-counter';
 import { ToolService, type ToolCallRecord } from './tools';
 
 export interface ConnectorGatewayOverrides {
@@ -17,6 +19,8 @@ export interface ConnectorGatewayOverrides {
   resolver?: Resolver;
   /** Tests only: where a checked address is dialled. */
   dial?: (address: string) => string;
+  /** Tests only: a CA the MCP client trusts besides the system's (a test server's certificate). */
+  ca?: string | Buffer;
   onToolCall?: (record: ToolCallRecord) => void | string | Promise<void | string>;
   backoffMs?: (n: number) => number;
 }
@@ -36,14 +40,16 @@ export function buildConnectorGatewayDeps(base: { config: Config; log: Logger; i
     http: createHttpClient(),
     tokens: o.tokens ?? connectorGatewayTokenSource(base.config, base.identity),
   });
-  const tools = new ToolService({
-    entitlements: (instanceId, requestId) => cp.getEntitlements(instanceId, { kind: 'service' }, { requestId }),
+  const shared = {
+    entitlements: (instanceId: string, requestId: string) => cp.getEntitlements(instanceId, { kind: 'service' }, { requestId }),
     secrets: o.secrets ?? createSecretStore(base.config),
     resolver: o.resolver ?? systemResolver,
     dial: o.dial,
     log,
     onToolCall: o.onToolCall,
     backoffMs: o.backoffMs,
-  });
-  return { ...base, cp, tools, replays: new ReplayCache() };
+  };
+  const tools = new ToolService(shared);
+  const mcp = new McpToolService({ ...shared, ca: o.ca, counter: new MemoryRunCallCounter() });
+  return { ...base, cp, tools, mcp, replays: new ReplayCache() };
 }

@@ -3,6 +3,7 @@ import type { Identity } from '../auth/identity';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { ControlPlaneClient } from '../gateway/cp-client';
+import type { McpToolService } from './mcp-tools';
 import type { ReplayCache } from './replay-cache';
 import type { ToolService } from './tools';
 
@@ -15,6 +16,8 @@ export interface ConnectorGatewayDeps {
   cp: ControlPlaneClient;
   /** Policy checks, secret reads and tool execution. */
   tools: ToolService;
+  /** The instance's MCP servers: list and call their tools under the same policy. */
+  mcp: McpToolService;
   /** Idempotency-Key replays of invokeTool. */
   replays: ReplayCache<ToolInvokeResult>;
 }

@@ -62,13 +62,14 @@ export function policyOf(ent: Entitlements, now = new Date()): ToolPolicy {
     allowedHosts: ent.allowedHosts,
     allowPrivateNetworks: tools.allowPrivateNetworks === true,
     toolTimeoutMs: typeof tools.toolTimeoutMs === 'number' ? tools.toolTimeoutMs : 15_000,
-    mcpServers: (mcp.servers ?? []).map((s: Cfg) => ({ name: s.name, url: s.url, transport: s.transport ?? 'streamable_http', allowedTools: s.allowedTools ?? [] })),
+    mcpServers: (mcp.servers ?? []).map((s: Cfg) => ({ name: s.name, url: s.url, transport: s.transport ?? 'streamable_http', allowedTools: s.allowedTools ?? [], ...(s.bindingId ? { bindingId: s.bindingId } : {}) })),
     bindings: ent.bindings,
     computedAt: now.toISOString(),
   };
 }
 
-function inject(rule: CredentialInjection, secret: SecretData): Record<string, string> {
+/** The credential headers for a request, as the binding's connector type says. */
+export function inject(rule: CredentialInjection, secret: SecretData): Record<string, string> {
   const need = (field: string) => {
     const v = secret[field];
     if (typeof v !== 'string' || !v) throw new AppError('POLICY_DENIED', 'The binding credential is incomplete', { reason: 'credential_incomplete' });
@@ -79,8 +80,14 @@ function inject(rule: CredentialInjection, secret: SecretData): Record<string, s
   return { authorization: `Basic ${Buffer.from(`${need(rule.userField)}:${need(rule.passwordField)}`).toString('base64')}` };
 }
 
+/** The strings an answer must not carry: the secret's values and their injected forms. */
+export function secretStrings(secret: SecretData, credentialHeaders: Record<string, string>): string[] {
+  const headers = Object.values(credentialHeaders);
+  return [...Object.values(secret).filter((v): v is string => typeof v === 'string'), ...headers, ...headers.map((h) => h.replace(/^(Bearer|Basic) /, ''))];
+}
+
 /** Replaces every occurrence of the secret values (and their injected forms) in the output. */
-function redact<T>(value: T, secrets: string[]): T {
+export function redact<T>(value: T, secrets: string[]): T {
   const needles = secrets.filter((s) => s.length >= 4);
   if (!needles.length) return value;
   let text = JSON.stringify(value);
@@ -89,6 +96,29 @@ function redact<T>(value: T, secrets: string[]): T {
     text = text.split(j).join('[REDACTED]');
   }
   return JSON.parse(text) as T;
+}
+
+/** The audit outcome of a failed call, from its error code. */
+export function outcomeOf(code: string): ToolCallRecord['outcome'] {
+  return code === 'POLICY_DENIED' || code === 'NOT_FOUND' || code === 'NOT_ENTITLED' ? 'denied'
+    : code === 'VAULT_UNAVAILABLE' ? 'vault_unavailable'
+    : code === 'DEPENDENCY_TIMEOUT' ? 'timeout'
+    : code === 'DEPENDENCY_UNAVAILABLE' ? 'upstream_error' : 'error';
+}
+
+/**
+ * One structured audit line per call (HTTP or MCP tool), then the `onToolCall` hook (its failure
+ * is logged, never the call's). The record carries references only, never the secret.
+ */
+export async function auditCall(o: Pick<ToolServiceOptions, 'onToolCall' | 'log'>, record: ToolCallRecord, started: number): Promise<void> {
+  record.durationMs = Date.now() - started;
+  try {
+    const id = await o.onToolCall?.(record);
+    if (typeof id === 'string') record.auditEventId = id;
+  } catch (hookErr) {
+    o.log.error({ err: hookErr, auditEventId: record.auditEventId }, 'onToolCall hook failed');
+  }
+  o.log.info({ audit: 'tool_call', ...record }, 'tool call');
 }
 
 export class ToolService {
@@ -123,27 +153,12 @@ export class ToolService {
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError('INTERNAL', 'Unexpected error', undefined, { cause: err });
       record.errorCode = e.code;
-      record.outcome = e.code === 'POLICY_DENIED' || e.code === 'NOT_FOUND' || e.code === 'NOT_ENTITLED' ? 'denied'
-        : e.code === 'VAULT_UNAVAILABLE' ? 'vault_unavailable'
-        : e.code === 'DEPENDENCY_TIMEOUT' ? 'timeout'
-        : e.code === 'DEPENDENCY_UNAVAILABLE' ? 'upstream_error' : 'error';
-      await this.audit(record, started);
+      record.outcome = outcomeOf(e.code);
+      await auditCall(this.o, record, started);
       throw e;
     }
-    await this.audit(record, started);
+    await auditCall(this.o, record, started);
     return { ...result, auditEventId: record.auditEventId };
-  }
-
-  /** One structured line per call, then the hook (its failure is logged, never the call's). */
-  private async audit(record: ToolCallRecord, started: number): Promise<void> {
-    record.durationMs = Date.now() - started;
-    try {
-      const id = await this.o.onToolCall?.(record);
-      if (typeof id === 'string') record.auditEventId = id;
-    } catch (hookErr) {
-      this.o.log.error({ err: hookErr, auditEventId: record.auditEventId }, 'onToolCall hook failed');
-    }
-    this.o.log.info({ audit: 'tool_call', ...record }, 'tool call');
   }
 
   private async run(req: ToolInvokeRequest, ctx: { requestId: string; idempotencyKey?: string; signal?: AbortSignal }, ent: Entitlements, policy: ToolPolicy, record: ToolCallRecord): Promise<Omit<ToolInvokeResult, 'auditEventId'>> {
@@ -235,12 +250,11 @@ export class ToolService {
       throw new AppError('DEPENDENCY_UNAVAILABLE', 'The tool could not be reached', { tool: req.tool, attempts: record.attempts, reason }, { status: 502 });
     }
     if (last.status >= 500) throw new AppError('DEPENDENCY_UNAVAILABLE', `The tool answered ${last.status}`, { tool: req.tool, attempts: record.attempts, upstreamStatus: last.status }, { status: 502 });
-    const secretStrings = [...Object.values(secret), ...Object.values(credentialHeaders), ...Object.values(credentialHeaders).map((h) => h.replace(/^(Bearer|Basic) /, ''))];
     return {
       tool: req.tool,
       bindingId: req.bindingId,
       kind,
-      output: redact({ status: last.status, headers: last.headers, body: last.body }, secretStrings) as Record<string, unknown>,
+      output: redact({ status: last.status, headers: last.headers, body: last.body }, secretStrings(secret, credentialHeaders)) as Record<string, unknown>,
       attempts: record.attempts,
       durationMs: Date.now() - started,
     };

@@ -35,6 +35,17 @@ export const CONNECTOR_TYPES: readonly ConnectorType[] = [
     injection: { kind: 'bearer', field: 'token' },
   },
   {
+    id: 'mcp',
+    name: 'MCP server',
+    description: "The access token of a Model Context Protocol server named in an instance's mcp_tools servers (sent as Authorization: Bearer).",
+    authType: 'bearer',
+    credentialFields: [{ name: 'token', label: 'Access token', required: true }],
+    settingsFields: [],
+    // The server's tools come from its tools/list; the instance's mcp_tools config allows them.
+    tools: [],
+    injection: { kind: 'bearer', field: 'token' },
+  },
+  {
     id: 'zendesk',
     name: 'Zendesk',
     description: 'Read and create helpdesk tickets (escalation to a human agent).',

@@ -27,6 +27,7 @@ import type { GatewayDeps } from './deps';
 import type { PreparedArtifact } from './flow-tweaks';
 import { tweaksFor } from './flow-tweaks';
 import type { RunOutcome } from './metrics';
+import { originAllowed } from './origins';
 import { waited, type Waits } from './overhead';
 import type { BucketSpec } from './rate-limit';
 import { GATEWAY_RUNNER_TIMEOUT_MS } from './runner-client';
@@ -184,7 +185,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
     }
     if (channel === 'widget') {
       if (!ent.capabilities.includes('web_widget')) throw new AppError('NOT_ENTITLED', 'This instance has no web widget', { instanceId: ent.instanceId });
-      if (!ent.allowedOrigins.includes(c.origin!)) throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may no longer use the widget', { origin: c.origin });
+      if (!originAllowed(c.origin, ent.allowedOrigins)) throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may no longer use the widget', { origin: c.origin });
     }
     const text = body.input.text ?? body.input.message?.content ?? '';
     const maxInputChars = maxInputCharsFor(channel, ent);

@@ -2,7 +2,7 @@
  * `POST /v1/widget/session:init`: the embeddable widget asks for a session from the customer's
  * page. Public (the browser has no credentials), so the gateway reads the instance's
  * entitlements with its own service token and checks, in this order: the `Origin` header is
- * exactly one of `allowedOrigins` (else 403 ORIGIN_NOT_ALLOWED, whatever the instance's state),
+ * on `allowedOrigins` (exactly, or under a `https://*.` entry: origins.ts) (else 403 ORIGIN_NOT_ALLOWED, whatever the instance's state),
  * the instance is active and has `web_widget` (else 403 NOT_ENTITLED), and the per-origin and
  * visitor rate (web_widget.rateLimitPerMinute). The answer is a session token bound to the
  * instance and origin (widget-session.ts), the branding and the limits.
@@ -10,6 +10,7 @@
 import type { WidgetSession, WidgetSessionInitRequest } from '../../generated/gateway/types';
 import { AppError } from '../platform/errors';
 import type { GatewayDeps } from './deps';
+import { originAllowed } from './origins';
 import { maxInputCharsFor } from './runs';
 
 const DEFAULT_BRANDING = { title: 'Assistant', primaryColor: '#2563eb', greeting: 'Hi! How can I help?' };
@@ -17,7 +18,7 @@ const DEFAULT_BRANDING = { title: 'Assistant', primaryColor: '#2563eb', greeting
 export async function initWidgetSession(deps: GatewayDeps, body: WidgetSessionInitRequest, origin: string, c: { requestId: string; signal: AbortSignal; annotate(f: Record<string, unknown>): void }): Promise<WidgetSession> {
   const ent = await deps.entitlements.get(body.instanceId, { kind: 'service' }, { requestId: c.requestId, signal: c.signal });
   c.annotate({ orgId: ent.orgId, projectId: ent.projectId, instanceId: ent.instanceId });
-  if (!ent.allowedOrigins.includes(origin)) {
+  if (!originAllowed(origin, ent.allowedOrigins)) {
     throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may not embed the widget of this instance', { origin });
   }
   if (ent.state !== 'active') throw new AppError('NOT_ENTITLED', `The instance is ${ent.state}`, { instanceId: ent.instanceId, state: ent.state });

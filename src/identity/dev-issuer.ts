@@ -69,6 +69,18 @@ export interface DevIssuer {
   /** Public keys only. */
   jwks(): JSONWebKeySet;
   mint(options: MintOptions): Promise<string>;
+  /** An OIDC ID token for a public client (`aud` = the client), as Keycloak issues with the code flow. */
+  mintIdToken(options: IdTokenOptions): Promise<string>;
+}
+
+export interface IdTokenOptions {
+  subject: string;
+  clientId: string;
+  email?: string;
+  name?: string;
+  nonce?: string;
+  sessionState?: string;
+  ttlSeconds?: number;
 }
 
 interface StoredKeyFile {
@@ -202,11 +214,37 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
       .sign(signingKey);
   }
 
+  async function mintIdToken(o: IdTokenOptions): Promise<string> {
+    const iat = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = {
+      jti: randomUUID(),
+      typ: 'ID',
+      azp: o.clientId,
+      auth_time: iat,
+      acr: '1',
+      email_verified: o.email !== undefined,
+      preferred_username: o.email ?? o.subject,
+    };
+    if (o.nonce !== undefined) claims.nonce = o.nonce;
+    if (o.sessionState !== undefined) claims.sid = o.sessionState;
+    if (o.email !== undefined) claims.email = o.email;
+    if (o.name !== undefined) claims.name = o.name;
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: ALG, typ: 'JWT', kid })
+      .setIssuer(issuer)
+      .setSubject(o.subject)
+      .setAudience(o.clientId)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + (o.ttlSeconds ?? 300))
+      .sign(signingKey);
+  }
+
   return {
     issuer,
     kid,
     jwks: () => structuredClone(publicJwks),
     mint,
+    mintIdToken,
   };
 }
 
@@ -214,12 +252,18 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
 export function devDiscoveryDocument(issuer: string): Record<string, unknown> {
   return {
     issuer,
+    authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+    token_endpoint: `${issuer}/protocol/openid-connect/token`,
     jwks_uri: `${issuer}/protocol/openid-connect/certs`,
     response_types_supported: ['code'],
+    response_modes_supported: ['query'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [ALG],
-    token_endpoint_auth_methods_supported: [],
-    grant_types_supported: [],
+    token_endpoint_auth_methods_supported: ['none'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    code_challenge_methods_supported: ['S256'],
+    scopes_supported: ['openid', 'profile', 'email'],
+    authorization_response_iss_parameter_supported: true,
     claims_supported: ['iss', 'sub', 'aud', 'azp', 'exp', 'iat', 'jti', 'scope', 'email', 'name', 'preferred_username', 'realm_access', 'resource_access'],
   };
 }

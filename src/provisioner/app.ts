@@ -17,6 +17,8 @@ export async function createProvisionerApp(deps: ProvisionerDeps, opts: { valida
     deps,
     log: deps.log.child({ service: 'provisioner' }),
     validateResponses: opts.validateResponses,
+    // A large order (500 lines, legacy form) stays well within; a 413 would lose it for good.
+    bodyLimitBytes: 4 * 1024 * 1024,
     security: {
       bearerAuth: bearerResolver(deps.identity.verifier),
     },

@@ -1,6 +1,7 @@
 /**
- * The dead-letter store over `provisioner_dead_letters` (migration 20261123000600). One row per
- * Saleor order line; a redelivery or a replay updates it. Holds the normalized Control Plane
+ * The dead-letter store over `provisioner_dead_letters` (migrations 20261123000600, 20261123001250).
+ * One row per Saleor order line of one Saleor instance (its API URL); a later inbox round or a
+ * replay updates it. Holds the normalized Control Plane
  * request and what it was mapped from, never a signature or a secret.
  */
 import type { Knex } from 'knex';
@@ -31,7 +32,7 @@ export interface DeadLetterInput {
   lineId: string;
   orderNumber: string | null;
   idempotencyKey: string;
-  saleorApiUrl: string | null;
+  saleorApiUrl: string;
   request: OrderPaidRequest | null;
   source: LineSource;
   status: Exclude<DeadLetterStatus, 'replayed'>;
@@ -46,7 +47,7 @@ interface Row {
   line_id: string;
   order_number: string | null;
   idempotency_key: string;
-  saleor_api_url: string | null;
+  saleor_api_url: string;
   kind: 'instance' | 'credit_pack' | null;
   status: DeadLetterStatus;
   request: OrderPaidRequest | null;
@@ -71,7 +72,7 @@ export function toDeadLetter(r: Row): DeadLetter {
     lineId: r.line_id,
     orderNumber: r.order_number,
     idempotencyKey: r.idempotency_key,
-    saleorApiUrl: r.saleor_api_url,
+    saleorApiUrl: r.saleor_api_url || null,
     kind: r.kind,
     status: r.status,
     request: r.request as DeadLetter['request'],
@@ -87,12 +88,13 @@ export function toDeadLetter(r: Row): DeadLetter {
 
 export interface DeadLetterStore {
   /**
-   * Records a line that did not go through: inserts, or updates the line's existing row (a
-   * redelivery) adding the attempts. A row already `replayed` is left alone and returned.
+   * Records a line that did not go through: inserts, or updates the line's existing row (a later
+   * round of the inbox) adding `attempts` (the calls made since the last record). A row already
+   * `replayed` is left alone and returned.
    */
   record(input: DeadLetterInput): Promise<DeadLetter>;
   /** Marks the line's open dead letter (if any) as resolved by a later delivery. */
-  resolveLine(orderId: string, lineId: string, resolution: DeadLetterResolution, attempts: number, request: OrderPaidRequest): Promise<DeadLetter | undefined>;
+  resolveLine(saleorApiUrl: string, orderId: string, lineId: string, resolution: DeadLetterResolution, attempts: number, request: OrderPaidRequest): Promise<DeadLetter | undefined>;
   /** Updates a dead letter after an operator replay. */
   afterReplay(
     id: string,
@@ -113,14 +115,13 @@ export function createDeadLetterStore(db: Knex, now: () => Date = () => new Date
         `insert into ${TABLE} as d
            (id, order_id, line_id, order_number, idempotency_key, saleor_api_url, kind, status, request, source, last_error, attempts, request_id, created_at, updated_at)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?)
-         on conflict (order_id, line_id) do update set
+         on conflict (saleor_api_url, order_id, line_id) do update set
            status = excluded.status,
            kind = coalesce(excluded.kind, d.kind),
            request = coalesce(excluded.request, d.request),
            source = excluded.source,
            last_error = excluded.last_error,
            attempts = d.attempts + excluded.attempts,
-           saleor_api_url = coalesce(excluded.saleor_api_url, d.saleor_api_url),
            request_id = excluded.request_id,
            updated_at = excluded.updated_at
          where d.status <> 'replayed'
@@ -131,14 +132,14 @@ export function createDeadLetterStore(db: Knex, now: () => Date = () => new Date
           input.attempts, input.requestId, at, at,
         ],
       )) as { rows: Row[] };
-      const row = rows.rows[0] ?? (await db<Row>(TABLE).where({ order_id: input.orderId, line_id: input.lineId }).first());
+      const row = rows.rows[0] ?? (await db<Row>(TABLE).where({ saleor_api_url: input.saleorApiUrl, order_id: input.orderId, line_id: input.lineId }).first());
       return toDeadLetter(row!);
     },
 
-    async resolveLine(orderId, lineId, resolution, attempts, request) {
+    async resolveLine(saleorApiUrl, orderId, lineId, resolution, attempts, request) {
       const at = now();
       const rows = (await db<Row>(TABLE)
-        .where({ order_id: orderId, line_id: lineId })
+        .where({ saleor_api_url: saleorApiUrl, order_id: orderId, line_id: lineId })
         .whereNot({ status: 'replayed' })
         .update({
           status: 'replayed',

@@ -2,9 +2,14 @@ import type { Knex } from 'knex';
 import type { Identity } from '../auth/identity';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
-import { createCatalogResolver, createControlPlaneClient, realSleep, type Sleep } from './cp-client';
+import { createCatalogResolver, createControlPlaneClient } from './cp-client';
 import { createDeadLetterStore } from './dead-letters';
-import { createProvisioner, type Provisioner } from './service';
+import { createInboxStore } from './inbox';
+import { createInboxWorker, type InboxWorker } from './inbox-worker';
+import { createProvisioner, type DeliverySchedule, type Provisioner } from './service';
+import { createSaleorAppInstallations, type SaleorAppInstallations } from './saleor-app/installations';
+import { type AppIdLookup, saleorAppIdLookup } from './saleor-app/register';
+import { createSecretStore, type SecretStore } from '../secrets';
 import { createSaleorSignatureVerifier, type JwksFetcher, type SaleorSignatureVerifier } from './signature';
 import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
 
@@ -16,17 +21,26 @@ export interface ProvisionerDeps {
   identity: Identity;
   /** Saleor webhook signature verification (JWS/JWKS or legacy HMAC). */
   signature: SaleorSignatureVerifier;
-  /** Applies verified orders and replays dead letters. */
+  /** Holds verified orders (inbox), delivers them, replays dead letters. */
   provisioner: Provisioner;
+  /** Delivers the inbox in the background; `kick` after holding an order. */
+  inboxWorker: InboxWorker;
+  /** The Saleor app: installations (tokens in the secret store) and the token check at registration. */
+  saleorApp: { installations: SaleorAppInstallations; appIdOf: AppIdLookup };
 }
 
 export interface ProvisionerDepsOverrides {
   /** The Control Plane's base URL; default `config.urls.controlPlane`. */
   controlPlaneUrl?: () => string;
-  sleep?: Sleep;
+  /** The inbox's round schedule (tests shorten it). */
+  schedule?: Partial<DeliverySchedule>;
+  /** The inbox worker's poll interval (ms). */
+  pollMs?: number;
   tokens?: TokenSource;
   fetch?: typeof fetch;
   fetchJwks?: JwksFetcher;
+  secrets?: SecretStore;
+  appIdOf?: AppIdLookup;
 }
 
 /** The service token source for this deployment: Keycloak client credentials, or the dev issuer. */
@@ -56,7 +70,22 @@ export function createProvisionerDeps(base: { config: Config; log: Logger; db: K
     client: createControlPlaneClient({ baseUrl: controlPlaneUrl, tokens: o.tokens ?? provisionerTokenSource(config, base.identity, o.fetch), fetch: o.fetch }),
     catalog: createCatalogResolver({ baseUrl: controlPlaneUrl, fetch: o.fetch }),
     deadLetters: createDeadLetterStore(base.db),
-    sleep: o.sleep ?? realSleep,
+    inbox: createInboxStore(base.db),
+    schedule: {
+      maxDelayMs: config.provisioner.inboxMaxDelaySeconds * 1000,
+      retryHorizonMs: config.provisioner.inboxRetryHours * 3600_000,
+      ...o.schedule,
+    },
   });
-  return { ...base, signature, provisioner };
+  const inboxWorker = createInboxWorker({
+    inbox: provisioner.inbox,
+    deliverRound: (record, ctx) => provisioner.deliverRound(record, ctx),
+    log: base.log.child({ service: 'provisioner' }),
+    pollMs: o.pollMs ?? config.provisioner.inboxPollMs,
+  });
+  const saleorApp = {
+    installations: createSaleorAppInstallations(base.db, o.secrets ?? createSecretStore(config)),
+    appIdOf: o.appIdOf ?? saleorAppIdLookup(o.fetch),
+  };
+  return { ...base, signature, provisioner, inboxWorker, saleorApp };
 }

@@ -4,6 +4,7 @@ import { type CatalogResolver, idempotencyKeyFor, mapLine, MappingError, parseOr
 import { completeOrder, legacyPayload, subscriptionPayload } from './saleor-dev';
 
 const OV = 'ov_01J9ZK1B3C4D5E6F7G8H9J0K1M';
+const API = 'https://shop.example.com/graphql/';
 const catalog: CatalogResolver = {
   async publishedVersion(slug, planId) {
     if (slug === 'support-assistant' && ['starter', 'pro'].includes(planId)) return OV;
@@ -13,7 +14,7 @@ const catalog: CatalogResolver = {
 
 const mapAll = (order: ParsedOrder, resolver: CatalogResolver | undefined = catalog) => {
   const header = { id: order.id, number: order.number, email: order.email, orgId: order.orgId, projectId: order.projectId };
-  return Promise.all(order.lines.map((line) => mapLine({ order: header, line }, resolver)));
+  return Promise.all(order.lines.map((line) => mapLine({ order: header, line }, API, resolver)));
 };
 
 const demo = completeOrder({
@@ -42,6 +43,7 @@ describe('ORDER_FULLY_PAID payload mapping', () => {
       quantity: 1,
       saleorVariantId: demo.lines[0]!.variantId,
       sku: 'support-assistant:pro',
+      saleorApiUrl: API,
     });
   });
 
@@ -60,6 +62,28 @@ describe('ORDER_FULLY_PAID payload mapping', () => {
 
     const byProduct = completeOrder({ email: 'ada@example.com', lines: [{ sku: 'pack-x', productMetadata: { creditsAmount: '100' } }] });
     assert.equal((await mapAll(parseOrderPayload(subscriptionPayload(byProduct))))[0]!.creditsAmount, 100);
+  });
+
+  test('a legacy line is mapped by its SKU only: metadata fields in a legacy line are not read', async () => {
+    const order = completeOrder({ email: 'ada@example.com', lines: [{ sku: 'credits:40' }, { sku: 'support-assistant:pro' }, { sku: 'pack-large' }] });
+    const payload = legacyPayload(order) as any[];
+    // Saleor never sends these in the legacy body; whatever claims to be metadata there is ignored.
+    payload[0].lines[0].variant_metadata = { creditsAmount: '999999' };
+    payload[0].lines[2].variant_metadata = { creditsAmount: '2500' };
+    payload[0].lines[2].product_metadata = { creditsAmount: '2500' };
+    const parsed = parseOrderPayload(payload);
+    assert.deepEqual(parsed.lines.map((l) => [l.variantMetadata, l.productMetadata]), [[{}, {}], [{}, {}], [{}, {}]]);
+    const header = { id: parsed.id, number: parsed.number, email: parsed.email, orgId: parsed.orgId, projectId: parsed.projectId };
+    assert.equal((await mapLine({ order: header, line: parsed.lines[0]! }, API, catalog)).creditsAmount, 40);
+    const plan = await mapLine({ order: header, line: parsed.lines[1]! }, API, catalog);
+    assert.deepEqual([plan.kind, plan.offeringVersionId, plan.planId], ['instance', OV, 'pro']);
+    await assert.rejects(mapLine({ order: header, line: parsed.lines[2]! }, API, catalog), /neither a credit pack nor a plan/);
+  });
+
+  test('the subscription form keeps variant and product metadata', async () => {
+    const order = completeOrder({ email: 'ada@example.com', lines: [{ sku: 'pack-large', metadata: { creditsAmount: '2500' } }, { sku: 'pack-x', productMetadata: { creditsAmount: '7' } }] });
+    const parsed = parseOrderPayload(subscriptionPayload(order));
+    assert.deepEqual(parsed.lines.map((l) => [l.variantMetadata, l.productMetadata]), [[{ creditsAmount: '2500' }, {}], [{}, { creditsAmount: '7' }]]);
   });
 
   test('variant metadata offeringVersionId + planId needs no catalog lookup', async () => {
@@ -107,8 +131,11 @@ describe('ORDER_FULLY_PAID payload mapping', () => {
     }
   });
 
-  test('the idempotency key is saleor:<orderId>:<lineId>', () => {
-    assert.equal(idempotencyKeyFor('T3JkZXI6MQ==', 'T3JkZXJMaW5lOjE='), 'saleor:T3JkZXI6MQ==:T3JkZXJMaW5lOjE=');
+  test('the idempotency key is saleor:<instance tag>:<orderId>:<lineId>: the same ids from two Saleor instances never share a key', () => {
+    assert.equal(idempotencyKeyFor(API, 'T3JkZXI6MQ==', 'T3JkZXJMaW5lOjE='), 'saleor:be19169711b16065:T3JkZXI6MQ==:T3JkZXJMaW5lOjE=');
+    const other = idempotencyKeyFor('https://other-shop.example.com/graphql/', 'T3JkZXI6MQ==', 'T3JkZXJMaW5lOjE=');
+    assert.notEqual(other, idempotencyKeyFor(API, 'T3JkZXI6MQ==', 'T3JkZXJMaW5lOjE='));
+    assert.match(other, /^saleor:[0-9a-f]{16}:T3JkZXI6MQ==:T3JkZXJMaW5lOjE=$/);
   });
 
   test('a payload without an order is refused', () => {

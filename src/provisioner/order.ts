@@ -3,7 +3,11 @@
  *
  * Step 1, `parseOrderPayload`: both payload forms (the legacy JSON array with `metadata` as a
  * dict and snake_case lines; the subscription object with `metadata` as `[{key, value}]` and
- * camelCase lines) become one form-neutral `ParsedOrder`.
+ * camelCase lines) become one form-neutral `ParsedOrder`. The legacy lines are what
+ * `saleor/webhook/payloads.py` `generate_order_lines_payload` writes: `product_sku`,
+ * `product_variant_id`, `quantity`, prices — no variant or product metadata, so a legacy line is
+ * mapped by its SKU only. The subscription form (the app's query, `saleor-app/order-fully-paid.graphql`)
+ * also brings the variant's and its product's metadata.
  *
  * Step 2, `mapLine`: a parsed line becomes the Control Plane's `OrderPaidRequest`. What was bought
  * is read only from data the merchant controls — the variant's and its product's metadata and the
@@ -14,12 +18,13 @@
  *
  * | line is a…  | when (first match)                                                                |
  * |-------------|-----------------------------------------------------------------------------------|
- * | credit pack | variant/product metadata `creditsAmount`, or SKU `credits:<amount>`; top-up = creditsAmount × quantity |
- * | plan        | variant/product metadata `offeringVersionId` (+ `planId`), or SKU `<offeringSlug>:<planId>` resolved to the offering's published version by `CatalogResolver` |
+ * | credit pack | variant/product metadata `creditsAmount` (subscription form), or SKU `credits:<amount>`; top-up = creditsAmount × quantity |
+ * | plan        | variant/product metadata `offeringVersionId` (+ `planId`) (subscription form), or SKU `<offeringSlug>:<planId>` resolved to the offering's published version by `CatalogResolver` |
  * A line that is neither, or contradicts itself (metadata plan ≠ SKU plan, both a pack and a
  * plan), cannot be mapped: a permanent `MappingError`.
  */
 import type { OrderPaidRequest } from '../../generated/control-plane/types';
+import { orderLineKey } from '../commerce/saleor-keys';
 
 export type { OrderPaidRequest };
 
@@ -132,20 +137,21 @@ export function parseOrderPayload(body: unknown): ParsedOrder {
         quantity: Number(l.quantity),
         sku: str(l.product_sku),
         variantId: str(l.product_variant_id),
-        variantMetadata: metadataMap(l.variant_metadata),
-        productMetadata: metadataMap(l.product_metadata),
+        // Saleor's legacy order payload carries no variant or product metadata
+        // (saleor/webhook/payloads.py generate_order_lines_payload): the SKU alone says what was bought.
+        variantMetadata: {},
+        productMetadata: {},
       })),
     };
   }
   const order = isObject(body) ? body.order : undefined;
   if (!isObject(order) || !str(order.id)) throw new MappingError('The subscription payload holds no order');
   const lines = Array.isArray(order.lines) ? order.lines.filter(isObject) : [];
-  const user = isObject(order.user) ? order.user : undefined;
   return {
     form: 'subscription',
     id: str(order.id)!,
     number: orderNumber(order.number),
-    email: str(order.userEmail) ?? str(user?.email),
+    email: str(order.userEmail),
     ...routing(metadataMap(order.metadata), metadataMap(order.privateMetadata)),
     lines: lines.map((l) => {
       const variant = isObject(l.variant) ? l.variant : undefined;
@@ -153,7 +159,8 @@ export function parseOrderPayload(body: unknown): ParsedOrder {
       return {
         id: String(l.id),
         quantity: Number(l.quantity),
-        sku: str(l.productSku) ?? str(variant?.sku),
+        sku: str(l.productSku),
+        // A variant deleted after the sale is null; the line still names it.
         variantId: str(variant?.id) ?? str(l.productVariantId),
         variantMetadata: metadataMap(variant?.metadata),
         productMetadata: metadataMap(product?.metadata),
@@ -162,13 +169,16 @@ export function parseOrderPayload(body: unknown): ParsedOrder {
   };
 }
 
-/** `saleor:<orderId>:<lineId>` — the Control Plane's commerce idempotency key. */
-export function idempotencyKeyFor(orderId: string, lineId: string): string {
-  return `saleor:${orderId}:${lineId}`;
+/** `saleor:<instance tag>:<orderId>:<lineId>` — the Control Plane's commerce idempotency key (src/commerce/saleor-keys.ts). */
+export function idempotencyKeyFor(saleorApiUrl: string, orderId: string, lineId: string): string {
+  return orderLineKey(saleorApiUrl, orderId, lineId);
 }
 
-/** Maps one line to the Control Plane's `OrderPaidRequest`; throws MappingError when it cannot. */
-export async function mapLine(source: LineSource, catalog?: CatalogResolver): Promise<OrderPaidRequest> {
+/**
+ * Maps one line sold by the Saleor instance at `saleorApiUrl` to the Control Plane's
+ * `OrderPaidRequest`; throws MappingError when it cannot.
+ */
+export async function mapLine(source: LineSource, saleorApiUrl: string, catalog?: CatalogResolver): Promise<OrderPaidRequest> {
   const { order, line } = source;
   if (!order.email || !EMAIL.test(order.email) || order.email.length > 254) {
     throw new MappingError('The order has no valid buyer email (userEmail / user_email)');
@@ -185,6 +195,7 @@ export async function mapLine(source: LineSource, catalog?: CatalogResolver): Pr
   const planSku = sku ? PLAN_SKU.exec(sku) : null;
 
   const request: OrderPaidRequest = {
+    saleorApiUrl,
     orderId: order.id,
     lineId: line.id,
     buyer: { email: order.email },

@@ -1,37 +1,98 @@
 /**
  * The Saleor side of a webhook, for `npm run saleor:send-order` and the tests: an RS256 key
  * (kid = RFC 7638 thumbprint) published as a JWKS, ORDER_FULLY_PAID payloads in both forms,
- * and signing exactly as Saleor does — a JWS with a detached, unencoded payload (RFC 7797):
- * `Saleor-Signature: <b64url(protected)>..<b64url(signature)>` over `b64url(protected) + "." + body`.
+ * and signing byte for byte as Saleor does. Written from Saleor's and pyjwt's source:
+ * - `saleor/core/jwt_manager.py` `jws_encode`: pyjwt `api_jws.encode(body, key, "RS256",
+ *   headers={"kid": <thumbprint>, "crit": ["b64"]}, is_payload_detached=True)`; before saleor
+ *   PR #15485 (3.20.0, 3.19.1 and backports) the headers had no `crit`.
+ * - pyjwt `jwt/api_jws.py` `encode`: header `{"typ": "JWT", "alg": …}` updated with the given
+ *   headers, then `b64: false`; `json.dumps(header, separators=(",", ":"), sort_keys=True)`
+ *   (pyjwt ≥ 2.4.1/2.5.0; 2.4.0, which Saleor 3.5 locked, did not sort: insertion order);
+ *   base64url without padding; signing input `b64url(header) + "." + body`; the middle part
+ *   emptied: `<header>..<signature>`.
+ * - `saleor/webhook/transport/utils.py` `send_webhook_using_http`: the headers sent.
+ * - payload bytes: the legacy payload is Django's JSON serializer (`json.dump`, default
+ *   separators `", "`/`": "`, `ensure_ascii=False`, objects joined by `","` inside `[...]`);
+ *   the subscription payload is `json.dumps({**data})` (default separators, ASCII-escaped).
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, createPrivateKey, randomUUID, sign as cryptoSign } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { calculateJwkThumbprint, exportJWK, FlattenedSign, generateKeyPair, importJWK, type JSONWebKeySet, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
+
+/**
+ * Which Saleor signs: `crit` — 3.20+ and the backports (`{"alg","b64","crit","kid","typ"}`);
+ * `no-crit` — 3.19.0 and earlier on pyjwt ≥ 2.4.1 (sorted, no `crit`); `no-crit-unsorted` —
+ * Saleor on pyjwt 2.4.0 (`{"typ","alg","kid","b64"}` in insertion order).
+ */
+export type SaleorJwsForm = 'crit' | 'no-crit' | 'no-crit-unsorted';
+
+export interface SaleorSignOptions {
+  form?: SaleorJwsForm;
+  /** Extra or overriding protected-header members (tests of refusals). */
+  header?: Record<string, unknown>;
+}
 
 export interface SaleorSigningKey {
   kid: string;
   privateJwk: JWK;
   publicJwk: JWK;
-  sign(body: Uint8Array | string, header?: Record<string, unknown>): Promise<string>;
+  /** `<b64url(protected)>..<b64url(signature)>`, exactly as Saleor's pyjwt makes it. */
+  sign(body: Uint8Array | string, opts?: SaleorSignOptions): Promise<string>;
+}
+
+/** The protected header JSON as pyjwt serialises it for Saleor. */
+export function pyjwtProtectedHeader(kid: string, opts: SaleorSignOptions = {}): string {
+  const form = opts.form ?? 'crit';
+  const headers: Record<string, unknown> = form === 'crit' ? { kid, crit: ['b64'] } : { kid };
+  const header: Record<string, unknown> = { typ: 'JWT', alg: 'RS256', ...headers, ...opts.header };
+  if (header.b64 === undefined) header.b64 = false;
+  const ordered = form === 'no-crit-unsorted' ? header : Object.fromEntries(Object.keys(header).sort().map((k) => [k, header[k]]));
+  return JSON.stringify(ordered);
 }
 
 export async function saleorKeyFromJwk(privateJwk: JWK): Promise<SaleorSigningKey> {
   const kid = privateJwk.kid ?? (await calculateJwkThumbprint({ kty: privateJwk.kty, n: privateJwk.n, e: privateJwk.e }));
-  const key = await importJWK(privateJwk, 'RS256');
+  const key = createPrivateKey({ key: { ...privateJwk } as never, format: 'jwk' });
   const publicJwk: JWK = { kty: 'RSA', n: privateJwk.n, e: privateJwk.e, kid, alg: 'RS256', use: 'sig' };
   return {
     kid,
     privateJwk: { ...privateJwk, kid },
     publicJwk,
-    async sign(body, header = {}) {
-      const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-      const jws = await new FlattenedSign(bytes)
-        .setProtectedHeader({ alg: 'RS256', b64: false, crit: ['b64'], kid, typ: 'JWT', ...header })
-        .sign(key);
-      return `${jws.protected}..${jws.signature}`;
+    async sign(body, opts = {}) {
+      const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
+      const protectedB64 = Buffer.from(pyjwtProtectedHeader(kid, opts), 'utf8').toString('base64url');
+      const signature = cryptoSign('RSA-SHA256', Buffer.concat([Buffer.from(`${protectedB64}.`, 'ascii'), bytes]), key);
+      return `${protectedB64}..${signature.toString('base64url')}`;
     },
   };
+}
+
+/**
+ * Python's `json.dumps(value)` byte for byte for JSON data: separators `", "` and `": "`,
+ * non-ASCII escaped as `\uXXXX` unless `ensureAscii` is false. (Integers only: Saleor's
+ * encoder writes Decimals as strings.)
+ */
+export function pythonJsonDumps(value: unknown, opts: { ensureAscii?: boolean } = {}): string {
+  const ensureAscii = opts.ensureAscii ?? true;
+  const str = (s: string) => {
+    const json = JSON.stringify(s);
+    return ensureAscii ? json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
+  };
+  const walk = (v: unknown): string => {
+    if (v === null || v === undefined) return 'null';
+    if (typeof v === 'string') return str(v);
+    if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
+    if (Array.isArray(v)) return `[${v.map(walk).join(', ')}]`;
+    return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${str(k)}: ${walk(x)}`).join(', ')}}`;
+  };
+  return walk(value);
+}
+
+/** The bytes Saleor sends for a payload: the legacy array as Django's serializer writes it, the subscription payload as `json.dumps`. */
+export function saleorPayloadBytes(payload: unknown): string {
+  if (Array.isArray(payload)) return `[${payload.map((o) => pythonJsonDumps(o, { ensureAscii: false })).join(',')}]`;
+  return pythonJsonDumps(payload);
 }
 
 export async function generateSaleorKey(): Promise<SaleorSigningKey> {
@@ -119,38 +180,28 @@ export function completeOrder(o: DemoOrder): Required<Pick<DemoOrder, 'id' | 'nu
 
 const kv = (m: Record<string, string> = {}) => Object.entries(m).map(([key, value]) => ({ key, value }));
 
-/** The subscription payload (the `event` of the app's subscription query), as Saleor sends it. */
-export function subscriptionPayload(order: ReturnType<typeof completeOrder>, version = '3.20.0'): unknown {
+/**
+ * The subscription payload as Saleor sends it for the app's query
+ * (`saleor-app/order-fully-paid.graphql`): the query's `event`, exactly its fields
+ * (saleor-app.test.ts checks this against graphql-js executing the query).
+ */
+export function subscriptionPayload(order: ReturnType<typeof completeOrder>): unknown {
   return {
-    issuedAt: new Date().toISOString(),
-    version,
-    recipient: { id: globalId('App', '1'), name: 'Agent Store Provisioner' },
     order: {
       id: order.id,
       number: String(order.number),
-      created: new Date().toISOString(),
-      status: 'UNFULFILLED',
-      isPaid: true,
-      chargeStatus: 'FULL',
       userEmail: order.email,
-      user: null,
-      channel: { id: globalId('Channel', '1'), slug: 'default-channel', currencyCode: 'USD' },
       metadata: kv(order.metadata),
       privateMetadata: [],
       lines: order.lines.map((l) => ({
         id: l.id,
-        productName: l.sku,
-        variantName: l.sku,
+        quantity: l.quantity,
         productSku: l.sku,
         productVariantId: l.variantId,
-        quantity: l.quantity,
-        isShippingRequired: false,
-        unitPrice: { gross: { amount: 49, currency: 'USD' }, net: { amount: 49, currency: 'USD' } },
         variant: {
           id: l.variantId,
-          sku: l.sku,
           metadata: kv(l.metadata),
-          product: { id: globalId('Product', '1'), metadata: kv(l.productMetadata) },
+          product: { metadata: kv(l.productMetadata) },
         },
       })),
     },

@@ -1,34 +1,73 @@
 /**
- * The Provisioner's business logic behind the handlers: apply a verified ORDER_FULLY_PAID order
- * (every line to the Control Plane, in parallel, each with its retry schedule; what does not go
- * through is dead-lettered), and replay a dead letter.
+ * The Provisioner's business logic behind the handlers and the inbox worker: one delivery round
+ * of a held order (every line not settled yet gets one Control Plane call, in parallel), and the
+ * operator's replay of a dead letter.
  *
- * Why a dead-lettered line still answers Saleor 200: Saleor redelivers on any non-2xx, and a
- * redelivery can do nothing the dead letter cannot (same key, same Control Plane), so a 5xx would
- * only start a retry storm against a Control Plane that is already struggling. The order is held
- * here, visible to operators (`GET /dead-letters`) and replayable. Only when the dead-letter
- * store itself fails does the webhook answer 5xx, so Saleor keeps the order.
+ * Why the webhook never waits for the Control Plane: Saleor waits 2 s to connect and 18 s (10 s
+ * before 3.20) for an answer, retries 5xx and timeouts at most 5 times 10·2ⁿ s apart, and never
+ * retries a 4xx. Retrying the Control Plane inside the request (up to ~31 s) outlived that
+ * timeout, so Saleor redelivered while we still worked, and an order behind a longer outage was
+ * lost for good. Now the verified webhook is written to the inbox and answered at once; rounds run
+ * from the inbox on their own schedule, as long as it takes.
+ *
+ * Round schedule, per order: after round n the next one is due `delays[n]` later (1, 2, 4, 8,
+ * 16 s, then doubling up to `maxDelayMs`). A line that is still refused for a transient reason
+ * after `RETRY_DELAYS_MS.length + 1` calls is recorded as a `pending` dead letter (operators see
+ * it, and may replay it) while the rounds go on; when the Control Plane takes it later, that dead
+ * letter is resolved. A line refused for good (4xx, not mappable) is a `failed` dead letter at
+ * once. After `retryHorizonMs` since the webhook arrived the inbox stops; the pending dead letter
+ * stays for an operator. Nothing is applied twice: every call carries the line's key
+ * `saleor:<instance tag>:<orderId>:<lineId>`, and the Control Plane answers a repeated key with
+ * its first answer.
  */
 import type { OrderPaidResult } from '../../generated/control-plane/types';
-import type { DeadLetter, WebhookLineResult, WebhookResult } from '../../generated/provisioner/types';
+import type { DeadLetter } from '../../generated/provisioner/types';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
-import { type ControlPlaneClient, deliverLine, type Delivery, RETRY_DELAYS_MS, type Sleep } from './cp-client';
+import { type AttemptOutcome, type ControlPlaneClient, deliverLine, RETRY_DELAYS_MS } from './cp-client';
 import type { DeadLetterResolution, DeadLetterStore } from './dead-letters';
-import { type CatalogResolver, idempotencyKeyFor, type LineSource, mapLine, type ParsedOrder } from './order';
+import { emptyLine, type InboxError, type InboxRecord, type InboxStatus, type InboxStore, type LineState } from './inbox';
+import { type CatalogResolver, idempotencyKeyFor, type LineSource, mapLine } from './order';
+
+export interface RoundResult {
+  status: InboxStatus;
+  lines: Record<string, LineState>;
+  nextAttemptAt: Date;
+  lastError: InboxError | null;
+}
 
 export interface Provisioner {
-  applyOrder(order: ParsedOrder, ctx: { saleorApiUrl: string; requestId: string; log: Logger; signal?: AbortSignal }): Promise<WebhookResult>;
+  /** One delivery round of a held order; what the inbox records afterwards. */
+  deliverRound(record: InboxRecord, ctx: { log: Logger; signal?: AbortSignal }): Promise<RoundResult>;
   replay(id: string, ctx: { requestId: string; log: Logger; signal?: AbortSignal }): Promise<DeadLetter>;
   deadLetters: DeadLetterStore;
+  inbox: InboxStore;
 }
+
+export interface DeliverySchedule {
+  /** Delay after round n (ms); past the end, the last one doubles up to `maxDelayMs`. */
+  delaysMs: readonly number[];
+  maxDelayMs: number;
+  /** Rounds stop this long after the webhook arrived. */
+  retryHorizonMs: number;
+  /** Calls after which a still-refused line is recorded as a pending dead letter. */
+  deadLetterAfterAttempts: number;
+}
+
+export const DEFAULT_SCHEDULE: DeliverySchedule = {
+  delaysMs: RETRY_DELAYS_MS,
+  maxDelayMs: 300_000,
+  retryHorizonMs: 72 * 3600_000,
+  deadLetterAfterAttempts: RETRY_DELAYS_MS.length + 1,
+};
 
 export interface ProvisionerOptions {
   client: ControlPlaneClient;
   deadLetters: DeadLetterStore;
+  inbox: InboxStore;
   catalog?: CatalogResolver;
-  sleep: Sleep;
-  delays?: readonly number[];
+  schedule?: Partial<DeliverySchedule>;
+  now?: () => Date;
 }
 
 function resolutionOf(httpStatus: number, replayed: boolean, body: OrderPaidResult): DeadLetterResolution {
@@ -43,55 +82,105 @@ function resolutionOf(httpStatus: number, replayed: boolean, body: OrderPaidResu
   };
 }
 
-export function createProvisioner(opts: ProvisionerOptions): Provisioner {
-  const { client, deadLetters } = opts;
-  const delays = opts.delays ?? RETRY_DELAYS_MS;
+/** The delay after round `round` (1-based). */
+export function delayAfter(round: number, s: DeliverySchedule): number {
+  const { delaysMs, maxDelayMs } = s;
+  if (round <= delaysMs.length) return Math.min(delaysMs[round - 1]!, maxDelayMs);
+  const last = delaysMs.at(-1) ?? 1000;
+  return Math.min(last * 2 ** (round - delaysMs.length), maxDelayMs);
+}
 
-  async function applyLine(source: LineSource, ctx: { saleorApiUrl: string; requestId: string; log: Logger; signal?: AbortSignal }): Promise<WebhookLineResult> {
-    const key = idempotencyKeyFor(source.order.id, source.line.id);
+const errorOf = (o: Exclude<AttemptOutcome, { kind: 'accepted' }>): InboxError => ({ code: o.code, message: o.message, httpStatus: o.httpStatus });
+
+export function createProvisioner(opts: ProvisionerOptions): Provisioner {
+  const { client, deadLetters, inbox } = opts;
+  const schedule: DeliverySchedule = { ...DEFAULT_SCHEDULE, ...opts.schedule };
+  const now = opts.now ?? (() => new Date());
+
+  /** One call for one line; the line's next state (dead letters written as needed). */
+  async function attemptLine(record: InboxRecord, source: LineSource, state: LineState, ctx: { log: Logger; signal?: AbortSignal; giveUp: boolean }): Promise<{ state: LineState; error?: InboxError }> {
+    const { saleorApiUrl } = record;
+    const key = idempotencyKeyFor(saleorApiUrl, source.order.id, source.line.id);
     const log = ctx.log.child({ orderId: source.order.id, lineId: source.line.id });
-    const delivery: Delivery = await deliverLine({
+    const { outcome, request } = await deliverLine({
       client,
-      map: () => mapLine(source, opts.catalog),
+      map: () => mapLine(source, saleorApiUrl, opts.catalog),
       idempotencyKey: key,
-      requestId: ctx.requestId,
-      sleep: opts.sleep,
-      delays,
+      requestId: record.requestId ?? record.id,
+      sleep: async () => {},
+      delays: [],
       signal: ctx.signal,
     });
-    const { outcome, request, attempts } = delivery;
-    const base = { lineId: source.line.id, idempotencyKey: key, kind: request?.kind ?? null, attempts };
+    const attempts = state.attempts + 1;
+    const kind = request?.kind ?? state.kind;
     if (outcome.kind === 'accepted') {
-      // A line dead-lettered by an earlier delivery is resolved by this one.
-      const resolved = await deadLetters.resolveLine(source.order.id, source.line.id, resolutionOf(outcome.httpStatus, outcome.replayed, outcome.body), attempts, request!);
-      log.info({ kind: base.kind, attempts, replayed: outcome.replayed, deadLetterId: resolved?.id }, 'order line accepted by the control plane');
-      return { ...base, outcome: 'accepted', cpStatus: outcome.httpStatus, replayed: outcome.replayed, deadLetterId: resolved?.id ?? null, deadLetterStatus: resolved ? 'replayed' : null };
+      // A line dead-lettered by an earlier round is resolved by this one.
+      const resolved = state.deadLetterId
+        ? await deadLetters.resolveLine(saleorApiUrl, source.order.id, source.line.id, resolutionOf(outcome.httpStatus, outcome.replayed, outcome.body), attempts - state.recordedAttempts, request!)
+        : undefined;
+      log.info({ kind, attempts, replayed: outcome.replayed, deadLetterId: resolved?.id }, 'order line accepted by the control plane');
+      return {
+        state: {
+          outcome: 'accepted', kind, attempts, cpStatus: outcome.httpStatus, replayed: outcome.replayed,
+          deadLetterId: state.deadLetterId, deadLetterStatus: resolved ? 'replayed' : state.deadLetterStatus, recordedAttempts: resolved ? attempts : state.recordedAttempts,
+        },
+      };
     }
-    const status = outcome.kind === 'retryable' ? 'pending' : 'failed';
-    const dl = await deadLetters.record({
-      orderId: source.order.id,
-      lineId: source.line.id,
-      orderNumber: source.order.number,
-      idempotencyKey: key,
-      saleorApiUrl: ctx.saleorApiUrl,
-      request: request ?? null,
-      source,
-      status,
-      error: { code: outcome.code, message: outcome.message, httpStatus: outcome.httpStatus },
-      attempts,
-      requestId: ctx.requestId,
-    });
-    log.warn({ kind: base.kind, attempts, status: dl.status, deadLetterId: dl.id, code: outcome.code, httpStatus: outcome.httpStatus }, 'order line dead-lettered');
-    return { ...base, outcome: 'dead_lettered', cpStatus: outcome.httpStatus, replayed: false, deadLetterId: dl.id, deadLetterStatus: dl.status };
+    const error = errorOf(outcome);
+    const next: LineState = { ...state, kind, attempts, cpStatus: outcome.httpStatus };
+    const final = outcome.kind === 'final';
+    if (ctx.signal?.aborted && !final) return { state, error }; // shutting down: the interrupted call is not counted against the line
+    if (final || ctx.giveUp || attempts >= schedule.deadLetterAfterAttempts) {
+      // First time past the schedule, a final refusal, or the horizon: the dead letter is
+      // written (or brought up to date); later rounds of a still-pending line leave it alone.
+      if (final || ctx.giveUp || !state.deadLetterId) {
+        const dl = await deadLetters.record({
+          orderId: source.order.id,
+          lineId: source.line.id,
+          orderNumber: source.order.number,
+          idempotencyKey: key,
+          saleorApiUrl,
+          request: request ?? null,
+          source,
+          status: final ? 'failed' : 'pending',
+          error,
+          attempts: attempts - state.recordedAttempts,
+          requestId: record.requestId ?? record.id,
+        });
+        next.deadLetterId = dl.id;
+        next.deadLetterStatus = dl.status;
+        next.recordedAttempts = attempts;
+        log.warn({ kind, attempts, status: dl.status, deadLetterId: dl.id, code: error.code, httpStatus: error.httpStatus }, 'order line dead-lettered');
+      }
+      if (final || ctx.giveUp) next.outcome = 'dead_lettered';
+    }
+    return { state: next, error };
   }
 
   return {
     deadLetters,
+    inbox,
 
-    async applyOrder(order, ctx) {
+    async deliverRound(record, ctx) {
+      const { order } = record;
       const header = { id: order.id, number: order.number, email: order.email, orgId: order.orgId, projectId: order.projectId };
-      const lines = await Promise.all(order.lines.map((line) => applyLine({ order: header, line }, ctx)));
-      return { orderId: order.id, orderNumber: order.number, lines };
+      const giveUp = now().getTime() - record.receivedAt.getTime() >= schedule.retryHorizonMs;
+      const lines: Record<string, LineState> = { ...record.lines };
+      let lastError: InboxError | null = null;
+      await Promise.all(
+        order.lines.map(async (line) => {
+          const state = lines[line.id] ?? emptyLine();
+          if (state.outcome !== 'pending') return;
+          const r = await attemptLine(record, { order: header, line }, state, { ...ctx, giveUp });
+          lines[line.id] = r.state;
+          if (r.error) lastError = r.error;
+        }),
+      );
+      const states = order.lines.map((l) => lines[l.id] ?? emptyLine());
+      const status: InboxStatus = states.some((s) => s.outcome === 'pending') ? 'queued' : states.every((s) => s.outcome === 'accepted') ? 'delivered' : 'dead_lettered';
+      // An interrupted round (shutdown) is due again at once, elsewhere or after the restart.
+      const delay = ctx.signal?.aborted ? 0 : delayAfter(record.attempts, schedule);
+      return { status, lines, nextAttemptAt: new Date(now().getTime() + delay), lastError };
     },
 
     async replay(id, ctx) {
@@ -100,14 +189,18 @@ export function createProvisioner(opts: ProvisionerOptions): Provisioner {
       if (dl.status === 'replayed') {
         throw new AppError('CONFLICT', 'This dead letter was already replayed', { deadLetterId: id, status: dl.status, replayedAt: dl.replayedAt });
       }
+      if (!dl.saleorApiUrl) {
+        throw new AppError('UNPROCESSABLE', 'This dead letter does not name its Saleor instance and cannot be replayed', { deadLetterId: id });
+      }
       const source = dl.source as LineSource;
+      const saleorApiUrl = dl.saleorApiUrl;
       const { outcome, request, attempts } = await deliverLine({
         client,
-        request: dl.request ?? undefined,
-        map: () => mapLine(source, opts.catalog),
-        idempotencyKey: dl.idempotencyKey,
+        request: (dl.request as Parameters<typeof deliverLine>[0]['request']) ?? undefined,
+        map: () => mapLine(source, saleorApiUrl, opts.catalog),
+        idempotencyKey: idempotencyKeyFor(saleorApiUrl, dl.orderId, dl.lineId),
         requestId: ctx.requestId,
-        sleep: opts.sleep,
+        sleep: async () => {},
         delays: [],
         signal: ctx.signal,
       });

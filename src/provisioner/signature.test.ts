@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AppError } from '../platform/errors';
-import { generateSaleorKey, saleorHeaders, saleorHmac, saleorJwks, type SaleorSigningKey } from './saleor-dev';
+import { spawnSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
+import { flattenedVerify, importJWK } from 'jose';
+import { generateSaleorKey, pythonJsonDumps, saleorHeaders, saleorHmac, saleorJwks, type SaleorJwsForm, type SaleorSigningKey } from './saleor-dev';
 import { createSaleorSignatureVerifier, type SaleorVerifierOptions } from './signature';
 
 const API_URL = 'https://shop.example.com/graphql/';
@@ -49,7 +52,7 @@ describe('Saleor signature: JWS with detached payload (RS256, JWKS)', () => {
     const { keyA } = await keys();
     const { verifier, fetches } = verifierWith(() => saleorJwks(keyA));
     const verified = await verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyA.sign(BODY) }), BODY);
-    assert.deepEqual(verified, { apiUrl: API_URL, origin: ORIGIN, method: 'jws', kid: keyA.kid });
+    assert.deepEqual(verified, { apiUrl: API_URL, origin: ORIGIN, method: 'jws', kid: keyA.kid, jwsHeader: 'crit' });
     assert.deepEqual(fetches, [`${ORIGIN}/.well-known/jwks.json`]);
   });
 
@@ -77,14 +80,14 @@ describe('Saleor signature: JWS with detached payload (RS256, JWKS)', () => {
     const { keyA, keyB } = await keys();
     const { verifier } = verifierWith(() => saleorJwks(keyA));
     const own = await keyB.sign(BODY);
-    const claimingA = await keyB.sign(BODY, { kid: keyA.kid });
+    const claimingA = await keyB.sign(BODY, { header: { kid: keyA.kid } });
     for (const signature of [own, claimingA]) {
       const err = await refusal(verifier.verify(saleorHeaders({ apiUrl: API_URL, signature }), BODY));
       assert.equal(err.code, 'SIGNATURE_INVALID');
     }
   });
 
-  test('JWS headers other than RS256 + b64:false + crit:["b64"] are refused before any key is used', async () => {
+  test('JWS headers other than RS256 + b64:false (+ crit ["b64"] or no crit) are refused before any key is used', async () => {
     const { keyA } = await keys();
     const { verifier, fetches } = verifierWith(() => saleorJwks(keyA));
     const good = await keyA.sign(BODY);
@@ -94,7 +97,9 @@ describe('Saleor signature: JWS with detached payload (RS256, JWKS)', () => {
       ['b64 true, explicit', { alg: 'RS256', b64: true, crit: ['b64'], kid: keyA.kid }, 'b64'],
       ['alg none', { alg: 'none', b64: false, crit: ['b64'], kid: keyA.kid }, 'algorithm'],
       ['HS256 (key confusion)', { alg: 'HS256', b64: false, crit: ['b64'], kid: keyA.kid }, 'algorithm'],
-      ['no crit', { alg: 'RS256', b64: false, kid: keyA.kid }, 'crit'],
+      ['crit naming another extension', { alg: 'RS256', b64: false, crit: ['b64', 'exp'], kid: keyA.kid }, 'crit'],
+      ['crit not a list', { alg: 'RS256', b64: false, crit: 'b64', kid: keyA.kid }, 'crit'],
+      ['b64 false without crit, but a string', { alg: 'RS256', b64: 'false', kid: keyA.kid }, 'b64'],
       ['no kid', { alg: 'RS256', b64: false, crit: ['b64'] }, 'kid'],
     ];
     for (const [name, header, reason] of cases) {
@@ -122,7 +127,7 @@ describe('Saleor signature: JWS with detached payload (RS256, JWKS)', () => {
   test('an unknown Saleor-Api-Url → 403 FORBIDDEN, and its JWKS is never fetched', async () => {
     const { keyA } = await keys();
     const { verifier, fetches } = verifierWith(() => saleorJwks(keyA));
-    for (const apiUrl of ['https://evil.example/graphql/', 'http://shop.example.com/graphql/', 'https://shop.example.com:8443/graphql/', 'not a url']) {
+    for (const apiUrl of ['https://evil.example/graphql/', 'http://shop.example.com/graphql/', 'https://shop.example.com:8443/graphql/', 'https://shop.example.com/other/graphql/', 'not a url']) {
       const err = await refusal(verifier.verify(saleorHeaders({ apiUrl, domain: 'shop.example.com', signature: await keyA.sign(BODY) }), BODY));
       assert.equal(err.status, 403, apiUrl);
       assert.equal(err.code, 'FORBIDDEN', apiUrl);
@@ -186,6 +191,124 @@ describe('Saleor signature: JWS with detached payload (RS256, JWKS)', () => {
     const err = await refusal(verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyA.sign(BODY) }), BODY));
     assert.equal(err.status, 503);
     assert.equal(err.code, 'DEPENDENCY_UNAVAILABLE');
+  });
+});
+
+describe('Saleor signature: both header forms Saleor releases send', () => {
+  const FORMS: [SaleorJwsForm, string, string][] = [
+    ['crit', 'Saleor 3.20+ / 3.19.1 / backports', '{"alg":"RS256","b64":false,"crit":["b64"],"kid":"%KID%","typ":"JWT"}'],
+    ['no-crit', 'Saleor 3.19.0 and earlier (pyjwt 2.4.1+, sorted)', '{"alg":"RS256","b64":false,"kid":"%KID%","typ":"JWT"}'],
+    ['no-crit-unsorted', 'Saleor on pyjwt 2.4.0 (insertion order)', '{"typ":"JWT","alg":"RS256","kid":"%KID%","b64":false}'],
+  ];
+  // Saleor's bytes: a subscription payload as json.dumps writes it (spaces, \u-escaped non-ASCII).
+  const PAYLOAD = Buffer.from(pythonJsonDumps({ issuedAt: '2025-01-17T08:00:00+00:00', version: '3.19.0', order: { id: 'T3JkZXI6MQ==', userEmail: 'zoë@example.com', lines: [] } }));
+
+  for (const [form, who, headerJson] of FORMS) {
+    test(`${who}: the protected header is ${headerJson.replace('%KID%', '…')} and the webhook is accepted`, async () => {
+      const { keyA } = await keys();
+      const { verifier } = verifierWith(() => saleorJwks(keyA));
+      const signature = await keyA.sign(PAYLOAD, { form });
+      assert.equal(Buffer.from(signature.split('..')[0]!, 'base64url').toString(), headerJson.replace('%KID%', keyA.kid));
+      const verified = await verifier.verify(saleorHeaders({ apiUrl: API_URL, signature }), PAYLOAD);
+      assert.equal(verified.kid, keyA.kid);
+      assert.equal(verified.jwsHeader, form === 'crit' ? 'crit' : 'no-crit');
+      // Byte-exact: one changed byte of the body or of the header breaks either form.
+      const altered = Buffer.concat([PAYLOAD, Buffer.from(' ')]);
+      assert.equal((await refusal(verifier.verify(saleorHeaders({ apiUrl: API_URL, signature }), altered))).code, 'SIGNATURE_INVALID');
+      const [h, , sig] = signature.split('.');
+      const reordered = Buffer.from(JSON.stringify(JSON.parse(Buffer.from(h!, 'base64url').toString()), Object.keys(JSON.parse(Buffer.from(h!, 'base64url').toString())).reverse())).toString('base64url');
+      assert.equal((await refusal(verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: `${reordered}..${sig}` }), PAYLOAD))).code, 'SIGNATURE_INVALID');
+    });
+  }
+
+  test('jose verifies the crit form but cannot read the form without crit (why crypto.verify does it)', async () => {
+    const { keyA } = await keys();
+    const pub = await importJWK(keyA.publicJwk, 'RS256');
+    const [h1, , s1] = (await keyA.sign(PAYLOAD, { form: 'crit' })).split('.');
+    await flattenedVerify({ protected: h1!, payload: PAYLOAD, signature: s1! }, pub, { algorithms: ['RS256'] });
+    const [h2, , s2] = (await keyA.sign(PAYLOAD, { form: 'no-crit' })).split('.');
+    await assert.rejects(flattenedVerify({ protected: h2!, payload: PAYLOAD, signature: s2! }, pub, { algorithms: ['RS256'] }));
+  });
+
+  test('the signatures are byte for byte what pyjwt makes (checked with the python3-jwt on this machine)', async (t) => {
+    const python = '/usr/bin/python3';
+    const probe = spawnSync(python, ['-c', 'import jwt, cryptography'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      t.skip('pyjwt is not installed for /usr/bin/python3 (Debian: apt-get install python3-jwt)');
+      return;
+    }
+    const { keyA } = await keys();
+    const pem = createPrivateKey({ key: keyA.privateJwk as never, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    // jwt_manager.jws_encode, with and without crit (pyjwt sorts the header since 2.4.1); the
+    // unsorted form is pyjwt 2.4.0's encode step by step: same header dict, json.dumps unsorted.
+    const script = [
+      'import sys, json, jwt',
+      'from jwt import api_jws',
+      'pem, kid, body = sys.argv[1].encode(), sys.argv[2], sys.stdin.buffer.read()',
+      'out = {}',
+      'out["crit"] = api_jws.encode(body, key=pem, algorithm="RS256", headers={"kid": kid, "crit": ["b64"]}, is_payload_detached=True)',
+      'out["no-crit"] = api_jws.encode(body, key=pem, algorithm="RS256", headers={"kid": kid}, is_payload_detached=True)',
+      'from jwt.algorithms import RSAAlgorithm',
+      'from jwt.utils import base64url_encode',
+      'alg = RSAAlgorithm(RSAAlgorithm.SHA256)',
+      'h = base64url_encode(json.dumps({"typ": "JWT", "alg": "RS256", "kid": kid, "b64": False}, separators=(",", ":")).encode())',
+      'out["no-crit-unsorted"] = (h + b".." + base64url_encode(alg.sign(h + b"." + body, alg.prepare_key(pem)))).decode()',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const run = spawnSync(python, ['-c', script, pem, keyA.kid], { input: PAYLOAD, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const made = JSON.parse(run.stdout) as Record<SaleorJwsForm, string>;
+    const { verifier } = verifierWith(() => saleorJwks(keyA));
+    for (const [form] of FORMS) {
+      assert.equal(await keyA.sign(PAYLOAD, { form }), made[form], form);
+      await verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: made[form] }), PAYLOAD);
+    }
+  });
+});
+
+describe('Saleor signature: what is on our side answers 5xx (Saleor redelivers)', () => {
+  test('an unknown kid while the JWKS refetch cools down → 503 with Retry-After; after the cooldown the rotated key is accepted', async () => {
+    const { keyA, keyB } = await keys();
+    let served = saleorJwks(keyA);
+    const { verifier, fetches, advance } = verifierWith(() => served, { refetchCooldownMs: 10_000 });
+    await verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyA.sign(BODY) }), BODY); // initial fetch, now cooling down
+    served = saleorJwks(keyA, keyB); // Saleor rotated
+    const err = await refusal(verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyB.sign(BODY) }), BODY));
+    assert.equal(err.status, 503);
+    assert.equal(err.code, 'DEPENDENCY_UNAVAILABLE');
+    assert.equal(err.details?.reason, 'jwks_refetch_cooldown');
+    assert.equal(err.headers?.['Retry-After'], '10');
+    assert.equal(fetches.length, 1);
+    advance(10_000); // Saleor's first retry comes 10 s later
+    assert.equal((await verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyB.sign(BODY) }), BODY)).kid, keyB.kid);
+  });
+
+  test('an unknown kid when the refetch fails → 503; a kid still unknown after a successful refetch → 401', async () => {
+    const { keyA, keyB } = await keys();
+    let up = true;
+    const { verifier, advance } = verifierWith(() => {
+      if (!up) throw new Error('connect ECONNREFUSED');
+      return saleorJwks(keyA);
+    });
+    await verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyA.sign(BODY) }), BODY);
+    advance(10_000);
+    up = false;
+    assert.equal((await refusal(verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyB.sign(BODY) }), BODY))).status, 503);
+    // The cached key still verifies its own signatures while Saleor's JWKS is down.
+    await verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyA.sign(BODY) }), BODY);
+    advance(10_000);
+    up = true;
+    const err = await refusal(verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyB.sign(BODY) }), BODY));
+    assert.equal(err.status, 401);
+    assert.equal(err.details?.reason, 'unknown_kid');
+  });
+
+  test('a kid missing from keys fetched for this very request → 401 at once (no second fetch)', async () => {
+    const { keyA, keyB } = await keys();
+    const { verifier, fetches } = verifierWith(() => saleorJwks(keyA));
+    const err = await refusal(verifier.verify(saleorHeaders({ apiUrl: API_URL, signature: await keyB.sign(BODY) }), BODY));
+    assert.equal(err.status, 401);
+    assert.equal(fetches.length, 1);
   });
 });
 

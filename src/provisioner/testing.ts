@@ -4,7 +4,9 @@
  *   idempotency semantics (first answer 201, same key + same body → the replay with
  *   `Idempotent-Replayed: true`, same key + another body → 409 IDEMPOTENCY_PAYLOAD_MISMATCH),
  *   a public `GET /offerings` catalog, and scripted failures (`failNext`, `down`);
- * - a fake Saleor serving its JWKS at `/.well-known/jwks.json`.
+ * - a fake Saleor serving its JWKS at `/.well-known/jwks.json` and answering the app SDK's
+ *   `{ app { id } }` on `/graphql/` for the app tokens it issued (Saleor answers a token it does
+ *   not know with a GraphQL error and no data).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -124,18 +126,32 @@ export interface FakeSaleor {
   apiUrl: string;
   jwks: JSONWebKeySet;
   jwksFetches: number;
+  /** App tokens this Saleor issued → the app's id. */
+  appTokens: Map<string, string>;
+  /** Authorization headers of the GraphQL calls received. */
+  graphqlAuth: (string | undefined)[];
   close(): Promise<void>;
 }
 
 /** Serves `jwks` at `/.well-known/jwks.json`; its API URL is `<url>/graphql/`. */
 export async function startFakeSaleor(jwks: JSONWebKeySet): Promise<FakeSaleor> {
-  const fake = { url: '', apiUrl: '', jwks, jwksFetches: 0, close: async () => close(server) };
-  const server = createServer((req, res) => {
+  const fake: FakeSaleor = { url: '', apiUrl: '', jwks, jwksFetches: 0, appTokens: new Map(), graphqlAuth: [], close: async () => close(server) };
+  const server = createServer(async (req, res) => {
     if (req.url === '/.well-known/jwks.json') {
       fake.jwksFetches++;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(fake.jwks));
       return;
+    }
+    if (req.url === '/graphql/' && req.method === 'POST') {
+      const body = await readBody(req);
+      fake.graphqlAuth.push(req.headers.authorization);
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const appId = token ? fake.appTokens.get(token) : undefined;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (!/\{\s*app\s*\{\s*id\s*\}\s*\}/.test(String(body?.query))) return res.end(JSON.stringify({ errors: [{ message: 'unexpected query' }] }));
+      if (!appId) return res.end(JSON.stringify({ data: null, errors: [{ message: 'Invalid token.', extensions: { exception: { code: 'InvalidTokenError' } } }] }));
+      return res.end(JSON.stringify({ data: { app: { id: appId } } }));
     }
     res.writeHead(404).end();
   });

@@ -110,4 +110,16 @@ export interface ToolCallContext {
  */
 export interface ToolInvoker {
   invoke(tool: string, bindingId: string, input: Record<string, unknown>, ctx: ToolCallContext): Promise<unknown>;
+  /**
+   * Calls a tool of one of the instance's MCP servers (`server` is its name in the instance's
+   * `mcp_tools.servers`; the credential is the server's, found by the Connector Gateway).
+   */
+  callMcp?(server: string, tool: string, args: Record<string, unknown>, ctx: ToolCallContext): Promise<McpCallOutput>;
+}
+
+/** An MCP tool's result as the Connector Gateway answers it (MCP `CallToolResult` fields). */
+export interface McpCallOutput {
+  content: Record<string, unknown>[];
+  structuredContent?: Record<string, unknown>;
+  isError: boolean;
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/platform/config';
-import { createLogger } from '../../src/platform/logger';
+import type { ConnectorGatewayOverrides } from '../../src/connector-gateway/build-deps';
+import { createLogger, type Logger } from '../../src/platform/logger';
 import { startStack, type ServiceName, type Stack } from '../../src/stack';
 import { openTestDb } from './db';
 
@@ -18,7 +19,11 @@ export interface TestStack extends Stack {
  * PostgreSQL when TEST_DATABASE_URL is set), with every response validated against its spec:
  * a response that breaks the contract turns into a 500 naming the violation.
  */
-export async function startTestStack(services: ServiceName[], env: Record<string, string> = {}, opts: { validateResponses?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack(
+  services: ServiceName[],
+  env: Record<string, string> = {},
+  opts: { log?: Logger; connectorGateway?: ConnectorGatewayOverrides; validateResponses?: boolean } = {},
+): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'agent-store-test-'));
   const environment: Record<string, string | undefined> = {
     ...process.env,
@@ -34,7 +39,7 @@ export async function startTestStack(services: ServiceName[], env: Record<string
   };
   const config: Config = loadConfig(environment);
   const testDb = services.includes('control-plane') || services.includes('provisioner') ? await openTestDb() : undefined;
-  const stack = await startStack(config, createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db: testDb?.db });
+  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db: testDb?.db, connectorGateway: opts.connectorGateway });
   const issuer = stack.identity.devIssuer!;
   return {
     ...stack,

@@ -7,6 +7,8 @@ import { AppError, errorBody, toAppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Registry } from 'prom-client';
 import type { Caller, OperationHandler, RequestContext } from './handler-types';
+import { corsMiddleware, type CorsOptions, type ServedRequest } from './cors';
+import { docsRoutes } from './docs';
 import { createHttpMetrics } from './metrics';
 import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
@@ -39,6 +41,8 @@ export interface ServiceAppOptions<Deps> {
   onResponse?: (info: { operationId: string; method: string; status: number; durationMs: number }) => void;
   /** Where GET /metrics collects from; the platform's request metrics are added to it. */
   registry?: Registry;
+  /** CORS for the operations whose spec says `x-cors` (cors.ts); without it no operation answers CORS. */
+  cors?: CorsOptions;
 }
 
 export interface ServiceApp {
@@ -75,6 +79,8 @@ const lower = (h: Record<string, string | string[] | undefined>) => {
 };
 
 export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Promise<ServiceApp> {
+  // GET /openapi.json and /docs: the bundled spec as loaded, before openapi-backend dereferences it.
+  const docs = docsRoutes(opts.name, structuredClone(opts.definition));
   const api = new OpenAPIBackend({
     definition: opts.definition,
     strict: true,
@@ -171,6 +177,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   await api.init();
 
   const koa = new Koa({ proxy: true });
+  if (opts.cors) koa.use(corsMiddleware(api, opts.cors));
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
   let inFlight = 0;
 
@@ -185,6 +192,8 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     k.res.once('close', onClose);
     const signal = AbortSignal.any([abort.signal, shutdown.signal]);
     const state: RequestState = { requestId, operationId: 'unrouted', log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
+    // Outer middleware (CORS for a streamed answer) may need the caller before the handler returns.
+    k.state.request = state;
     inFlight++;
     try {
       if (k.path === '/healthz' && k.method === 'GET') {
@@ -207,6 +216,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         k.body = await metrics.registry.metrics();
         return;
       }
+      if (docs(k)) return;
       if (opts.extraRoutes && (await opts.extraRoutes(k))) return;
 
       state.rawBody = await readRawBody(k.req, limit);
@@ -232,6 +242,15 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       if (opts.validateResponses && state.operationId !== 'unrouted') checkResponse(k, state.operationId);
     } finally {
       const operationId = state.operationId;
+      // What CORS (and other outer middleware) may want to know about this answer.
+      const served: ServedRequest = {
+        operationId,
+        status: k.status,
+        caller: state.caller,
+        instanceId: typeof state.fields.instanceId === 'string' ? state.fields.instanceId : undefined,
+        errorCode: (k.body as { error?: { code?: string } } | null)?.error?.code,
+      };
+      k.state.served = served;
       inFlight--;
       k.res.off('close', onClose);
       const durationMs = performance.now() - started;

@@ -26,6 +26,8 @@ export interface Usage {
   tokens_in: number;
   tokens_out: number;
   tool_calls: number;
+  /** MCP tool calls (the `mcp_tools` capability's metering dimension); absent until one is made. */
+  mcp_calls?: number;
   retrievals: number;
   runs: number;
 }
@@ -280,32 +282,58 @@ function fillArguments(v: unknown, input: string, depth = 0): unknown {
   return v;
 }
 
+/**
+ * The MCP server a tool node calls: `mcp_server` (a name, or Langflow's MCP Tools `{name, …}`
+ * value) or `mcpServer`; undefined for a connector tool.
+ */
+function mcpServerOf(params: Record<string, unknown>): string | undefined {
+  const v = param(params, ['mcp_server', 'mcpServer']);
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string') return (v as { name: string }).name;
+  return undefined;
+}
+
+/** The text of an MCP result: its text blocks, else the whole result as JSON. */
+function mcpText(r: { content: Record<string, unknown>[] }): string {
+  const texts = r.content.filter((c) => c.type === 'text' && typeof c.text === 'string').map((c) => c.text as string);
+  return texts.length ? texts.join('\n') : JSON.stringify(r);
+}
+
+/**
+ * A connector tool (`tool` + a binding of the run) or, with `mcp_server`, a tool of one of the
+ * instance's MCP servers (metered as `mcp_calls`); both through the Connector Gateway.
+ */
 const toolCall: Component = {
   type: 'ToolCall',
-  aliases: ['ConnectorTool', 'ConnectorToolCall', 'AgentStoreTool'],
+  aliases: ['ConnectorTool', 'ConnectorToolCall', 'AgentStoreTool', 'MCPTools', 'MCPToolsComponent', 'MCPTool'],
   validate(node, params, run) {
     if (typeof params.tool !== 'string' || !params.tool) {
       throw new AppError('INVALID_CONFIG', `Tool node ${node.id} does not name its tool`, { nodeId: node.id, field: 'tool' });
     }
-    resolveBinding(node, params, run.bindings);
+    if (!mcpServerOf(params)) resolveBinding(node, params, run.bindings);
   },
   async evaluate(ctx) {
     const tool = String(ctx.params.tool);
-    const binding = resolveBinding(ctx.node, ctx.params, ctx.run.bindings);
-    if (!ctx.toolInvoker) {
+    const server = mcpServerOf(ctx.params);
+    const binding = server ? undefined : resolveBinding(ctx.node, ctx.params, ctx.run.bindings);
+    if (!ctx.toolInvoker || (server && !ctx.toolInvoker.callMcp)) {
       throw new AppError('DEPENDENCY_UNAVAILABLE', 'Tool calls are not available to the built-in runtime (no Connector Gateway client)', { nodeId: ctx.node.id, tool });
     }
     const incoming = firstField(ctx, ['input_value', 'input']);
     let args: Record<string, unknown> = {};
     const configured = typeof ctx.params.arguments === 'string' ? safeJson(ctx.params.arguments) : ctx.params.arguments;
     if (configured && typeof configured === 'object' && !Array.isArray(configured)) args = fillArguments(configured, incoming?.text ?? '') as Record<string, unknown>;
-    if (incoming && !('input' in args)) args.input = incoming.text;
-    const result = await abortable(
-      ctx.toolInvoker.invoke(tool, binding.bindingId, args, { scope: ctx.run.scope, signal: ctx.signal, requestId: ctx.run.requestId }),
-      ctx.signal,
-    );
-    ctx.usage.tool_calls += 1;
+    const call = { scope: ctx.run.scope, signal: ctx.signal, requestId: ctx.run.requestId };
     const from = lineage(ctx);
+    if (server) {
+      // An MCP tool's arguments are its input schema's: only what the node configures is sent.
+      const result = await abortable(ctx.toolInvoker.callMcp!(server, tool, args, call), ctx.signal);
+      ctx.usage.mcp_calls = (ctx.usage.mcp_calls ?? 0) + 1;
+      return { text: mcpText(result), data: result.structuredContent ?? result, question: from.question, sources: from.sources, tools: [...(from.tools ?? []), tool] };
+    }
+    if (incoming && !('input' in args)) args.input = incoming.text;
+    const result = await abortable(ctx.toolInvoker.invoke(tool, binding!.bindingId, args, call), ctx.signal);
+    ctx.usage.tool_calls += 1;
     return { text: asText(result), data: result, question: from.question, sources: from.sources, tools: [...(from.tools ?? []), tool] };
   },
 };

@@ -5,7 +5,7 @@
 /* eslint-disable */
 /**
  * Agent Store Connector Gateway API
- * The only way a running flow reaches external tools and MCP servers. For every call the Connector Gateway checks the instance\'s connector policy (allowed tools and hosts; private, loopback and link-local targets refused unless `allowPrivateNetworks`), reads the binding\'s secret from Vault (2 s timeout, 2 attempts, then **fails closed**), executes the tool (15 s default timeout; read tools retried up to 3× on 502/503/504, write tools never retried) and writes an audit event without the secret. Secrets never leave this service.  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` propagated and returned as `traceId`. `x-roles` lists who may call: service identities (`service:runner`, `service:runtime` for the Langflow runtime, `service:gateway`) and org roles (`owner`, `admin`, `member`, `viewer`). 
+ * The only way a running flow reaches external tools and MCP servers. For every call the Connector Gateway checks the instance\'s connector policy (allowed tools and hosts; private, loopback and link-local targets refused unless `allowPrivateNetworks`), reads the binding\'s secret from Vault (2 s timeout, 2 attempts, then **fails closed**), executes the tool (15 s default timeout; read tools retried up to 3× on 502/503/504, write tools never retried) and writes an audit event without the secret. Secrets never leave this service.  **MCP servers** (`mcp_tools` capability): the Connector Gateway is an MCP client (Streamable HTTP, or the older HTTP+SSE transport when a server is configured with `transport: sse`). It lists and calls the tools of the servers named in the instance\'s `mcp_tools.servers` under the same policy as HTTP tools: a tool must be in its server\'s `allowedTools` (empty allows none); the server must be https and every address it resolves to — on every connection, redirects included — public; its credential comes from the server\'s `bindingId` in Vault and is injected as the binding\'s connector type says; a tool annotated `readOnlyHint: true` (and not `destructiveHint: true`) is a read and is retried up to 3× on 502/503/504 and connection errors, every other tool is a write and never retried; `callTimeoutMs` bounds each call; `maxCallsPerRun` bounds the calls of one run; every call is audited and the runtime meters it as `mcp_calls`.  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` propagated and returned as `traceId`. `x-roles` lists who may call: service identities (`service:runner`, `service:runtime` for the Langflow runtime, `service:gateway`) and org roles (`owner`, `admin`, `member`, `viewer`). 
  *
  * The version of the OpenAPI document: 1.0.0
  * 
@@ -46,6 +46,12 @@ export interface McpServer {
      * @memberof McpServer
      */
     allowedTools: Array<string>;
+    /**
+     * The binding whose credential the gateway injects (a reference).
+     * @type {string}
+     * @memberof McpServer
+     */
+    bindingId?: string;
 }
 
 export function McpServerFromJSON(json: any): McpServer {
@@ -62,6 +68,7 @@ export function McpServerFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'url': json['url'],
         'transport': json['transport'],
         'allowedTools': json['allowedTools'],
+        'bindingId': !exists(json, 'bindingId') ? undefined : json['bindingId'],
     };
 }
 
@@ -78,6 +85,7 @@ export function McpServerToJSON(value?: McpServer | null): any {
         'url': value.url,
         'transport': value.transport,
         'allowedTools': value.allowedTools,
+        'bindingId': value.bindingId,
     };
 }
 

@@ -2,4 +2,6 @@
 // Source: generated/openapi/provisioner.openapi.yaml (openapi-generator typescript-fetch 4.3.1)
 // Regenerate with: npm run gen
 export * from './DeadLettersApi';
+export * from './InboxApi';
 export * from './SaleorApi';
+export * from './SaleorAppApi';

@@ -5,9 +5,9 @@
 /* eslint-disable */
 /**
  * Agent Store Provisioner API
- * Receives Saleor `ORDER_FULLY_PAID` webhooks, verifies their signature on the exact request bytes, maps every order line to a Control Plane `receiveSaleorOrderPaid` call (an instance of an offering version + plan, or a wallet top-up for a credit pack) and calls the Control Plane with `Idempotency-Key: saleor:<orderId>:<lineId>`, retrying 502/503/504 and network errors 5 times (1, 2, 4, 8, 16 s). A line the Control Plane does not accept in the end lands in a **dead-letter store** that operators list and replay here; the webhook still answers 200 so Saleor stops redelivering (the Control Plane dedupes redeliveries anyway).  **Authentication of the webhook** is the Saleor signature, not a token (`security: []`): `Saleor-Signature` is a JWS with a detached, unencoded payload (RFC 7797; RS256, `b64: false`, `crit: [\"b64\"]`, `kid`) verified against the JWKS at `<origin of Saleor-Api-Url>/.well-known/jwks.json`, or, for a Saleor instance configured with a legacy secret, the lowercase hex HMAC-SHA256 of the body. Only Saleor instances listed in `SALEOR_API_URLS` are accepted.  **Line mapping** (merchant-controlled data only — order and order-line metadata are writable by the buyer through checkout metadata and are never trusted for *what* was bought): - credit pack: `creditsAmount` in the variant\'s (or its product\'s) metadata, or a SKU   `credits:<amount>`; the top-up is `creditsAmount × quantity` paid credits; - plan: `offeringVersionId` (+ `planId`) in the variant\'s (or product\'s) metadata, or a SKU   `<offeringSlug>:<planId>` resolved to the offering\'s published version through the public   catalog. The buyer is the order\'s `userEmail`; order metadata `orgId` / `projectId` say   where to provision (the Control Plane checks the buyer may use them).  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` accepted or generated, propagated to the Control Plane and returned as `traceId`. `x-roles`: `saleor-webhook` (authenticated by the Saleor signature), `platform-operator` (a Keycloak realm role held by platform operators). 
+ * Receives Saleor `ORDER_FULLY_PAID` webhooks, verifies their signature on the exact request bytes, **holds the verified order in an inbox and answers at once**; the inbox worker then maps every order line to a Control Plane `receiveSaleorOrderPaid` call (an instance of an offering version + plan, or a wallet top-up for a credit pack) with `Idempotency-Key: saleor:<instanceTag>:<orderId>:<lineId>` (`instanceTag`: the first 16 hex digits of SHA-256 over the sending Saleor\'s API URL, so two Saleor instances never share a key). Transient refusals are retried from the inbox, round after round (1, 2, 4, 8, 16 s, then doubling up to `PROVISIONER_INBOX_MAX_DELAY_SECONDS`), for `PROVISIONER_INBOX_RETRY_HOURS`; a line still refused after 6 calls is also shown as a `pending` **dead letter**, a line refused for good (or not mappable) is a `failed` one — operators list and replay them here.  **Answers follow Saleor\'s delivery rules** (`saleor/webhook/transport/utils.py`: no retry on 3xx/4xx; 5xx, timeouts and network errors retried at most 5 times, 10·2ⁿ s apart; 2 s to connect, 18 s to answer): 4xx only for what must never be retried — a forged or unsigned webhook (401), a Saleor instance that is not allow-listed (403), another event or a body that is no ORDER_FULLY_PAID payload (400, 422); 503 for anything on our side — Saleor\'s JWKS unreachable, a key id not known yet while the JWKS refetch cools down, the inbox (database) unavailable — so Saleor redelivers. The Control Plane being down is never the webhook\'s problem: the order is held and delivered when it is back.  **Authentication of the webhook** is the Saleor signature, not a token (`security: []`): `Saleor-Signature` is a JWS with a detached, unencoded payload (RFC 7797; RS256, `b64: false`, with `crit: [\"b64\"]` as Saleor 3.20+ sends it, or without `crit` as earlier releases do, `kid`) verified against the JWKS at `<origin of Saleor-Api-Url>/.well-known/jwks.json`, or, for a Saleor instance configured with a legacy secret, the lowercase hex HMAC-SHA256 of the body. Only Saleor instances whose exact API URL is listed in `SALEOR_API_URLS` are accepted.  **Installing it into Saleor**: `GET /api/manifest` is the Saleor app manifest (with the `ORDER_FULLY_PAID` subscription webhook); Saleor\'s dashboard installs it by that URL and posts the app token to `POST /api/register`.  **Line mapping** (merchant-controlled data only — order and order-line metadata are writable by the buyer through checkout metadata and are never trusted for *what* was bought): - credit pack: `creditsAmount` in the variant\'s (or its product\'s) metadata (subscription   payload), or a SKU `credits:<amount>`; the top-up is `creditsAmount × quantity` paid credits; - plan: `offeringVersionId` (+ `planId`) in the variant\'s (or product\'s) metadata (subscription   payload), or a SKU `<offeringSlug>:<planId>` resolved to the offering\'s published version   through the public catalog. The legacy payload carries no variant or product metadata: its   lines are mapped by SKU only. The buyer is the order\'s `userEmail`; order metadata `orgId` /   `projectId` say where to provision (the Control Plane checks the buyer may use them).  **Conventions**: canonical `ErrorResponse` on every non-2xx; `X-Request-Id` accepted or generated, propagated to the Control Plane and returned as `traceId`. `x-roles`: `saleor-webhook` (authenticated by the Saleor signature), `saleor-app-install` (Saleor installing the app), `platform-operator` (a Keycloak realm role held by platform operators). 
  *
- * The version of the OpenAPI document: 1.0.0
+ * The version of the OpenAPI document: 2.0.0
  * 
  *
  * NOTE: This class is auto generated by OpenAPI Generator (https://openapi-generator.tech).
@@ -22,12 +22,6 @@ import { exists, mapValues } from '../runtime';
  * @interface SaleorSubscriptionLineVariantProduct
  */
 export interface SaleorSubscriptionLineVariantProduct {
-    /**
-     * 
-     * @type {string}
-     * @memberof SaleorSubscriptionLineVariantProduct
-     */
-    id?: string;
     /**
      * Saleor GraphQL metadata, a list of key/value pairs.
      * @type {Array<object>}
@@ -46,7 +40,6 @@ export function SaleorSubscriptionLineVariantProductFromJSONTyped(json: any, ign
     }
     return {
         
-        'id': !exists(json, 'id') ? undefined : json['id'],
         'metadata': !exists(json, 'metadata') ? undefined : json['metadata'],
     };
 }
@@ -60,7 +53,6 @@ export function SaleorSubscriptionLineVariantProductToJSON(value?: SaleorSubscri
     }
     return {
         
-        'id': value.id,
         'metadata': value.metadata,
     };
 }

@@ -5,6 +5,7 @@
  * fields, `loadConfig` validates it with the rest, `npm run gen` writes its variables into
  * `.env.example`.
  */
+import { browser } from './browser';
 import { core } from './core';
 import { gateway } from './gateway';
 import { gitops } from './gitops';
@@ -17,4 +18,4 @@ import { serviceClients } from './service-clients';
 import { storage } from './storage';
 import { vault } from './vault';
 
-export const SECTIONS = [core, oidc, redis, gitops, storage, rag, vault, langflow, gateway, serviceClients, saleor] as const;
+export const SECTIONS = [core, oidc, redis, gitops, storage, rag, vault, langflow, gateway, browser, serviceClients, saleor] as const;

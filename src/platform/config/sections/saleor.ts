@@ -8,8 +8,9 @@ import { defineSection, redactUrl } from '../define';
 export interface SaleorConfig {
   /**
    * Allowed Saleor instances (`SALEOR_API_URLS`, comma-separated absolute http(s) URLs ending
-   * `/graphql/`), normalized. A webhook is accepted when the origin of its `Saleor-Api-Url`
-   * equals the origin of one of these; its JWKS is fetched from `<origin>/.well-known/jwks.json`.
+   * `/graphql/`), normalized. A webhook is accepted when its `Saleor-Api-Url` is exactly one of
+   * these (the same list says which Saleor may install the app); its JWKS is fetched from
+   * `<origin>/.well-known/jwks.json`.
    */
   apiUrls: string[];
   /**
@@ -35,6 +36,12 @@ export interface ProvisionerConfig {
   clientSecret?: string;
   /** Token endpoint override (`PROVISIONER_TOKEN_URL`); default `{OIDC_ISSUER}/protocol/openid-connect/token`. */
   tokenUrl?: string;
+  /** How often the inbox worker looks for due orders when nothing woke it (`PROVISIONER_INBOX_POLL_MS`, default 1000). */
+  inboxPollMs: number;
+  /** Longest pause between two delivery rounds of one order (`PROVISIONER_INBOX_MAX_DELAY_SECONDS`, default 300). */
+  inboxMaxDelaySeconds: number;
+  /** How long an order is retried from the inbox before only its dead letters remain (`PROVISIONER_INBOX_RETRY_HOURS`, default 72). */
+  inboxRetryHours: number;
 }
 
 /** The Saleor instance `npm run saleor:send-order` imitates; allowed by default in development only. */
@@ -61,13 +68,16 @@ export const saleor = defineSection({
   id: 'saleor',
   title: 'Saleor webhooks (Provisioner)',
   vars: {
-    SALEOR_API_URLS: { doc: 'Comma-separated Saleor API URLs (ending /graphql/) whose webhooks the provisioner accepts; JWKS from <origin>/.well-known/jwks.json.', default: `development: ${DEV_SALEOR_API_URL}`, example: 'https://shop.example.com/graphql/' },
+    SALEOR_API_URLS: { doc: 'Comma-separated Saleor API URLs (ending /graphql/) whose webhooks the provisioner accepts (a webhook\'s Saleor-Api-Url must be exactly one of them) and that may install the Saleor app; JWKS from <origin>/.well-known/jwks.json.', default: `development: ${DEV_SALEOR_API_URL}`, example: 'https://shop.example.com/graphql/' },
     SALEOR_WEBHOOK_SECRETS: { doc: 'Legacy HMAC secrets: <apiUrl>=<secret>,… or a JSON object {"<apiUrl>":"<secret>"}.', secret: true },
     SALEOR_JWKS_TTL_SECONDS: { doc: 'How long fetched Saleor JWKS keys are trusted.', default: '600' },
     SALEOR_JWKS_REFETCH_COOLDOWN_SECONDS: { doc: 'Minimum gap between two JWKS refetches after a failed verification.', default: '10' },
     PROVISIONER_CLIENT_ID: { doc: 'The provisioner\'s Keycloak client (client-credentials grant towards the control plane).', default: 'provisioner' },
     PROVISIONER_CLIENT_SECRET: { doc: 'Its client secret.', secret: true, required: 'with OIDC_ISSUER (provisioner)' },
     PROVISIONER_TOKEN_URL: { doc: 'Token endpoint override.', default: '<OIDC_ISSUER>/protocol/openid-connect/token' },
+    PROVISIONER_INBOX_POLL_MS: { doc: 'How often the provisioner\'s inbox worker looks for held orders that are due (a new order is delivered at once).', default: '1000' },
+    PROVISIONER_INBOX_MAX_DELAY_SECONDS: { doc: 'Longest pause between two delivery rounds of a held order (1, 2, 4, 8, 16 s, then doubling).', default: '300' },
+    PROVISIONER_INBOX_RETRY_HOURS: { doc: 'How long a held order is retried before only its dead letters remain for an operator.', default: '72' },
   },
   read(r, ctx): { saleor: SaleorConfig; provisioner: ProvisionerConfig } {
     const rawUrls = r.str('SALEOR_API_URLS') ?? (ctx.appEnv === 'development' ? DEV_SALEOR_API_URL : '');
@@ -125,6 +135,9 @@ export const saleor = defineSection({
         clientId: r.str('PROVISIONER_CLIENT_ID', 'provisioner'),
         clientSecret: r.str('PROVISIONER_CLIENT_SECRET'),
         tokenUrl: r.url('PROVISIONER_TOKEN_URL'),
+        inboxPollMs: r.int('PROVISIONER_INBOX_POLL_MS', 1000, 10, 60_000),
+        inboxMaxDelaySeconds: r.int('PROVISIONER_INBOX_MAX_DELAY_SECONDS', 300, 1, 86_400),
+        inboxRetryHours: r.int('PROVISIONER_INBOX_RETRY_HOURS', 72, 1, 24 * 30),
       },
     };
   },

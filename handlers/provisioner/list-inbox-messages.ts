@@ -1,0 +1,14 @@
+import type { Handler } from '../../generated/provisioner/operations';
+import { requireOperator } from '../../src/provisioner/operator';
+
+/** GET /inbox — held orders, newest first, filtered by status / order (platform operators). */
+export const listInboxMessages: Handler<'listInboxMessages'> = async (req, ctx) => {
+  requireOperator(ctx.caller);
+  const body = await ctx.deps.provisioner.inbox.list({
+    status: req.query.status,
+    orderId: req.query.orderId,
+    cursor: req.query.cursor,
+    limit: req.query.limit ?? 50,
+  });
+  return { status: 200, body };
+};
