@@ -25,6 +25,10 @@
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_CONCURRENCY
  * ("1,32"), BENCH_SECONDS (10 per scenario), BENCH_WARMUP_SECONDS (2), BENCH_POOL (20), BENCH_WALLETS (32),
  * REDIS_URL (optional: shared rate-limit counters). Writes JSON to stdout and bench-results/gateway.json.
+ *
+ * Streaming (issue 11): at c=1, `Accept: text/event-stream` through the gateway vs the Runner
+ * called directly with the same header: time to the first byte of the body and to the first
+ * `delta` event (a Runner that does not stream yet answers JSON: its first delta is its whole answer).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -273,6 +277,49 @@ async function main() {
         );
       }
     }
+    // Streaming: time to first byte and to first delta, through the gateway vs the runner direct.
+    const firstBytes = async (url: string, token: string, body: unknown) => {
+      const t0 = performance.now();
+      const res = await client.stream('POST', url, { headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' }, body, timeoutMs: 60_000 });
+      let ttfb: number | undefined;
+      let firstDelta: number | undefined;
+      let text = '';
+      for await (const chunk of res.body) {
+        const t = performance.now() - t0;
+        ttfb ??= t;
+        text += chunk.toString();
+        if (firstDelta === undefined && text.includes('event: delta')) firstDelta = t;
+      }
+      const total = performance.now() - t0;
+      if (res.status !== 200) throw new Error(`stream ${url} → ${res.status}`);
+      const charged = /"creditsCharged":(\d+)/.exec(text.slice(text.lastIndexOf('event: done')))?.[1];
+      return { ttfb: ttfb ?? total, firstDelta: firstDelta ?? total, total, streamed: String(res.headers['content-type'] ?? '').startsWith('text/event-stream'), charged: charged ? Number(charged) : 0 };
+    };
+    const streamRuns = Math.max(20, Math.round(seconds * 20));
+    const streaming: Record<string, unknown> = { runs: streamRuns };
+    for (const [name, once] of [
+      ['runner-direct', () => firstBytes(`${runner}/v1/runs`, gatewayToken, runnerBody())],
+      ['gateway', () => firstBytes(`${gw}/v1/runs`, hot.token, { instanceId: hot.instanceId, input: INPUT })],
+    ] as const) {
+      const ttfb: number[] = [];
+      const delta: number[] = [];
+      const total: number[] = [];
+      let streamed = false;
+      for (let i = 0; i < streamRuns; i++) {
+        const r = await once();
+        ttfb.push(r.ttfb);
+        delta.push(r.firstDelta);
+        total.push(r.total);
+        streamed = r.streamed;
+        charged += r.charged;
+      }
+      streaming[name] = { streamed, ttfbMs: percentiles(ttfb), firstDeltaMs: percentiles(delta), totalMs: percentiles(total) };
+    }
+    const sd = streaming['runner-direct'] as { firstDeltaMs: Percentiles; ttfbMs: Percentiles };
+    const sg = streaming.gateway as { firstDeltaMs: Percentiles; ttfbMs: Percentiles };
+    streaming.firstDeltaRatioP50 = Math.round((sg.firstDeltaMs.p50 / Math.max(0.001, sd.firstDeltaMs.p50)) * 100) / 100;
+    console.error(`[bench] streaming c=1: first delta p50 gateway ${sg.firstDeltaMs.p50} ms vs runner direct ${sd.firstDeltaMs.p50} ms; first byte gateway ${sg.ttfbMs.p50} vs ${sd.ttfbMs.p50} ms`);
+
     // Money check: every credit the answers report as charged left a wallet, and nothing is held.
     await new Promise((r) => setTimeout(r, 200));
     const walletsAfter = await balances();
@@ -301,6 +348,7 @@ async function main() {
       },
       targets: { overheadP50Ms: 2, overheadP99Ms: 10, runsPerSecond: 1000 },
       scenarios,
+      streaming,
       sqlStatementsPerCall: sqlPerCall,
       authorizeSettleSqlProfile: sqlProfile,
       moneyCheck,

@@ -17,6 +17,7 @@ import { createOrgAuto } from '../../handlers/control-plane/create-org-auto';
 import { createProject } from '../../handlers/control-plane/create-project';
 import { createTeam } from '../../handlers/control-plane/create-team';
 import { createTopup } from '../../handlers/control-plane/create-topup';
+import { deleteInstanceSession } from '../../handlers/control-plane/delete-instance-session';
 import { exportAuditEvents } from '../../handlers/control-plane/export-audit-events';
 import { getCapability } from '../../handlers/control-plane/get-capability';
 import { getConnectorBinding } from '../../handlers/control-plane/get-connector-binding';
@@ -30,6 +31,7 @@ import { getOfferingVersionArtifact } from '../../handlers/control-plane/get-off
 import { getOrg } from '../../handlers/control-plane/get-org';
 import { getProject } from '../../handlers/control-plane/get-project';
 import { getReservation } from '../../handlers/control-plane/get-reservation';
+import { getRunRecord } from '../../handlers/control-plane/get-run-record';
 import { getWallet } from '../../handlers/control-plane/get-wallet';
 import { ingestKnowledgeBaseDocument } from '../../handlers/control-plane/ingest-knowledge-base-document';
 import { listApiKeys } from '../../handlers/control-plane/list-api-keys';
@@ -38,7 +40,10 @@ import { listCapabilities } from '../../handlers/control-plane/list-capabilities
 import { listConnectorBindings } from '../../handlers/control-plane/list-connector-bindings';
 import { listConnectors } from '../../handlers/control-plane/list-connectors';
 import { listInstanceEvents } from '../../handlers/control-plane/list-instance-events';
+import { listInstanceRuns } from '../../handlers/control-plane/list-instance-runs';
 import { listInstances } from '../../handlers/control-plane/list-instances';
+import { listInstanceSessionMessages } from '../../handlers/control-plane/list-instance-session-messages';
+import { listInstanceSessions } from '../../handlers/control-plane/list-instance-sessions';
 import { listKnowledgeBases } from '../../handlers/control-plane/list-knowledge-bases';
 import { listLedgerEntries } from '../../handlers/control-plane/list-ledger-entries';
 import { listOfferings } from '../../handlers/control-plane/list-offerings';
@@ -84,6 +89,7 @@ export const handlers = {
   createProject,
   createTeam,
   createTopup,
+  deleteInstanceSession,
   exportAuditEvents,
   getCapability,
   getConnectorBinding,
@@ -97,6 +103,7 @@ export const handlers = {
   getOrg,
   getProject,
   getReservation,
+  getRunRecord,
   getWallet,
   ingestKnowledgeBaseDocument,
   listApiKeys,
@@ -105,7 +112,10 @@ export const handlers = {
   listConnectorBindings,
   listConnectors,
   listInstanceEvents,
+  listInstanceRuns,
   listInstances,
+  listInstanceSessionMessages,
+  listInstanceSessions,
   listKnowledgeBases,
   listLedgerEntries,
   listOfferings,

@@ -24,6 +24,7 @@ export interface AuthorizeBudgetRequest {
   body: T.AuthorizeRequest;
 }
 export type AuthorizeBudgetResult =
+  | { status: 200; body: T.Reservation; headers?: Record<string, string>; contentType?: string }
   | { status: 201; body: T.Reservation; headers?: Record<string, string>; contentType?: string };
 
 /** POST /offerings/{offeringId}/versions/{versionId}/certify */
@@ -146,6 +147,16 @@ export interface CreateTopupRequest {
 }
 export type CreateTopupResult =
   | { status: 201; body: T.Topup; headers?: Record<string, string>; contentType?: string };
+
+/** DELETE /instances/{instanceId}/sessions/{sessionId} */
+export interface DeleteInstanceSessionRequest {
+  params: T.DeleteInstanceSessionPathParams;
+  query: T.DeleteInstanceSessionQuery;
+  headers: T.DeleteInstanceSessionHeaders;
+  body: undefined;
+}
+export type DeleteInstanceSessionResult =
+  | { status: 204; body: undefined; headers?: Record<string, string>; contentType?: string };
 
 /** GET /audit/export */
 export interface ExportAuditEventsRequest {
@@ -277,6 +288,16 @@ export interface GetReservationRequest {
 export type GetReservationResult =
   | { status: 200; body: T.Reservation; headers?: Record<string, string>; contentType?: string };
 
+/** GET /runs/{runId} */
+export interface GetRunRecordRequest {
+  params: T.GetRunRecordPathParams;
+  query: T.GetRunRecordQuery;
+  headers: T.GetRunRecordHeaders;
+  body: undefined;
+}
+export type GetRunRecordResult =
+  | { status: 200; body: T.RunRecord; headers?: Record<string, string>; contentType?: string };
+
 /** GET /wallets/{walletId} */
 export interface GetWalletRequest {
   params: T.GetWalletPathParams;
@@ -357,6 +378,16 @@ export interface ListInstanceEventsRequest {
 export type ListInstanceEventsResult =
   | { status: 200; body: T.InstanceEventList; headers?: Record<string, string>; contentType?: string };
 
+/** GET /instances/{instanceId}/runs */
+export interface ListInstanceRunsRequest {
+  params: T.ListInstanceRunsPathParams;
+  query: T.ListInstanceRunsQuery;
+  headers: T.ListInstanceRunsHeaders;
+  body: undefined;
+}
+export type ListInstanceRunsResult =
+  | { status: 200; body: T.RunRecordList; headers?: Record<string, string>; contentType?: string };
+
 /** GET /instances */
 export interface ListInstancesRequest {
   params: Record<string, never>;
@@ -366,6 +397,26 @@ export interface ListInstancesRequest {
 }
 export type ListInstancesResult =
   | { status: 200; body: T.InstanceList; headers?: Record<string, string>; contentType?: string };
+
+/** GET /instances/{instanceId}/sessions/{sessionId}/messages */
+export interface ListInstanceSessionMessagesRequest {
+  params: T.ListInstanceSessionMessagesPathParams;
+  query: T.ListInstanceSessionMessagesQuery;
+  headers: T.ListInstanceSessionMessagesHeaders;
+  body: undefined;
+}
+export type ListInstanceSessionMessagesResult =
+  | { status: 200; body: T.RunSessionMessageList; headers?: Record<string, string>; contentType?: string };
+
+/** GET /instances/{instanceId}/sessions */
+export interface ListInstanceSessionsRequest {
+  params: T.ListInstanceSessionsPathParams;
+  query: T.ListInstanceSessionsQuery;
+  headers: T.ListInstanceSessionsHeaders;
+  body: undefined;
+}
+export type ListInstanceSessionsResult =
+  | { status: 200; body: T.RunSessionList; headers?: Record<string, string>; contentType?: string };
 
 /** GET /rag/knowledge-bases */
 export interface ListKnowledgeBasesRequest {
@@ -663,6 +714,7 @@ export interface Handlers {
   createProject: OperationHandler<CreateProjectRequest, CreateProjectResult, ControlPlaneDeps>;
   createTeam: OperationHandler<CreateTeamRequest, CreateTeamResult, ControlPlaneDeps>;
   createTopup: OperationHandler<CreateTopupRequest, CreateTopupResult, ControlPlaneDeps>;
+  deleteInstanceSession: OperationHandler<DeleteInstanceSessionRequest, DeleteInstanceSessionResult, ControlPlaneDeps>;
   exportAuditEvents: OperationHandler<ExportAuditEventsRequest, ExportAuditEventsResult, ControlPlaneDeps>;
   getCapability: OperationHandler<GetCapabilityRequest, GetCapabilityResult, ControlPlaneDeps>;
   getConnectorBinding: OperationHandler<GetConnectorBindingRequest, GetConnectorBindingResult, ControlPlaneDeps>;
@@ -676,6 +728,7 @@ export interface Handlers {
   getOrg: OperationHandler<GetOrgRequest, GetOrgResult, ControlPlaneDeps>;
   getProject: OperationHandler<GetProjectRequest, GetProjectResult, ControlPlaneDeps>;
   getReservation: OperationHandler<GetReservationRequest, GetReservationResult, ControlPlaneDeps>;
+  getRunRecord: OperationHandler<GetRunRecordRequest, GetRunRecordResult, ControlPlaneDeps>;
   getWallet: OperationHandler<GetWalletRequest, GetWalletResult, ControlPlaneDeps>;
   ingestKnowledgeBaseDocument: OperationHandler<IngestKnowledgeBaseDocumentRequest, IngestKnowledgeBaseDocumentResult, ControlPlaneDeps>;
   listApiKeys: OperationHandler<ListApiKeysRequest, ListApiKeysResult, ControlPlaneDeps>;
@@ -684,7 +737,10 @@ export interface Handlers {
   listConnectorBindings: OperationHandler<ListConnectorBindingsRequest, ListConnectorBindingsResult, ControlPlaneDeps>;
   listConnectors: OperationHandler<ListConnectorsRequest, ListConnectorsResult, ControlPlaneDeps>;
   listInstanceEvents: OperationHandler<ListInstanceEventsRequest, ListInstanceEventsResult, ControlPlaneDeps>;
+  listInstanceRuns: OperationHandler<ListInstanceRunsRequest, ListInstanceRunsResult, ControlPlaneDeps>;
   listInstances: OperationHandler<ListInstancesRequest, ListInstancesResult, ControlPlaneDeps>;
+  listInstanceSessionMessages: OperationHandler<ListInstanceSessionMessagesRequest, ListInstanceSessionMessagesResult, ControlPlaneDeps>;
+  listInstanceSessions: OperationHandler<ListInstanceSessionsRequest, ListInstanceSessionsResult, ControlPlaneDeps>;
   listKnowledgeBases: OperationHandler<ListKnowledgeBasesRequest, ListKnowledgeBasesResult, ControlPlaneDeps>;
   listLedgerEntries: OperationHandler<ListLedgerEntriesRequest, ListLedgerEntriesResult, ControlPlaneDeps>;
   listOfferings: OperationHandler<ListOfferingsRequest, ListOfferingsResult, ControlPlaneDeps>;
@@ -720,7 +776,7 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 /** Routing facts read from the spec (the router itself is openapi-backend over the bundled spec). */
 export const operations = {
   addOrgMember: {"method":"post","path":"/orgs/{orgId}/members","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
-  authorizeBudget: {"method":"post","path":"/billing/authorize","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":"required","successStatus":[201]},
+  authorizeBudget: {"method":"post","path":"/billing/authorize","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":"optional","successStatus":[200,201]},
   certifyOfferingVersion: {"method":"post","path":"/offerings/{offeringId}/versions/{versionId}/certify","security":[["bearerAuth"]],"roles":["publisher-admin"],"idempotency":null,"successStatus":[200]},
   createApiKey: {"method":"post","path":"/projects/{projectId}/api-keys","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   createConnectorBinding: {"method":"post","path":"/connectors/bindings","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[201]},
@@ -733,6 +789,7 @@ export const operations = {
   createProject: {"method":"post","path":"/orgs/{orgId}/projects","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   createTeam: {"method":"post","path":"/orgs/{orgId}/teams","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   createTopup: {"method":"post","path":"/wallets/{walletId}/topups","security":[["bearerAuth"]],"roles":["service:provisioner","publisher-admin"],"idempotency":"required","successStatus":[201]},
+  deleteInstanceSession: {"method":"delete","path":"/instances/{instanceId}/sessions/{sessionId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[204]},
   exportAuditEvents: {"method":"get","path":"/audit/export","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   getCapability: {"method":"get","path":"/capabilities/{capabilityId}","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},
   getConnectorBinding: {"method":"get","path":"/connectors/bindings/{bindingId}","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer","service:connector-gateway"],"idempotency":null,"successStatus":[200]},
@@ -746,6 +803,7 @@ export const operations = {
   getOrg: {"method":"get","path":"/orgs/{orgId}","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer","publisher-admin"],"idempotency":null,"successStatus":[200]},
   getProject: {"method":"get","path":"/projects/{projectId}","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   getReservation: {"method":"get","path":"/billing/reservations/{reservationId}","security":[["bearerAuth"]],"roles":["service:gateway","owner","admin"],"idempotency":null,"successStatus":[200]},
+  getRunRecord: {"method":"get","path":"/runs/{runId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[200]},
   getWallet: {"method":"get","path":"/wallets/{walletId}","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer","service:gateway"],"idempotency":null,"successStatus":[200]},
   ingestKnowledgeBaseDocument: {"method":"post","path":"/rag/knowledge-bases/{kbId}/documents","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key"],"idempotency":"optional","successStatus":[202]},
   listApiKeys: {"method":"get","path":"/projects/{projectId}/api-keys","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
@@ -754,7 +812,10 @@ export const operations = {
   listConnectorBindings: {"method":"get","path":"/connectors/bindings","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   listConnectors: {"method":"get","path":"/connectors","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},
   listInstanceEvents: {"method":"get","path":"/instances/{instanceId}/events","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
+  listInstanceRuns: {"method":"get","path":"/instances/{instanceId}/runs","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[200]},
   listInstances: {"method":"get","path":"/instances","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
+  listInstanceSessionMessages: {"method":"get","path":"/instances/{instanceId}/sessions/{sessionId}/messages","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[200]},
+  listInstanceSessions: {"method":"get","path":"/instances/{instanceId}/sessions","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[200]},
   listKnowledgeBases: {"method":"get","path":"/rag/knowledge-bases","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key"],"idempotency":null,"successStatus":[200]},
   listLedgerEntries: {"method":"get","path":"/wallets/{walletId}/ledger","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   listOfferings: {"method":"get","path":"/offerings","security":[[],["bearerAuth"]],"roles":["public","publisher-admin"],"idempotency":null,"successStatus":[200]},

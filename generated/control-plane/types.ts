@@ -49,6 +49,11 @@ export type ErrorCode =
   | 'UNSUPPORTED_COMPONENT'
   | 'ARTIFACT_INTEGRITY_FAILED'
   | 'RATE_LIMITED'
+  | 'CONCURRENCY_LIMIT_EXCEEDED'
+  | 'DAILY_RUN_LIMIT_EXCEEDED'
+  | 'INPUT_TOO_LARGE'
+  | 'RUN_CREDIT_LIMIT_EXCEEDED'
+  | 'WALLET_BUSY'
   | 'INTERNAL'
   | 'NOT_IMPLEMENTED'
   | 'DEPENDENCY_UNAVAILABLE'
@@ -79,6 +84,8 @@ export type CreditType = 'paid' | 'granted';
  */
 export type OfferingLifecycle = 'draft' | 'published' | 'paused' | 'eos' | 'eol';
 export type LedgerEntryKind = 'grant' | 'topup' | 'debit' | 'reversal' | 'expiry';
+export type RunStatus =
+  'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'expired' | 'rejected';
 /**
  * Role in an org. `publisher-admin` authors the catalog.
  */
@@ -278,9 +285,38 @@ export interface AuthorizeRequest {
    * Default the instance's wallet.
    */
   walletId?: string;
-  estimatedBudget: number;
+  /**
+   * The hold; required without `run` (with `run` the instance's credits_wallet decides it).
+   */
+  estimatedBudget?: number;
   runId: string;
   ttlSeconds?: number;
+  run?: RunAdmission;
+}
+/**
+ * The run this hold is for; the Control Plane records it with the hold.
+ */
+export interface RunAdmission {
+  /**
+   * One per gateway request: retries of this authorize send the same, another request with the same `runId` another.
+   */
+  attemptId: string;
+  callerKind: 'user' | 'api_key' | 'widget';
+  /**
+   * User id, API key id or widget session id: the owner of the run and of its session.
+   */
+  callerSubject: string;
+  sessionId?: string;
+  /**
+   * sha256 of the run request, for runs started with an Idempotency-Key.
+   */
+  requestHash?: string;
+  /**
+   * The run's input (`text` or `message`), kept per the retention.
+   */
+  input?: {
+    [k: string]: unknown | undefined;
+  };
 }
 export interface BindingRef {
   bindingId: string;
@@ -664,7 +700,7 @@ export interface Entitlements {
      */
     estimatedBudgetPerRun: number;
     maxCreditsPerRun: number;
-    depletionPolicy: 'block' | 'allow_overage';
+    depletionPolicy: 'block' | 'allow_overage' | 'suspend';
     maxInputChars: number;
     runTimeoutMs: number;
     maxRunsPerDay?: number;
@@ -1146,6 +1182,29 @@ export interface Reservation {
   ledgerEntryId?: string | null;
   creditsCharged?: number | null;
   voidReason?: string | null;
+  run?: RunAdmissionResult;
+}
+export interface RunAdmissionResult {
+  status: RunStatus;
+  replayed: boolean;
+  replay?: RunReplay;
+  /**
+   * The last `prompt_orchestrator.historyTurns` turns of the caller's session, oldest first.
+   */
+  history?: RunHistoryMessage[];
+}
+/**
+ * The first answer of a finished run (for Idempotency-Key replays).
+ */
+export interface RunReplay {
+  status: number;
+  body: {
+    [k: string]: unknown | undefined;
+  };
+}
+export interface RunHistoryMessage {
+  role: 'user' | 'assistant';
+  content: string;
 }
 export interface RevokeBindingRequest {
   reason?: string;
@@ -1164,6 +1223,92 @@ export interface RotateSecretsResult {
   commit: string | null;
   requestedAt: string;
 }
+/**
+ * How the run ended, written to its record with the settle or void.
+ */
+export interface RunFinish {
+  status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+  /**
+   * The run's output (kept per the retention).
+   */
+  output?: {
+    [k: string]: unknown | undefined;
+  };
+  durationMs?: number;
+  error?: {
+    status: number;
+    code: ErrorCode;
+    message: string;
+    details?: {
+      [k: string]: unknown | undefined;
+    };
+  };
+}
+export interface RunRecord {
+  runId: string;
+  instanceId: string;
+  sessionId?: string | null;
+  callerKind?: 'user' | 'api_key' | 'widget';
+  status: RunStatus;
+  output?: {
+    text: string;
+    [k: string]: unknown | undefined;
+  };
+  usage?: {
+    dimensions: UsageDimensions;
+  };
+  /**
+   * Present once the run is settled or voided: what it was charged and the wallet right after.
+   */
+  billing?: {
+    reservationId: string;
+    ledgerEntryId?: string | null;
+    creditsCharged: number;
+    overage?: boolean;
+    balance: number;
+    available: number;
+    lowBalance?: boolean;
+  };
+  error?: {
+    code: ErrorCode;
+    message: string;
+  };
+  startedAt: string;
+  finishedAt?: string | null;
+  durationMs?: number | null;
+}
+/**
+ * Usage quantities keyed by metering dimension name from the registry (for example `tokens_in`, `retrievals`).
+ */
+export interface UsageDimensions {
+  [k: string]: number | undefined;
+}
+export interface RunRecordList {
+  items: RunRecord[];
+  nextCursor: string | null;
+}
+export interface RunSession {
+  sessionId: string;
+  instanceId: string;
+  createdAt: string;
+  lastActiveAt: string;
+  turns: number;
+}
+export interface RunSessionList {
+  items: RunSession[];
+  nextCursor: string | null;
+}
+export interface RunSessionMessage {
+  role: 'user' | 'assistant';
+  content: string;
+  runId: string;
+  createdAt: string;
+  creditsCharged: number;
+}
+export interface RunSessionMessageList {
+  items: RunSessionMessage[];
+  nextCursor: string | null;
+}
 export interface SettleRequest {
   reservationId: string;
   /**
@@ -1171,12 +1316,7 @@ export interface SettleRequest {
    */
   runId?: string;
   usage: UsageDimensions;
-}
-/**
- * Usage quantities keyed by metering dimension name from the registry (for example `tokens_in`, `retrievals`).
- */
-export interface UsageDimensions {
-  [k: string]: number | undefined;
+  run?: RunFinish;
 }
 export interface Settlement {
   reservationId: string;
@@ -1287,6 +1427,7 @@ export interface VoidRequest {
   reservationId: string;
   reason: 'run_failed' | 'run_timeout' | 'runner_unavailable' | 'cancelled' | 'rejected' | 'other';
   message?: string;
+  run?: RunFinish;
 }
 export interface Wallet {
   id: string;
@@ -2023,9 +2164,13 @@ export interface AuthorizeBudgetHeaders {
    */
   'x-request-id'?: string;
   /**
-   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>` (the Saleor instance's tag, see `receiveSaleorOrderPaid`).
+   * Optional idempotency key; same rules as the required form when given.
    */
-  'idempotency-key': string;
+  'idempotency-key'?: string;
+  /**
+   * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
+   */
+  'x-request-timeout-ms'?: number;
 }
 export interface SettleReservationHeaders {
   /**
@@ -2036,6 +2181,10 @@ export interface SettleReservationHeaders {
    * Optional idempotency key; same rules as the required form when given.
    */
   'idempotency-key'?: string;
+  /**
+   * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
+   */
+  'x-request-timeout-ms'?: number;
 }
 export interface VoidReservationHeaders {
   /**
@@ -2046,6 +2195,10 @@ export interface VoidReservationHeaders {
    * Optional idempotency key; same rules as the required form when given.
    */
   'idempotency-key'?: string;
+  /**
+   * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
+   */
+  'x-request-timeout-ms'?: number;
 }
 export interface GetReservationPathParams {
   /**
@@ -2054,6 +2207,123 @@ export interface GetReservationPathParams {
   reservationId: string;
 }
 export interface GetReservationHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface GetRunRecordPathParams {
+  /**
+   * Run id.
+   */
+  runId: string;
+}
+export interface GetRunRecordQuery {
+  /**
+   * Service callers only (the Gateway for a widget session): the caller whose runs and sessions these are, `widget:<sessionId>`.
+   */
+  owner?: string;
+}
+export interface GetRunRecordHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ListInstanceRunsPathParams {
+  /**
+   * Instance id.
+   */
+  instanceId: string;
+}
+export interface ListInstanceRunsQuery {
+  /**
+   * Only the caller's own session with this id.
+   */
+  sessionId?: string;
+  /**
+   * Service callers only (the Gateway for a widget session): the caller whose runs and sessions these are, `widget:<sessionId>`.
+   */
+  owner?: string;
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListInstanceRunsHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ListInstanceSessionsPathParams {
+  /**
+   * Instance id.
+   */
+  instanceId: string;
+}
+export interface ListInstanceSessionsQuery {
+  /**
+   * Service callers only (the Gateway for a widget session): the caller whose runs and sessions these are, `widget:<sessionId>`.
+   */
+  owner?: string;
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListInstanceSessionsHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ListInstanceSessionMessagesPathParams {
+  /**
+   * Instance id.
+   */
+  instanceId: string;
+  /**
+   * A chat session id (as sent with the run).
+   */
+  sessionId: string;
+}
+export interface ListInstanceSessionMessagesQuery {
+  /**
+   * Service callers only (the Gateway for a widget session): the caller whose runs and sessions these are, `widget:<sessionId>`.
+   */
+  owner?: string;
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListInstanceSessionMessagesHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface DeleteInstanceSessionPathParams {
+  /**
+   * Instance id.
+   */
+  instanceId: string;
+  /**
+   * A chat session id (as sent with the run).
+   */
+  sessionId: string;
+}
+export interface DeleteInstanceSessionQuery {
+  /**
+   * Service callers only (the Gateway for a widget session): the caller whose runs and sessions these are, `widget:<sessionId>`.
+   */
+  owner?: string;
+}
+export interface DeleteInstanceSessionHeaders {
   /**
    * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
    */

@@ -6,14 +6,22 @@ import type { Handlers } from './operations';
 import { autoActivateInstance } from '../../handlers/gateway/auto-activate-instance';
 import { createRun } from '../../handlers/gateway/create-run';
 import { createWorkspaceAuto } from '../../handlers/gateway/create-workspace-auto';
+import { deleteSession } from '../../handlers/gateway/delete-session';
 import { getRun } from '../../handlers/gateway/get-run';
 import { initWidgetSession } from '../../handlers/gateway/init-widget-session';
+import { listRuns } from '../../handlers/gateway/list-runs';
+import { listSessionMessages } from '../../handlers/gateway/list-session-messages';
+import { listSessions } from '../../handlers/gateway/list-sessions';
 
 /** Hand-written handlers (handlers/gateway/<operation>.ts) wired by operationId. */
 export const handlers = {
   autoActivateInstance,
   createRun,
   createWorkspaceAuto,
+  deleteSession,
   getRun,
   initWidgetSession,
+  listRuns,
+  listSessionMessages,
+  listSessions,
 } satisfies Handlers;

@@ -25,7 +25,8 @@ export interface CreateRunRequest {
   body: T.RunRequest;
 }
 export type CreateRunResult =
-  | { status: 200; body: T.RunResult; headers?: Record<string, string>; contentType?: string };
+  | { status: 200; body: T.RunResult; headers?: Record<string, string>; contentType?: string }
+  | { status: 200; body: string | import('node:stream').Readable; headers?: Record<string, string>; contentType?: string };
 
 /** POST /v1/workspaces/auto */
 export interface CreateWorkspaceAutoRequest {
@@ -37,6 +38,16 @@ export interface CreateWorkspaceAutoRequest {
 export type CreateWorkspaceAutoResult =
   | { status: 200; body: T.TrialWorkspace; headers?: Record<string, string>; contentType?: string }
   | { status: 201; body: T.TrialWorkspace; headers?: Record<string, string>; contentType?: string };
+
+/** DELETE /v1/sessions/{sessionId} */
+export interface DeleteSessionRequest {
+  params: T.DeleteSessionPathParams;
+  query: T.DeleteSessionQuery;
+  headers: T.DeleteSessionHeaders;
+  body: undefined;
+}
+export type DeleteSessionResult =
+  | { status: 204; body: undefined; headers?: Record<string, string>; contentType?: string };
 
 /** GET /v1/runs/{runId} */
 export interface GetRunRequest {
@@ -58,13 +69,47 @@ export interface InitWidgetSessionRequest {
 export type InitWidgetSessionResult =
   | { status: 200; body: T.WidgetSession; headers?: Record<string, string>; contentType?: string };
 
+/** GET /v1/runs */
+export interface ListRunsRequest {
+  params: Record<string, never>;
+  query: T.ListRunsQuery;
+  headers: T.ListRunsHeaders;
+  body: undefined;
+}
+export type ListRunsResult =
+  | { status: 200; body: T.RunRecordList; headers?: Record<string, string>; contentType?: string };
+
+/** GET /v1/sessions/{sessionId}/messages */
+export interface ListSessionMessagesRequest {
+  params: T.ListSessionMessagesPathParams;
+  query: T.ListSessionMessagesQuery;
+  headers: T.ListSessionMessagesHeaders;
+  body: undefined;
+}
+export type ListSessionMessagesResult =
+  | { status: 200; body: T.SessionMessageList; headers?: Record<string, string>; contentType?: string };
+
+/** GET /v1/sessions */
+export interface ListSessionsRequest {
+  params: Record<string, never>;
+  query: T.ListSessionsQuery;
+  headers: T.ListSessionsHeaders;
+  body: undefined;
+}
+export type ListSessionsResult =
+  | { status: 200; body: T.SessionList; headers?: Record<string, string>; contentType?: string };
+
 /** Every operation of the spec, keyed by operationId. A missing or mistyped handler fails `tsc`. */
 export interface Handlers {
   autoActivateInstance: OperationHandler<AutoActivateInstanceRequest, AutoActivateInstanceResult, GatewayDeps>;
   createRun: OperationHandler<CreateRunRequest, CreateRunResult, GatewayDeps>;
   createWorkspaceAuto: OperationHandler<CreateWorkspaceAutoRequest, CreateWorkspaceAutoResult, GatewayDeps>;
+  deleteSession: OperationHandler<DeleteSessionRequest, DeleteSessionResult, GatewayDeps>;
   getRun: OperationHandler<GetRunRequest, GetRunResult, GatewayDeps>;
   initWidgetSession: OperationHandler<InitWidgetSessionRequest, InitWidgetSessionResult, GatewayDeps>;
+  listRuns: OperationHandler<ListRunsRequest, ListRunsResult, GatewayDeps>;
+  listSessionMessages: OperationHandler<ListSessionMessagesRequest, ListSessionMessagesResult, GatewayDeps>;
+  listSessions: OperationHandler<ListSessionsRequest, ListSessionsResult, GatewayDeps>;
 }
 
 export type Handler<K extends keyof Handlers> = Handlers[K];
@@ -72,10 +117,14 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 /** Routing facts read from the spec (the router itself is openapi-backend over the bundled spec). */
 export const operations = {
   autoActivateInstance: {"method":"post","path":"/v1/instances/autoActivate","security":[["bearerAuth"]],"roles":["authenticated"],"idempotency":"optional","successStatus":[200,202]},
-  createRun: {"method":"post","path":"/v1/runs","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","widget-session"],"idempotency":"optional","successStatus":[200]},
+  createRun: {"method":"post","path":"/v1/runs","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","widget-session"],"idempotency":"optional","successStatus":[200,200]},
   createWorkspaceAuto: {"method":"post","path":"/v1/workspaces/auto","security":[["bearerAuth"]],"roles":["authenticated"],"idempotency":"optional","successStatus":[200,201]},
+  deleteSession: {"method":"delete","path":"/v1/sessions/{sessionId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[204]},
   getRun: {"method":"get","path":"/v1/runs/{runId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[200]},
   initWidgetSession: {"method":"post","path":"/v1/widget/session:init","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},
+  listRuns: {"method":"get","path":"/v1/runs","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[200]},
+  listSessionMessages: {"method":"get","path":"/v1/sessions/{sessionId}/messages","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[200]},
+  listSessions: {"method":"get","path":"/v1/sessions","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[200]},
 } as const;
 
 export type OperationId = keyof Handlers;

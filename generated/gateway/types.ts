@@ -31,6 +31,11 @@ export type ErrorCode =
   | 'UNSUPPORTED_COMPONENT'
   | 'ARTIFACT_INTEGRITY_FAILED'
   | 'RATE_LIMITED'
+  | 'CONCURRENCY_LIMIT_EXCEEDED'
+  | 'DAILY_RUN_LIMIT_EXCEEDED'
+  | 'INPUT_TOO_LARGE'
+  | 'RUN_CREDIT_LIMIT_EXCEEDED'
+  | 'WALLET_BUSY'
   | 'INTERNAL'
   | 'NOT_IMPLEMENTED'
   | 'DEPENDENCY_UNAVAILABLE'
@@ -168,9 +173,19 @@ export interface RunRecord {
   runId: string;
   instanceId: string;
   sessionId?: string | null;
-  status: 'running' | 'succeeded' | 'failed' | 'timed_out' | 'rejected';
+  /**
+   * Who started the run.
+   */
+  callerKind?: 'user' | 'api_key' | 'widget';
+  /**
+   * `cancelled`: the client went away mid-stream (charged for what was produced); `expired`: the gateway never reported back and the hold expired uncharged; `rejected`: refused by the credit or daily limits after admission.
+   */
+  status: 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'expired' | 'rejected';
   output?: RunOutput;
   usage?: RunUsage;
+  /**
+   * Present once the run is settled or voided: what it was charged and the wallet right after.
+   */
   billing?: RunBilling;
   /**
    * Present when the run failed or was rejected.
@@ -192,6 +207,10 @@ export interface RunUsage {
 export interface UsageDimensions {
   [k: string]: number | undefined;
 }
+export interface RunRecordList {
+  items: RunRecord[];
+  nextCursor: string | null;
+}
 export interface RunRequest {
   instanceId: string;
   input: RunInput;
@@ -200,15 +219,15 @@ export interface RunRequest {
    */
   sessionId?: string;
   /**
-   * Values for the prompt variables declared by `prompt_orchestrator.variables`.
+   * Values for the prompt variables declared by `prompt_orchestrator.variables` (other names answer 400 with the declared list); they fill prompt placeholders only, never a component's template or code.
    */
   variables?: {
     [k: string]: string | undefined;
   };
   /**
-   * Streaming is not offered yet; must be false or absent.
+   * true answers Server-Sent Events (as `Accept: text/event-stream` does).
    */
-  stream?: false;
+  stream?: boolean;
 }
 export interface RunResult {
   runId: string;
@@ -223,6 +242,34 @@ export interface RunResult {
    */
   durationMs: number;
   createdAt: string;
+}
+export interface SessionList {
+  items: SessionSummary[];
+  nextCursor: string | null;
+}
+export interface SessionSummary {
+  sessionId: string;
+  instanceId: string;
+  createdAt: string;
+  lastActiveAt: string;
+  /**
+   * Answered messages kept in the session.
+   */
+  turns: number;
+}
+export interface SessionMessage {
+  role: 'user' | 'assistant';
+  content: string;
+  runId: string;
+  createdAt: string;
+  /**
+   * What the run of this message was charged.
+   */
+  creditsCharged: number;
+}
+export interface SessionMessageList {
+  items: SessionMessage[];
+  nextCursor: string | null;
 }
 export interface TrialWorkspace {
   created: boolean;
@@ -275,6 +322,27 @@ export interface WorkspaceAutoRequest {
    */
   name?: string;
 }
+export interface ListRunsQuery {
+  /**
+   * The instance.
+   */
+  instanceId: string;
+  /**
+   * Only the caller's own session with this id.
+   */
+  sessionId?: string;
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListRunsHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
 export interface CreateRunHeaders {
   /**
    * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
@@ -284,6 +352,10 @@ export interface CreateRunHeaders {
    * Optional idempotency key; same rules as the required form when given.
    */
   'idempotency-key'?: string;
+  /**
+   * `text/event-stream` asks for a stream of Server-Sent Events (as `"stream": true` does).
+   */
+  accept?: string;
 }
 export interface GetRunPathParams {
   /**
@@ -292,6 +364,64 @@ export interface GetRunPathParams {
   runId: string;
 }
 export interface GetRunHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ListSessionsQuery {
+  /**
+   * The instance.
+   */
+  instanceId: string;
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListSessionsHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ListSessionMessagesPathParams {
+  /**
+   * The session id the caller runs with (`sessionId` of `createRun`).
+   */
+  sessionId: string;
+}
+export interface ListSessionMessagesQuery {
+  /**
+   * The instance.
+   */
+  instanceId: string;
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListSessionMessagesHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface DeleteSessionPathParams {
+  /**
+   * The session id the caller runs with (`sessionId` of `createRun`).
+   */
+  sessionId: string;
+}
+export interface DeleteSessionQuery {
+  /**
+   * The instance.
+   */
+  instanceId: string;
+}
+export interface DeleteSessionHeaders {
   /**
    * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
    */

@@ -15,7 +15,7 @@ export interface ExecuteRunRequest {
 }
 export type ExecuteRunResult =
   | { status: 200; body: T.RunnerRunResult; headers?: Record<string, string>; contentType?: string }
-  | { status: 200; body: string; headers?: Record<string, string>; contentType?: string };
+  | { status: 200; body: string | import('node:stream').Readable; headers?: Record<string, string>; contentType?: string };
 
 /** Every operation of the spec, keyed by operationId. A missing or mistyped handler fails `tsc`. */
 export interface Handlers {

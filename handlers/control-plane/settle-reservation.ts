@@ -1,52 +1,40 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { actorOf, recordAudit } from '../../src/audit';
-import { meterInstanceUsage } from '../../src/billing/metering';
+import { actorOf } from '../../src/audit';
 import { idempotent } from '../../src/control-plane/idempotent';
-import { getReservation, settle } from '../../src/money/billing';
-import { getWallet } from '../../src/money/wallets';
-import { AppError } from '../../src/platform/errors';
+import { deadlineFrom } from '../../src/money/bounds';
+import { settleRun, type SettleRunResult } from '../../src/money/runs';
+import type { RunFinish } from '../../src/runs/records';
+import { timeoutOf } from './authorize-budget';
 
 /**
- * POST /billing/settle — debit what the run used, metered by the instance's capabilities.
- * Idempotent by reservationId: a retry answers the same ledgerEntryId.
+ * POST /billing/settle — debit what the run used (metered by the instance's capabilities, never
+ * more than the hold) and finish its run record (src/money/runs.ts settleRun). Idempotent by reservationId.
  */
-export const settleReservation: Handler<'settleReservation'> = (req, ctx) =>
-  idempotent(req, ctx, async (trx) => {
-    const b = req.body;
-    const reservation = await getReservation(trx, b.reservationId);
-    if (!reservation.instanceId) throw new AppError('UNPROCESSABLE', 'The reservation is not for an instance run', { reservationId: b.reservationId });
-    ctx.annotate({ instanceId: reservation.instanceId, walletId: reservation.walletId });
-    const metered = await meterInstanceUsage(trx, reservation.instanceId, b.usage);
-    const r = await settle(trx, { reservationId: b.reservationId, credits: metered.total, runId: b.runId ?? null, usage: b.usage }, ctx.deps.money);
-    const wallet = await getWallet(trx, r.walletId, ctx.deps.money);
-    const settled = await getReservation(trx, b.reservationId);
-    if (!r.replayed) {
-      await recordAudit(trx, {
-        orgId: wallet.orgId,
-        projectId: wallet.projectId,
-        action: 'billing.settled',
-        resourceType: 'reservation',
-        resourceId: r.reservationId,
-        actor: actorOf(ctx.caller),
-        requestId: ctx.requestId,
-        data: { instanceId: reservation.instanceId, walletId: r.walletId, runId: r.runId, ledgerEntryId: r.ledgerEntryId, creditsMetered: r.requested, creditsCharged: r.charged, overage: r.overage, balanceAfter: r.balanceAfter },
-      });
-    }
-    return {
-      status: 200 as const,
-      body: {
-        reservationId: r.reservationId,
-        runId: r.runId ?? '',
-        ledgerEntryId: r.ledgerEntryId,
-        ledgerEntryIds: r.ledgerEntryIds,
-        creditsMetered: r.requested,
-        creditsCharged: r.charged,
-        overage: r.overage,
-        lines: metered.lines,
-        balance: r.balanceAfter,
-        available: wallet.available,
-        lowBalance: wallet.lowBalance,
-        settledAt: (settled.resolvedAt ?? new Date()).toISOString(),
-      },
-    };
-  });
+export const settleReservation: Handler<'settleReservation'> = async (req, ctx) => {
+  const b = req.body;
+  ctx.annotate({ reservationId: b.reservationId, ...(b.runId ? { runId: b.runId } : {}) });
+  const input = { reservationId: b.reservationId, runId: b.runId ?? null, usage: b.usage, run: b.run as RunFinish | undefined };
+  const deps = { money: ctx.deps.money, actor: actorOf(ctx.caller), requestId: ctx.requestId, bounds: deadlineFrom(timeoutOf(req.headers['x-request-timeout-ms'])) };
+  if (req.headers['idempotency-key']) return idempotent(req, ctx, async (trx) => answer(await settleRun(trx as never, input, deps)));
+  return answer(await settleRun(ctx.deps.db, input, deps));
+};
+
+function answer(r: SettleRunResult) {
+  return {
+    status: 200 as const,
+    body: {
+      reservationId: r.reservationId,
+      runId: r.runId ?? '',
+      ledgerEntryId: r.ledgerEntryId,
+      ledgerEntryIds: r.ledgerEntryIds,
+      creditsMetered: r.creditsMetered,
+      creditsCharged: r.creditsCharged,
+      overage: r.overage,
+      lines: r.lines,
+      balance: r.balance,
+      available: r.wallet.available,
+      lowBalance: r.wallet.lowBalance,
+      settledAt: r.settledAt.toISOString(),
+    },
+  };
+}

@@ -239,13 +239,14 @@ test('another tenant\'s instance answers 404 (as a run and as a run record); a s
   assert.ok(none.headers.get('x-gateway-overhead-ms'), 'refusals before the handler carry the overhead header');
 });
 
-test('input over the instance\'s maxInputChars answers 422 before anything is reserved', async () => {
+test('input over the instance\'s maxInputChars answers 413 INPUT_TOO_LARGE with the limit, before anything is reserved', async () => {
   const ida = await buyer(stack, 'ida@example.com');
   const instanceId = await activeInstance(stack, ida);
   const ent = (await http('GET', `${cp}/instances/${instanceId}/entitlements`, { token: ida.token })).body;
   const before = await wallet(stack, ida);
   const r = await run(stack, { token: ida.token, instanceId, text: 'x'.repeat(ent.limits.maxInputChars + 1) });
-  assert.equal(r.status, 422, JSON.stringify(r.body));
+  assert.equal(r.status, 413, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'INPUT_TOO_LARGE');
   assert.equal(r.body.error.details.maxInputChars, ent.limits.maxInputChars);
   assert.deepEqual(await wallet(stack, ida), before);
 });

@@ -62,9 +62,11 @@ export function collectOperations(spec: Json, schemas: Record<string, Json>): Op
         const content = deref(resp).content ?? {};
         const json = content['application/json']?.schema;
         const other = Object.keys(content).find((c) => c !== 'application/json');
-        const bodyType = json ? typeOf(json, `${typeBase}Response${status}`) : other ? 'string' : 'undefined';
+        // A text/event-stream answer is written as it happens: its body may be a Readable.
+        const otherType = other === 'text/event-stream' ? "string | import('node:stream').Readable" : 'string';
+        const bodyType = json ? typeOf(json, `${typeBase}Response${status}`) : other ? otherType : 'undefined';
         results.push({ status, bodyType });
-        if (json && other) results.push({ status, bodyType: 'string' });
+        if (json && other) results.push({ status, bodyType: otherType });
       }
       ops.push({
         operationId: op.operationId,

@@ -12,8 +12,9 @@ import { createGatewayMetrics } from './metrics';
 import { createMemoryRateLimiter, type RateLimiter } from './rate-limit';
 import { createRedisRateLimiter } from './rate-limit-redis';
 import type { Sleep } from './retry';
-import { createRunStore } from './run-store';
+import { createMemoryConcurrencyLimiter, createRedisConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency';
 import { createRunnerClient } from './runner-client';
+import { createRunnerStreamer } from './runner-stream';
 import { createWidgetSessions, loadWidgetSecret } from './widget-session';
 
 export interface GatewayRuntime {
@@ -27,6 +28,7 @@ export interface GatewayOverrides {
   runnerUrl?: () => string;
   tokens?: TokenSource;
   rateLimiter?: RateLimiter;
+  concurrency?: ConcurrencyLimiter;
   /** Instance lifecycle signals to drop cached entitlements on. */
   signals?: InstanceSignals;
   sleep?: Sleep;
@@ -69,16 +71,25 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     if (!(await redisLimiter.ready())) log.warn('rate limiter: redis is not reachable yet; deciding in-process until it is');
     rateLimiter = redisLimiter;
   } else rateLimiter = createMemoryRateLimiter();
+  // maxConcurrentRuns across replicas through Redis leases when configured, in-process otherwise.
+  let concurrency: ConcurrencyLimiter;
+  if (o.concurrency) concurrency = o.concurrency;
+  else if (config.redisUrl) {
+    const redisLeases = createRedisConcurrencyLimiter({ url: config.redisUrl, log, onFallback: (err) => { metrics.rateLimiterFallbacks.inc(); log.debug({ err }, 'concurrency decided in-process: redis failed'); } });
+    await redisLeases.ready();
+    concurrency = redisLeases;
+  } else concurrency = createMemoryConcurrencyLimiter();
   const deps: GatewayDeps = {
     config,
     log,
     identity: base.identity,
     cp,
     runner: createRunnerClient({ baseUrl: o.runnerUrl ?? (() => config.urls.runner), http, tokens }),
+    runnerStream: createRunnerStreamer({ baseUrl: o.runnerUrl ?? (() => config.urls.runner), http, tokens }),
     entitlements,
     rateLimiter,
     widgets: createWidgetSessions(await loadWidgetSecret(config)),
-    runs: createRunStore(),
+    concurrency,
     flows: createFlowArtifacts({ cp, http }),
     metrics,
     pollIntervalMs: 100,
@@ -88,6 +99,7 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     async close() {
       unsubscribe?.();
       await rateLimiter.close();
+      await concurrency.close();
       http.close();
     },
   };

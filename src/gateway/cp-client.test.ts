@@ -82,7 +82,7 @@ const rejects = async (p: Promise<unknown>, code: string, status: number) => {
 test('authorize is retried on 502/503/504 up to 3 attempts, each with Idempotency-Key authz:<runId>, the request id and the service token', async () => {
   script = (_r, n) => (n < 3 ? problem(n === 1 ? 503 : 502, 'DEPENDENCY_UNAVAILABLE') : { status: 201, body: reservation });
   const r = await authorize();
-  assert.equal(r.reservationId, reservation.reservationId);
+  assert.equal(r.body.reservationId, reservation.reservationId);
   assert.equal(seen.length, 3);
   for (const s of seen) {
     assert.equal(s.headers['idempotency-key'], 'authz:run_01TESTTESTTEST');
@@ -122,7 +122,7 @@ test('final answers pass through untouched: 403 INSUFFICIENT_CREDITS keeps balan
 
 test('a concurrent duplicate (409 IDEMPOTENCY_IN_PROGRESS) is retried, other 409s are final', async () => {
   script = (_r, n) => (n === 1 ? problem(409, 'IDEMPOTENCY_IN_PROGRESS') : { status: 201, body: reservation });
-  assert.equal((await authorize()).reservationId, reservation.reservationId);
+  assert.equal((await authorize()).body.reservationId, reservation.reservationId);
   assert.equal(seen.length, 2);
 });
 
@@ -146,7 +146,7 @@ test('an unreachable control plane fails closed after the retries', async () => 
 
 test('a 401 on the gateway\'s own token refreshes it once; a forwarded user credential\'s 401 passes through', async () => {
   script = (r) => (r.headers.authorization === 'Bearer svc-token-' + tokenSerial && tokenInvalidations > 0 ? { status: 201, body: reservation } : problem(401, 'UNAUTHENTICATED'));
-  assert.equal((await authorize()).reservationId, reservation.reservationId);
+  assert.equal((await authorize()).body.reservationId, reservation.reservationId);
   assert.equal(tokenInvalidations, 1);
   seen = [];
   script = () => problem(401, 'UNAUTHENTICATED');

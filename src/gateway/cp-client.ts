@@ -27,6 +27,10 @@ import type {
   Instance,
   Offering,
   Reservation,
+  RunRecord,
+  RunRecordList,
+  RunSessionList,
+  RunSessionMessageList,
   SettleRequest,
   Settlement,
   VoidRequest,
@@ -54,7 +58,8 @@ export interface CallOptions {
 
 export interface ControlPlaneClient {
   getEntitlements(instanceId: string, credential: Credential, o: CallOptions): Promise<Entitlements>;
-  authorize(body: AuthorizeRequest, o: CallOptions): Promise<Reservation>;
+  /** With `body.run`: 201 admitted (the reservation, `run.history`), or 200 a finished run's replay (`run.replay`). */
+  authorize(body: AuthorizeRequest, o: CallOptions): Promise<{ status: number; body: Reservation }>;
   settle(body: SettleRequest, o: CallOptions): Promise<Settlement>;
   void(body: VoidRequest, o: CallOptions): Promise<Reservation>;
   getArtifactLink(offeringId: string, versionId: string, o: CallOptions): Promise<ArtifactLink>;
@@ -63,7 +68,24 @@ export interface ControlPlaneClient {
   getOffering(offeringId: string, o: CallOptions): Promise<Offering>;
   createOrgAuto(body: CreateOrgAutoRequest, userToken: string, o: CallOptions & { idempotencyKey?: string }): Promise<{ status: number; body: Workspace }>;
   createInstance(body: CreateInstanceRequest, userToken: string, o: CallOptions & { idempotencyKey: string }): Promise<{ body: Instance; replayed: boolean }>;
+  /** Run history, read with the caller's credential (or the service token + `owner` for a widget session). */
+  history: {
+    getRun(runId: string, credential: Credential, owner: string | undefined, o: CallOptions): Promise<RunRecord>;
+    listRuns(instanceId: string, q: HistoryQuery & { sessionId?: string }, credential: Credential, o: CallOptions): Promise<RunRecordList>;
+    listSessions(instanceId: string, q: HistoryQuery, credential: Credential, o: CallOptions): Promise<RunSessionList>;
+    listMessages(instanceId: string, sessionId: string, q: HistoryQuery, credential: Credential, o: CallOptions): Promise<RunSessionMessageList>;
+    eraseSession(instanceId: string, sessionId: string, credential: Credential, owner: string | undefined, o: CallOptions): Promise<void>;
+  };
 }
+
+export interface HistoryQuery {
+  owner?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** The deadline the Control Plane gets for a money call: the attempt's timeout minus a margin for the COMMIT (bounds.ts). */
+export const DEADLINE_MARGIN_MS = 1_000;
 
 export interface ControlPlaneClientOptions {
   baseUrl: () => string;
@@ -78,7 +100,9 @@ export interface ControlPlaneClientOptions {
 
 interface Call {
   operation: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Send `X-Request-Timeout-Ms` (money calls: the Control Plane never commits past it). */
+  deadline?: boolean;
   path: string;
   credential: Credential;
   body?: unknown;
@@ -122,6 +146,7 @@ export function createControlPlaneClient(opts: ControlPlaneClientOptions): Contr
     else if (c.credential.kind === 'bearer') h.authorization = `Bearer ${c.credential.token}`;
     else if (c.credential.kind === 'apiKey') h['x-api-key'] = c.credential.key;
     if (c.idempotencyKey) h['idempotency-key'] = c.idempotencyKey;
+    if (c.deadline) h['x-request-timeout-ms'] = String(Math.max(50, c.policy.timeoutMs - DEADLINE_MARGIN_MS));
     return h;
   }
 
@@ -169,6 +194,10 @@ export function createControlPlaneClient(opts: ControlPlaneClientOptions): Contr
   }
 
   const enc = encodeURIComponent;
+  const qs = (q: { [k: string]: string | number | undefined } | HistoryQuery) => {
+    const parts = Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => `${enc(k)}=${enc(String(v))}`);
+    return parts.length ? `?${parts.join('&')}` : '';
+  };
   const inProgress = (res: JsonResponse<ErrorEnvelope>) => res.status === 409 && res.body?.error?.code === 'IDEMPOTENCY_IN_PROGRESS';
 
   return {
@@ -176,18 +205,20 @@ export function createControlPlaneClient(opts: ControlPlaneClientOptions): Contr
       return (await call<Entitlements>({ operation: 'getInstanceEntitlements', method: 'GET', path: `/instances/${enc(instanceId)}/entitlements`, credential, policy: P.read }, o)).body!;
     },
     async authorize(body, o) {
-      return (
-        await call<Reservation>(
-          { operation: 'authorizeBudget', method: 'POST', path: '/billing/authorize', credential: { kind: 'service' }, body, idempotencyKey: `authz:${body.runId}`, policy: P.authorize, retryIf: inProgress },
-          o,
-        )
-      ).body!;
+      // With `run` the run record is the idempotency record (same attemptId on every retry).
+      const res = await call<Reservation>(
+        body.run
+          ? { operation: 'authorizeBudget', method: 'POST', path: '/billing/authorize', credential: { kind: 'service' }, body, policy: P.authorize, deadline: true }
+          : { operation: 'authorizeBudget', method: 'POST', path: '/billing/authorize', credential: { kind: 'service' }, body, idempotencyKey: `authz:${body.runId}`, policy: P.authorize, retryIf: inProgress },
+        o,
+      );
+      return { status: res.status, body: res.body! };
     },
     async settle(body, o) {
-      return (await call<Settlement>({ operation: 'settleReservation', method: 'POST', path: '/billing/settle', credential: { kind: 'service' }, body, policy: P.settle }, { requestId: o.requestId })).body!;
+      return (await call<Settlement>({ operation: 'settleReservation', method: 'POST', path: '/billing/settle', credential: { kind: 'service' }, body, policy: P.settle, deadline: true }, { requestId: o.requestId })).body!;
     },
     async void(body, o) {
-      return (await call<Reservation>({ operation: 'voidReservation', method: 'POST', path: '/billing/void', credential: { kind: 'service' }, body, policy: P.void }, { requestId: o.requestId })).body!;
+      return (await call<Reservation>({ operation: 'voidReservation', method: 'POST', path: '/billing/void', credential: { kind: 'service' }, body, policy: P.void, deadline: true }, { requestId: o.requestId })).body!;
     },
     async getArtifactLink(offeringId, versionId, o) {
       return (await call<ArtifactLink>({ operation: 'getOfferingVersionArtifact', method: 'GET', path: `/offerings/${enc(offeringId)}/versions/${enc(versionId)}/artifact`, credential: { kind: 'service' }, policy: P.read }, o)).body!;
@@ -205,6 +236,23 @@ export function createControlPlaneClient(opts: ControlPlaneClientOptions): Contr
     async createOrgAuto(body, userToken, o) {
       const res = await call<Workspace>({ operation: 'createOrgAuto', method: 'POST', path: '/orgs/auto', credential: { kind: 'bearer', token: userToken }, body, idempotencyKey: o.idempotencyKey, policy: P.trial, retryIf: inProgress }, o);
       return { status: res.status, body: res.body! };
+    },
+    history: {
+      async getRun(runId, credential, owner, o) {
+        return (await call<RunRecord>({ operation: 'getRunRecord', method: 'GET', path: `/runs/${enc(runId)}${qs({ owner })}`, credential, policy: P.read }, o)).body!;
+      },
+      async listRuns(instanceId, q, credential, o) {
+        return (await call<RunRecordList>({ operation: 'listInstanceRuns', method: 'GET', path: `/instances/${enc(instanceId)}/runs${qs(q)}`, credential, policy: P.read }, o)).body!;
+      },
+      async listSessions(instanceId, q, credential, o) {
+        return (await call<RunSessionList>({ operation: 'listInstanceSessions', method: 'GET', path: `/instances/${enc(instanceId)}/sessions${qs(q)}`, credential, policy: P.read }, o)).body!;
+      },
+      async listMessages(instanceId, sessionId, q, credential, o) {
+        return (await call<RunSessionMessageList>({ operation: 'listInstanceSessionMessages', method: 'GET', path: `/instances/${enc(instanceId)}/sessions/${enc(sessionId)}/messages${qs(q)}`, credential, policy: P.read }, o)).body!;
+      },
+      async eraseSession(instanceId, sessionId, credential, owner, o) {
+        await call<void>({ operation: 'deleteInstanceSession', method: 'DELETE', path: `/instances/${enc(instanceId)}/sessions/${enc(sessionId)}${qs({ owner })}`, credential, policy: P.read }, o);
+      },
     },
     async createInstance(body, userToken, o) {
       const res = await call<Instance>({ operation: 'createInstance', method: 'POST', path: '/instances', credential: { kind: 'bearer', token: userToken }, body, idempotencyKey: o.idempotencyKey, policy: P.trial, retryIf: inProgress }, o);

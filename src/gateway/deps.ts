@@ -6,8 +6,9 @@ import type { EntitlementsCache } from './entitlements';
 import type { FlowArtifacts } from './flow-tweaks';
 import type { GatewayMetrics } from './metrics';
 import type { RateLimiter } from './rate-limit';
-import type { RunStore } from './run-store';
+import type { ConcurrencyLimiter } from './concurrency';
 import type { RunnerClient } from './runner-client';
+import type { RunnerStreamer } from './runner-stream';
 import type { WidgetSessions } from './widget-session';
 
 /** What every gateway handler receives as `ctx.deps` (built by build-deps.ts). */
@@ -20,7 +21,10 @@ export interface GatewayDeps {
   entitlements: EntitlementsCache;
   rateLimiter: RateLimiter;
   widgets: WidgetSessions;
-  runs: RunStore;
+  /** maxConcurrentRuns leases (Redis when REDIS_URL is set). */
+  concurrency: ConcurrencyLimiter;
+  /** The Runner with `Accept: text/event-stream`. */
+  runnerStream: RunnerStreamer;
   flows: FlowArtifacts;
   metrics: GatewayMetrics;
   /** Trial activation polling interval (ms). */

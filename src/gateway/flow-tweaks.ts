@@ -12,7 +12,10 @@
  *   prompt_orchestrator.systemPrompt / temperature / maxTokens / model → model nodes'
  *       system_message / temperature / max_tokens / model_name
  *   prompt_orchestrator.variables ⊕ the run's `variables` → Prompt nodes' template variables
- *       (a variable wired to an edge keeps the edge's value)
+ *       (a variable wired to an edge keeps the edge's value). Only a node's own prompt variables
+ *       (its `custom_fields.template`, else the `{name}` placeholders of its template) are ever
+ *       set: never `template`, `code` or any other component field. A run may send only the
+ *       names declared in `prompt_orchestrator.variables` (checkRunVariables: 400 otherwise).
  *   rag_knowledgebase.knowledgeBaseIds / topK → retriever nodes' knowledge_base_id / top_k
  */
 import { createHash } from 'node:crypto';
@@ -26,6 +29,27 @@ export type Tweaks = Record<string, Record<string, unknown>>;
 export interface FlowNode {
   id: string;
   type: string;
+  /** Prompt nodes: the names of their template variables. */
+  variables?: string[];
+}
+
+/** Component fields a variable may never set, whatever it is called. */
+const NEVER_SET = new Set(['template', 'code', '_type']);
+
+/**
+ * The run's `variables` must be declared by the instance's `prompt_orchestrator.variables`: a run
+ * fills the publisher's placeholders, it never adds its own. 400 with the declared names.
+ */
+export function checkRunVariables(config: Entitlements['config'], variables: Record<string, string> | undefined): void {
+  if (!variables) return;
+  const declared = Object.keys(((config.prompt_orchestrator ?? {}) as { variables?: Record<string, string> }).variables ?? {});
+  const unknown = Object.keys(variables).filter((name) => !declared.includes(name) || NEVER_SET.has(name));
+  if (unknown.length) {
+    throw new AppError('VALIDATION_FAILED', `Unknown variables: ${unknown.join(', ')}; this instance declares ${declared.length ? declared.join(', ') : 'none'}`, {
+      errors: unknown.map((name) => ({ path: `/body/variables/${name}`, message: 'is not a variable declared by prompt_orchestrator.variables' })),
+      declared,
+    });
+  }
 }
 
 const norm = (t: string) => t.toLowerCase().replace(/[\s_-]+/g, '');
@@ -50,7 +74,8 @@ export function tweaksFor(nodes: readonly FlowNode[], config: Entitlements['conf
   for (const node of nodes) {
     const t = norm(node.type);
     if (PROMPT_TYPES.has(t)) {
-      for (const [name, value] of Object.entries(vars)) put(node.id, name, value);
+      const own = new Set(node.variables ?? []);
+      for (const [name, value] of Object.entries(vars)) if (own.has(name) && !NEVER_SET.has(name)) put(node.id, name, value);
     } else if (RETRIEVER_TYPES.has(t)) {
       if (rag) {
         const ids = rag.knowledgeBaseIds;
@@ -69,13 +94,26 @@ export function tweaksFor(nodes: readonly FlowNode[], config: Entitlements['conf
 
 /** The nodes of a Langflow export (`{data: {nodes: [{id, data: {type}}]}}`). */
 export function flowNodes(bytes: Buffer): FlowNode[] {
-  const flow = JSON.parse(bytes.toString('utf8')) as { data?: { nodes?: { id?: unknown; type?: unknown; data?: { type?: unknown } }[] } };
+  type Node = { id?: unknown; type?: unknown; data?: { type?: unknown; node?: { custom_fields?: { template?: unknown }; template?: { template?: { value?: unknown } } } } };
+  const flow = JSON.parse(bytes.toString('utf8')) as { data?: { nodes?: Node[] } };
   const out: FlowNode[] = [];
   for (const n of flow.data?.nodes ?? []) {
     const type = typeof n.data?.type === 'string' ? n.data.type : typeof n.type === 'string' ? n.type : undefined;
-    if (typeof n.id === 'string' && type) out.push({ id: n.id, type });
+    if (typeof n.id !== 'string' || !type) continue;
+    const node: FlowNode = { id: n.id, type };
+    if (PROMPT_TYPES.has(norm(type))) node.variables = promptVariables(n.data?.node);
+    out.push(node);
   }
   return out;
+}
+
+/** A Langflow Prompt node's variables: `custom_fields.template`, else the `{name}` placeholders of its template. */
+function promptVariables(node: { custom_fields?: { template?: unknown }; template?: { template?: { value?: unknown } } } | undefined): string[] {
+  const declared = node?.custom_fields?.template;
+  if (Array.isArray(declared)) return declared.filter((v): v is string => typeof v === 'string' && !NEVER_SET.has(v));
+  const text = node?.template?.template?.value;
+  if (typeof text !== 'string') return [];
+  return [...new Set([...text.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!))].filter((v) => !NEVER_SET.has(v));
 }
 
 export interface PreparedArtifact {

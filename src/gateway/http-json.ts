@@ -11,7 +11,7 @@
  * ones close client-side (30 s) before the servers' 65 s keep-alive timeout, which avoids the
  * reuse-after-server-close race.
  */
-import http, { type IncomingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 
 export interface HttpResponse {
@@ -48,8 +48,23 @@ export interface RequestOptions {
   maxBytes?: number;
 }
 
+/** A response whose body is read as it arrives (Server-Sent Events). */
+export interface StreamingResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body; errors with a TransportError ('timeout', 'aborted', 'network') when the request dies. */
+  body: IncomingMessage;
+  /** Ends the request now (the caller no longer wants the body). */
+  destroy(reason?: TransportFailure): void;
+}
+
 export interface HttpClient {
   request(method: string, url: string, opts: RequestOptions): Promise<HttpResponse>;
+  /**
+   * Sends the request and answers at the response's headers; `timeoutMs` bounds the whole
+   * exchange (headers and body) and `signal` ends it at any time.
+   */
+  stream(method: string, url: string, opts: RequestOptions): Promise<StreamingResponse>;
   json<T>(method: string, url: string, opts: RequestOptions): Promise<JsonResponse<T>>;
   /** Sockets opened so far (tests check that connections are reused). */
   readonly socketsCreated: number;
@@ -120,8 +135,61 @@ export function createHttpClient(opts: { maxSockets?: number; idleTimeoutMs?: nu
     });
   }
 
+  function stream(method: string, url: string, o: RequestOptions): Promise<StreamingResponse> {
+    return new Promise<StreamingResponse>((resolve, reject) => {
+      if (o.signal?.aborted) return reject(new TransportError('aborted', 'request aborted before it was sent'));
+      const u = new URL(url);
+      const lib = u.protocol === 'https:' ? https : http;
+      const agent = agents[u.protocol as 'http:' | 'https:'];
+      if (!agent) return reject(new TransportError('network', `unsupported protocol ${u.protocol}`));
+      const headers: Record<string, string | number> = { accept: 'text/event-stream', ...o.headers };
+      let payload: Buffer | undefined;
+      if (o.body !== undefined) {
+        payload = Buffer.isBuffer(o.body) ? o.body : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
+        headers['content-type'] ??= 'application/json';
+        headers['content-length'] = payload.length;
+      }
+      let response: IncomingMessage | undefined;
+      const kill = (kind: TransportFailure, message: string) => req.destroy(new TransportError(kind, message));
+      const cleanup = () => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+      };
+      const req = lib.request({ protocol: u.protocol, hostname: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers, agent }, (res) => {
+        response = res;
+        // Consumers listen for the body's errors; this one keeps a late error from going uncaught.
+        res.on('error', () => {});
+        res.once('close', cleanup);
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: res,
+          // A body read to its end leaves the socket to the agent (keep-alive): nothing to end then.
+          destroy: (reason = 'aborted') => {
+            if (!res.complete) kill(reason, 'request ended by the client');
+          },
+        });
+      });
+      const timer = setTimeout(() => kill('timeout', `no complete answer within ${o.timeoutMs} ms`), o.timeoutMs);
+      const onAbort = () => kill('aborted', 'request aborted');
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (err) => {
+        const e = err instanceof TransportError ? err : new TransportError('network', err.message, { cause: err });
+        if (!response) {
+          cleanup();
+          reject(e);
+        } else if (!response.destroyed) {
+          // A request destroyed mid-body surfaces on the body stream as the same TransportError.
+          response.destroy(e);
+        }
+      });
+      req.end(payload);
+    });
+  }
+
   return {
     request,
+    stream,
     async json<T>(method: string, url: string, o: RequestOptions): Promise<JsonResponse<T>> {
       const res = await request(method, url, o);
       let body: T | undefined;

@@ -3,16 +3,27 @@
  *
  *   caller (user JWT / project API key / widget session)
  *   → entitlements for (credential, instance)  [cached ≤ 5 s; the CP decides tenant scope]
- *   → active? channel allowed (API keys: allowApiKeys; widgets: web_widget + Origin)? input size?
+ *   → active? channel allowed (API keys: allowApiKeys; widgets: web_widget + Origin)?
+ *   → input rules: maxInputChars (413 INPUT_TOO_LARGE), declared variables only (400)
  *   → rate limit: the instance's bucket (plan rateLimits) + the caller's (channel capability's rateLimitPerMinute)
- *   → authorize estimatedBudgetPerRun  [Idempotency-Key authz:<runId>; 403 INSUFFICIENT_CREDITS passes through]
- *   → Runner (≤ 60 s)  — failure or timeout → void (never charge a failed run), answer the Runner's error
+ *   → concurrency: a lease on one of the plan's maxConcurrentRuns slots (429 CONCURRENCY_LIMIT_EXCEEDED)
+ *   → authorize with the run (the Control Plane records the run with its hold: Idempotency-Key
+ *     replays and conflicts, maxRunsPerDay, the hold from credits_wallet, the session's history)
+ *   → Runner (≤ 60 s) with history and maxOutputTokens (what the hold pays for)
+ *     — failure or timeout → void (never charge a failed run), answer the Runner's error
  *   → settle the Runner's usage (`runs` counted as the channel's dimension: api_runs / widget_runs / chat_runs)
- *   → output, usage, billing.
+ *     with the run's outcome (its record is finished in the same transaction)
+ *   → output, usage, billing — as JSON, or as Server-Sent Events (run-stream.ts).
  *
  * The Control Plane's authorize is what guarantees that concurrent runs never overspend a wallet
  * (available = balance − open reservations, checked under the wallet's lock); the gateway only
- * ever spends what a reservation covers.
+ * ever spends what a reservation covers, and a settle never charges more than its hold.
+ *
+ * Reported uncharged: when settle fails through every retry, the gateway voids the reservation.
+ * A settle never commits after the deadline it was sent with (src/money/bounds.ts), so once the
+ * last attempt has timed out nothing can charge the run any more; the void just releases the
+ * hold early (else it expires). A void that finds the reservation settled (an attempt committed
+ * but its answer was lost) fetches the settlement again (idempotent) and answers the run.
  */
 import { createHash } from 'node:crypto';
 import type { Entitlements, Reservation, Settlement } from '../../generated/control-plane/types';
@@ -24,14 +35,13 @@ import { newId } from '../platform/ids';
 import type { Logger } from '../platform/logger';
 import { credentialOf, widgetSessionOf } from './auth';
 import type { GatewayDeps } from './deps';
-import type { PreparedArtifact } from './flow-tweaks';
-import { tweaksFor } from './flow-tweaks';
+import { checkRunVariables, tweaksFor, type PreparedArtifact } from './flow-tweaks';
 import type { RunOutcome } from './metrics';
 import { originAllowed } from './origins';
 import { waited, type Waits } from './overhead';
 import type { BucketSpec } from './rate-limit';
+import { estimateUsage, maxOutputTokensFor, promptTokens, type PromptParts } from './run-budget';
 import { GATEWAY_RUNNER_TIMEOUT_MS } from './runner-client';
-import type { StoredRun } from './run-store';
 
 export type Channel = 'user' | 'api_key' | 'widget';
 
@@ -40,8 +50,8 @@ export const CHANNEL_DIMENSION: Record<Channel, string> = { user: 'chat_runs', a
 /** The experience capability whose per-caller limits apply to a channel. */
 const CHANNEL_CAPABILITY: Record<Channel, string> = { user: 'chat_ui', api_key: 'api_endpoint', widget: 'web_widget' };
 
-/** Reservations outlive the longest run (60 s) with room for settle retries. */
-const RESERVATION_TTL_SECONDS = 120;
+/** Reservations outlive the longest run (60 s) with room for settle retries; so do concurrency leases. */
+export const RESERVATION_TTL_SECONDS = 120;
 
 export interface RunContext {
   requestId: string;
@@ -50,7 +60,6 @@ export interface RunContext {
   origin?: string;
   annotate(fields: Record<string, unknown>): void;
 }
-
 
 export interface RunAnswer {
   body: RunResult;
@@ -92,14 +101,20 @@ export function idempotentRunId(caller: Caller, key: string): string {
   return `run_${createHash('sha256').update(`${caller.kind}:${caller.subject}\n${key}`).digest('hex').slice(0, 32)}`;
 }
 
-const requestHashOf = (body: RunRequest) => createHash('sha256').update(JSON.stringify(body)).digest('hex');
+/** What makes "the same run request" for an Idempotency-Key (the stream flag is how it is answered, not what runs). */
+const requestHashOf = (body: RunRequest) => {
+  const { stream: _stream, ...what } = body;
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
+};
 
-function withDetails(err: AppError, extra: Record<string, unknown>, headers?: Record<string, string>): AppError {
+export function withDetails(err: AppError, extra: Record<string, unknown>, headers?: Record<string, string>): AppError {
   return new AppError(err.code, err.message, { ...(err.details ?? {}), ...extra }, { status: err.status, cause: err.cause ?? err, headers: { ...(err.headers ?? {}), ...(headers ?? {}) } });
 }
 
+export const asAppError = (e: unknown, fallback: ErrorCode = 'INTERNAL') => (e instanceof AppError ? e : new AppError(fallback, 'Unexpected error', undefined, { cause: e }));
+
 /** Output as the spec shapes it: the Runner's fields, with sources that name a document as citations. */
-function shapeOutput(output: RunnerRunResult['output']): RunResult['output'] {
+export function shapeOutput(output: RunnerRunResult['output']): RunResult['output'] {
   const { citations: _ignored, ...rest } = output as Record<string, unknown> & { text: string };
   const sources = Array.isArray(rest.sources) ? (rest.sources as { documentId?: unknown; title?: unknown; id?: unknown }[]) : [];
   const citations = sources
@@ -108,21 +123,32 @@ function shapeOutput(output: RunnerRunResult['output']): RunResult['output'] {
   return { ...rest, text: String(rest.text ?? ''), ...(citations.length ? { citations } : {}) } as RunResult['output'];
 }
 
-function voidReason(err: AppError): 'run_failed' | 'run_timeout' | 'runner_unavailable' | 'cancelled' {
+export type VoidReason = 'run_failed' | 'run_timeout' | 'runner_unavailable' | 'cancelled' | 'rejected' | 'other';
+
+export function voidReason(err: AppError): VoidReason {
   if (err.status === 499) return 'cancelled';
   if (err.code === 'DEPENDENCY_TIMEOUT') return 'run_timeout';
   if (err.code === 'RUNTIME_UNAVAILABLE' && err.status === 503) return 'runner_unavailable';
   return 'run_failed';
 }
 
-/** Where a run was when it ended: before the Runner, at the Runner, or settling after it. */
-type Phase = 'admission' | 'runner' | 'settle';
+/** The run record's status for a run that ended with `err`. */
+export function failedStatus(err: AppError): 'failed' | 'timed_out' | 'cancelled' {
+  if (err.status === 499) return 'cancelled';
+  return err.code === 'DEPENDENCY_TIMEOUT' ? 'timed_out' : 'failed';
+}
 
-function outcomeOf(err: AppError, phase: Phase): RunOutcome {
+/** Where a run was when it ended: before the Runner, at the Runner, or settling after it. */
+export type Phase = 'admission' | 'runner' | 'settle';
+
+export function outcomeOf(err: AppError, phase: Phase): RunOutcome {
   if (err.status === 499) return 'cancelled';
   if (phase === 'runner') return err.code === 'DEPENDENCY_TIMEOUT' ? 'runner_timeout' : 'runner_failed';
   switch (err.code) {
-    case 'RATE_LIMITED': return 'rate_limited';
+    case 'RATE_LIMITED':
+    case 'CONCURRENCY_LIMIT_EXCEEDED':
+    case 'DAILY_RUN_LIMIT_EXCEEDED':
+      return 'rate_limited';
     case 'INSUFFICIENT_CREDITS': return 'insufficient_credits';
     case 'NOT_ENTITLED': return 'not_entitled';
     case 'CONTROL_PLANE_UNAVAILABLE': return 'control_plane_unavailable';
@@ -130,115 +156,155 @@ function outcomeOf(err: AppError, phase: Phase): RunOutcome {
   }
 }
 
-export async function createRun(deps: GatewayDeps, caller: Caller | undefined, body: RunRequest, idempotencyKey: string | undefined, c: RunContext, timing: Waits): Promise<RunAnswer> {
+/** A run that passed admission: it has a hold, a record, and everything the Runner needs. */
+export interface Admitted {
+  kind: 'admitted';
+  runId: string;
+  channel: Channel;
+  ent: Entitlements;
+  sessionId: string | null;
+  reservation: Reservation;
+  runnerRequest: RunnerRunRequest;
+  prompt: PromptParts;
+  rateRemaining: number;
+  createdAt: Date;
+  started: number;
+  idempotent: boolean;
+  /** Set when the run is settled: the duration its record and answer give. */
+  durationMs?: number;
+  /** Gives the concurrency lease back (idempotent). */
+  releaseLease(): Promise<void>;
+}
+
+/** A finished run's first answer, replayed (any replica, any time within its retention). */
+export interface Replayed {
+  kind: 'replay';
+  runId: string;
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Everything before the Runner: checks, limits, the hold and the run record. Throws the refusal
+ * (a JSON error answer); answers a replay for an Idempotency-Key that already finished.
+ */
+export async function admit(deps: GatewayDeps, caller: Caller | undefined, body: RunRequest, idempotencyKey: string | undefined, c: RunContext, timing: Waits): Promise<Admitted | Replayed> {
   const started = performance.now();
   const createdAt = new Date();
   const channel = channelOf(caller);
   const who = caller!;
   const runId = idempotencyKey ? idempotentRunId(who, idempotencyKey) : newId('run');
-  const requestHash = idempotencyKey ? requestHashOf(body) : undefined;
+  c.annotate({ runId });
 
-  if (idempotencyKey) {
-    const prior = deps.runs.get(runId);
-    if (prior?.answer && prior.idempotency) {
-      if (prior.idempotency.requestHash !== requestHash) {
-        throw new AppError('IDEMPOTENCY_PAYLOAD_MISMATCH', 'This Idempotency-Key was used with a different request', { idempotencyKey, runId });
-      }
-      return replay(prior);
-    }
-    if (!deps.runs.begin(runId)) throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'A run with this Idempotency-Key is in progress', { idempotencyKey, runId });
+  const widget = channel === 'widget' ? widgetSessionOf(who) : undefined;
+  if (channel === 'widget') {
+    if (!widget || body.instanceId !== widget.instanceId) throw new AppError('NOT_FOUND', 'Instance not found');
+    if (!c.origin || c.origin !== widget.origin) throw new AppError('ORIGIN_NOT_ALLOWED', 'Widget sessions run only from the origin that started them', { origin: c.origin ?? null });
+    if (body.sessionId !== undefined && body.sessionId !== widget.sessionId) throw new AppError('FORBIDDEN', 'A widget session runs only its own conversation');
   }
-  let outcome: RunOutcome = 'error';
-  let code = '';
-  let phase: Phase = 'admission';
+  const sessionId = body.sessionId ?? widget?.sessionId ?? null;
+
+  const ent = await waited(timing, 'controlPlaneMs', deps.entitlements.get(body.instanceId, credentialOf(who), { requestId: c.requestId, signal: c.signal }));
+  c.annotate({ orgId: ent.orgId, projectId: ent.projectId, instanceId: ent.instanceId });
+  if (ent.state !== 'active') {
+    throw new AppError('NOT_ENTITLED', `The instance is ${ent.state}; runs need an active instance`, { instanceId: ent.instanceId, state: ent.state });
+  }
+  if (channel === 'api_key' && !ent.allowApiKeys) {
+    throw new AppError('NOT_ENTITLED', 'This instance does not accept project API keys (api_endpoint.allowApiKeys)', { instanceId: ent.instanceId });
+  }
+  if (channel === 'widget') {
+    if (!ent.capabilities.includes('web_widget')) throw new AppError('NOT_ENTITLED', 'This instance has no web widget', { instanceId: ent.instanceId });
+    if (!originAllowed(c.origin, ent.allowedOrigins)) throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may no longer use the widget', { origin: c.origin });
+  }
+  const text = body.input.text ?? body.input.message?.content ?? '';
+  const maxInputChars = maxInputCharsFor(channel, ent);
+  if (text.length > maxInputChars) {
+    throw new AppError('INPUT_TOO_LARGE', `The input is longer than this instance accepts (${maxInputChars} characters)`, { maxInputChars, inputChars: text.length });
+  }
+  checkRunVariables(ent.config, body.variables as Record<string, string> | undefined);
+
+  const decision = await deps.rateLimiter.take(bucketsFor(channel, who.subject, ent));
+  if (!decision.allowed) {
+    const scope = decision.key === ent.instanceId ? 'instance' : 'caller';
+    deps.metrics.rateLimited.inc({ scope });
+    throw new AppError(
+      'RATE_LIMITED',
+      scope === 'instance' ? `Rate limit of ${ent.rateLimits.perMinute} runs per minute exceeded for this instance` : 'Rate limit exceeded for this caller',
+      { retryAfterSeconds: decision.retryAfterSeconds, scope },
+      { headers: { 'Retry-After': String(decision.retryAfterSeconds) } },
+    );
+  }
+
+  // From here every path gives the lease back.
+  const maxConcurrentRuns = ent.limits.maxConcurrentRuns;
+  let leased = false;
+  const releaseLease = async () => {
+    if (!leased) return;
+    leased = false;
+    await deps.concurrency.release(ent.instanceId, runId).catch((err) => c.log.warn({ err }, 'concurrency lease not released; it lapses at its expiry'));
+  };
+  if (maxConcurrentRuns !== undefined) {
+    const lease = await deps.concurrency.acquire(ent.instanceId, runId, maxConcurrentRuns, RESERVATION_TTL_SECONDS * 1000);
+    if (!lease.acquired) {
+      deps.metrics.rateLimited.inc({ scope: 'concurrency' });
+      throw new AppError('CONCURRENCY_LIMIT_EXCEEDED', `This instance already runs its plan's ${maxConcurrentRuns} concurrent runs`, { instanceId: ent.instanceId, maxConcurrentRuns, active: lease.active, retryAfterSeconds: 1 }, { headers: { 'Retry-After': '1' } });
+    }
+    leased = true;
+  }
+
   try {
-    const answer = await run();
-    outcome = 'succeeded';
-    return answer;
-  } catch (thrown) {
-    const err = thrown instanceof AppError ? thrown : new AppError('INTERNAL', 'Unexpected error', undefined, { cause: thrown });
-    outcome = outcomeOf(err, phase);
-    code = err.code;
-    throw err;
-  } finally {
-    if (idempotencyKey) deps.runs.end(runId);
-    deps.metrics.runs.inc({ outcome, channel, code });
-    deps.metrics.runDuration.observe({ outcome }, (performance.now() - started) / 1000);
-  }
-
-  async function run(): Promise<RunAnswer> {
-    const widget = channel === 'widget' ? widgetSessionOf(who) : undefined;
-    if (channel === 'widget') {
-      if (!widget || body.instanceId !== widget.instanceId) throw new AppError('NOT_FOUND', 'Instance not found');
-      if (!c.origin || c.origin !== widget.origin) throw new AppError('ORIGIN_NOT_ALLOWED', 'Widget sessions run only from the origin that started them', { origin: c.origin ?? null });
-      if (body.sessionId !== undefined && body.sessionId !== widget.sessionId) throw new AppError('FORBIDDEN', 'A widget session runs only its own conversation');
-    }
-    const sessionId = body.sessionId ?? widget?.sessionId;
-
-    const ent = await waited(timing, 'controlPlaneMs', deps.entitlements.get(body.instanceId, credentialOf(who), { requestId: c.requestId, signal: c.signal }));
-    c.annotate({ orgId: ent.orgId, projectId: ent.projectId, instanceId: ent.instanceId, runId });
-    if (ent.state !== 'active') {
-      throw new AppError('NOT_ENTITLED', `The instance is ${ent.state}; runs need an active instance`, { instanceId: ent.instanceId, state: ent.state });
-    }
-    if (channel === 'api_key' && !ent.allowApiKeys) {
-      throw new AppError('NOT_ENTITLED', 'This instance does not accept project API keys (api_endpoint.allowApiKeys)', { instanceId: ent.instanceId });
-    }
-    if (channel === 'widget') {
-      if (!ent.capabilities.includes('web_widget')) throw new AppError('NOT_ENTITLED', 'This instance has no web widget', { instanceId: ent.instanceId });
-      if (!originAllowed(c.origin, ent.allowedOrigins)) throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may no longer use the widget', { origin: c.origin });
-    }
-    const text = body.input.text ?? body.input.message?.content ?? '';
-    const maxInputChars = maxInputCharsFor(channel, ent);
-    if (text.length > maxInputChars) {
-      throw new AppError('UNPROCESSABLE', `The input is longer than this instance accepts (${maxInputChars} characters)`, { maxInputChars, inputChars: text.length });
-    }
-    const decision = await deps.rateLimiter.take(bucketsFor(channel, who.subject, ent));
-    if (!decision.allowed) {
-      const scope = decision.key === ent.instanceId ? 'instance' : 'caller';
-      deps.metrics.rateLimited.inc({ scope });
-      throw new AppError(
-        'RATE_LIMITED',
-        scope === 'instance' ? `Rate limit of ${ent.rateLimits.perMinute} runs per minute exceeded for this instance` : 'Rate limit exceeded for this caller',
-        { retryAfterSeconds: decision.retryAfterSeconds, scope },
-        { headers: { 'Retry-After': String(decision.retryAfterSeconds) } },
-      );
-    }
-
-    // From here the run exists: it has a record, and once a budget is reserved it has effects.
-    const record: RunRecord = { runId, instanceId: ent.instanceId, sessionId: sessionId ?? null, status: 'running', startedAt: createdAt.toISOString(), finishedAt: null, durationMs: null };
-    const stored: StoredRun = { record, owner: { kind: channel, subject: who.subject, instanceId: ent.instanceId }, ...(requestHash ? { idempotency: { requestHash } } : {}) };
-    deps.runs.put(stored);
-    const finish = (status: RunRecord['status'], extra: Partial<RunRecord>) => {
-      Object.assign(record, { status, finishedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - started), ...extra });
-    };
-    const fail = (err: AppError, status: RunRecord['status'], keepAnswer: boolean, extra: Record<string, unknown> = {}): AppError => {
-      finish(status, { error: { code: err.code, message: err.message } });
-      const out = withDetails(err, { runId, ...extra });
-      if (keepAnswer && requestHash) stored.answer = { status: out.status, body: { code: out.code, message: out.message, details: out.details }, headers: out.headers ?? {} };
-      if (!keepAnswer) delete stored.idempotency; // nothing happened yet: a retry with the same key runs afresh
-      return out;
-    };
-
-    // Authorize and read the flow (cached) side by side; a reservation is voided whenever the run does not happen.
+    // Authorize (the run is recorded with its hold) and read the flow (cached) side by side.
     const [authz, prep] = await waited(timing, 'controlPlaneMs', Promise.allSettled([
-      deps.cp.authorize({ instanceId: ent.instanceId, estimatedBudget: ent.limits.estimatedBudgetPerRun, runId, ttlSeconds: RESERVATION_TTL_SECONDS }, { requestId: c.requestId, signal: c.signal }),
+      deps.cp.authorize(
+        {
+          instanceId: ent.instanceId,
+          runId,
+          ttlSeconds: RESERVATION_TTL_SECONDS,
+          run: {
+            attemptId: newId('att'),
+            callerKind: channel,
+            callerSubject: who.subject,
+            ...(sessionId ? { sessionId } : {}),
+            ...(idempotencyKey ? { requestHash: requestHashOf(body) } : {}),
+            input: body.input as Record<string, unknown>,
+          },
+        },
+        { requestId: c.requestId, signal: c.signal },
+      ),
       deps.flows.prepare(ent, { requestId: c.requestId }),
     ]));
     if (authz.status === 'rejected') {
-      const err = authz.reason instanceof AppError ? authz.reason : new AppError('INTERNAL', 'Unexpected error', undefined, { cause: authz.reason });
+      const err = asAppError(authz.reason);
       if (err.code === 'INSUFFICIENT_CREDITS') deps.metrics.insufficientCredits.inc();
       if (err.code === 'NOT_ENTITLED' || err.code === 'NOT_FOUND') deps.entitlements.invalidate(ent.instanceId);
-      throw fail(err, 'rejected', false);
+      if (err.code === 'DAILY_RUN_LIMIT_EXCEEDED') deps.metrics.rateLimited.inc({ scope: 'daily' });
+      const retryAfter = err.details?.retryAfterSeconds;
+      throw withDetails(err, { runId }, typeof retryAfter === 'number' ? { 'Retry-After': String(retryAfter) } : undefined);
     }
-    const reservation: Reservation = authz.value;
+    const answer = authz.value.body;
+    if (authz.value.status === 200 && answer.run?.replay) {
+      await releaseLease();
+      return { kind: 'replay', runId, status: answer.run.replay.status, body: answer.run.replay.body };
+    }
+    const reservation = answer;
     c.annotate({ reservationId: reservation.reservationId });
+    const history = answer.run?.history ?? [];
+    const prompt: PromptParts = { systemPrompt: (ent.config.prompt_orchestrator as { systemPrompt?: string } | undefined)?.systemPrompt, history, input: text };
+    const fail = async (err: AppError): Promise<never> => {
+      const voided = await voidRun(deps, c, timing, reservation, err);
+      throw withDetails(err, { runId, reservationId: reservation.reservationId, charged: false, voided });
+    };
     if (prep.status === 'rejected') {
-      const err = prep.reason instanceof AppError ? prep.reason : new AppError('STORAGE_UNAVAILABLE', 'The flow artifact could not be prepared', undefined, { cause: prep.reason });
-      await release(reservation, 'other', `${err.code}: ${err.message}`);
-      throw fail(err, 'failed', true, { reservationId: reservation.reservationId, charged: false });
+      return await fail(prep.reason instanceof AppError ? prep.reason : new AppError('STORAGE_UNAVAILABLE', 'The flow artifact could not be prepared', undefined, { cause: prep.reason }));
     }
     const prepared: PreparedArtifact = prep.value;
-
+    // What the hold pays for: the output is capped so the run never costs more than its hold.
+    const maxOutputTokens = maxOutputTokensFor(reservation.amount, ent.capabilities, { tokens_in: promptTokens(prompt), [CHANNEL_DIMENSION[channel]]: 1 });
+    if (maxOutputTokens === 0) {
+      return await fail(new AppError('RUN_CREDIT_LIMIT_EXCEEDED', `This run's input alone would cost more than its hold of ${reservation.amount} credits`, {
+        maxCreditsPerRun: ent.limits.maxCreditsPerRun, hold: reservation.amount, promptTokens: promptTokens(prompt),
+      }));
+    }
     const runnerRequest: RunnerRunRequest = {
       runId,
       instanceId: ent.instanceId,
@@ -250,103 +316,167 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
       tweaks: prepared.nodes ? tweaksFor(prepared.nodes, ent.config, body.variables as Record<string, string> | undefined) : {},
       bindings: ent.bindings.filter((b) => b.status === 'active').map((b) => ({ bindingId: b.bindingId, connectorId: b.connectorId, name: b.name })),
       input: body.input,
+      ...(history.length ? { history } : {}),
       // Namespaced by instance before it reaches any runtime: two tenants never share a session.
       ...(sessionId ? { sessionId: `${ent.instanceId}:${sessionId}` } : {}),
       timeoutMs: Math.min(ent.limits.runTimeoutMs, GATEWAY_RUNNER_TIMEOUT_MS),
+      ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
     };
-    let result: RunnerRunResult;
-    const t0 = performance.now();
-    phase = 'runner';
-    try {
-      result = await deps.runner.execute(runnerRequest, { requestId: c.requestId, signal: c.signal, timeoutMs: GATEWAY_RUNNER_TIMEOUT_MS });
-    } catch (thrown) {
-      const err = thrown instanceof AppError ? thrown : new AppError('RUNTIME_ERROR', 'The run failed', undefined, { cause: thrown });
-      timing.runnerMs += performance.now() - t0;
-      const voided = await release(reservation, voidReason(err), `${err.code}: ${err.message}`);
-      throw fail(err, err.code === 'DEPENDENCY_TIMEOUT' ? 'timed_out' : 'failed', true, { reservationId: reservation.reservationId, charged: false, voided });
-    }
-    timing.runnerMs += performance.now() - t0;
-
-    phase = 'settle';
-    const usage = channelUsage(result.usage.dimensions, channel);
-    let settlement: Settlement;
-    try {
-      settlement = await waited(timing, 'controlPlaneMs', deps.cp.settle({ reservationId: reservation.reservationId, runId, usage }, { requestId: c.requestId }));
-    } catch (thrown) {
-      // Not settled (the Control Plane stayed unreachable through every retry): the reservation
-      // expires and releases its budget, so nothing is charged, and the output is withheld.
-      const err = thrown instanceof AppError ? thrown : new AppError('INTERNAL', 'Unexpected error', undefined, { cause: thrown });
-      c.log.error({ err, reservationId: reservation.reservationId }, 'settle failed; the reservation will expire uncharged');
-      throw fail(err, 'failed', true, { reservationId: reservation.reservationId, settled: false });
-    }
-
-    deps.metrics.creditsCharged.inc({ channel }, settlement.creditsCharged);
-    const output = shapeOutput(result.output);
-    const billing = {
-      reservationId: reservation.reservationId,
-      ledgerEntryId: settlement.ledgerEntryId,
-      creditsCharged: settlement.creditsCharged,
-      overage: settlement.overage,
-      balance: settlement.balance,
-      available: settlement.available,
-      lowBalance: settlement.lowBalance,
+    return {
+      kind: 'admitted', runId, channel, ent, sessionId, reservation, runnerRequest, prompt, rateRemaining: decision.remaining, createdAt, started,
+      idempotent: idempotencyKey !== undefined, releaseLease,
     };
-    const durationMs = Math.round(performance.now() - started);
-    finish('succeeded', { output, usage: { dimensions: usage }, billing, durationMs });
-    const resultBody: RunResult = {
-      runId,
-      instanceId: ent.instanceId,
-      sessionId: sessionId ?? null,
-      status: 'succeeded',
-      output,
-      usage: { dimensions: usage },
-      billing,
-      durationMs,
-      createdAt: createdAt.toISOString(),
-    };
-    const headers = { 'X-RateLimit-Remaining': String(decision.remaining) };
-    if (requestHash) stored.answer = { status: 200, body: resultBody, headers };
-    return { body: resultBody, headers: requestHash ? { ...headers, 'Idempotent-Replayed': 'false' } : headers };
-  }
-
-  /** Voids the reservation (retried); true when voided, false when left to expire. */
-  async function release(reservation: Reservation, reason: 'run_failed' | 'run_timeout' | 'runner_unavailable' | 'cancelled' | 'other', message: string): Promise<boolean> {
-    try {
-      await waited(timing, 'controlPlaneMs', deps.cp.void({ reservationId: reservation.reservationId, reason, message: message.slice(0, 500) }, { requestId: c.requestId }));
-      return true;
-    } catch (err) {
-      c.log.error({ err, reservationId: reservation.reservationId, reason }, 'void failed; the reservation will expire and release its budget');
-      return false;
-    }
+  } catch (err) {
+    await releaseLease();
+    throw err;
   }
 }
 
-function replay(prior: StoredRun): RunAnswer {
-  const a = prior.answer!;
-  if (a.status === 200) return { body: a.body as RunResult, headers: { ...a.headers, 'Idempotent-Replayed': 'true' } };
-  const e = a.body as { code: ErrorCode; message: string; details?: Record<string, unknown> };
-  throw new AppError(e.code, e.message, e.details, { status: a.status, headers: { ...a.headers, 'Idempotent-Replayed': 'true' } });
+/** Voids a run's hold and finishes its record (retried); true when voided, false when left to expire. */
+export async function voidRun(deps: GatewayDeps, c: RunContext, timing: Waits, reservation: Reservation, err: AppError): Promise<boolean> {
+  try {
+    await waited(timing, 'controlPlaneMs', deps.cp.void({
+      reservationId: reservation.reservationId,
+      reason: voidReason(err),
+      message: `${err.code}: ${err.message}`.slice(0, 500),
+      run: { status: failedStatus(err), error: { status: err.status === 499 ? 499 : err.status, code: err.code, message: err.message.slice(0, 1000), details: { ...(err.details ?? {}), runId: reservation.runId, reservationId: reservation.reservationId, charged: false } } },
+    }, { requestId: c.requestId }));
+    return true;
+  } catch (thrown) {
+    c.log.error({ err: thrown, reservationId: reservation.reservationId }, 'void failed; the reservation will expire and release its budget');
+    return false;
+  }
 }
 
 /**
- * `GET /v1/runs/{runId}` from this replica's recent runs: the widget session that started it, or
- * a caller the Control Plane lets read the instance (a project member, an API key of the
- * project); anyone else, and runs this replica does not hold, get 404.
+ * Settles a run (and finishes its record with `finish`). When settle fails through every retry
+ * the hold is voided and the error says `charged: false` — truthfully (see the module comment).
  */
-export async function readRun(deps: GatewayDeps, caller: Caller | undefined, runId: string, c: { requestId: string; signal: AbortSignal }): Promise<RunRecord> {
-  const notFound = () => new AppError('NOT_FOUND', 'Run not found');
-  const stored = deps.runs.get(runId);
-  if (!stored || !caller) throw notFound();
-  if (caller.kind === 'widget') {
-    if (stored.owner.kind !== 'widget' || stored.owner.subject !== caller.subject) throw notFound();
-    return stored.record;
-  }
-  if (caller.kind !== 'user' && caller.kind !== 'api_key') throw notFound();
+export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits, a: Admitted, usage: Record<string, number>, finish: { status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled'; output?: RunResult['output']; error?: AppError }): Promise<Settlement> {
+  // The duration the record keeps is the one the answer gives (resultOf reads it back).
+  a.durationMs = Math.round(performance.now() - a.started);
+  const body = {
+    reservationId: a.reservation.reservationId,
+    runId: a.runId,
+    usage,
+    run: {
+      status: finish.status,
+      ...(finish.output ? { output: finish.output as Record<string, unknown> } : {}),
+      durationMs: a.durationMs,
+      ...(finish.error ? { error: { status: finish.error.status, code: finish.error.code, message: finish.error.message.slice(0, 1000), details: finish.error.details } } : {}),
+    },
+  };
   try {
-    await deps.cp.getInstance(stored.record.instanceId, credentialOf(caller), { requestId: c.requestId, signal: c.signal });
-  } catch (err) {
-    if (err instanceof AppError && (err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN')) throw notFound();
-    throw err;
+    return await waited(timing, 'controlPlaneMs', deps.cp.settle(body, { requestId: c.requestId }));
+  } catch (thrown) {
+    const err = asAppError(thrown);
+    const voided = await waited(timing, 'controlPlaneMs', deps.cp.void({ reservationId: a.reservation.reservationId, reason: 'other', message: `settle failed: ${err.code}` }, { requestId: c.requestId }))
+      .then(() => true)
+      .catch(async (voidErr: unknown) => {
+        if (voidErr instanceof AppError && voidErr.code === 'RESERVATION_ALREADY_RESOLVED') return 'settled' as const;
+        return false;
+      });
+    if (voided === 'settled') return waited(timing, 'controlPlaneMs', deps.cp.settle(body, { requestId: c.requestId }));
+    c.log.error({ err, reservationId: a.reservation.reservationId, voided }, 'settle failed; the run is reported uncharged');
+    throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, settled: false, charged: false, voided });
   }
-  return stored.record;
+}
+
+export function billingOf(reservation: Reservation, s: Settlement): RunResult['billing'] {
+  return {
+    reservationId: reservation.reservationId,
+    ledgerEntryId: s.ledgerEntryId,
+    creditsCharged: s.creditsCharged,
+    overage: s.overage,
+    balance: s.balance,
+    available: s.available,
+    lowBalance: s.lowBalance,
+  };
+}
+
+export function resultOf(a: Admitted, output: RunResult['output'], usage: Record<string, number>, s: Settlement): RunResult {
+  return {
+    runId: a.runId,
+    instanceId: a.ent.instanceId,
+    sessionId: a.sessionId,
+    status: 'succeeded',
+    output,
+    usage: { dimensions: usage },
+    billing: billingOf(a.reservation, s),
+    durationMs: a.durationMs ?? Math.round(performance.now() - a.started),
+    // The run record's start: the hold's creation (same instant in the Control Plane).
+    createdAt: a.reservation.createdAt,
+  };
+}
+
+/** A replayed answer as the gateway gives it (Idempotent-Replayed: true). */
+export function replayAnswer(r: Replayed): RunAnswer {
+  if (r.status === 200) return { body: r.body as unknown as RunResult, headers: { 'Idempotent-Replayed': 'true' } };
+  const e = r.body as { code: ErrorCode; message: string; details?: Record<string, unknown> };
+  throw new AppError(e.code, e.message, e.details, { status: r.status, headers: { 'Idempotent-Replayed': 'true' } });
+}
+
+/** The JSON answer: admit → Runner → settle. */
+export async function createRun(deps: GatewayDeps, caller: Caller | undefined, body: RunRequest, idempotencyKey: string | undefined, c: RunContext, timing: Waits): Promise<RunAnswer> {
+  const started = performance.now();
+  const channel = channelOf(caller);
+  let outcome: RunOutcome = 'error';
+  let code = '';
+  let phase: Phase = 'admission';
+  try {
+    const a = await admit(deps, caller, body, idempotencyKey, c, timing);
+    if (a.kind === 'replay') {
+      outcome = 'succeeded';
+      return replayAnswer(a);
+    }
+    try {
+      phase = 'runner';
+      let result: RunnerRunResult;
+      const t0 = performance.now();
+      try {
+        result = await deps.runner.execute(a.runnerRequest, { requestId: c.requestId, signal: c.signal, timeoutMs: GATEWAY_RUNNER_TIMEOUT_MS });
+      } catch (thrown) {
+        const err = asAppError(thrown, 'RUNTIME_ERROR');
+        timing.runnerMs += performance.now() - t0;
+        const voided = await voidRun(deps, c, timing, a.reservation, err);
+        throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, charged: false, voided });
+      }
+      timing.runnerMs += performance.now() - t0;
+      phase = 'settle';
+      const usage = channelUsage(result.usage.dimensions, a.channel);
+      const output = shapeOutput(result.output);
+      const settlement = await settleRun(deps, c, timing, a, usage, { status: 'succeeded', output });
+      deps.metrics.creditsCharged.inc({ channel }, settlement.creditsCharged);
+      outcome = 'succeeded';
+      const headers: Record<string, string> = { 'X-RateLimit-Remaining': String(a.rateRemaining) };
+      if (a.idempotent) headers['Idempotent-Replayed'] = 'false';
+      return { body: resultOf(a, output, usage, settlement), headers };
+    } finally {
+      await a.releaseLease();
+    }
+  } catch (thrown) {
+    const err = asAppError(thrown);
+    outcome = outcomeOf(err, phase);
+    code = err.code;
+    throw err;
+  } finally {
+    deps.metrics.runs.inc({ outcome, channel, code });
+    deps.metrics.runDuration.observe({ outcome }, (performance.now() - started) / 1000);
+  }
+}
+
+export { estimateUsage };
+
+/** The durable record of a run, from the Control Plane (any replica answers). */
+export async function readRun(deps: GatewayDeps, caller: Caller | undefined, runId: string, c: { requestId: string; signal: AbortSignal }): Promise<RunRecord> {
+  if (!caller) throw new AppError('NOT_FOUND', 'Run not found');
+  const { credential, owner } = historyCredential(caller);
+  return (await deps.cp.history.getRun(runId, credential, owner, { requestId: c.requestId, signal: c.signal })) as RunRecord;
+}
+
+/** Whose credential reads history: the caller's own, or (a widget session) the gateway's with the session as owner. */
+export function historyCredential(caller: Caller): { credential: ReturnType<typeof credentialOf>; owner?: string } {
+  if (caller.kind === 'widget') return { credential: { kind: 'service' }, owner: `widget:${caller.subject}` };
+  if (caller.kind !== 'user' && caller.kind !== 'api_key') throw new AppError('NOT_FOUND', 'Not found');
+  return { credential: credentialOf(caller) };
 }

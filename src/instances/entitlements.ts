@@ -3,11 +3,12 @@ import type { Entitlements } from '../../generated/control-plane/types';
 import type { VersionRow } from '../catalog/rows';
 import { bindingsOfInstance } from '../connectors/bindings';
 import type { Wire } from '../platform/http/wire';
+import { runLimitsOf } from '../money/run-limits';
 import type { InstanceRow } from './rows';
 
 /** How long a gateway may cache entitlements before asking again. */
 export const ENTITLEMENTS_TTL_SECONDS = 5;
-const DEFAULTS = { budgetPerRun: 50, perMinute: 60, burst: 10, maxInputChars: 8000, runTimeoutMs: 60_000 };
+const DEFAULTS = { perMinute: 60, burst: 10, maxInputChars: 8000, runTimeoutMs: 60_000 };
 
 type Cfg = Record<string, any>;
 
@@ -21,21 +22,21 @@ export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date(
   const version: VersionRow = await db('offering_versions').where({ id: row.version_id }).first();
   const plan = version.plans.find((p) => p.id === row.plan_id);
   const cfg = row.effective_config as Record<string, Cfg>;
-  const wallet: Cfg = cfg.credits_wallet ?? {};
   const api: Cfg = cfg.api_endpoint ?? {};
   const tools: Cfg = cfg.tool_connectors ?? {};
   const experienceLimits = ['api_endpoint', 'chat_ui', 'web_widget'].map((c) => cfg[c]?.rateLimitPerMinute).filter((n): n is number => typeof n === 'number');
   const inputLimits = ['api_endpoint', 'web_widget'].map((c) => cfg[c]?.maxInputChars).filter((n): n is number => typeof n === 'number');
-  const budget = wallet.estimatedBudgetPerRun ?? DEFAULTS.budgetPerRun;
+  // The credit limits of a run, as the Control Plane applies them when it admits one (src/money/run-limits.ts).
+  const run = runLimitsOf(cfg, plan);
   const limits: Wire<Entitlements>['limits'] = {
-    estimatedBudgetPerRun: budget,
-    maxCreditsPerRun: wallet.maxCreditsPerRun ?? budget * 10,
-    depletionPolicy: wallet.depletionPolicy ?? 'block',
+    estimatedBudgetPerRun: run.estimatedBudgetPerRun,
+    maxCreditsPerRun: run.maxCreditsPerRun,
+    depletionPolicy: run.depletionPolicy,
     maxInputChars: inputLimits.length ? Math.max(...inputLimits) : DEFAULTS.maxInputChars,
     runTimeoutMs: plan?.limits.runTimeoutMs ?? api.timeoutMs ?? DEFAULTS.runTimeoutMs,
   };
-  if (plan?.limits.maxRunsPerDay !== undefined) limits.maxRunsPerDay = plan.limits.maxRunsPerDay;
-  if (plan?.limits.maxConcurrentRuns !== undefined) limits.maxConcurrentRuns = plan.limits.maxConcurrentRuns;
+  if (run.maxRunsPerDay !== undefined) limits.maxRunsPerDay = run.maxRunsPerDay;
+  if (run.maxConcurrentRuns !== undefined) limits.maxConcurrentRuns = run.maxConcurrentRuns;
   return {
     instanceId: row.id,
     orgId: row.org_id,

@@ -10,8 +10,9 @@
  * - available = balance − open reservations; an authorize needs available ≥ amount, else
  *   403 INSUFFICIENT_CREDITS {walletId, balance, available, requiredBudget}. So debits plus
  *   pending never exceed credits (the wallet row's CHECK reserved ≤ balance enforces it too).
- * - settle charges min(credits, available incl. this reservation's hold); `overage` is set
- *   when credits > the reserved amount or when the charge was capped. Never negative.
+ * - settle charges min(credits, the reservation's hold): never more than was reserved (the hold
+ *   is the run's maximum). `overage` is set when credits > the reserved amount (the charge was
+ *   capped). Never negative.
  * - Each reservation is resolved exactly once (a DB trigger refuses any change after that):
  *   settle on voided → RESERVATION_ALREADY_RESOLVED, on expired → RESERVATION_EXPIRED,
  *   void on settled → RESERVATION_ALREADY_RESOLVED; the same settle repeated replays the first
@@ -382,12 +383,19 @@ export async function executeBatch(
     if (w && w.balance - w.reserved < need) expireOn.add(walletId);
   }
   if (expireOn.size) {
+    // The runs whose holds expire here are marked `expired` in the same statement.
     const expired = await rows<{ id: string; wallet_id: string; amount: number }>(
       trx,
-      `update reservations set status = 'expired', resolved_at = ?
-        where wallet_id = any(?) and status = 'open' and expires_at <= ?
-        returning id, wallet_id, amount`,
-      [now, [...expireOn], now],
+      `with e as (
+         update reservations set status = 'expired', resolved_at = ?
+          where wallet_id = any(?) and status = 'open' and expires_at <= ?
+          returning id, wallet_id, amount),
+       x as (
+         update runs set status = 'expired', finished_at = ?, duration_ms = (extract(epoch from (?::timestamptz - started_at)) * 1000)::integer
+          where reservation_id in (select id from e) and status = 'running'
+          returning 1)
+       select e.*, (select count(*) from x) as runs from e`,
+      [now, [...expireOn], now, now, now],
     );
     for (const e of expired) {
       const w = wallets.get(e.wallet_id)!;
@@ -538,8 +546,9 @@ export async function executeBatch(
   }
 
   function decideSettle(o: SettleOp, r: ReservationRow, w: WalletState): SettleResult {
+    // Never more than the hold: the hold is the run's maximum (and it was available when taken).
     const availableIncl = w.balance - w.reserved + r.amount;
-    const charged = Math.min(o.requested, availableIncl);
+    const charged = Math.min(o.requested, r.amount, availableIncl);
     const overage = o.requested > r.amount || charged < o.requested;
     const byType: Record<CreditType, number> = { granted: 0, paid: 0 };
     let left = charged;

@@ -135,24 +135,20 @@ describe('settle is idempotent and every reservation resolves once', () => {
     assert.equal((await getReservation(t.db, old.reservation.id)).status, 'expired');
   });
 
-  it('charges usage above the reservation up to the available balance and flags the overage', async () => {
-    const w = await walletWith(t.db, { starterCredits: 100 });
+  it('never charges more than the hold: huge usage on a 10-credit hold is charged 10 and flagged as overage', async () => {
+    // The red-team reproduction: a runner reporting usage worth 5,000 credits on a 10-credit hold.
+    const w = await walletWith(t.db, { starterCredits: 10_000 });
     const a = await authorize(t.db, { walletId: w.id, amount: 10 });
-    const s = await settle(t.db, { reservationId: a.reservation.id, credits: 30 });
-    assert.equal(s.charged, 30);
+    const s = await settle(t.db, { reservationId: a.reservation.id, credits: 5_000 });
+    assert.equal(s.requested, 5_000);
+    assert.equal(s.charged, 10);
     assert.equal(s.overage, true);
-
+    assert.equal((await getWallet(t.db, w.id)).balance, 9_990);
+    // Below the hold the charge is the usage.
     const b = await authorize(t.db, { walletId: w.id, amount: 60 });
-    const other = await authorize(t.db, { walletId: w.id, amount: 5 });
-    // balance 70, another hold of 5: this settle can take at most 70 − 5 = 65.
-    const capped = await settle(t.db, { reservationId: b.reservation.id, credits: 500 });
-    assert.equal(capped.requested, 500);
-    assert.equal(capped.charged, 65);
-    assert.equal(capped.overage, true);
-    assert.equal(capped.balanceAfter, 5);
-    const o = await settle(t.db, { reservationId: other.reservation.id, credits: 5 });
-    assert.equal(o.charged, 5);
-    assert.equal((await getWallet(t.db, w.id)).balance, 0);
+    const under = await settle(t.db, { reservationId: b.reservation.id, credits: 7 });
+    assert.deepEqual([under.charged, under.overage], [7, false]);
+    assert.equal((await getWallet(t.db, w.id)).balance, 9_983);
   });
 
   it('spends granted credits before paid ones, splitting a debit into two rows when it spans both', async () => {

@@ -33,6 +33,8 @@ import { hashRequest, runIdempotent } from '../platform/idempotency';
 import { rows, sqlState, type Db } from '../db/tx';
 import { authorize, expireReservations, settle, voidReservation, type SettleResult } from './billing';
 import { BillingEngine } from './engine';
+import { boundedTransaction } from './bounds';
+import { createMemoryConcurrencyLimiter } from '../gateway/concurrency';
 import { createWallet, getWallet, topUp } from './wallets';
 
 // ---------------------------------------------------------------------------------------------
@@ -99,6 +101,18 @@ export interface SimulationOptions {
   /** Wall-clock cap; clients stop starting new operations after it. Default 45 s. */
   maxDurationMs?: number;
   log?: (line: string) => void;
+  /**
+   * Runs hold one of `maxConcurrentRuns` leases per wallet (the gateway's in-process limiter):
+   * the simulation checks that never more than that many runs of a wallet are in flight.
+   */
+  maxConcurrentRuns?: number;
+  /**
+   * PostgreSQL only: hold the first shared wallet's row lock for `holdMs` every `everyMs` (a stuck
+   * wallet). Direct clients then run every money operation bounded (bounds.ts, deadline
+   * `deadlineMs`): WALLET_BUSY means nothing committed; a client that gives up on a settle voids,
+   * and that run must never be charged. Latencies of the other wallets are reported.
+   */
+  stall?: { holdMs: number; everyMs: number; deadlineMs: number };
 }
 
 export interface SimulationReport {
@@ -111,6 +125,10 @@ export interface SimulationReport {
   faults: { crashBeforeCommit: number; lostResponse: number; killed: number; unknownErrors: Record<string, number> };
   audits: number;
   engine: { clients: number; batches: number; operations: number; largestBatch: number; isolatedRetries: number };
+  /** Most runs of one wallet in flight at once (≤ maxConcurrentRuns). */
+  maxInFlightPerWallet: number;
+  /** Latency (ms) of money operations on other wallets, outside and during a stall of the stuck one. */
+  stall?: { stalls: number; busyAnswers: number; otherWallets: { outsideP50: number; outsideP99: number; duringP50: number; duringP99: number } };
   violations: string[];
   final: { balance: number; debited: number; reservations: Record<string, number> };
 }
@@ -160,6 +178,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     faults: { crashBeforeCommit: 0, lostResponse: 0, killed: 0, unknownErrors: {} },
     audits: 0,
     engine: { clients: 0, batches: 0, operations: 0, largestBatch: 0, isolatedRetries: 0 },
+    maxInFlightPerWallet: 0,
     violations: [],
     final: { balance: 0, debited: 0, reservations: {} },
   };
@@ -208,11 +227,18 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     rng: () => number,
     op: (d: Db) => Promise<T>,
     viaEngine = false,
+    /** Settles: a WALLET_BUSY answer is returned (the caller may give up); else it is retried like a 503. */
+    busyIsAnswer = false,
   ): Promise<{ ok: true; value: T } | { ok: false; error: AppError } | { ok: false; unknown: true }> {
     for (let i = 0; i < maxAttempts; i++) {
       try {
         return { ok: true, value: await attempt(rng, op, viaEngine) };
       } catch (err) {
+        if (err instanceof AppError && err.code === 'WALLET_BUSY' && !busyIsAnswer) {
+          count(report.faults.unknownErrors, 'WALLET_BUSY (retried)');
+          await sleep(int(rng, 5, 20));
+          continue;
+        }
         if (err instanceof AppError) return { ok: false, error: err };
         if (!(err instanceof InjectedFault)) {
           const state = sqlState(err);
@@ -242,12 +268,33 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     settle: (d: Db, input: Parameters<typeof settle>[1]) => ReturnType<typeof settle>;
     void: (d: Db, input: { reservationId: string }) => ReturnType<typeof voidReservation>;
   }
+  // With a stuck wallet, direct clients run bounded transactions (the Control Plane's rule).
+  const stall = opts.stall;
+  let stalled = false;
+  const latency = { outside: [] as number[], during: [] as number[] };
+  const timed = async <T>(walletId: string, d: Db, work: (trx: Db) => Promise<T>): Promise<T> => {
+    if (!stall || d !== db) return work(d);
+    const during = stalled;
+    const t0 = performance.now();
+    try {
+      return await boundedTransaction(db, walletId, { deadline: Date.now() + stall.deadlineMs }, (trx) => work(trx));
+    } finally {
+      if (walletId !== stuckWallet) (during ? latency.during : latency.outside).push(performance.now() - t0);
+    }
+  };
+  let stuckWallet = '';
+  const walletOfRes = new Map<string, string>();
   const direct: Api = {
     viaEngine: false,
-    authorize: (d, i) => authorize(d, i),
-    settle: (d, i) => settle(d, i),
-    void: (d, i) => voidReservation(d, i),
+    authorize: (d, i) => timed(i.walletId, d, (x) => authorize(x, i)).then((r) => (walletOfRes.set(r.reservation.id, r.reservation.walletId), r)),
+    settle: (d, i) => timed(walletOfRes.get(i.reservationId) ?? '', d, (x) => settle(x, i)),
+    void: (d, i) => timed(walletOfRes.get(i.reservationId) ?? '', d, (x) => voidReservation(x, i)),
   };
+  // maxConcurrentRuns per wallet, as the gateway enforces it.
+  const leases = createMemoryConcurrencyLimiter();
+  const inFlight = new Map<string, number>();
+  const gaveUp = new Set<string>();
+  const restartedRuns = new Set<string>();
   const batched: Api = {
     viaEngine: true,
     authorize: (_d, i) => engine.authorize(i),
@@ -256,8 +303,25 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   };
 
   async function runOnce(rng: () => number, walletId: string, api: Api): Promise<void> {
-    const e = api.viaEngine;
     const runId = newId('run');
+    if (opts.maxConcurrentRuns !== undefined) {
+      const lease = await leases.acquire(walletId, runId, opts.maxConcurrentRuns, 60_000);
+      if (!lease.acquired) return void count(report.outcomes, 'concurrency.refused');
+    }
+    const n = (inFlight.get(walletId) ?? 0) + 1;
+    inFlight.set(walletId, n);
+    report.maxInFlightPerWallet = Math.max(report.maxInFlightPerWallet, n);
+    if (opts.maxConcurrentRuns !== undefined && n > opts.maxConcurrentRuns) violation(`${n} runs of wallet ${walletId} in flight, above maxConcurrentRuns ${opts.maxConcurrentRuns}`);
+    try {
+      await runBody(rng, walletId, api, runId);
+    } finally {
+      inFlight.set(walletId, (inFlight.get(walletId) ?? 1) - 1);
+      await leases.release(walletId, runId);
+    }
+  }
+
+  async function runBody(rng: () => number, walletId: string, api: Api, runId: string): Promise<void> {
+    const e = api.viaEngine;
     const amount = int(rng, 1, 60);
     const fate = rng();
     const ttlSeconds = fate < 0.12 ? 1 : pick(rng, [1, 2, 5, 30]);
@@ -315,11 +379,19 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       return;
     }
     // Settle, sometimes above the reservation (overage).
-    const credits = rng() < 0.15 ? int(rng, amount, amount * 3) : int(rng, 0, amount);
+    // Sometimes above the hold, sometimes huge (a runner reporting 1000× the hold): never charged beyond it.
+    const credits = rng() < 0.03 ? amount * 1000 : rng() < 0.15 ? int(rng, amount, amount * 3) : int(rng, 0, amount);
     count(report.ops, 'settle');
-    const s = await withRetries(rng, (d) => api.settle(d, { reservationId: res.id, credits, runId, usage: { units: credits } }), e);
+    const s = await withRetries(rng, (d) => api.settle(d, { reservationId: res.id, credits, runId, usage: { units: credits } }), e, !!stall && rng() < 0.5);
     if (!s.ok) {
       if ('unknown' in s) return void count(report.outcomes, 'settle.unknown');
+      if (s.error.code === 'WALLET_BUSY') {
+        // The gateway's path when settle keeps failing: report the run uncharged and void it.
+        gaveUp.add(res.id);
+        const v = await withRetries(rng, (d) => api.void(d, { reservationId: res.id }), e);
+        count(report.outcomes, v.ok ? 'settle.busy.voided' : 'settle.busy.left_to_expire');
+        return;
+      }
       // The reservation can have expired while the outcome was unknown / the client was slow.
       if (s.error.code !== 'RESERVATION_EXPIRED') violation(`settle answered ${s.error.code}: ${s.error.message}`);
       return void count(report.outcomes, `settle.${s.error.code}`);
@@ -350,6 +422,18 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
         violation(`settle replay of ${res.id} differs: ${JSON.stringify([s.value, again.value])}`);
       }
     }
+    // A restart between two uses of the run's key: the same runId authorized again replays the
+    // resolved reservation, and a settle with another charge is refused — never a second debit.
+    if (rng() < 0.2) {
+      count(report.ops, 'restart.reuse');
+      restartedRuns.add(res.id);
+      const again = await withRetries(rng, (d) => api.authorize(d, { walletId, runId, instanceId: 'inst_sim', amount, ttlSeconds: 30 }), e);
+      if (again.ok && (!again.value.replayed || again.value.reservation.id !== res.id || again.value.reservation.status === 'open')) {
+        violation(`authorize after a restart gave ${JSON.stringify(again.value.reservation)} for settled ${res.id}`);
+      }
+      const other = await withRetries(rng, (d) => api.settle(d, { reservationId: res.id, credits: credits + 1, runId }), e);
+      if (other.ok) violation(`a second settle with another charge of ${res.id} succeeded`);
+    }
     // A void after a settle must be refused.
     if (rng() < 0.05) {
       const v = await withRetries(rng, (d) => api.void(d, { reservationId: res.id }), e);
@@ -361,6 +445,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
 
   function checkSettleShape(r: SettleResult, requested: number, amount: number) {
     if (r.charged < 0 || r.charged > requested) violation(`settle charged ${r.charged} of ${requested}`);
+    if (r.charged > amount) violation(`settle charged ${r.charged} beyond its hold of ${amount}`);
     if (r.chargedGranted + r.chargedPaid !== r.charged) violation(`settle split ${r.chargedGranted}+${r.chargedPaid} ≠ ${r.charged}`);
     if (r.overage !== (requested > amount || r.charged < requested)) violation(`settle overage flag wrong: ${JSON.stringify(r)}`);
     if (r.balanceAfter < 0) violation(`settle left balance ${r.balanceAfter}`);
@@ -482,7 +567,36 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     );
   }
 
+  if (stall && shared.length > 0) {
+    stuckWallet = shared[0]!;
+    report.stall = { stalls: 0, busyAnswers: 0, otherWallets: { outsideP50: 0, outsideP99: 0, duringP50: 0, duringP99: 0 } };
+    background.push(
+      (async () => {
+        while (!stopping) {
+          await sleep(stall.everyMs);
+          if (stopping) break;
+          try {
+            await db.transaction(async (trx) => {
+              await trx.raw('select id from wallets where id = ? for update', [stuckWallet]);
+              stalled = true;
+              report.stall!.stalls++;
+              await sleep(stall.holdMs);
+            });
+          } catch {
+            /* killed by the chaos loop */
+          } finally {
+            stalled = false;
+          }
+        }
+      })(),
+    );
+  }
   await Promise.all(Array.from({ length: opts.clients }, (_, i) => client(i)));
+  if (report.stall) {
+    const pct = (xs: number[], q: number) => (xs.length ? Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]! * 10) / 10 : 0);
+    report.stall.busyAnswers = report.outcomes['settle.busy.voided'] ?? 0;
+    report.stall.otherWallets = { outsideP50: pct(latency.outside, 0.5), outsideP99: pct(latency.outside, 0.99), duringP50: pct(latency.during, 0.5), duringP99: pct(latency.during, 0.99) };
+  }
   stopping = true;
   Object.assign(report.engine, engine.stats);
   await Promise.all(background);
@@ -495,6 +609,10 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const future = new Date(Date.now() + 3600_000);
   await retryQuery(() => expireReservations(db, { now: future }));
   for (const v of await retryQuery(() => checkInvariants(db, { partial: false }))) violation(`[after final sweep] ${v}`);
+  if (gaveUp.size) {
+    const charged = await rows<{ id: string }>(db, `select id from reservations where id = any(?) and status = 'settled'`, [[...gaveUp]]);
+    for (const c of charged) violation(`run ${c.id} was reported uncharged (its settle gave up) but is settled`);
+  }
   const leftover = await rows<{ n: number }>(db, `select count(*) as n from reservations where status = 'open'`);
   if (leftover[0].n !== 0) violation(`${leftover[0].n} reservations still open after the final sweep`);
 
@@ -586,6 +704,7 @@ export async function checkInvariants(db: Knex, opts: { partial?: boolean } = {}
                   when r.status = 'settled' and d.total <> r.charged then 'debits ' || d.total || ' ≠ charged ' || r.charged
                   when r.status = 'settled' and d.first_id <> r.settled_entry_id then 'settled_entry_id is not the first debit'
                   when r.status = 'settled' and r.charged > r.requested then 'charged above requested'
+                  when r.status = 'settled' and r.charged > r.amount then 'charged above the hold'
                   when r.status = 'settled' and r.overage <> (r.requested > r.amount or r.charged < r.requested) then 'overage flag wrong'
                   when (r.status = 'open') <> (r.resolved_at is null) then 'resolved_at inconsistent'
                 end as problem

@@ -1,21 +1,27 @@
 /**
  * Background sweepers for a long-running service: expire overdue reservations (releasing their
- * budget) and purge expired idempotency keys. Correctness never depends on them — authorize,
+ * budget, marking their runs `expired`), purge expired idempotency keys, and delete the bodies of
+ * runs past their retention (`chat_ui.sessionRetentionDays`, src/runs/history.ts). Correctness never depends on them — authorize,
  * settle, void and getWallet expire lazily, and runIdempotent ignores expired keys — they keep
  * the tables small and `reserved` current for readers.
  */
 import type { Knex } from 'knex';
 import { purgeExpiredIdempotencyKeys } from '../platform/idempotency';
+import { purgeExpiredRunBodies } from '../runs/history';
 import { expireReservations } from './billing';
 import type { MoneyDeps } from './types';
+
+export type SweeperName = 'reservations' | 'idempotency_keys' | 'run_bodies';
 
 export interface SweeperOptions {
   /** Default 5 s. */
   reservationsEveryMs?: number;
   /** Default 1 h. */
   idempotencyKeysEveryMs?: number;
-  onError?: (err: unknown, sweeper: 'reservations' | 'idempotency_keys') => void;
-  onSwept?: (what: { sweeper: 'reservations' | 'idempotency_keys'; count: number }) => void;
+  /** Default 60 s. */
+  runBodiesEveryMs?: number;
+  onError?: (err: unknown, sweeper: SweeperName) => void;
+  onSwept?: (what: { sweeper: SweeperName; count: number }) => void;
 }
 
 export interface Sweepers {
@@ -27,7 +33,7 @@ export function startMoneySweepers(db: Knex, opts: SweeperOptions = {}, deps?: M
   let stopped = false;
   const running: Promise<void>[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  const loop = (name: 'reservations' | 'idempotency_keys', everyMs: number, sweep: () => Promise<number>) => {
+  const loop = (name: SweeperName, everyMs: number, sweep: () => Promise<number>) => {
     const tick = () => {
       if (stopped) return;
       const p = sweep()
@@ -54,6 +60,7 @@ export function startMoneySweepers(db: Knex, opts: SweeperOptions = {}, deps?: M
   };
   loop('reservations', opts.reservationsEveryMs ?? 5_000, async () => (await expireReservations(db, {}, deps)).expired);
   loop('idempotency_keys', opts.idempotencyKeysEveryMs ?? 3_600_000, () => purgeExpiredIdempotencyKeys(db));
+  loop('run_bodies', opts.runBodiesEveryMs ?? 60_000, () => purgeExpiredRunBodies(db));
   return {
     async stop() {
       stopped = true;

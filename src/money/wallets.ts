@@ -207,17 +207,21 @@ export async function expireOverdueLocked(
     `with e as (
        update reservations set status = 'expired', resolved_at = ?
         where wallet_id = ? and status = 'open' and expires_at <= ?
-        returning amount),
-     s as (select count(*) as n, coalesce(sum(amount), 0)::bigint as released from e),
+        returning id, amount),
+     x as (
+       update runs set status = 'expired', finished_at = ?, duration_ms = (extract(epoch from (?::timestamptz - started_at)) * 1000)::integer
+        where reservation_id in (select id from e) and status = 'running'
+        returning 1),
+     s as (select count(*) as n, coalesce(sum(amount), 0)::bigint as released, (select count(*) from x) as runs from e),
      u as (
        update wallets set reserved = reserved - s.released, version = version + 1, updated_at = ?
          from s where wallets.id = ? and s.n > 0
        returning wallets.*)
      select s.n, s.released, u.* from s left join u on true`,
-    [now, walletId, now, now, walletId],
+    [now, walletId, now, now, now, now, walletId],
   );
   if (!r || r.n === 0) return { count: 0, released: 0 };
-  const { n, released, ...wallet } = r;
+  const { n, released, runs: _runs, ...wallet } = r as typeof r & { runs?: number };
   return { count: n, released, wallet: wallet as WalletRow };
 }
 

@@ -49,7 +49,8 @@ export async function activeInstance(
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.id as string;
-  await waitFor('instance active', async () => ((await http('GET', `${cp}/instances/${id}`, { token: who.token })).body.state === 'active' ? true : undefined));
+  // Generous: on a loaded CI box the built-in reconciler can take many seconds (bench:purchase measures it).
+  await waitFor('instance active', async () => ((await http('GET', `${cp}/instances/${id}`, { token: who.token })).body.state === 'active' ? true : undefined), 45_000, 50);
   return id;
 }
 

@@ -14,6 +14,7 @@ import * as pendingUsers from './20261123000800_pending_users';
 import * as connectorBindings from './20261123000900_connector_bindings';
 import * as auditEvents from './20261123001000_audit_events';
 import * as knowledgeBases from './20261123001100_knowledge_bases';
+import * as runs from './20261123001200_runs';
 import * as provisionerInbox from './20261123001250_provisioner_inbox';
 
 export interface Migration {
@@ -34,5 +35,6 @@ export const migrations: Migration[] = [
   { name: '20261123000900_connector_bindings', ...connectorBindings },
   { name: '20261123001000_audit_events', ...auditEvents },
   { name: '20261123001100_knowledge_bases', ...knowledgeBases },
+  { name: '20261123001200_runs', ...runs },
   { name: '20261123001250_provisioner_inbox', ...provisionerInbox },
 ];

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import addFormats from 'ajv-formats';
 import Koa from 'koa';
@@ -267,7 +268,8 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     for (const [h, v] of Object.entries(result.headers ?? {})) k.set(h, v);
     if (result.contentType) {
       k.type = result.contentType;
-      k.body = result.body as string;
+      // A Readable (text/event-stream) is piped as it is written; Koa destroys it when the client goes away.
+      k.body = result.body as string | Readable;
     } else if (result.body !== undefined) {
       k.body = result.body;
     } else {
@@ -277,7 +279,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   }
 
   function checkResponse(k: Koa.Context, operationId: string) {
-    if (typeof k.body === 'string' || k.body === null || k.body === undefined) return;
+    if (typeof k.body === 'string' || k.body === null || k.body === undefined || k.body instanceof Readable) return;
     const verdict = api.validateResponse(JSON.parse(JSON.stringify(k.body)), operationId, k.status);
     if (verdict.errors?.length) {
       const errors = verdict.errors.map((e) => ({ path: e.instancePath, message: e.message }));

@@ -39,9 +39,10 @@ import {
 } from '../models';
 
 export interface AuthorizeBudgetRequest {
-    idempotencyKey: string;
     authorizeRequest: AuthorizeRequest;
     xRequestId?: string;
+    idempotencyKey?: string;
+    xRequestTimeoutMs?: number;
 }
 
 export interface GetReservationRequest {
@@ -53,12 +54,14 @@ export interface SettleReservationRequest {
     settleRequest: SettleRequest;
     xRequestId?: string;
     idempotencyKey?: string;
+    xRequestTimeoutMs?: number;
 }
 
 export interface VoidReservationRequest {
     voidRequest: VoidRequest;
     xRequestId?: string;
     idempotencyKey?: string;
+    xRequestTimeoutMs?: number;
 }
 
 /**
@@ -69,11 +72,12 @@ export interface VoidReservationRequest {
  */
 export interface BillingApiInterface {
     /**
-     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
-     * @summary Reserve a run budget on a wallet
-     * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;instanceTag&gt;:&lt;orderId&gt;:&lt;lineId&gt;&#x60; (the Saleor instance\&#39;s tag, see &#x60;receiveSaleorOrderPaid&#x60;).
+     * Phase one of run billing (a pending transfer). Without `run`, reserves `estimatedBudget` credits on the instance\'s wallet if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget.  **With `run`** (the Gateway\'s runs) the Control Plane admits the run and records it, in the same transaction as the hold: - the hold follows the instance\'s `credits_wallet`: `maxCreditsPerRun`, capped by the wallet\'s   available credits; the run needs `estimatedBudgetPerRun` available under `depletionPolicy`   `block` or `suspend`, 1 credit under `allow_overage` (else 403 `INSUFFICIENT_CREDITS` with the   limits in `details`); `estimatedBudget` is ignored; - the plan\'s `maxRunsPerDay` (UTC day) → 429 `DAILY_RUN_LIMIT_EXCEEDED` with `Retry-After`; - the run record (caller, session, request hash) is the run\'s idempotency record: the same   `runId` with another `requestHash` is 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; while it runs, a   call with another `attemptId` is 409 `IDEMPOTENCY_IN_PROGRESS` (the same `attemptId` replays   the reservation: a retry after an unknown outcome); once finished, the answer is 200 with   `run.replay` (the first answer), and a new input never runs under that `runId`; - refusals by credits or the daily limit are recorded as `rejected` runs; - `run.history` carries the last `prompt_orchestrator.historyTurns` turns of the caller\'s   session, oldest first. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required without `run` (the run record plays its part with `run`).  **Bounded.** Every money transaction waits at most 1 s for a wallet\'s lock and gives up when `X-Request-Timeout-Ms` (the caller\'s own deadline, measured from arrival) has passed — checked again just before COMMIT, so nothing commits for a caller that has given up — answering 503 `WALLET_BUSY` (retryable). At most 4 transactions per wallet hold database connections at once in one Control Plane process; the rest wait without one, so one stuck wallet never holds the pool. 
+     * @summary Reserve a run budget on a wallet (and admit the run)
      * @param {AuthorizeRequest} authorizeRequest 
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {string} [idempotencyKey] Optional idempotency key; same rules as the required form when given.
+     * @param {number} [xRequestTimeoutMs] The caller\&#39;s deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 &#x60;WALLET_BUSY&#x60; and commits nothing.
      * @param {*} [options] Override http request option.
      * @throws {RequiredError}
      * @memberof BillingApiInterface
@@ -81,8 +85,8 @@ export interface BillingApiInterface {
     authorizeBudgetRaw(requestParameters: AuthorizeBudgetRequest): Promise<runtime.ApiResponse<Reservation>>;
 
     /**
-     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
-     * Reserve a run budget on a wallet
+     * Phase one of run billing (a pending transfer). Without `run`, reserves `estimatedBudget` credits on the instance\'s wallet if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget.  **With `run`** (the Gateway\'s runs) the Control Plane admits the run and records it, in the same transaction as the hold: - the hold follows the instance\'s `credits_wallet`: `maxCreditsPerRun`, capped by the wallet\'s   available credits; the run needs `estimatedBudgetPerRun` available under `depletionPolicy`   `block` or `suspend`, 1 credit under `allow_overage` (else 403 `INSUFFICIENT_CREDITS` with the   limits in `details`); `estimatedBudget` is ignored; - the plan\'s `maxRunsPerDay` (UTC day) → 429 `DAILY_RUN_LIMIT_EXCEEDED` with `Retry-After`; - the run record (caller, session, request hash) is the run\'s idempotency record: the same   `runId` with another `requestHash` is 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; while it runs, a   call with another `attemptId` is 409 `IDEMPOTENCY_IN_PROGRESS` (the same `attemptId` replays   the reservation: a retry after an unknown outcome); once finished, the answer is 200 with   `run.replay` (the first answer), and a new input never runs under that `runId`; - refusals by credits or the daily limit are recorded as `rejected` runs; - `run.history` carries the last `prompt_orchestrator.historyTurns` turns of the caller\'s   session, oldest first. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required without `run` (the run record plays its part with `run`).  **Bounded.** Every money transaction waits at most 1 s for a wallet\'s lock and gives up when `X-Request-Timeout-Ms` (the caller\'s own deadline, measured from arrival) has passed — checked again just before COMMIT, so nothing commits for a caller that has given up — answering 503 `WALLET_BUSY` (retryable). At most 4 transactions per wallet hold database connections at once in one Control Plane process; the rest wait without one, so one stuck wallet never holds the pool. 
+     * Reserve a run budget on a wallet (and admit the run)
      */
     authorizeBudget(requestParameters: AuthorizeBudgetRequest): Promise<Reservation>;
 
@@ -104,11 +108,12 @@ export interface BillingApiInterface {
     getReservation(requestParameters: GetReservationRequest): Promise<Reservation>;
 
     /**
-     * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`. 
+     * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. **A settle never charges more than the reservation holds** (`creditsCharged` ≤ `amount`; `overage: true` when the usage cost more). With `run`, the run record is finished in the same transaction (status, output, usage, credits, ledger ids), so history and money never disagree. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`): a settle never commits after its caller\'s deadline, so a caller that gave up (and voids) was not charged. 
      * @summary Settle a reservation with the run\'s actual usage
      * @param {SettleRequest} settleRequest 
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {string} [idempotencyKey] Optional idempotency key; same rules as the required form when given.
+     * @param {number} [xRequestTimeoutMs] The caller\&#39;s deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 &#x60;WALLET_BUSY&#x60; and commits nothing.
      * @param {*} [options] Override http request option.
      * @throws {RequiredError}
      * @memberof BillingApiInterface
@@ -116,17 +121,18 @@ export interface BillingApiInterface {
     settleReservationRaw(requestParameters: SettleReservationRequest): Promise<runtime.ApiResponse<Settlement>>;
 
     /**
-     * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`. 
+     * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. **A settle never charges more than the reservation holds** (`creditsCharged` ≤ `amount`; `overage: true` when the usage cost more). With `run`, the run record is finished in the same transaction (status, output, usage, credits, ledger ids), so history and money never disagree. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`): a settle never commits after its caller\'s deadline, so a caller that gave up (and voids) was not charged. 
      * Settle a reservation with the run\'s actual usage
      */
     settleReservation(requestParameters: SettleReservationRequest): Promise<Settlement>;
 
     /**
-     * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. 
+     * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. With `run`, the run record is finished (failed, timed out, cancelled) in the same transaction. Bounded like `authorizeBudget`. 
      * @summary Release a reservation without charging
      * @param {VoidRequest} voidRequest 
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {string} [idempotencyKey] Optional idempotency key; same rules as the required form when given.
+     * @param {number} [xRequestTimeoutMs] The caller\&#39;s deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 &#x60;WALLET_BUSY&#x60; and commits nothing.
      * @param {*} [options] Override http request option.
      * @throws {RequiredError}
      * @memberof BillingApiInterface
@@ -134,7 +140,7 @@ export interface BillingApiInterface {
     voidReservationRaw(requestParameters: VoidReservationRequest): Promise<runtime.ApiResponse<Reservation>>;
 
     /**
-     * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. 
+     * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. With `run`, the run record is finished (failed, timed out, cancelled) in the same transaction. Bounded like `authorizeBudget`. 
      * Release a reservation without charging
      */
     voidReservation(requestParameters: VoidReservationRequest): Promise<Reservation>;
@@ -147,14 +153,10 @@ export interface BillingApiInterface {
 export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
 
     /**
-     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
-     * Reserve a run budget on a wallet
+     * Phase one of run billing (a pending transfer). Without `run`, reserves `estimatedBudget` credits on the instance\'s wallet if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget.  **With `run`** (the Gateway\'s runs) the Control Plane admits the run and records it, in the same transaction as the hold: - the hold follows the instance\'s `credits_wallet`: `maxCreditsPerRun`, capped by the wallet\'s   available credits; the run needs `estimatedBudgetPerRun` available under `depletionPolicy`   `block` or `suspend`, 1 credit under `allow_overage` (else 403 `INSUFFICIENT_CREDITS` with the   limits in `details`); `estimatedBudget` is ignored; - the plan\'s `maxRunsPerDay` (UTC day) → 429 `DAILY_RUN_LIMIT_EXCEEDED` with `Retry-After`; - the run record (caller, session, request hash) is the run\'s idempotency record: the same   `runId` with another `requestHash` is 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; while it runs, a   call with another `attemptId` is 409 `IDEMPOTENCY_IN_PROGRESS` (the same `attemptId` replays   the reservation: a retry after an unknown outcome); once finished, the answer is 200 with   `run.replay` (the first answer), and a new input never runs under that `runId`; - refusals by credits or the daily limit are recorded as `rejected` runs; - `run.history` carries the last `prompt_orchestrator.historyTurns` turns of the caller\'s   session, oldest first. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required without `run` (the run record plays its part with `run`).  **Bounded.** Every money transaction waits at most 1 s for a wallet\'s lock and gives up when `X-Request-Timeout-Ms` (the caller\'s own deadline, measured from arrival) has passed — checked again just before COMMIT, so nothing commits for a caller that has given up — answering 503 `WALLET_BUSY` (retryable). At most 4 transactions per wallet hold database connections at once in one Control Plane process; the rest wait without one, so one stuck wallet never holds the pool. 
+     * Reserve a run budget on a wallet (and admit the run)
      */
     async authorizeBudgetRaw(requestParameters: AuthorizeBudgetRequest): Promise<runtime.ApiResponse<Reservation>> {
-        if (requestParameters.idempotencyKey === null || requestParameters.idempotencyKey === undefined) {
-            throw new runtime.RequiredError('idempotencyKey','Required parameter requestParameters.idempotencyKey was null or undefined when calling authorizeBudget.');
-        }
-
         if (requestParameters.authorizeRequest === null || requestParameters.authorizeRequest === undefined) {
             throw new runtime.RequiredError('authorizeRequest','Required parameter requestParameters.authorizeRequest was null or undefined when calling authorizeBudget.');
         }
@@ -171,6 +173,10 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
 
         if (requestParameters.idempotencyKey !== undefined && requestParameters.idempotencyKey !== null) {
             headerParameters['Idempotency-Key'] = String(requestParameters.idempotencyKey);
+        }
+
+        if (requestParameters.xRequestTimeoutMs !== undefined && requestParameters.xRequestTimeoutMs !== null) {
+            headerParameters['X-Request-Timeout-Ms'] = String(requestParameters.xRequestTimeoutMs);
         }
 
         if (this.configuration && this.configuration.accessToken) {
@@ -193,8 +199,8 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
     }
 
     /**
-     * Phase one of run billing (a pending transfer). Reserves `estimatedBudget` credits on the instance\'s wallet (or `walletId`) if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required (the Gateway uses `authz:<runId>`). 
-     * Reserve a run budget on a wallet
+     * Phase one of run billing (a pending transfer). Without `run`, reserves `estimatedBudget` credits on the instance\'s wallet if `available` (balance − open reservations) covers it; otherwise 403 `INSUFFICIENT_CREDITS` with `details.balance`, `details.available` and `details.requiredBudget`. The reservation expires after `ttlSeconds` (default 300) and an expired one releases its budget.  **With `run`** (the Gateway\'s runs) the Control Plane admits the run and records it, in the same transaction as the hold: - the hold follows the instance\'s `credits_wallet`: `maxCreditsPerRun`, capped by the wallet\'s   available credits; the run needs `estimatedBudgetPerRun` available under `depletionPolicy`   `block` or `suspend`, 1 credit under `allow_overage` (else 403 `INSUFFICIENT_CREDITS` with the   limits in `details`); `estimatedBudget` is ignored; - the plan\'s `maxRunsPerDay` (UTC day) → 429 `DAILY_RUN_LIMIT_EXCEEDED` with `Retry-After`; - the run record (caller, session, request hash) is the run\'s idempotency record: the same   `runId` with another `requestHash` is 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; while it runs, a   call with another `attemptId` is 409 `IDEMPOTENCY_IN_PROGRESS` (the same `attemptId` replays   the reservation: a retry after an unknown outcome); once finished, the answer is 200 with   `run.replay` (the first answer), and a new input never runs under that `runId`; - refusals by credits or the daily limit are recorded as `rejected` runs; - `run.history` carries the last `prompt_orchestrator.historyTurns` turns of the caller\'s   session, oldest first. Called by the Gateway with up to 3 attempts, so an `Idempotency-Key` is required without `run` (the run record plays its part with `run`).  **Bounded.** Every money transaction waits at most 1 s for a wallet\'s lock and gives up when `X-Request-Timeout-Ms` (the caller\'s own deadline, measured from arrival) has passed — checked again just before COMMIT, so nothing commits for a caller that has given up — answering 503 `WALLET_BUSY` (retryable). At most 4 transactions per wallet hold database connections at once in one Control Plane process; the rest wait without one, so one stuck wallet never holds the pool. 
+     * Reserve a run budget on a wallet (and admit the run)
      */
     async authorizeBudget(requestParameters: AuthorizeBudgetRequest): Promise<Reservation> {
         const response = await this.authorizeBudgetRaw(requestParameters);
@@ -246,7 +252,7 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
     }
 
     /**
-     * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`. 
+     * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. **A settle never charges more than the reservation holds** (`creditsCharged` ≤ `amount`; `overage: true` when the usage cost more). With `run`, the run record is finished in the same transaction (status, output, usage, credits, ledger ids), so history and money never disagree. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`): a settle never commits after its caller\'s deadline, so a caller that gave up (and voids) was not charged. 
      * Settle a reservation with the run\'s actual usage
      */
     async settleReservationRaw(requestParameters: SettleReservationRequest): Promise<runtime.ApiResponse<Settlement>> {
@@ -266,6 +272,10 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
 
         if (requestParameters.idempotencyKey !== undefined && requestParameters.idempotencyKey !== null) {
             headerParameters['Idempotency-Key'] = String(requestParameters.idempotencyKey);
+        }
+
+        if (requestParameters.xRequestTimeoutMs !== undefined && requestParameters.xRequestTimeoutMs !== null) {
+            headerParameters['X-Request-Timeout-Ms'] = String(requestParameters.xRequestTimeoutMs);
         }
 
         if (this.configuration && this.configuration.accessToken) {
@@ -288,7 +298,7 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
     }
 
     /**
-     * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`. 
+     * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. **A settle never charges more than the reservation holds** (`creditsCharged` ≤ `amount`; `overage: true` when the usage cost more). With `run`, the run record is finished in the same transaction (status, output, usage, credits, ledger ids), so history and money never disagree. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`): a settle never commits after its caller\'s deadline, so a caller that gave up (and voids) was not charged. 
      * Settle a reservation with the run\'s actual usage
      */
     async settleReservation(requestParameters: SettleReservationRequest): Promise<Settlement> {
@@ -297,7 +307,7 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
     }
 
     /**
-     * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. 
+     * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. With `run`, the run record is finished (failed, timed out, cancelled) in the same transaction. Bounded like `authorizeBudget`. 
      * Release a reservation without charging
      */
     async voidReservationRaw(requestParameters: VoidReservationRequest): Promise<runtime.ApiResponse<Reservation>> {
@@ -317,6 +327,10 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
 
         if (requestParameters.idempotencyKey !== undefined && requestParameters.idempotencyKey !== null) {
             headerParameters['Idempotency-Key'] = String(requestParameters.idempotencyKey);
+        }
+
+        if (requestParameters.xRequestTimeoutMs !== undefined && requestParameters.xRequestTimeoutMs !== null) {
+            headerParameters['X-Request-Timeout-Ms'] = String(requestParameters.xRequestTimeoutMs);
         }
 
         if (this.configuration && this.configuration.accessToken) {
@@ -339,7 +353,7 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
     }
 
     /**
-     * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. 
+     * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. With `run`, the run record is finished (failed, timed out, cancelled) in the same transaction. Bounded like `authorizeBudget`. 
      * Release a reservation without charging
      */
     async voidReservation(requestParameters: VoidReservationRequest): Promise<Reservation> {

@@ -11,5 +11,6 @@ export * from './GitOpsApi';
 export * from './InstancesApi';
 export * from './LangflowApi';
 export * from './RAGApi';
+export * from './RunsApi';
 export * from './TenancyApi';
 export * from './WalletsApi';

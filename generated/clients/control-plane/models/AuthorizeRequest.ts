@@ -16,6 +16,13 @@
  */
 
 import { exists, mapValues } from '../runtime';
+import {
+    RunAdmission,
+    RunAdmissionFromJSON,
+    RunAdmissionFromJSONTyped,
+    RunAdmissionToJSON,
+} from './';
+
 /**
  * 
  * @export
@@ -35,11 +42,11 @@ export interface AuthorizeRequest {
      */
     walletId?: string;
     /**
-     * 
+     * The hold; required without `run` (with `run` the instance's credits_wallet decides it).
      * @type {number}
      * @memberof AuthorizeRequest
      */
-    estimatedBudget: number;
+    estimatedBudget?: number;
     /**
      * 
      * @type {string}
@@ -52,6 +59,12 @@ export interface AuthorizeRequest {
      * @memberof AuthorizeRequest
      */
     ttlSeconds?: number;
+    /**
+     * 
+     * @type {RunAdmission}
+     * @memberof AuthorizeRequest
+     */
+    run?: RunAdmission;
 }
 
 export function AuthorizeRequestFromJSON(json: any): AuthorizeRequest {
@@ -66,9 +79,10 @@ export function AuthorizeRequestFromJSONTyped(json: any, ignoreDiscriminator: bo
         
         'instanceId': json['instanceId'],
         'walletId': !exists(json, 'walletId') ? undefined : json['walletId'],
-        'estimatedBudget': json['estimatedBudget'],
+        'estimatedBudget': !exists(json, 'estimatedBudget') ? undefined : json['estimatedBudget'],
         'runId': json['runId'],
         'ttlSeconds': !exists(json, 'ttlSeconds') ? undefined : json['ttlSeconds'],
+        'run': !exists(json, 'run') ? undefined : RunAdmissionFromJSON(json['run']),
     };
 }
 
@@ -86,6 +100,7 @@ export function AuthorizeRequestToJSON(value?: AuthorizeRequest | null): any {
         'estimatedBudget': value.estimatedBudget,
         'runId': value.runId,
         'ttlSeconds': value.ttlSeconds,
+        'run': RunAdmissionToJSON(value.run),
     };
 }
 

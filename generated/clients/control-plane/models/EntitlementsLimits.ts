@@ -111,7 +111,8 @@ export function EntitlementsLimitsToJSON(value?: EntitlementsLimits | null): any
 */
 export enum EntitlementsLimitsDepletionPolicyEnum {
     Block = 'block',
-    AllowOverage = 'allow_overage'
+    AllowOverage = 'allow_overage',
+    Suspend = 'suspend'
 }
 
 

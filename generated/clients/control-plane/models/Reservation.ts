@@ -16,6 +16,13 @@
  */
 
 import { exists, mapValues } from '../runtime';
+import {
+    RunAdmissionResult,
+    RunAdmissionResultFromJSON,
+    RunAdmissionResultFromJSONTyped,
+    RunAdmissionResultToJSON,
+} from './';
+
 /**
  * 
  * @export
@@ -106,6 +113,12 @@ export interface Reservation {
      * @memberof Reservation
      */
     voidReason?: string | null;
+    /**
+     * 
+     * @type {RunAdmissionResult}
+     * @memberof Reservation
+     */
+    run?: RunAdmissionResult;
 }
 
 export function ReservationFromJSON(json: any): Reservation {
@@ -132,6 +145,7 @@ export function ReservationFromJSONTyped(json: any, ignoreDiscriminator: boolean
         'ledgerEntryId': !exists(json, 'ledgerEntryId') ? undefined : json['ledgerEntryId'],
         'creditsCharged': !exists(json, 'creditsCharged') ? undefined : json['creditsCharged'],
         'voidReason': !exists(json, 'voidReason') ? undefined : json['voidReason'],
+        'run': !exists(json, 'run') ? undefined : RunAdmissionResultFromJSON(json['run']),
     };
 }
 
@@ -158,6 +172,7 @@ export function ReservationToJSON(value?: Reservation | null): any {
         'ledgerEntryId': value.ledgerEntryId,
         'creditsCharged': value.creditsCharged,
         'voidReason': value.voidReason,
+        'run': RunAdmissionResultToJSON(value.run),
     };
 }
 

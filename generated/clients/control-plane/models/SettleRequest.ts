@@ -16,6 +16,13 @@
  */
 
 import { exists, mapValues } from '../runtime';
+import {
+    RunFinish,
+    RunFinishFromJSON,
+    RunFinishFromJSONTyped,
+    RunFinishToJSON,
+} from './';
+
 /**
  * 
  * @export
@@ -40,6 +47,12 @@ export interface SettleRequest {
      * @memberof SettleRequest
      */
     usage: { [key: string]: number; };
+    /**
+     * 
+     * @type {RunFinish}
+     * @memberof SettleRequest
+     */
+    run?: RunFinish;
 }
 
 export function SettleRequestFromJSON(json: any): SettleRequest {
@@ -55,6 +68,7 @@ export function SettleRequestFromJSONTyped(json: any, ignoreDiscriminator: boole
         'reservationId': json['reservationId'],
         'runId': !exists(json, 'runId') ? undefined : json['runId'],
         'usage': json['usage'],
+        'run': !exists(json, 'run') ? undefined : RunFinishFromJSON(json['run']),
     };
 }
 
@@ -70,6 +84,7 @@ export function SettleRequestToJSON(value?: SettleRequest | null): any {
         'reservationId': value.reservationId,
         'runId': value.runId,
         'usage': value.usage,
+        'run': RunFinishToJSON(value.run),
     };
 }
 

@@ -16,6 +16,13 @@
  */
 
 import { exists, mapValues } from '../runtime';
+import {
+    RunFinish,
+    RunFinishFromJSON,
+    RunFinishFromJSONTyped,
+    RunFinishToJSON,
+} from './';
+
 /**
  * 
  * @export
@@ -40,6 +47,12 @@ export interface VoidRequest {
      * @memberof VoidRequest
      */
     message?: string;
+    /**
+     * 
+     * @type {RunFinish}
+     * @memberof VoidRequest
+     */
+    run?: RunFinish;
 }
 
 export function VoidRequestFromJSON(json: any): VoidRequest {
@@ -55,6 +68,7 @@ export function VoidRequestFromJSONTyped(json: any, ignoreDiscriminator: boolean
         'reservationId': json['reservationId'],
         'reason': json['reason'],
         'message': !exists(json, 'message') ? undefined : json['message'],
+        'run': !exists(json, 'run') ? undefined : RunFinishFromJSON(json['run']),
     };
 }
 
@@ -70,6 +84,7 @@ export function VoidRequestToJSON(value?: VoidRequest | null): any {
         'reservationId': value.reservationId,
         'reason': value.reason,
         'message': value.message,
+        'run': RunFinishToJSON(value.run),
     };
 }
 

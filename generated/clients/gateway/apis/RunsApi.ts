@@ -24,6 +24,9 @@ import {
     RunRecord,
     RunRecordFromJSON,
     RunRecordToJSON,
+    RunRecordList,
+    RunRecordListFromJSON,
+    RunRecordListToJSON,
     RunRequest,
     RunRequestFromJSON,
     RunRequestToJSON,
@@ -36,11 +39,20 @@ export interface CreateRunRequest {
     runRequest: RunRequest;
     xRequestId?: string;
     idempotencyKey?: string;
+    accept?: string;
 }
 
 export interface GetRunRequest {
     runId: string;
     xRequestId?: string;
+}
+
+export interface ListRunsRequest {
+    instanceId: string;
+    xRequestId?: string;
+    sessionId?: string;
+    cursor?: string;
+    limit?: number;
 }
 
 /**
@@ -51,11 +63,12 @@ export interface GetRunRequest {
  */
 export interface RunsApiInterface {
     /**
-     * Synchronous run (`stream` must be false). Steps: authenticate → entitlements (instance must be `active`; 403 `NOT_ENTITLED` otherwise; API keys need the `api_endpoint` capability and a key allowed for the instance; widget tokens are bound to one instance) → rate limit (429 `RATE_LIMITED` + `Retry-After`) → authorize the estimated budget (403 `INSUFFICIENT_CREDITS` with `details.balance` and `details.requiredBudget`) → Runner → settle the actual usage (a failed run is voided and not charged). The response header `X-Gateway-Overhead-Ms` reports the Gateway\'s own time, runtime excluded. Errors: Control Plane unreachable → 503 `CONTROL_PLANE_UNAVAILABLE`; runtime down → 503 `RUNTIME_UNAVAILABLE`; Runner slower than 60 s → 504 `DEPENDENCY_TIMEOUT`. 
+     * Steps: authenticate → entitlements (instance must be `active`; 403 `NOT_ENTITLED` otherwise; API keys need the `api_endpoint` capability and a key allowed for the instance; widget tokens are bound to one instance) → input rules (413 `INPUT_TOO_LARGE` over `maxInputChars`; 400 `VALIDATION_FAILED` for `variables` not declared in `prompt_orchestrator.variables`, with the declared names in `details.declared`) → rate limit (429 `RATE_LIMITED` + `Retry-After`) → concurrency (429 `CONCURRENCY_LIMIT_EXCEEDED` at the plan\'s `maxConcurrentRuns`, counted across gateway replicas) → authorize in the Control Plane (the run record is created there; 429 `DAILY_RUN_LIMIT_EXCEEDED` at the plan\'s `maxRunsPerDay`; 403 `INSUFFICIENT_CREDITS` with `details.balance` and `details.requiredBudget`) → Runner → settle the actual usage (a failed run is voided and not charged). The refusals name their limit in `details`.  **Credits per run.** The hold is `credits_wallet.maxCreditsPerRun`, capped by the wallet\'s available credits; a run needs at least `estimatedBudgetPerRun` available to start under `depletionPolicy: block` (and `suspend`), at least 1 credit under `allow_overage`. The Runner is told `maxOutputTokens` (what the hold can pay at the registry\'s `tokens_out` rate), and a settle never charges more than the hold. A run whose input alone would cost more than its hold is refused with 422 `RUN_CREDIT_LIMIT_EXCEEDED`.  **Idempotency.** With `Idempotency-Key` the run is recorded with the key in the Control Plane: a replay on any replica, also after a restart, answers the first answer (`Idempotent-Replayed: true`); the same key with another request answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`, and while the first is still running 409 `IDEMPOTENCY_IN_PROGRESS`.  **Sessions.** `sessionId` keeps history: the last `prompt_orchestrator.historyTurns` turns of the caller\'s session are sent to the runtime. A session belongs to the caller that started it (user, API key or widget session); the same id used by another caller is another session.  **Streaming.** With `Accept: text/event-stream` or `\"stream\": true` the answer is Server-Sent Events (`text/event-stream`), each an `event:` line and one `data:` JSON line: - `start` — `{\"runId\",\"instanceId\",\"sessionId\"}`, first, once the run is authorized; - `delta` — `{\"text\":\"…\"}`, output text as the runtime produces it (zero or more); - `done` — the `RunResult` (the same body as the JSON answer), last, on success; - `error` — the canonical `ErrorResponse`, last, on a failure after `start`. Refusals before the first byte (authentication, limits, credits…) are ordinary JSON error answers with their status. A client that disconnects stops the runtime and is charged for what was produced, never more than the hold: the usage the Runner reported in its `error` event when it sent one, else the input tokens and the tokens of the text already forwarded. `X-Gateway-Overhead-Ms` of a stream covers the gateway\'s time up to the first byte. Errors: Control Plane unreachable → 503 `CONTROL_PLANE_UNAVAILABLE`; runtime down → 503 `RUNTIME_UNAVAILABLE`; Runner slower than 60 s → 504 `DEPENDENCY_TIMEOUT`. 
      * @summary Run an instance
      * @param {RunRequest} runRequest 
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {string} [idempotencyKey] Optional idempotency key; same rules as the required form when given.
+     * @param {string} [accept] &#x60;text/event-stream&#x60; asks for a stream of Server-Sent Events (as &#x60;\&quot;stream\&quot;: true&#x60; does).
      * @param {*} [options] Override http request option.
      * @throws {RequiredError}
      * @memberof RunsApiInterface
@@ -63,13 +76,13 @@ export interface RunsApiInterface {
     createRunRaw(requestParameters: CreateRunRequest): Promise<runtime.ApiResponse<RunResult>>;
 
     /**
-     * Synchronous run (`stream` must be false). Steps: authenticate → entitlements (instance must be `active`; 403 `NOT_ENTITLED` otherwise; API keys need the `api_endpoint` capability and a key allowed for the instance; widget tokens are bound to one instance) → rate limit (429 `RATE_LIMITED` + `Retry-After`) → authorize the estimated budget (403 `INSUFFICIENT_CREDITS` with `details.balance` and `details.requiredBudget`) → Runner → settle the actual usage (a failed run is voided and not charged). The response header `X-Gateway-Overhead-Ms` reports the Gateway\'s own time, runtime excluded. Errors: Control Plane unreachable → 503 `CONTROL_PLANE_UNAVAILABLE`; runtime down → 503 `RUNTIME_UNAVAILABLE`; Runner slower than 60 s → 504 `DEPENDENCY_TIMEOUT`. 
+     * Steps: authenticate → entitlements (instance must be `active`; 403 `NOT_ENTITLED` otherwise; API keys need the `api_endpoint` capability and a key allowed for the instance; widget tokens are bound to one instance) → input rules (413 `INPUT_TOO_LARGE` over `maxInputChars`; 400 `VALIDATION_FAILED` for `variables` not declared in `prompt_orchestrator.variables`, with the declared names in `details.declared`) → rate limit (429 `RATE_LIMITED` + `Retry-After`) → concurrency (429 `CONCURRENCY_LIMIT_EXCEEDED` at the plan\'s `maxConcurrentRuns`, counted across gateway replicas) → authorize in the Control Plane (the run record is created there; 429 `DAILY_RUN_LIMIT_EXCEEDED` at the plan\'s `maxRunsPerDay`; 403 `INSUFFICIENT_CREDITS` with `details.balance` and `details.requiredBudget`) → Runner → settle the actual usage (a failed run is voided and not charged). The refusals name their limit in `details`.  **Credits per run.** The hold is `credits_wallet.maxCreditsPerRun`, capped by the wallet\'s available credits; a run needs at least `estimatedBudgetPerRun` available to start under `depletionPolicy: block` (and `suspend`), at least 1 credit under `allow_overage`. The Runner is told `maxOutputTokens` (what the hold can pay at the registry\'s `tokens_out` rate), and a settle never charges more than the hold. A run whose input alone would cost more than its hold is refused with 422 `RUN_CREDIT_LIMIT_EXCEEDED`.  **Idempotency.** With `Idempotency-Key` the run is recorded with the key in the Control Plane: a replay on any replica, also after a restart, answers the first answer (`Idempotent-Replayed: true`); the same key with another request answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`, and while the first is still running 409 `IDEMPOTENCY_IN_PROGRESS`.  **Sessions.** `sessionId` keeps history: the last `prompt_orchestrator.historyTurns` turns of the caller\'s session are sent to the runtime. A session belongs to the caller that started it (user, API key or widget session); the same id used by another caller is another session.  **Streaming.** With `Accept: text/event-stream` or `\"stream\": true` the answer is Server-Sent Events (`text/event-stream`), each an `event:` line and one `data:` JSON line: - `start` — `{\"runId\",\"instanceId\",\"sessionId\"}`, first, once the run is authorized; - `delta` — `{\"text\":\"…\"}`, output text as the runtime produces it (zero or more); - `done` — the `RunResult` (the same body as the JSON answer), last, on success; - `error` — the canonical `ErrorResponse`, last, on a failure after `start`. Refusals before the first byte (authentication, limits, credits…) are ordinary JSON error answers with their status. A client that disconnects stops the runtime and is charged for what was produced, never more than the hold: the usage the Runner reported in its `error` event when it sent one, else the input tokens and the tokens of the text already forwarded. `X-Gateway-Overhead-Ms` of a stream covers the gateway\'s time up to the first byte. Errors: Control Plane unreachable → 503 `CONTROL_PLANE_UNAVAILABLE`; runtime down → 503 `RUNTIME_UNAVAILABLE`; Runner slower than 60 s → 504 `DEPENDENCY_TIMEOUT`. 
      * Run an instance
      */
     createRun(requestParameters: CreateRunRequest): Promise<RunResult>;
 
     /**
-     * The stored record of a run (status, output, usage, billing or error). Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
+     * The durable record of a run (status, output, usage, billing or error), kept by the Control Plane, so any gateway replica answers it. Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
      * @summary Get a run\'s record
      * @param {string} runId Run id.
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
@@ -80,10 +93,30 @@ export interface RunsApiInterface {
     getRunRaw(requestParameters: GetRunRequest): Promise<runtime.ApiResponse<RunRecord>>;
 
     /**
-     * The stored record of a run (status, output, usage, billing or error). Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
+     * The durable record of a run (status, output, usage, billing or error), kept by the Control Plane, so any gateway replica answers it. Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
      * Get a run\'s record
      */
     getRun(requestParameters: GetRunRequest): Promise<RunRecord>;
+
+    /**
+     * The instance\'s run history, newest first, from the Control Plane (any replica answers it): every run that was admitted — succeeded, failed, timed out, cancelled, expired, or rejected by the credit and daily limits — with status, caller kind, duration, usage, credits and error. Members of the instance\'s project and its API keys see every run of the instance; a widget session sees its own. With `sessionId`, the caller\'s own session only. Input and output bodies are kept `chat_ui.sessionRetentionDays` days (the plan sets it; 30 without a chat UI). 
+     * @summary List an instance\'s runs
+     * @param {string} instanceId The instance.
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {string} [sessionId] Only the caller\&#39;s own session with this id.
+     * @param {string} [cursor] Opaque cursor from the previous page\&#39;s &#x60;nextCursor&#x60;.
+     * @param {number} [limit] 
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof RunsApiInterface
+     */
+    listRunsRaw(requestParameters: ListRunsRequest): Promise<runtime.ApiResponse<RunRecordList>>;
+
+    /**
+     * The instance\'s run history, newest first, from the Control Plane (any replica answers it): every run that was admitted — succeeded, failed, timed out, cancelled, expired, or rejected by the credit and daily limits — with status, caller kind, duration, usage, credits and error. Members of the instance\'s project and its API keys see every run of the instance; a widget session sees its own. With `sessionId`, the caller\'s own session only. Input and output bodies are kept `chat_ui.sessionRetentionDays` days (the plan sets it; 30 without a chat UI). 
+     * List an instance\'s runs
+     */
+    listRuns(requestParameters: ListRunsRequest): Promise<RunRecordList>;
 
 }
 
@@ -93,7 +126,7 @@ export interface RunsApiInterface {
 export class RunsApi extends runtime.BaseAPI implements RunsApiInterface {
 
     /**
-     * Synchronous run (`stream` must be false). Steps: authenticate → entitlements (instance must be `active`; 403 `NOT_ENTITLED` otherwise; API keys need the `api_endpoint` capability and a key allowed for the instance; widget tokens are bound to one instance) → rate limit (429 `RATE_LIMITED` + `Retry-After`) → authorize the estimated budget (403 `INSUFFICIENT_CREDITS` with `details.balance` and `details.requiredBudget`) → Runner → settle the actual usage (a failed run is voided and not charged). The response header `X-Gateway-Overhead-Ms` reports the Gateway\'s own time, runtime excluded. Errors: Control Plane unreachable → 503 `CONTROL_PLANE_UNAVAILABLE`; runtime down → 503 `RUNTIME_UNAVAILABLE`; Runner slower than 60 s → 504 `DEPENDENCY_TIMEOUT`. 
+     * Steps: authenticate → entitlements (instance must be `active`; 403 `NOT_ENTITLED` otherwise; API keys need the `api_endpoint` capability and a key allowed for the instance; widget tokens are bound to one instance) → input rules (413 `INPUT_TOO_LARGE` over `maxInputChars`; 400 `VALIDATION_FAILED` for `variables` not declared in `prompt_orchestrator.variables`, with the declared names in `details.declared`) → rate limit (429 `RATE_LIMITED` + `Retry-After`) → concurrency (429 `CONCURRENCY_LIMIT_EXCEEDED` at the plan\'s `maxConcurrentRuns`, counted across gateway replicas) → authorize in the Control Plane (the run record is created there; 429 `DAILY_RUN_LIMIT_EXCEEDED` at the plan\'s `maxRunsPerDay`; 403 `INSUFFICIENT_CREDITS` with `details.balance` and `details.requiredBudget`) → Runner → settle the actual usage (a failed run is voided and not charged). The refusals name their limit in `details`.  **Credits per run.** The hold is `credits_wallet.maxCreditsPerRun`, capped by the wallet\'s available credits; a run needs at least `estimatedBudgetPerRun` available to start under `depletionPolicy: block` (and `suspend`), at least 1 credit under `allow_overage`. The Runner is told `maxOutputTokens` (what the hold can pay at the registry\'s `tokens_out` rate), and a settle never charges more than the hold. A run whose input alone would cost more than its hold is refused with 422 `RUN_CREDIT_LIMIT_EXCEEDED`.  **Idempotency.** With `Idempotency-Key` the run is recorded with the key in the Control Plane: a replay on any replica, also after a restart, answers the first answer (`Idempotent-Replayed: true`); the same key with another request answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`, and while the first is still running 409 `IDEMPOTENCY_IN_PROGRESS`.  **Sessions.** `sessionId` keeps history: the last `prompt_orchestrator.historyTurns` turns of the caller\'s session are sent to the runtime. A session belongs to the caller that started it (user, API key or widget session); the same id used by another caller is another session.  **Streaming.** With `Accept: text/event-stream` or `\"stream\": true` the answer is Server-Sent Events (`text/event-stream`), each an `event:` line and one `data:` JSON line: - `start` — `{\"runId\",\"instanceId\",\"sessionId\"}`, first, once the run is authorized; - `delta` — `{\"text\":\"…\"}`, output text as the runtime produces it (zero or more); - `done` — the `RunResult` (the same body as the JSON answer), last, on success; - `error` — the canonical `ErrorResponse`, last, on a failure after `start`. Refusals before the first byte (authentication, limits, credits…) are ordinary JSON error answers with their status. A client that disconnects stops the runtime and is charged for what was produced, never more than the hold: the usage the Runner reported in its `error` event when it sent one, else the input tokens and the tokens of the text already forwarded. `X-Gateway-Overhead-Ms` of a stream covers the gateway\'s time up to the first byte. Errors: Control Plane unreachable → 503 `CONTROL_PLANE_UNAVAILABLE`; runtime down → 503 `RUNTIME_UNAVAILABLE`; Runner slower than 60 s → 504 `DEPENDENCY_TIMEOUT`. 
      * Run an instance
      */
     async createRunRaw(requestParameters: CreateRunRequest): Promise<runtime.ApiResponse<RunResult>> {
@@ -113,6 +146,10 @@ export class RunsApi extends runtime.BaseAPI implements RunsApiInterface {
 
         if (requestParameters.idempotencyKey !== undefined && requestParameters.idempotencyKey !== null) {
             headerParameters['Idempotency-Key'] = String(requestParameters.idempotencyKey);
+        }
+
+        if (requestParameters.accept !== undefined && requestParameters.accept !== null) {
+            headerParameters['Accept'] = String(requestParameters.accept);
         }
 
         if (this.configuration && this.configuration.apiKey) {
@@ -139,7 +176,7 @@ export class RunsApi extends runtime.BaseAPI implements RunsApiInterface {
     }
 
     /**
-     * Synchronous run (`stream` must be false). Steps: authenticate → entitlements (instance must be `active`; 403 `NOT_ENTITLED` otherwise; API keys need the `api_endpoint` capability and a key allowed for the instance; widget tokens are bound to one instance) → rate limit (429 `RATE_LIMITED` + `Retry-After`) → authorize the estimated budget (403 `INSUFFICIENT_CREDITS` with `details.balance` and `details.requiredBudget`) → Runner → settle the actual usage (a failed run is voided and not charged). The response header `X-Gateway-Overhead-Ms` reports the Gateway\'s own time, runtime excluded. Errors: Control Plane unreachable → 503 `CONTROL_PLANE_UNAVAILABLE`; runtime down → 503 `RUNTIME_UNAVAILABLE`; Runner slower than 60 s → 504 `DEPENDENCY_TIMEOUT`. 
+     * Steps: authenticate → entitlements (instance must be `active`; 403 `NOT_ENTITLED` otherwise; API keys need the `api_endpoint` capability and a key allowed for the instance; widget tokens are bound to one instance) → input rules (413 `INPUT_TOO_LARGE` over `maxInputChars`; 400 `VALIDATION_FAILED` for `variables` not declared in `prompt_orchestrator.variables`, with the declared names in `details.declared`) → rate limit (429 `RATE_LIMITED` + `Retry-After`) → concurrency (429 `CONCURRENCY_LIMIT_EXCEEDED` at the plan\'s `maxConcurrentRuns`, counted across gateway replicas) → authorize in the Control Plane (the run record is created there; 429 `DAILY_RUN_LIMIT_EXCEEDED` at the plan\'s `maxRunsPerDay`; 403 `INSUFFICIENT_CREDITS` with `details.balance` and `details.requiredBudget`) → Runner → settle the actual usage (a failed run is voided and not charged). The refusals name their limit in `details`.  **Credits per run.** The hold is `credits_wallet.maxCreditsPerRun`, capped by the wallet\'s available credits; a run needs at least `estimatedBudgetPerRun` available to start under `depletionPolicy: block` (and `suspend`), at least 1 credit under `allow_overage`. The Runner is told `maxOutputTokens` (what the hold can pay at the registry\'s `tokens_out` rate), and a settle never charges more than the hold. A run whose input alone would cost more than its hold is refused with 422 `RUN_CREDIT_LIMIT_EXCEEDED`.  **Idempotency.** With `Idempotency-Key` the run is recorded with the key in the Control Plane: a replay on any replica, also after a restart, answers the first answer (`Idempotent-Replayed: true`); the same key with another request answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`, and while the first is still running 409 `IDEMPOTENCY_IN_PROGRESS`.  **Sessions.** `sessionId` keeps history: the last `prompt_orchestrator.historyTurns` turns of the caller\'s session are sent to the runtime. A session belongs to the caller that started it (user, API key or widget session); the same id used by another caller is another session.  **Streaming.** With `Accept: text/event-stream` or `\"stream\": true` the answer is Server-Sent Events (`text/event-stream`), each an `event:` line and one `data:` JSON line: - `start` — `{\"runId\",\"instanceId\",\"sessionId\"}`, first, once the run is authorized; - `delta` — `{\"text\":\"…\"}`, output text as the runtime produces it (zero or more); - `done` — the `RunResult` (the same body as the JSON answer), last, on success; - `error` — the canonical `ErrorResponse`, last, on a failure after `start`. Refusals before the first byte (authentication, limits, credits…) are ordinary JSON error answers with their status. A client that disconnects stops the runtime and is charged for what was produced, never more than the hold: the usage the Runner reported in its `error` event when it sent one, else the input tokens and the tokens of the text already forwarded. `X-Gateway-Overhead-Ms` of a stream covers the gateway\'s time up to the first byte. Errors: Control Plane unreachable → 503 `CONTROL_PLANE_UNAVAILABLE`; runtime down → 503 `RUNTIME_UNAVAILABLE`; Runner slower than 60 s → 504 `DEPENDENCY_TIMEOUT`. 
      * Run an instance
      */
     async createRun(requestParameters: CreateRunRequest): Promise<RunResult> {
@@ -148,7 +185,7 @@ export class RunsApi extends runtime.BaseAPI implements RunsApiInterface {
     }
 
     /**
-     * The stored record of a run (status, output, usage, billing or error). Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
+     * The durable record of a run (status, output, usage, billing or error), kept by the Control Plane, so any gateway replica answers it. Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
      * Get a run\'s record
      */
     async getRunRaw(requestParameters: GetRunRequest): Promise<runtime.ApiResponse<RunRecord>> {
@@ -187,11 +224,75 @@ export class RunsApi extends runtime.BaseAPI implements RunsApiInterface {
     }
 
     /**
-     * The stored record of a run (status, output, usage, billing or error). Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
+     * The durable record of a run (status, output, usage, billing or error), kept by the Control Plane, so any gateway replica answers it. Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
      * Get a run\'s record
      */
     async getRun(requestParameters: GetRunRequest): Promise<RunRecord> {
         const response = await this.getRunRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * The instance\'s run history, newest first, from the Control Plane (any replica answers it): every run that was admitted — succeeded, failed, timed out, cancelled, expired, or rejected by the credit and daily limits — with status, caller kind, duration, usage, credits and error. Members of the instance\'s project and its API keys see every run of the instance; a widget session sees its own. With `sessionId`, the caller\'s own session only. Input and output bodies are kept `chat_ui.sessionRetentionDays` days (the plan sets it; 30 without a chat UI). 
+     * List an instance\'s runs
+     */
+    async listRunsRaw(requestParameters: ListRunsRequest): Promise<runtime.ApiResponse<RunRecordList>> {
+        if (requestParameters.instanceId === null || requestParameters.instanceId === undefined) {
+            throw new runtime.RequiredError('instanceId','Required parameter requestParameters.instanceId was null or undefined when calling listRuns.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        if (requestParameters.instanceId !== undefined) {
+            queryParameters['instanceId'] = requestParameters.instanceId;
+        }
+
+        if (requestParameters.sessionId !== undefined) {
+            queryParameters['sessionId'] = requestParameters.sessionId;
+        }
+
+        if (requestParameters.cursor !== undefined) {
+            queryParameters['cursor'] = requestParameters.cursor;
+        }
+
+        if (requestParameters.limit !== undefined) {
+            queryParameters['limit'] = requestParameters.limit;
+        }
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (this.configuration && this.configuration.apiKey) {
+            headerParameters["X-Api-Key"] = this.configuration.apiKey("X-Api-Key"); // apiKeyAuth authentication
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/v1/runs`,
+            method: 'GET',
+            headers: headerParameters,
+            query: queryParameters,
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => RunRecordListFromJSON(jsonValue));
+    }
+
+    /**
+     * The instance\'s run history, newest first, from the Control Plane (any replica answers it): every run that was admitted — succeeded, failed, timed out, cancelled, expired, or rejected by the credit and daily limits — with status, caller kind, duration, usage, credits and error. Members of the instance\'s project and its API keys see every run of the instance; a widget session sees its own. With `sessionId`, the caller\'s own session only. Input and output bodies are kept `chat_ui.sessionRetentionDays` days (the plan sets it; 30 without a chat UI). 
+     * List an instance\'s runs
+     */
+    async listRuns(requestParameters: ListRunsRequest): Promise<RunRecordList> {
+        const response = await this.listRunsRaw(requestParameters);
         return await response.value();
     }
 

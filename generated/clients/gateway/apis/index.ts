@@ -2,5 +2,6 @@
 // Source: generated/openapi/gateway.openapi.yaml (openapi-generator typescript-fetch 4.3.1)
 // Regenerate with: npm run gen
 export * from './RunsApi';
+export * from './SessionsApi';
 export * from './TrialApi';
 export * from './WidgetApi';

@@ -60,7 +60,13 @@ export interface RunRecord {
      */
     sessionId?: string | null;
     /**
-     * 
+     * Who started the run.
+     * @type {string}
+     * @memberof RunRecord
+     */
+    callerKind?: RunRecordCallerKindEnum;
+    /**
+     * `cancelled`: the client went away mid-stream (charged for what was produced); `expired`: the gateway never reported back and the hold expired uncharged; `rejected`: refused by the credit or daily limits after admission.
      * @type {string}
      * @memberof RunRecord
      */
@@ -78,7 +84,7 @@ export interface RunRecord {
      */
     usage?: RunUsage;
     /**
-     * 
+     * Present once the run is settled or voided: what it was charged and the wallet right after.
      * @type {RunBilling}
      * @memberof RunRecord
      */
@@ -122,6 +128,7 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'runId': json['runId'],
         'instanceId': json['instanceId'],
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
+        'callerKind': !exists(json, 'callerKind') ? undefined : json['callerKind'],
         'status': json['status'],
         'output': !exists(json, 'output') ? undefined : RunOutputFromJSON(json['output']),
         'usage': !exists(json, 'usage') ? undefined : RunUsageFromJSON(json['usage']),
@@ -145,6 +152,7 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'runId': value.runId,
         'instanceId': value.instanceId,
         'sessionId': value.sessionId,
+        'callerKind': value.callerKind,
         'status': value.status,
         'output': RunOutputToJSON(value.output),
         'usage': RunUsageToJSON(value.usage),
@@ -160,11 +168,22 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 * @export
 * @enum {string}
 */
+export enum RunRecordCallerKindEnum {
+    User = 'user',
+    ApiKey = 'api_key',
+    Widget = 'widget'
+}
+/**
+* @export
+* @enum {string}
+*/
 export enum RunRecordStatusEnum {
     Running = 'running',
     Succeeded = 'succeeded',
     Failed = 'failed',
     TimedOut = 'timed_out',
+    Cancelled = 'cancelled',
+    Expired = 'expired',
     Rejected = 'rejected'
 }
 

@@ -48,17 +48,17 @@ export interface RunRequest {
      */
     sessionId?: string;
     /**
-     * Values for the prompt variables declared by `prompt_orchestrator.variables`.
+     * Values for the prompt variables declared by `prompt_orchestrator.variables` (other names answer 400 with the declared list); they fill prompt placeholders only, never a component's template or code.
      * @type {{ [key: string]: string; }}
      * @memberof RunRequest
      */
     variables?: { [key: string]: string; };
     /**
-     * Streaming is not offered yet; must be false or absent.
+     * true answers Server-Sent Events (as `Accept: text/event-stream` does).
      * @type {boolean}
      * @memberof RunRequest
      */
-    stream?: RunRequestStreamEnum;
+    stream?: boolean;
 }
 
 export function RunRequestFromJSON(json: any): RunRequest {
@@ -94,14 +94,6 @@ export function RunRequestToJSON(value?: RunRequest | null): any {
         'variables': value.variables,
         'stream': value.stream,
     };
-}
-
-/**
-* @export
-* @enum {string}
-*/
-export enum RunRequestStreamEnum {
-    False = 'false'
 }
 
 

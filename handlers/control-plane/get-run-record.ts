@@ -1,0 +1,8 @@
+import type { Handler } from '../../generated/control-plane/operations';
+import { readRun } from '../../src/runs/history';
+
+/** GET /runs/{runId} — a run's durable record, to its project's members and keys, or its widget owner via the gateway. */
+export const getRunRecord: Handler<'getRunRecord'> = async (req, ctx) => ({
+  status: 200,
+  body: await readRun(ctx.deps.db, ctx.caller, req.params.runId, req.query.owner),
+});
