@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run contract`: starts the whole stack with `npm start` on a fresh data folder (every response
+# `npm run contract`: builds dist/ and starts the whole stack from it (as the image does) on a fresh data folder (every response
 # validated by the services too), a Vault and an upstream API for the tool calls
 # (contract-tests/stand-ins.ts), and a Prism validating proxy with --errors in front of each of the
 # five services; runs the generated Postman collection (generated/postman/, built from
@@ -45,7 +45,9 @@ stand_ins=$(head -1 "$data/stand-ins.json")
 field() { node -e "process.stdout.write(JSON.parse(process.argv[1])[process.argv[2]])" "$stand_ins" "$1"; }
 export VAULT_ADDR=$(field vaultAddr) VAULT_TOKEN=$(field vaultToken)
 
-node --import tsx scripts/start.ts >"$log" 2>&1 &
+# The built code (what the image runs), started by node itself so that stopping the pid stops it.
+npm run --silent build >/dev/null
+node dist/start.js >"$log" 2>&1 &
 stack_pid=$!
 pids+=($stack_pid)
 for port in "${ports[@]}"; do

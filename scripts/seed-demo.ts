@@ -11,7 +11,7 @@
  * with the embedded database, stop `npm start` first — PGlite allows one process per data folder).
  */
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { projectPath } from '../src/platform/paths';
 import type { Knex } from 'knex';
 import type { CreateOfferingRequest, LangflowFlowExport, Plan, VersionCapability } from '../generated/control-plane/types';
 import { certifyVersion, createOffering, createVersion, registryCertifier, transitionOffering, type CatalogEnv } from '../src/catalog';
@@ -160,7 +160,7 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
 ];
 
 export function demoFlow(file: string): LangflowFlowExport {
-  return JSON.parse(readFileSync(new URL(`../demo/flows/${file}`, import.meta.url), 'utf8')) as LangflowFlowExport;
+  return JSON.parse(readFileSync(projectPath('demo', 'flows', file), 'utf8')) as LangflowFlowExport;
 }
 
 export interface SeededOffering {
@@ -242,7 +242,9 @@ async function main() {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run as a script only (`tsx scripts/seed-demo.ts`): inside the dist/ bundle this module shares
+// the bundle's import.meta.url, so the module's own URL cannot tell.
+if (process.argv[1] && /[\\/]scripts[\\/]seed-demo\.ts$/.test(process.argv[1])) {
   main().catch((err) => {
     console.error('seed-demo failed:', err instanceof Error ? err.stack : err);
     process.exit(1);

@@ -4,7 +4,7 @@
 # (they fail, not skip, when it is unreachable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(find src handlers capabilities policy gitops test contract-tests scripts web -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+mapfile -t files < <(find src handlers capabilities policy gitops ops deploy test contract-tests scripts web -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 echo "test: ${#files[@]} test files${TEST_DATABASE_URL:+ (database suites on PostgreSQL)}"
 node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"
 if [ "${SKIP_NEWMAN:-}" != "1" ]; then

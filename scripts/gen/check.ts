@@ -1,6 +1,6 @@
 /**
  * `npm run gen:check`: generates into a temporary folder and compares it with generated/ (and the
- * configuration tree with `.env.example`) — changed,
+ * configuration tree with `.env.example`, the alert rules with gitops/base/prometheusrule.yaml) — changed,
  * new and stale files — and reports every handler skeleton gen would create. It never writes to the
  * working tree, and files gen does not own (a test beside a handler, an editor's backup) are never
  * looked at. Exit 1 says which command fixes it.
@@ -12,15 +12,18 @@ import { compareTrees, type TreeChange } from './compare-trees';
 import { ENV_EXAMPLE_FILE, renderEnvExample } from './env-example';
 import { generate, OUT } from './generate';
 import { requireJava } from './java';
+import { PROMETHEUS_RULE_FILE, renderPrometheusRule } from './prometheus-rule';
+
+/** Single files gen writes outside generated/, with what they must hold. */
+const SINGLE_FILES: [string, () => string][] = [[ENV_EXAMPLE_FILE, renderEnvExample], [PROMETHEUS_RULE_FILE, renderPrometheusRule]];
 
 export async function genCheck(): Promise<TreeChange[]> {
   requireJava();
   const stage = mkdtempSync(join(tmpdir(), 'agent-store-gen-check-'));
   try {
     const { skeletons } = await generate(stage);
-    const env: TreeChange[] = !existsSync(ENV_EXAMPLE_FILE)
-      ? [{ kind: 'A', file: ENV_EXAMPLE_FILE }]
-      : readFileSync(ENV_EXAMPLE_FILE, 'utf8') !== renderEnvExample() ? [{ kind: 'M', file: ENV_EXAMPLE_FILE }] : [];
+    const env: TreeChange[] = SINGLE_FILES.flatMap(([file, render]): TreeChange[] =>
+      !existsSync(file) ? [{ kind: 'A', file }] : readFileSync(file, 'utf8') !== render() ? [{ kind: 'M', file }] : []);
     return [...compareTrees(stage, OUT, OUT), ...skeletons.map((s) => ({ kind: 'A' as const, file: s.file })), ...env];
   } finally {
     rmSync(stage, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 /**
- * `npm run gen`: specs/ → generated/, and the configuration tree → `.env.example`. Checks for Java first, generates the whole tree into a
+ * `npm run gen`: specs/ → generated/, the configuration tree → `.env.example`, and the alert
+ * rules → the platform's PrometheusRule. Checks for Java first, generates the whole tree into a
  * temporary folder and only then replaces generated/ with it, so a failure (no Java, a broken
  * spec) leaves generated/ as it was and nothing stale survives a success. Creates a handler
  * skeleton in handlers/<service>/ or capabilities/<id>/ only where none exists (hand-written code
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ENV_EXAMPLE_FILE, renderEnvExample } from './env-example';
 import { generate, OUT } from './generate';
+import { PROMETHEUS_RULE_FILE, renderPrometheusRule } from './prometheus-rule';
 import { requireJava } from './java';
 
 async function main(): Promise<void> {
@@ -26,6 +28,8 @@ async function main(): Promise<void> {
     }
     writeFileSync(ENV_EXAMPLE_FILE, renderEnvExample());
     log.push(`${ENV_EXAMPLE_FILE} from the configuration tree`);
+    writeFileSync(PROMETHEUS_RULE_FILE, renderPrometheusRule());
+    log.push(`${PROMETHEUS_RULE_FILE} from ops/prometheus`);
     for (const line of log) console.log(`gen: ${line}`);
     for (const s of skeletons) console.log(`gen: created skeleton ${s.file} (fill it in)`);
     console.log(`gen: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

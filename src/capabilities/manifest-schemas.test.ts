@@ -175,7 +175,7 @@ test('a cron ScheduledRun needs a schedule and a webhook one must not have one',
 
 test('an ExternalSecret must name its store, target and Vault key, and carries no data of its own', () => {
   const es = {
-    apiVersion: 'external-secrets.io/v1beta1',
+    apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
     metadata: meta,
     spec: {

@@ -7,16 +7,16 @@
  * ObjectMeta for a committed object, `status` is never committed, and a kind without a schema is
  * an error. The built-in GitOps reconciler calls `validateManifest` for every committed manifest.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
+import { projectPath } from '../platform/paths';
 import type { ConfigIssue } from './handler-types';
 import { ajvIssues, issue } from './issues';
 
-export const DEFAULT_CRD_DIR = fileURLToPath(new URL('../../gitops/crds/', import.meta.url));
+export const DEFAULT_CRD_DIR = projectPath('gitops', 'crds') + '/';
 
 const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
@@ -42,6 +42,7 @@ const OBJECT_META = {
       propertyNames: { maxLength: 317, pattern: QUALIFIED_NAME },
       additionalProperties: { type: 'string' },
     },
+    finalizers: { type: 'array', items: { type: 'string', pattern: QUALIFIED_NAME } },
   },
 };
 
@@ -81,8 +82,17 @@ export function strictSchema(node: unknown, root = true): unknown {
   return out;
 }
 
+/**
+ * CRD patterns are Go (RE2) regular expressions; the one construct of theirs JavaScript lacks and
+ * upstream CRDs use is an inline flag group such as `^(?i)(abort|warn)?$`: it becomes the `i` flag.
+ */
+const goRegExp = Object.assign(
+  (pattern: string, flags: string) => (pattern.includes('(?i)') ? new RegExp(pattern.replaceAll('(?i)', ''), `${flags}i`) : new RegExp(pattern, flags)),
+  { code: 'new RegExp' },
+);
+
 function newAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: goRegExp as never } });
   addFormats(ajv);
   ajv.addKeyword({
     keyword: 'x-kubernetes-list-map-keys',
@@ -140,7 +150,7 @@ export function loadManifestSchemas(dir: string = DEFAULT_CRD_DIR): ManifestSche
     }
   }
   const builtinDir = join(dir, 'builtin');
-  for (const file of readdirSync(builtinDir).filter((f) => f.endsWith('.schema.json')).sort()) {
+  for (const file of (existsSync(builtinDir) ? readdirSync(builtinDir) : []).filter((f) => f.endsWith('.schema.json')).sort()) {
     const schema = JSON.parse(readFileSync(join(builtinDir, file), 'utf8')) as Json;
     const gvks = schema['x-kubernetes-group-version-kind'];
     if (!Array.isArray(gvks) || gvks.length === 0) throw new Error(`builtin/${file}: x-kubernetes-group-version-kind is missing`);

@@ -12,7 +12,7 @@ export const PLATFORM_API_VERSION = `${PLATFORM_GROUP}/v1alpha1`;
 
 export const API_VERSION: Record<ProvisionedKind, string> = {
   ConfigMap: 'v1',
-  ExternalSecret: 'external-secrets.io/v1beta1',
+  ExternalSecret: 'external-secrets.io/v1',
   GatewayRoute: PLATFORM_API_VERSION,
   GatewayPolicy: PLATFORM_API_VERSION,
   ConnectorPolicy: PLATFORM_API_VERSION,

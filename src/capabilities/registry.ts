@@ -10,15 +10,15 @@
  * Any problem throws a `RegistryError` listing all of them.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
+import { projectPath } from '../platform/paths';
 import { capabilityIds, type CapabilityId } from '../../generated/capabilities/index';
 import type { CapabilityLayer } from '../../generated/control-plane/types';
 
-export const REGISTRY_FILE = fileURLToPath(new URL('../../specs/capability-registry.yaml', import.meta.url));
-export const REGISTRY_SCHEMA_FILE = fileURLToPath(new URL('../../specs/capability-registry.schema.json', import.meta.url));
+export const REGISTRY_FILE = projectPath('specs', 'capability-registry.yaml');
+export const REGISTRY_SCHEMA_FILE = projectPath('specs', 'capability-registry.schema.json');
 
 /** Kinds a handler may emit (registry schema: definitions.kubernetesKind). */
 export type ProvisionedKind =

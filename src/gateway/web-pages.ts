@@ -17,8 +17,10 @@ import { devIssuerUrl } from '../identity';
 import type { Config } from '../platform/config';
 import { AppError } from '../platform/errors';
 import { sendAsset } from '../platform/http/docs';
+import { projectPath } from '../platform/paths';
 
-const DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+// From the project root, so the same path holds from src/ and from the dist/ build.
+const DIST = projectPath('web', 'dist') + '/';
 const YEAR = 'public, max-age=31536000, immutable';
 
 interface Manifest {

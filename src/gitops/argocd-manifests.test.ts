@@ -198,7 +198,7 @@ test('kustomize builds the platform base and a committed instance directory', as
   if (!(await kubectl())) return t.skip('kubectl is not installed');
   const base = await run('kubectl', ['kustomize', join(ROOT, 'gitops/base')], { maxBuffer: 64 * 1024 * 1024 });
   const kinds = parseAllDocuments(base.stdout).map((d) => (d.toJS() as { kind: string }).kind);
-  assert.ok(kinds.includes('CustomResourceDefinition') && kinds.filter((k) => k === 'Deployment').length === 4, kinds.join(','));
+  assert.ok(kinds.includes('CustomResourceDefinition') && kinds.filter((k) => k === 'Deployment').length === 5, kinds.join(','));
 
   const tmp = tempDir();
   cleanups.push(tmp.cleanup);

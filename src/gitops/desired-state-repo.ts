@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../platform/paths';
 import { stringify } from 'yaml';
 import type { Manifest } from '../capabilities/handler-types';
 import { AppError } from '../platform/errors';
@@ -92,9 +92,9 @@ export interface GitDesiredStateRepoOptions {
 }
 
 const DEFAULT_AUTHOR = { name: 'Agent Store Control Plane', email: 'control-plane@agentstore.invalid' };
-const DEFAULT_SEED_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../gitops');
+const DEFAULT_SEED_DIR = projectPath('gitops');
 /** What initialisation copies from the seed dir into the new repository's root. */
-const SEED_FOLDERS = ['base', 'crds', 'argocd'];
+const SEED_FOLDERS = ['base', 'cluster', 'overlays', 'crds', 'argocd'];
 const NON_FAST_FORWARD = /non-fast-forward|fetch first|\[rejected\]|failed to push some refs|stale info|cannot lock ref|remote rejected/i;
 const MISSING_REMOTE_REF = /couldn't find remote ref|could not find remote ref/i;
 

@@ -57,7 +57,7 @@ export function configMap(ref: InstanceRef, name: string, data: Record<string, s
 
 export function externalSecret(ref: InstanceRef, bindingId: string, vaultOrg = ref.orgId, vaultProject = ref.projectId): Manifest {
   return {
-    apiVersion: 'external-secrets.io/v1beta1',
+    apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
     metadata: meta(ref, `tool-connectors-${slug(bindingId)}`),
     spec: {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Document } from 'openapi-backend';
 import { parse } from 'yaml';
+import { projectPath } from './paths';
 
 /** The bundled spec of a service, as `npm run gen` wrote it to generated/openapi/. */
 export function loadDefinition(service: string): Document {
-  const file = fileURLToPath(new URL(`../../generated/openapi/${service}.openapi.yaml`, import.meta.url));
+  const file = projectPath('generated', 'openapi', `${service}.openapi.yaml`);
   return parse(readFileSync(file, 'utf8')) as Document;
 }

@@ -22,7 +22,7 @@ export interface TestStack extends Stack {
 export async function startTestStack(
   services: ServiceName[],
   env: Record<string, string> = {},
-  opts: { log?: Logger; connectorGateway?: ConnectorGatewayOverrides } = {},
+  opts: { log?: Logger; connectorGateway?: ConnectorGatewayOverrides; validateResponses?: boolean } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'agent-store-test-'));
   const environment: Record<string, string | undefined> = {
@@ -39,7 +39,7 @@ export async function startTestStack(
   };
   const config: Config = loadConfig(environment);
   const testDb = services.includes('control-plane') || services.includes('provisioner') || (services.includes('runner') && !!config.langflow) ? await openTestDb() : undefined;
-  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: true, db: testDb?.db, connectorGateway: opts.connectorGateway });
+  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db: testDb?.db, connectorGateway: opts.connectorGateway });
   const issuer = stack.identity.devIssuer!;
   return {
     ...stack,

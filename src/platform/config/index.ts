@@ -31,6 +31,18 @@ export interface LoadOptions {
   services?: readonly ServiceName[];
 }
 
+/**
+ * Only the core section (environment, data directory, ports, service URLs), for tools that run
+ * beside the services (the image's health check) and must not apply the production guard.
+ */
+export function readCoreConfig(env: Env = process.env): ReturnType<(typeof SECTIONS)[0]['read']> {
+  const problems = new ConfigProblems();
+  const [coreSection] = SECTIONS;
+  const values = coreSection.read(new EnvReader<any>(env, problems, coreSection.vars as Record<string, VarDoc>, coreSection.id), undefined as unknown as SectionContext);
+  if (problems.list.length) throw new ConfigError(problems.list);
+  return values;
+}
+
 export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Config {
   const problems = new ConfigProblems();
   const reader = (s: (typeof SECTIONS)[number]) => new EnvReader<any>(env, problems, s.vars as Record<string, VarDoc>, s.id);

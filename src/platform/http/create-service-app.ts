@@ -57,6 +57,8 @@ export interface ServiceApp {
 
 interface RequestState {
   requestId: string;
+  /** The operation the request was routed to, as soon as routing knows it ('unrouted' before, and for unknown routes). */
+  operationId: string;
   log: Logger;
   rawBody: Buffer;
   caller?: Caller;
@@ -112,7 +114,8 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         .map((m) => m.toUpperCase());
       throw new AppError('METHOD_NOT_ALLOWED', `${c.request.method.toUpperCase()} is not allowed on ${c.request.path}`, { allowed }, { headers: { Allow: allowed.join(', ') } });
     },
-    validationFail: async (c: OpenApiContext) => {
+    validationFail: async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
+      routed(state, c);
       const errors = (c.validation.errors ?? []).map((e) => ({
         path: e.instancePath.replace(/^\/requestBody/, '/body'),
         message: e.message ?? 'is invalid',
@@ -121,13 +124,15 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       }));
       throw new AppError('VALIDATION_FAILED', 'Request validation failed', { errors });
     },
-    unauthorizedHandler: async (c: OpenApiContext) => {
+    unauthorizedHandler: async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
+      routed(state, c);
       const failure = Object.values(c.security ?? {}).find((r: any) => r?.error)?.error;
       if (failure instanceof AppError) throw failure;
       if (failure) throw new AppError('UNAUTHENTICATED', 'Credentials could not be verified', undefined, { cause: failure });
       throw new AppError('UNAUTHENTICATED', 'Missing credentials: send a bearer token or an API key');
     },
     postSecurityHandler: async (c: OpenApiContext, k: Koa.Context, state: RequestState) => {
+      routed(state, c);
       // Credentials that were presented but are invalid are refused, even where anonymous access is allowed.
       const failure = Object.values(c.security ?? {}).find((r: any) => r?.error)?.error;
       if (failure instanceof AppError) throw failure;
@@ -150,6 +155,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
 
   for (const [operationId, handler] of Object.entries(opts.handlers)) {
     api.register(operationId, async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
+      state.operationId = operationId;
       const ctx: RequestContext<Deps> = {
         operationId,
         requestId: state.requestId,
@@ -192,10 +198,9 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     const onClose = () => { if (!k.res.writableFinished) abort.abort(new Error('client closed the connection')); };
     k.res.once('close', onClose);
     const signal = AbortSignal.any([abort.signal, shutdown.signal]);
-    const state: RequestState = { requestId, log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
+    const state: RequestState = { requestId, operationId: 'unrouted', log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
     // Outer middleware (CORS for a streamed answer) may need the caller before the handler returns.
     k.state.request = state;
-    let operationId = 'unrouted';
     inFlight++;
     try {
       if (k.path === '/healthz' && k.method === 'GET') {
@@ -231,8 +236,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         k,
         state,
       )) as HandlerResult;
-      operationId = api.router.matchOperation({ method: k.method, path: k.path, headers: {} })?.operationId ?? operationId;
-      respond(k, result, operationId);
+      respond(k, result, state.operationId);
     } catch (thrown) {
       const err = toAppError(thrown);
       if (err.status >= 500 && err.code !== 'NOT_IMPLEMENTED') state.log.error({ err: thrown, code: err.code }, err.message);
@@ -240,11 +244,11 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       for (const [h, v] of Object.entries(err.headers ?? {})) k.set(h, v);
       k.status = err.status;
       k.body = errorBody(err, requestId);
-      if (opts.validateResponses && operationId === 'unrouted') {
-        operationId = safeMatch(api, k) ?? operationId;
-      }
-      if (opts.validateResponses && operationId !== 'unrouted') checkResponse(k, operationId);
+      // Refused before routing (a body that is too large or not JSON): still counted under its operation.
+      if (state.operationId === 'unrouted') state.operationId = safeMatch(api, k) ?? state.operationId;
+      if (opts.validateResponses && state.operationId !== 'unrouted') checkResponse(k, state.operationId);
     } finally {
+      const operationId = state.operationId;
       // What CORS (and other outer middleware) may want to know about this answer.
       const served: ServedRequest = {
         operationId,
@@ -318,6 +322,11 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       await closed;
     },
   };
+}
+
+/** Records the operation openapi-backend routed the request to (errors included). */
+function routed(state: RequestState, c: OpenApiContext): void {
+  if (c.operation?.operationId) state.operationId = c.operation.operationId;
 }
 
 function safeMatch(api: OpenAPIBackend, k: Koa.Context): string | undefined {

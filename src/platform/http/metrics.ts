@@ -16,6 +16,7 @@ export function createHttpMetrics(service: string, registry = new Registry()): H
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: 'agentstore_' });
   const registers = [registry];
+  dropTotalGauges(registry);
   const requests = new Counter({
     name: 'agentstore_http_requests_total',
     help: 'HTTP answers by operation, status and error code.',
@@ -36,4 +37,13 @@ export function createHttpMetrics(service: string, registry = new Registry()): H
       duration.observe({ operation: operationId }, durationMs / 1000);
     },
   };
+}
+
+/**
+ * prom-client's default metrics include three gauges named `…_total`, which Prometheus reserves
+ * for counters (`promtool check metrics` refuses them). They are dropped: the same counts are in
+ * `agentstore_nodejs_active_{handles,requests,resources}{type}` (sum over `type`).
+ */
+function dropTotalGauges(registry: Registry): void {
+  for (const name of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`agentstore_nodejs_active_${name}_total`);
 }

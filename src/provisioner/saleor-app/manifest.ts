@@ -7,9 +7,10 @@
  * when an operator installs the app by URL, then posts the app token to `tokenTargetUrl`.
  */
 import { readFileSync } from 'node:fs';
+import { projectPath } from '../../platform/paths';
 
 /** The subscription whose `event` Saleor sends as the ORDER_FULLY_PAID body (comments dropped). */
-export const ORDER_FULLY_PAID_SUBSCRIPTION = readFileSync(new URL('./order-fully-paid.graphql', import.meta.url), 'utf8')
+export const ORDER_FULLY_PAID_SUBSCRIPTION = readFileSync(projectPath('src', 'provisioner', 'saleor-app', 'order-fully-paid.graphql'), 'utf8')
   .split('\n')
   .filter((line) => !line.trimStart().startsWith('#'))
   .join('\n')
@@ -21,7 +22,7 @@ export const SALEOR_APP_PERMISSIONS = ['MANAGE_ORDERS'] as const;
 /** Subscription webhooks on ORDER_FULLY_PAID with `crit`-less and `crit` signatures alike: Saleor 3.14+. */
 export const REQUIRED_SALEOR_VERSION = '>=3.14';
 
-const packageVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const packageVersion = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
 
 export interface SaleorAppManifest {
   id: string;
