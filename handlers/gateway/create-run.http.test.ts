@@ -152,10 +152,14 @@ test('20 concurrent runs on a nearly empty wallet never overspend: the balance n
   const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => run(stack, { token: eve.token, instanceId, text: `question ${i}` })));
   const ok = answers.filter((a) => a.status === 200);
   const refused = answers.filter((a) => a.status !== 200);
-  assert.ok(ok.length >= 3, `${ok.length} runs succeeded`);
+  // A run holds its per-run maximum (maxCreditsPerRun, capped at what is available), so the
+  // first runs in take the wallet's last credits; the rest are refused before running — for
+  // credits, or at the plan's concurrent-run limit — and never run on credit they don't have.
+  assert.ok(ok.length >= 1, `${ok.length} runs succeeded`);
   for (const a of refused) {
-    assert.equal(a.status, 403, JSON.stringify(a.body));
-    assert.equal(a.body.error.code, 'INSUFFICIENT_CREDITS');
+    const expected = a.status === 429 ? 'CONCURRENCY_LIMIT_EXCEEDED' : 'INSUFFICIENT_CREDITS';
+    assert.ok(a.status === 403 || a.status === 429, JSON.stringify(a.body));
+    assert.equal(a.body.error.code, expected);
   }
   for (const a of ok) assert.ok(a.body.billing.balance >= 0 && a.body.billing.available >= 0);
   const charged = ok.reduce((n, a) => n + a.body.billing.creditsCharged, 0);

@@ -97,7 +97,8 @@ test('on an allowed site the widget answers a message and the wallet drops by th
   const run = api.find((r) => r.url() === `${gw}/v1/runs`);
   assert.ok(run, 'the widget called POST /v1/runs');
   assert.equal(run.status(), 200);
-  const result = await run.json();
+  // The widget asks for a stream when the gateway offers one: the run's result is its `done` event.
+  const result = (run.headers()['content-type'] ?? '').startsWith('text/event-stream') ? doneEvent(await run.text()) : await run.json();
   assert.equal(result.output.text, text, 'the answer shown is the run\'s output');
   assert.ok(result.billing.creditsCharged > 0);
   assert.equal(await balance(), before - result.billing.creditsCharged, 'the wallet dropped by exactly the charge');
@@ -221,3 +222,12 @@ test('a paused instance: the widget loads and says the assistant is paused', asy
   const resumed = await http('POST', `${cp}/instances/${instanceId}/resume`, { token: owner.token, body: {} });
   assert.equal(resumed.status, 200);
 });
+
+/** The data of the `done` event of a Server-Sent Events body. */
+function doneEvent(body: string): any {
+  for (const block of body.split(/\r?\n\r?\n/)) {
+    const lines = block.split(/\r?\n/);
+    if (lines.some((l) => l === 'event: done')) return JSON.parse(lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n'));
+  }
+  throw new Error(`no done event in the stream: ${body.slice(0, 300)}`);
+}

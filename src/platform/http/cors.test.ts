@@ -20,12 +20,17 @@ test('the gateway answers CORS for exactly its browser-facing operations', async
   assert.deepEqual(Object.fromEntries([...r.values()].map((x) => [x.operationId, x.origins.join(',')])), {
     createRun: 'configured,widget',
     getRun: 'configured,widget',
+    listRuns: 'configured,widget',
+    listSessions: 'configured,widget',
+    listSessionMessages: 'configured,widget',
+    deleteSession: 'configured,widget',
     initWidgetSession: 'widget',
     createWorkspaceAuto: 'configured',
     autoActivateInstance: 'configured',
   });
   const run = r.get('createRun')!;
-  assert.deepEqual([...run.allowHeaders].sort(), ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id']);
+  // Accept: text/event-stream asks for the streamed answer.
+  assert.deepEqual([...run.allowHeaders].sort(), ['Accept', 'Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id']);
   for (const h of ['Retry-After', 'X-Request-Id', 'X-Gateway-Overhead-Ms', 'Server-Timing', 'X-RateLimit-Remaining', 'Idempotent-Replayed']) {
     assert.ok(run.exposeHeaders.includes(h), h);
   }
