@@ -1,6 +1,11 @@
+import { orderLineKey } from '../../../src/commerce/saleor-keys';
 import { folder, request } from '../dsl';
 
-const line = (lineId: string) => ({ orderId: 'T3JkZXI6bmV3bWFu', lineId, buyer: { email: 'newman@example.com' }, kind: 'credit_pack', creditsAmount: 250, quantity: 1, sku: 'credits:250' });
+/** The Saleor the dev stack trusts (`npm run saleor:send-order`); keys are scoped by it. */
+const SALEOR_API_URL = 'http://127.0.0.1:8089/graphql/';
+const ORDER = 'T3JkZXI6bmV3bWFu';
+const line = (lineId: string) => ({ saleorApiUrl: SALEOR_API_URL, orderId: ORDER, lineId, buyer: { email: 'newman@example.com' }, kind: 'credit_pack', creditsAmount: 250, quantity: 1, sku: 'credits:250' });
+const key = (lineId: string) => orderLineKey(SALEOR_API_URL, ORDER, lineId);
 
 export default folder('07 - Commerce', 'A paid Saleor order line reaches the control plane (T1) exactly once (T9); only the provisioner may report it; an unsigned webhook is refused.', [
   request({
@@ -8,7 +13,7 @@ export default folder('07 - Commerce', 'A paid Saleor order line reaches the con
     call: 'POST /integrations/saleor/order-paid',
     service: 'control-plane',
     token: 'PROVISIONER_JWT',
-    idempotencyKey: 'saleor:T3JkZXI6bmV3bWFu:T3JkZXJMaW5lOjE=',
+    idempotencyKey: key('T3JkZXJMaW5lOjE='),
     body: line('T3JkZXJMaW5lOjE='),
     status: 201,
     checks: [['a paid top-up of 250 on the buyer\'s workspace', "pm.expect(body.kind).to.eql('credit_pack'); pm.expect(body.topup.amount).to.eql(250); pm.expect(body.walletId).to.eql(v('WALLET_ID'));"]],
@@ -19,7 +24,7 @@ export default folder('07 - Commerce', 'A paid Saleor order line reaches the con
     call: 'POST /integrations/saleor/order-paid',
     service: 'control-plane',
     token: 'PROVISIONER_JWT',
-    idempotencyKey: 'saleor:T3JkZXI6bmV3bWFu:T3JkZXJMaW5lOjE=',
+    idempotencyKey: key('T3JkZXJMaW5lOjE='),
     body: line('T3JkZXJMaW5lOjE='),
     status: 201,
     checks: [['replayed, same top-up', "pm.expect(res.headers.get('Idempotent-Replayed')).to.eql('true'); pm.expect(body.topup.ledgerEntryId).to.eql(v('ORDER_TOPUP_ID'));"]],
@@ -29,7 +34,7 @@ export default folder('07 - Commerce', 'A paid Saleor order line reaches the con
     call: 'POST /integrations/saleor/order-paid',
     service: 'control-plane',
     token: 'USER_JWT',
-    idempotencyKey: 'saleor:T3JkZXI6bmV3bWFu:T3JkZXJMaW5lOjI=',
+    idempotencyKey: key('T3JkZXJMaW5lOjI='),
     body: line('T3JkZXJMaW5lOjI='),
     status: 403,
     error: 'FORBIDDEN',
