@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { ArtifactLink, Entitlements } from '../../generated/control-plane/types';
 import { AppError } from '../platform/errors';
+import { LANGFLOW_MODEL_TYPES, LOCAL_MODEL_TYPES } from '../runtime/builtin/chat-model';
 import type { CallOptions, ControlPlaneClient } from './cp-client';
 import type { HttpClient } from './http-json';
 
@@ -53,13 +54,15 @@ export function checkRunVariables(config: Entitlements['config'], variables: Rec
 }
 
 const norm = (t: string) => t.toLowerCase().replace(/[\s_-]+/g, '');
-const MODEL_TYPES = new Set(['deterministicmodel', 'deterministicllm', 'localmodel', 'localllm', 'builtinmodel', 'echomodel', 'fakemodel', 'mockmodel', 'fakellm']);
+/** The model components the built-in runtime runs (one list: the runtime's), by normalised type. */
+const MODEL_TYPES = new Set([...LOCAL_MODEL_TYPES, ...LANGFLOW_MODEL_TYPES].map((t) => t.toLowerCase()));
 const PROMPT_TYPES = new Set(['prompt', 'prompttemplate']);
 const RETRIEVER_TYPES = new Set(['knowledgeretriever', 'retriever', 'knowledgebaseretriever', 'kbretriever', 'ragretriever', 'agentstoreretriever']);
 
 const isModel = (type: string) => {
   const t = norm(type);
-  return MODEL_TYPES.has(t) || /(model|llm)$/.test(t);
+  // Langflow names some components with a suffix: `LanguageModelComponent`.
+  return MODEL_TYPES.has(t) || /(model|llm)(component)?$/.test(t);
 };
 
 export function tweaksFor(nodes: readonly FlowNode[], config: Entitlements['config'], variables?: Record<string, string>): Tweaks {
