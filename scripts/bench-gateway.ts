@@ -26,7 +26,7 @@
  * ("1,32"), BENCH_SECONDS (10 per scenario), BENCH_WARMUP_SECONDS (2), BENCH_POOL (20), BENCH_WALLETS (32),
  * REDIS_URL (optional: shared rate-limit counters). Writes JSON to stdout and bench-results/gateway.json.
  *
- * Streaming (issue 11): at c=1, `Accept: text/event-stream` through the gateway vs the Runner
+ * Streaming: at c=1, `Accept: text/event-stream` through the gateway vs the Runner
  * called directly with the same header: time to the first byte of the body and to the first
  * `delta` event (a Runner that does not stream yet answers JSON: its first delta is its whole answer).
  */

@@ -1,5 +1,5 @@
 /**
- * Run input rules (issue 11 part 5): a run's variables must be declared by
+ * Run input rules: a run's variables must be declared by
  * prompt_orchestrator.variables (400 with the declared list), and they only ever fill a Prompt
  * node's own placeholders — never `template`, `code` or any other component field, even when the
  * config itself declares a variable with such a name.

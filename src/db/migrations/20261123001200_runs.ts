@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Durable run history (issue 11 part 6) and the per-day run counters (issue 9 part 4).
+ * Durable run history and the per-day run counters of the run limits.
  *
  * `runs`: one row per admitted run, inserted in the transaction of its hold (authorize) and
  * finished in the transaction of its settle or void, so history and money never disagree. The
