@@ -24,7 +24,7 @@ export async function publishedVersion(stack: TestStack, slug: string): Promise<
   return { offeringId: offering.id, versionId: offering.publishedVersionId };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 8000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000, everyMs = 25): Promise<T> {
   const started = Date.now();
   for (;;) {
     const value = await probe();
