@@ -75,6 +75,7 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       {
         id: 'starter',
         name: 'Starter',
+        trial: true,
         includedCredits: 500,
         limits: limits.starter,
         defaults: { credits_wallet: { maxCreditsPerRun: 50 }, chat_ui: { sessionRetentionDays: 7 } },
@@ -134,6 +135,7 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       {
         id: 'starter',
         name: 'Starter',
+        trial: true,
         includedCredits: 500,
         limits: limits.starter,
         defaults: { rag_knowledgebase: { maxUploadBytes: 10485760 }, credits_wallet: { maxCreditsPerRun: 60 } },

@@ -34,5 +34,27 @@ export const apiEndpointMeta = {
       "per": 1,
       "description": "Runs through the API endpoint."
     }
-  ]
+  ],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/burst": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxInputChars": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/timeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

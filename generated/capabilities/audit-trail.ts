@@ -33,5 +33,6 @@ export const auditTrailMeta = {
   "v": 1,
   "layer": "governance",
   "handler": "audit_trail.v1",
-  "dimensions": []
+  "dimensions": [],
+  "settableBy": {}
 } as const;

@@ -38,5 +38,12 @@ export const chatUiMeta = {
       "per": 1,
       "description": "Messages answered in the chat UI."
     }
-  ]
+  ],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

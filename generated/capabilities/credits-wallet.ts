@@ -29,5 +29,22 @@ export const creditsWalletMeta = {
   "v": 1,
   "layer": "monetization",
   "handler": "credits_wallet.v1",
-  "dimensions": []
+  "dimensions": [],
+  "settableBy": {
+    "/estimatedBudgetPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxCreditsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/depletionPolicy": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -31,5 +31,6 @@ export const guardrailsPolicyMeta = {
   "v": 1,
   "layer": "governance",
   "handler": "guardrails_policy.v1",
-  "dimensions": []
+  "dimensions": [],
+  "settableBy": {}
 } as const;

@@ -54,5 +54,6 @@ export const humanHandoverMeta = {
       "per": 1,
       "description": "Conversations handed over to the helpdesk."
     }
-  ]
+  ],
+  "settableBy": {}
 } as const;

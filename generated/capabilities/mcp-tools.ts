@@ -61,5 +61,17 @@ export const mcpToolsMeta = {
       "per": 1,
       "description": "MCP tool calls."
     }
-  ]
+  ],
+  "settableBy": {
+    "/maxCallsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/callTimeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

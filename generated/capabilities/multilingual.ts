@@ -30,5 +30,6 @@ export const multilingualMeta = {
   "v": 1,
   "layer": "modalities_i18n",
   "handler": "multilingual.v1",
-  "dimensions": []
+  "dimensions": [],
+  "settableBy": {}
 } as const;

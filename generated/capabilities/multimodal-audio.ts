@@ -35,5 +35,12 @@ export const multimodalAudioMeta = {
       "per": 10,
       "description": "Seconds of audio transcribed or synthesised."
     }
-  ]
+  ],
+  "settableBy": {
+    "/maxAudioSeconds": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -34,5 +34,22 @@ export const multimodalVisionMeta = {
       "per": 1,
       "description": "Images (or PDF pages) analysed."
     }
-  ]
+  ],
+  "settableBy": {
+    "/maxImagesPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxImageBytes": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxPdfPages": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

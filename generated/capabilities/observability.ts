@@ -29,5 +29,6 @@ export const observabilityMeta = {
   "v": 1,
   "layer": "ops",
   "handler": "observability.v1",
-  "dimensions": []
+  "dimensions": [],
+  "settableBy": {}
 } as const;

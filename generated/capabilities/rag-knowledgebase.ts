@@ -48,5 +48,17 @@ export const ragKnowledgebaseMeta = {
       "per": 10,
       "description": "Pages parsed and indexed at ingestion."
     }
-  ]
+  ],
+  "settableBy": {
+    "/maxChunks": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxUploadBytes": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -50,5 +50,12 @@ export const schedulerTriggersMeta = {
       "per": 1,
       "description": "Runs started by a schedule or webhook trigger."
     }
-  ]
+  ],
+  "settableBy": {
+    "/maxRunsPerDay": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

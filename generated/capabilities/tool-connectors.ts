@@ -52,5 +52,25 @@ export const toolConnectorsMeta = {
       "per": 1,
       "description": "Tool calls executed through the Connector Gateway (attempts of one call count once)."
     }
-  ]
+  ],
+  "settableBy": {
+    "/allowedHosts": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/allowPrivateNetworks": [
+      "operator"
+    ],
+    "/toolTimeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxToolCallsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -42,5 +42,17 @@ export const webWidgetMeta = {
       "per": 1,
       "description": "Messages answered in the website widget."
     }
-  ]
+  ],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxInputChars": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

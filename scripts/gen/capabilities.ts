@@ -44,7 +44,7 @@ export type ${name}Dimension = ${dims.length ? dims.join(' | ') : 'never'};
 export type ${name}Handler = CapabilityHandler<${name}Config, ${name}Dimension>;
 
 export const ${camel(cap.id)}Meta = ${JSON.stringify(
-    { id: cap.id, v: cap.v, layer: cap.layer, handler: cap.provisioning?.handler, dimensions: cap.metering?.dimensions ?? [] },
+    { id: cap.id, v: cap.v, layer: cap.layer, handler: cap.provisioning?.handler, dimensions: cap.metering?.dimensions ?? [], settableBy: settableByOf(cap.config_schema) },
     null,
     2,
   )} as const;
@@ -105,4 +105,18 @@ export const ${camel(cap.id)}: ${name}Handler = {
 export function camel(id: string): string {
   const p = pascal(id);
   return p[0].toLowerCase() + p.slice(1);
+}
+
+/**
+ * The config fields the registry restricts (`x-settable-by`), as JSON pointers → the layers that
+ * may set them; fields not listed are settable by every layer.
+ */
+export function settableByOf(schema: Json, path = ''): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [key, prop] of Object.entries((schema?.properties ?? {}) as Record<string, Json>)) {
+    const at = `${path}/${key}`;
+    if (Array.isArray(prop['x-settable-by'])) out[at] = prop['x-settable-by'];
+    else if (prop.type === 'object') Object.assign(out, settableByOf(prop, at));
+  }
+  return out;
 }
