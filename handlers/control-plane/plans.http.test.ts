@@ -215,3 +215,23 @@ describe('buying a plan', () => {
     assert.equal(audited.length, 2);
   });
 });
+
+describe('credits come only from purchases or a platform operator', () => {
+  test('publisher-admin and org owners are refused a top-up (403, nothing credited); an operator\'s top-up is audited with its actor', async () => {
+    const { token, ws } = await signedIn('topup-target@example.com');
+    const before = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance;
+    const publisher = await stack.userToken('catalog-admin@example.com', ['publisher-admin']);
+    for (const who of [publisher, token]) {
+      const r = await http('POST', `${cp}/wallets/${ws.wallet.id}/topups`, { token: who, headers: { 'idempotency-key': `t-${randomUUID()}` }, body: { amount: 5000, creditType: 'paid', source: 'admin' } });
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+    }
+    assert.equal((await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance, before);
+
+    const op = await stack.userToken('ops@example.com', ['platform-operator']);
+    const granted = await http('POST', `${cp}/wallets/${ws.wallet.id}/topups`, { token: op, headers: { 'idempotency-key': `t-${randomUUID()}` }, body: { amount: 70, creditType: 'granted', source: 'promotion', reference: 'promo-spring' } });
+    assert.equal(granted.status, 201, JSON.stringify(granted.body));
+    const audited = await stack.db!('audit_events').where({ org_id: ws.org.id, action: 'wallet.topup' });
+    assert.equal(audited.length, 1);
+    assert.equal(audited[0].actor_id, 'user-ops@example.com');
+  });
+});
