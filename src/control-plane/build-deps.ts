@@ -6,7 +6,7 @@ import { auditMoneyEvents } from '../audit';
 import { InstanceProvisioner } from '../instances/provisioning';
 import { startMoneySweepers, type Sweepers } from '../money/sweeper';
 import type { Config } from '../platform/config';
-import { seedDemo } from '../../scripts/seed-demo';
+import { seedDemo } from '../catalog/demo-seed';
 import type { Logger } from '../platform/logger';
 import { createSecretStore } from '../secrets';
 import { RagService, createRagBackend } from '../rag';
