@@ -5,8 +5,9 @@
  * - US social security numbers: AAA-GG-SSSS with the SSA's rules (area not 000, 666 or 9xx;
  *   group not 00; serial not 0000);
  * - IBANs: country code, check digits and 11–30 characters passing ISO 13616's mod-97 check;
- * - phone numbers: an optional +country code and 7–15 digits in groups (checked last, so a card
- *   number or an SSN is never reported as a phone number).
+ * - phone numbers: an optional +country code and 7–15 digits in separated groups, or + and 7–15
+ *   digits (checked last, so a card number or an SSN is never reported as a phone number; a bare
+ *   run of digits such as an order number is not one).
  */
 export type PiiKind = 'email' | 'card' | 'ssn' | 'iban' | 'phone';
 
@@ -60,7 +61,8 @@ const DETECTORS: { kind: PiiKind; re: RegExp; valid?: (m: string) => boolean }[]
   { kind: 'iban', re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, valid: ibanValid },
   { kind: 'ssn', re: /\b\d{3}-\d{2}-\d{4}\b/g, valid: ssnValid },
   { kind: 'card', re: /\b\d(?:[ -]?\d){12,18}\b/g, valid: (m) => luhn(m.replace(/\D/g, '')) },
-  { kind: 'phone', re: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}(?!\w)/g, valid: (m) => { const n = m.replace(/\D/g, '').length; return n >= 7 && n <= 15; } },
+  // Groups with separators, or +country and digits: a bare run of digits (an order number) is not a phone number.
+  { kind: 'phone', re: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?!\w)|(?<![\w+])\+\d{7,15}(?!\w)/g, valid: (m) => { const n = m.replace(/\D/g, '').length; return n >= 7 && n <= 15; } },
 ];
 
 /** Every PII match in `text`, left to right, without overlaps (earlier detectors win). */

@@ -62,7 +62,7 @@ test('stream: a blocked term split across chunks is refused before any of it is 
   const text = 'Your SSN 123-45-6789 is on file; write to jo@example.com for changes. ' + 'x '.repeat(60);
   for (let i = 0; i < text.length; i += 3) out += g.push(text.slice(i, i + 3)) as string;
   out += g.end() as string;
-  assert.equal(out, checkOutput(cfg({ maxOutputChars: 1000 }), text).text as string);
+  assert.equal(out, (checkOutput(cfg({ maxOutputChars: 1000 }), text) as { text: string }).text);
   assert.ok(!out.includes('6789') && out.includes('[SSN]') && out.includes('[EMAIL]'));
 
   const h = streamFilter(cfg({ maxOutputChars: 20 }));
@@ -70,4 +70,10 @@ test('stream: a blocked term split across chunks is refused before any of it is 
   for (const ch of 'abcdefghij'.repeat(10).match(/.{1,7}/g)!) cut += h.push(ch) as string;
   cut += h.end() as string;
   assert.equal(cut, 'abcdefghij'.repeat(2));
+});
+
+test('stream: with no rule that needs look-ahead every chunk is released as it comes', () => {
+  const f = streamFilter(cfg({ piiRedaction: 'off', profanityFilter: false }));
+  assert.deepEqual(['w0 ', 'w1 ', 'w2 '].map((c) => f.push(c)), ['w0 ', 'w1 ', 'w2 ']);
+  assert.equal(f.end(), '');
 });

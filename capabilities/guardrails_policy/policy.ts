@@ -70,10 +70,19 @@ export function checkOutput(config: Config, text: string): Refusal | { text: str
   return { text: maskProfanity(config, pii).slice(0, config.maxOutputChars ?? Infinity) };
 }
 
-/** How much streamed text is held back: enough for the longest phrase topic and any PII match. */
+/**
+ * How much streamed text is held back: enough for the longest phrase topic, any PII match and any
+ * filtered word — only for the rules that are on (a policy with none streams every delta as it comes).
+ */
 export function holdBack(config: Config): number {
-  const phrases = (config.blockedTopics ?? []).map((t) => parseTopic(t)).filter((t) => t.match === 'phrase').map((t) => t.value.length);
-  return Math.max(PII_MAX_SPAN, 24, ...phrases) + 1;
+  const topics = (config.blockedTopics ?? []).map((t) => parseTopic(t));
+  const spans = [
+    ...topics.map((t) => (t.match === 'phrase' ? t.value.length : PII_MAX_SPAN)),
+    config.piiRedaction !== 'off' ? PII_MAX_SPAN : 0,
+    config.profanityFilter ? 24 : 0,
+  ];
+  const span = Math.max(0, ...spans);
+  return span ? span + 1 : 0;
 }
 
 /**
@@ -104,13 +113,14 @@ export function streamFilter(config: Config): OutputStreamFilter {
       if (topic) return topic;
       let cut = seen.length - window;
       if (cut <= released) return '';
+      if (!window) return emit(cut);
       // Never release part of a PII match or a word: cut before any match that reaches past the cut.
-      for (const m of findPii(seen.slice(released))) {
+      for (const m of config.piiRedaction === 'off' ? [] : findPii(seen.slice(released))) {
         const s = released + m.start;
         const e = released + m.end;
         if (s < cut && e >= cut) cut = s;
       }
-      while (cut > released && /[\p{L}\p{N}]/u.test(seen[cut - 1]!) && /[\p{L}\p{N}]/u.test(seen[cut] ?? '')) cut--;
+      while (window && cut > released && /[\p{L}\p{N}]/u.test(seen[cut - 1]!) && /[\p{L}\p{N}]/u.test(seen[cut] ?? '')) cut--;
       return cut > released ? emit(cut) : '';
     },
     end() {
