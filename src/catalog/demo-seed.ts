@@ -67,6 +67,9 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       { id: 'api_endpoint', v: 1, defaults: {} },
       { id: 'human_handover', v: 1, defaults: { provider: 'email', email: 'support@acme.example', includeTranscript: true } },
       { id: 'multilingual', v: 1, defaults: { defaultLanguage: 'en', supportedLanguages: ['en', 'de'], autoDetect: true } },
+      // Included but relaxed: a buyer turns on PII masking or blocking, topics and the profanity
+      // filter per instance (with none on, streamed answers are forwarded as they come).
+      { id: 'guardrails_policy', v: 1, defaults: { piiRedaction: 'off', profanityFilter: false, promptInjectionDetection: true } },
       // No servers by default: a buyer adds their own MCP servers to the instance (README "MCP servers").
       { id: 'mcp_tools', v: 1, defaults: {} },
       { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10 } },
