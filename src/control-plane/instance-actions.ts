@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ControlPlaneDeps } from './deps';
+import { isPlatformOperator } from './access';
 import { idempotent } from './idempotent';
 import type { RequestContext } from '../platform/http/handler-types';
 import { loadInstance } from '../instances/access';
@@ -24,7 +25,7 @@ export function runInstanceAction<S extends 200 | 202>(
     idempotent(req, ctx, async (trx: Knex.Transaction) => {
       await loadInstance(trx, ctx.caller, req.params.instanceId, 'admin');
       const env = ctx.deps.instances;
-      const row = await applyAction(env, trx, req.params.instanceId, { ...input(req), action, actor: ctx.caller!.subject, requestId: ctx.requestId });
+      const row = await applyAction(env, trx, req.params.instanceId, { ...input(req), action, actor: ctx.caller!.subject, requestId: ctx.requestId, byOperator: isPlatformOperator(ctx.caller) });
       ctx.annotate({ orgId: row.org_id, projectId: row.project_id, instanceId: row.id });
       return { status, body: toInstance(row, env.env, env.stuckAfterMs) };
     });
