@@ -25,8 +25,11 @@ export interface AuditTrailConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type AuditTrailDimension = never;
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type AuditTrailHooks = never;
+
 /** The handler `capabilities/audit_trail/handler.ts` implements. */
-export type AuditTrailHandler = CapabilityHandler<AuditTrailConfig, AuditTrailDimension>;
+export type AuditTrailHandler = CapabilityHandler<AuditTrailConfig, AuditTrailDimension, AuditTrailHooks>;
 
 export const auditTrailMeta = {
   "id": "audit_trail",
@@ -34,5 +37,6 @@ export const auditTrailMeta = {
   "layer": "governance",
   "handler": "audit_trail.v1",
   "dimensions": [],
+  "hooks": [],
   "settableBy": {}
 } as const;

@@ -45,8 +45,11 @@ export interface McpToolsConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type McpToolsDimension = "mcp_calls";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type McpToolsHooks = never;
+
 /** The handler `capabilities/mcp_tools/handler.ts` implements. */
-export type McpToolsHandler = CapabilityHandler<McpToolsConfig, McpToolsDimension>;
+export type McpToolsHandler = CapabilityHandler<McpToolsConfig, McpToolsDimension, McpToolsHooks>;
 
 export const mcpToolsMeta = {
   "id": "mcp_tools",
@@ -62,6 +65,7 @@ export const mcpToolsMeta = {
       "description": "MCP tool calls."
     }
   ],
+  "hooks": [],
   "settableBy": {
     "/maxCallsPerRun": [
       "operator",

@@ -18,8 +18,11 @@ export interface MultimodalVisionConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type MultimodalVisionDimension = "images";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type MultimodalVisionHooks = never;
+
 /** The handler `capabilities/multimodal_vision/handler.ts` implements. */
-export type MultimodalVisionHandler = CapabilityHandler<MultimodalVisionConfig, MultimodalVisionDimension>;
+export type MultimodalVisionHandler = CapabilityHandler<MultimodalVisionConfig, MultimodalVisionDimension, MultimodalVisionHooks>;
 
 export const multimodalVisionMeta = {
   "id": "multimodal_vision",
@@ -35,6 +38,7 @@ export const multimodalVisionMeta = {
       "description": "Images (or PDF pages) analysed."
     }
   ],
+  "hooks": [],
   "settableBy": {
     "/maxImagesPerRun": [
       "operator",

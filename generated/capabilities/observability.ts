@@ -21,8 +21,11 @@ export interface ObservabilityConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type ObservabilityDimension = never;
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type ObservabilityHooks = never;
+
 /** The handler `capabilities/observability/handler.ts` implements. */
-export type ObservabilityHandler = CapabilityHandler<ObservabilityConfig, ObservabilityDimension>;
+export type ObservabilityHandler = CapabilityHandler<ObservabilityConfig, ObservabilityDimension, ObservabilityHooks>;
 
 export const observabilityMeta = {
   "id": "observability",
@@ -30,5 +33,6 @@ export const observabilityMeta = {
   "layer": "ops",
   "handler": "observability.v1",
   "dimensions": [],
+  "hooks": [],
   "settableBy": {}
 } as const;

@@ -1,6 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { actorOf, recordAudit } from '../../src/audit';
-import { isPlatformOperator, isService } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { topUp } from '../../src/money/wallets';
 import { AppError } from '../../src/platform/errors';
@@ -8,14 +7,10 @@ import { AppError } from '../../src/platform/errors';
 /**
  * POST /wallets/{walletId}/topups — credits in (idempotent by Idempotency-Key). Callers: the
  * Provisioner (purchases) and platform operators (grants, promotions) — never a catalog
- * publisher or an org role: credits are money.
+ * publisher or an org role: credits are money (policy/: services.cedar, catalog-and-platform.cedar).
  */
 export const createTopup: Handler<'createTopup'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {
-    const provisioner = isService(ctx.caller, 'provisioner');
-    if (!provisioner && !isPlatformOperator(ctx.caller)) {
-      throw new AppError('FORBIDDEN', 'Top-ups are made by the commerce integration or a platform operator', { requiredRoles: ['service:provisioner', 'platform-operator'] });
-    }
     const wallet = await trx('wallets').select('id', 'org_id', 'project_id').where({ id: req.params.walletId }).first();
     if (!wallet) throw new AppError('NOT_FOUND', 'Wallet not found');
     const { body } = req;
