@@ -14,7 +14,7 @@ import { createHttpMetrics } from './metrics';
 import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
 import { authorize, type ScopeResolver } from '../policy/authorize';
-import type { ResolvedScope } from '../policy/engine';
+import { decide, type ResolvedScope } from '../policy/engine';
 import { parseScope, type ScopeEntry } from '../policy/scope';
 
 /**
@@ -188,6 +188,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         deps: opts.deps,
         caller: state.caller,
         scope: state.scope,
+        allows: (other) => !!state.scope && decide(state.caller, other, state.scope).allow,
         rawBody: state.rawBody,
         origin: c.request.headers.origin as string | undefined,
         signal: state.signal,
