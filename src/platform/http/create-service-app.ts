@@ -150,9 +150,11 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
           break;
         }
       }
+      // Unauthenticated requests go on to the 401 (unauthorizedHandler) before anything is looked up.
+      const authenticated = (c.security as { authorized?: boolean } | undefined)?.authorized !== false || !(c.operation.security ?? []).length;
       // Before request validation: who may call and in what format come first. A scope field
       // that is missing or malformed leaves the decision for after validation.
-      state.scope = await authorize({
+      if (authenticated) state.scope = await authorize({
         operationId: c.operation.operationId!,
         scope: scopeOf(c.operation.operationId!),
         roles: (c.operation as any)['x-roles'] ?? [],
