@@ -117,9 +117,10 @@ export function McpToolToJSON(value?: McpTool | null): any {
 * @export
 * @enum {string}
 */
-export enum McpToolKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const McpToolKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type McpToolKindEnum = typeof McpToolKindEnum[keyof typeof McpToolKindEnum];
 
 

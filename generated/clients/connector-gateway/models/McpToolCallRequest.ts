@@ -101,9 +101,10 @@ export function McpToolCallRequestToJSON(value?: McpToolCallRequest | null): any
 * @export
 * @enum {string}
 */
-export enum McpToolCallRequestKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const McpToolCallRequestKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type McpToolCallRequestKindEnum = typeof McpToolCallRequestKindEnum[keyof typeof McpToolCallRequestKindEnum];
 
 

@@ -125,9 +125,10 @@ export function McpToolCallResultToJSON(value?: McpToolCallResult | null): any {
 * @export
 * @enum {string}
 */
-export enum McpToolCallResultKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const McpToolCallResultKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type McpToolCallResultKindEnum = typeof McpToolCallResultKindEnum[keyof typeof McpToolCallResultKindEnum];
 
 

@@ -109,9 +109,10 @@ export function ToolInvokeRequestToJSON(value?: ToolInvokeRequest | null): any {
 * @export
 * @enum {string}
 */
-export enum ToolInvokeRequestKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const ToolInvokeRequestKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type ToolInvokeRequestKindEnum = typeof ToolInvokeRequestKindEnum[keyof typeof ToolInvokeRequestKindEnum];
 
 

@@ -109,9 +109,10 @@ export function ToolInvokeResultToJSON(value?: ToolInvokeResult | null): any {
 * @export
 * @enum {string}
 */
-export enum ToolInvokeResultKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const ToolInvokeResultKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type ToolInvokeResultKindEnum = typeof ToolInvokeResultKindEnum[keyof typeof ToolInvokeResultKindEnum];
 
 

@@ -46,7 +46,7 @@ export interface LangflowFlowExport {
      * @type {string}
      * @memberof LangflowFlowExport
      */
-    endpointName?: string | null;
+    endpoint_name?: string | null;
     /**
      * 
      * @type {{ [key: string]: object; }}
@@ -69,7 +69,7 @@ export function LangflowFlowExportFromJSONTyped(json: any, ignoreDiscriminator: 
         'id': !exists(json, 'id') ? undefined : json['id'],
         'name': !exists(json, 'name') ? undefined : json['name'],
         'description': !exists(json, 'description') ? undefined : json['description'],
-        'endpointName': !exists(json, 'endpoint_name') ? undefined : json['endpoint_name'],
+        'endpoint_name': !exists(json, 'endpoint_name') ? undefined : json['endpoint_name'],
         'data': json['data'],
     };
 }
@@ -87,7 +87,7 @@ export function LangflowFlowExportToJSON(value?: LangflowFlowExport | null): any
         'id': value.id,
         'name': value.name,
         'description': value.description,
-        'endpoint_name': value.endpointName,
+        'endpoint_name': value.endpoint_name,
         'data': value.data,
     };
 }

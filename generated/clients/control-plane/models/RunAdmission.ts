@@ -101,10 +101,11 @@ export function RunAdmissionToJSON(value?: RunAdmission | null): any {
 * @export
 * @enum {string}
 */
-export enum RunAdmissionCallerKindEnum {
-    User = 'user',
-    ApiKey = 'api_key',
-    Widget = 'widget'
-}
+export const RunAdmissionCallerKindEnum = {
+    User: 'user',
+    ApiKey: 'api_key',
+    Widget: 'widget'
+} as const;
+export type RunAdmissionCallerKindEnum = typeof RunAdmissionCallerKindEnum[keyof typeof RunAdmissionCallerKindEnum];
 
 
