@@ -45,7 +45,9 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'RUNTIME_UNAVAILABLE'
   | 'RUNTIME_ERROR'
-  | 'DEPENDENCY_TIMEOUT';
+  | 'DEPENDENCY_TIMEOUT'
+  | 'CAPABILITY_ERROR'
+  | 'GUARDRAIL_BLOCKED';
 
 export interface AllowedTool {
   name: string;

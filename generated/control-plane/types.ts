@@ -63,7 +63,9 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'RUNTIME_UNAVAILABLE'
   | 'RUNTIME_ERROR'
-  | 'DEPENDENCY_TIMEOUT';
+  | 'DEPENDENCY_TIMEOUT'
+  | 'CAPABILITY_ERROR'
+  | 'GUARDRAIL_BLOCKED';
 export type OfferingCategory = 'agents' | 'apps' | 'assistants' | 'automations';
 export type ValueStream =
   | 'customer_support'

@@ -87,7 +87,9 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'RUNTIME_UNAVAILABLE'
   | 'RUNTIME_ERROR'
-  | 'DEPENDENCY_TIMEOUT';
+  | 'DEPENDENCY_TIMEOUT'
+  | 'CAPABILITY_ERROR'
+  | 'GUARDRAIL_BLOCKED';
 /**
  * `queued`: being delivered; `delivered`: every line accepted by the Control Plane; `dead_lettered`: a line ended in the dead-letter store (see its dead letter).
  */

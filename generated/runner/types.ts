@@ -45,7 +45,9 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'RUNTIME_UNAVAILABLE'
   | 'RUNTIME_ERROR'
-  | 'DEPENDENCY_TIMEOUT';
+  | 'DEPENDENCY_TIMEOUT'
+  | 'CAPABILITY_ERROR'
+  | 'GUARDRAIL_BLOCKED';
 
 export interface ErrorDetail {
   code: ErrorCode;
@@ -143,6 +145,12 @@ export interface RunnerRunRequest {
    * Upper bound on the tokens the model may generate in this run (from the run's credit hold); the runtime sends the smaller of this and the model node's own limit.
    */
   maxOutputTokens?: number;
+  /**
+   * Instructions from the instance's capabilities for this run (for example the reply language from `multilingual`), appended to the model's system message.
+   *
+   * @maxItems 20
+   */
+  instructions?: string[];
 }
 export interface RunnerRunResult {
   runId: string;

@@ -1,4 +1,4 @@
-/** The hash-chained audit log (MISSION §5 Audit): record, list, export, verify. */
+/** The hash-chained audit log: record, list, export, verify. */
 export { actorFromString, actorOf, GENESIS_HASH, hashEvent, redact, type AuditActor, type AuditEvent, type AuditInput } from './event';
 export { recordAudit } from './record';
 export { listAuditEvents, exportAuditEvents, auditEventsAscending, csvField, type AuditFilter, type ExportFormat } from './query';

@@ -7,14 +7,14 @@ import { newId } from '../platform/ids';
 import { instanceConfig } from './config';
 import { lockInstance, recordEvent } from './events';
 import { assertAction, stateAfter, type InstanceAction } from './lifecycle';
-import type { InstanceProvisioner, SyncAction } from './provisioning';
+import type { DesiredStateSync, SyncAction } from './desired-state-sync';
 import { instanceNotFound } from './access';
 import type { InstanceRow } from './rows';
 import { instantiableVersion } from './versions';
 
 export interface InstancesEnv {
   db: Knex;
-  provisioner: InstanceProvisioner;
+  desiredState: DesiredStateSync;
   /** GitOps environment (`clusters/<env>/…`). */
   env: string;
   /** Provisioning longer than this is reported as stuck. */
@@ -103,7 +103,7 @@ export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transact
     data: { instanceId: id, offeringId: v.offeringId, versionId: v.version.id, planId: input.planId, walletId, source: input.source },
     at: now,
   });
-  afterCommit(trx, () => env.provisioner.kick(id, { actor: input.actor, action: 'create' }));
+  afterCommit(trx, () => env.desiredState.kick(id, { actor: input.actor, action: 'create' }));
   return row;
 }
 
@@ -170,7 +170,7 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
   });
   const syncAction: SyncAction | undefined = input.action === 'terminate' ? undefined : input.action;
   const rotatedAt = input.action === 'rotate-secrets' ? now.toISOString() : undefined;
-  afterCommit(trx, () => env.provisioner.kick(instanceId, { actor: input.actor, action: syncAction, rotatedAt }));
+  afterCommit(trx, () => env.desiredState.kick(instanceId, { actor: input.actor, action: syncAction, rotatedAt }));
   if (env.onLifecycleChange) afterCommit(trx, () => env.onLifecycleChange!(instanceId));
   return updated;
 }

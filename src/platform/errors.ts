@@ -44,6 +44,10 @@ export const statusOf: Record<ErrorCode, number> = {
   RUNTIME_UNAVAILABLE: 502,
   RUNTIME_ERROR: 502,
   DEPENDENCY_TIMEOUT: 504,
+  /** A capability's run-time hook failed; the run stopped, not charged. */
+  CAPABILITY_ERROR: 502,
+  /** A capability's policy refused the input or the output (details name capability and rule). */
+  GUARDRAIL_BLOCKED: 422,
 };
 
 /**

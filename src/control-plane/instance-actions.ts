@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
-import type { ControlPlaneDeps } from '../control-plane/deps';
-import { idempotent } from '../control-plane/idempotent';
+import type { ControlPlaneDeps } from './deps';
+import { idempotent } from './idempotent';
 import type { RequestContext } from '../platform/http/handler-types';
-import { loadInstance } from './access';
-import type { InstanceAction } from './lifecycle';
-import { toInstance } from './rows';
-import { applyAction, type ActionInput } from './service';
+import { loadInstance } from '../instances/access';
+import type { InstanceAction } from '../instances/lifecycle';
+import { toInstance } from '../instances/rows';
+import { applyAction, type ActionInput } from '../instances/service';
 
 interface ActionRequest {
   params: { instanceId: string };
