@@ -15,6 +15,8 @@ const JAR = 'node_modules/@openapitools/openapi-generator-cli/bin/openapi-genera
  * - modelGeneric.mustache / apis.mustache: `date` and `date-time` values stay ISO strings
  *   (with the `DateTime`/`date` → `string` type mappings below), exactly as the services'
  *   own types (generated/<service>/types.ts) and JSON carry them, instead of `Date` objects;
+ * - free-form objects (`type: object`, `additionalProperties: {}`) are `any` maps, like the
+ *   services' `{ [k: string]: unknown }`, not `object` maps that refuse strings and numbers;
  * - modelEnum / modelGeneric / apis: an enum is a `const` object plus the union of its values,
  *   so a plain `'user'` from the services' types is accepted where the client wants the enum.
  */
@@ -32,7 +34,7 @@ export async function generateClient(specFile: string, outDir: string, source: s
     '-o', outDir,
     '-t', TEMPLATES,
     '--additional-properties=typescriptThreePlus=true,supportsES6=true,withInterfaces=true,modelPropertyNaming=original',
-    '--type-mappings=DateTime=string,date=string',
+    '--type-mappings=DateTime=string,date=string,object=any',
     '--skip-validate-spec',
   ], { maxBuffer: 16 * 1024 * 1024 });
   for (const extra of ['.openapi-generator', '.openapi-generator-ignore']) rmSync(join(outDir, extra), { recursive: true, force: true });

@@ -42,16 +42,16 @@ export interface McpToolCallResult {
     kind: McpToolCallResultKindEnum;
     /**
      * The MCP content blocks (`text`, `image`, `resource`, …).
-     * @type {Array<{ [key: string]: object; }>}
+     * @type {Array<{ [key: string]: any; }>}
      * @memberof McpToolCallResult
      */
-    content: Array<{ [key: string]: object; }>;
+    content: Array<{ [key: string]: any; }>;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof McpToolCallResult
      */
-    structuredContent?: { [key: string]: object; };
+    structuredContent?: { [key: string]: any; };
     /**
      * The tool ran and reported an error.
      * @type {boolean}

@@ -42,10 +42,10 @@ export interface ToolInvokeResult {
     kind: ToolInvokeResultKindEnum;
     /**
      * The tool's result (a JSON object).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof ToolInvokeResult
      */
-    output: { [key: string]: object; };
+    output: { [key: string]: any; };
     /**
      * Attempts made (write tools always 1).
      * @type {number}

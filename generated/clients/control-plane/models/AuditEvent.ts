@@ -85,10 +85,10 @@ export interface AuditEvent {
     requestId: string | null;
     /**
      * Action-specific fields (never secrets).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof AuditEvent
      */
-    data: { [key: string]: object; };
+    data: { [key: string]: any; };
     /**
      * 
      * @type {string}

@@ -103,10 +103,10 @@ export interface Entitlements {
     capabilities: Array<string>;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof Entitlements
      */
-    config: { [key: string]: { [key: string]: object; }; };
+    config: { [key: string]: { [key: string]: any; }; };
     /**
      * 
      * @type {EntitlementsLimits}

@@ -99,10 +99,10 @@ export interface Instance {
     source: InstanceSourceEnum;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof Instance
      */
-    configOverrides: { [key: string]: { [key: string]: object; }; };
+    configOverrides: { [key: string]: { [key: string]: any; }; };
     /**
      * 
      * @type {GitopsStatus}

@@ -22,7 +22,7 @@ import { exists, mapValues } from '../runtime';
  * @interface LangflowFlowExport
  */
 export interface LangflowFlowExport {
-    [key: string]: object | any;
+    [key: string]: any | any;
     /**
      * 
      * @type {string}
@@ -49,10 +49,10 @@ export interface LangflowFlowExport {
     endpoint_name?: string | null;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof LangflowFlowExport
      */
-    data: { [key: string]: object; };
+    data: { [key: string]: any; };
 }
 
 export function LangflowFlowExportFromJSON(json: any): LangflowFlowExport {

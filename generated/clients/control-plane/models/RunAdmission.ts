@@ -54,10 +54,10 @@ export interface RunAdmission {
     requestHash?: string;
     /**
      * The run's input (`text` or `message`), kept per the retention.
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunAdmission
      */
-    input?: { [key: string]: object; };
+    input?: { [key: string]: any; };
 }
 
 export function RunAdmissionFromJSON(json: any): RunAdmission {

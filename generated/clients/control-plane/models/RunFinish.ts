@@ -37,10 +37,10 @@ export interface RunFinish {
     status: RunFinishStatusEnum;
     /**
      * The run's output (kept per the retention).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunFinish
      */
-    output?: { [key: string]: object; };
+    output?: { [key: string]: any; };
     /**
      * 
      * @type {number}

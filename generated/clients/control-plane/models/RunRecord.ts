@@ -73,10 +73,10 @@ export interface RunRecord {
     status: RunStatus;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunRecord
      */
-    output?: { [key: string]: object; };
+    output?: { [key: string]: any; };
     /**
      * 
      * @type {RunRecordUsage}
