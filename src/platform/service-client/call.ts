@@ -23,7 +23,7 @@ import type { ErrorCode } from '../../../generated/shared/types';
 import type { TokenSource } from '../../auth/token-source';
 import { TransportError, type HttpClient } from '../../gateway/http-json';
 import { statusOf } from '../errors';
-import { answerOf, attemptFetch, type ClientConfig, type GeneratedResponse } from './transport';
+import { answerOf, attemptFetch, attemptFetchWith, type ClientConfig, type GeneratedResponse } from './transport';
 
 /** Whose credential a call carries. */
 export type Credential =
@@ -156,7 +156,9 @@ export async function failureOf(res: Response, operationId: string): Promise<Ser
 export interface ServiceClientOptions {
   /** The callee's base URL (a function: in a test stack it is known only after listen). */
   baseUrl: () => string;
-  http: HttpClient;
+  /** The keep-alive transport; or `fetch`, a WHATWG fetch to send through instead. */
+  http?: HttpClient;
+  fetch?: typeof fetch;
   /** The caller's own service token (for `{ kind: 'service' }` credentials). */
   tokens?: TokenSource;
   sleep?: Sleep;
@@ -205,7 +207,8 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
         if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
         if (op.idempotencyKey) headers['idempotency-key'] = op.idempotencyKey;
         if (op.deadline) headers['x-request-timeout-ms'] = String(Math.max(50, op.policy.timeoutMs - DEADLINE_MARGIN_MS));
-        const fetchApi = attemptFetch(opts.http, { timeoutMs: op.policy.timeoutMs, signal: ctx.signal, headers });
+        const attemptOpts = { timeoutMs: op.policy.timeoutMs, signal: ctx.signal, headers };
+        const fetchApi = opts.http ? attemptFetch(opts.http, attemptOpts) : attemptFetchWith(opts.fetch ?? fetch, attemptOpts);
         let failure: ServiceCallError;
         try {
           const res = await send(api({ basePath, fetchApi }));

@@ -1,2 +1,2 @@
 export * from './call';
-export { answerOf, attemptFetch, type ClientConfig, type FetchApi, type GeneratedResponse } from './transport';
+export { answerOf, attemptFetch, attemptFetchWith, type ClientConfig, type FetchApi, type GeneratedResponse } from './transport';

@@ -8,7 +8,7 @@
  * can tell "no answer" from an answer.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { HttpClient, HttpResponse } from '../../gateway/http-json';
+import { TransportError, type HttpClient, type HttpResponse } from '../../gateway/http-json';
 
 /** What the generated runtimes call (their `FetchAPI`). */
 export type FetchApi = (url: string, init: RequestInit) => Promise<Response>;
@@ -59,5 +59,26 @@ export function attemptFetch(http: HttpClient, o: { timeoutMs: number; signal?: 
     });
     answers.set(response, res);
     return response;
+  };
+}
+
+/**
+ * The same over a WHATWG `fetch` (a caller that injects one, e.g. to reach a stand-in): the
+ * attempt's timeout and signal combined into one AbortSignal, and failures turned into the
+ * transport's TransportError kinds.
+ */
+export function attemptFetchWith(fetchImpl: typeof fetch, o: { timeoutMs: number; signal?: AbortSignal; headers: Record<string, string> }): FetchApi {
+  return async (url, init) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
+    Object.assign(headers, o.headers);
+    const timeout = AbortSignal.timeout(o.timeoutMs);
+    try {
+      return await fetchImpl(url, { method: init.method, headers, body: init.body, signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout });
+    } catch (err) {
+      if (o.signal?.aborted) throw new TransportError('aborted', 'request aborted', { cause: err });
+      if (timeout.aborted) throw new TransportError('timeout', `no answer within ${o.timeoutMs} ms`, { cause: err });
+      throw new TransportError('network', (err as Error).message, { cause: err });
+    }
   };
 }
