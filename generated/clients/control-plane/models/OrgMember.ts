@@ -67,10 +67,10 @@ export interface OrgMember {
     teamIds: Array<string>;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof OrgMember
      */
-    addedAt: Date;
+    addedAt: string;
 }
 
 export function OrgMemberFromJSON(json: any): OrgMember {
@@ -89,7 +89,7 @@ export function OrgMemberFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'displayName': !exists(json, 'displayName') ? undefined : json['displayName'],
         'role': OrgRoleFromJSON(json['role']),
         'teamIds': json['teamIds'],
-        'addedAt': (new Date(json['addedAt'])),
+        'addedAt': (json['addedAt']),
     };
 }
 
@@ -108,7 +108,7 @@ export function OrgMemberToJSON(value?: OrgMember | null): any {
         'displayName': value.displayName,
         'role': OrgRoleToJSON(value.role),
         'teamIds': value.teamIds,
-        'addedAt': (value.addedAt.toISOString()),
+        'addedAt': (value.addedAt),
     };
 }
 
