@@ -16,13 +16,16 @@ let stack: TestStack;
 let cp: string;
 let svc: string;
 let versionId: string;
+let offeringId: string;
 
 before(async () => {
   stack = await startTestStack(['control-plane'], { SEED_DEMO: '1' });
   cp = stack.url('control-plane');
   svc = await stack.serviceToken('provisioner');
   const list = await http('GET', `${cp}/offerings?limit=50`);
-  versionId = list.body.items.find((o: any) => o.slug === 'support-assistant').publishedVersionId;
+  const offering = list.body.items.find((o: any) => o.slug === 'support-assistant');
+  offeringId = offering.id;
+  versionId = offering.publishedVersionId;
 });
 after(async () => stack?.close());
 
@@ -159,14 +162,18 @@ describe('buying a plan', () => {
 
     const instances = await http('GET', `${cp}/instances?projectId=${ws.project.id}`, { token });
     assert.deepEqual(instances.body.items.map((i: any) => [i.id, i.planId]), [[trial.body.id, 'pro']]);
+    // The amount is the plan's own includedCredits, as the published version lists it.
+    const version = await http('GET', `${cp}/offerings/${offeringId}/versions/${versionId}`);
+    const { includedCredits } = version.body.plans.find((p: any) => p.id === 'pro');
+    assert.ok(includedCredits > 0);
     const grants = (await ledger(token, ws.wallet.id)).filter((e) => e.reference === `plan:${order.ref}`);
     assert.equal(grants.length, 1);
     assert.equal(grants[0].kind, 'grant');
     assert.equal(grants[0].creditType, 'granted');
-    assert.equal(grants[0].amount, 20000);
+    assert.equal(grants[0].amount, includedCredits);
     const after = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body;
-    assert.equal(after.balance, before.balance + 20000);
-    assert.equal(after.grantedBalance, before.grantedBalance + 20000);
+    assert.equal(after.balance, before.balance + includedCredits);
+    assert.equal(after.grantedBalance, before.grantedBalance + includedCredits);
     const audit = await http('GET', `${cp}/orgs/${ws.org.id}/audit-events?action=wallet.plan_credits_granted`, { token });
     if (audit.status === 200) assert.ok(audit.body.items.some((e: any) => e.data.reference === `plan:${order.ref}`));
   });

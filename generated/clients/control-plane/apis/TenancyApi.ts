@@ -1223,7 +1223,8 @@ export class TenancyApi extends runtime.BaseAPI implements TenancyApiInterface {
     * @export
     * @enum {string}
     */
-export enum ListApiKeysStatusEnum {
-    Active = 'active',
-    Revoked = 'revoked'
-}
+export const ListApiKeysStatusEnum = {
+    Active: 'active',
+    Revoked: 'revoked'
+} as const;
+export type ListApiKeysStatusEnum = typeof ListApiKeysStatusEnum[keyof typeof ListApiKeysStatusEnum];

@@ -61,8 +61,8 @@ export interface ListLedgerEntriesRequest {
     xRequestId?: string;
     kind?: LedgerEntryKind;
     creditType?: CreditType;
-    from?: Date;
-    to?: Date;
+    from?: string;
+    to?: string;
     cursor?: string;
     limit?: number;
 }
@@ -123,8 +123,8 @@ export interface WalletsApiInterface {
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {LedgerEntryKind} [kind] Only entries of this kind.
      * @param {CreditType} [creditType] Only entries of this credit type.
-     * @param {Date} [from] Entries created at or after this instant.
-     * @param {Date} [to] Entries created before this instant.
+     * @param {string} [from] Entries created at or after this instant.
+     * @param {string} [to] Entries created before this instant.
      * @param {string} [cursor] Opaque cursor from the previous page\&#39;s &#x60;nextCursor&#x60;.
      * @param {number} [limit] 
      * @param {*} [options] Override http request option.
@@ -287,11 +287,11 @@ export class WalletsApi extends runtime.BaseAPI implements WalletsApiInterface {
         }
 
         if (requestParameters.from !== undefined) {
-            queryParameters['from'] = (requestParameters.from as any).toISOString();
+            queryParameters['from'] = requestParameters.from;
         }
 
         if (requestParameters.to !== undefined) {
-            queryParameters['to'] = (requestParameters.to as any).toISOString();
+            queryParameters['to'] = requestParameters.to;
         }
 
         if (requestParameters.cursor !== undefined) {

@@ -113,10 +113,10 @@ export interface Entitlements {
     capabilities: Array<string>;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof Entitlements
      */
-    config: { [key: string]: { [key: string]: object; }; };
+    config: { [key: string]: { [key: string]: any; }; };
     /**
      * 
      * @type {EntitlementsLimits}
@@ -179,10 +179,10 @@ export interface Entitlements {
     flowId: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Entitlements
      */
-    computedAt: Date;
+    computedAt: string;
     /**
      * How long callers may cache this answer.
      * @type {number}
@@ -221,7 +221,7 @@ export function EntitlementsFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'walletId': json['walletId'],
         'artifact': ArtifactRefFromJSON(json['artifact']),
         'flowId': json['flowId'],
-        'computedAt': (new Date(json['computedAt'])),
+        'computedAt': (json['computedAt']),
         'cacheTtlSeconds': json['cacheTtlSeconds'],
     };
 }
@@ -255,7 +255,7 @@ export function EntitlementsToJSON(value?: Entitlements | null): any {
         'walletId': value.walletId,
         'artifact': ArtifactRefToJSON(value.artifact),
         'flowId': value.flowId,
-        'computedAt': (value.computedAt.toISOString()),
+        'computedAt': (value.computedAt),
         'cacheTtlSeconds': value.cacheTtlSeconds,
     };
 }

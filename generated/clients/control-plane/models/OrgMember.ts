@@ -67,10 +67,10 @@ export interface OrgMember {
     teamIds: Array<string>;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof OrgMember
      */
-    addedAt: Date;
+    addedAt: string;
     /**
      * An invitation: nobody has signed in with this email verified yet; the first such sign-in claims it.
      * @type {boolean}
@@ -95,7 +95,7 @@ export function OrgMemberFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'displayName': !exists(json, 'displayName') ? undefined : json['displayName'],
         'role': OrgRoleFromJSON(json['role']),
         'teamIds': json['teamIds'],
-        'addedAt': (new Date(json['addedAt'])),
+        'addedAt': (json['addedAt']),
         'pending': !exists(json, 'pending') ? undefined : json['pending'],
     };
 }
@@ -115,7 +115,7 @@ export function OrgMemberToJSON(value?: OrgMember | null): any {
         'displayName': value.displayName,
         'role': OrgRoleToJSON(value.role),
         'teamIds': value.teamIds,
-        'addedAt': (value.addedAt.toISOString()),
+        'addedAt': (value.addedAt),
         'pending': value.pending,
     };
 }
