@@ -209,7 +209,9 @@ describe('buying a plan', () => {
     await expireDuePlanPeriods(stack.db!);
     assert.equal((await stack.db!('plan_periods').where({ org_id: ws.org.id }).whereNotNull('expired_at')).length, 0, 'nothing is due yet');
     const later = { clock: () => new Date(Date.now() + 31 * 86_400_000) };
-    assert.ok((await expireDuePlanPeriods(stack.db!, later)) >= 2);
+    // Two sweepers (two control-plane replicas) at once: each period still expires once.
+    const [a, b] = await Promise.all([expireDuePlanPeriods(stack.db!, later), expireDuePlanPeriods(stack.db!, later)]);
+    assert.ok(a + b >= 2);
     assert.equal(await expireDuePlanPeriods(stack.db!, later), 0, 'a period expires once');
     assert.equal((await stack.db!('plan_periods').where({ org_id: ws.org.id }).whereNotNull('expired_at')).length, 2);
     const expiries = (await ledger(token, ws.wallet.id)).filter((e) => e.kind === 'expiry');
