@@ -45,4 +45,7 @@ export const multilingual: MultilingualHandler = {
     ];
   },
   meter: meterBy(meta.dimensions),
+  beforeRun() {
+    return undefined;
+  },
 };

@@ -67,6 +67,9 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       { id: 'api_endpoint', v: 1, defaults: {} },
       { id: 'human_handover', v: 1, defaults: { provider: 'email', email: 'support@acme.example', includeTranscript: true } },
       { id: 'multilingual', v: 1, defaults: { defaultLanguage: 'en', supportedLanguages: ['en', 'de'], autoDetect: true } },
+      // Included but relaxed: a buyer turns on PII masking or blocking, topics and the profanity
+      // filter per instance (with none on, streamed answers are forwarded as they come).
+      { id: 'guardrails_policy', v: 1, defaults: { piiRedaction: 'off', profanityFilter: false, promptInjectionDetection: true } },
       // No servers by default: a buyer adds their own MCP servers to the instance (README "MCP servers").
       { id: 'mcp_tools', v: 1, defaults: {} },
       { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10 } },
@@ -78,6 +81,7 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       {
         id: 'starter',
         name: 'Starter',
+        trial: true,
         includedCredits: 500,
         limits: limits.starter,
         defaults: { credits_wallet: { maxCreditsPerRun: 50 }, chat_ui: { sessionRetentionDays: 7 } },
@@ -137,6 +141,7 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       {
         id: 'starter',
         name: 'Starter',
+        trial: true,
         includedCredits: 500,
         limits: limits.starter,
         defaults: { rag_knowledgebase: { maxUploadBytes: 10485760 }, credits_wallet: { maxCreditsPerRun: 60 } },

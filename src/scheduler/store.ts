@@ -1,5 +1,5 @@
 /**
- * Schedule state in the database (`instance_triggers`, migration 20261203000100_triggers):
+ * Schedule state in the database (`instance_triggers`, migration 20261203000200_triggers):
  * kept in step with the instances' `scheduler_triggers` config, claimed slot by slot.
  *
  * Claiming: a transaction selects due rows `FOR UPDATE SKIP LOCKED`, advances each to its next
