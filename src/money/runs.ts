@@ -52,6 +52,8 @@ export interface AuthorizeRunInput {
     attemptId: string;
     callerKind: CallerKind;
     callerSubject: string;
+    /** The schedule or webhook trigger that started the run (caller kind `trigger`). */
+    trigger?: { kind: 'schedule' | 'webhook'; id: string };
     sessionId?: string;
     requestHash?: string;
     input?: Record<string, unknown>;
@@ -120,6 +122,8 @@ export async function authorizeRun(db: Knex, input: AuthorizeRunInput, deps: Run
       wallet_id: inst.wallet_id,
       caller_kind: owner.kind,
       caller_subject: owner.subject,
+      trigger_kind: run.trigger?.kind ?? ('api' as const),
+      trigger_id: run.trigger?.id ?? null,
       session_id: run.sessionId ?? null,
       attempt_id: run.attemptId,
       request_hash: run.requestHash ?? null,
