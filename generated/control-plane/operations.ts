@@ -788,7 +788,7 @@ export const operations = {
   createOrgAuto: {"method":"post","path":"/orgs/auto","security":[["bearerAuth"]],"roles":["authenticated"],"idempotency":"optional","successStatus":[200,201]},
   createProject: {"method":"post","path":"/orgs/{orgId}/projects","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   createTeam: {"method":"post","path":"/orgs/{orgId}/teams","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
-  createTopup: {"method":"post","path":"/wallets/{walletId}/topups","security":[["bearerAuth"]],"roles":["service:provisioner","publisher-admin"],"idempotency":"required","successStatus":[201]},
+  createTopup: {"method":"post","path":"/wallets/{walletId}/topups","security":[["bearerAuth"]],"roles":["service:provisioner","platform-operator"],"idempotency":"required","successStatus":[201]},
   deleteInstanceSession: {"method":"delete","path":"/instances/{instanceId}/sessions/{sessionId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[204]},
   exportAuditEvents: {"method":"get","path":"/audit/export","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   getCapability: {"method":"get","path":"/capabilities/{capabilityId}","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},

@@ -16,6 +16,8 @@ import { collectOperations, renderApiModule, renderHandlerSkeleton, renderOperat
 import { buildCollection } from '../../contract-tests/postman/collection';
 import { compileNamedSchemas, kebab } from './schema-types';
 import { services } from './services';
+import { checkDecisionTable, renderCedarSchema, validatePolicies } from './policy';
+import { tableOperations, type TableOperation } from '../../src/platform/policy/decision-table';
 
 /** A hand-written file gen creates from a skeleton when it is missing (never overwritten). */
 export interface Skeleton {
@@ -65,9 +67,11 @@ Everything here is written by \`npm run gen\` from \`specs/\`; CI fails when it 
   const clientJobs: Promise<void>[] = [];
   const bundledSpecs: Record<string, unknown> = {};
   let opCount = 0;
+  const tableOps: TableOperation[] = [];
   for (const svc of services) {
     const bundled = bundleSpec(svc.spec);
     bundledSpecs[svc.name] = bundled;
+    tableOps.push(...tableOperations(svc.name, bundled));
     const specFile = `openapi/${svc.name}.openapi.yaml`;
     write(specFile, header(svc.spec, '#') + stringify(bundled, { lineWidth: 0, aliasDuplicateObjects: false }));
 
@@ -97,6 +101,14 @@ Everything here is written by \`npm run gen\` from \`specs/\`; CI fails when it 
   log.push(`postman: ${postman.requests} requests, ${postman.assertions} assertions (contract-tests/postman/)`);
 
   await Promise.all(clientJobs);
+
+  // policy/: the Cedar schema's actions from the operationIds; policies validated and checked
+  // against every cell of the specs' decision table.
+  const cedarSchema = renderCedarSchema(tableOps);
+  write('policy/schema.cedarschema', header('specs/*.openapi.yaml + policy/schema.cedarschema', '//') + cedarSchema);
+  const policyFiles = validatePolicies(cedarSchema);
+  const table = await checkDecisionTable(tableOps);
+  log.push(`policy: ${policyFiles} policy files valid against ${tableOps.length} actions; decision table ${table.cells} cells (${table.checked} decided by policy/) agree`);
   log.push(`${opCount} operations`);
   return { skeletons, log };
 }

@@ -10,6 +10,7 @@ import { readRawBody } from '../platform/http/request-body';
 import { LocalObjectStore, localObjectRoute } from '../storage';
 import { createUserSync, withUserSync } from '../tenancy/user-sync';
 import type { ControlPlaneDeps } from './deps';
+import { controlPlaneScopes } from './scope-resolver';
 import { controlPlaneRegistry } from './metrics';
 
 export interface ControlPlaneAppOptions {
@@ -47,6 +48,7 @@ export async function createControlPlaneApp(deps: ControlPlaneDeps, opts: Contro
     // Anonymous catalog reads (public) and what the hosted chat reads (configured origins: the
     // gateway's own, where /chat/{instanceId} is served, and CORS_ALLOWED_ORIGINS).
     cors: { decider: { configured: (origin) => configured.has(origin) || loopbackAliases(new URL(gatewayUrl()).origin).includes(origin) } },
+    scopes: controlPlaneScopes(deps.db),
     security: {
       // A user's first verified token also claims a workspace bought before they signed in.
       bearerAuth: withUserSync(bearerResolver(deps.identity.verifier), createUserSync(deps.db, { log: deps.log })),

@@ -13,6 +13,9 @@ import { docsRoutes } from './docs';
 import { createHttpMetrics } from './metrics';
 import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
+import { authorize, type ScopeResolver } from '../policy/authorize';
+import { decide, type ResolvedScope } from '../policy/engine';
+import { parseScope, type ScopeEntry } from '../policy/scope';
 
 /**
  * Establishes the caller for one security scheme. Returns undefined when the request carries
@@ -44,6 +47,8 @@ export interface ServiceAppOptions<Deps> {
   registry?: Registry;
   /** CORS for the operations whose spec says `x-cors` (cors.ts); without it no operation answers CORS. */
   cors?: CorsOptions;
+  /** Resolves the tenant resources operations name in `x-scope` (services that own them). */
+  scopes?: ScopeResolver;
 }
 
 export interface ServiceApp {
@@ -64,6 +69,8 @@ interface RequestState {
   caller?: Caller;
   signal: AbortSignal;
   fields: Record<string, unknown>;
+  /** The resolved, authorized resource scope; undefined until authorization ran. */
+  scope?: ResolvedScope;
 }
 
 interface HandlerResult {
@@ -143,8 +150,19 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
           break;
         }
       }
-      // Before request validation: who may call and in what format come first.
-      enforceServiceRoles((c.operation as any)['x-roles'], state.caller);
+      // Unauthenticated requests go on to the 401 (unauthorizedHandler) before anything is looked up.
+      const authenticated = (c.security as { authorized?: boolean } | undefined)?.authorized !== false || !(c.operation.security ?? []).length;
+      // Before request validation: who may call and in what format come first. A scope field
+      // that is missing or malformed leaves the decision for after validation.
+      if (authenticated) state.scope = await authorize({
+        operationId: c.operation.operationId!,
+        scope: scopeOf(c.operation.operationId!),
+        roles: (c.operation as any)['x-roles'] ?? [],
+        caller: state.caller,
+        request: { params: c.request.params, query: c.request.query, body: c.request.requestBody },
+        resolver: opts.scopes,
+        final: false,
+      });
       const declared = Object.keys((c.operation.requestBody as any)?.content ?? {});
       const type = k.get('content-type');
       if (state.rawBody.length && declared.length && !declared.some((d) => type.toLowerCase().startsWith(d))) {
@@ -156,12 +174,23 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   for (const [operationId, handler] of Object.entries(opts.handlers)) {
     api.register(operationId, async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
       state.operationId = operationId;
+      state.scope ??= await authorize({
+        operationId,
+        scope: scopeOf(operationId),
+        roles: (c.operation as any)['x-roles'] ?? [],
+        caller: state.caller,
+        request: { params: c.request.params, query: c.request.query, body: c.request.requestBody },
+        resolver: opts.scopes,
+        final: true,
+      });
       const ctx: RequestContext<Deps> = {
         operationId,
         requestId: state.requestId,
         log: state.log,
         deps: opts.deps,
         caller: state.caller,
+        scope: state.scope,
+        allows: (other) => !!state.scope && decide(state.caller, other, state.scope).allow,
         rawBody: state.rawBody,
         origin: c.request.headers.origin as string | undefined,
         signal: state.signal,
@@ -176,6 +205,10 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     });
   }
   await api.init();
+  // Every operation declares its resource scope; a spec without one does not start.
+  const scopes = new Map<string, ScopeEntry[]>();
+  for (const op of api.getOperations()) scopes.set(op.operationId!, parseScope((op as any)['x-scope'], op.operationId!));
+  const scopeOf = (operationId: string) => scopes.get(operationId)!;
 
   const koa = new Koa({ proxy: true });
   // Errors Koa meets after the answer started (a streamed body's client going away) land here,
@@ -334,22 +367,5 @@ function safeMatch(api: OpenAPIBackend, k: Koa.Context): string | undefined {
     return api.router.matchOperation({ method: k.method, path: k.path, headers: {} }, true)?.operationId;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * `x-roles` entries of the form `service:<name>` restrict an operation to service callers
- * holding `svc:<name>`. User roles (owner, admin, …) are org-scoped and checked by services.
- */
-function enforceServiceRoles(roles: string[] | undefined, caller: Caller | undefined): void {
-  if (!roles?.length || !caller) return;
-  const serviceRoles = roles.filter((r) => r.startsWith('service:')).map((r) => `svc:${r.slice('service:'.length)}`);
-  const userRoles = roles.filter((r) => !r.startsWith('service:'));
-  if (caller.kind === 'service' || caller.kind === 'webhook') {
-    if (!serviceRoles.some((r) => caller.roles.has(r))) {
-      throw new AppError('FORBIDDEN', 'This service account may not call this operation', { requiredRoles: serviceRoles });
-    }
-  } else if (userRoles.length === 0 && serviceRoles.length > 0) {
-    throw new AppError('FORBIDDEN', 'This operation is reserved for platform services', { requiredRoles: serviceRoles });
   }
 }

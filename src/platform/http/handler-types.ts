@@ -1,5 +1,6 @@
 import type { Principal } from '../../identity/principal';
 import type { Logger } from '../logger';
+import type { ResolvedScope } from '../policy/engine';
 
 /** Who is calling, as established by the operation's security scheme. */
 export interface Caller {
@@ -30,6 +31,16 @@ export interface RequestContext<Deps> {
   deps: Deps;
   /** Undefined only on operations with `security: []`. */
   caller?: Caller;
+  /**
+   * The resource the operation's `x-scope` names, resolved (org, project, instance, the caller's
+   * role) and authorized by policy/ before the handler runs.
+   */
+  scope?: ResolvedScope;
+  /**
+   * Whether policy/ lets this caller perform another operation on the same resource (what a
+   * handler shows depends on it: catalog authors see drafts).
+   */
+  allows(operationId: string): boolean;
   /** The exact request bytes (signature checks must use these, not re-serialized JSON). */
   rawBody: Buffer;
   /** Origin header, as sent (CORS/widget checks). */

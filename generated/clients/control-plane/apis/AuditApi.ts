@@ -5,7 +5,7 @@
 /* eslint-disable */
 /**
  * Agent Store Control Plane API
- * The Control Plane owns tenancy (orgs, projects, teams, memberships, API keys), the catalog (offerings, immutable offering versions, plans), the capability registry as served to UIs, instances and their GitOps lifecycle, entitlements, wallets and the append-only credit ledger, two-phase billing (authorize / settle / void), connector bindings, RAG knowledge bases, the hash-chained audit log, and the commerce integration endpoint.  **Conventions** - Every error is the canonical `ErrorResponse` body (`error.code` is a stable `ErrorCode`). - `X-Request-Id` is accepted or generated, echoed on every response and returned as `traceId`. - Ids are prefixed: `org_`, `prj_`, `team_`, `key_`, `off_`, `ov_`, `inst_`, `iev_`, `wal_`,   `led_`, `res_`, `run_`, `bind_`, `kb_`, `upl_`, `ing_`, `evt_`, followed by 8–40 letters or digits   (ULIDs in practice). User ids are Keycloak subject ids. - A resource outside the caller\'s org/project scope answers **404**, exactly like a missing one. - Credits are integers. Amounts in the ledger are signed (credits in positive, debits negative). - Lists are cursor-paginated: `cursor` + `limit` in, `{items, nextCursor}` out (`nextCursor` is   `null` on the last page). - Operations marked `x-idempotency: required|optional` honour `Idempotency-Key`: the same key and   payload replays the first response (with `Idempotent-Replayed: true`); the same key with a   different payload answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; a concurrent duplicate answers 409   `IDEMPOTENCY_IN_PROGRESS`. - `x-roles` lists who may call an operation: org roles `owner`, `admin`, `member`, `viewer`; the   catalog role `publisher-admin`; `authenticated` (any signed-in user acting for themselves);   `project-api-key`; service identities `service:<name>` (Keycloak client-credentials tokens);   `public` (no credentials). - `x-cors: { origins: [...] }` marks the operations a browser page on another origin may call:   `public` (anonymous catalog reads, `Access-Control-Allow-Origin: *`) or `configured` (the   origins of signed-in browser apps: `CORS_ALLOWED_ORIGINS` and the gateway\'s own origin, which   serves the hosted chat). Other operations answer no `Access-Control-*` headers. Allowed request   headers: `Content-Type`, `Authorization` and the operation\'s header parameters (never   `X-Api-Key`); exposed: `X-Request-Id`, `Retry-After` and the headers the operation declares; no   credentials (cookies); `Vary: Origin`. 
+ * The Control Plane owns tenancy (orgs, projects, teams, memberships, API keys), the catalog (offerings, immutable offering versions, plans), the capability registry as served to UIs, instances and their GitOps lifecycle, entitlements, wallets and the append-only credit ledger, two-phase billing (authorize / settle / void), connector bindings, RAG knowledge bases, the hash-chained audit log, and the commerce integration endpoint.  **Conventions** - Every error is the canonical `ErrorResponse` body (`error.code` is a stable `ErrorCode`). - `X-Request-Id` is accepted or generated, echoed on every response and returned as `traceId`. - Ids are prefixed: `org_`, `prj_`, `team_`, `key_`, `off_`, `ov_`, `inst_`, `iev_`, `wal_`,   `led_`, `res_`, `run_`, `bind_`, `kb_`, `upl_`, `ing_`, `evt_`, followed by 8–40 letters or digits   (ULIDs in practice). User ids are Keycloak subject ids. - A resource outside the caller\'s org/project scope answers **404**, exactly like a missing one. - Credits are integers. Amounts in the ledger are signed (credits in positive, debits negative). - Lists are cursor-paginated: `cursor` + `limit` in, `{items, nextCursor}` out (`nextCursor` is   `null` on the last page). - Operations marked `x-idempotency: required|optional` honour `Idempotency-Key`: the same key and   payload replays the first response (with `Idempotent-Replayed: true`); the same key with a   different payload answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; a concurrent duplicate answers 409   `IDEMPOTENCY_IN_PROGRESS`. - `x-roles` lists who may call an operation: org roles `owner`, `admin`, `member`, `viewer`; the   catalog role `publisher-admin`; `authenticated` (any signed-in user acting for themselves);   `project-api-key`; service identities `service:<name>` (Keycloak client-credentials tokens);   `platform-operator` (realm role); `public` (no credentials). The rules themselves are the   Cedar policies in `policy/`; `x-roles` is what they must decide (checked by `npm run gen:check`). - `x-scope` names the resource an operation acts on and where its id is read   (`{kind: instance, from: path.instanceId}`; a list: the first one present). The service   resolves it to its org/project before the handler runs: an id outside the caller\'s tenants   answers 404 like a missing one; a role too low for it, 403. - `x-cors: { origins: [...] }` marks the operations a browser page on another origin may call:   `public` (anonymous catalog reads, `Access-Control-Allow-Origin: *`) or `configured` (the   origins of signed-in browser apps: `CORS_ALLOWED_ORIGINS` and the gateway\'s own origin, which   serves the hosted chat). Other operations answer no `Access-Control-*` headers. Allowed request   headers: `Content-Type`, `Authorization` and the operation\'s header parameters (never   `X-Api-Key`); exposed: `X-Request-Id`, `Retry-After` and the headers the operation declares; no   credentials (cookies); `Vary: Origin`. 
  *
  * The version of the OpenAPI document: 2.0.0
  * 
@@ -35,8 +35,8 @@ export interface ExportAuditEventsRequest {
     format?: ExportAuditEventsFormatEnum;
     projectId?: string;
     action?: string;
-    from?: Date;
-    to?: Date;
+    from?: string;
+    to?: string;
 }
 
 export interface ListAuditEventsRequest {
@@ -47,8 +47,8 @@ export interface ListAuditEventsRequest {
     resourceType?: string;
     resourceId?: string;
     actorId?: string;
-    from?: Date;
-    to?: Date;
+    from?: string;
+    to?: string;
     cursor?: string;
     limit?: number;
 }
@@ -56,8 +56,8 @@ export interface ListAuditEventsRequest {
 export interface VerifyAuditChainRequest {
     orgId: string;
     xRequestId?: string;
-    from?: Date;
-    to?: Date;
+    from?: string;
+    to?: string;
 }
 
 /**
@@ -75,8 +75,8 @@ export interface AuditApiInterface {
      * @param {'csv' | 'ndjson'} [format] Export format.
      * @param {string} [projectId] Only events of this project.
      * @param {string} [action] Only events with this action (exact, e.g. &#x60;billing.settled&#x60;) or action prefix ending in &#x60;.&#x60; (e.g. &#x60;instance.&#x60;).
-     * @param {Date} [from] Events created at or after this instant.
-     * @param {Date} [to] Events created before this instant.
+     * @param {string} [from] Events created at or after this instant.
+     * @param {string} [to] Events created before this instant.
      * @param {*} [options] Override http request option.
      * @throws {RequiredError}
      * @memberof AuditApiInterface
@@ -99,8 +99,8 @@ export interface AuditApiInterface {
      * @param {string} [resourceType] Only events about this resource type.
      * @param {string} [resourceId] Only events about this resource id.
      * @param {string} [actorId] Only events by this actor (user id, &#x60;service:&lt;name&gt;&#x60; or API key id).
-     * @param {Date} [from] Events created at or after this instant.
-     * @param {Date} [to] Events created before this instant.
+     * @param {string} [from] Events created at or after this instant.
+     * @param {string} [to] Events created before this instant.
      * @param {string} [cursor] Opaque cursor from the previous page\&#39;s &#x60;nextCursor&#x60;.
      * @param {number} [limit] 
      * @param {*} [options] Override http request option.
@@ -120,8 +120,8 @@ export interface AuditApiInterface {
      * @summary Verify an org\'s audit hash chain
      * @param {string} orgId The org whose audit chain to read (each org has its own chain).
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
-     * @param {Date} [from] Events created at or after this instant.
-     * @param {Date} [to] Events created before this instant.
+     * @param {string} [from] Events created at or after this instant.
+     * @param {string} [to] Events created before this instant.
      * @param {*} [options] Override http request option.
      * @throws {RequiredError}
      * @memberof AuditApiInterface
@@ -169,11 +169,11 @@ export class AuditApi extends runtime.BaseAPI implements AuditApiInterface {
         }
 
         if (requestParameters.from !== undefined) {
-            queryParameters['from'] = (requestParameters.from as any).toISOString();
+            queryParameters['from'] = requestParameters.from;
         }
 
         if (requestParameters.to !== undefined) {
-            queryParameters['to'] = (requestParameters.to as any).toISOString();
+            queryParameters['to'] = requestParameters.to;
         }
 
         const headerParameters: runtime.HTTPHeaders = {};
@@ -245,11 +245,11 @@ export class AuditApi extends runtime.BaseAPI implements AuditApiInterface {
         }
 
         if (requestParameters.from !== undefined) {
-            queryParameters['from'] = (requestParameters.from as any).toISOString();
+            queryParameters['from'] = requestParameters.from;
         }
 
         if (requestParameters.to !== undefined) {
-            queryParameters['to'] = (requestParameters.to as any).toISOString();
+            queryParameters['to'] = requestParameters.to;
         }
 
         if (requestParameters.cursor !== undefined) {
@@ -309,11 +309,11 @@ export class AuditApi extends runtime.BaseAPI implements AuditApiInterface {
         }
 
         if (requestParameters.from !== undefined) {
-            queryParameters['from'] = (requestParameters.from as any).toISOString();
+            queryParameters['from'] = requestParameters.from;
         }
 
         if (requestParameters.to !== undefined) {
-            queryParameters['to'] = (requestParameters.to as any).toISOString();
+            queryParameters['to'] = requestParameters.to;
         }
 
         const headerParameters: runtime.HTTPHeaders = {};
@@ -355,7 +355,8 @@ export class AuditApi extends runtime.BaseAPI implements AuditApiInterface {
     * @export
     * @enum {string}
     */
-export enum ExportAuditEventsFormatEnum {
-    Csv = 'csv',
-    Ndjson = 'ndjson'
-}
+export const ExportAuditEventsFormatEnum = {
+    Csv: 'csv',
+    Ndjson: 'ndjson'
+} as const;
+export type ExportAuditEventsFormatEnum = typeof ExportAuditEventsFormatEnum[keyof typeof ExportAuditEventsFormatEnum];

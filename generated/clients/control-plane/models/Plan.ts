@@ -5,7 +5,7 @@
 /* eslint-disable */
 /**
  * Agent Store Control Plane API
- * The Control Plane owns tenancy (orgs, projects, teams, memberships, API keys), the catalog (offerings, immutable offering versions, plans), the capability registry as served to UIs, instances and their GitOps lifecycle, entitlements, wallets and the append-only credit ledger, two-phase billing (authorize / settle / void), connector bindings, RAG knowledge bases, the hash-chained audit log, and the commerce integration endpoint.  **Conventions** - Every error is the canonical `ErrorResponse` body (`error.code` is a stable `ErrorCode`). - `X-Request-Id` is accepted or generated, echoed on every response and returned as `traceId`. - Ids are prefixed: `org_`, `prj_`, `team_`, `key_`, `off_`, `ov_`, `inst_`, `iev_`, `wal_`,   `led_`, `res_`, `run_`, `bind_`, `kb_`, `upl_`, `ing_`, `evt_`, followed by 8–40 letters or digits   (ULIDs in practice). User ids are Keycloak subject ids. - A resource outside the caller\'s org/project scope answers **404**, exactly like a missing one. - Credits are integers. Amounts in the ledger are signed (credits in positive, debits negative). - Lists are cursor-paginated: `cursor` + `limit` in, `{items, nextCursor}` out (`nextCursor` is   `null` on the last page). - Operations marked `x-idempotency: required|optional` honour `Idempotency-Key`: the same key and   payload replays the first response (with `Idempotent-Replayed: true`); the same key with a   different payload answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; a concurrent duplicate answers 409   `IDEMPOTENCY_IN_PROGRESS`. - `x-roles` lists who may call an operation: org roles `owner`, `admin`, `member`, `viewer`; the   catalog role `publisher-admin`; `authenticated` (any signed-in user acting for themselves);   `project-api-key`; service identities `service:<name>` (Keycloak client-credentials tokens);   `public` (no credentials). - `x-cors: { origins: [...] }` marks the operations a browser page on another origin may call:   `public` (anonymous catalog reads, `Access-Control-Allow-Origin: *`) or `configured` (the   origins of signed-in browser apps: `CORS_ALLOWED_ORIGINS` and the gateway\'s own origin, which   serves the hosted chat). Other operations answer no `Access-Control-*` headers. Allowed request   headers: `Content-Type`, `Authorization` and the operation\'s header parameters (never   `X-Api-Key`); exposed: `X-Request-Id`, `Retry-After` and the headers the operation declares; no   credentials (cookies); `Vary: Origin`. 
+ * The Control Plane owns tenancy (orgs, projects, teams, memberships, API keys), the catalog (offerings, immutable offering versions, plans), the capability registry as served to UIs, instances and their GitOps lifecycle, entitlements, wallets and the append-only credit ledger, two-phase billing (authorize / settle / void), connector bindings, RAG knowledge bases, the hash-chained audit log, and the commerce integration endpoint.  **Conventions** - Every error is the canonical `ErrorResponse` body (`error.code` is a stable `ErrorCode`). - `X-Request-Id` is accepted or generated, echoed on every response and returned as `traceId`. - Ids are prefixed: `org_`, `prj_`, `team_`, `key_`, `off_`, `ov_`, `inst_`, `iev_`, `wal_`,   `led_`, `res_`, `run_`, `bind_`, `kb_`, `upl_`, `ing_`, `evt_`, followed by 8–40 letters or digits   (ULIDs in practice). User ids are Keycloak subject ids. - A resource outside the caller\'s org/project scope answers **404**, exactly like a missing one. - Credits are integers. Amounts in the ledger are signed (credits in positive, debits negative). - Lists are cursor-paginated: `cursor` + `limit` in, `{items, nextCursor}` out (`nextCursor` is   `null` on the last page). - Operations marked `x-idempotency: required|optional` honour `Idempotency-Key`: the same key and   payload replays the first response (with `Idempotent-Replayed: true`); the same key with a   different payload answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; a concurrent duplicate answers 409   `IDEMPOTENCY_IN_PROGRESS`. - `x-roles` lists who may call an operation: org roles `owner`, `admin`, `member`, `viewer`; the   catalog role `publisher-admin`; `authenticated` (any signed-in user acting for themselves);   `project-api-key`; service identities `service:<name>` (Keycloak client-credentials tokens);   `platform-operator` (realm role); `public` (no credentials). The rules themselves are the   Cedar policies in `policy/`; `x-roles` is what they must decide (checked by `npm run gen:check`). - `x-scope` names the resource an operation acts on and where its id is read   (`{kind: instance, from: path.instanceId}`; a list: the first one present). The service   resolves it to its org/project before the handler runs: an id outside the caller\'s tenants   answers 404 like a missing one; a role too low for it, 403. - `x-cors: { origins: [...] }` marks the operations a browser page on another origin may call:   `public` (anonymous catalog reads, `Access-Control-Allow-Origin: *`) or `configured` (the   origins of signed-in browser apps: `CORS_ALLOWED_ORIGINS` and the gateway\'s own origin, which   serves the hosted chat). Other operations answer no `Access-Control-*` headers. Allowed request   headers: `Content-Type`, `Authorization` and the operation\'s header parameters (never   `X-Api-Key`); exposed: `X-Request-Id`, `Retry-After` and the headers the operation declares; no   credentials (cookies); `Vary: Origin`. 
  *
  * The version of the OpenAPI document: 2.0.0
  * 
@@ -50,11 +50,31 @@ export interface Plan {
      */
     name: string;
     /**
-     * Credits granted (as paid credits) when an instance on this plan is created.
+     * Credits each purchase (and each renewal) of the plan grants to the instance's wallet,
+     * once per purchased period: a `grant` ledger entry of `granted` credits, referenced by
+     * the order line. What is left of them at the period's end expires (an `expiry` entry,
+     * audited). Instances started without a purchase (trial plans) get none; the workspace's
+     * starter grant is their trial credit.
      * @type {number}
      * @memberof Plan
      */
     includedCredits: number;
+    /**
+     * True when a buyer may start this plan without a purchase (a free trial or free tier):
+     * `POST /instances`, the gateway's `autoActivate` and `upgrade` create or move an
+     * instance only to trial plans (403 `PLAN_REQUIRES_PURCHASE` otherwise). Other plans come
+     * from a paid order (the Provisioner's order-paid) or a platform operator. Versions
+     * authored before this field existed treat `starter` as their trial plan.
+     * @type {boolean}
+     * @memberof Plan
+     */
+    trial?: boolean;
+    /**
+     * Length of one purchased period: the included credits of a purchase expire this many days after it.
+     * @type {number}
+     * @memberof Plan
+     */
+    periodDays?: number;
     /**
      * 
      * @type {PlanLimits}
@@ -63,10 +83,10 @@ export interface Plan {
     limits: PlanLimits;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof Plan
      */
-    defaults: { [key: string]: { [key: string]: object; }; };
+    defaults: { [key: string]: { [key: string]: any; }; };
     /**
      * 
      * @type {PriceRef}
@@ -88,6 +108,8 @@ export function PlanFromJSONTyped(json: any, ignoreDiscriminator: boolean): Plan
         'id': PlanIdFromJSON(json['id']),
         'name': json['name'],
         'includedCredits': json['includedCredits'],
+        'trial': !exists(json, 'trial') ? undefined : json['trial'],
+        'periodDays': !exists(json, 'periodDays') ? undefined : json['periodDays'],
         'limits': PlanLimitsFromJSON(json['limits']),
         'defaults': json['defaults'],
         'priceRef': !exists(json, 'priceRef') ? undefined : PriceRefFromJSON(json['priceRef']),
@@ -106,6 +128,8 @@ export function PlanToJSON(value?: Plan | null): any {
         'id': PlanIdToJSON(value.id),
         'name': value.name,
         'includedCredits': value.includedCredits,
+        'trial': value.trial,
+        'periodDays': value.periodDays,
         'limits': PlanLimitsToJSON(value.limits),
         'defaults': value.defaults,
         'priceRef': PriceRefToJSON(value.priceRef),

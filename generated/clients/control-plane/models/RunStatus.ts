@@ -5,7 +5,7 @@
 /* eslint-disable */
 /**
  * Agent Store Control Plane API
- * The Control Plane owns tenancy (orgs, projects, teams, memberships, API keys), the catalog (offerings, immutable offering versions, plans), the capability registry as served to UIs, instances and their GitOps lifecycle, entitlements, wallets and the append-only credit ledger, two-phase billing (authorize / settle / void), connector bindings, RAG knowledge bases, the hash-chained audit log, and the commerce integration endpoint.  **Conventions** - Every error is the canonical `ErrorResponse` body (`error.code` is a stable `ErrorCode`). - `X-Request-Id` is accepted or generated, echoed on every response and returned as `traceId`. - Ids are prefixed: `org_`, `prj_`, `team_`, `key_`, `off_`, `ov_`, `inst_`, `iev_`, `wal_`,   `led_`, `res_`, `run_`, `bind_`, `kb_`, `upl_`, `ing_`, `evt_`, followed by 8–40 letters or digits   (ULIDs in practice). User ids are Keycloak subject ids. - A resource outside the caller\'s org/project scope answers **404**, exactly like a missing one. - Credits are integers. Amounts in the ledger are signed (credits in positive, debits negative). - Lists are cursor-paginated: `cursor` + `limit` in, `{items, nextCursor}` out (`nextCursor` is   `null` on the last page). - Operations marked `x-idempotency: required|optional` honour `Idempotency-Key`: the same key and   payload replays the first response (with `Idempotent-Replayed: true`); the same key with a   different payload answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; a concurrent duplicate answers 409   `IDEMPOTENCY_IN_PROGRESS`. - `x-roles` lists who may call an operation: org roles `owner`, `admin`, `member`, `viewer`; the   catalog role `publisher-admin`; `authenticated` (any signed-in user acting for themselves);   `project-api-key`; service identities `service:<name>` (Keycloak client-credentials tokens);   `public` (no credentials). - `x-cors: { origins: [...] }` marks the operations a browser page on another origin may call:   `public` (anonymous catalog reads, `Access-Control-Allow-Origin: *`) or `configured` (the   origins of signed-in browser apps: `CORS_ALLOWED_ORIGINS` and the gateway\'s own origin, which   serves the hosted chat). Other operations answer no `Access-Control-*` headers. Allowed request   headers: `Content-Type`, `Authorization` and the operation\'s header parameters (never   `X-Api-Key`); exposed: `X-Request-Id`, `Retry-After` and the headers the operation declares; no   credentials (cookies); `Vary: Origin`. 
+ * The Control Plane owns tenancy (orgs, projects, teams, memberships, API keys), the catalog (offerings, immutable offering versions, plans), the capability registry as served to UIs, instances and their GitOps lifecycle, entitlements, wallets and the append-only credit ledger, two-phase billing (authorize / settle / void), connector bindings, RAG knowledge bases, the hash-chained audit log, and the commerce integration endpoint.  **Conventions** - Every error is the canonical `ErrorResponse` body (`error.code` is a stable `ErrorCode`). - `X-Request-Id` is accepted or generated, echoed on every response and returned as `traceId`. - Ids are prefixed: `org_`, `prj_`, `team_`, `key_`, `off_`, `ov_`, `inst_`, `iev_`, `wal_`,   `led_`, `res_`, `run_`, `bind_`, `kb_`, `upl_`, `ing_`, `evt_`, followed by 8–40 letters or digits   (ULIDs in practice). User ids are Keycloak subject ids. - A resource outside the caller\'s org/project scope answers **404**, exactly like a missing one. - Credits are integers. Amounts in the ledger are signed (credits in positive, debits negative). - Lists are cursor-paginated: `cursor` + `limit` in, `{items, nextCursor}` out (`nextCursor` is   `null` on the last page). - Operations marked `x-idempotency: required|optional` honour `Idempotency-Key`: the same key and   payload replays the first response (with `Idempotent-Replayed: true`); the same key with a   different payload answers 409 `IDEMPOTENCY_PAYLOAD_MISMATCH`; a concurrent duplicate answers 409   `IDEMPOTENCY_IN_PROGRESS`. - `x-roles` lists who may call an operation: org roles `owner`, `admin`, `member`, `viewer`; the   catalog role `publisher-admin`; `authenticated` (any signed-in user acting for themselves);   `project-api-key`; service identities `service:<name>` (Keycloak client-credentials tokens);   `platform-operator` (realm role); `public` (no credentials). The rules themselves are the   Cedar policies in `policy/`; `x-roles` is what they must decide (checked by `npm run gen:check`). - `x-scope` names the resource an operation acts on and where its id is read   (`{kind: instance, from: path.instanceId}`; a list: the first one present). The service   resolves it to its org/project before the handler runs: an id outside the caller\'s tenants   answers 404 like a missing one; a role too low for it, 403. - `x-cors: { origins: [...] }` marks the operations a browser page on another origin may call:   `public` (anonymous catalog reads, `Access-Control-Allow-Origin: *`) or `configured` (the   origins of signed-in browser apps: `CORS_ALLOWED_ORIGINS` and the gateway\'s own origin, which   serves the hosted chat). Other operations answer no `Access-Control-*` headers. Allowed request   headers: `Content-Type`, `Authorization` and the operation\'s header parameters (never   `X-Api-Key`); exposed: `X-Request-Id`, `Retry-After` and the headers the operation declares; no   credentials (cookies); `Vary: Origin`. 
  *
  * The version of the OpenAPI document: 2.0.0
  * 
@@ -20,15 +20,16 @@
  * @export
  * @enum {string}
  */
-export enum RunStatus {
-    Running = 'running',
-    Succeeded = 'succeeded',
-    Failed = 'failed',
-    TimedOut = 'timed_out',
-    Cancelled = 'cancelled',
-    Expired = 'expired',
-    Rejected = 'rejected'
-}
+export const RunStatus = {
+    Running: 'running',
+    Succeeded: 'succeeded',
+    Failed: 'failed',
+    TimedOut: 'timed_out',
+    Cancelled: 'cancelled',
+    Expired: 'expired',
+    Rejected: 'rejected'
+} as const;
+export type RunStatus = typeof RunStatus[keyof typeof RunStatus];
 
 export function RunStatusFromJSON(json: any): RunStatus {
     return RunStatusFromJSONTyped(json, false);

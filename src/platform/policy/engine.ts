@@ -1,0 +1,145 @@
+/**
+ * The authorization decision: the Cedar policies of policy/ evaluated in-process
+ * (@cedar-policy/cedar-wasm). Loaded and parsed once per process; one decision per request.
+ * The entities of a request are built here from the caller and the resolved scope: the user's
+ * role in the resource's org is attached as their parent Role (only that org's role), the
+ * resource carries its project/org ancestry.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import type { Caller } from '../http/handler-types';
+import { projectPath } from '../paths';
+import { RESOURCE_TYPE, type ScopeKind } from './scope';
+
+type Uid = { type: string; id: string };
+type EntityJson = { uid: Uid; attrs: Record<string, unknown>; parents: Uid[] };
+
+/** A resource as resolved from the request: its id and its place in the tenancy. */
+export interface ResolvedScope {
+  kind: ScopeKind;
+  /** The id the request named (or a fixed id for catalog/platform/caller). */
+  id: string;
+  orgId?: string;
+  projectId?: string;
+  instanceId?: string;
+  walletId?: string;
+  /** The caller's org role in `orgId` (users who are members). */
+  role?: string;
+  /** The instance a `via` field named (the run's instance), with its project. */
+  via?: { instanceId: string; projectId: string; orgId: string };
+}
+
+export const POLICY_DIR = 'policy';
+const POLICY_SET_ID = 'agent-store';
+
+/** The policy files' text, in a stable order (file name). */
+export function readPolicies(dir = projectPath(POLICY_DIR)): { file: string; text: string }[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.cedar')).sort().map((file) => ({ file, text: readFileSync(`${dir}/${file}`, 'utf8') }));
+}
+
+/** The role ladder (Role entities and their hierarchy). */
+export function readRoleEntities(dir = projectPath(POLICY_DIR)): EntityJson[] {
+  return JSON.parse(readFileSync(`${dir}/roles.json`, 'utf8')) as EntityJson[];
+}
+
+let loaded: { roles: EntityJson[] } | undefined;
+
+function load(): { roles: EntityJson[] } {
+  if (loaded) return loaded;
+  const policies = readPolicies().map((p) => p.text).join('\n');
+  const answer = cedar.preparsePolicySet(POLICY_SET_ID, { staticPolicies: policies });
+  if (answer.type !== 'success') throw new Error(`policy/: ${answer.errors.map((e) => e.message).join('; ')}`);
+  loaded = { roles: readRoleEntities() };
+  return loaded;
+}
+
+const ent = (type: string, id: string): Uid => ({ type, id });
+const ref = (type: string, id: string) => ({ __entity: { type, id } });
+
+/** The caller as a Cedar principal entity (`role`: their role in the resource's org, if any). */
+export function principalEntity(caller: Caller | undefined, role: string | undefined): EntityJson {
+  if (!caller) return { uid: ent('Anonymous', 'anonymous'), attrs: {}, parents: [] };
+  switch (caller.kind) {
+    case 'user':
+      return { uid: ent('User', caller.subject), attrs: { realmRoles: [...caller.roles] }, parents: role ? [ent('Role', role)] : [] };
+    case 'api_key':
+      return {
+        uid: ent('ApiKey', caller.keyId ?? caller.subject),
+        attrs: { project: ref('Project', caller.projectId ?? ''), limited: !!caller.instanceIds?.length, instances: (caller.instanceIds ?? []).map((i) => ref('Instance', i)) },
+        parents: [],
+      };
+    case 'widget':
+      return { uid: ent('WidgetSession', caller.subject), attrs: {}, parents: [] };
+    case 'service':
+    case 'webhook':
+      return { uid: ent('Service', caller.subject), attrs: { names: [...caller.roles].filter((r) => r.startsWith('svc:')).map((r) => r.slice(4)) }, parents: [] };
+  }
+}
+
+/** The resource and its ancestors (project, org), plus the `via` instance. */
+export function resourceEntities(scope: ResolvedScope): { uid: Uid; entities: EntityJson[] } {
+  const out = new Map<string, EntityJson>();
+  const add = (e: EntityJson) => out.set(`${e.uid.type}::${e.uid.id}`, e);
+  const org = scope.orgId ? ent('Org', scope.orgId) : undefined;
+  if (org) add({ uid: org, attrs: {}, parents: [] });
+  const project = (projectId: string, orgId: string | undefined) => {
+    add({ uid: ent('Project', projectId), attrs: {}, parents: orgId ? [ent('Org', orgId)] : [] });
+    return ent('Project', projectId);
+  };
+  const type = RESOURCE_TYPE[scope.kind];
+  let uid: Uid;
+  switch (type) {
+    case 'Org':
+      uid = org!;
+      break;
+    case 'Project':
+      uid = project(scope.projectId!, scope.orgId);
+      break;
+    case 'Instance':
+      uid = ent('Instance', scope.instanceId!);
+      add({ uid, attrs: { project: ref('Project', scope.projectId!) }, parents: [project(scope.projectId!, scope.orgId)] });
+      break;
+    case 'KnowledgeBase':
+      uid = ent('KnowledgeBase', scope.id);
+      add({ uid, attrs: { project: ref('Project', scope.projectId!) }, parents: [project(scope.projectId!, scope.orgId)] });
+      break;
+    case 'Wallet':
+      uid = ent('Wallet', scope.walletId!);
+      add({ uid, attrs: {}, parents: [...(scope.projectId ? [project(scope.projectId, scope.orgId)] : []), ...(org ? [org] : [])] });
+      break;
+    default:
+      uid = ent(type, type === 'Catalog' ? 'store' : 'platform');
+      add({ uid, attrs: {}, parents: [] });
+  }
+  if (scope.via) {
+    const v = scope.via;
+    add({ uid: ent('Instance', v.instanceId), attrs: { project: ref('Project', v.projectId) }, parents: [project(v.projectId, v.orgId)] });
+  }
+  return { uid, entities: [...out.values()] };
+}
+
+export interface Decision {
+  allow: boolean;
+  /** The ids (`@id`) of the policies that allowed it. */
+  reasons: string[];
+}
+
+/** Evaluates the policies for one request. Errors in evaluation deny (and are reported). */
+export function decide(caller: Caller | undefined, operationId: string, scope: ResolvedScope): Decision {
+  const { roles } = load();
+  const principal = principalEntity(caller, scope.role);
+  const resource = resourceEntities(scope);
+  const entities = [principal, ...resource.entities.filter((e) => e.uid.type !== principal.uid.type || e.uid.id !== principal.uid.id), ...roles];
+  const context = scope.via ? { via: ref('Instance', scope.via.instanceId) } : {};
+  const answer = cedar.statefulIsAuthorized({
+    principal: principal.uid,
+    action: { type: 'Action', id: operationId },
+    resource: resource.uid,
+    context: context as cedar.Context,
+    preparsedPolicySetId: POLICY_SET_ID,
+    entities: entities as cedar.Entities,
+  });
+  if (answer.type !== 'success') throw new Error(`policy evaluation failed: ${answer.errors.map((e) => e.message).join('; ')}`);
+  const reasons = answer.response.diagnostics.reason;
+  return { allow: answer.response.decision === 'allow', reasons };
+}
