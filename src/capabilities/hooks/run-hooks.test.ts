@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { capabilityHandlers } from '../../../generated/capabilities/handler-registry';
 import { AppError } from '../../platform/errors';
-import { hookedCapabilities, outputStreamChain, runAfterHooks, runBeforeHooks, type RunFacts } from './run-hooks';
+import { hookedCapabilities, outputStreamChain, runAfterHooks, runBeforeHooks, runToolCallHooks, type RunFacts } from './run-hooks';
 
 const facts = (handlers?: Record<string, unknown>): RunFacts => ({ instanceId: 'inst_1', orgId: 'org_1', projectId: 'prj_1', runId: 'run_1', sessionId: null, channel: 'user', ...(handlers ? { handlers } : {}) });
 const ent = (config: Record<string, Record<string, unknown>>) => ({ capabilities: Object.keys(config), config });
@@ -43,4 +43,18 @@ test('beforeRun results combine: masked text flows on, instructions add up, an a
   assert.deepEqual(h.answer, { capability: 'human_handover', text: "I'm connecting you with a member of our team. They'll reply here or by email shortly.", usage: { handovers: 1 } });
   assert.deepEqual(h.instructions, [], 'multilingual, after human_handover, did not run');
   assert.equal(await runAfterHooks(ent({ guardrails_policy: { maxOutputChars: 3 } }), 'abcdef', facts()), 'abc');
+});
+
+test('onToolCall (connector gateway): guardrails refuse a tool call whose input has a blocked topic, or personal data under piiRedaction block, as POLICY_DENIED', async () => {
+  const call = (input: Record<string, unknown>) => ({ tool: 'http.get', bindingId: 'bind_1', input });
+  const e = { ...ent({ guardrails_policy: { blockedTopics: ['weapons'], piiRedaction: 'block' } }), instanceId: 'inst_1' };
+  const topic = await runToolCallHooks(e, call({ url: 'https://api.example/search?q=weapons' }), 'run_1').catch((err) => err);
+  assert.equal(topic.code, 'POLICY_DENIED');
+  assert.deepEqual([topic.details.capability, topic.details.rule, topic.details.reason], ['guardrails_policy', 'blockedTopics[0]', 'capability_refused']);
+  const pii = await runToolCallHooks(e, call({ url: 'https://api.example/u', body: { ssn: '123-45-6789' } }), 'run_1').catch((err) => err);
+  assert.equal(pii.details.rule, 'pii:ssn');
+  assert.equal(await runToolCallHooks(e, call({ url: 'https://api.example/orders/42' }), 'run_1'), undefined);
+  const masked = { ...ent({ guardrails_policy: { piiRedaction: 'mask' } }), instanceId: 'inst_1' };
+  assert.equal(await runToolCallHooks(masked, call({ url: 'https://api.example/u', body: { email: 'jo@example.com' } }), 'run_1'), undefined, 'mask lets tool arguments through');
+  assert.equal(await runToolCallHooks({ ...ent({ chat_ui: {} }), instanceId: 'inst_1' }, call({ q: 'weapons' }), undefined), undefined, 'no guardrails, no refusal');
 });

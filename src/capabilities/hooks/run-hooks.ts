@@ -16,7 +16,7 @@ import { AppError } from '../../platform/errors';
 import { withDefaults } from '../config-defaults';
 import { capabilityRegistry } from '../registry';
 import {
-  isAnswer, isRefusal, type HookName, type HookServices, type OutputStreamFilter, type Refusal, type RunHookContext, type RunHooks,
+  isAnswer, isRefusal, type HookName, type HookServices, type OutputStreamFilter, type Refusal, type RunHookContext, type RunHooks, type ToolCallView,
 } from '../hook-types';
 
 export interface RunFacts {
@@ -73,6 +73,8 @@ export function capabilityError(capability: string, hook: HookName, cause: unkno
 export function refusedBy(capability: string, r: Refusal): AppError {
   return new AppError('GUARDRAIL_BLOCKED', r.refuse.message, { capability, rule: r.refuse.rule, ...(r.refuse.details ?? {}) });
 }
+
+const call_ = <T>(h: Hooked, hook: HookName, f: () => T | Promise<T>) => call(h, hook, f);
 
 async function call<T>(h: Hooked, hook: HookName, f: () => T | Promise<T>): Promise<T> {
   try {
@@ -150,4 +152,16 @@ export function outputStreamChain(ent: Pick<Entitlements, 'capabilities' | 'conf
     return through(i + 1, r, ending);
   };
   return { push: (chunk) => through(0, chunk, false), end: () => through(0, '', true) };
+}
+
+/**
+ * onToolCall of every hooked capability (connector gateway, before the secret is read): a refusal
+ * is 403 POLICY_DENIED naming the capability and rule (a tool call is refused like any other
+ * policy refusal there); a hook that throws is 502 CAPABILITY_ERROR.
+ */
+export async function runToolCallHooks(ent: Pick<Entitlements, 'capabilities' | 'config' | 'instanceId'>, call: ToolCallView, runId: string | undefined, handlers?: Record<string, unknown>): Promise<void> {
+  for (const h of hookedCapabilities(ent, 'onToolCall', 'input', handlers)) {
+    const r = await call_(h, 'onToolCall', () => h.hooks.onToolCall!(call, { config: h.config, instanceId: ent.instanceId, ...(runId ? { runId } : {}) }));
+    if (isRefusal(r)) throw new AppError('POLICY_DENIED', r.refuse.message, { capability: h.id, rule: r.refuse.rule, reason: 'capability_refused', ...(r.refuse.details ?? {}) });
+  }
 }
