@@ -15,6 +15,8 @@ export const ERROR_TABLE_FILE = 'specs/errors.yaml';
 
 export interface ErrorTable {
   byStatus: Record<string, string[]>;
+  withBody: Record<string, string[]>;
+  secured: Record<string, string[]>;
   operations: Record<string, Record<string, string[]>>;
   examples: Record<string, { message: string; details?: Record<string, unknown> }>;
 }
@@ -28,6 +30,7 @@ const ADDED_DESCRIPTIONS: Record<string, string> = {
   '404': "No such resource in the caller's scope.",
   '409': 'The request conflicts with the current state or an earlier request with the same key.',
   '413': 'The request or its input is too large.',
+  '415': 'The request body is not in a media type the operation accepts.',
   '422': 'Well-formed but semantically invalid.',
   '429': 'Too many requests; `Retry-After` says when to come back.',
   '502': 'A dependency answered with an error.',
@@ -37,7 +40,7 @@ const ADDED_DESCRIPTIONS: Record<string, string> = {
 
 export function loadErrorTable(file = ERROR_TABLE_FILE): ErrorTable {
   const t = parse(readFileSync(file, 'utf8')) as Partial<ErrorTable>;
-  return { byStatus: t.byStatus ?? {}, operations: t.operations ?? {}, examples: t.examples ?? {} };
+  return { byStatus: t.byStatus ?? {}, withBody: t.withBody ?? {}, secured: t.secured ?? {}, operations: t.operations ?? {}, examples: t.examples ?? {} };
 }
 
 /** Rewrites `spec`'s error responses in place from `table`; throws on a code the spec does not define. */
@@ -59,15 +62,23 @@ export function applyErrorTable(spec: Json, table: ErrorTable, specName: string)
       if (!op?.operationId) continue;
       seen.add(op.operationId);
       const own = table.operations[op.operationId] ?? {};
+      const secured = (op.security ?? spec.security ?? []).some((req: Json) => Object.keys(req ?? {}).length > 0);
+      // Codes every operation of a kind answers: with a body, with credentials.
+      const common: Record<string, string[]> = {};
+      const addCommon = (rows: Record<string, string[]>) => {
+        for (const [st, cs] of Object.entries(rows)) common[st] = [...new Set([...(common[st] ?? []), ...cs])];
+      };
+      if (op.requestBody) addCommon(table.withBody);
+      if (secured) addCommon(table.secured);
       op.responses ??= {};
-      const statuses = new Set<string>([...Object.keys(op.responses).filter((s) => /^[45]\d\d$/.test(s)), ...Object.keys(own)]);
+      const statuses = new Set<string>([...Object.keys(op.responses).filter((s) => /^[45]\d\d$/.test(s)), ...Object.keys(own), ...Object.keys(common)]);
       for (const status of [...statuses].sort()) {
         const base = resolve(op.responses[status]);
         const media = base?.content?.['application/json'];
         const declaredExamples: Record<string, Json> = {};
         if (media?.example?.error?.code) declaredExamples[media.example.error.code] = media.example;
         for (const ex of Object.values<Json>(media?.examples ?? {})) if (ex?.value?.error?.code) declaredExamples[ex.value.error.code] = ex.value;
-        const codes = own[status] ?? [...new Set([...(table.byStatus[status] ?? []), ...Object.keys(declaredExamples)])];
+        const codes: string[] = [...new Set([...(own[status] ?? [...(table.byStatus[status] ?? []), ...Object.keys(declaredExamples)]), ...(common[status] ?? [])])];
         if (!codes.length) continue;
         for (const code of codes) check(code, `${op.operationId} ${status}`);
         const examples: Record<string, Json> = {};
