@@ -149,7 +149,7 @@ async function main() {
         { id: 'prompt_orchestrator', v: 1, defaults: { systemPrompt: 'You are a friendly, concise customer support agent for ACME.', model: 'builtin:deterministic', temperature: 0.2 } },
         { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10 } },
       ],
-      plans: [{ id: 'enterprise', name: 'Bench', includedCredits: 0, limits: { rateLimitPerMinute: 100_000, burst: 10_000, runTimeoutMs: 60_000 }, defaults: {} }],
+      plans: [{ id: 'enterprise', name: 'Bench', trial: true, includedCredits: 0, limits: { rateLimitPerMinute: 100_000, burst: 10_000, runTimeoutMs: 60_000 }, defaults: {} }],
     });
     await call('POST', `${cp}/offerings/${offering.id}/versions/${version.id}/certify`, publisher, {});
     await call('POST', `${cp}/offerings/${offering.id}/transitions`, publisher, { to: 'published', versionId: version.id });

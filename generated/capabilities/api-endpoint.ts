@@ -38,5 +38,27 @@ export const apiEndpointMeta = {
       "description": "Runs through the API endpoint."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/burst": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxInputChars": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/timeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -37,5 +37,6 @@ export const auditTrailMeta = {
   "layer": "governance",
   "handler": "audit_trail.v1",
   "dimensions": [],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {}
 } as const;

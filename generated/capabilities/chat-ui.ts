@@ -42,5 +42,12 @@ export const chatUiMeta = {
       "description": "Messages answered in the chat UI."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -33,5 +33,22 @@ export const creditsWalletMeta = {
   "layer": "monetization",
   "handler": "credits_wallet.v1",
   "dimensions": [],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/estimatedBudgetPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxCreditsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/depletionPolicy": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

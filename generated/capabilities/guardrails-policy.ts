@@ -39,5 +39,6 @@ export const guardrailsPolicyMeta = {
     "beforeRun",
     "afterRun",
     "outputStream"
-  ]
+  ],
+  "settableBy": {}
 } as const;

@@ -60,5 +60,6 @@ export const humanHandoverMeta = {
   ],
   "hooks": [
     "beforeRun"
-  ]
+  ],
+  "settableBy": {}
 } as const;

@@ -65,5 +65,17 @@ export const mcpToolsMeta = {
       "description": "MCP tool calls."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/maxCallsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/callTimeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -36,5 +36,6 @@ export const multilingualMeta = {
   "dimensions": [],
   "hooks": [
     "beforeRun"
-  ]
+  ],
+  "settableBy": {}
 } as const;

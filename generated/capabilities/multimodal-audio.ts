@@ -39,5 +39,12 @@ export const multimodalAudioMeta = {
       "description": "Seconds of audio transcribed or synthesised."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/maxAudioSeconds": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

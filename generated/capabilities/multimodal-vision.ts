@@ -38,5 +38,22 @@ export const multimodalVisionMeta = {
       "description": "Images (or PDF pages) analysed."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/maxImagesPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxImageBytes": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxPdfPages": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -33,5 +33,6 @@ export const observabilityMeta = {
   "layer": "ops",
   "handler": "observability.v1",
   "dimensions": [],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {}
 } as const;

@@ -52,5 +52,17 @@ export const ragKnowledgebaseMeta = {
       "description": "Pages parsed and indexed at ingestion."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/maxChunks": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxUploadBytes": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

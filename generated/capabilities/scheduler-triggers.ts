@@ -54,5 +54,12 @@ export const schedulerTriggersMeta = {
       "description": "Runs started by a schedule or webhook trigger."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/maxRunsPerDay": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

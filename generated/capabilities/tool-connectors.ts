@@ -56,5 +56,25 @@ export const toolConnectorsMeta = {
       "description": "Tool calls executed through the Connector Gateway (attempts of one call count once)."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/allowedHosts": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/allowPrivateNetworks": [
+      "operator"
+    ],
+    "/toolTimeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxToolCallsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

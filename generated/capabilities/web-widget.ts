@@ -46,5 +46,17 @@ export const webWidgetMeta = {
       "description": "Messages answered in the website widget."
     }
   ],
-  "hooks": []
+  "hooks": [],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxInputChars": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -48,7 +48,7 @@ export type ${name}Hooks = ${hooks.length ? hooks.join(' | ') : 'never'};
 export type ${name}Handler = CapabilityHandler<${name}Config, ${name}Dimension, ${name}Hooks>;
 
 export const ${camel(cap.id)}Meta = ${JSON.stringify(
-    { id: cap.id, v: cap.v, layer: cap.layer, handler: cap.provisioning?.handler, dimensions: cap.metering?.dimensions ?? [], hooks: cap.hooks ?? [] },
+    { id: cap.id, v: cap.v, layer: cap.layer, handler: cap.provisioning?.handler, dimensions: cap.metering?.dimensions ?? [], hooks: cap.hooks ?? [], settableBy: settableByOf(cap.config_schema) },
     null,
     2,
   )} as const;
@@ -134,4 +134,18 @@ export const ${camel(cap.id)}: ${name}Handler = {
 export function camel(id: string): string {
   const p = pascal(id);
   return p[0].toLowerCase() + p.slice(1);
+}
+
+/**
+ * The config fields the registry restricts (`x-settable-by`), as JSON pointers → the layers that
+ * may set them; fields not listed are settable by every layer.
+ */
+export function settableByOf(schema: Json, path = ''): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [key, prop] of Object.entries((schema?.properties ?? {}) as Record<string, Json>)) {
+    const at = `${path}/${key}`;
+    if (Array.isArray(prop['x-settable-by'])) out[at] = prop['x-settable-by'];
+    else if (prop.type === 'object') Object.assign(out, settableByOf(prop, at));
+  }
+  return out;
 }

@@ -78,6 +78,7 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       {
         id: 'starter',
         name: 'Starter',
+        trial: true,
         includedCredits: 500,
         limits: limits.starter,
         defaults: { credits_wallet: { maxCreditsPerRun: 50 }, chat_ui: { sessionRetentionDays: 7 } },
@@ -137,6 +138,7 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       {
         id: 'starter',
         name: 'Starter',
+        trial: true,
         includedCredits: 500,
         limits: limits.starter,
         defaults: { rag_knowledgebase: { maxUploadBytes: 10485760 }, credits_wallet: { maxCreditsPerRun: 60 } },

@@ -11,6 +11,8 @@ export const statusOf: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_ENTITLED: 403,
+  PLAN_REQUIRES_PURCHASE: 403,
+  OFFERING_EOL: 403,
   INSUFFICIENT_CREDITS: 403,
   ORIGIN_NOT_ALLOWED: 403,
   POLICY_DENIED: 403,
@@ -26,6 +28,7 @@ export const statusOf: Record<ErrorCode, number> = {
   RESERVATION_EXPIRED: 409,
   UNPROCESSABLE: 422,
   INVALID_CONFIG: 422,
+  CONFIG_FIELD_LOCKED: 422,
   UNSUPPORTED_COMPONENT: 422,
   ARTIFACT_INTEGRITY_FAILED: 422,
   RATE_LIMITED: 429,
@@ -81,9 +84,19 @@ export function errorBody(err: AppError, traceId: string): ErrorBody {
   return { error };
 }
 
+/**
+ * PostgreSQL's refusals of text it cannot store (a NUL byte: `22021` character_not_in_repertoire,
+ * `22P05` untranslatable_character). They are the caller's input, so a 400, never a 500.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
 /** Turns anything thrown into an AppError; unknown errors become a generic 500. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNSTORABLE_TEXT.has(code)) {
+    return new AppError('VALIDATION_FAILED', 'Text must not contain NUL or other characters that cannot be stored', { errors: [{ path: '/body', message: 'contains a character that cannot be stored' }] }, { cause: err });
+  }
   return new AppError('INTERNAL', 'Unexpected error', undefined, { cause: err });
 }
 

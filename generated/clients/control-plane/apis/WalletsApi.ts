@@ -81,7 +81,7 @@ export interface UpdateWalletOperationRequest {
  */
 export interface WalletsApiInterface {
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. Credits come only from purchases (the Provisioner\'s service identity) or a platform operator (`platform-operator` realm role); every top-up is audited (`wallet.topup`, with the actor). Org roles and `publisher-admin` answer 403. 
      * @summary Add credits to a wallet
      * @param {string} walletId Wallet id.
      * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;instanceTag&gt;:&lt;orderId&gt;:&lt;lineId&gt;&#x60; (the Saleor instance\&#39;s tag, see &#x60;receiveSaleorOrderPaid&#x60;).
@@ -94,7 +94,7 @@ export interface WalletsApiInterface {
     createTopupRaw(requestParameters: CreateTopupOperationRequest): Promise<runtime.ApiResponse<Topup>>;
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. Credits come only from purchases (the Provisioner\'s service identity) or a platform operator (`platform-operator` realm role); every top-up is audited (`wallet.topup`, with the actor). Org roles and `publisher-admin` answer 403. 
      * Add credits to a wallet
      */
     createTopup(requestParameters: CreateTopupOperationRequest): Promise<Topup>;
@@ -165,7 +165,7 @@ export interface WalletsApiInterface {
 export class WalletsApi extends runtime.BaseAPI implements WalletsApiInterface {
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. Credits come only from purchases (the Provisioner\'s service identity) or a platform operator (`platform-operator` realm role); every top-up is audited (`wallet.topup`, with the actor). Org roles and `publisher-admin` answer 403. 
      * Add credits to a wallet
      */
     async createTopupRaw(requestParameters: CreateTopupOperationRequest): Promise<runtime.ApiResponse<Topup>> {
@@ -215,7 +215,7 @@ export class WalletsApi extends runtime.BaseAPI implements WalletsApiInterface {
     }
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. Credits come only from purchases (the Provisioner\'s service identity) or a platform operator (`platform-operator` realm role); every top-up is audited (`wallet.topup`, with the actor). Org roles and `publisher-admin` answer 403. 
      * Add credits to a wallet
      */
     async createTopup(requestParameters: CreateTopupOperationRequest): Promise<Topup> {

@@ -41,6 +41,10 @@ import {
     InstanceStateFromJSON,
     InstanceStateFromJSONTyped,
     InstanceStateToJSON,
+    OfferingLifecycle,
+    OfferingLifecycleFromJSON,
+    OfferingLifecycleFromJSONTyped,
+    OfferingLifecycleToJSON,
     PlanId,
     PlanIdFromJSON,
     PlanIdFromJSONTyped,
@@ -89,6 +93,12 @@ export interface Entitlements {
      * @memberof Entitlements
      */
     state: InstanceState;
+    /**
+     * The offering's lifecycle; at `eol` the gateway refuses the instance's runs and widget sessions with 403 `OFFERING_EOL`.
+     * @type {OfferingLifecycle}
+     * @memberof Entitlements
+     */
+    offeringLifecycle?: OfferingLifecycle;
     /**
      * 
      * @type {PlanId}
@@ -197,6 +207,7 @@ export function EntitlementsFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'offeringId': json['offeringId'],
         'versionId': json['versionId'],
         'state': InstanceStateFromJSON(json['state']),
+        'offeringLifecycle': !exists(json, 'offeringLifecycle') ? undefined : OfferingLifecycleFromJSON(json['offeringLifecycle']),
         'plan': PlanIdFromJSON(json['plan']),
         'capabilities': json['capabilities'],
         'config': json['config'],
@@ -230,6 +241,7 @@ export function EntitlementsToJSON(value?: Entitlements | null): any {
         'offeringId': value.offeringId,
         'versionId': value.versionId,
         'state': InstanceStateToJSON(value.state),
+        'offeringLifecycle': OfferingLifecycleToJSON(value.offeringLifecycle),
         'plan': PlanIdToJSON(value.plan),
         'capabilities': value.capabilities,
         'config': value.config,

@@ -71,6 +71,12 @@ export interface OrgMember {
      * @memberof OrgMember
      */
     addedAt: string;
+    /**
+     * An invitation: nobody has signed in with this email verified yet; the first such sign-in claims it.
+     * @type {boolean}
+     * @memberof OrgMember
+     */
+    pending?: boolean;
 }
 
 export function OrgMemberFromJSON(json: any): OrgMember {
@@ -90,6 +96,7 @@ export function OrgMemberFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'role': OrgRoleFromJSON(json['role']),
         'teamIds': json['teamIds'],
         'addedAt': (json['addedAt']),
+        'pending': !exists(json, 'pending') ? undefined : json['pending'],
     };
 }
 
@@ -109,6 +116,7 @@ export function OrgMemberToJSON(value?: OrgMember | null): any {
         'role': OrgRoleToJSON(value.role),
         'teamIds': value.teamIds,
         'addedAt': (value.addedAt),
+        'pending': value.pending,
     };
 }
 
