@@ -1,5 +1,5 @@
 /**
- * Catalog search benchmark (MISSION §11: search over 10,000 offerings, p95 ≤ 20 ms).
+ * Catalog search benchmark (search over 10,000 offerings, target p95 ≤ 20 ms).
  *
  *   npx tsx scripts/bench-catalog.ts            # DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test
  *   BENCH_OFFERINGS=10000 BENCH_ITERATIONS=40 npx tsx scripts/bench-catalog.ts

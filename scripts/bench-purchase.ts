@@ -1,5 +1,5 @@
 /**
- * Purchase benchmark: order paid → instance active (MISSION §11 target: ≤ 2 s locally).
+ * Purchase benchmark: order paid → instance active (target: ≤ 2 s locally).
  *
  *   npm run bench:purchase                      # PGlite in a temporary folder (what `npm start` runs)
  *   DATABASE_URL=postgres://… npm run bench:purchase   # PostgreSQL, in a throwaway schema (dropped after)

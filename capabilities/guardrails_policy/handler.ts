@@ -5,21 +5,13 @@ import type { ConfigIssue } from '../../src/capabilities/handler-types';
 import { pointer } from '../../src/capabilities/issues';
 import { instanceObject } from '../../src/capabilities/manifest';
 import { meterBy } from '../../src/capabilities/metering-rule';
+import { checkInput, checkOutput, streamFilter } from './policy';
+import { parseTopic, type BlockedTopic } from './topics';
 
-/**
- * A blocked topic is a phrase, or — written `/pattern/flags` — a regular expression with flags from
- * `imsu` (`g` and `y` make RegExp stateful and are refused).
- */
-export type BlockedTopic = { match: 'phrase'; value: string } | { match: 'regex'; value: string; flags: string };
+export { parseTopic, type BlockedTopic };
 
-const REGEX_TOPIC = /^\/(.+)\/([a-z]*)$/s;
 /** A quantified group that is itself quantified, e.g. `(a+)+`: catastrophic backtracking. */
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,\d*\})/;
-
-export function parseTopic(topic: string): BlockedTopic {
-  const m = REGEX_TOPIC.exec(topic);
-  return m ? { match: 'regex', value: m[1]!, flags: m[2]! } : { match: 'phrase', value: topic.trim() };
-}
 
 function topicProblem(topic: string): string | undefined {
   if (isBlank(topic)) return 'must not be blank';
@@ -40,6 +32,9 @@ function topicProblem(topic: string): string | undefined {
  * `/pattern/flags` topic compiles as a RegExp with flags from `imsu` and no nested quantifier;
  * the refusal message is not blank.
  * Desired state: a GuardrailPolicy with the topics parsed into phrases and regexes. Not metered.
+ * Run time (policy.ts): beforeRun refuses or masks the input before the hold (so the model and
+ * the stored history only ever see the masked text); afterRun refuses, masks and cuts the
+ * output; outputStream does the same to a stream, holding back a window so nothing blocked is sent.
  */
 export const guardrailsPolicy: GuardrailsPolicyHandler = {
   validate(config) {
@@ -71,4 +66,13 @@ export const guardrailsPolicy: GuardrailsPolicyHandler = {
     ];
   },
   meter: meterBy(meta.dimensions),
+  beforeRun(input, ctx) {
+    return checkInput(withDefaults(meta.id, ctx.config), input.text);
+  },
+  afterRun(output, ctx) {
+    return checkOutput(withDefaults(meta.id, ctx.config), output.text);
+  },
+  outputStream(ctx) {
+    return streamFilter(withDefaults(meta.id, ctx.config));
+  },
 };

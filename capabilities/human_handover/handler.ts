@@ -71,4 +71,7 @@ export const humanHandover: HumanHandoverHandler = {
     return secret ? [policy, secret.manifest] : [policy];
   },
   meter: meterBy(meta.dimensions),
+  beforeRun() {
+    return undefined;
+  },
 };

@@ -18,8 +18,11 @@ export interface ApiEndpointConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type ApiEndpointDimension = "api_runs";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type ApiEndpointHooks = never;
+
 /** The handler `capabilities/api_endpoint/handler.ts` implements. */
-export type ApiEndpointHandler = CapabilityHandler<ApiEndpointConfig, ApiEndpointDimension>;
+export type ApiEndpointHandler = CapabilityHandler<ApiEndpointConfig, ApiEndpointDimension, ApiEndpointHooks>;
 
 export const apiEndpointMeta = {
   "id": "api_endpoint",
@@ -34,5 +37,28 @@ export const apiEndpointMeta = {
       "per": 1,
       "description": "Runs through the API endpoint."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/burst": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxInputChars": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/timeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -25,13 +25,18 @@ export interface AuditTrailConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type AuditTrailDimension = never;
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type AuditTrailHooks = never;
+
 /** The handler `capabilities/audit_trail/handler.ts` implements. */
-export type AuditTrailHandler = CapabilityHandler<AuditTrailConfig, AuditTrailDimension>;
+export type AuditTrailHandler = CapabilityHandler<AuditTrailConfig, AuditTrailDimension, AuditTrailHooks>;
 
 export const auditTrailMeta = {
   "id": "audit_trail",
   "v": 1,
   "layer": "governance",
   "handler": "audit_trail.v1",
-  "dimensions": []
+  "dimensions": [],
+  "hooks": [],
+  "settableBy": {}
 } as const;

@@ -22,8 +22,11 @@ export interface ChatUiConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type ChatUiDimension = "chat_runs";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type ChatUiHooks = never;
+
 /** The handler `capabilities/chat_ui/handler.ts` implements. */
-export type ChatUiHandler = CapabilityHandler<ChatUiConfig, ChatUiDimension>;
+export type ChatUiHandler = CapabilityHandler<ChatUiConfig, ChatUiDimension, ChatUiHooks>;
 
 export const chatUiMeta = {
   "id": "chat_ui",
@@ -38,5 +41,13 @@ export const chatUiMeta = {
       "per": 1,
       "description": "Messages answered in the chat UI."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -21,13 +21,34 @@ export interface CreditsWalletConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type CreditsWalletDimension = never;
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type CreditsWalletHooks = never;
+
 /** The handler `capabilities/credits_wallet/handler.ts` implements. */
-export type CreditsWalletHandler = CapabilityHandler<CreditsWalletConfig, CreditsWalletDimension>;
+export type CreditsWalletHandler = CapabilityHandler<CreditsWalletConfig, CreditsWalletDimension, CreditsWalletHooks>;
 
 export const creditsWalletMeta = {
   "id": "credits_wallet",
   "v": 1,
   "layer": "monetization",
   "handler": "credits_wallet.v1",
-  "dimensions": []
+  "dimensions": [],
+  "hooks": [],
+  "settableBy": {
+    "/estimatedBudgetPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxCreditsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/depletionPolicy": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

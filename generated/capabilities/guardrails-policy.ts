@@ -23,13 +23,22 @@ export interface GuardrailsPolicyConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type GuardrailsPolicyDimension = never;
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type GuardrailsPolicyHooks = "beforeRun" | "afterRun" | "outputStream";
+
 /** The handler `capabilities/guardrails_policy/handler.ts` implements. */
-export type GuardrailsPolicyHandler = CapabilityHandler<GuardrailsPolicyConfig, GuardrailsPolicyDimension>;
+export type GuardrailsPolicyHandler = CapabilityHandler<GuardrailsPolicyConfig, GuardrailsPolicyDimension, GuardrailsPolicyHooks>;
 
 export const guardrailsPolicyMeta = {
   "id": "guardrails_policy",
   "v": 1,
   "layer": "governance",
   "handler": "guardrails_policy.v1",
-  "dimensions": []
+  "dimensions": [],
+  "hooks": [
+    "beforeRun",
+    "afterRun",
+    "outputStream"
+  ],
+  "settableBy": {}
 } as const;

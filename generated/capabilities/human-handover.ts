@@ -38,8 +38,11 @@ export interface HumanHandoverConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type HumanHandoverDimension = "handovers";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type HumanHandoverHooks = "beforeRun";
+
 /** The handler `capabilities/human_handover/handler.ts` implements. */
-export type HumanHandoverHandler = CapabilityHandler<HumanHandoverConfig, HumanHandoverDimension>;
+export type HumanHandoverHandler = CapabilityHandler<HumanHandoverConfig, HumanHandoverDimension, HumanHandoverHooks>;
 
 export const humanHandoverMeta = {
   "id": "human_handover",
@@ -54,5 +57,9 @@ export const humanHandoverMeta = {
       "per": 1,
       "description": "Conversations handed over to the helpdesk."
     }
-  ]
+  ],
+  "hooks": [
+    "beforeRun"
+  ],
+  "settableBy": {}
 } as const;

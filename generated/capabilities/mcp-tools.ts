@@ -45,8 +45,11 @@ export interface McpToolsConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type McpToolsDimension = "mcp_calls";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type McpToolsHooks = never;
+
 /** The handler `capabilities/mcp_tools/handler.ts` implements. */
-export type McpToolsHandler = CapabilityHandler<McpToolsConfig, McpToolsDimension>;
+export type McpToolsHandler = CapabilityHandler<McpToolsConfig, McpToolsDimension, McpToolsHooks>;
 
 export const mcpToolsMeta = {
   "id": "mcp_tools",
@@ -61,5 +64,18 @@ export const mcpToolsMeta = {
       "per": 1,
       "description": "MCP tool calls."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/maxCallsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/callTimeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -22,13 +22,20 @@ export interface MultilingualConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type MultilingualDimension = never;
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type MultilingualHooks = "beforeRun";
+
 /** The handler `capabilities/multilingual/handler.ts` implements. */
-export type MultilingualHandler = CapabilityHandler<MultilingualConfig, MultilingualDimension>;
+export type MultilingualHandler = CapabilityHandler<MultilingualConfig, MultilingualDimension, MultilingualHooks>;
 
 export const multilingualMeta = {
   "id": "multilingual",
   "v": 1,
   "layer": "modalities_i18n",
   "handler": "multilingual.v1",
-  "dimensions": []
+  "dimensions": [],
+  "hooks": [
+    "beforeRun"
+  ],
+  "settableBy": {}
 } as const;

@@ -19,8 +19,11 @@ export interface MultimodalAudioConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type MultimodalAudioDimension = "audio_seconds";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type MultimodalAudioHooks = never;
+
 /** The handler `capabilities/multimodal_audio/handler.ts` implements. */
-export type MultimodalAudioHandler = CapabilityHandler<MultimodalAudioConfig, MultimodalAudioDimension>;
+export type MultimodalAudioHandler = CapabilityHandler<MultimodalAudioConfig, MultimodalAudioDimension, MultimodalAudioHooks>;
 
 export const multimodalAudioMeta = {
   "id": "multimodal_audio",
@@ -35,5 +38,13 @@ export const multimodalAudioMeta = {
       "per": 10,
       "description": "Seconds of audio transcribed or synthesised."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/maxAudioSeconds": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -18,8 +18,11 @@ export interface MultimodalVisionConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type MultimodalVisionDimension = "images";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type MultimodalVisionHooks = never;
+
 /** The handler `capabilities/multimodal_vision/handler.ts` implements. */
-export type MultimodalVisionHandler = CapabilityHandler<MultimodalVisionConfig, MultimodalVisionDimension>;
+export type MultimodalVisionHandler = CapabilityHandler<MultimodalVisionConfig, MultimodalVisionDimension, MultimodalVisionHooks>;
 
 export const multimodalVisionMeta = {
   "id": "multimodal_vision",
@@ -34,5 +37,23 @@ export const multimodalVisionMeta = {
       "per": 1,
       "description": "Images (or PDF pages) analysed."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/maxImagesPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxImageBytes": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxPdfPages": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

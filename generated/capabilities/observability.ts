@@ -21,13 +21,18 @@ export interface ObservabilityConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type ObservabilityDimension = never;
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type ObservabilityHooks = never;
+
 /** The handler `capabilities/observability/handler.ts` implements. */
-export type ObservabilityHandler = CapabilityHandler<ObservabilityConfig, ObservabilityDimension>;
+export type ObservabilityHandler = CapabilityHandler<ObservabilityConfig, ObservabilityDimension, ObservabilityHooks>;
 
 export const observabilityMeta = {
   "id": "observability",
   "v": 1,
   "layer": "ops",
   "handler": "observability.v1",
-  "dimensions": []
+  "dimensions": [],
+  "hooks": [],
+  "settableBy": {}
 } as const;

@@ -25,8 +25,11 @@ export interface RagKnowledgebaseConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type RagKnowledgebaseDimension = "retrievals" | "ingested_pages";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type RagKnowledgebaseHooks = never;
+
 /** The handler `capabilities/rag_knowledgebase/handler.ts` implements. */
-export type RagKnowledgebaseHandler = CapabilityHandler<RagKnowledgebaseConfig, RagKnowledgebaseDimension>;
+export type RagKnowledgebaseHandler = CapabilityHandler<RagKnowledgebaseConfig, RagKnowledgebaseDimension, RagKnowledgebaseHooks>;
 
 export const ragKnowledgebaseMeta = {
   "id": "rag_knowledgebase",
@@ -48,5 +51,18 @@ export const ragKnowledgebaseMeta = {
       "per": 10,
       "description": "Pages parsed and indexed at ingestion."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/maxChunks": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxUploadBytes": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

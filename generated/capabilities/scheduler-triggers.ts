@@ -34,8 +34,11 @@ export interface SchedulerTriggersConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type SchedulerTriggersDimension = "scheduled_runs";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type SchedulerTriggersHooks = never;
+
 /** The handler `capabilities/scheduler_triggers/handler.ts` implements. */
-export type SchedulerTriggersHandler = CapabilityHandler<SchedulerTriggersConfig, SchedulerTriggersDimension>;
+export type SchedulerTriggersHandler = CapabilityHandler<SchedulerTriggersConfig, SchedulerTriggersDimension, SchedulerTriggersHooks>;
 
 export const schedulerTriggersMeta = {
   "id": "scheduler_triggers",
@@ -50,5 +53,13 @@ export const schedulerTriggersMeta = {
       "per": 1,
       "description": "Runs started by a schedule or webhook trigger."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/maxRunsPerDay": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

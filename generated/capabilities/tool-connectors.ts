@@ -36,8 +36,11 @@ export interface ToolConnectorsConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type ToolConnectorsDimension = "tool_calls";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type ToolConnectorsHooks = never;
+
 /** The handler `capabilities/tool_connectors/handler.ts` implements. */
-export type ToolConnectorsHandler = CapabilityHandler<ToolConnectorsConfig, ToolConnectorsDimension>;
+export type ToolConnectorsHandler = CapabilityHandler<ToolConnectorsConfig, ToolConnectorsDimension, ToolConnectorsHooks>;
 
 export const toolConnectorsMeta = {
   "id": "tool_connectors",
@@ -52,5 +55,26 @@ export const toolConnectorsMeta = {
       "per": 1,
       "description": "Tool calls executed through the Connector Gateway (attempts of one call count once)."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/allowedHosts": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/allowPrivateNetworks": [
+      "operator"
+    ],
+    "/toolTimeoutMs": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxToolCallsPerRun": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -26,8 +26,11 @@ export interface WebWidgetConfig {
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type WebWidgetDimension = "widget_runs";
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type WebWidgetHooks = never;
+
 /** The handler `capabilities/web_widget/handler.ts` implements. */
-export type WebWidgetHandler = CapabilityHandler<WebWidgetConfig, WebWidgetDimension>;
+export type WebWidgetHandler = CapabilityHandler<WebWidgetConfig, WebWidgetDimension, WebWidgetHooks>;
 
 export const webWidgetMeta = {
   "id": "web_widget",
@@ -42,5 +45,18 @@ export const webWidgetMeta = {
       "per": 1,
       "description": "Messages answered in the website widget."
     }
-  ]
+  ],
+  "hooks": [],
+  "settableBy": {
+    "/rateLimitPerMinute": [
+      "operator",
+      "publisher",
+      "plan"
+    ],
+    "/maxInputChars": [
+      "operator",
+      "publisher",
+      "plan"
+    ]
+  }
 } as const;

@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'NOT_ENTITLED'
+  | 'PLAN_REQUIRES_PURCHASE'
+  | 'OFFERING_EOL'
   | 'INSUFFICIENT_CREDITS'
   | 'ORIGIN_NOT_ALLOWED'
   | 'POLICY_DENIED'
@@ -46,6 +48,7 @@ export type ErrorCode =
   | 'RESERVATION_EXPIRED'
   | 'UNPROCESSABLE'
   | 'INVALID_CONFIG'
+  | 'CONFIG_FIELD_LOCKED'
   | 'UNSUPPORTED_COMPONENT'
   | 'ARTIFACT_INTEGRITY_FAILED'
   | 'RATE_LIMITED'
@@ -63,7 +66,9 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'RUNTIME_UNAVAILABLE'
   | 'RUNTIME_ERROR'
-  | 'DEPENDENCY_TIMEOUT';
+  | 'DEPENDENCY_TIMEOUT'
+  | 'CAPABILITY_ERROR'
+  | 'GUARDRAIL_BLOCKED';
 export type OfferingCategory = 'agents' | 'apps' | 'assistants' | 'automations';
 export type ValueStream =
   | 'customer_support'
@@ -615,9 +620,27 @@ export interface Plan {
   id: PlanId;
   name: string;
   /**
-   * Credits granted (as paid credits) when an instance on this plan is created.
+   * Credits each purchase (and each renewal) of the plan grants to the instance's wallet,
+   * once per purchased period: a `grant` ledger entry of `granted` credits, referenced by
+   * the order line. What is left of them at the period's end expires (an `expiry` entry,
+   * audited). Instances started without a purchase (trial plans) get none; the workspace's
+   * starter grant is their trial credit.
+   *
    */
   includedCredits: number;
+  /**
+   * True when a buyer may start this plan without a purchase (a free trial or free tier):
+   * `POST /instances`, the gateway's `autoActivate` and `upgrade` create or move an
+   * instance only to trial plans (403 `PLAN_REQUIRES_PURCHASE` otherwise). Other plans come
+   * from a paid order (the Provisioner's order-paid) or a platform operator. Versions
+   * authored before this field existed treat `starter` as their trial plan.
+   *
+   */
+  trial?: boolean;
+  /**
+   * Length of one purchased period: the included credits of a purchase expire this many days after it.
+   */
+  periodDays?: number;
   limits: PlanLimits;
   defaults: CapabilityConfigMap;
   priceRef?: PriceRef;
@@ -994,6 +1017,10 @@ export interface PlanSummary {
   id: PlanId;
   name: string;
   includedCredits: number;
+  /**
+   * True when a buyer may start this plan without a purchase (see `Plan.trial`).
+   */
+  trial?: boolean;
   priceRef?: PriceRef;
 }
 export interface OfferingList {

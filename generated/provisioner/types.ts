@@ -55,6 +55,8 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'NOT_ENTITLED'
+  | 'PLAN_REQUIRES_PURCHASE'
+  | 'OFFERING_EOL'
   | 'INSUFFICIENT_CREDITS'
   | 'ORIGIN_NOT_ALLOWED'
   | 'POLICY_DENIED'
@@ -70,6 +72,7 @@ export type ErrorCode =
   | 'RESERVATION_EXPIRED'
   | 'UNPROCESSABLE'
   | 'INVALID_CONFIG'
+  | 'CONFIG_FIELD_LOCKED'
   | 'UNSUPPORTED_COMPONENT'
   | 'ARTIFACT_INTEGRITY_FAILED'
   | 'RATE_LIMITED'
@@ -87,7 +90,9 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'RUNTIME_UNAVAILABLE'
   | 'RUNTIME_ERROR'
-  | 'DEPENDENCY_TIMEOUT';
+  | 'DEPENDENCY_TIMEOUT'
+  | 'CAPABILITY_ERROR'
+  | 'GUARDRAIL_BLOCKED';
 /**
  * `queued`: being delivered; `delivered`: every line accepted by the Control Plane; `dead_lettered`: a line ended in the dead-letter store (see its dead letter).
  */

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'NOT_ENTITLED'
+  | 'PLAN_REQUIRES_PURCHASE'
+  | 'OFFERING_EOL'
   | 'INSUFFICIENT_CREDITS'
   | 'ORIGIN_NOT_ALLOWED'
   | 'POLICY_DENIED'
@@ -28,6 +30,7 @@ export type ErrorCode =
   | 'RESERVATION_EXPIRED'
   | 'UNPROCESSABLE'
   | 'INVALID_CONFIG'
+  | 'CONFIG_FIELD_LOCKED'
   | 'UNSUPPORTED_COMPONENT'
   | 'ARTIFACT_INTEGRITY_FAILED'
   | 'RATE_LIMITED'
@@ -45,7 +48,9 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'RUNTIME_UNAVAILABLE'
   | 'RUNTIME_ERROR'
-  | 'DEPENDENCY_TIMEOUT';
+  | 'DEPENDENCY_TIMEOUT'
+  | 'CAPABILITY_ERROR'
+  | 'GUARDRAIL_BLOCKED';
 
 export interface ErrorDetail {
   code: ErrorCode;
@@ -143,6 +148,12 @@ export interface RunnerRunRequest {
    * Upper bound on the tokens the model may generate in this run (from the run's credit hold); the runtime sends the smaller of this and the model node's own limit.
    */
   maxOutputTokens?: number;
+  /**
+   * Instructions from the instance's capabilities for this run (for example the reply language from `multilingual`), appended to the model's system message.
+   *
+   * @maxItems 20
+   */
+  instructions?: string[];
 }
 export interface RunnerRunResult {
   runId: string;

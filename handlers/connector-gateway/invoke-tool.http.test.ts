@@ -44,8 +44,9 @@ describe('connector gateway', () => {
   let runner: string;
 
   async function instanceWith(who: Buyer, toolConfig: Record<string, unknown>): Promise<string> {
+    // Paid plan and network fields: set by a platform operator acting as the same user.
     const created = await http('POST', `${cp}/instances`, {
-      token: who.token,
+      token: await stack.userToken(who.email, ['platform-operator']),
       headers: { 'idempotency-key': `inst-${Math.random().toString(36).slice(2)}` },
       body: { projectId: who.projectId, offeringVersionId: versionId, planId: 'pro', configOverrides: { tool_connectors: toolConfig } },
     });

@@ -69,8 +69,9 @@ describe('MCP tools through the connector gateway', () => {
   }
 
   async function instanceWith(who: Buyer, mcpTools: Record<string, unknown>): Promise<string> {
+    // Paid plan and network fields: set by a platform operator acting as the same user.
     const created = await http('POST', `${cp}/instances`, {
-      token: who.token,
+      token: await stack.userToken(who.email, ['platform-operator']),
       headers: { 'idempotency-key': `inst-${Math.random().toString(36).slice(2)}` },
       body: { projectId: who.projectId, offeringVersionId: versionId, planId: 'pro', configOverrides: { mcp_tools: mcpTools } },
     });

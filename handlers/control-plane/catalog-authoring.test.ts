@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { demoFlow, DEMO_OFFERINGS } from '../../scripts/seed-demo';
+import { demoFlow, DEMO_OFFERINGS } from '../../src/catalog/demo-seed';
 import { minimalFlow, validCapabilities, validPlans } from '../../test/support/catalog';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 

@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { projectScope } from '../../src/control-plane/access';
+import { isPlatformOperator, projectScope } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { toInstance } from '../../src/instances/rows';
 import { createInstanceRecord } from '../../src/instances/service';
@@ -17,6 +17,8 @@ export const createInstance: Handler<'createInstance'> = (req, ctx) =>
       name: req.body.name,
       walletId: req.body.walletId,
       overrides: req.body.configOverrides as Record<string, Record<string, unknown>> | undefined,
+      overridesBy: isPlatformOperator(ctx.caller) ? 'operator' : 'buyer',
+      planBy: isPlatformOperator(ctx.caller) ? 'operator' : 'buyer',
       source: 'api',
       actor: ctx.caller!.subject,
       requestId: ctx.requestId,

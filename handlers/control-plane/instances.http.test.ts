@@ -77,7 +77,8 @@ describe('on the built-in reconciler', () => {
   test('entitlements carry what the gateway enforces; scoped to the tenant and the platform services', async () => {
     const { token, ws } = await workspace(stack, 'ben@example.com');
     const versionId = await demoVersion(stack, 'support-assistant');
-    const inst = (await http('POST', `${cp}/instances`, { token, headers: { 'idempotency-key': 'create-ben-1' }, body: { projectId: ws.project.id, offeringVersionId: versionId, planId: 'pro' } })).body;
+    const operator = await stack.userToken('ben@example.com', ['platform-operator']); // a paid plan: set by an operator
+    const inst = (await http('POST', `${cp}/instances`, { token: operator, headers: { 'idempotency-key': 'create-ben-1' }, body: { projectId: ws.project.id, offeringVersionId: versionId, planId: 'pro' } })).body;
     const ent = await http('GET', `${cp}/instances/${inst.id}/entitlements`, { token: await stack.serviceToken('gateway') });
     assert.equal(ent.status, 200, JSON.stringify(ent.body));
     assert.equal(ent.body.walletId, ws.wallet.id);

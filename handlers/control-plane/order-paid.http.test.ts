@@ -19,6 +19,8 @@ let cp: string;
 let svc: string;
 let catalog: TestCatalog;
 const versions: Record<string, string> = {};
+/** The demo support-assistant's starter plan includes 500 credits, granted by each purchase. */
+const STARTER_INCLUDED = 500;
 
 before(async () => {
   stack = await startTestStack(['control-plane'], { SEED_DEMO: '1' });
@@ -246,7 +248,7 @@ describe('buyers known only by email', () => {
     assert.equal(pack.status, 201, JSON.stringify(pack.body));
     assert.equal(pack.body.workspaceCreated, false, 'a second line goes to the same pending workspace');
     assert.equal(pack.body.orgId, bought.body.orgId);
-    assert.equal(pack.body.topup.balance, DEFAULT_STARTER_CREDITS + 300);
+    assert.equal(pack.body.topup.balance, DEFAULT_STARTER_CREDITS + STARTER_INCLUDED + 300, 'starter grant, the plan\'s included credits, the pack');
     assert.equal(await count(`select count(*) as n from users where pending and lower(email) = lower(?)`, [email]), 1);
 
     const stranger = await stack.userToken('someone-else@example.com');
@@ -265,7 +267,7 @@ describe('buyers known only by email', () => {
     assert.equal(org.ownerUserId, `user-${email}`);
     assert.equal((await http('GET', `${cp}/instances/${bought.body.instance.id}`, { token })).status, 200);
     const wallet = await http('GET', `${cp}/wallets/${bought.body.walletId}`, { token });
-    assert.equal(wallet.body.grantedBalance, DEFAULT_STARTER_CREDITS);
+    assert.equal(wallet.body.grantedBalance, DEFAULT_STARTER_CREDITS + STARTER_INCLUDED);
     assert.equal(wallet.body.paidBalance, 300);
     assert.equal(await count(`select count(*) as n from users where pending and lower(email) = lower(?)`, [email]), 0, 'the placeholder is gone');
 

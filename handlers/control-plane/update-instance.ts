@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { runInstanceAction } from '../../src/instances/actions';
+import { runInstanceAction } from '../../src/control-plane/instance-actions';
 
 /** PATCH /instances/{instanceId} — name and config overrides (re-validated, re-committed). */
 export const updateInstance: Handler<'updateInstance'> = runInstanceAction(200, 'update', (req) => {

@@ -51,17 +51,25 @@ test('a fresh user gets from sign-in to a first result in three calls: workspace
 test('autoActivate is idempotent per user, offering version, plan and project, and creates the workspace when missing', async () => {
   const token = await stack.userToken('second@example.com');
   const { offeringId, versionId } = await publishedVersion(stack, 'support-assistant');
-  const one = await http('POST', `${gw}/v1/instances/autoActivate`, { token, body: { offeringId, planId: 'pro', waitSeconds: 5 } });
+  const one = await http('POST', `${gw}/v1/instances/autoActivate`, { token, body: { offeringId, planId: 'starter', waitSeconds: 5 } });
   assert.equal(one.status, 200, JSON.stringify(one.body));
-  const two = await http('POST', `${gw}/v1/instances/autoActivate`, { token, body: { offeringVersionId: versionId, planId: 'pro' } });
+  const two = await http('POST', `${gw}/v1/instances/autoActivate`, { token, body: { offeringVersionId: versionId } });
   assert.equal(two.status, 200, JSON.stringify(two.body));
   assert.equal(two.body.instance.id, one.body.instance.id, 'the same trial instance');
   assert.equal(two.body.created, false);
-  const starter = await http('POST', `${gw}/v1/instances/autoActivate`, { token, body: { offeringId } });
-  assert.notEqual(starter.body.instance.id, one.body.instance.id, 'another plan is another instance');
 
-  const other = await http('POST', `${gw}/v1/instances/autoActivate`, { token: await stack.userToken('third@example.com'), body: { offeringId, planId: 'pro' } });
+  const other = await http('POST', `${gw}/v1/instances/autoActivate`, { token: await stack.userToken('third@example.com'), body: { offeringId } });
   assert.notEqual(other.body.instance.id, one.body.instance.id, 'another user gets their own');
+});
+
+test('autoActivate starts only trial plans: a sold plan is 403 PLAN_REQUIRES_PURCHASE', async () => {
+  const token = await stack.userToken('freeloader@example.com');
+  const { offeringId } = await publishedVersion(stack, 'support-assistant');
+  for (const planId of ['pro', 'enterprise']) {
+    const r = await http('POST', `${gw}/v1/instances/autoActivate`, { token, body: { offeringId, planId, waitSeconds: 0 } });
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'PLAN_REQUIRES_PURCHASE');
+  }
 });
 
 test('autoActivate without waiting answers 202 while the instance is provisioning', async () => {

@@ -33,6 +33,7 @@ export async function renderCapabilityTypes(cap: Json): Promise<string> {
   const name = pascal(cap.id);
   const types = await compileNamedSchemas({ [`${name}Config`]: cap.config_schema });
   const dims: string[] = (cap.metering?.dimensions ?? []).map((d: Json) => JSON.stringify(d.name));
+  const hooks: string[] = (cap.hooks ?? []).map((h: string) => JSON.stringify(h));
   return `import type { CapabilityHandler } from '../../src/capabilities/handler-types';
 
 ${types.trim()}
@@ -40,11 +41,14 @@ ${types.trim()}
 /** Usage dimensions this capability meters (registry: metering.dimensions). */
 export type ${name}Dimension = ${dims.length ? dims.join(' | ') : 'never'};
 
+/** Run-time hooks the handler implements (registry: hooks). */
+export type ${name}Hooks = ${hooks.length ? hooks.join(' | ') : 'never'};
+
 /** The handler ${'`capabilities/' + cap.id + '/handler.ts`'} implements. */
-export type ${name}Handler = CapabilityHandler<${name}Config, ${name}Dimension>;
+export type ${name}Handler = CapabilityHandler<${name}Config, ${name}Dimension, ${name}Hooks>;
 
 export const ${camel(cap.id)}Meta = ${JSON.stringify(
-    { id: cap.id, v: cap.v, layer: cap.layer, handler: cap.provisioning?.handler, dimensions: cap.metering?.dimensions ?? [] },
+    { id: cap.id, v: cap.v, layer: cap.layer, handler: cap.provisioning?.handler, dimensions: cap.metering?.dimensions ?? [], hooks: cap.hooks ?? [], settableBy: settableByOf(cap.config_schema) },
     null,
     2,
   )} as const;
@@ -80,13 +84,38 @@ export function renderCapabilityRegistry(caps: Json[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** Skeleton bodies of the run-time hooks (src/capabilities/hook-types.ts says where each runs). */
+const HOOK_SKELETONS: Record<string, string> = {
+  beforeRun: `  beforeRun(input, ctx) {
+    // gateway, before the hold: return { text } / { instructions } / { refuse } / { answer }, or nothing
+    throw new Error('ID: beforeRun not implemented');
+  },`,
+  afterRun: `  afterRun(output, ctx) {
+    // gateway, before settling: return { text } / { refuse }, or nothing
+    throw new Error('ID: afterRun not implemented');
+  },`,
+  outputStream: `  outputStream(ctx) {
+    // gateway, while streaming: push(chunk) returns what may be sent now; end() the rest
+    throw new Error('ID: outputStream not implemented');
+  },`,
+  onToolCall: `  onToolCall(call, ctx) {
+    // connector gateway, before the call: return { refuse } or nothing
+    throw new Error('ID: onToolCall not implemented');
+  },`,
+  onTrigger: `  onTrigger(trigger, ctx) {
+    // control plane, before a scheduled or webhook run: return { input } / { refuse }, or nothing
+    throw new Error('ID: onTrigger not implemented');
+  },`,
+};
+
 export function renderCapabilitySkeleton(cap: Json): string {
   const name = pascal(cap.id);
+  const hooks = ((cap.hooks ?? []) as string[]).map((h) => '\n' + HOOK_SKELETONS[h]!.replaceAll('ID', cap.id)).join('');
   return `import type { ${name}Handler } from '../../generated/capabilities/${kebab(cap.id)}';
 
 /**
  * ${cap.title}: ${String(cap.description ?? '').replace(/\s+/g, ' ').trim()}
- * Fill in validate, desiredState and meter; the types come from the registry entry.
+ * Fill in validate, desiredState and meter${(cap.hooks ?? []).length ? ' and the run-time hooks the registry declares' : ''}; the types come from the registry entry.
  */
 export const ${camel(cap.id)}: ${name}Handler = {
   validate(config) {
@@ -97,7 +126,7 @@ export const ${camel(cap.id)}: ${name}Handler = {
   },
   meter(usage) {
     throw new Error('${cap.id}: meter not implemented');
-  },
+  },${hooks}
 };
 `;
 }
@@ -105,4 +134,18 @@ export const ${camel(cap.id)}: ${name}Handler = {
 export function camel(id: string): string {
   const p = pascal(id);
   return p[0].toLowerCase() + p.slice(1);
+}
+
+/**
+ * The config fields the registry restricts (`x-settable-by`), as JSON pointers → the layers that
+ * may set them; fields not listed are settable by every layer.
+ */
+export function settableByOf(schema: Json, path = ''): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [key, prop] of Object.entries((schema?.properties ?? {}) as Record<string, Json>)) {
+    const at = `${path}/${key}`;
+    if (Array.isArray(prop['x-settable-by'])) out[at] = prop['x-settable-by'];
+    else if (prop.type === 'object') Object.assign(out, settableByOf(prop, at));
+  }
+  return out;
 }

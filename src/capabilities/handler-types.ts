@@ -1,3 +1,5 @@
+import type { HookName, RunHooks } from './hook-types';
+
 /** A Kubernetes object a capability wants committed to the instance's desired-state directory. */
 export interface Manifest {
   apiVersion: string;
@@ -33,10 +35,13 @@ export interface DesiredStateContext<Config> {
 /**
  * Every registry capability implements this, typed by its generated config type and its
  * metering dimensions: `validate(config) → issues`, `desiredState(instance) → manifests`,
- * `meter(usage) → credits` (a non-negative integer).
+ * `meter(usage) → credits` (a non-negative integer) — and the run-time hooks its registry entry
+ * declares (`hooks`), each required and typed by the config (hook-types.ts).
  */
-export interface CapabilityHandler<Config, Dimension extends string> {
+export interface CapabilityBase<Config, Dimension extends string> {
   validate(config: Config): ConfigIssue[];
   desiredState(ctx: DesiredStateContext<Config>): Manifest[];
   meter(usage: Partial<Record<Dimension, number>>): number;
 }
+
+export type CapabilityHandler<Config, Dimension extends string, Hooks extends HookName = never> = CapabilityBase<Config, Dimension> & Pick<RunHooks<Config>, Hooks>;

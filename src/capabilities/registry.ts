@@ -16,6 +16,7 @@ import { parse } from 'yaml';
 import { projectPath } from '../platform/paths';
 import { capabilityIds, type CapabilityId } from '../../generated/capabilities/index';
 import type { CapabilityLayer } from '../../generated/control-plane/types';
+import type { HookName } from './hook-types';
 
 export const REGISTRY_FILE = projectPath('specs', 'capability-registry.yaml');
 export const REGISTRY_SCHEMA_FILE = projectPath('specs', 'capability-registry.schema.json');
@@ -56,6 +57,8 @@ export interface RegistryCapability {
   saleorValue: string;
   configSchema: JsonSchema;
   provisioning: { handler: string; kinds: readonly ProvisionedKind[] };
+  /** Run-time hooks the handler implements (hook-types.ts). */
+  hooks: readonly HookName[];
   metering: { dimensions: readonly RegistryDimension[] };
 }
 
@@ -157,6 +160,7 @@ export function loadCapabilityRegistry(opts: LoadRegistryOptions = {}): Capabili
     saleorValue: c.saleor_value,
     configSchema: c.config_schema,
     provisioning: { handler: c.provisioning.handler, kinds: c.provisioning.kinds },
+    hooks: c.hooks ?? [],
     metering: {
       dimensions: c.metering.dimensions.map((d: any) => ({ name: d.name, unit: d.unit, credits: d.credits, per: d.per, description: d.description })),
     },

@@ -8,6 +8,7 @@
 import type { CertificationError, Plan, VersionCapability } from '../../generated/control-plane/types';
 import { effectiveConfigs } from '../capabilities/effective-config';
 import { capabilityRegistry } from '../capabilities/registry';
+import { lockedFields } from '../capabilities/settable-by';
 
 export interface Certifier {
   registryVersion(): string;
@@ -40,6 +41,15 @@ export function registryCertifier(): Certifier {
       }
       const ids = known.map((c) => c.id);
       const offeringDefaults = Object.fromEntries(known.map((c) => [c.id, c.defaults ?? {}]));
+      // Each layer sets only the fields the registry lets it set (`x-settable-by`).
+      for (const f of lockedFields(offeringDefaults, 'publisher')) {
+        errors.push({ capability: f.capability, path: f.path, code: 'CONFIG_FIELD_LOCKED', message: `cannot be set by the publisher; it is set by the ${f.settableBy.join(', ')}` });
+      }
+      for (const plan of plans) {
+        for (const f of lockedFields(plan.defaults ?? {}, 'plan')) {
+          errors.push({ capability: f.capability, plan: plan.id, path: f.path, code: 'CONFIG_FIELD_LOCKED', message: `cannot be set by a plan; it is set by the ${f.settableBy.join(', ')}` });
+        }
+      }
       for (const plan of plans) {
         // Defaults for a listed-but-unknown capability are already reported above.
         const planDefaults = Object.fromEntries(Object.entries(plan.defaults ?? {}).filter(([id]) => ids.includes(id) || !seen.has(id)));

@@ -1,4 +1,5 @@
 /** Database rows of the catalog tables and their API shapes (generated/control-plane/types). */
+import { isTrialPlan } from '../instances/plans';
 import type {
   Certification,
   CertificationError,
@@ -128,5 +129,5 @@ export function toVersion(row: VersionRow): OfferingVersion {
 }
 
 export function planSummaries(plans: readonly Plan[]): PlanSummary[] {
-  return plans.map((p) => ({ id: p.id, name: p.name, includedCredits: p.includedCredits, ...(p.priceRef ? { priceRef: p.priceRef } : {}) }));
+  return plans.map((p) => ({ id: p.id, name: p.name, includedCredits: p.includedCredits, trial: isTrialPlan(p), ...(p.priceRef ? { priceRef: p.priceRef } : {}) }));
 }

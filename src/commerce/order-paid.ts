@@ -23,24 +23,33 @@
  *   sign-in with that verified email then owns the workspace.
  *
  * **What the line is.**
- * - `instance`: one instance of `offeringVersionId` + `planId` (the version certified, its
- *   offering published, the plan offered — else 422, an unknown version included), source
- *   `saleor`, sourceRef `<instance tag>:<orderId>:<lineId>`. A plan line buys exactly one instance: quantity > 1
- *   is refused with 422 (the answer carries one instance, and silently provisioning N agents from
- *   one line is a surprise; the storefront sells plan variants with quantity 1).
+ * - `instance`: the plan `planId` of `offeringVersionId` (the version certified, its offering
+ *   published, the plan offered — else 422, an unknown version included). When the buyer already
+ *   runs that offering on a trial plan in the line's project (active or paused), the line
+ *   upgrades that instance in place (version and plan; no second instance); otherwise it creates
+ *   one, source `saleor`, sourceRef `<instance tag>:<orderId>:<lineId>`. Either way it opens the
+ *   purchased period and grants the plan's included credits once (src/money/plan-credits.ts;
+ *   the period is unique by the line, so a redelivered line finds it). A plan line buys exactly
+ *   one instance: quantity > 1 is refused with 422 (the answer carries one instance, and silently
+ *   provisioning N agents from one line is a surprise; the storefront sells plan variants with
+ *   quantity 1).
  * - `credit_pack`: `creditsAmount × quantity` **paid** credits on the workspace's wallet, ledger
  *   reference = the line's key `saleor:<instance tag>:<orderId>:<lineId>` (a wallet takes each
  *   reference once).
  * Both effects are also unique by their own references, so even past the key's lifetime (7 days)
  * a redelivered line answers the first effect instead of creating a second one.
  */
-import type { OrderPaidRequest, OrderPaidResult, Topup } from '../../generated/control-plane/types';
+import type { OrderPaidRequest, OrderPaidResult, Plan, Topup } from '../../generated/control-plane/types';
 import { one } from '../db/tx';
 import { orderLineKey, orderLineSourceRef } from './saleor-keys';
 import { toInstance, type InstanceRow } from '../instances/rows';
 import { actorFromString, recordAudit } from '../audit';
-import { createInstanceRecord, type InstancesEnv } from '../instances/service';
-import { instantiableVersion } from '../instances/versions';
+import { applyAction, createInstanceRecord, type InstancesEnv } from '../instances/service';
+import { instantiableVersion, type InstantiableVersion } from '../instances/versions';
+import { lockInstance } from '../instances/events';
+import { ACTION_FROM } from '../instances/lifecycle';
+import { isTrialPlan } from '../instances/plans';
+import { openPlanPeriod, planPeriodOf } from '../money/plan-credits';
 import { nowOf, type MoneyDeps } from '../money/types';
 import { getWallet, topUp } from '../money/wallets';
 import { AppError } from '../platform/errors';
@@ -101,29 +110,85 @@ async function applyPlanLine(trx: Knex.Transaction, env: OrderPaidEnv, line: Ord
   const sourceRef = orderLineSourceRef(line.saleorApiUrl, line.orderId, line.lineId);
   const prior: InstanceRow | undefined = await trx('instances').where({ source: 'saleor', source_ref: sourceRef }).first();
   if (prior) return planAnswer(env, line, prior, false);
+  // A line that upgraded a trial in place left its mark on its period, not on an instance row.
+  const priorPeriod = await planPeriodOf(trx, sourceRef);
+  if (priorPeriod) return planAnswer(env, line, (await trx('instances').where({ id: priorPeriod.instance_id }).first())!, false);
 
   const versionId = line.offeringVersionId!;
   const planId = line.planId!;
+  let v: InstantiableVersion;
   try {
-    await instantiableVersion(trx, versionId, planId, 'create');
+    v = await instantiableVersion(trx, versionId, planId, 'create');
   } catch (err) {
     // An order line naming no version is bad line content, like an unpublished one.
     if (err instanceof AppError && err.code === 'NOT_FOUND') throw unprocessable('The order line names no known offering version', { field: 'offeringVersionId', offeringVersionId: versionId });
     throw err;
   }
   const target = await resolveBuyer(trx, env, line.buyer);
-  const row = await createInstanceRecord(env.instances, trx, {
-    orgId: target.orgId,
-    projectId: target.projectId,
-    walletId: target.walletId,
-    versionId,
-    planId,
-    source: 'saleor',
-    sourceRef,
-    actor: opts.actor,
-    requestId: opts.requestId,
-  });
+  const trial = await trialToUpgrade(trx, target, v.offeringId);
+  const row = trial && trial.version_id === versionId && trial.plan_id === planId
+    ? trial // bought the very plan it runs on: the purchase only adds its period
+    : trial
+    ? await applyAction(env.instances, trx, trial.id, {
+        action: 'upgrade',
+        targetVersionId: versionId,
+        planId,
+        planBy: 'purchase',
+        actor: opts.actor,
+        requestId: opts.requestId,
+        reason: `purchase ${sourceRef}`,
+      })
+    : await createInstanceRecord(env.instances, trx, {
+        orgId: target.orgId,
+        projectId: target.projectId,
+        walletId: target.walletId,
+        versionId,
+        planId,
+        planBy: 'purchase',
+        source: 'saleor',
+        sourceRef,
+        actor: opts.actor,
+        requestId: opts.requestId,
+      });
+  await openPlanPeriod(
+    trx,
+    {
+      instanceId: row.id,
+      orgId: row.org_id,
+      projectId: row.project_id,
+      walletId: row.wallet_id,
+      planId,
+      sourceRef,
+      includedCredits: v.plan.includedCredits,
+      periodDays: v.plan.periodDays,
+      upgradedInPlace: !!trial,
+      actor: opts.actor,
+      requestId: opts.requestId,
+    },
+    env.money,
+  );
   return planAnswer(env, line, row, target.workspaceCreated);
+}
+
+/**
+ * The buyer's running trial of the offering, if any: an instance in the line's project on a
+ * trial plan that can be upgraded (active or paused). Locked, and re-checked under the lock, so
+ * two lines racing for one trial upgrade it once (the other line gets its own instance).
+ */
+async function trialToUpgrade(trx: Knex.Transaction, target: BuyerTarget, offeringId: string): Promise<InstanceRow | undefined> {
+  const candidates: { id: string }[] = await trx('instances')
+    .select('id')
+    .where({ org_id: target.orgId, project_id: target.projectId, offering_id: offeringId })
+    .whereIn('state', ACTION_FROM.upgrade as string[])
+    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+  for (const { id } of candidates) {
+    const row = await lockInstance(trx, id);
+    if (!row || !ACTION_FROM.upgrade.includes(row.state)) continue;
+    const version = await trx('offering_versions').select('plans').where({ id: row.version_id }).first();
+    const plan = (version?.plans as Plan[] | undefined)?.find((p) => p.id === row.plan_id);
+    if (plan && isTrialPlan(plan)) return row;
+  }
+  return undefined;
 }
 
 function planAnswer(env: OrderPaidEnv, line: OrderPaidRequest, row: InstanceRow, workspaceCreated: boolean): OrderPaidAnswer {

@@ -1,5 +1,5 @@
 /**
- * `invoke(tool, bindingId, input)` for an instance (MISSION §6):
+ * `invoke(tool, bindingId, input)` for an instance:
  * 1. the instance's entitlements from the Control Plane (the connector gateway's own service
  *    token; CP down → 503 CONTROL_PLANE_UNAVAILABLE, fail closed); the instance must be active;
  * 2. the tool must be in allowedTools; the binding must be one the instance may use (else 404,

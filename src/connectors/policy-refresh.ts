@@ -24,7 +24,7 @@ export async function refreshConnectorPolicies(
   if (scope.instanceId) q = q.andWhere({ id: scope.instanceId });
   const rows = (await q.update({ generation: trx.raw('generation + 1'), updated_at: trx.fn.now() }).returning('id')) as { id: string }[];
   for (const { id } of rows) {
-    afterCommit(trx, () => env.provisioner.kick(id, { actor, action: 'update' }));
+    afterCommit(trx, () => env.desiredState.kick(id, { actor, action: 'update' }));
     if (env.onLifecycleChange) afterCommit(trx, () => env.onLifecycleChange!(id));
   }
   return rows.map((r) => r.id);

@@ -3,10 +3,10 @@ import type { Identity } from '../auth/identity';
 import { createGitops } from '../gitops';
 import type { DeploymentHealthReport } from '../gitops/health';
 import { auditMoneyEvents } from '../audit';
-import { InstanceProvisioner } from '../instances/provisioning';
+import { DesiredStateSync } from '../instances/desired-state-sync';
 import { startMoneySweepers, type Sweepers } from '../money/sweeper';
 import type { Config } from '../platform/config';
-import { seedDemo } from '../../scripts/seed-demo';
+import { seedDemo } from '../catalog/demo-seed';
 import type { Logger } from '../platform/logger';
 import { createSecretStore } from '../secrets';
 import { RagService, createRagBackend } from '../rag';
@@ -25,7 +25,7 @@ export interface ControlPlaneRuntime {
 
 /**
  * Everything the control plane's handlers use: the object store, the desired-state repository
- * with its reconciler, and the instance provisioner that both writes desired state and receives
+ * with its reconciler, and the desired-state sync that both writes desired state and receives
  * deployment health (from the built-in reconciler or Argo CD's webhook).
  */
 export function buildControlPlane(
@@ -33,13 +33,13 @@ export function buildControlPlane(
   opts: { publicUrl: () => string; onLifecycleChange?: (instanceId: string) => void },
 ): ControlPlaneRuntime {
   const { config, log, db } = base;
-  let provisioner: InstanceProvisioner | undefined;
+  let desiredState: DesiredStateSync | undefined;
   const gitops = createGitops({
     config: config.gitops,
     log,
-    sink: { report: (r: DeploymentHealthReport) => provisioner!.report(r) },
+    sink: { report: (r: DeploymentHealthReport) => desiredState!.report(r) },
   });
-  provisioner = new InstanceProvisioner({ db, repo: gitops.repo, env: gitops.config.env, vaultMount: config.vault.mount, log: log.child({ component: 'instances' }) });
+  desiredState = new DesiredStateSync({ db, repo: gitops.repo, env: gitops.config.env, vaultMount: config.vault.mount, log: log.child({ component: 'instances' }) });
   const objectStore = createObjectStore(config.storage, opts.publicUrl);
   const deps: ControlPlaneDeps = {
     ...base,
@@ -47,9 +47,9 @@ export function buildControlPlane(
     money: { events: auditMoneyEvents(db), onEventError: (err) => log.error({ err }, 'audit of a money event failed') },
     objectStore,
     rag: new RagService(db, createRagBackend(config.rag, db), objectStore, log.child({ component: 'rag' }), { uploadCapBytes: config.rag.maxUploadBytes }),
-    deploymentHealth: provisioner,
+    deploymentHealth: desiredState,
     secrets: createSecretStore(config),
-    instances: { db, provisioner, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
+    instances: { db, desiredState, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
   };
   let sweepers: Sweepers | undefined;
   return {
@@ -57,7 +57,7 @@ export function buildControlPlane(
     async start() {
       await gitops.start();
       await deps.rag.worker.resume();
-      provisioner!.startSweeper();
+      desiredState!.startSweeper();
       // Expired reservations release their budget; idempotency keys older than their TTL go.
       sweepers = startMoneySweepers(db, { onError: (err, sweeper) => log.error({ err, sweeper }, 'money sweeper failed') }, deps.money);
       if (config.seedDemo) await seedDemo(db, deps.objectStore, log.child({ component: 'seed-demo' }));
@@ -65,7 +65,7 @@ export function buildControlPlane(
     async stop() {
       await deps.rag.worker.stop();
       await sweepers?.stop();
-      await provisioner!.stop();
+      await desiredState!.stop();
       await gitops.stop();
     },
   };

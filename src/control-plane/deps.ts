@@ -21,7 +21,7 @@ export interface ControlPlaneDeps {
   deploymentHealth: DeploymentHealthSink;
   /** Flow artifacts and RAG uploads (local files by default, S3/MinIO when S3_BUCKET is set). */
   objectStore: ObjectStore;
-  /** Instance lifecycle: the provisioner (GitOps writer + health sink) and its settings. */
+  /** Instance lifecycle: the desired-state sync (GitOps writer + health sink) and its settings. */
   instances: InstancesEnv;
   /** Knowledge bases: uploads, async ingestion and tenant-scoped retrieval (src/rag). */
   rag: RagService;

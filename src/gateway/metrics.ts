@@ -1,6 +1,6 @@
 /**
  * Gateway metrics (prom-client, one registry per gateway app), served at GET /metrics beside the
- * platform's request metrics (agentstore_http_*). They back the alerts of MISSION §8: p95 of
+ * platform's request metrics (agentstore_http_*). They back the gateway alerts: p95 of
  * /v1/runs and of the gateway's own overhead, run failure/timeout rate, authorize/settle errors
  * (control-plane errors by operation), insufficient-credit and rate-limit block spikes.
  */

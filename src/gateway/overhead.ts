@@ -1,8 +1,7 @@
 /**
  * `X-Gateway-Overhead-Ms` on every gateway answer: the time between the request reaching the
  * gateway's Koa app and the answer being handed back to Node, minus the time spent waiting for
- * the Runner (auth, entitlements, rate limit, authorize and settle included, as MISSION §11
- * defines it). `Server-Timing` splits it further for dashboards and browser devtools:
+ * the Runner (auth, entitlements, rate limit, authorize and settle included). `Server-Timing` splits it further for dashboards and browser devtools:
  * `gateway` (the gateway's own work), `controlplane` (waiting for entitlements, authorize,
  * settle, void) and `runner`.
  *

@@ -1,4 +1,4 @@
-/** Retry schedules of the gateway's calls (MISSION §8: Gateway→CP authorize 3×, settle 5×). */
+/** Retry schedules of the gateway's calls (Gateway→CP: authorize 3×, settle 5×). */
 
 export interface RetryPolicy {
   /** Attempts in all (1 = no retry). */

@@ -26,8 +26,9 @@ import type { GatewayDeps } from './deps';
 import type { RunOutcome } from './metrics';
 import type { Waits } from './overhead';
 import { estimateUsage } from './run-budget';
+import { outputStreamChain } from '../capabilities/hooks/run-hooks';
 import {
-  admit, asAppError, channelOf, channelUsage, failedStatus, outcomeOf, resultOf, settleRun, shapeOutput, voidRun,
+  admit, asAppError, channelOf, channelUsage, failedStatus, filteredOutput, hookAnswered, outcomeOf, resultOf, settleRun, shapeOutput, voidRun, withDetails,
   type Admitted, type RunContext,
 } from './runs';
 import { GATEWAY_RUNNER_TIMEOUT_MS } from './runner-client';
@@ -109,27 +110,64 @@ async function run(deps: GatewayDeps, a: Admitted, stream: PassThrough, c: RunCo
   const t0 = performance.now();
   send('start', { runId: a.runId, instanceId: a.ent.instanceId, sessionId: a.sessionId });
   try {
+    // The capabilities' outputStream filters see every delta before the client does; once one
+    // refuses, nothing more is forwarded and the run ends with that refusal (charged for the work done).
+    let filter: ReturnType<typeof outputStreamChain> = null;
+    let refused: AppError | undefined;
+    const forward = (f: () => string) => {
+      if (refused) return;
+      try {
+        const text = f();
+        if (text) {
+          forwarded += text;
+          send('delta', { text });
+        }
+      } catch (err) {
+        refused = asAppError(err);
+      }
+    };
     let result;
     try {
-      result = await deps.runnerStream(a.runnerRequest, {
+      filter = outputStreamChain(a.ent, a.facts);
+      const answered = hookAnswered(a);
+      if (answered) forward(() => (filter ? filter.push(answered.output.text) : answered.output.text));
+      result = answered ?? await deps.runnerStream(a.runnerRequest, {
         requestId: c.requestId,
         signal: upstream.signal,
         timeoutMs: GATEWAY_RUNNER_TIMEOUT_MS,
         onDelta: (text) => {
-          forwarded += text;
-          send('delta', { text });
+          forward(() => (filter ? filter.push(text) : text));
         },
       });
     } finally {
       timing.runnerMs += performance.now() - t0;
     }
+    if (filter) forward(() => filter!.end());
     const usage = channelUsage(result.usage.dimensions, a.channel);
-    const output = shapeOutput(result.output);
+    if (refused) {
+      if (refused.code !== 'GUARDRAIL_BLOCKED') {
+        const voided = await voidRun(deps, c, timing, a.reservation, refused);
+        throw new Settled(withDetails(refused, { runId: a.runId, reservationId: a.reservation.reservationId, charged: false, voided }));
+      }
+      const s = await settleRun(deps, c, timing, a, usage, { status: 'failed', error: refused });
+      deps.metrics.creditsCharged.inc({ channel: a.channel }, s.creditsCharged);
+      throw new Settled(withDetails(refused, { runId: a.runId, reservationId: a.reservation.reservationId, charged: true, creditsCharged: s.creditsCharged }));
+    }
+    const output = await filteredOutput(deps, c, timing, a, usage, shapeOutput(result.output)).catch((err) => {
+      throw new Settled(asAppError(err));
+    });
     const settlement = await settleRun(deps, c, timing, a, usage, { status: 'succeeded', output });
     deps.metrics.creditsCharged.inc({ channel: a.channel }, settlement.creditsCharged);
     send('done', resultOf(a, output, usage, settlement));
     outcome = 'succeeded';
   } catch (thrown) {
+    if (thrown instanceof Settled) {
+      // Already settled or voided (a refused or failed output filter): only the error event is left.
+      outcome = outcomeOf(thrown.err, 'settle');
+      code = thrown.err.code;
+      send('error', errorBody(thrown.err, c.requestId));
+      return;
+    }
     let err = asAppError(thrown, 'RUNTIME_ERROR');
     if (clientGone) err = new AppError('INTERNAL', 'The request was cancelled: the client went away', { reason: 'cancelled' }, { status: 499 });
     outcome = outcomeOf(err, 'runner');
@@ -147,6 +185,13 @@ async function run(deps: GatewayDeps, a: Admitted, stream: PassThrough, c: RunCo
     if (!stream.destroyed) stream.end();
     deps.metrics.runs.inc({ outcome, channel: a.channel, code });
     deps.metrics.runDuration.observe({ outcome }, (performance.now() - started) / 1000);
+  }
+}
+
+/** A run ended by a capability's output hook whose hold is already settled or voided. */
+class Settled extends Error {
+  constructor(readonly err: AppError) {
+    super(err.message);
   }
 }
 

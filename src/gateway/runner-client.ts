@@ -7,6 +7,7 @@
  *   STORAGE_UNAVAILABLE / RAG_UNAVAILABLE, 504 DEPENDENCY_TIMEOUT.
  * The Runner unreachable → 503 RUNTIME_UNAVAILABLE; no answer in time → 504 DEPENDENCY_TIMEOUT.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RunnerRunRequest, RunnerRunResult } from '../../generated/runner/types';
 import type { TokenSource } from '../auth/token-source';
 import { AppError, type ErrorCode, statusOf } from '../platform/errors';
@@ -22,9 +23,22 @@ export interface RunnerClient {
 
 /** Codes the Runner may answer that mean the same to the gateway's caller. */
 const SURFACED = new Set<ErrorCode>([
-  'ARTIFACT_INTEGRITY_FAILED', 'UNSUPPORTED_COMPONENT', 'UNPROCESSABLE', 'RUNTIME_ERROR', 'RUNTIME_UNAVAILABLE',
+  'RATE_LIMITED', 'ARTIFACT_INTEGRITY_FAILED', 'UNSUPPORTED_COMPONENT', 'UNPROCESSABLE', 'RUNTIME_ERROR', 'RUNTIME_UNAVAILABLE',
   'STORAGE_UNAVAILABLE', 'RAG_UNAVAILABLE', 'VAULT_UNAVAILABLE', 'DEPENDENCY_TIMEOUT', 'DEPENDENCY_UNAVAILABLE', 'POLICY_DENIED',
 ]);
+
+/**
+ * The Runner's answer headers its caller needs too: `Retry-After` (a model provider's 429 or 503
+ * says when to come back, RFC 9110 §10.2.3). Without the header, the wait the Runner put in
+ * `details.retryAfterSeconds` is turned into one.
+ */
+export function passedOnHeaders(headers: IncomingHttpHeaders, details?: Record<string, unknown>): Record<string, string> | undefined {
+  const h = headers['retry-after'];
+  const value = Array.isArray(h) ? h[0] : h;
+  if (value) return { 'Retry-After': value };
+  const seconds = details?.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? { 'Retry-After': String(Math.ceil(seconds)) } : undefined;
+}
 
 export function createRunnerClient(opts: { baseUrl: () => string; http: HttpClient; tokens: TokenSource }): RunnerClient {
   return {
@@ -57,7 +71,7 @@ export function createRunnerClient(opts: { baseUrl: () => string; http: HttpClie
         const e = res.body?.error;
         const code = e?.code as ErrorCode | undefined;
         if (code && SURFACED.has(code)) {
-          return Promise.reject(new AppError(code, e?.message ?? `runner answered ${res.status}`, e?.details, { status: res.status >= 400 ? res.status : statusOf[code] }));
+          return Promise.reject(new AppError(code, e?.message ?? `runner answered ${res.status}`, e?.details, { status: res.status >= 400 ? res.status : statusOf[code], headers: passedOnHeaders(res.headers, e?.details) }));
         }
         // 400/401/403 from the runner mean the gateway built a bad request or is misconfigured.
         throw new AppError('RUNTIME_ERROR', 'The runner refused the run', { dependency: 'runner', status: res.status, code: code ?? null });

@@ -18,6 +18,7 @@ import type { RunnerRunRequest, RunnerRunResult } from '../../generated/runner/t
 import type { TokenSource } from '../auth/token-source';
 import { AppError, type ErrorCode, statusOf } from '../platform/errors';
 import { clientGone } from './cp-client';
+import { passedOnHeaders } from './runner-client';
 import type { HttpClient } from './http-json';
 import { TransportError } from './http-json';
 
@@ -80,7 +81,7 @@ export function createRunnerStreamer(opts: { baseUrl: () => string; http: HttpCl
         return parsed;
       }
       const e = parsed?.error;
-      if (e?.code && KNOWN.has(e.code)) throw new AppError(e.code as ErrorCode, e.message ?? `runner answered ${res.status}`, e.details, { status: res.status >= 400 ? res.status : statusOf[e.code as ErrorCode] });
+      if (e?.code && KNOWN.has(e.code)) throw new AppError(e.code as ErrorCode, e.message ?? `runner answered ${res.status}`, e.details, { status: res.status >= 400 ? res.status : statusOf[e.code as ErrorCode], headers: passedOnHeaders(res.headers, e.details) });
       throw new AppError('RUNTIME_ERROR', 'The runner refused the run', { dependency: 'runner', status: res.status });
     }
 

@@ -34,6 +34,7 @@ import type { Caller } from '../platform/http/handler-types';
 import { newId } from '../platform/ids';
 import type { Logger } from '../platform/logger';
 import { credentialOf, widgetSessionOf } from './auth';
+import { afterRun, beforeRun, factsOf, inputText, type HookedInput, type RunFacts } from './capability-hooks';
 import type { GatewayDeps } from './deps';
 import { checkRunVariables, tweaksFor, type PreparedArtifact } from './flow-tweaks';
 import type { RunOutcome } from './metrics';
@@ -174,6 +175,10 @@ export interface Admitted {
   durationMs?: number;
   /** Gives the concurrency lease back (idempotent). */
   releaseLease(): Promise<void>;
+  /** What the beforeRun hooks made of the input (and a capability's answer instead of the model's). */
+  hooked: HookedInput;
+  /** The run as the afterRun/outputStream hooks see it. */
+  facts: RunFacts;
 }
 
 /** A finished run's first answer, replayed (any replica, any time within its retention). */
@@ -253,6 +258,11 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
   }
 
   try {
+    // The capabilities' beforeRun hooks: a refusal takes no hold; the input they return is the one recorded and run.
+    const facts = factsOf(ent, runId, sessionId, channel);
+    const hooked = await beforeRun(ent, body.input, facts).catch((err) => {
+      throw withDetails(asAppError(err), { runId, charged: false });
+    });
     // Authorize (the run is recorded with its hold) and read the flow (cached) side by side.
     const [authz, prep] = await waited(timing, 'controlPlaneMs', Promise.allSettled([
       deps.cp.authorize(
@@ -266,7 +276,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
             callerSubject: who.subject,
             ...(sessionId ? { sessionId } : {}),
             ...(idempotencyKey ? { requestHash: requestHashOf(body) } : {}),
-            input: body.input as Record<string, unknown>,
+            input: hooked.input as Record<string, unknown>,
           },
         },
         { requestId: c.requestId, signal: c.signal },
@@ -289,7 +299,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
     const reservation = answer;
     c.annotate({ reservationId: reservation.reservationId });
     const history = answer.run?.history ?? [];
-    const prompt: PromptParts = { systemPrompt: (ent.config.prompt_orchestrator as { systemPrompt?: string } | undefined)?.systemPrompt, history, input: text };
+    const prompt: PromptParts = { systemPrompt: (ent.config.prompt_orchestrator as { systemPrompt?: string } | undefined)?.systemPrompt, history, input: inputText(hooked.input) };
     const fail = async (err: AppError): Promise<never> => {
       const voided = await voidRun(deps, c, timing, reservation, err);
       throw withDetails(err, { runId, reservationId: reservation.reservationId, charged: false, voided });
@@ -315,7 +325,8 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
       flowId: ent.flowId,
       tweaks: prepared.nodes ? tweaksFor(prepared.nodes, ent.config, body.variables as Record<string, string> | undefined) : {},
       bindings: ent.bindings.filter((b) => b.status === 'active').map((b) => ({ bindingId: b.bindingId, connectorId: b.connectorId, name: b.name })),
-      input: body.input,
+      input: hooked.input,
+      ...(hooked.instructions.length ? { instructions: hooked.instructions } : {}),
       ...(history.length ? { history } : {}),
       // Namespaced by instance before it reaches any runtime: two tenants never share a session.
       ...(sessionId ? { sessionId: `${ent.instanceId}:${sessionId}` } : {}),
@@ -324,7 +335,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
     };
     return {
       kind: 'admitted', runId, channel, ent, sessionId, reservation, runnerRequest, prompt, rateRemaining: decision.remaining, createdAt, started,
-      idempotent: idempotencyKey !== undefined, releaseLease,
+      idempotent: idempotencyKey !== undefined, releaseLease, hooked, facts: { ...facts, history },
     };
   } catch (err) {
     await releaseLease();
@@ -382,6 +393,31 @@ export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits,
   }
 }
 
+/** A beforeRun hook's answer in the Runner's shape (no model call), or undefined when the model runs. */
+export function hookAnswered(a: Admitted): Pick<RunnerRunResult, 'output' | 'usage'> | undefined {
+  const ans = a.hooked.answer;
+  return ans ? { output: { text: ans.text, answeredBy: ans.capability }, usage: { dimensions: { ...ans.usage, runs: 1 } } } : undefined;
+}
+
+/**
+ * The output after the afterRun hooks. A refusal settles the model work done (the run is
+ * recorded failed, charged) and throws; a hook that throws voids the run (not charged) and throws.
+ */
+export async function filteredOutput(deps: GatewayDeps, c: RunContext, timing: Waits, a: Admitted, usage: Record<string, number>, output: RunResult['output']): Promise<RunResult['output']> {
+  try {
+    return await afterRun(a.ent, output, a.facts);
+  } catch (thrown) {
+    const err = asAppError(thrown);
+    if (err.code === 'GUARDRAIL_BLOCKED') {
+      const s = await settleRun(deps, c, timing, a, usage, { status: 'failed', error: err });
+      deps.metrics.creditsCharged.inc({ channel: a.channel }, s.creditsCharged);
+      throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, charged: true, creditsCharged: s.creditsCharged });
+    }
+    const voided = await voidRun(deps, c, timing, a.reservation, err);
+    throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, charged: false, voided });
+  }
+}
+
 export function billingOf(reservation: Reservation, s: Settlement): RunResult['billing'] {
   return {
     reservationId: reservation.reservationId,
@@ -431,10 +467,10 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
     }
     try {
       phase = 'runner';
-      let result: RunnerRunResult;
+      let result: Pick<RunnerRunResult, 'output' | 'usage'>;
       const t0 = performance.now();
       try {
-        result = await deps.runner.execute(a.runnerRequest, { requestId: c.requestId, signal: c.signal, timeoutMs: GATEWAY_RUNNER_TIMEOUT_MS });
+        result = hookAnswered(a) ?? await deps.runner.execute(a.runnerRequest, { requestId: c.requestId, signal: c.signal, timeoutMs: GATEWAY_RUNNER_TIMEOUT_MS });
       } catch (thrown) {
         const err = asAppError(thrown, 'RUNTIME_ERROR');
         timing.runnerMs += performance.now() - t0;
@@ -444,7 +480,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
       timing.runnerMs += performance.now() - t0;
       phase = 'settle';
       const usage = channelUsage(result.usage.dimensions, a.channel);
-      const output = shapeOutput(result.output);
+      const output = await filteredOutput(deps, c, timing, a, usage, shapeOutput(result.output));
       const settlement = await settleRun(deps, c, timing, a, usage, { status: 'succeeded', output });
       deps.metrics.creditsCharged.inc({ channel }, settlement.creditsCharged);
       outcome = 'succeeded';

@@ -1,5 +1,4 @@
 import type { InstanceState } from '../../generated/control-plane/types';
-import { AppError } from '../platform/errors';
 
 /**
  * How the platform learns what happened to committed desired state. Argo CD (through the
@@ -59,13 +58,3 @@ export interface DeploymentHealthSink {
   report(r: DeploymentHealthReport): Promise<DeploymentHealthOutcome>;
 }
 
-/**
- * Placeholder sink: every report answers 501 NOT_IMPLEMENTED. Only for a stack built without the
- * instance service (the committed src/stack.ts used it before src/control-plane/build-deps.ts
- * wired the InstanceProvisioner); delete once nothing imports it.
- */
-export const unwiredDeploymentHealthSink: DeploymentHealthSink = {
-  async report() {
-    throw new AppError('NOT_IMPLEMENTED', 'Deployment health reports are not wired to the instance service yet');
-  },
-};

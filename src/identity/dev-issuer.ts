@@ -1,5 +1,5 @@
 /**
- * Development OIDC issuer: the embedded stand-in for Keycloak (MISSION §9). It keeps one RS256
+ * Development OIDC issuer: the embedded stand-in for Keycloak. It keeps one RS256
  * key pair under `<dataDir>/dev-issuer/signing-key.json` (private JWK, mode 0600), publishes the
  * public half as a JWKS at Keycloak's path, and mints access tokens shaped like Keycloak's, so the
  * same `createTokenVerifier` runs in development and production. It refuses to exist in production.

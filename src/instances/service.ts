@@ -4,17 +4,19 @@ import { actorFromString, recordAudit } from '../audit';
 import { afterCommit } from '../db/tx';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
+import type { ConfigLayer } from '../capabilities/settable-by';
 import { instanceConfig } from './config';
+import { assertPlanAllowed, type PlanAuthority } from './plans';
 import { lockInstance, recordEvent } from './events';
 import { assertAction, stateAfter, type InstanceAction } from './lifecycle';
-import type { InstanceProvisioner, SyncAction } from './provisioning';
+import type { DesiredStateSync, SyncAction } from './desired-state-sync';
 import { instanceNotFound } from './access';
 import type { InstanceRow } from './rows';
 import { instantiableVersion } from './versions';
 
 export interface InstancesEnv {
   db: Knex;
-  provisioner: InstanceProvisioner;
+  desiredState: DesiredStateSync;
   /** GitOps environment (`clusters/<env>/…`). */
   env: string;
   /** Provisioning longer than this is reported as stuck. */
@@ -32,6 +34,10 @@ export interface NewInstance {
   name?: string;
   walletId?: string;
   overrides?: Record<string, Record<string, unknown>>;
+  /** Who writes `overrides` (default the buyer): fields that layer may not set are refused. */
+  overridesBy?: ConfigLayer;
+  /** Who puts the instance on its plan: a buyer gets only trial plans (default: the buyer). */
+  planBy?: PlanAuthority;
   source: Instance['source'];
   /** Unique per source (e.g. `saleor:<orderId>:<lineId>`): a second create returns the first. */
   sourceRef?: string;
@@ -67,7 +73,8 @@ export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transact
     if (existing) return existing;
   }
   const v = await instantiableVersion(trx, input.versionId, input.planId, 'create');
-  const effective = instanceConfig(v, input.overrides);
+  assertPlanAllowed(v.plan, input.planBy ?? 'buyer', v.version.plans);
+  const effective = instanceConfig(v, input.overrides, { layer: input.overridesBy ?? 'buyer' });
   const walletId = await resolveWallet(trx, input.orgId, input.projectId, input.walletId);
   const now = env.now?.() ?? new Date();
   const id = newId('inst', now.getTime());
@@ -103,7 +110,7 @@ export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transact
     data: { instanceId: id, offeringId: v.offeringId, versionId: v.version.id, planId: input.planId, walletId, source: input.source },
     at: now,
   });
-  afterCommit(trx, () => env.provisioner.kick(id, { actor: input.actor, action: 'create' }));
+  afterCommit(trx, () => env.desiredState.kick(id, { actor: input.actor, action: 'create' }));
   return row;
 }
 
@@ -119,6 +126,10 @@ export interface ActionInput {
   /** update */
   name?: string;
   configOverrides?: Record<string, Record<string, unknown>>;
+  /** A platform operator acts (may set operator-only config fields and move to a paid plan). */
+  byOperator?: boolean;
+  /** upgrade: who moves the instance to `planId` (default: the operator when `byOperator`, else the buyer). */
+  planBy?: PlanAuthority;
 }
 
 /**
@@ -144,6 +155,7 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
       throw new AppError('CONFLICT', 'The instance already runs this version and plan', { versionId: targetId, planId });
     }
     const v = await instantiableVersion(trx, targetId, planId, 'upgrade');
+    if (planId !== row.plan_id) assertPlanAllowed(v.plan, input.planBy ?? (input.byOperator ? 'operator' : 'buyer'), v.version.plans);
     if (v.offeringId !== row.offering_id) throw new AppError('UNPROCESSABLE', 'An instance can only be upgraded to a version of its own offering', { offeringId: row.offering_id });
     Object.assign(patch, { version_id: targetId, plan_id: planId, effective_config: JSON.stringify(instanceConfig(v, row.config_overrides)) });
     message = `${row.version_id} → ${targetId}${planId !== row.plan_id ? ` (${row.plan_id} → ${planId})` : ''}`;
@@ -152,7 +164,8 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
     if (input.name !== undefined) patch.name = input.name;
     if (input.configOverrides !== undefined) {
       const v = await instantiableVersion(trx, row.version_id, row.plan_id, 'upgrade');
-      Object.assign(patch, { config_overrides: JSON.stringify(input.configOverrides), effective_config: JSON.stringify(instanceConfig(v, input.configOverrides)) });
+      const effective = instanceConfig(v, input.configOverrides, { layer: input.byOperator ? 'operator' : 'buyer', previous: row.config_overrides });
+      Object.assign(patch, { config_overrides: JSON.stringify(input.configOverrides), effective_config: JSON.stringify(effective) });
     }
   }
   const [updated] = (await trx('instances').where({ id: instanceId }).update(patch).returning('*')) as InstanceRow[];
@@ -170,7 +183,7 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
   });
   const syncAction: SyncAction | undefined = input.action === 'terminate' ? undefined : input.action;
   const rotatedAt = input.action === 'rotate-secrets' ? now.toISOString() : undefined;
-  afterCommit(trx, () => env.provisioner.kick(instanceId, { actor: input.actor, action: syncAction, rotatedAt }));
+  afterCommit(trx, () => env.desiredState.kick(instanceId, { actor: input.actor, action: syncAction, rotatedAt }));
   if (env.onLifecycleChange) afterCommit(trx, () => env.onLifecycleChange!(instanceId));
   return updated;
 }

@@ -1,7 +1,9 @@
 /**
  * Background sweepers for a long-running service: expire overdue reservations (releasing their
  * budget, marking their runs `expired`), purge expired idempotency keys, and delete the bodies of
- * runs past their retention (`chat_ui.sessionRetentionDays`, src/runs/history.ts). Correctness never depends on them — authorize,
+ * runs past their retention (`chat_ui.sessionRetentionDays`, src/runs/history.ts), and expire what is left
+ * of a purchased plan period's included credits at its end (src/money/plan-credits.ts; unlike the
+ * others, that one is a money effect only the sweeper makes). Correctness never depends on them — authorize,
  * settle, void and getWallet expire lazily, and runIdempotent ignores expired keys — they keep
  * the tables small and `reserved` current for readers.
  */
@@ -9,9 +11,10 @@ import type { Knex } from 'knex';
 import { purgeExpiredIdempotencyKeys } from '../platform/idempotency';
 import { purgeExpiredRunBodies } from '../runs/history';
 import { expireReservations } from './billing';
+import { expireDuePlanPeriods } from './plan-credits';
 import type { MoneyDeps } from './types';
 
-export type SweeperName = 'reservations' | 'idempotency_keys' | 'run_bodies';
+export type SweeperName = 'reservations' | 'idempotency_keys' | 'run_bodies' | 'plan_periods';
 
 export interface SweeperOptions {
   /** Default 5 s. */
@@ -20,6 +23,8 @@ export interface SweeperOptions {
   idempotencyKeysEveryMs?: number;
   /** Default 60 s. */
   runBodiesEveryMs?: number;
+  /** Default 60 s: what is left of a purchased period's included credits expires at its end. */
+  planPeriodsEveryMs?: number;
   onError?: (err: unknown, sweeper: SweeperName) => void;
   onSwept?: (what: { sweeper: SweeperName; count: number }) => void;
 }
@@ -61,6 +66,7 @@ export function startMoneySweepers(db: Knex, opts: SweeperOptions = {}, deps?: M
   loop('reservations', opts.reservationsEveryMs ?? 5_000, async () => (await expireReservations(db, {}, deps)).expired);
   loop('idempotency_keys', opts.idempotencyKeysEveryMs ?? 3_600_000, () => purgeExpiredIdempotencyKeys(db));
   loop('run_bodies', opts.runBodiesEveryMs ?? 60_000, () => purgeExpiredRunBodies(db));
+  loop('plan_periods', opts.planPeriodsEveryMs ?? 60_000, () => expireDuePlanPeriods(db, deps));
   return {
     async stop() {
       stopped = true;

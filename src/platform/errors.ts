@@ -11,6 +11,8 @@ export const statusOf: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_ENTITLED: 403,
+  PLAN_REQUIRES_PURCHASE: 403,
+  OFFERING_EOL: 403,
   INSUFFICIENT_CREDITS: 403,
   ORIGIN_NOT_ALLOWED: 403,
   POLICY_DENIED: 403,
@@ -26,6 +28,7 @@ export const statusOf: Record<ErrorCode, number> = {
   RESERVATION_EXPIRED: 409,
   UNPROCESSABLE: 422,
   INVALID_CONFIG: 422,
+  CONFIG_FIELD_LOCKED: 422,
   UNSUPPORTED_COMPONENT: 422,
   ARTIFACT_INTEGRITY_FAILED: 422,
   RATE_LIMITED: 429,
@@ -44,6 +47,10 @@ export const statusOf: Record<ErrorCode, number> = {
   RUNTIME_UNAVAILABLE: 502,
   RUNTIME_ERROR: 502,
   DEPENDENCY_TIMEOUT: 504,
+  /** A capability's run-time hook failed; the run stopped, not charged. */
+  CAPABILITY_ERROR: 502,
+  /** A capability's policy refused the input or the output (details name capability and rule). */
+  GUARDRAIL_BLOCKED: 422,
 };
 
 /**

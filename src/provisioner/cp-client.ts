@@ -3,7 +3,7 @@
  * `Idempotency-Key: saleor:<orderId>:<lineId>`, a service bearer token and the request's
  * X-Request-Id) and the public catalog lookup behind `<offeringSlug>:<planId>` SKUs.
  *
- * Retry policy (MISSION §7/§8, Provisioner → CP): 502/503/504 and network errors/timeouts are
+ * Retry policy (Provisioner → CP): 502/503/504 and network errors/timeouts are
  * retried 5 times after 1, 2, 4, 8 and 16 s (6 attempts in all). So are two answers that are
  * transient by definition: 409 IDEMPOTENCY_IN_PROGRESS (a duplicate delivery of the same line is
  * being applied right now; retrying replays its answer) and 429. A 401 drops the cached token and

@@ -73,6 +73,6 @@ export interface RagBackend {
   check(scope: TenantScope, datasetId: string): Promise<void>;
 }
 
-/** Seed timeouts (MISSION §8): Ragflow query 10 s, ingest 60 s (async). */
+/** Timeouts: Ragflow query 10 s, ingest 60 s (async). */
 export const RAG_QUERY_TIMEOUT_MS = 10_000;
 export const RAG_INGEST_TIMEOUT_MS = 60_000;

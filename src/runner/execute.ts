@@ -54,6 +54,7 @@ export async function executeRun(deps: RunnerDeps, req: RunnerRunRequest, ctx: E
     sessionId: req.sessionId,
     history: req.history ?? [],
     ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
+    ...(req.instructions?.length ? { instructions: req.instructions } : {}),
     ...(ctx.progress ? { progress: ctx.progress } : {}),
     bindings: req.bindings ?? [],
     scope: { runId: req.runId, instanceId: req.instanceId, orgId: req.orgId, projectId: req.projectId, versionId: req.versionId },

@@ -62,6 +62,8 @@ export interface RunInput {
   history?: HistoryMessage[];
   /** Upper bound on generated tokens for this run (the smaller of this and a model node's own limit applies). */
   maxOutputTokens?: number;
+  /** Instructions from the instance's capabilities (e.g. the reply language), appended to the model's system message. */
+  instructions?: string[];
   progress?: RunProgress;
   bindings: BindingRef[];
   scope: RunScope;

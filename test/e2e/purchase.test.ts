@@ -8,7 +8,7 @@
  * instance `active`.
  *
  * Covers T1/T2/T9 as a buyer lives them: paid plan → active instance (timed: order paid →
- * active, MISSION §11 target ≤ 2 s), duplicate webhooks (re-sent and a concurrent burst) create
+ * active, target ≤ 2 s), duplicate webhooks (re-sent and a concurrent burst) create
  * one instance, a credit pack tops up once, a forged signature creates nothing; and the inbox:
  * with the Control Plane down the webhook is still answered 200 within 2 s and the order is
  * applied once it is back, also across a Provisioner restart; two Saleor instances sending the

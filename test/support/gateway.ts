@@ -42,8 +42,11 @@ export async function activeInstance(
 ): Promise<string> {
   const cp = stack.url('control-plane');
   const { versionId } = await publishedVersion(stack, opts.slug ?? 'support-assistant');
+  // Paid plans and operator-only config fields are set by a platform operator (a buyer starts only
+  // trial plans and buyer-settable fields); the operator acts as the same user, in the same project.
+  const operatorNeeded = (opts.planId ?? 'pro') !== 'starter' || opts.configOverrides !== undefined;
   const created = await http('POST', `${cp}/instances`, {
-    token: who.token,
+    token: operatorNeeded ? await stack.userToken(who.email, ['platform-operator']) : who.token,
     headers: { 'idempotency-key': opts.key ?? `inst-${who.projectId}-${opts.slug ?? 'sa'}-${opts.planId ?? 'pro'}-${Math.random().toString(36).slice(2)}` },
     body: { projectId: who.projectId, offeringVersionId: versionId, planId: opts.planId ?? 'pro', ...(opts.configOverrides ? { configOverrides: opts.configOverrides } : {}) },
   });

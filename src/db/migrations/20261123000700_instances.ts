@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 /**
  * Instances and their lifecycle history. `generation` counts desired-state changes: the GitOps
  * writer records which generation a commit carries, so a commit written from stale state is
- * detected and rewritten (see src/instances/provisioning.ts).
+ * detected and rewritten (see src/instances/desired-state-sync.ts).
  */
 const UP = [
   `create table instances (

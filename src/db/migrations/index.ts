@@ -17,6 +17,7 @@ import * as knowledgeBases from './20261123001100_knowledge_bases';
 import * as runs from './20261123001200_runs';
 import * as provisionerInbox from './20261123001250_provisioner_inbox';
 import * as langflowFlows from './20261124000100_langflow_flows';
+import * as planPeriods from './20261203000100_plan_periods';
 
 export interface Migration {
   name: string;
@@ -39,4 +40,5 @@ export const migrations: Migration[] = [
   { name: '20261123001200_runs', ...runs },
   { name: '20261123001250_provisioner_inbox', ...provisionerInbox },
   { name: '20261124000100_langflow_flows', ...langflowFlows },
+  { name: '20261203000100_plan_periods', ...planPeriods },
 ];

@@ -13,7 +13,7 @@
  * never send a request, or a key, anywhere else.
  *
  * With a model provider configured the node sends the OpenAI Chat Completions request
- *   messages = [system message] + the session's history + [the prompt]
+ *   messages = [system message + the run's capability instructions] + the session's history + [the prompt]
  *   max_tokens = the smaller of the node's limit and the run's maxOutputTokens
  * and reports the provider's own token counts (`usage.prompt_tokens` → tokens_in,
  * `usage.completion_tokens` → tokens_out), estimating with countTokens only when the provider
@@ -59,6 +59,12 @@ export function outputCap(nodeLimit: unknown, runCap: number | undefined): numbe
   return runCap === undefined ? node : Math.min(node, runCap);
 }
 
+/** The node's system message with the run's capability instructions (reply language, …) after it. */
+export function withInstructions(system: string | undefined, instructions: string[] | undefined): string | undefined {
+  if (!instructions?.length) return system;
+  return [system?.trim(), ...instructions].filter(Boolean).join('\n\n');
+}
+
 export function buildMessages(system: string | undefined, history: EvalContext['run']['history'], prompt: string): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (system?.trim()) messages.push({ role: 'system', content: system });
@@ -76,7 +82,7 @@ export const chatModel: Component = {
   async evaluate(ctx) {
     const from = lineage(ctx);
     const prompt = firstField(ctx, ['input_value', 'prompt', 'input'])?.text ?? ctx.run.input.text;
-    const system = firstField(ctx, ['system_message', 'system_prompt'])?.text;
+    const system = withInstructions(firstField(ctx, ['system_message', 'system_prompt'])?.text, ctx.run.instructions);
     const messages = buildMessages(system, ctx.run.history, prompt);
     const maxTokens = outputCap(ctx.params.max_tokens ?? ctx.params.maxTokens, ctx.run.maxOutputTokens);
     const seed = ctx.params.seed;

@@ -141,7 +141,7 @@ export interface UpgradeInstanceOperationRequest {
  */
 export interface InstancesApiInterface {
     /**
-     * Computes the effective config (`planDefaults ⊕ offeringDefaults ⊕ configOverrides`, deep merge, later wins), validates it against every capability\'s schema (422 `INVALID_CONFIG`), asks each capability handler for its manifests and commits the desired state to Git under `clusters/<env>/instances/<orgId>/<projectId>/<instanceId>/`. The instance starts in `provisioning` and becomes `active` when Argo CD (or the embedded reconciler) reports the Application Synced + Healthy. The plan\'s included credits are granted to the wallet once. Only certified versions of `published` offerings can be instantiated (422 otherwise). Git unreachable answers 503 `DEPENDENCY_UNAVAILABLE` and nothing is created. 
+     * Computes the effective config (`planDefaults ⊕ offeringDefaults ⊕ configOverrides`, deep merge, later wins), validates it against every capability\'s schema (422 `INVALID_CONFIG`), asks each capability handler for its manifests and commits the desired state to Git under `clusters/<env>/instances/<orgId>/<projectId>/<instanceId>/`. The instance starts in `provisioning` and becomes `active` when Argo CD (or the embedded reconciler) reports the Application Synced + Healthy. Only certified versions of `published` offerings can be instantiated (422 otherwise). Git unreachable answers 503 `DEPENDENCY_UNAVAILABLE` and nothing is created.  Plans: a buyer creates only plans marked `trial` (403 `PLAN_REQUIRES_PURCHASE` for any other, naming the plan); paid plans come from a purchase (order-paid, which also grants the plan\'s included credits) or a platform operator (`platform-operator` realm role). Config: `configOverrides` may set only the fields the registry marks buyer-settable (`x-settable-by`); a budget, cost-shaping limit or network field answers 422 `CONFIG_FIELD_LOCKED` naming the field (a platform operator may set them). 
      * @summary Create an instance of an offering version and plan
      * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;instanceTag&gt;:&lt;orderId&gt;:&lt;lineId&gt;&#x60; (the Saleor instance\&#39;s tag, see &#x60;receiveSaleorOrderPaid&#x60;).
      * @param {CreateInstanceRequest} createInstanceRequest 
@@ -153,7 +153,7 @@ export interface InstancesApiInterface {
     createInstanceRaw(requestParameters: CreateInstanceOperationRequest): Promise<runtime.ApiResponse<Instance>>;
 
     /**
-     * Computes the effective config (`planDefaults ⊕ offeringDefaults ⊕ configOverrides`, deep merge, later wins), validates it against every capability\'s schema (422 `INVALID_CONFIG`), asks each capability handler for its manifests and commits the desired state to Git under `clusters/<env>/instances/<orgId>/<projectId>/<instanceId>/`. The instance starts in `provisioning` and becomes `active` when Argo CD (or the embedded reconciler) reports the Application Synced + Healthy. The plan\'s included credits are granted to the wallet once. Only certified versions of `published` offerings can be instantiated (422 otherwise). Git unreachable answers 503 `DEPENDENCY_UNAVAILABLE` and nothing is created. 
+     * Computes the effective config (`planDefaults ⊕ offeringDefaults ⊕ configOverrides`, deep merge, later wins), validates it against every capability\'s schema (422 `INVALID_CONFIG`), asks each capability handler for its manifests and commits the desired state to Git under `clusters/<env>/instances/<orgId>/<projectId>/<instanceId>/`. The instance starts in `provisioning` and becomes `active` when Argo CD (or the embedded reconciler) reports the Application Synced + Healthy. Only certified versions of `published` offerings can be instantiated (422 otherwise). Git unreachable answers 503 `DEPENDENCY_UNAVAILABLE` and nothing is created.  Plans: a buyer creates only plans marked `trial` (403 `PLAN_REQUIRES_PURCHASE` for any other, naming the plan); paid plans come from a purchase (order-paid, which also grants the plan\'s included credits) or a platform operator (`platform-operator` realm role). Config: `configOverrides` may set only the fields the registry marks buyer-settable (`x-settable-by`); a budget, cost-shaping limit or network field answers 422 `CONFIG_FIELD_LOCKED` naming the field (a platform operator may set them). 
      * Create an instance of an offering version and plan
      */
     createInstance(requestParameters: CreateInstanceOperationRequest): Promise<Instance>;
@@ -312,7 +312,7 @@ export interface InstancesApiInterface {
     terminateInstance(requestParameters: TerminateInstanceRequest): Promise<Instance>;
 
     /**
-     * `configOverrides` replaces the overrides of each capability it names (send `{}` for a capability to clear its overrides); other capabilities keep theirs. The new effective config is validated (422 `INVALID_CONFIG`, nothing changes) and committed as new desired state. Terminated instances answer 409 `ILLEGAL_TRANSITION`. 
+     * `configOverrides` replaces the overrides of each capability it names (send `{}` for a capability to clear its overrides); other capabilities keep theirs. The new effective config is validated (422 `INVALID_CONFIG`, nothing changes) and committed as new desired state. A field the registry does not let the buyer set (`x-settable-by`) answers 422 `CONFIG_FIELD_LOCKED` naming it, unless it is sent back unchanged or the caller is a platform operator. Terminated instances answer 409 `ILLEGAL_TRANSITION`. 
      * @summary Change an instance\'s name or config overrides
      * @param {string} instanceId Instance id.
      * @param {UpdateInstanceRequest} updateInstanceRequest 
@@ -325,13 +325,13 @@ export interface InstancesApiInterface {
     updateInstanceRaw(requestParameters: UpdateInstanceOperationRequest): Promise<runtime.ApiResponse<Instance>>;
 
     /**
-     * `configOverrides` replaces the overrides of each capability it names (send `{}` for a capability to clear its overrides); other capabilities keep theirs. The new effective config is validated (422 `INVALID_CONFIG`, nothing changes) and committed as new desired state. Terminated instances answer 409 `ILLEGAL_TRANSITION`. 
+     * `configOverrides` replaces the overrides of each capability it names (send `{}` for a capability to clear its overrides); other capabilities keep theirs. The new effective config is validated (422 `INVALID_CONFIG`, nothing changes) and committed as new desired state. A field the registry does not let the buyer set (`x-settable-by`) answers 422 `CONFIG_FIELD_LOCKED` naming it, unless it is sent back unchanged or the caller is a platform operator. Terminated instances answer 409 `ILLEGAL_TRANSITION`. 
      * Change an instance\'s name or config overrides
      */
     updateInstance(requestParameters: UpdateInstanceOperationRequest): Promise<Instance>;
 
     /**
-     * Moves the instance to `targetVersionId` (a certified version of the same offering, newer than the current one) and/or `planId`, recomputes and validates the effective config (existing overrides kept), and commits the new desired state; the instance goes back to `provisioning` until Argo CD reports Synced + Healthy. Downgrades and other offerings answer 422; terminated instances answer 409 `ILLEGAL_TRANSITION`. 
+     * Moves the instance to `targetVersionId` (a certified version of the same offering, newer than the current one) and/or `planId`, recomputes and validates the effective config (existing overrides kept), and commits the new desired state; the instance goes back to `provisioning` until Argo CD reports Synced + Healthy. Downgrades and other offerings answer 422; terminated instances answer 409 `ILLEGAL_TRANSITION`. A buyer moves only to a plan marked `trial` (403 `PLAN_REQUIRES_PURCHASE` otherwise): a paid plan is bought (the order upgrades the trial instance in place) or set by a platform operator. 
      * @summary Upgrade an instance to a newer version or another plan
      * @param {string} instanceId Instance id.
      * @param {UpgradeInstanceRequest} upgradeInstanceRequest 
@@ -344,7 +344,7 @@ export interface InstancesApiInterface {
     upgradeInstanceRaw(requestParameters: UpgradeInstanceOperationRequest): Promise<runtime.ApiResponse<Instance>>;
 
     /**
-     * Moves the instance to `targetVersionId` (a certified version of the same offering, newer than the current one) and/or `planId`, recomputes and validates the effective config (existing overrides kept), and commits the new desired state; the instance goes back to `provisioning` until Argo CD reports Synced + Healthy. Downgrades and other offerings answer 422; terminated instances answer 409 `ILLEGAL_TRANSITION`. 
+     * Moves the instance to `targetVersionId` (a certified version of the same offering, newer than the current one) and/or `planId`, recomputes and validates the effective config (existing overrides kept), and commits the new desired state; the instance goes back to `provisioning` until Argo CD reports Synced + Healthy. Downgrades and other offerings answer 422; terminated instances answer 409 `ILLEGAL_TRANSITION`. A buyer moves only to a plan marked `trial` (403 `PLAN_REQUIRES_PURCHASE` otherwise): a paid plan is bought (the order upgrades the trial instance in place) or set by a platform operator. 
      * Upgrade an instance to a newer version or another plan
      */
     upgradeInstance(requestParameters: UpgradeInstanceOperationRequest): Promise<Instance>;
@@ -357,7 +357,7 @@ export interface InstancesApiInterface {
 export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterface {
 
     /**
-     * Computes the effective config (`planDefaults ⊕ offeringDefaults ⊕ configOverrides`, deep merge, later wins), validates it against every capability\'s schema (422 `INVALID_CONFIG`), asks each capability handler for its manifests and commits the desired state to Git under `clusters/<env>/instances/<orgId>/<projectId>/<instanceId>/`. The instance starts in `provisioning` and becomes `active` when Argo CD (or the embedded reconciler) reports the Application Synced + Healthy. The plan\'s included credits are granted to the wallet once. Only certified versions of `published` offerings can be instantiated (422 otherwise). Git unreachable answers 503 `DEPENDENCY_UNAVAILABLE` and nothing is created. 
+     * Computes the effective config (`planDefaults ⊕ offeringDefaults ⊕ configOverrides`, deep merge, later wins), validates it against every capability\'s schema (422 `INVALID_CONFIG`), asks each capability handler for its manifests and commits the desired state to Git under `clusters/<env>/instances/<orgId>/<projectId>/<instanceId>/`. The instance starts in `provisioning` and becomes `active` when Argo CD (or the embedded reconciler) reports the Application Synced + Healthy. Only certified versions of `published` offerings can be instantiated (422 otherwise). Git unreachable answers 503 `DEPENDENCY_UNAVAILABLE` and nothing is created.  Plans: a buyer creates only plans marked `trial` (403 `PLAN_REQUIRES_PURCHASE` for any other, naming the plan); paid plans come from a purchase (order-paid, which also grants the plan\'s included credits) or a platform operator (`platform-operator` realm role). Config: `configOverrides` may set only the fields the registry marks buyer-settable (`x-settable-by`); a budget, cost-shaping limit or network field answers 422 `CONFIG_FIELD_LOCKED` naming the field (a platform operator may set them). 
      * Create an instance of an offering version and plan
      */
     async createInstanceRaw(requestParameters: CreateInstanceOperationRequest): Promise<runtime.ApiResponse<Instance>> {
@@ -403,7 +403,7 @@ export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterfa
     }
 
     /**
-     * Computes the effective config (`planDefaults ⊕ offeringDefaults ⊕ configOverrides`, deep merge, later wins), validates it against every capability\'s schema (422 `INVALID_CONFIG`), asks each capability handler for its manifests and commits the desired state to Git under `clusters/<env>/instances/<orgId>/<projectId>/<instanceId>/`. The instance starts in `provisioning` and becomes `active` when Argo CD (or the embedded reconciler) reports the Application Synced + Healthy. The plan\'s included credits are granted to the wallet once. Only certified versions of `published` offerings can be instantiated (422 otherwise). Git unreachable answers 503 `DEPENDENCY_UNAVAILABLE` and nothing is created. 
+     * Computes the effective config (`planDefaults ⊕ offeringDefaults ⊕ configOverrides`, deep merge, later wins), validates it against every capability\'s schema (422 `INVALID_CONFIG`), asks each capability handler for its manifests and commits the desired state to Git under `clusters/<env>/instances/<orgId>/<projectId>/<instanceId>/`. The instance starts in `provisioning` and becomes `active` when Argo CD (or the embedded reconciler) reports the Application Synced + Healthy. Only certified versions of `published` offerings can be instantiated (422 otherwise). Git unreachable answers 503 `DEPENDENCY_UNAVAILABLE` and nothing is created.  Plans: a buyer creates only plans marked `trial` (403 `PLAN_REQUIRES_PURCHASE` for any other, naming the plan); paid plans come from a purchase (order-paid, which also grants the plan\'s included credits) or a platform operator (`platform-operator` realm role). Config: `configOverrides` may set only the fields the registry marks buyer-settable (`x-settable-by`); a budget, cost-shaping limit or network field answers 422 `CONFIG_FIELD_LOCKED` naming the field (a platform operator may set them). 
      * Create an instance of an offering version and plan
      */
     async createInstance(requestParameters: CreateInstanceOperationRequest): Promise<Instance> {
@@ -836,7 +836,7 @@ export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterfa
     }
 
     /**
-     * `configOverrides` replaces the overrides of each capability it names (send `{}` for a capability to clear its overrides); other capabilities keep theirs. The new effective config is validated (422 `INVALID_CONFIG`, nothing changes) and committed as new desired state. Terminated instances answer 409 `ILLEGAL_TRANSITION`. 
+     * `configOverrides` replaces the overrides of each capability it names (send `{}` for a capability to clear its overrides); other capabilities keep theirs. The new effective config is validated (422 `INVALID_CONFIG`, nothing changes) and committed as new desired state. A field the registry does not let the buyer set (`x-settable-by`) answers 422 `CONFIG_FIELD_LOCKED` naming it, unless it is sent back unchanged or the caller is a platform operator. Terminated instances answer 409 `ILLEGAL_TRANSITION`. 
      * Change an instance\'s name or config overrides
      */
     async updateInstanceRaw(requestParameters: UpdateInstanceOperationRequest): Promise<runtime.ApiResponse<Instance>> {
@@ -882,7 +882,7 @@ export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterfa
     }
 
     /**
-     * `configOverrides` replaces the overrides of each capability it names (send `{}` for a capability to clear its overrides); other capabilities keep theirs. The new effective config is validated (422 `INVALID_CONFIG`, nothing changes) and committed as new desired state. Terminated instances answer 409 `ILLEGAL_TRANSITION`. 
+     * `configOverrides` replaces the overrides of each capability it names (send `{}` for a capability to clear its overrides); other capabilities keep theirs. The new effective config is validated (422 `INVALID_CONFIG`, nothing changes) and committed as new desired state. A field the registry does not let the buyer set (`x-settable-by`) answers 422 `CONFIG_FIELD_LOCKED` naming it, unless it is sent back unchanged or the caller is a platform operator. Terminated instances answer 409 `ILLEGAL_TRANSITION`. 
      * Change an instance\'s name or config overrides
      */
     async updateInstance(requestParameters: UpdateInstanceOperationRequest): Promise<Instance> {
@@ -891,7 +891,7 @@ export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterfa
     }
 
     /**
-     * Moves the instance to `targetVersionId` (a certified version of the same offering, newer than the current one) and/or `planId`, recomputes and validates the effective config (existing overrides kept), and commits the new desired state; the instance goes back to `provisioning` until Argo CD reports Synced + Healthy. Downgrades and other offerings answer 422; terminated instances answer 409 `ILLEGAL_TRANSITION`. 
+     * Moves the instance to `targetVersionId` (a certified version of the same offering, newer than the current one) and/or `planId`, recomputes and validates the effective config (existing overrides kept), and commits the new desired state; the instance goes back to `provisioning` until Argo CD reports Synced + Healthy. Downgrades and other offerings answer 422; terminated instances answer 409 `ILLEGAL_TRANSITION`. A buyer moves only to a plan marked `trial` (403 `PLAN_REQUIRES_PURCHASE` otherwise): a paid plan is bought (the order upgrades the trial instance in place) or set by a platform operator. 
      * Upgrade an instance to a newer version or another plan
      */
     async upgradeInstanceRaw(requestParameters: UpgradeInstanceOperationRequest): Promise<runtime.ApiResponse<Instance>> {
@@ -937,7 +937,7 @@ export class InstancesApi extends runtime.BaseAPI implements InstancesApiInterfa
     }
 
     /**
-     * Moves the instance to `targetVersionId` (a certified version of the same offering, newer than the current one) and/or `planId`, recomputes and validates the effective config (existing overrides kept), and commits the new desired state; the instance goes back to `provisioning` until Argo CD reports Synced + Healthy. Downgrades and other offerings answer 422; terminated instances answer 409 `ILLEGAL_TRANSITION`. 
+     * Moves the instance to `targetVersionId` (a certified version of the same offering, newer than the current one) and/or `planId`, recomputes and validates the effective config (existing overrides kept), and commits the new desired state; the instance goes back to `provisioning` until Argo CD reports Synced + Healthy. Downgrades and other offerings answer 422; terminated instances answer 409 `ILLEGAL_TRANSITION`. A buyer moves only to a plan marked `trial` (403 `PLAN_REQUIRES_PURCHASE` otherwise): a paid plan is bought (the order upgrades the trial instance in place) or set by a platform operator. 
      * Upgrade an instance to a newer version or another plan
      */
     async upgradeInstance(requestParameters: UpgradeInstanceOperationRequest): Promise<Instance> {

@@ -50,11 +50,31 @@ export interface Plan {
      */
     name: string;
     /**
-     * Credits granted (as paid credits) when an instance on this plan is created.
+     * Credits each purchase (and each renewal) of the plan grants to the instance's wallet,
+     * once per purchased period: a `grant` ledger entry of `granted` credits, referenced by
+     * the order line. What is left of them at the period's end expires (an `expiry` entry,
+     * audited). Instances started without a purchase (trial plans) get none; the workspace's
+     * starter grant is their trial credit.
      * @type {number}
      * @memberof Plan
      */
     includedCredits: number;
+    /**
+     * True when a buyer may start this plan without a purchase (a free trial or free tier):
+     * `POST /instances`, the gateway's `autoActivate` and `upgrade` create or move an
+     * instance only to trial plans (403 `PLAN_REQUIRES_PURCHASE` otherwise). Other plans come
+     * from a paid order (the Provisioner's order-paid) or a platform operator. Versions
+     * authored before this field existed treat `starter` as their trial plan.
+     * @type {boolean}
+     * @memberof Plan
+     */
+    trial?: boolean;
+    /**
+     * Length of one purchased period: the included credits of a purchase expire this many days after it.
+     * @type {number}
+     * @memberof Plan
+     */
+    periodDays?: number;
     /**
      * 
      * @type {PlanLimits}
@@ -88,6 +108,8 @@ export function PlanFromJSONTyped(json: any, ignoreDiscriminator: boolean): Plan
         'id': PlanIdFromJSON(json['id']),
         'name': json['name'],
         'includedCredits': json['includedCredits'],
+        'trial': !exists(json, 'trial') ? undefined : json['trial'],
+        'periodDays': !exists(json, 'periodDays') ? undefined : json['periodDays'],
         'limits': PlanLimitsFromJSON(json['limits']),
         'defaults': json['defaults'],
         'priceRef': !exists(json, 'priceRef') ? undefined : PriceRefFromJSON(json['priceRef']),
@@ -106,6 +128,8 @@ export function PlanToJSON(value?: Plan | null): any {
         'id': PlanIdToJSON(value.id),
         'name': value.name,
         'includedCredits': value.includedCredits,
+        'trial': value.trial,
+        'periodDays': value.periodDays,
         'limits': PlanLimitsToJSON(value.limits),
         'defaults': value.defaults,
         'priceRef': PriceRefToJSON(value.priceRef),

@@ -52,6 +52,12 @@ export interface PlanSummary {
      */
     includedCredits: number;
     /**
+     * True when a buyer may start this plan without a purchase (see `Plan.trial`).
+     * @type {boolean}
+     * @memberof PlanSummary
+     */
+    trial?: boolean;
+    /**
      * 
      * @type {PriceRef}
      * @memberof PlanSummary
@@ -72,6 +78,7 @@ export function PlanSummaryFromJSONTyped(json: any, ignoreDiscriminator: boolean
         'id': PlanIdFromJSON(json['id']),
         'name': json['name'],
         'includedCredits': json['includedCredits'],
+        'trial': !exists(json, 'trial') ? undefined : json['trial'],
         'priceRef': !exists(json, 'priceRef') ? undefined : PriceRefFromJSON(json['priceRef']),
     };
 }
@@ -88,6 +95,7 @@ export function PlanSummaryToJSON(value?: PlanSummary | null): any {
         'id': PlanIdToJSON(value.id),
         'name': value.name,
         'includedCredits': value.includedCredits,
+        'trial': value.trial,
         'priceRef': PriceRefToJSON(value.priceRef),
     };
 }

@@ -125,6 +125,12 @@ export interface RunnerRunRequest {
      * @memberof RunnerRunRequest
      */
     maxOutputTokens?: number;
+    /**
+     * Instructions from the instance's capabilities for this run (for example the reply language from `multilingual`), appended to the model's system message.
+     * @type {Array<string>}
+     * @memberof RunnerRunRequest
+     */
+    instructions?: Array<string>;
 }
 
 export function RunnerRunRequestFromJSON(json: any): RunnerRunRequest {
@@ -151,6 +157,7 @@ export function RunnerRunRequestFromJSONTyped(json: any, ignoreDiscriminator: bo
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'timeoutMs': !exists(json, 'timeoutMs') ? undefined : json['timeoutMs'],
         'maxOutputTokens': !exists(json, 'maxOutputTokens') ? undefined : json['maxOutputTokens'],
+        'instructions': !exists(json, 'instructions') ? undefined : json['instructions'],
     };
 }
 
@@ -177,6 +184,7 @@ export function RunnerRunRequestToJSON(value?: RunnerRunRequest | null): any {
         'sessionId': value.sessionId,
         'timeoutMs': value.timeoutMs,
         'maxOutputTokens': value.maxOutputTokens,
+        'instructions': value.instructions,
     };
 }
 

@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
-import type { ControlPlaneDeps } from '../control-plane/deps';
-import { idempotent } from '../control-plane/idempotent';
+import type { ControlPlaneDeps } from './deps';
+import { isPlatformOperator } from './access';
+import { idempotent } from './idempotent';
 import type { RequestContext } from '../platform/http/handler-types';
-import { loadInstance } from './access';
-import type { InstanceAction } from './lifecycle';
-import { toInstance } from './rows';
-import { applyAction, type ActionInput } from './service';
+import { loadInstance } from '../instances/access';
+import type { InstanceAction } from '../instances/lifecycle';
+import { toInstance } from '../instances/rows';
+import { applyAction, type ActionInput } from '../instances/service';
 
 interface ActionRequest {
   params: { instanceId: string };
@@ -24,7 +25,7 @@ export function runInstanceAction<S extends 200 | 202>(
     idempotent(req, ctx, async (trx: Knex.Transaction) => {
       await loadInstance(trx, req.params.instanceId);
       const env = ctx.deps.instances;
-      const row = await applyAction(env, trx, req.params.instanceId, { ...input(req), action, actor: ctx.caller!.subject, requestId: ctx.requestId });
+      const row = await applyAction(env, trx, req.params.instanceId, { ...input(req), action, actor: ctx.caller!.subject, requestId: ctx.requestId, byOperator: isPlatformOperator(ctx.caller) });
       ctx.annotate({ orgId: row.org_id, projectId: row.project_id, instanceId: row.id });
       return { status, body: toInstance(row, env.env, env.stuckAfterMs) };
     });

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openTestDb, type TestDb } from '../test/support/db';
-import { getOffering, listVersions, searchOfferings } from '../src/catalog';
-import { LocalObjectStore } from '../src/storage/local-object-store';
-import { DEMO_OFFERINGS, seedDemo } from './seed-demo';
+import { openTestDb, type TestDb } from '../../test/support/db';
+import { getOffering, listVersions, searchOfferings } from '.';
+import { LocalObjectStore } from '../storage/local-object-store';
+import { DEMO_OFFERINGS, seedDemo } from './demo-seed';
 
 let tdb: TestDb;
 let dir: string;

@@ -9,7 +9,7 @@ import { renderDesiredState } from './desired-state';
 import { lockInstance, recordEvent } from './events';
 import type { InstanceRow } from './rows';
 
-export interface ProvisioningOptions {
+export interface DesiredStateSyncOptions {
   db: Knex;
   repo: DesiredStateRepo;
   env: string;
@@ -30,12 +30,12 @@ export interface ProvisioningOptions {
  * in-process; a crash between the two steps leaves `committed_generation < generation`, which
  * `sweep()` (run at start-up and periodically) finishes.
  */
-export class InstanceProvisioner implements DeploymentHealthSink {
+export class DesiredStateSync implements DeploymentHealthSink {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly now: () => Date;
   private sweeping?: NodeJS.Timeout;
 
-  constructor(private readonly o: ProvisioningOptions) {
+  constructor(private readonly o: DesiredStateSyncOptions) {
     this.now = o.now ?? (() => new Date());
   }
 

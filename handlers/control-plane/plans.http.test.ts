@@ -1,0 +1,217 @@
+/**
+ * Plans as a product, over HTTP against the control plane (responses validated against the spec):
+ * a buyer starts only trial plans (POST /instances, upgrade) and sets only buyer-settable config
+ * fields; a paid order line upgrades the buyer's trial in place and grants the plan's included
+ * credits once (replays, concurrent duplicates); a platform operator may do what the buyer may
+ * not; what is left of a purchased period's credits expires at its end, audited.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { orderLineKey, orderLineSourceRef } from '../../src/commerce/saleor-keys';
+import { expireDuePlanPeriods } from '../../src/money/plan-credits';
+import { http, startTestStack, type TestStack } from '../../test/support/stack';
+
+let stack: TestStack;
+let cp: string;
+let svc: string;
+let versionId: string;
+
+before(async () => {
+  stack = await startTestStack(['control-plane'], { SEED_DEMO: '1' });
+  cp = stack.url('control-plane');
+  svc = await stack.serviceToken('provisioner');
+  const list = await http('GET', `${cp}/offerings?limit=50`);
+  versionId = list.body.items.find((o: any) => o.slug === 'support-assistant').publishedVersionId;
+});
+after(async () => stack?.close());
+
+async function signedIn(email: string, roles: string[] = []) {
+  const token = await stack.userToken(email, roles);
+  const ws = (await http('POST', `${cp}/orgs/auto`, { token, body: {} })).body;
+  return { token, ws };
+}
+
+const create = (token: string, body: Record<string, unknown>) =>
+  http('POST', `${cp}/instances`, { token, headers: { 'idempotency-key': `k-${randomUUID()}` }, body });
+
+async function waitActive(token: string, id: string): Promise<void> {
+  const started = Date.now();
+  while ((await http('GET', `${cp}/instances/${id}`, { token })).body.state !== 'active') {
+    if (Date.now() - started > 45_000) throw new Error(`instance ${id} never went active`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const SHOP = 'https://shop.example.com/graphql/';
+function proLine(email: string) {
+  const line = {
+    saleorApiUrl: SHOP,
+    orderId: Buffer.from(`Order:${randomUUID()}`).toString('base64'),
+    lineId: Buffer.from(`OrderLine:${randomUUID()}`).toString('base64'),
+    buyer: { email },
+    kind: 'instance',
+    offeringVersionId: versionId,
+    planId: 'pro',
+    quantity: 1,
+    sku: 'support-assistant-pro',
+  };
+  return { line, key: orderLineKey(line.saleorApiUrl, line.orderId, line.lineId), ref: orderLineSourceRef(line.saleorApiUrl, line.orderId, line.lineId) };
+}
+const orderPaid = (o: { line: object; key: string }) =>
+  http('POST', `${cp}/integrations/saleor/order-paid`, { token: svc, headers: { 'idempotency-key': o.key }, body: o.line });
+
+async function ledger(token: string, walletId: string): Promise<any[]> {
+  const r = await http('GET', `${cp}/wallets/${walletId}/ledger?limit=200`, { token });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.items;
+}
+
+describe('a buyer starts only trial plans', () => {
+  test('POST /instances with a paid plan → 403 PLAN_REQUIRES_PURCHASE; the trial plan is fine; nothing is stored for the refusal', async () => {
+    const { token, ws } = await signedIn('plan-buyer@example.com');
+    for (const planId of ['pro', 'enterprise']) {
+      const r = await create(token, { projectId: ws.project.id, offeringVersionId: versionId, planId });
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, 'PLAN_REQUIRES_PURCHASE');
+      assert.equal(r.body.error.details.planId, planId);
+      assert.deepEqual(r.body.error.details.trialPlans, ['starter']);
+    }
+    assert.equal(Number((await stack.db!('instances').where({ project_id: ws.project.id }).count<{ count: string }[]>('* as count'))[0]!.count), 0);
+    const trial = await create(token, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter' });
+    assert.equal(trial.status, 201, JSON.stringify(trial.body));
+    await waitActive(token, trial.body.id);
+
+    const up = await http('POST', `${cp}/instances/${trial.body.id}/upgrade`, { token, body: { planId: 'pro' } });
+    assert.equal(up.status, 403, JSON.stringify(up.body));
+    assert.equal(up.body.error.code, 'PLAN_REQUIRES_PURCHASE');
+    assert.equal((await http('GET', `${cp}/instances/${trial.body.id}`, { token })).body.planId, 'starter');
+  });
+
+  test('the catalog says which plans are trials', async () => {
+    const r = await http('GET', `${cp}/offerings?limit=50`);
+    const plans = r.body.items.find((o: any) => o.slug === 'support-assistant').plans;
+    assert.deepEqual(plans.map((p: any) => [p.id, p.trial]), [['starter', true], ['pro', false], ['enterprise', false]]);
+  });
+
+  test('a platform operator may create a paid plan and move an instance to one', async () => {
+    const { ws } = await signedIn('operated@example.com');
+    const op = await stack.userToken('operated@example.com', ['platform-operator']);
+    const pro = await create(op, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'pro' });
+    assert.equal(pro.status, 201, JSON.stringify(pro.body));
+    assert.equal(pro.body.planId, 'pro');
+  });
+});
+
+describe('a buyer sets only buyer-settable config fields', () => {
+  test('a lowered run budget, a raised input size or private networks → 422 CONFIG_FIELD_LOCKED naming the field', async () => {
+    const { token, ws } = await signedIn('locked-fields@example.com');
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ credits_wallet: { estimatedBudgetPerRun: 1 } }, 'credits_wallet', '/estimatedBudgetPerRun'],
+      [{ api_endpoint: { maxInputChars: 100000 } }, 'api_endpoint', '/maxInputChars'],
+      [{ tool_connectors: { allowPrivateNetworks: true, allowedHosts: ['127.0.0.1'] } }, 'tool_connectors', '/allowPrivateNetworks'],
+    ];
+    for (const [configOverrides, capability, field] of cases) {
+      const r = await create(token, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter', configOverrides });
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, 'CONFIG_FIELD_LOCKED');
+      assert.equal(r.body.error.details.capability, capability);
+      assert.equal(r.body.error.details.field, field);
+    }
+    const ok = await create(token, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter', configOverrides: { credits_wallet: { lowBalanceThreshold: 5 } } });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+
+    const patched = await http('PATCH', `${cp}/instances/${ok.body.id}`, { token, body: { configOverrides: { credits_wallet: { estimatedBudgetPerRun: 1 } } } });
+    assert.equal(patched.status, 422, JSON.stringify(patched.body));
+    assert.equal(patched.body.error.code, 'CONFIG_FIELD_LOCKED');
+    const ent = await http('GET', `${cp}/instances/${ok.body.id}/entitlements`, { token });
+    assert.notEqual(ent.body.limits.estimatedBudgetPerRun, 1, 'the refused value never reached the entitlements');
+
+    // A platform operator may set it, and the buyer may then send the operator's value back unchanged.
+    const op = await stack.userToken('locked-fields@example.com', ['platform-operator']);
+    const byOp = await http('PATCH', `${cp}/instances/${ok.body.id}`, { token: op, body: { configOverrides: { credits_wallet: { estimatedBudgetPerRun: 12 } } } });
+    assert.equal(byOp.status, 200, JSON.stringify(byOp.body));
+    const kept = await http('PATCH', `${cp}/instances/${ok.body.id}`, { token, body: { configOverrides: { credits_wallet: { estimatedBudgetPerRun: 12, lowBalanceThreshold: 7 } } } });
+    assert.equal(kept.status, 200, JSON.stringify(kept.body));
+    const changed = await http('PATCH', `${cp}/instances/${ok.body.id}`, { token, body: { configOverrides: { credits_wallet: { estimatedBudgetPerRun: 1 } } } });
+    assert.equal(changed.status, 422);
+    assert.equal(changed.body.error.details.field, '/estimatedBudgetPerRun');
+  });
+});
+
+describe('buying a plan', () => {
+  test('a paid pro line upgrades the buyer\'s trial in place and grants its credits once; replays change nothing', async () => {
+    const email = 'upgrader@example.com';
+    const { token, ws } = await signedIn(email);
+    const trial = await create(token, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter' });
+    assert.equal(trial.status, 201, JSON.stringify(trial.body));
+    await waitActive(token, trial.body.id);
+    const before = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body;
+
+    const order = proLine(email);
+    const first = await orderPaid(order);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(first.body.instance.id, trial.body.id, 'the trial instance itself, no second instance');
+    assert.equal(first.body.instance.planId, 'pro');
+    const again = await orderPaid(order);
+    assert.equal(again.status, 201);
+    assert.deepEqual(again.body, first.body);
+
+    const instances = await http('GET', `${cp}/instances?projectId=${ws.project.id}`, { token });
+    assert.deepEqual(instances.body.items.map((i: any) => [i.id, i.planId]), [[trial.body.id, 'pro']]);
+    const grants = (await ledger(token, ws.wallet.id)).filter((e) => e.reference === `plan:${order.ref}`);
+    assert.equal(grants.length, 1);
+    assert.equal(grants[0].kind, 'grant');
+    assert.equal(grants[0].creditType, 'granted');
+    assert.equal(grants[0].amount, 20000);
+    const after = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body;
+    assert.equal(after.balance, before.balance + 20000);
+    assert.equal(after.grantedBalance, before.grantedBalance + 20000);
+    const audit = await http('GET', `${cp}/orgs/${ws.org.id}/audit-events?action=wallet.plan_credits_granted`, { token });
+    if (audit.status === 200) assert.ok(audit.body.items.some((e: any) => e.data.reference === `plan:${order.ref}`));
+  });
+
+  test('concurrent duplicate deliveries of one line: one upgrade, one grant', async () => {
+    const email = 'racer@example.com';
+    const { token, ws } = await signedIn(email);
+    const trial = await create(token, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter' });
+    await waitActive(token, trial.body.id);
+    const order = proLine(email);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => orderPaid(order)));
+    for (const a of answers) assert.ok(a.status === 201 || (a.status === 409 && a.body.error.code === 'IDEMPOTENCY_IN_PROGRESS'), JSON.stringify(a.body));
+    const settled = await orderPaid(order);
+    assert.equal(settled.body.instance.id, trial.body.id);
+    assert.equal((await ledger(token, ws.wallet.id)).filter((e) => e.reference === `plan:${order.ref}`).length, 1);
+    assert.equal(Number((await stack.db!('plan_periods').where({ source_ref: order.ref }).count<{ count: string }[]>('* as count'))[0]!.count), 1);
+  });
+
+  test('a buyer without a trial gets a new instance; a renewal line adds one more period; what is left expires at the period end', async () => {
+    const email = 'renewer@example.com';
+    const { token, ws } = await signedIn(email);
+    const first = await orderPaid(proLine(email));
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(first.body.instance.source, 'saleor');
+    const renewal = proLine(email);
+    const second = await orderPaid(renewal);
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const periods = await stack.db!('plan_periods').where({ org_id: ws.org.id }).orderBy('created_at');
+    assert.equal(periods.length, 2);
+    const w0 = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body;
+
+    // Nothing is due yet; 31 days on, both periods end and what is left of their grants expires once.
+    await expireDuePlanPeriods(stack.db!);
+    assert.equal((await stack.db!('plan_periods').where({ org_id: ws.org.id }).whereNotNull('expired_at')).length, 0, 'nothing is due yet');
+    const later = { clock: () => new Date(Date.now() + 31 * 86_400_000) };
+    assert.ok((await expireDuePlanPeriods(stack.db!, later)) >= 2);
+    assert.equal(await expireDuePlanPeriods(stack.db!, later), 0, 'a period expires once');
+    assert.equal((await stack.db!('plan_periods').where({ org_id: ws.org.id }).whereNotNull('expired_at')).length, 2);
+    const expiries = (await ledger(token, ws.wallet.id)).filter((e) => e.kind === 'expiry');
+    assert.equal(expiries.length, 2);
+    assert.equal(expiries.reduce((s, e) => s + e.amount, 0), -40000);
+    const w1 = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body;
+    assert.equal(w1.balance, w0.balance - 40000);
+    assert.equal(w1.grantedBalance, w0.grantedBalance - 40000);
+    const audited = await stack.db!('audit_events').where({ org_id: ws.org.id, action: 'wallet.credits_expired' });
+    assert.equal(audited.length, 2);
+  });
+});
