@@ -27,6 +27,8 @@ export interface ResolvedScope {
   role?: string;
   /** The instance a `via` field named (the run's instance), with its project. */
   via?: { instanceId: string; projectId: string; orgId: string };
+  /** Set when the operation declares `self`: whether the user it names is the caller. */
+  self?: boolean;
 }
 
 export const POLICY_DIR = 'policy';
@@ -182,7 +184,7 @@ export function decide(caller: Caller | undefined, operationId: string, scope: R
   const principal = principalEntity(caller, scope.role, ladder);
   const resource = resourceEntities(scope);
   const entities = [principal, ...resource.entities.filter((e) => e.uid.type !== principal.uid.type || e.uid.id !== principal.uid.id)];
-  const context = scope.via ? { via: ref('Instance', scope.via.instanceId) } : {};
+  const context = { ...(scope.via ? { via: ref('Instance', scope.via.instanceId) } : {}), ...(scope.self !== undefined ? { self: scope.self } : {}) };
   const answer = cedar.statefulIsAuthorized({
     principal: principal.uid,
     action: { type: 'Action', id: operationId },
