@@ -5,8 +5,9 @@ import { topUp } from '../../src/money/wallets';
 import { AppError } from '../../src/platform/errors';
 
 /**
- * POST /wallets/{walletId}/topups — credits in (idempotent by Idempotency-Key). Callers (policy/):
- * the Provisioner (paid credit packs) and platform operators (grants, promotions).
+ * POST /wallets/{walletId}/topups — credits in (idempotent by Idempotency-Key). Callers: the
+ * Provisioner (purchases) and platform operators (grants, promotions) — never a catalog
+ * publisher or an org role: credits are money (policy/: services.cedar, catalog-and-platform.cedar).
  */
 export const createTopup: Handler<'createTopup'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {

@@ -25,7 +25,7 @@ export interface RunFacts {
   projectId: string;
   runId: string;
   sessionId: string | null;
-  channel: 'user' | 'api_key' | 'widget';
+  channel: 'user' | 'api_key' | 'widget' | 'trigger';
   history?: RunHookContext<unknown>['history'];
   services?: HookServices;
 }

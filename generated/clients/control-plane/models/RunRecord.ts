@@ -33,6 +33,10 @@ import {
     RunStatusFromJSON,
     RunStatusFromJSONTyped,
     RunStatusToJSON,
+    RunTrigger,
+    RunTriggerFromJSON,
+    RunTriggerFromJSONTyped,
+    RunTriggerToJSON,
 } from './';
 
 /**
@@ -67,16 +71,22 @@ export interface RunRecord {
     callerKind?: RunRecordCallerKindEnum;
     /**
      * 
+     * @type {RunTrigger}
+     * @memberof RunRecord
+     */
+    trigger?: RunTrigger;
+    /**
+     * 
      * @type {RunStatus}
      * @memberof RunRecord
      */
     status: RunStatus;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunRecord
      */
-    output?: { [key: string]: object; };
+    output?: { [key: string]: any; };
     /**
      * 
      * @type {RunRecordUsage}
@@ -97,16 +107,16 @@ export interface RunRecord {
     error?: RunRecordError;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunRecord
      */
-    startedAt: Date;
+    startedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunRecord
      */
-    finishedAt?: Date | null;
+    finishedAt?: string | null;
     /**
      * 
      * @type {number}
@@ -129,13 +139,14 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'instanceId': json['instanceId'],
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'callerKind': !exists(json, 'callerKind') ? undefined : json['callerKind'],
+        'trigger': !exists(json, 'trigger') ? undefined : RunTriggerFromJSON(json['trigger']),
         'status': RunStatusFromJSON(json['status']),
         'output': !exists(json, 'output') ? undefined : json['output'],
         'usage': !exists(json, 'usage') ? undefined : RunRecordUsageFromJSON(json['usage']),
         'billing': !exists(json, 'billing') ? undefined : RunRecordBillingFromJSON(json['billing']),
         'error': !exists(json, 'error') ? undefined : RunRecordErrorFromJSON(json['error']),
-        'startedAt': (new Date(json['startedAt'])),
-        'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : new Date(json['finishedAt'])),
+        'startedAt': (json['startedAt']),
+        'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : json['finishedAt']),
         'durationMs': !exists(json, 'durationMs') ? undefined : json['durationMs'],
     };
 }
@@ -153,13 +164,14 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'instanceId': value.instanceId,
         'sessionId': value.sessionId,
         'callerKind': value.callerKind,
+        'trigger': RunTriggerToJSON(value.trigger),
         'status': RunStatusToJSON(value.status),
         'output': value.output,
         'usage': RunRecordUsageToJSON(value.usage),
         'billing': RunRecordBillingToJSON(value.billing),
         'error': RunRecordErrorToJSON(value.error),
-        'startedAt': (value.startedAt.toISOString()),
-        'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt.toISOString()),
+        'startedAt': (value.startedAt),
+        'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt),
         'durationMs': value.durationMs,
     };
 }
@@ -168,10 +180,12 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 * @export
 * @enum {string}
 */
-export enum RunRecordCallerKindEnum {
-    User = 'user',
-    ApiKey = 'api_key',
-    Widget = 'widget'
-}
+export const RunRecordCallerKindEnum = {
+    User: 'user',
+    ApiKey: 'api_key',
+    Widget: 'widget',
+    Trigger: 'trigger'
+} as const;
+export type RunRecordCallerKindEnum = typeof RunRecordCallerKindEnum[keyof typeof RunRecordCallerKindEnum];
 
 

@@ -29,6 +29,10 @@ import {
     RunRecordErrorFromJSON,
     RunRecordErrorFromJSONTyped,
     RunRecordErrorToJSON,
+    RunTrigger,
+    RunTriggerFromJSON,
+    RunTriggerFromJSONTyped,
+    RunTriggerToJSON,
     RunUsage,
     RunUsageFromJSON,
     RunUsageFromJSONTyped,
@@ -60,11 +64,17 @@ export interface RunRecord {
      */
     sessionId?: string | null;
     /**
-     * Who started the run.
+     * Who started the run (`trigger`: a schedule or webhook, see `trigger`).
      * @type {string}
      * @memberof RunRecord
      */
     callerKind?: RunRecordCallerKindEnum;
+    /**
+     * 
+     * @type {RunTrigger}
+     * @memberof RunRecord
+     */
+    trigger?: RunTrigger;
     /**
      * `cancelled`: the client went away mid-stream (charged for what was produced); `expired`: the gateway never reported back and the hold expired uncharged; `rejected`: refused by the credit or daily limits after admission.
      * @type {string}
@@ -97,16 +107,16 @@ export interface RunRecord {
     error?: RunRecordError;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunRecord
      */
-    startedAt: Date;
+    startedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunRecord
      */
-    finishedAt?: Date | null;
+    finishedAt?: string | null;
     /**
      * 
      * @type {number}
@@ -129,13 +139,14 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'instanceId': json['instanceId'],
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'callerKind': !exists(json, 'callerKind') ? undefined : json['callerKind'],
+        'trigger': !exists(json, 'trigger') ? undefined : RunTriggerFromJSON(json['trigger']),
         'status': json['status'],
         'output': !exists(json, 'output') ? undefined : RunOutputFromJSON(json['output']),
         'usage': !exists(json, 'usage') ? undefined : RunUsageFromJSON(json['usage']),
         'billing': !exists(json, 'billing') ? undefined : RunBillingFromJSON(json['billing']),
         'error': !exists(json, 'error') ? undefined : RunRecordErrorFromJSON(json['error']),
-        'startedAt': (new Date(json['startedAt'])),
-        'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : new Date(json['finishedAt'])),
+        'startedAt': (json['startedAt']),
+        'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : json['finishedAt']),
         'durationMs': !exists(json, 'durationMs') ? undefined : json['durationMs'],
     };
 }
@@ -153,13 +164,14 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'instanceId': value.instanceId,
         'sessionId': value.sessionId,
         'callerKind': value.callerKind,
+        'trigger': RunTriggerToJSON(value.trigger),
         'status': value.status,
         'output': RunOutputToJSON(value.output),
         'usage': RunUsageToJSON(value.usage),
         'billing': RunBillingToJSON(value.billing),
         'error': RunRecordErrorToJSON(value.error),
-        'startedAt': (value.startedAt.toISOString()),
-        'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt.toISOString()),
+        'startedAt': (value.startedAt),
+        'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt),
         'durationMs': value.durationMs,
     };
 }
@@ -168,23 +180,26 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 * @export
 * @enum {string}
 */
-export enum RunRecordCallerKindEnum {
-    User = 'user',
-    ApiKey = 'api_key',
-    Widget = 'widget'
-}
+export const RunRecordCallerKindEnum = {
+    User: 'user',
+    ApiKey: 'api_key',
+    Widget: 'widget',
+    Trigger: 'trigger'
+} as const;
+export type RunRecordCallerKindEnum = typeof RunRecordCallerKindEnum[keyof typeof RunRecordCallerKindEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum RunRecordStatusEnum {
-    Running = 'running',
-    Succeeded = 'succeeded',
-    Failed = 'failed',
-    TimedOut = 'timed_out',
-    Cancelled = 'cancelled',
-    Expired = 'expired',
-    Rejected = 'rejected'
-}
+export const RunRecordStatusEnum = {
+    Running: 'running',
+    Succeeded: 'succeeded',
+    Failed: 'failed',
+    TimedOut: 'timed_out',
+    Cancelled: 'cancelled',
+    Expired: 'expired',
+    Rejected: 'rejected'
+} as const;
+export type RunRecordStatusEnum = typeof RunRecordStatusEnum[keyof typeof RunRecordStatusEnum];
 
 
