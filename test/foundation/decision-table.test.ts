@@ -85,7 +85,7 @@ before(async () => {
   foreign.userId = foreign.user;
   tokens['realm:publisher-admin'] = await stack.userToken('publisher@platform.example', ['publisher-admin']);
   tokens['realm:platform-operator'] = await stack.userToken('operator@platform.example', ['platform-operator']);
-  for (const s of ['gateway', 'runner', 'connector-gateway', 'provisioner'] as const) tokens[`service:${s}`] = await stack.serviceToken(s);
+  for (const s of ['gateway', 'runner', 'connector-gateway', 'provisioner', 'scheduler'] as const) tokens[`service:${s}`] = await stack.serviceToken(s);
   tokens['service:runtime'] = await stack.serviceToken('runtime' as 'runner');
   const key = async (instanceIds: string[]) => (await http('POST', `${cp}/projects/${own.prj}/api-keys`, { token: tokens.owner, body: { name: 'dt', instanceIds } })).body.secret as string;
   apiKeys.none = await key([]);
