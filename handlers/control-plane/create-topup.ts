@@ -1,8 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { actorOf, recordAudit } from '../../src/audit';
+import { actorOf } from '../../src/audit';
 import { isService } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
-import { topUp } from '../../src/money/wallets';
+import { topUpWallet } from '../../src/money/top-ups';
 import { AppError } from '../../src/platform/errors';
 
 /**
@@ -14,30 +14,20 @@ export const createTopup: Handler<'createTopup'> = (req, ctx) =>
     const provisioner = isService(ctx.caller, 'provisioner');
     const admin = ctx.caller?.kind === 'user' && ctx.caller.roles.has('publisher-admin');
     if (!provisioner && !admin) throw new AppError('FORBIDDEN', 'Top-ups are made by the commerce integration or a platform administrator');
-    const wallet = await trx('wallets').select('id', 'org_id', 'project_id').where({ id: req.params.walletId }).first();
-    if (!wallet) throw new AppError('NOT_FOUND', 'Wallet not found');
     const { body } = req;
-    const r = await topUp(
+    const r = await topUpWallet(
       trx,
       {
         walletId: req.params.walletId,
         amount: body.amount,
         creditType: body.creditType,
-        reference: body.reference ?? req.headers['idempotency-key'] ?? null,
-        metadata: { source: body.source, actor: ctx.caller?.subject },
+        source: body.source,
+        reference: body.reference ?? null,
+        fallbackReference: req.headers['idempotency-key'] ?? null,
+        metadata: { actor: ctx.caller?.subject },
       },
-      ctx.deps.money,
+      { money: ctx.deps.money, actor: actorOf(ctx.caller), requestId: ctx.requestId },
     );
-    await recordAudit(trx, {
-      orgId: wallet.org_id,
-      projectId: wallet.project_id,
-      action: 'wallet.topup',
-      resourceType: 'wallet',
-      resourceId: r.wallet.id,
-      actor: actorOf(ctx.caller),
-      requestId: ctx.requestId,
-      data: { walletId: r.wallet.id, ledgerEntryId: r.ledgerEntryId, amount: r.amount, creditType: r.creditType, source: body.source, reference: body.reference ?? null, balanceAfter: r.wallet.balance },
-    });
     return {
       status: 201 as const,
       body: {
@@ -51,7 +41,7 @@ export const createTopup: Handler<'createTopup'> = (req, ctx) =>
         available: r.wallet.available,
         paidBalance: r.wallet.paidBalance,
         grantedBalance: r.wallet.grantedBalance,
-        createdAt: new Date().toISOString(),
+        createdAt: r.createdAt.toISOString(),
       },
     };
   });

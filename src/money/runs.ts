@@ -21,7 +21,7 @@
  */
 import type { Knex } from 'knex';
 import type { AuditActor } from '../audit';
-import { meterInstanceUsage } from '../billing/metering';
+import { meterInstanceUsage } from './metering';
 import { one, type Db } from '../db/tx';
 import { AppError } from '../platform/errors';
 import { expireRunsOf, finishRun, insertRun, replayOf, runById, sessionHistory, type CallerKind, type RunFinish, type RunRow, type RunStatus } from '../runs/records';
