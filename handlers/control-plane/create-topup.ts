@@ -1,19 +1,15 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { actorOf } from '../../src/audit';
-import { isService } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { topUpWallet } from '../../src/money/top-ups';
-import { AppError } from '../../src/platform/errors';
 
 /**
  * POST /wallets/{walletId}/topups — credits in (idempotent by Idempotency-Key). Callers: the
- * Provisioner (paid credit packs) and platform publisher-admins (grants, promotions).
+ * Provisioner (purchases) and platform operators (grants, promotions) — never a catalog
+ * publisher or an org role: credits are money (policy/: services.cedar, catalog-and-platform.cedar).
  */
 export const createTopup: Handler<'createTopup'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {
-    const provisioner = isService(ctx.caller, 'provisioner');
-    const admin = ctx.caller?.kind === 'user' && ctx.caller.roles.has('publisher-admin');
-    if (!provisioner && !admin) throw new AppError('FORBIDDEN', 'Top-ups are made by the commerce integration or a platform administrator');
     const { body } = req;
     const r = await topUpWallet(
       trx,

@@ -73,6 +73,7 @@ export type AuthorizeRunResult =
 interface InstanceForRun {
   id: string;
   state: string;
+  offering_lifecycle: string;
   wallet_id: string;
   org_id: string;
   project_id: string;
@@ -88,11 +89,13 @@ export async function authorizeRun(db: Knex, input: AuthorizeRunInput, deps: Run
   // Immutable or slowly changing facts, read without any lock.
   const inst = await one<InstanceForRun>(
     db,
-    `select i.id, i.state, i.wallet_id, i.org_id, i.project_id, i.plan_id, i.effective_config, v.plans
-       from instances i join offering_versions v on v.id = i.version_id where i.id = ?`,
+    `select i.id, i.state, i.wallet_id, i.org_id, i.project_id, i.plan_id, i.effective_config, v.plans, o.lifecycle as offering_lifecycle
+       from instances i join offering_versions v on v.id = i.version_id join offerings o on o.id = i.offering_id where i.id = ?`,
     [input.instanceId],
   );
   if (!inst) throw new AppError('NOT_FOUND', 'Instance not found');
+  // End of life stops an offering's instances: no run is admitted, whatever a gateway cached.
+  if (inst.offering_lifecycle === 'eol') throw new AppError('OFFERING_EOL', 'The offering has reached its end of life; its instances no longer run', { instanceId: inst.id });
   if (inst.state !== 'active') throw new AppError('NOT_ENTITLED', `The instance is ${inst.state}; runs need an active instance`, { instanceId: inst.id, state: inst.state });
   if (input.walletId !== undefined && input.walletId !== inst.wallet_id) {
     throw new AppError('UNPROCESSABLE', 'walletId is not the wallet that pays for this instance', { instanceId: inst.id });
