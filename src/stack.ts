@@ -64,7 +64,7 @@ export async function startStack(
     const gatewayUrl = () => (config.ports.gateway === 0 && gatewayListenUrl ? gatewayListenUrl : config.urls.gateway);
     const builders: Record<ServiceName, () => Promise<ServiceApp>> = {
       'control-plane': async () => {
-        const cp = buildControlPlane({ config, log, db: db!, identity }, { publicUrl: cpUrl, onLifecycleChange: (id) => signals.publish(id) });
+        const cp = buildControlPlane({ config, log, db: db!, identity }, { publicUrl: cpUrl, gatewayUrl, onLifecycleChange: (id) => signals.publish(id) });
         await cp.start();
         stoppers.push(() => cp.stop());
         return createControlPlaneApp(cp.deps, { ...v, gatewayUrl });

@@ -24,6 +24,7 @@ const SERVICE_CLIENTS = {
   provisioner: config.provisioner.clientId,
   runner: config.runner.clientId,
   'connector-gateway': config.connectorGateway.clientId,
+  scheduler: config.scheduler.clientId,
 } as const;
 
 /** operationIds per `service:<name>` in the specs' x-roles. */

@@ -23,6 +23,10 @@ export interface SchedulerTriggersConfig {
      */
     input?: string;
     enabled?: boolean;
+    /**
+     * A slot the scheduler could not start on time (control plane down): `skip` it, or `run_once` for all the missed slots.
+     */
+    missedRunPolicy?: 'skip' | 'run_once';
   }[];
   /**
    * Accept signed inbound webhooks that start a run.

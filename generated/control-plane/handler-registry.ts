@@ -44,6 +44,7 @@ import { listInstanceRuns } from '../../handlers/control-plane/list-instance-run
 import { listInstances } from '../../handlers/control-plane/list-instances';
 import { listInstanceSessionMessages } from '../../handlers/control-plane/list-instance-session-messages';
 import { listInstanceSessions } from '../../handlers/control-plane/list-instance-sessions';
+import { listInstanceTriggers } from '../../handlers/control-plane/list-instance-triggers';
 import { listKnowledgeBases } from '../../handlers/control-plane/list-knowledge-bases';
 import { listLedgerEntries } from '../../handlers/control-plane/list-ledger-entries';
 import { listOfferings } from '../../handlers/control-plane/list-offerings';
@@ -57,11 +58,13 @@ import { publishLangflowFlow } from '../../handlers/control-plane/publish-langfl
 import { queryKnowledgeBase } from '../../handlers/control-plane/query-knowledge-base';
 import { receiveArgocdNotification } from '../../handlers/control-plane/receive-argocd-notification';
 import { receiveSaleorOrderPaid } from '../../handlers/control-plane/receive-saleor-order-paid';
+import { receiveTriggerWebhook } from '../../handlers/control-plane/receive-trigger-webhook';
 import { removeOrgMember } from '../../handlers/control-plane/remove-org-member';
 import { resumeInstance } from '../../handlers/control-plane/resume-instance';
 import { revokeApiKey } from '../../handlers/control-plane/revoke-api-key';
 import { revokeConnectorBinding } from '../../handlers/control-plane/revoke-connector-binding';
 import { rotateInstanceSecrets } from '../../handlers/control-plane/rotate-instance-secrets';
+import { rotateWebhookTriggerSecret } from '../../handlers/control-plane/rotate-webhook-trigger-secret';
 import { settleReservation } from '../../handlers/control-plane/settle-reservation';
 import { terminateInstance } from '../../handlers/control-plane/terminate-instance';
 import { transitionOffering } from '../../handlers/control-plane/transition-offering';
@@ -116,6 +119,7 @@ export const handlers = {
   listInstances,
   listInstanceSessionMessages,
   listInstanceSessions,
+  listInstanceTriggers,
   listKnowledgeBases,
   listLedgerEntries,
   listOfferings,
@@ -129,11 +133,13 @@ export const handlers = {
   queryKnowledgeBase,
   receiveArgocdNotification,
   receiveSaleorOrderPaid,
+  receiveTriggerWebhook,
   removeOrgMember,
   resumeInstance,
   revokeApiKey,
   revokeConnectorBinding,
   rotateInstanceSecrets,
+  rotateWebhookTriggerSecret,
   settleReservation,
   terminateInstance,
   transitionOffering,

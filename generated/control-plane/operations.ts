@@ -418,6 +418,16 @@ export interface ListInstanceSessionsRequest {
 export type ListInstanceSessionsResult =
   | { status: 200; body: T.RunSessionList; headers?: Record<string, string>; contentType?: string };
 
+/** GET /instances/{instanceId}/triggers */
+export interface ListInstanceTriggersRequest {
+  params: T.ListInstanceTriggersPathParams;
+  query: Record<string, never>;
+  headers: T.ListInstanceTriggersHeaders;
+  body: undefined;
+}
+export type ListInstanceTriggersResult =
+  | { status: 200; body: T.TriggerList; headers?: Record<string, string>; contentType?: string };
+
 /** GET /rag/knowledge-bases */
 export interface ListKnowledgeBasesRequest {
   params: Record<string, never>;
@@ -548,6 +558,16 @@ export interface ReceiveSaleorOrderPaidRequest {
 export type ReceiveSaleorOrderPaidResult =
   | { status: 201; body: T.OrderPaidResult; headers?: Record<string, string>; contentType?: string };
 
+/** POST /triggers/{triggerId}/webhook */
+export interface ReceiveTriggerWebhookRequest {
+  params: T.ReceiveTriggerWebhookPathParams;
+  query: Record<string, never>;
+  headers: T.ReceiveTriggerWebhookHeaders;
+  body: T.TriggerWebhookPayload;
+}
+export type ReceiveTriggerWebhookResult =
+  | { status: 202; body: T.TriggerWebhookAccepted; headers?: Record<string, string>; contentType?: string };
+
 /** DELETE /orgs/{orgId}/members/{userId} */
 export interface RemoveOrgMemberRequest {
   params: T.RemoveOrgMemberPathParams;
@@ -597,6 +617,16 @@ export interface RotateInstanceSecretsRequest {
 }
 export type RotateInstanceSecretsResult =
   | { status: 202; body: T.RotateSecretsResult; headers?: Record<string, string>; contentType?: string };
+
+/** POST /instances/{instanceId}/triggers/webhook/secret */
+export interface RotateWebhookTriggerSecretRequest {
+  params: T.RotateWebhookTriggerSecretPathParams;
+  query: Record<string, never>;
+  headers: T.RotateWebhookTriggerSecretHeaders;
+  body: undefined;
+}
+export type RotateWebhookTriggerSecretResult =
+  | { status: 201; body: T.WebhookTriggerSecret; headers?: Record<string, string>; contentType?: string };
 
 /** POST /billing/settle */
 export interface SettleReservationRequest {
@@ -741,6 +771,7 @@ export interface Handlers {
   listInstances: OperationHandler<ListInstancesRequest, ListInstancesResult, ControlPlaneDeps>;
   listInstanceSessionMessages: OperationHandler<ListInstanceSessionMessagesRequest, ListInstanceSessionMessagesResult, ControlPlaneDeps>;
   listInstanceSessions: OperationHandler<ListInstanceSessionsRequest, ListInstanceSessionsResult, ControlPlaneDeps>;
+  listInstanceTriggers: OperationHandler<ListInstanceTriggersRequest, ListInstanceTriggersResult, ControlPlaneDeps>;
   listKnowledgeBases: OperationHandler<ListKnowledgeBasesRequest, ListKnowledgeBasesResult, ControlPlaneDeps>;
   listLedgerEntries: OperationHandler<ListLedgerEntriesRequest, ListLedgerEntriesResult, ControlPlaneDeps>;
   listOfferings: OperationHandler<ListOfferingsRequest, ListOfferingsResult, ControlPlaneDeps>;
@@ -754,11 +785,13 @@ export interface Handlers {
   queryKnowledgeBase: OperationHandler<QueryKnowledgeBaseRequest, QueryKnowledgeBaseResult, ControlPlaneDeps>;
   receiveArgocdNotification: OperationHandler<ReceiveArgocdNotificationRequest, ReceiveArgocdNotificationResult, ControlPlaneDeps>;
   receiveSaleorOrderPaid: OperationHandler<ReceiveSaleorOrderPaidRequest, ReceiveSaleorOrderPaidResult, ControlPlaneDeps>;
+  receiveTriggerWebhook: OperationHandler<ReceiveTriggerWebhookRequest, ReceiveTriggerWebhookResult, ControlPlaneDeps>;
   removeOrgMember: OperationHandler<RemoveOrgMemberRequest, RemoveOrgMemberResult, ControlPlaneDeps>;
   resumeInstance: OperationHandler<ResumeInstanceRequest, ResumeInstanceResult, ControlPlaneDeps>;
   revokeApiKey: OperationHandler<RevokeApiKeyRequest, RevokeApiKeyResult, ControlPlaneDeps>;
   revokeConnectorBinding: OperationHandler<RevokeConnectorBindingRequest, RevokeConnectorBindingResult, ControlPlaneDeps>;
   rotateInstanceSecrets: OperationHandler<RotateInstanceSecretsRequest, RotateInstanceSecretsResult, ControlPlaneDeps>;
+  rotateWebhookTriggerSecret: OperationHandler<RotateWebhookTriggerSecretRequest, RotateWebhookTriggerSecretResult, ControlPlaneDeps>;
   settleReservation: OperationHandler<SettleReservationRequest, SettleReservationResult, ControlPlaneDeps>;
   terminateInstance: OperationHandler<TerminateInstanceRequest, TerminateInstanceResult, ControlPlaneDeps>;
   transitionOffering: OperationHandler<TransitionOfferingRequest, TransitionOfferingResult, ControlPlaneDeps>;
@@ -816,6 +849,7 @@ export const operations = {
   listInstances: {"method":"get","path":"/instances","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   listInstanceSessionMessages: {"method":"get","path":"/instances/{instanceId}/sessions/{sessionId}/messages","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[200]},
   listInstanceSessions: {"method":"get","path":"/instances/{instanceId}/sessions","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[200]},
+  listInstanceTriggers: {"method":"get","path":"/instances/{instanceId}/triggers","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   listKnowledgeBases: {"method":"get","path":"/rag/knowledge-bases","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key"],"idempotency":null,"successStatus":[200]},
   listLedgerEntries: {"method":"get","path":"/wallets/{walletId}/ledger","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   listOfferings: {"method":"get","path":"/offerings","security":[[],["bearerAuth"]],"roles":["public","publisher-admin"],"idempotency":null,"successStatus":[200]},
@@ -829,11 +863,13 @@ export const operations = {
   queryKnowledgeBase: {"method":"post","path":"/rag/knowledge-bases/{kbId}/query","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","service:runner"],"idempotency":null,"successStatus":[200]},
   receiveArgocdNotification: {"method":"post","path":"/integrations/argocd/notifications","security":[["argocdWebhookAuth"]],"roles":["service:argocd"],"idempotency":null,"successStatus":[200]},
   receiveSaleorOrderPaid: {"method":"post","path":"/integrations/saleor/order-paid","security":[["bearerAuth"]],"roles":["service:provisioner"],"idempotency":"required","successStatus":[201]},
+  receiveTriggerWebhook: {"method":"post","path":"/triggers/{triggerId}/webhook","security":[],"roles":["trigger-webhook"],"idempotency":null,"successStatus":[202]},
   removeOrgMember: {"method":"delete","path":"/orgs/{orgId}/members/{userId}","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[204]},
   resumeInstance: {"method":"post","path":"/instances/{instanceId}/resume","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[200]},
   revokeApiKey: {"method":"post","path":"/projects/{projectId}/api-keys/{keyId}/revoke","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   revokeConnectorBinding: {"method":"post","path":"/connectors/bindings/{bindingId}/revoke","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   rotateInstanceSecrets: {"method":"post","path":"/instances/{instanceId}/rotate-secrets","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[202]},
+  rotateWebhookTriggerSecret: {"method":"post","path":"/instances/{instanceId}/triggers/webhook/secret","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   settleReservation: {"method":"post","path":"/billing/settle","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":"optional","successStatus":[200]},
   terminateInstance: {"method":"post","path":"/instances/{instanceId}/terminate","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[202]},
   transitionOffering: {"method":"post","path":"/offerings/{offeringId}/transitions","security":[["bearerAuth"]],"roles":["publisher-admin"],"idempotency":null,"successStatus":[200]},

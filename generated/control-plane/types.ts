@@ -306,11 +306,12 @@ export interface RunAdmission {
    * One per gateway request: retries of this authorize send the same, another request with the same `runId` another.
    */
   attemptId: string;
-  callerKind: 'user' | 'api_key' | 'widget';
+  callerKind: 'user' | 'api_key' | 'widget' | 'trigger';
   /**
-   * User id, API key id or widget session id: the owner of the run and of its session.
+   * User id, API key id, widget session id or `<kind>:<triggerId>`: the owner of the run and of its session.
    */
   callerSubject: string;
+  trigger?: TriggerRef;
   sessionId?: string;
   /**
    * sha256 of the run request, for runs started with an Idempotency-Key.
@@ -322,6 +323,13 @@ export interface RunAdmission {
   input?: {
     [k: string]: unknown | undefined;
   };
+}
+/**
+ * The schedule or webhook trigger that started the run.
+ */
+export interface TriggerRef {
+  kind: 'schedule' | 'webhook';
+  id: string;
 }
 export interface BindingRef {
   bindingId: string;
@@ -1283,7 +1291,8 @@ export interface RunRecord {
   runId: string;
   instanceId: string;
   sessionId?: string | null;
-  callerKind?: 'user' | 'api_key' | 'widget';
+  callerKind?: 'user' | 'api_key' | 'widget' | 'trigger';
+  trigger?: RunTrigger;
   status: RunStatus;
   output?: {
     text: string;
@@ -1311,6 +1320,13 @@ export interface RunRecord {
   startedAt: string;
   finishedAt?: string | null;
   durationMs?: number | null;
+}
+/**
+ * What started the run: `api` (a request to the gateway's `/v1/runs`; `id` null), a `schedule` or a `webhook` trigger (its id).
+ */
+export interface RunTrigger {
+  kind: 'api' | 'schedule' | 'webhook';
+  id: string | null;
 }
 /**
  * Usage quantities keyed by metering dimension name from the registry (for example `tokens_in`, `retrievals`).
@@ -1399,6 +1415,42 @@ export interface Team {
 export interface TeamList {
   items: Team[];
   nextCursor: string | null;
+}
+export interface Trigger {
+  triggerId: string;
+  instanceId: string;
+  kind: 'schedule' | 'webhook';
+  name: string;
+  cron?: string;
+  timezone?: string;
+  missedRunPolicy?: 'skip' | 'run_once';
+  enabled: boolean;
+  nextRunAt: string | null;
+  /**
+   * The last slot a run was started for.
+   */
+  lastRunAt: string | null;
+  lastRunId: string | null;
+  /**
+   * A run of this trigger is in progress (at most one at a time).
+   */
+  inFlight: boolean;
+}
+export interface TriggerList {
+  items: Trigger[];
+}
+export interface TriggerWebhookAccepted {
+  triggerId: string;
+  instanceId: string;
+  runId: string;
+  status: 'accepted';
+}
+/**
+ * Any JSON object; `input` (a string) is the run's text input, else the whole body is.
+ */
+export interface TriggerWebhookPayload {
+  input?: string;
+  [k: string]: unknown | undefined;
 }
 export interface UpdateInstanceRequest {
   name?: string;
@@ -1491,6 +1543,19 @@ export interface Wallet {
   lowBalance: boolean;
   createdAt: string;
   updatedAt: string;
+}
+export interface WebhookTriggerSecret {
+  triggerId: string;
+  instanceId: string;
+  url: string;
+  /**
+   * Shown once; sign deliveries with it.
+   */
+  secret: string;
+  signatureHeader: string;
+  timestampHeader: string;
+  toleranceSeconds: number;
+  createdAt: string;
 }
 export interface Workspace {
   /**
@@ -2117,6 +2182,47 @@ export interface ListInstanceEventsHeaders {
    * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
    */
   'x-request-id'?: string;
+}
+export interface ListInstanceTriggersPathParams {
+  /**
+   * Instance id.
+   */
+  instanceId: string;
+}
+export interface ListInstanceTriggersHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface RotateWebhookTriggerSecretPathParams {
+  /**
+   * Instance id.
+   */
+  instanceId: string;
+}
+export interface RotateWebhookTriggerSecretHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ReceiveTriggerWebhookPathParams {
+  triggerId: string;
+}
+export interface ReceiveTriggerWebhookHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+  /**
+   * Unix time of the delivery in seconds.
+   */
+  'x-trigger-timestamp'?: string;
+  /**
+   * `v1=<hex HMAC-SHA256>` of `<timestamp>.<raw body>`.
+   */
+  'x-trigger-signature'?: string;
 }
 export interface ReceiveArgocdNotificationHeaders {
   /**

@@ -117,7 +117,7 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 /** Routing facts read from the spec (the router itself is openapi-backend over the bundled spec). */
 export const operations = {
   autoActivateInstance: {"method":"post","path":"/v1/instances/autoActivate","security":[["bearerAuth"]],"roles":["authenticated"],"idempotency":"optional","successStatus":[200,202]},
-  createRun: {"method":"post","path":"/v1/runs","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","widget-session"],"idempotency":"optional","successStatus":[200,200]},
+  createRun: {"method":"post","path":"/v1/runs","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","widget-session","service:scheduler"],"idempotency":"optional","successStatus":[200,200]},
   createWorkspaceAuto: {"method":"post","path":"/v1/workspaces/auto","security":[["bearerAuth"]],"roles":["authenticated"],"idempotency":"optional","successStatus":[200,201]},
   deleteSession: {"method":"delete","path":"/v1/sessions/{sessionId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[204]},
   getRun: {"method":"get","path":"/v1/runs/{runId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[200]},

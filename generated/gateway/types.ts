@@ -179,9 +179,10 @@ export interface RunRecord {
   instanceId: string;
   sessionId?: string | null;
   /**
-   * Who started the run.
+   * Who started the run (`trigger`: a schedule or webhook, see `trigger`).
    */
-  callerKind?: 'user' | 'api_key' | 'widget';
+  callerKind?: 'user' | 'api_key' | 'widget' | 'trigger';
+  trigger?: RunTrigger;
   /**
    * `cancelled`: the client went away mid-stream (charged for what was produced); `expired`: the gateway never reported back and the hold expired uncharged; `rejected`: refused by the credit or daily limits after admission.
    */
@@ -202,6 +203,13 @@ export interface RunRecord {
   startedAt: string;
   finishedAt?: string | null;
   durationMs?: number | null;
+}
+/**
+ * What started the run: `api` (a request to `/v1/runs`: user, API key or widget; `id` null), a `schedule` or a `webhook` trigger (its id).
+ */
+export interface RunTrigger {
+  kind: 'api' | 'schedule' | 'webhook';
+  id: string | null;
 }
 export interface RunUsage {
   dimensions: UsageDimensions;
@@ -233,6 +241,14 @@ export interface RunRequest {
    * true answers Server-Sent Events (as `Accept: text/event-stream` does).
    */
   stream?: boolean;
+  trigger?: TriggerRef;
+}
+/**
+ * The schedule or webhook trigger that started the run; set only by the platform's scheduler (`svc:scheduler`).
+ */
+export interface TriggerRef {
+  kind: 'schedule' | 'webhook';
+  id: string;
 }
 export interface RunResult {
   runId: string;

@@ -36,7 +36,7 @@ export interface RunHookContext<Config> {
   runId: string;
   /** The caller's session (null for a one-off run). */
   sessionId: string | null;
-  channel: 'user' | 'api_key' | 'widget';
+  channel: 'user' | 'api_key' | 'widget' | 'trigger';
   /** The session's previous turns, oldest first (what the runtime is sent). */
   history: readonly { role: 'user' | 'assistant'; content: string }[];
   /** Platform services a hook may use; all are scoped to this instance. */

@@ -73,6 +73,9 @@ export const DEMO_OFFERINGS: DemoOffering[] = [
       // No servers by default: a buyer adds their own MCP servers to the instance (README "MCP servers").
       { id: 'mcp_tools', v: 1, defaults: {} },
       { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10 } },
+      // No schedules by default: a buyer adds them to the instance (README "Schedules and webhook triggers").
+      { id: 'scheduler_triggers', v: 1, defaults: {} },
+      { id: 'observability', v: 1, defaults: { traceSampleRate: 1 } },
     ],
     plans: [
       {

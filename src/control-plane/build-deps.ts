@@ -12,6 +12,7 @@ import { createSecretStore } from '../secrets';
 import { RagService, createRagBackend } from '../rag';
 import { createObjectStore } from '../storage';
 import type { ControlPlaneDeps } from './deps';
+import { createTriggers } from '../scheduler';
 
 /** Provisioning longer than this shows as stuck (and on the stuck-instances alert). */
 const STUCK_AFTER_MS = 10 * 60_000;
@@ -30,7 +31,7 @@ export interface ControlPlaneRuntime {
  */
 export function buildControlPlane(
   base: { config: Config; log: Logger; db: Knex; identity: Identity },
-  opts: { publicUrl: () => string; onLifecycleChange?: (instanceId: string) => void },
+  opts: { publicUrl: () => string; gatewayUrl?: () => string; onLifecycleChange?: (instanceId: string) => void },
 ): ControlPlaneRuntime {
   const { config, log, db } = base;
   let desiredState: DesiredStateSync | undefined;
@@ -49,6 +50,7 @@ export function buildControlPlane(
     rag: new RagService(db, createRagBackend(config.rag, db), objectStore, log.child({ component: 'rag' }), { uploadCapBytes: config.rag.maxUploadBytes }),
     deploymentHealth: desiredState,
     secrets: createSecretStore(config),
+    triggers: createTriggers({ config, identity: base.identity, db, log: log.child({ component: 'scheduler' }), gatewayUrl: opts.gatewayUrl ?? (() => config.urls.gateway), publicUrl: opts.publicUrl }),
     instances: { db, desiredState, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
   };
   let sweepers: Sweepers | undefined;
@@ -59,10 +61,13 @@ export function buildControlPlane(
       await deps.rag.worker.resume();
       desiredState!.startSweeper();
       // Expired reservations release their budget; idempotency keys older than their TTL go.
+      // Due schedules start their runs through the gateway (every replica may run it: elected per slot).
+      deps.triggers.start();
       sweepers = startMoneySweepers(db, { onError: (err, sweeper) => log.error({ err, sweeper }, 'money sweeper failed') }, deps.money);
       if (config.seedDemo) await seedDemo(db, deps.objectStore, log.child({ component: 'seed-demo' }));
     },
     async stop() {
+      await deps.triggers.stop();
       await deps.rag.worker.stop();
       await sweepers?.stop();
       await desiredState!.stop();

@@ -8,6 +8,7 @@ import type { Logger } from '../platform/logger';
 import type { SecretStore } from '../secrets/secret-store';
 import type { RagService } from '../rag/service';
 import type { ObjectStore } from '../storage/object-store';
+import type { Triggers } from '../scheduler';
 
 /** What every control-plane handler receives as `ctx.deps`. */
 export interface ControlPlaneDeps {
@@ -27,4 +28,6 @@ export interface ControlPlaneDeps {
   rag: RagService;
   /** Connector credentials (Vault KV v2, or the encrypted local store). */
   secrets: SecretStore;
+  /** Schedules and webhook triggers: the scheduler that starts their runs through the gateway. */
+  triggers: Triggers;
 }

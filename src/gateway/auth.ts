@@ -27,7 +27,8 @@ const widgetClaims = new WeakMap<Caller, WidgetSessionClaims>();
 
 /** The credential to forward to the Control Plane on the caller's behalf. */
 export function credentialOf(caller: Caller): Credential {
-  if (caller.kind === 'widget') return { kind: 'service' };
+  // Widget sessions and the scheduler (a trigger's run) read entitlements with the gateway's own token.
+  if (caller.kind === 'widget' || caller.kind === 'service') return { kind: 'service' };
   const c = presented.get(caller);
   if (!c) throw new AppError('UNAUTHENTICATED', 'No credential for this caller');
   return c;

@@ -33,6 +33,7 @@ import type { RunnerRunRequest, RunnerRunResult } from '../../generated/runner/t
 import { AppError, type ErrorCode } from '../platform/errors';
 import type { Caller } from '../platform/http/handler-types';
 import { newId } from '../platform/ids';
+import { triggerRunId } from '../runs/trigger-run-id';
 import type { Logger } from '../platform/logger';
 import { credentialOf, widgetSessionOf } from './auth';
 import { afterRun, beforeRun, factsOf, inputText, type HookedInput, type RunFacts } from './capability-hooks';
@@ -45,12 +46,16 @@ import type { BucketSpec } from './rate-limit';
 import { estimateUsage, maxOutputTokensFor, promptTokens, type PromptParts } from './run-budget';
 import { GATEWAY_RUNNER_TIMEOUT_MS } from './runner-client';
 
-export type Channel = 'user' | 'api_key' | 'widget';
+/** `trigger`: a schedule or webhook trigger's run, started by the Control Plane's scheduler (svc:scheduler). */
+export type Channel = 'user' | 'api_key' | 'widget' | 'trigger';
 
 /** The metering dimension a run is counted in, by the channel it came through. */
-export const CHANNEL_DIMENSION: Record<Channel, string> = { user: 'chat_runs', api_key: 'api_runs', widget: 'widget_runs' };
-/** The experience capability whose per-caller limits apply to a channel. */
-const CHANNEL_CAPABILITY: Record<Channel, string> = { user: 'chat_ui', api_key: 'api_endpoint', widget: 'web_widget' };
+export const CHANNEL_DIMENSION: Record<Channel, string> = { user: 'chat_runs', api_key: 'api_runs', widget: 'widget_runs', trigger: 'scheduled_runs' };
+/** The capability whose per-caller limits apply to a channel (and that a trigger's instance must have). */
+const CHANNEL_CAPABILITY: Record<Channel, string> = { user: 'chat_ui', api_key: 'api_endpoint', widget: 'web_widget', trigger: 'scheduler_triggers' };
+
+/** The service role of the scheduler, the only caller that may start a run for a trigger. */
+export const SCHEDULER_ROLE = 'svc:scheduler';
 
 /** Reservations outlive the longest run (60 s) with room for settle retries; so do concurrency leases. */
 export const RESERVATION_TTL_SECONDS = 120;
@@ -70,7 +75,8 @@ export interface RunAnswer {
 
 export function channelOf(caller: Caller | undefined): Channel {
   if (caller?.kind === 'user' || caller?.kind === 'api_key' || caller?.kind === 'widget') return caller.kind;
-  throw new AppError('FORBIDDEN', 'Runs are started by users, project API keys or widget sessions');
+  if (caller?.kind === 'service' && caller.roles.has(SCHEDULER_ROLE)) return 'trigger';
+  throw new AppError('FORBIDDEN', 'Runs are started by users, project API keys, widget sessions or the scheduler');
 }
 
 export function maxInputCharsFor(channel: Channel, ent: Entitlements): number {
@@ -199,7 +205,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
   const createdAt = new Date();
   const channel = channelOf(caller);
   const who = caller!;
-  const runId = idempotencyKey ? idempotentRunId(who, idempotencyKey) : newId('run');
+  const runId = idempotencyKey ? (body.trigger ? triggerRunId(body.trigger, idempotencyKey) : idempotentRunId(who, idempotencyKey)) : newId('run');
   c.annotate({ runId });
 
   const widget = channel === 'widget' ? widgetSessionOf(who) : undefined;
@@ -209,6 +215,10 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
     if (body.sessionId !== undefined && body.sessionId !== widget.sessionId) throw new AppError('FORBIDDEN', 'A widget session runs only its own conversation');
   }
   const sessionId = body.sessionId ?? widget?.sessionId ?? null;
+  // A trigger names the schedule or webhook that started the run: only the scheduler may say so.
+  if ((channel === 'trigger') !== (body.trigger !== undefined)) {
+    throw new AppError('FORBIDDEN', channel === 'trigger' ? 'The scheduler names the trigger of each run it starts' : 'Only the platform\'s scheduler starts runs for a trigger');
+  }
 
   const ent = await waited(timing, 'controlPlaneMs', deps.entitlements.get(body.instanceId, credentialOf(who), { requestId: c.requestId, signal: c.signal }));
   c.annotate({ orgId: ent.orgId, projectId: ent.projectId, instanceId: ent.instanceId });
@@ -218,6 +228,9 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
   }
   if (channel === 'api_key' && !ent.allowApiKeys) {
     throw new AppError('NOT_ENTITLED', 'This instance does not accept project API keys (api_endpoint.allowApiKeys)', { instanceId: ent.instanceId });
+  }
+  if (channel === 'trigger' && !ent.capabilities.includes('scheduler_triggers')) {
+    throw new AppError('NOT_ENTITLED', 'This instance has no schedules or triggers (scheduler_triggers)', { instanceId: ent.instanceId });
   }
   if (channel === 'widget') {
     if (!ent.capabilities.includes('web_widget')) throw new AppError('NOT_ENTITLED', 'This instance has no web widget', { instanceId: ent.instanceId });
@@ -275,7 +288,9 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
           run: {
             attemptId: newId('att'),
             callerKind: channel,
-            callerSubject: who.subject,
+            // A trigger's runs belong to the trigger (its history and sessions), not to the scheduler's account.
+            callerSubject: body.trigger ? `${body.trigger.kind}:${body.trigger.id}` : who.subject,
+            ...(body.trigger ? { trigger: body.trigger } : {}),
             ...(sessionId ? { sessionId } : {}),
             ...(idempotencyKey ? { requestHash: requestHashOf(body) } : {}),
             input: hooked.input as Record<string, unknown>,

@@ -30,7 +30,7 @@ describe('principalFromClaims', () => {
   });
 
   test('service names are exactly the five platform services', () => {
-    assert.deepEqual(Object.values(SERVICE_ROLES).sort(), ['svc:argocd', 'svc:connector-gateway', 'svc:gateway', 'svc:provisioner', 'svc:runner']);
+    assert.deepEqual(Object.values(SERVICE_ROLES).sort(), ['svc:argocd', 'svc:connector-gateway', 'svc:gateway', 'svc:provisioner', 'svc:runner', 'svc:scheduler']);
     assert.equal(isServiceName('gateway'), true);
     assert.equal(isServiceName('toString'), false);
   });

@@ -42,6 +42,8 @@ export const SERVICE_ROLES = {
   'connector-gateway': 'svc:connector-gateway',
   /** argocd-notifications webhook. */
   argocd: 'svc:argocd',
+  /** The Control Plane's scheduler: starts the runs of schedules and webhook triggers through the gateway. */
+  scheduler: 'svc:scheduler',
 } as const;
 
 export type ServiceName = keyof typeof SERVICE_ROLES;

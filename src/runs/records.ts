@@ -10,7 +10,9 @@ import type { Db } from '../db/tx';
 import { rows } from '../db/tx';
 import type { ErrorCode } from '../platform/errors';
 
-export type CallerKind = 'user' | 'api_key' | 'widget';
+export type CallerKind = 'user' | 'api_key' | 'widget' | 'trigger';
+/** What started a run: a request to the gateway (`api`), or a schedule / webhook trigger. */
+export type TriggerKind = 'api' | 'schedule' | 'webhook';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'expired' | 'rejected';
 export type FinishedStatus = Exclude<RunStatus, 'running' | 'expired' | 'rejected'>;
 
@@ -22,6 +24,8 @@ export interface RunRow {
   wallet_id: string;
   caller_kind: CallerKind;
   caller_subject: string;
+  trigger_kind: TriggerKind;
+  trigger_id: string | null;
   session_id: string | null;
   attempt_id: string;
   request_hash: string | null;
@@ -48,7 +52,7 @@ export interface RunRow {
 }
 
 export const RUN_COLUMNS =
-  'id, instance_id, org_id, project_id, wallet_id, caller_kind, caller_subject, session_id, attempt_id, request_hash, status, ' +
+  'id, instance_id, org_id, project_id, wallet_id, caller_kind, caller_subject, trigger_kind, trigger_id, session_id, attempt_id, request_hash, status, ' +
   'reservation_id, ledger_entry_id, credits_charged, overage, balance_after, available_after, low_balance, usage, error_status, error_code, error_message, error_details, ' +
   'input, output, bodies_expire_at, started_at, finished_at, duration_ms';
 
@@ -72,6 +76,7 @@ export interface RunRecordView {
   instanceId: string;
   sessionId: string | null;
   callerKind: CallerKind;
+  trigger: { kind: TriggerKind; id: string | null };
   status: RunStatus;
   output?: { text: string; [k: string]: unknown };
   usage?: { dimensions: Record<string, number> };
@@ -88,6 +93,7 @@ export function runView(r: RunRow): RunRecordView {
     instanceId: r.instance_id,
     sessionId: r.session_id,
     callerKind: r.caller_kind,
+    trigger: { kind: r.trigger_kind ?? 'api', id: r.trigger_id ?? null },
     status: r.status,
     startedAt: r.started_at.toISOString(),
     finishedAt: r.finished_at ? r.finished_at.toISOString() : null,
@@ -148,16 +154,16 @@ export function replayOf(r: RunRow, wallet: { balance: number; available: number
   return undefined;
 }
 
-export type NewRunRow = Omit<RunRow, 'ledger_entry_id' | 'credits_charged' | 'overage' | 'balance_after' | 'available_after' | 'low_balance' | 'usage' | 'output' | 'finished_at' | 'duration_ms' | 'error_status' | 'error_code' | 'error_message' | 'error_details'> & Partial<RunRow>;
+export type NewRunRow = Omit<RunRow, 'trigger_kind' | 'trigger_id' | 'ledger_entry_id' | 'credits_charged' | 'overage' | 'balance_after' | 'available_after' | 'low_balance' | 'usage' | 'output' | 'finished_at' | 'duration_ms' | 'error_status' | 'error_code' | 'error_message' | 'error_details'> & Partial<RunRow>;
 
 export async function insertRun(db: Db, r: NewRunRow): Promise<void> {
   // An earlier `rejected` row of the same run (refused, nothing reserved) is replaced: the run is
   // admitted anew with the same id (a client retrying with its Idempotency-Key after a top-up).
   await db.raw(
-    `insert into runs (id, instance_id, org_id, project_id, wallet_id, caller_kind, caller_subject, session_id, attempt_id, request_hash,
+    `insert into runs (id, instance_id, org_id, project_id, wallet_id, caller_kind, caller_subject, trigger_kind, trigger_id, session_id, attempt_id, request_hash,
                        status, reservation_id, credits_charged, error_status, error_code, error_message, error_details, input,
                        bodies_expire_at, started_at, finished_at, duration_ms)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?)
      on conflict (id) do update set
        attempt_id = excluded.attempt_id, request_hash = excluded.request_hash, status = excluded.status,
        reservation_id = excluded.reservation_id, error_status = excluded.error_status, error_code = excluded.error_code,
@@ -166,7 +172,7 @@ export async function insertRun(db: Db, r: NewRunRow): Promise<void> {
        finished_at = excluded.finished_at, duration_ms = excluded.duration_ms
      where runs.status = 'rejected'`,
     [
-      r.id, r.instance_id, r.org_id, r.project_id, r.wallet_id, r.caller_kind, r.caller_subject, r.session_id, r.attempt_id, r.request_hash,
+      r.id, r.instance_id, r.org_id, r.project_id, r.wallet_id, r.caller_kind, r.caller_subject, r.trigger_kind ?? 'api', r.trigger_id ?? null, r.session_id, r.attempt_id, r.request_hash,
       r.status, r.reservation_id, r.error_status ?? null, r.error_code ?? null, r.error_message ?? null,
       r.error_details ? JSON.stringify(r.error_details) : null, r.input ? JSON.stringify(r.input) : null,
       r.bodies_expire_at, r.started_at, r.finished_at ?? null, r.duration_ms ?? null,

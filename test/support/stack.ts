@@ -11,7 +11,7 @@ export interface TestStack extends Stack {
   url(service: ServiceName): string;
   /** A token from the development issuer (user or platform service). */
   userToken(email?: string, roles?: string[]): Promise<string>;
-  serviceToken(service: 'gateway' | 'provisioner' | 'runner' | 'connector-gateway' | 'argocd'): Promise<string>;
+  serviceToken(service: 'gateway' | 'provisioner' | 'runner' | 'connector-gateway' | 'argocd' | 'scheduler'): Promise<string>;
 }
 
 /**

@@ -73,6 +73,10 @@ const RULES: Rule[] = [
     check: (c, add) => { if (!c.runner.clientSecret) add('RUNNER_CLIENT_SECRET', 'is required in production (the runner\'s Keycloak client)'); },
   },
   {
+    services: ['control-plane'],
+    check: (c, add) => { if (c.scheduler.enabled && !c.scheduler.clientSecret) add('SCHEDULER_CLIENT_SECRET', 'is required in production while SCHEDULER_ENABLED is on (the scheduler\'s Keycloak client)'); },
+  },
+  {
     services: ['provisioner'],
     check: (c, add) => {
       if (!c.provisioner.clientSecret) add('PROVISIONER_CLIENT_SECRET', 'is required in production (the provisioner\'s Keycloak client)');

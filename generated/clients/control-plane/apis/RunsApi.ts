@@ -33,6 +33,15 @@ import {
     RunSessionMessageList,
     RunSessionMessageListFromJSON,
     RunSessionMessageListToJSON,
+    TriggerList,
+    TriggerListFromJSON,
+    TriggerListToJSON,
+    TriggerWebhookAccepted,
+    TriggerWebhookAcceptedFromJSON,
+    TriggerWebhookAcceptedToJSON,
+    WebhookTriggerSecret,
+    WebhookTriggerSecretFromJSON,
+    WebhookTriggerSecretToJSON,
 } from '../models';
 
 export interface DeleteInstanceSessionRequest {
@@ -72,6 +81,24 @@ export interface ListInstanceSessionsRequest {
     owner?: string;
     cursor?: string;
     limit?: number;
+}
+
+export interface ListInstanceTriggersRequest {
+    instanceId: string;
+    xRequestId?: string;
+}
+
+export interface ReceiveTriggerWebhookRequest {
+    triggerId: string;
+    requestBody: { [key: string]: any; };
+    xRequestId?: string;
+    xTriggerTimestamp?: string;
+    xTriggerSignature?: string;
+}
+
+export interface RotateWebhookTriggerSecretRequest {
+    instanceId: string;
+    xRequestId?: string;
 }
 
 /**
@@ -179,6 +206,60 @@ export interface RunsApiInterface {
      * List the caller\'s chat sessions on an instance
      */
     listInstanceSessions(requestParameters: ListInstanceSessionsRequest): Promise<RunSessionList>;
+
+    /**
+     * The triggers the scheduler runs for the instance, from its `scheduler_triggers` config: each schedule with its next and last slot (`nextRunAt` is in UTC; the cron is evaluated in the schedule\'s time zone) and the run it last started; the webhook trigger once its secret was created. Runs of a trigger are in the run history with `trigger: {kind, id}`. 
+     * @summary List an instance\'s schedules and webhook trigger
+     * @param {string} instanceId Instance id.
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof RunsApiInterface
+     */
+    listInstanceTriggersRaw(requestParameters: ListInstanceTriggersRequest): Promise<runtime.ApiResponse<TriggerList>>;
+
+    /**
+     * The triggers the scheduler runs for the instance, from its `scheduler_triggers` config: each schedule with its next and last slot (`nextRunAt` is in UTC; the cron is evaluated in the schedule\'s time zone) and the run it last started; the webhook trigger once its secret was created. Runs of a trigger are in the run history with `trigger: {kind, id}`. 
+     * List an instance\'s schedules and webhook trigger
+     */
+    listInstanceTriggers(requestParameters: ListInstanceTriggersRequest): Promise<TriggerList>;
+
+    /**
+     * Authenticated by its signature, not by a token. The sender puts the Unix time in seconds in `X-Trigger-Timestamp` and `v1=<hex HMAC-SHA256(secret, \"<timestamp>.<raw body>\")>` in `X-Trigger-Signature` (several `v1=` values separated by commas are accepted, for secret rollover on the sender\'s side). Refused with 401 `SIGNATURE_INVALID` and nothing run (`details.reason`): `missing` headers, `expired` (timestamp more than 300 s from now), `mismatch` (compared in constant time), `replayed` (the same signed delivery again within the window). The body is JSON; its `input` (a string) becomes the run\'s text input, else the whole body (as JSON text) does. The run starts through the Gateway like any run (limits, credits, `scheduled_runs`); the answer is 202 with its `runId`, and the run is in the history with `trigger: {kind: webhook, id}`. 404 for an unknown trigger; 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 429 `DAILY_RUN_LIMIT_EXCEEDED` past `scheduler_triggers.maxRunsPerDay` triggered runs today (UTC). 
+     * @summary Start a run from a signed inbound webhook
+     * @param {string} triggerId 
+     * @param {{ [key: string]: any; }} requestBody 
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {string} [xTriggerTimestamp] Unix time of the delivery in seconds.
+     * @param {string} [xTriggerSignature] &#x60;v1&#x3D;&lt;hex HMAC-SHA256&gt;&#x60; of &#x60;&lt;timestamp&gt;.&lt;raw body&gt;&#x60;.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof RunsApiInterface
+     */
+    receiveTriggerWebhookRaw(requestParameters: ReceiveTriggerWebhookRequest): Promise<runtime.ApiResponse<TriggerWebhookAccepted>>;
+
+    /**
+     * Authenticated by its signature, not by a token. The sender puts the Unix time in seconds in `X-Trigger-Timestamp` and `v1=<hex HMAC-SHA256(secret, \"<timestamp>.<raw body>\")>` in `X-Trigger-Signature` (several `v1=` values separated by commas are accepted, for secret rollover on the sender\'s side). Refused with 401 `SIGNATURE_INVALID` and nothing run (`details.reason`): `missing` headers, `expired` (timestamp more than 300 s from now), `mismatch` (compared in constant time), `replayed` (the same signed delivery again within the window). The body is JSON; its `input` (a string) becomes the run\'s text input, else the whole body (as JSON text) does. The run starts through the Gateway like any run (limits, credits, `scheduled_runs`); the answer is 202 with its `runId`, and the run is in the history with `trigger: {kind: webhook, id}`. 404 for an unknown trigger; 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 429 `DAILY_RUN_LIMIT_EXCEEDED` past `scheduler_triggers.maxRunsPerDay` triggered runs today (UTC). 
+     * Start a run from a signed inbound webhook
+     */
+    receiveTriggerWebhook(requestParameters: ReceiveTriggerWebhookRequest): Promise<TriggerWebhookAccepted>;
+
+    /**
+     * Creates the instance\'s webhook trigger (when `scheduler_triggers.webhookTrigger` is on) or rotates its secret; the secret is answered **once** and kept in the secret store. A sender signs each delivery to `url` with it (see `receiveTriggerWebhook`). The previous secret stops working at once. 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 403 `NOT_ENTITLED` without the `scheduler_triggers` capability. 
+     * @summary Create or rotate the webhook trigger\'s signing secret
+     * @param {string} instanceId Instance id.
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof RunsApiInterface
+     */
+    rotateWebhookTriggerSecretRaw(requestParameters: RotateWebhookTriggerSecretRequest): Promise<runtime.ApiResponse<WebhookTriggerSecret>>;
+
+    /**
+     * Creates the instance\'s webhook trigger (when `scheduler_triggers.webhookTrigger` is on) or rotates its secret; the secret is answered **once** and kept in the secret store. A sender signs each delivery to `url` with it (see `receiveTriggerWebhook`). The previous secret stops working at once. 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 403 `NOT_ENTITLED` without the `scheduler_triggers` capability. 
+     * Create or rotate the webhook trigger\'s signing secret
+     */
+    rotateWebhookTriggerSecret(requestParameters: RotateWebhookTriggerSecretRequest): Promise<WebhookTriggerSecret>;
 
 }
 
@@ -479,6 +560,145 @@ export class RunsApi extends runtime.BaseAPI implements RunsApiInterface {
      */
     async listInstanceSessions(requestParameters: ListInstanceSessionsRequest): Promise<RunSessionList> {
         const response = await this.listInstanceSessionsRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * The triggers the scheduler runs for the instance, from its `scheduler_triggers` config: each schedule with its next and last slot (`nextRunAt` is in UTC; the cron is evaluated in the schedule\'s time zone) and the run it last started; the webhook trigger once its secret was created. Runs of a trigger are in the run history with `trigger: {kind, id}`. 
+     * List an instance\'s schedules and webhook trigger
+     */
+    async listInstanceTriggersRaw(requestParameters: ListInstanceTriggersRequest): Promise<runtime.ApiResponse<TriggerList>> {
+        if (requestParameters.instanceId === null || requestParameters.instanceId === undefined) {
+            throw new runtime.RequiredError('instanceId','Required parameter requestParameters.instanceId was null or undefined when calling listInstanceTriggers.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/instances/{instanceId}/triggers`.replace(`{${"instanceId"}}`, encodeURIComponent(String(requestParameters.instanceId))),
+            method: 'GET',
+            headers: headerParameters,
+            query: queryParameters,
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => TriggerListFromJSON(jsonValue));
+    }
+
+    /**
+     * The triggers the scheduler runs for the instance, from its `scheduler_triggers` config: each schedule with its next and last slot (`nextRunAt` is in UTC; the cron is evaluated in the schedule\'s time zone) and the run it last started; the webhook trigger once its secret was created. Runs of a trigger are in the run history with `trigger: {kind, id}`. 
+     * List an instance\'s schedules and webhook trigger
+     */
+    async listInstanceTriggers(requestParameters: ListInstanceTriggersRequest): Promise<TriggerList> {
+        const response = await this.listInstanceTriggersRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * Authenticated by its signature, not by a token. The sender puts the Unix time in seconds in `X-Trigger-Timestamp` and `v1=<hex HMAC-SHA256(secret, \"<timestamp>.<raw body>\")>` in `X-Trigger-Signature` (several `v1=` values separated by commas are accepted, for secret rollover on the sender\'s side). Refused with 401 `SIGNATURE_INVALID` and nothing run (`details.reason`): `missing` headers, `expired` (timestamp more than 300 s from now), `mismatch` (compared in constant time), `replayed` (the same signed delivery again within the window). The body is JSON; its `input` (a string) becomes the run\'s text input, else the whole body (as JSON text) does. The run starts through the Gateway like any run (limits, credits, `scheduled_runs`); the answer is 202 with its `runId`, and the run is in the history with `trigger: {kind: webhook, id}`. 404 for an unknown trigger; 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 429 `DAILY_RUN_LIMIT_EXCEEDED` past `scheduler_triggers.maxRunsPerDay` triggered runs today (UTC). 
+     * Start a run from a signed inbound webhook
+     */
+    async receiveTriggerWebhookRaw(requestParameters: ReceiveTriggerWebhookRequest): Promise<runtime.ApiResponse<TriggerWebhookAccepted>> {
+        if (requestParameters.triggerId === null || requestParameters.triggerId === undefined) {
+            throw new runtime.RequiredError('triggerId','Required parameter requestParameters.triggerId was null or undefined when calling receiveTriggerWebhook.');
+        }
+
+        if (requestParameters.requestBody === null || requestParameters.requestBody === undefined) {
+            throw new runtime.RequiredError('requestBody','Required parameter requestParameters.requestBody was null or undefined when calling receiveTriggerWebhook.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (requestParameters.xTriggerTimestamp !== undefined && requestParameters.xTriggerTimestamp !== null) {
+            headerParameters['X-Trigger-Timestamp'] = String(requestParameters.xTriggerTimestamp);
+        }
+
+        if (requestParameters.xTriggerSignature !== undefined && requestParameters.xTriggerSignature !== null) {
+            headerParameters['X-Trigger-Signature'] = String(requestParameters.xTriggerSignature);
+        }
+
+        const response = await this.request({
+            path: `/triggers/{triggerId}/webhook`.replace(`{${"triggerId"}}`, encodeURIComponent(String(requestParameters.triggerId))),
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: requestParameters.requestBody,
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => TriggerWebhookAcceptedFromJSON(jsonValue));
+    }
+
+    /**
+     * Authenticated by its signature, not by a token. The sender puts the Unix time in seconds in `X-Trigger-Timestamp` and `v1=<hex HMAC-SHA256(secret, \"<timestamp>.<raw body>\")>` in `X-Trigger-Signature` (several `v1=` values separated by commas are accepted, for secret rollover on the sender\'s side). Refused with 401 `SIGNATURE_INVALID` and nothing run (`details.reason`): `missing` headers, `expired` (timestamp more than 300 s from now), `mismatch` (compared in constant time), `replayed` (the same signed delivery again within the window). The body is JSON; its `input` (a string) becomes the run\'s text input, else the whole body (as JSON text) does. The run starts through the Gateway like any run (limits, credits, `scheduled_runs`); the answer is 202 with its `runId`, and the run is in the history with `trigger: {kind: webhook, id}`. 404 for an unknown trigger; 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 429 `DAILY_RUN_LIMIT_EXCEEDED` past `scheduler_triggers.maxRunsPerDay` triggered runs today (UTC). 
+     * Start a run from a signed inbound webhook
+     */
+    async receiveTriggerWebhook(requestParameters: ReceiveTriggerWebhookRequest): Promise<TriggerWebhookAccepted> {
+        const response = await this.receiveTriggerWebhookRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * Creates the instance\'s webhook trigger (when `scheduler_triggers.webhookTrigger` is on) or rotates its secret; the secret is answered **once** and kept in the secret store. A sender signs each delivery to `url` with it (see `receiveTriggerWebhook`). The previous secret stops working at once. 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 403 `NOT_ENTITLED` without the `scheduler_triggers` capability. 
+     * Create or rotate the webhook trigger\'s signing secret
+     */
+    async rotateWebhookTriggerSecretRaw(requestParameters: RotateWebhookTriggerSecretRequest): Promise<runtime.ApiResponse<WebhookTriggerSecret>> {
+        if (requestParameters.instanceId === null || requestParameters.instanceId === undefined) {
+            throw new runtime.RequiredError('instanceId','Required parameter requestParameters.instanceId was null or undefined when calling rotateWebhookTriggerSecret.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/instances/{instanceId}/triggers/webhook/secret`.replace(`{${"instanceId"}}`, encodeURIComponent(String(requestParameters.instanceId))),
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => WebhookTriggerSecretFromJSON(jsonValue));
+    }
+
+    /**
+     * Creates the instance\'s webhook trigger (when `scheduler_triggers.webhookTrigger` is on) or rotates its secret; the secret is answered **once** and kept in the secret store. A sender signs each delivery to `url` with it (see `receiveTriggerWebhook`). The previous secret stops working at once. 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 403 `NOT_ENTITLED` without the `scheduler_triggers` capability. 
+     * Create or rotate the webhook trigger\'s signing secret
+     */
+    async rotateWebhookTriggerSecret(requestParameters: RotateWebhookTriggerSecretRequest): Promise<WebhookTriggerSecret> {
+        const response = await this.rotateWebhookTriggerSecretRaw(requestParameters);
         return await response.value();
     }
 

@@ -16,6 +16,13 @@
  */
 
 import { exists, mapValues } from '../runtime';
+import {
+    TriggerRef,
+    TriggerRefFromJSON,
+    TriggerRefFromJSONTyped,
+    TriggerRefToJSON,
+} from './';
+
 /**
  * The run this hold is for; the Control Plane records it with the hold.
  * @export
@@ -35,11 +42,17 @@ export interface RunAdmission {
      */
     callerKind: RunAdmissionCallerKindEnum;
     /**
-     * User id, API key id or widget session id: the owner of the run and of its session.
+     * User id, API key id, widget session id or `<kind>:<triggerId>`: the owner of the run and of its session.
      * @type {string}
      * @memberof RunAdmission
      */
     callerSubject: string;
+    /**
+     * 
+     * @type {TriggerRef}
+     * @memberof RunAdmission
+     */
+    trigger?: TriggerRef;
     /**
      * 
      * @type {string}
@@ -73,6 +86,7 @@ export function RunAdmissionFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'attemptId': json['attemptId'],
         'callerKind': json['callerKind'],
         'callerSubject': json['callerSubject'],
+        'trigger': !exists(json, 'trigger') ? undefined : TriggerRefFromJSON(json['trigger']),
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'requestHash': !exists(json, 'requestHash') ? undefined : json['requestHash'],
         'input': !exists(json, 'input') ? undefined : json['input'],
@@ -91,6 +105,7 @@ export function RunAdmissionToJSON(value?: RunAdmission | null): any {
         'attemptId': value.attemptId,
         'callerKind': value.callerKind,
         'callerSubject': value.callerSubject,
+        'trigger': TriggerRefToJSON(value.trigger),
         'sessionId': value.sessionId,
         'requestHash': value.requestHash,
         'input': value.input,
@@ -104,7 +119,8 @@ export function RunAdmissionToJSON(value?: RunAdmission | null): any {
 export const RunAdmissionCallerKindEnum = {
     User: 'user',
     ApiKey: 'api_key',
-    Widget: 'widget'
+    Widget: 'widget',
+    Trigger: 'trigger'
 } as const;
 export type RunAdmissionCallerKindEnum = typeof RunAdmissionCallerKindEnum[keyof typeof RunAdmissionCallerKindEnum];
 

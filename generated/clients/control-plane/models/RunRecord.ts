@@ -33,6 +33,10 @@ import {
     RunStatusFromJSON,
     RunStatusFromJSONTyped,
     RunStatusToJSON,
+    RunTrigger,
+    RunTriggerFromJSON,
+    RunTriggerFromJSONTyped,
+    RunTriggerToJSON,
 } from './';
 
 /**
@@ -65,6 +69,12 @@ export interface RunRecord {
      * @memberof RunRecord
      */
     callerKind?: RunRecordCallerKindEnum;
+    /**
+     * 
+     * @type {RunTrigger}
+     * @memberof RunRecord
+     */
+    trigger?: RunTrigger;
     /**
      * 
      * @type {RunStatus}
@@ -129,6 +139,7 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'instanceId': json['instanceId'],
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'callerKind': !exists(json, 'callerKind') ? undefined : json['callerKind'],
+        'trigger': !exists(json, 'trigger') ? undefined : RunTriggerFromJSON(json['trigger']),
         'status': RunStatusFromJSON(json['status']),
         'output': !exists(json, 'output') ? undefined : json['output'],
         'usage': !exists(json, 'usage') ? undefined : RunRecordUsageFromJSON(json['usage']),
@@ -153,6 +164,7 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'instanceId': value.instanceId,
         'sessionId': value.sessionId,
         'callerKind': value.callerKind,
+        'trigger': RunTriggerToJSON(value.trigger),
         'status': RunStatusToJSON(value.status),
         'output': value.output,
         'usage': RunRecordUsageToJSON(value.usage),
@@ -171,7 +183,8 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 export const RunRecordCallerKindEnum = {
     User: 'user',
     ApiKey: 'api_key',
-    Widget: 'widget'
+    Widget: 'widget',
+    Trigger: 'trigger'
 } as const;
 export type RunRecordCallerKindEnum = typeof RunRecordCallerKindEnum[keyof typeof RunRecordCallerKindEnum];
 

@@ -29,6 +29,10 @@ import {
     RunRecordErrorFromJSON,
     RunRecordErrorFromJSONTyped,
     RunRecordErrorToJSON,
+    RunTrigger,
+    RunTriggerFromJSON,
+    RunTriggerFromJSONTyped,
+    RunTriggerToJSON,
     RunUsage,
     RunUsageFromJSON,
     RunUsageFromJSONTyped,
@@ -60,11 +64,17 @@ export interface RunRecord {
      */
     sessionId?: string | null;
     /**
-     * Who started the run.
+     * Who started the run (`trigger`: a schedule or webhook, see `trigger`).
      * @type {string}
      * @memberof RunRecord
      */
     callerKind?: RunRecordCallerKindEnum;
+    /**
+     * 
+     * @type {RunTrigger}
+     * @memberof RunRecord
+     */
+    trigger?: RunTrigger;
     /**
      * `cancelled`: the client went away mid-stream (charged for what was produced); `expired`: the gateway never reported back and the hold expired uncharged; `rejected`: refused by the credit or daily limits after admission.
      * @type {string}
@@ -129,6 +139,7 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'instanceId': json['instanceId'],
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'callerKind': !exists(json, 'callerKind') ? undefined : json['callerKind'],
+        'trigger': !exists(json, 'trigger') ? undefined : RunTriggerFromJSON(json['trigger']),
         'status': json['status'],
         'output': !exists(json, 'output') ? undefined : RunOutputFromJSON(json['output']),
         'usage': !exists(json, 'usage') ? undefined : RunUsageFromJSON(json['usage']),
@@ -153,6 +164,7 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'instanceId': value.instanceId,
         'sessionId': value.sessionId,
         'callerKind': value.callerKind,
+        'trigger': RunTriggerToJSON(value.trigger),
         'status': value.status,
         'output': RunOutputToJSON(value.output),
         'usage': RunUsageToJSON(value.usage),
@@ -171,7 +183,8 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 export const RunRecordCallerKindEnum = {
     User: 'user',
     ApiKey: 'api_key',
-    Widget: 'widget'
+    Widget: 'widget',
+    Trigger: 'trigger'
 } as const;
 export type RunRecordCallerKindEnum = typeof RunRecordCallerKindEnum[keyof typeof RunRecordCallerKindEnum];
 /**

@@ -21,6 +21,10 @@ import {
     RunInputFromJSON,
     RunInputFromJSONTyped,
     RunInputToJSON,
+    TriggerRef,
+    TriggerRefFromJSON,
+    TriggerRefFromJSONTyped,
+    TriggerRefToJSON,
 } from './';
 
 /**
@@ -59,6 +63,12 @@ export interface RunRequest {
      * @memberof RunRequest
      */
     stream?: boolean;
+    /**
+     * 
+     * @type {TriggerRef}
+     * @memberof RunRequest
+     */
+    trigger?: TriggerRef;
 }
 
 export function RunRequestFromJSON(json: any): RunRequest {
@@ -76,6 +86,7 @@ export function RunRequestFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'variables': !exists(json, 'variables') ? undefined : json['variables'],
         'stream': !exists(json, 'stream') ? undefined : json['stream'],
+        'trigger': !exists(json, 'trigger') ? undefined : TriggerRefFromJSON(json['trigger']),
     };
 }
 
@@ -93,6 +104,7 @@ export function RunRequestToJSON(value?: RunRequest | null): any {
         'sessionId': value.sessionId,
         'variables': value.variables,
         'stream': value.stream,
+        'trigger': TriggerRefToJSON(value.trigger),
     };
 }
 

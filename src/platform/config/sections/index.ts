@@ -15,8 +15,10 @@ import { oidc } from './oidc';
 import { rag } from './rag';
 import { redis } from './redis';
 import { saleor } from './saleor';
+import { scheduler } from './scheduler';
 import { serviceClients } from './service-clients';
 import { storage } from './storage';
+import { tracing } from './tracing';
 import { vault } from './vault';
 
-export const SECTIONS = [core, oidc, redis, gitops, storage, rag, vault, langflow, llm, gateway, browser, serviceClients, saleor] as const;
+export const SECTIONS = [core, oidc, redis, gitops, storage, rag, vault, langflow, llm, gateway, browser, serviceClients, saleor, scheduler, tracing] as const;

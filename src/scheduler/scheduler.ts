@@ -1,0 +1,140 @@
+/**
+ * The control plane's scheduler: every tick it brings the schedule rows in step with the
+ * instances' config, claims the due slots (store.ts: elected per slot by the database, so every
+ * control-plane replica may run it) and starts each slot's run through the gateway
+ * (gateway-runs.ts). A run in flight holds its schedule until it ends (at most one per
+ * schedule); runs start in the background so a slow run never delays the next tick.
+ */
+import type { Knex } from 'knex';
+import { newId } from '../platform/ids';
+import type { Logger } from '../platform/logger';
+import { triggerRunId } from '../runs/trigger-run-id';
+import type { StartRun, TriggeredRun, TriggeredRunOutcome } from './gateway-runs';
+import { claimDueSlots, instancesChangedSince, releaseSlot, syncInstances, type ClaimedSlot } from './store';
+import { purgeDeliveries } from './webhook';
+
+export interface SchedulerOptions {
+  db: Knex;
+  log: Logger;
+  startRun: StartRun;
+  tickMs: number;
+  missedAfterMs: number;
+  /** A started run holds its schedule at most this long (the gateway ends a run after 60 s). */
+  leaseMs?: number;
+  /** Runs this replica starts at once, at most. */
+  maxInFlight?: number;
+  now?: () => Date;
+}
+
+export interface Scheduler {
+  start(): void;
+  /** Stops ticking and waits for the runs it started. */
+  stop(): Promise<void>;
+  /** One pass (tests call it directly): sync, claim, start. */
+  tick(): Promise<{ synced: number; started: number }>;
+  /** Starts a webhook delivery's run in the background (its lease is the delivery row). */
+  startInBackground(run: TriggeredRun): void;
+  /** Waits for every run started so far (tests). */
+  idle(): Promise<void>;
+}
+
+/** How often everything is synced again, beside the changes since the last pass. */
+const FULL_SYNC_EVERY_MS = 10 * 60_000;
+/** Rows changed this long before the watermark are read again (clocks of writers differ a little). */
+const SYNC_OVERLAP_MS = 2 * 60_000;
+
+export function createScheduler(o: SchedulerOptions): Scheduler {
+  const now = o.now ?? (() => new Date());
+  const leaseMs = o.leaseMs ?? 150_000;
+  const maxInFlight = o.maxInFlight ?? 32;
+  const inFlight = new Set<Promise<unknown>>();
+  let watermark: Date | undefined;
+  let lastFullSync = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<unknown> | undefined;
+  let stopped = false;
+
+  const track = (p: Promise<unknown>) => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+
+  const logOutcome = (what: Record<string, unknown>, r: TriggeredRunOutcome) => {
+    if (r.status === 200) o.log.info({ ...what, runId: r.runId, creditsCharged: r.creditsCharged }, 'triggered run finished');
+    else o.log.warn({ ...what, runId: r.runId, status: r.status, code: r.code }, 'triggered run did not succeed');
+  };
+
+  const fireSlot = async (s: ClaimedSlot) => {
+    const trigger = { kind: 'schedule' as const, id: s.triggerId };
+    const runId = triggerRunId(trigger, s.idempotencyKey);
+    const what = { triggerId: s.triggerId, instanceId: s.instanceId, slot: s.slot.toISOString(), late: s.late, retake: s.retake, runId };
+    let r: TriggeredRunOutcome = { status: 0 };
+    try {
+      // A schedule without input still runs: its input is then the schedule's name and slot.
+      const text = s.input.trim() ? s.input : `Scheduled run "${s.name}" at ${s.slot.toISOString()}`;
+      r = await o.startRun({ instanceId: s.instanceId, trigger, text, idempotencyKey: s.idempotencyKey, requestId: newId('req') });
+      logOutcome(what, r);
+    } finally {
+      // Unreachable gateway: the lease lapses and the same slot is tried again with the same key.
+      if (r.status !== 0) await releaseSlot(o.db, s.triggerId, s.idempotencyKey, r.runId ?? runId).catch((err) => o.log.error({ err, ...what }, 'schedule lease not released; it lapses'));
+    }
+  };
+
+  async function sync(at: Date): Promise<number> {
+    const full = watermark === undefined || at.getTime() - lastFullSync > FULL_SYNC_EVERY_MS;
+    const since = full ? undefined : new Date(watermark!.getTime() - SYNC_OVERLAP_MS);
+    const changed = await instancesChangedSince(o.db, since);
+    const n = await syncInstances(o.db, changed, at);
+    if (full) lastFullSync = at.getTime();
+    const newest = changed.at(-1)?.updated_at;
+    if (newest && (!watermark || newest > watermark)) watermark = newest;
+    return n;
+  }
+
+  async function tick(): Promise<{ synced: number; started: number }> {
+    const at = now();
+    const synced = await sync(at);
+    await purgeDeliveries(o.db, at);
+    const room = maxInFlight - inFlight.size;
+    if (room <= 0) return { synced, started: 0 };
+    const claimed = await claimDueSlots(o.db, {
+      now: at,
+      missedAfterMs: o.missedAfterMs,
+      leaseMs,
+      limit: room,
+      onSkipped: (s) => o.log.info({ triggerId: s.triggerId, instanceId: s.instanceId, slot: s.slot.toISOString() }, 'missed schedule slot skipped (missedRunPolicy skip)'),
+    });
+    for (const s of claimed) track(fireSlot(s).catch((err) => o.log.error({ err, triggerId: s.triggerId }, 'scheduled run failed to start')));
+    return { synced, started: claimed.length };
+  }
+
+  const loop = () => {
+    if (stopped) return;
+    ticking = tick()
+      .catch((err) => o.log.error({ err }, 'scheduler tick failed'))
+      .finally(() => {
+        ticking = undefined;
+        if (!stopped) timer = setTimeout(loop, o.tickMs);
+      });
+  };
+
+  return {
+    start() {
+      stopped = false;
+      timer = setTimeout(loop, 0);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await ticking;
+      await Promise.allSettled([...inFlight]);
+    },
+    tick,
+    startInBackground(run) {
+      track(o.startRun(run).then((r) => logOutcome({ triggerId: run.trigger.id, instanceId: run.instanceId }, r)).catch((err) => o.log.error({ err, triggerId: run.trigger.id }, 'webhook run failed to start')));
+    },
+    async idle() {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+  };
+}
