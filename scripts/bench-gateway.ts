@@ -42,7 +42,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createDb } from '../src/db/create-db';
 import { migrateLatest } from '../src/db/migrate';
-import { createHttpClient, type HttpClient } from '../src/gateway/http-json';
+import { createHttpClient, type HttpClient } from '../src/platform/service-client/http-json';
 import { loadConfig } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
 import { newId } from '../src/platform/ids';

@@ -15,7 +15,7 @@ import { Configuration, RAGApi } from '../../generated/clients/control-plane';
 import type { RagQueryResult } from '../../generated/control-plane/types';
 import type { Identity } from '../auth/identity';
 import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
-import { createHttpClient, TransportError, type HttpClient } from '../gateway/http-json';
+import { createHttpClient, TransportError, type HttpClient } from '../platform/service-client/http-json';
 import type { Config } from '../platform/config';
 import { AppError, statusOf } from '../platform/errors';
 import { createServiceClient, ServiceCallError, type ClientConfig } from '../platform/service-client';
