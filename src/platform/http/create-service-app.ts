@@ -13,6 +13,7 @@ import { docsRoutes } from './docs';
 import { createHttpMetrics } from './metrics';
 import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
+import { tracingMiddleware } from '../tracing/koa';
 import { authorize, type ScopeResolver } from '../policy/authorize';
 import type { ResolvedScope } from '../policy/engine';
 import { parseScope, type ScopeEntry } from '../policy/scope';
@@ -214,6 +215,8 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     if (err?.code === 'ERR_STREAM_PREMATURE_CLOSE') opts.log.debug({ code: err.code }, 'client closed a streamed response');
     else opts.log.error({ err }, 'error after the response started');
   });
+  // First: every request's server span, continuing the caller's traceparent (src/platform/tracing).
+  koa.use(tracingMiddleware(opts.name));
   if (opts.cors) koa.use(corsMiddleware(api, opts.cors));
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
   let inFlight = 0;
