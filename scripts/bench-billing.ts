@@ -23,7 +23,7 @@ import { newId } from '../src/platform/ids';
 import { authorize, settle, type AuthorizeInput, type SettleInput } from '../src/money/billing';
 import { BillingEngine } from '../src/money/engine';
 import { createWallet } from '../src/money/wallets';
-import { checkInvariants } from '../src/money/simulation';
+import { checkInvariants } from '../test/money/simulation';
 import { percentiles, runLoad, type Percentiles } from './bench/load';
 
 const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';

@@ -5,12 +5,15 @@ import type { ConfigIssue } from '../../src/capabilities/handler-types';
 import { pointer } from '../../src/capabilities/issues';
 import { configMap } from '../../src/capabilities/manifest';
 import { meterBy } from '../../src/capabilities/metering-rule';
+import { languageInstructions, replyLanguage } from './language';
 
 /**
  * Multilingual. Semantic rules: every tag is a valid BCP 47 language tag (Intl), supported languages
  * are unique after canonicalisation (`en-us` and `en-US` are one language), and the default and
  * fallback languages are among the supported ones.
  * Desired state: a ConfigMap with canonical tags. Not metered (no dimensions).
+ * Run time: beforeRun picks the reply language (language.ts: detected, fallback or default) and
+ * tells the model with an instruction appended to its system message.
  */
 export const multilingual: MultilingualHandler = {
   validate(config) {
@@ -45,7 +48,8 @@ export const multilingual: MultilingualHandler = {
     ];
   },
   meter: meterBy(meta.dimensions),
-  beforeRun() {
-    return undefined;
+  beforeRun(input, ctx) {
+    const c = withDefaults(meta.id, ctx.config);
+    return { instructions: languageInstructions(c, replyLanguage(c, input.text)) };
   },
 };

@@ -722,6 +722,10 @@ export interface Entitlements {
   offeringId: string;
   versionId: string;
   state: InstanceState;
+  /**
+   * The offering's lifecycle; at `eol` the gateway refuses the instance's runs and widget sessions with 403 `OFFERING_EOL`.
+   */
+  offeringLifecycle?: OfferingLifecycle;
   plan: PlanId;
   capabilities: string[];
   config: CapabilityConfigMap;
@@ -1153,6 +1157,10 @@ export interface OrgMember {
   role: OrgRole;
   teamIds: string[];
   addedAt: string;
+  /**
+   * An invitation: nobody has signed in with this email verified yet; the first such sign-in claims it.
+   */
+  pending?: boolean;
 }
 export interface OrgMemberList {
   items: OrgMember[];

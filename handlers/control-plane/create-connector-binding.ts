@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { requireAccess } from '../../src/control-plane/access';
+import { projectScope } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { createBinding, toBinding } from '../../src/connectors/bindings';
 import { refreshConnectorPolicies } from '../../src/connectors/policy-refresh';
@@ -7,7 +7,7 @@ import { refreshConnectorPolicies } from '../../src/connectors/policy-refresh';
 /** POST /connectors/bindings — the credential goes to the secret store; the answer holds only its reference. */
 export const createConnectorBinding: Handler<'createConnectorBinding'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {
-    const access = await requireAccess(trx, ctx.caller, { projectId: req.body.projectId }, 'admin');
+    const access = projectScope(ctx);
     const row = await createBinding(
       trx,
       ctx.deps.secrets,

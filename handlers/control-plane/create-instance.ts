@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { isPlatformOperator, requireAccess } from '../../src/control-plane/access';
+import { isPlatformOperator, projectScope } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { toInstance } from '../../src/instances/rows';
 import { createInstanceRecord } from '../../src/instances/service';
@@ -7,7 +7,7 @@ import { createInstanceRecord } from '../../src/instances/service';
 /** POST /instances — from an offering version + plan; committed to GitOps, active once deployed. */
 export const createInstance: Handler<'createInstance'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {
-    const access = await requireAccess(trx, ctx.caller, { projectId: req.body.projectId }, 'member');
+    const access = projectScope(ctx);
     const env = ctx.deps.instances;
     const row = await createInstanceRecord(env, trx, {
       orgId: access.orgId,

@@ -1,6 +1,6 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { AppError } from '../../src/platform/errors';
-import { rowScopeFor } from '../../src/rag/access';
+import { projectScope } from '../../src/control-plane/access';
 import { safeFileName } from '../../src/rag/uploads';
 
 /**
@@ -9,7 +9,7 @@ import { safeFileName } from '../../src/rag/uploads';
  */
 export const createKnowledgeBaseUpload: Handler<'createKnowledgeBaseUpload'> = async (req, ctx) => {
   const { db, rag } = ctx.deps;
-  const scope = await rowScopeFor(db, ctx.caller, 'knowledge_bases', req.params.kbId, 'member');
+  const scope = projectScope(ctx);
   ctx.annotate({ ...scope });
   const kb = await rag.loadKb(db, scope, req.params.kbId);
   const cap = rag.uploadCapBytes;

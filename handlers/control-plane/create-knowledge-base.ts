@@ -1,13 +1,12 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { requireAccess } from '../../src/control-plane/access';
+import { projectScope } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { toKnowledgeBase } from '../../src/rag/service';
 
 /** POST /rag/knowledge-bases — a project-scoped KB (a Ragflow dataset, or the embedded store). */
 export const createKnowledgeBase: Handler<'createKnowledgeBase'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {
-    const access = await requireAccess(trx, ctx.caller, { projectId: req.body.projectId }, 'member');
-    const scope = { orgId: access.orgId, projectId: req.body.projectId };
+    const scope = projectScope(ctx);
     ctx.annotate(scope);
     const row = await ctx.deps.rag.createKb(trx, scope, req.body);
     return { status: 201 as const, body: toKnowledgeBase(row) };

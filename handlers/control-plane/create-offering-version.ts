@@ -1,10 +1,9 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { actorOf, catalogFor, createVersion, requirePublisherAdmin } from '../../src/catalog';
+import { actorOf, catalogFor, createVersion } from '../../src/catalog';
 import { idempotent } from '../../src/control-plane/idempotent';
 
 /** POST /offerings/{offeringId}/versions — an immutable version from a Langflow flow export (Idempotency-Key honoured). */
 export const createOfferingVersion: Handler<'createOfferingVersion'> = async (req, ctx) => {
-  requirePublisherAdmin(ctx.caller);
   ctx.annotate({ offeringId: req.params.offeringId });
   return idempotent(req, ctx, async (trx) => ({
     status: 201 as const,

@@ -1,9 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { actorOf, catalogFor, createOffering as create, requirePublisherAdmin } from '../../src/catalog';
+import { actorOf, catalogFor, createOffering as create } from '../../src/catalog';
 
 /** POST /offerings — a new listing in `draft` (publisher-admin). */
 export const createOffering: Handler<'createOffering'> = async (req, ctx) => {
-  requirePublisherAdmin(ctx.caller);
   const offering = await create(catalogFor(ctx.deps), ctx.deps.db, req.body, actorOf(ctx.caller));
   ctx.annotate({ offeringId: offering.id });
   return { status: 201, body: offering };

@@ -1,19 +1,16 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { actorOf, recordAudit } from '../../src/audit';
-import { isService } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { topUp } from '../../src/money/wallets';
 import { AppError } from '../../src/platform/errors';
 
 /**
  * POST /wallets/{walletId}/topups — credits in (idempotent by Idempotency-Key). Callers: the
- * Provisioner (paid credit packs) and platform publisher-admins (grants, promotions).
+ * Provisioner (purchases) and platform operators (grants, promotions) — never a catalog
+ * publisher or an org role: credits are money (policy/: services.cedar, catalog-and-platform.cedar).
  */
 export const createTopup: Handler<'createTopup'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {
-    const provisioner = isService(ctx.caller, 'provisioner');
-    const admin = ctx.caller?.kind === 'user' && ctx.caller.roles.has('publisher-admin');
-    if (!provisioner && !admin) throw new AppError('FORBIDDEN', 'Top-ups are made by the commerce integration or a platform administrator');
     const wallet = await trx('wallets').select('id', 'org_id', 'project_id').where({ id: req.params.walletId }).first();
     if (!wallet) throw new AppError('NOT_FOUND', 'Wallet not found');
     const { body } = req;

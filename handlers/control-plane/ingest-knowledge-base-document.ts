@@ -1,6 +1,6 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { idempotent } from '../../src/control-plane/idempotent';
-import { rowScopeFor } from '../../src/rag/access';
+import { projectScope } from '../../src/control-plane/access';
 import { toIngestion } from '../../src/rag/service';
 
 /**
@@ -9,7 +9,7 @@ import { toIngestion } from '../../src/rag/service';
  */
 export const ingestKnowledgeBaseDocument: Handler<'ingestKnowledgeBaseDocument'> = async (req, ctx) => {
   const { db, rag } = ctx.deps;
-  const scope = await rowScopeFor(db, ctx.caller, 'knowledge_bases', req.params.kbId, 'member');
+  const scope = projectScope(ctx);
   ctx.annotate({ ...scope });
   // Ragflow down → 503 RAG_UNAVAILABLE now, rather than a queued job that can only fail.
   await rag.backend.check(scope, (await rag.loadKb(db, scope, req.params.kbId)).dataset_id);

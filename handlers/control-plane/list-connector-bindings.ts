@@ -1,7 +1,6 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { requireAccess, userPrincipal } from '../../src/control-plane/access';
+import { authorizedScope, userPrincipal } from '../../src/control-plane/access';
 import { listBindings } from '../../src/connectors/bindings';
-import { loadInstance } from '../../src/instances/access';
 import { orgIdsOf } from '../../src/tenancy/scope';
 
 /**
@@ -13,12 +12,11 @@ export const listConnectorBindings: Handler<'listConnectorBindings'> = async (re
   const q = req.query;
   const rest = { instanceId: q.instanceId, connectorId: q.connectorId, status: q.status, cursor: q.cursor, limit: q.limit };
   if (q.instanceId) {
-    const inst = await loadInstance(ctx.deps.db, ctx.caller, q.instanceId, 'viewer');
+    const inst = { project_id: authorizedScope(ctx).projectId! };
     if (q.projectId && q.projectId !== inst.project_id) return { status: 200, body: { items: [], nextCursor: null } };
     return { status: 200, body: await listBindings(ctx.deps.db, { projectId: inst.project_id, ...rest }) };
   }
   if (q.projectId) {
-    await requireAccess(ctx.deps.db, ctx.caller, { projectId: q.projectId }, 'viewer');
     return { status: 200, body: await listBindings(ctx.deps.db, { projectId: q.projectId, ...rest }) };
   }
   const orgIds = await orgIdsOf(ctx.deps.db, userPrincipal(ctx));

@@ -4,6 +4,6 @@ import { listTriggers } from '../../src/scheduler/triggers-api';
 
 /** GET /instances/{instanceId}/triggers — schedules (next/last slot) and the webhook trigger. */
 export const listInstanceTriggers: Handler<'listInstanceTriggers'> = async (req, ctx) => {
-  const row = await loadInstance(ctx.deps.db, ctx.caller, req.params.instanceId, 'viewer');
+  const row = await loadInstance(ctx.deps.db, req.params.instanceId);
   return { status: 200, body: { items: await listTriggers(ctx.deps.db, row) } };
 };

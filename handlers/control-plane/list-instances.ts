@@ -1,5 +1,6 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { requireAccess } from '../../src/control-plane/access';
+import { authorizedScope } from '../../src/control-plane/access';
+import { AppError } from '../../src/platform/errors';
 import { listInstanceRows } from '../../src/instances/queries';
 import { toInstance } from '../../src/instances/rows';
 import { orgIdsOf } from '../../src/tenancy/scope';
@@ -13,11 +14,12 @@ export const listInstances: Handler<'listInstances'> = async (req, ctx) => {
   const q = req.query;
   let orgIds: string[] | undefined;
   let projectIds: string[] | undefined;
+  const scope = authorizedScope(ctx);
   if (q.projectId) {
-    await requireAccess(db, ctx.caller, { orgId: q.orgId, projectId: q.projectId }, 'viewer');
+    // A project of another org than the one named is not found, like any other tenant's.
+    if (q.orgId !== undefined && q.orgId !== scope.orgId) throw new AppError('NOT_FOUND', 'Project not found');
     projectIds = [q.projectId];
   } else if (q.orgId) {
-    await requireAccess(db, ctx.caller, { orgId: q.orgId }, 'viewer');
     orgIds = [q.orgId];
   } else if (ctx.caller?.kind === 'api_key') {
     projectIds = [ctx.caller.projectId!];

@@ -1,8 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { isPublisherAdmin, searchOfferings } from '../../src/catalog';
+import { searchOfferings, AUTHORING_OPERATION } from '../../src/catalog';
 
 /** GET /offerings — public catalog search (publisher admins also see unpublished offerings). */
 export const listOfferings: Handler<'listOfferings'> = async (req, ctx) => ({
   status: 200,
-  body: await searchOfferings(ctx.deps.db, req.query, { publisherAdmin: isPublisherAdmin(ctx.caller) }),
+  body: await searchOfferings(ctx.deps.db, req.query, { publisherAdmin: ctx.allows(AUTHORING_OPERATION) }),
 });

@@ -16,13 +16,16 @@ let stack: TestStack;
 let cp: string;
 let svc: string;
 let versionId: string;
+let offeringId: string;
 
 before(async () => {
   stack = await startTestStack(['control-plane'], { SEED_DEMO: '1' });
   cp = stack.url('control-plane');
   svc = await stack.serviceToken('provisioner');
   const list = await http('GET', `${cp}/offerings?limit=50`);
-  versionId = list.body.items.find((o: any) => o.slug === 'support-assistant').publishedVersionId;
+  const offering = list.body.items.find((o: any) => o.slug === 'support-assistant');
+  offeringId = offering.id;
+  versionId = offering.publishedVersionId;
 });
 after(async () => stack?.close());
 
@@ -159,14 +162,18 @@ describe('buying a plan', () => {
 
     const instances = await http('GET', `${cp}/instances?projectId=${ws.project.id}`, { token });
     assert.deepEqual(instances.body.items.map((i: any) => [i.id, i.planId]), [[trial.body.id, 'pro']]);
+    // The amount is the plan's own includedCredits, as the published version lists it.
+    const version = await http('GET', `${cp}/offerings/${offeringId}/versions/${versionId}`);
+    const { includedCredits } = version.body.plans.find((p: any) => p.id === 'pro');
+    assert.ok(includedCredits > 0);
     const grants = (await ledger(token, ws.wallet.id)).filter((e) => e.reference === `plan:${order.ref}`);
     assert.equal(grants.length, 1);
     assert.equal(grants[0].kind, 'grant');
     assert.equal(grants[0].creditType, 'granted');
-    assert.equal(grants[0].amount, 20000);
+    assert.equal(grants[0].amount, includedCredits);
     const after = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body;
-    assert.equal(after.balance, before.balance + 20000);
-    assert.equal(after.grantedBalance, before.grantedBalance + 20000);
+    assert.equal(after.balance, before.balance + includedCredits);
+    assert.equal(after.grantedBalance, before.grantedBalance + includedCredits);
     const audit = await http('GET', `${cp}/orgs/${ws.org.id}/audit-events?action=wallet.plan_credits_granted`, { token });
     if (audit.status === 200) assert.ok(audit.body.items.some((e: any) => e.data.reference === `plan:${order.ref}`));
   });
@@ -213,5 +220,25 @@ describe('buying a plan', () => {
     assert.equal(w1.grantedBalance, w0.grantedBalance - 40000);
     const audited = await stack.db!('audit_events').where({ org_id: ws.org.id, action: 'wallet.credits_expired' });
     assert.equal(audited.length, 2);
+  });
+});
+
+describe('credits come only from purchases or a platform operator', () => {
+  test('publisher-admin and org owners are refused a top-up (403, nothing credited); an operator\'s top-up is audited with its actor', async () => {
+    const { token, ws } = await signedIn('topup-target@example.com');
+    const before = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance;
+    const publisher = await stack.userToken('catalog-admin@example.com', ['publisher-admin']);
+    for (const who of [publisher, token]) {
+      const r = await http('POST', `${cp}/wallets/${ws.wallet.id}/topups`, { token: who, headers: { 'idempotency-key': `t-${randomUUID()}` }, body: { amount: 5000, creditType: 'paid', source: 'admin' } });
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+    }
+    assert.equal((await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance, before);
+
+    const op = await stack.userToken('ops@example.com', ['platform-operator']);
+    const granted = await http('POST', `${cp}/wallets/${ws.wallet.id}/topups`, { token: op, headers: { 'idempotency-key': `t-${randomUUID()}` }, body: { amount: 70, creditType: 'granted', source: 'promotion', reference: 'promo-spring' } });
+    assert.equal(granted.status, 201, JSON.stringify(granted.body));
+    const audited = await stack.db!('audit_events').where({ org_id: ws.org.id, action: 'wallet.topup' });
+    assert.equal(audited.length, 1);
+    assert.equal(audited[0].actor_id, 'user-ops@example.com');
   });
 });

@@ -33,6 +33,7 @@ function call(body: ArgocdNotification, answer?: (r: DeploymentHealthReport) => 
     rawBody: Buffer.from(JSON.stringify(body)),
     signal: new AbortController().signal,
     annotate() {},
+    allows: () => false,
   } as RequestContext<ControlPlaneDeps>;
   const req: ReceiveArgocdNotificationRequest = { params: {}, query: {}, headers: {}, body };
   return { result: receiveArgocdNotification(req, ctx), reports };

@@ -1,8 +1,6 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { applyOrderPaid } from '../../src/commerce/order-paid';
-import { isService } from '../../src/control-plane/access';
 import { idempotent } from '../../src/control-plane/idempotent';
-import { AppError } from '../../src/platform/errors';
 
 /**
  * POST /integrations/saleor/order-paid — one paid Saleor order line, from the Provisioner only.
@@ -11,9 +9,6 @@ import { AppError } from '../../src/platform/errors';
  * are thrown, so they store nothing and a corrected retry with the same key goes through.
  */
 export const receiveSaleorOrderPaid: Handler<'receiveSaleorOrderPaid'> = (req, ctx) => {
-  if (!isService(ctx.caller, 'provisioner')) {
-    return Promise.reject(new AppError('FORBIDDEN', 'Paid orders are applied by the commerce integration (the Provisioner) only'));
-  }
   return idempotent(req, ctx, async (trx) => {
     const body = await applyOrderPaid(
       trx,

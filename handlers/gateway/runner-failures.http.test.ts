@@ -71,6 +71,16 @@ test('a Runner error answers 502 RUNTIME_ERROR; the reservation is voided and no
   await expectVoided(await run(stack, { token: who.token, instanceId, text: 'broken' }), 502, 'RUNTIME_ERROR', 'failed', before);
 });
 
+test('the plan\'s limits.runTimeoutMs bounds the Runner request (30 s on the demo starter plan, 60 s on pro); its rateLimitPerMinute is the instance\'s rate limit', async () => {
+  const starter = await activeInstance(stack, who, { planId: 'starter' });
+  const ent = (await http('GET', `${stack.url('control-plane')}/instances/${starter}/entitlements`, { token: who.token })).body;
+  assert.deepEqual([ent.limits.runTimeoutMs, ent.rateLimits.perMinute], [30_000, 10], 'the demo starter plan: runTimeoutMs 30000, rateLimitPerMinute 10');
+  assert.equal((await run(stack, { token: who.token, instanceId: starter, text: 'quick' })).status, 200);
+  assert.equal(seen.at(-1)!.body.timeoutMs, 30_000);
+  assert.equal((await run(stack, { token: who.token, instanceId, text: 'quick' })).status, 200);
+  assert.equal(seen.at(-1)!.body.timeoutMs, 60_000);
+});
+
 test('the Runner unreachable answers 503 RUNTIME_UNAVAILABLE; the reservation is voided and nothing is charged', async () => {
   assert.equal((await run(stack, { token: who.token, instanceId, text: 'fine' })).status, 200, 'runs work while the runner is up');
   const before = await wallet(stack, who);

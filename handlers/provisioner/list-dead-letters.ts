@@ -1,9 +1,7 @@
 import type { Handler } from '../../generated/provisioner/operations';
-import { requireOperator } from '../../src/provisioner/operator';
 
 /** GET /dead-letters — newest first, filtered by status / order (platform operators). */
 export const listDeadLetters: Handler<'listDeadLetters'> = async (req, ctx) => {
-  requireOperator(ctx.caller);
   const body = await ctx.deps.provisioner.deadLetters.list({
     status: req.query.status,
     orderId: req.query.orderId,

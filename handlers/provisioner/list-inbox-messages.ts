@@ -1,9 +1,7 @@
 import type { Handler } from '../../generated/provisioner/operations';
-import { requireOperator } from '../../src/provisioner/operator';
 
 /** GET /inbox — held orders, newest first, filtered by status / order (platform operators). */
 export const listInboxMessages: Handler<'listInboxMessages'> = async (req, ctx) => {
-  requireOperator(ctx.caller);
   const body = await ctx.deps.provisioner.inbox.list({
     status: req.query.status,
     orderId: req.query.orderId,

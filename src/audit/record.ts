@@ -13,41 +13,67 @@ import { newId } from '../platform/ids';
 import { GENESIS_HASH, hashEvent, redact, type AuditEvent, type AuditInput } from './event';
 
 export async function recordAudit(db: Db, input: AuditInput): Promise<AuditEvent> {
+  return (await recordAudits(db, [input]))[0]!;
+}
+
+/**
+ * Appends many events in one unit of work: per org, one head lock, one multi-row insert and one
+ * head update, the events chained in the order given. A batch of money operations records its
+ * events this way, so the chain head is locked once per batch, not once per operation.
+ */
+export async function recordAudits(db: Db, inputs: readonly AuditInput[]): Promise<AuditEvent[]> {
+  if (inputs.length === 0) return [];
   return inTransaction(db, async (trx) => {
-    await trx.raw(`insert into audit_chain_heads (org_id, last_seq, last_hash) values (?, 0, ?) on conflict (org_id) do nothing`, [input.orgId, GENESIS_HASH]);
-    const head = await one<{ last_seq: number; last_hash: string }>(trx, `select last_seq, last_hash from audit_chain_heads where org_id = ? for update`, [input.orgId]);
-    const at = input.at ?? new Date();
-    const content = {
-      id: newId('evt', at.getTime()),
-      seq: head!.last_seq + 1,
-      orgId: input.orgId,
-      projectId: input.projectId ?? null,
-      action: input.action,
-      resourceType: input.resourceType,
-      resourceId: input.resourceId,
-      actor: { type: input.actor.type, id: input.actor.id },
-      requestId: input.requestId ?? null,
-      data: redact(input.data),
-      createdAt: at.toISOString(),
-    };
-    const hash = hashEvent(head!.last_hash, content);
-    await trx('audit_events').insert({
-      id: content.id,
-      org_id: content.orgId,
-      project_id: content.projectId,
-      seq: content.seq,
-      action: content.action,
-      resource_type: content.resourceType,
-      resource_id: content.resourceId,
-      actor_type: content.actor.type,
-      actor_id: content.actor.id,
-      request_id: content.requestId,
-      data: JSON.stringify(content.data),
-      created_at: at,
-      prev_hash: head!.last_hash,
-      hash,
-    });
-    await trx('audit_chain_heads').where({ org_id: input.orgId }).update({ last_seq: content.seq, last_hash: hash, updated_at: at });
-    return { ...content, prevHash: head!.last_hash, hash };
+    const out: AuditEvent[] = new Array(inputs.length);
+    // Heads in org id order: two batches spanning the same orgs never deadlock.
+    const orgs = [...new Set(inputs.map((i) => i.orgId))].sort();
+    for (const orgId of orgs) {
+      await trx.raw(`insert into audit_chain_heads (org_id, last_seq, last_hash) values (?, 0, ?) on conflict (org_id) do nothing`, [orgId, GENESIS_HASH]);
+      const head = await one<{ last_seq: number; last_hash: string }>(trx, `select last_seq, last_hash from audit_chain_heads where org_id = ? for update`, [orgId]);
+      let seq = head!.last_seq;
+      let prevHash = head!.last_hash;
+      let lastAt = new Date();
+      const rowsToInsert: Record<string, unknown>[] = [];
+      inputs.forEach((input, i) => {
+        if (input.orgId !== orgId) return;
+        const at = input.at ?? new Date();
+        lastAt = at;
+        const content = {
+          id: newId('evt', at.getTime()),
+          seq: ++seq,
+          orgId: input.orgId,
+          projectId: input.projectId ?? null,
+          action: input.action,
+          resourceType: input.resourceType,
+          resourceId: input.resourceId,
+          actor: { type: input.actor.type, id: input.actor.id },
+          requestId: input.requestId ?? null,
+          data: redact(input.data),
+          createdAt: at.toISOString(),
+        };
+        const hash = hashEvent(prevHash, content);
+        rowsToInsert.push({
+          id: content.id,
+          org_id: content.orgId,
+          project_id: content.projectId,
+          seq: content.seq,
+          action: content.action,
+          resource_type: content.resourceType,
+          resource_id: content.resourceId,
+          actor_type: content.actor.type,
+          actor_id: content.actor.id,
+          request_id: content.requestId,
+          data: JSON.stringify(content.data),
+          created_at: at,
+          prev_hash: prevHash,
+          hash,
+        });
+        out[i] = { ...content, prevHash, hash };
+        prevHash = hash;
+      });
+      await trx('audit_events').insert(rowsToInsert);
+      await trx('audit_chain_heads').where({ org_id: orgId }).update({ last_seq: seq, last_hash: prevHash, updated_at: lastAt });
+    }
+    return out;
   });
 }

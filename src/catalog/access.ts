@@ -1,26 +1,16 @@
 /**
- * Who may do what in the catalog (a single-publisher store):
- * - authoring (create/update/transition offerings, create/certify versions, Langflow publishing)
- *   needs the `publisher-admin` realm role on the caller's token;
- * - browsing needs no login; without that role only what is on sale is listed, offerings that
- *   are paused or at end of sale can still be opened by id (their `lifecycle` says so), and
- *   drafts and end-of-life offerings answer 404, exactly like a missing one.
+ * The catalog is a single-publisher store. Who may author it (create/update/transition
+ * offerings, create/certify versions, Langflow publishing, artifact links) is policy/'s
+ * (`publisher-admins-author-the-catalog`). Browsing needs no login: callers who may not author
+ * see only what is on sale; offerings that are paused or at end of sale can still be opened by
+ * id (their `lifecycle` says so), and drafts and end-of-life offerings answer 404, exactly like
+ * a missing one. Handlers learn whether the caller is an author from the policy itself
+ * (`ctx.allows('updateOffering')`).
  */
-import { AppError } from '../platform/errors';
 import type { Caller } from '../platform/http/handler-types';
 
-export const PUBLISHER_ADMIN_ROLE = 'publisher-admin';
-
-export function isPublisherAdmin(caller: Caller | undefined): boolean {
-  return caller?.kind === 'user' && caller.roles.has(PUBLISHER_ADMIN_ROLE);
-}
-
-/** 403 FORBIDDEN unless the caller's token carries `publisher-admin`. */
-export function requirePublisherAdmin(caller: Caller | undefined): void {
-  if (!isPublisherAdmin(caller)) {
-    throw new AppError('FORBIDDEN', 'Catalog authoring needs the publisher-admin role', { requiredRole: PUBLISHER_ADMIN_ROLE });
-  }
-}
+/** The operation whose permission makes a caller an author, who sees what is not on sale. */
+export const AUTHORING_OPERATION = 'updateOffering';
 
 /** The actor recorded on catalog changes. */
 export function actorOf(caller: Caller | undefined): string | null {

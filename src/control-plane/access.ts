@@ -1,12 +1,13 @@
-import type { Knex } from 'knex';
+/**
+ * What handlers read about the caller once policy/ has authorized the request (the service
+ * runtime does that before any handler runs: src/platform/policy/authorize.ts). No role is
+ * checked here: handlers take the authorized scope (org, project, instance) and scope their
+ * queries with it.
+ */
 import type { Principal } from '../identity/principal';
 import { AppError } from '../platform/errors';
 import type { Caller, RequestContext } from '../platform/http/handler-types';
-import { roleSatisfies, type RequiredRole } from '../tenancy/roles';
-import { resolveAccess, type Access, type ScopeRequest } from '../tenancy/scope';
-
-/** The role a project API key acts with: it can run and read, never administer. */
-const API_KEY_ROLE = 'member' as const;
+import type { ResolvedScope } from '../platform/policy/engine';
 
 /** The verified user token behind the call, or 403 for API keys, widgets and services. */
 export function userPrincipal(ctx: RequestContext<unknown>): Principal {
@@ -15,27 +16,23 @@ export function userPrincipal(ctx: RequestContext<unknown>): Principal {
   return p;
 }
 
-/**
- * The one tenant check of the control plane for org/project-scoped operations. Users go through
- * their memberships; an API key reaches only its own project; services reach nothing this way
- * (they are authorised by their service role). Outside the scope is always 404.
- */
-export async function requireAccess(db: Knex | Knex.Transaction, caller: Caller | undefined, scope: ScopeRequest, minRole: RequiredRole): Promise<Access> {
-  if (caller?.kind === 'user' && caller.principal) return resolveAccess(db, caller.principal, scope, minRole);
-  if (caller?.kind === 'api_key') {
-    const what = scope.projectId !== undefined ? 'Project' : 'Org';
-    const sameOrg = scope.orgId === undefined || scope.orgId === caller.orgId;
-    const sameProject = scope.projectId === undefined || scope.projectId === caller.projectId;
-    if (!sameOrg || !sameProject) throw new AppError('NOT_FOUND', `${what} not found`);
-    if (!roleSatisfies(API_KEY_ROLE, minRole)) {
-      throw new AppError('FORBIDDEN', `API keys cannot perform operations that need the ${minRole} role`);
-    }
-    return { orgId: caller.orgId!, projectId: scope.projectId, role: API_KEY_ROLE, userId: `apikey:${caller.keyId}` };
-  }
-  throw new AppError('NOT_FOUND', `${scope.projectId !== undefined ? 'Project' : 'Org'} not found`);
+/** The resource `x-scope` named, as resolved and authorized before the handler ran. */
+export function authorizedScope(ctx: RequestContext<unknown>): ResolvedScope {
+  if (!ctx.scope) throw new Error(`${ctx.operationId}: no authorized scope (the operation's x-scope was not resolved)`);
+  return ctx.scope;
 }
 
-/** True when the caller is a platform service holding `svc:<name>`. */
+/** The org and project of the authorized resource (operations scoped to a project or below). */
+export function projectScope(ctx: RequestContext<unknown>): { orgId: string; projectId: string } {
+  const s = authorizedScope(ctx);
+  if (!s.orgId || !s.projectId) throw new Error(`${ctx.operationId}: the authorized scope has no project`);
+  return { orgId: s.orgId, projectId: s.projectId };
+}
+
+/**
+ * True when the caller is the platform service holding `svc:<name>`: for what a service does
+ * differently (on whose behalf it reads), never for whether it may.
+ */
 export function isService(caller: Caller | undefined, name: string): boolean {
   return !!caller && (caller.kind === 'service' || caller.kind === 'webhook') && caller.roles.has(`svc:${name}`);
 }

@@ -15,7 +15,7 @@ interface ActionRequest {
   body: unknown;
 }
 
-/** The shared path of every day-2 action handler: scope (admin), idempotency, lifecycle, answer. */
+/** The shared path of every day-2 action handler (authorized before it runs): idempotency, lifecycle, answer. */
 export function runInstanceAction<S extends 200 | 202>(
   status: S,
   action: InstanceAction,
@@ -23,7 +23,7 @@ export function runInstanceAction<S extends 200 | 202>(
 ) {
   return (req: ActionRequest, ctx: RequestContext<ControlPlaneDeps>) =>
     idempotent(req, ctx, async (trx: Knex.Transaction) => {
-      await loadInstance(trx, ctx.caller, req.params.instanceId, 'admin');
+      await loadInstance(trx, req.params.instanceId);
       const env = ctx.deps.instances;
       const row = await applyAction(env, trx, req.params.instanceId, { ...input(req), action, actor: ctx.caller!.subject, requestId: ctx.requestId, byOperator: isPlatformOperator(ctx.caller) });
       ctx.annotate({ orgId: row.org_id, projectId: row.project_id, instanceId: row.id });

@@ -1,18 +1,15 @@
 /**
- * The gateway's Control Plane client: the dozen operations the gateway calls, typed with the
- * generated wire types (generated/control-plane/types.ts) over the keep-alive JSON transport.
- *
- * Why not the generated typescript-fetch client (generated/clients/control-plane): it sits on
- * `fetch` (see http-json.ts for the measured cost), its 4.3.1 runtime passes no AbortSignal, so
- * per-attempt timeouts and caller aborts are impossible, it converts every date to `Date` and
- * back, and it throws the raw `Response`, so each call would still need the retry and error
- * mapping written here. The types are the same spec, generated, so nothing drifts.
+ * The gateway's Control Plane client: the operations the gateway calls, each through the
+ * generated client of the Control Plane's spec (generated/clients/control-plane) on the
+ * platform's service-client wrapper (src/platform/service-client: keep-alive transport,
+ * per-attempt timeouts, retries by operation, canonical error mapping). A renamed operation,
+ * parameter or schema in specs/control-plane.openapi.yaml therefore fails `tsc` here.
  *
  * Every call sends `X-Request-Id` (the request's id, so one id spans every hop) and a credential:
  * the gateway's own service token, or the caller's user token / project API key forwarded so the
  * Control Plane decides tenant scope. Retries follow retry.ts. Outcomes:
  * - a canonical error answer that is final (404, 403 INSUFFICIENT_CREDITS, 422, …) is rethrown as
- *   an AppError with the same code, status, message and details;
+ *   an AppError with the same code, status, message, details and Retry-After;
  * - the Control Plane unreachable, timing out or answering 5xx after the last attempt → 503
  *   CONTROL_PLANE_UNAVAILABLE (fail closed);
  * - a 401 on the gateway's own token drops the cached token and tries once more at once.
@@ -23,7 +20,6 @@ import type {
   CreateInstanceRequest,
   CreateOrgAutoRequest,
   Entitlements,
-  ErrorCode,
   Instance,
   Offering,
   Reservation,
@@ -38,17 +34,24 @@ import type {
   Workspace,
 } from '../../generated/control-plane/types';
 import type { TokenSource } from '../auth/token-source';
-import { AppError, statusOf } from '../platform/errors';
-import type { HttpClient, JsonResponse } from './http-json';
-import { TransportError } from './http-json';
-import { backoffMs, POLICIES, realSleep, type RetryPolicy, type Sleep } from './retry';
+import { AppError } from '../platform/errors';
+import {
+  BillingApi,
+  CatalogApi,
+  Configuration,
+  type CreateInstanceRequest as CreateInstanceRequestModel,
+  InstancesApi,
+  RunsApi,
+  type SettleRequest as SettleRequestModel,
+  TenancyApi,
+  WalletsApi,
+} from '../../generated/clients/control-plane';
+import { createServiceClient, model, type ClientConfig, type Credential as ServiceCredential, type GeneratedResponse, type Operation, type ServiceAnswer, ServiceCallError } from '../platform/service-client';
+import type { HttpClient } from './http-json';
+import { POLICIES, type RetryPolicy, type Sleep } from './retry';
 
 /** Whose credential a call carries. */
-export type Credential =
-  | { kind: 'none' }
-  | { kind: 'service' }
-  | { kind: 'bearer'; token: string }
-  | { kind: 'apiKey'; key: string };
+export type Credential = ServiceCredential;
 
 export interface CallOptions {
   requestId: string;
@@ -85,7 +88,7 @@ export interface HistoryQuery {
 }
 
 /** The deadline the Control Plane gets for a money call: the attempt's timeout minus a margin for the COMMIT (bounds.ts). */
-export const DEADLINE_MARGIN_MS = 1_000;
+export { DEADLINE_MARGIN_MS } from '../platform/service-client';
 
 export interface ControlPlaneClientOptions {
   baseUrl: () => string;
@@ -98,33 +101,11 @@ export interface ControlPlaneClientOptions {
   onError?: (operation: string, kind: string) => void;
 }
 
-interface Call {
-  operation: string;
-  method: 'GET' | 'POST' | 'DELETE';
-  /** Send `X-Request-Timeout-Ms` (money calls: the Control Plane never commits past it). */
-  deadline?: boolean;
-  path: string;
-  credential: Credential;
-  body?: unknown;
-  idempotencyKey?: string;
-  policy: RetryPolicy;
-  /** Extra final answers that are worth another attempt (e.g. 409 IDEMPOTENCY_IN_PROGRESS). */
-  retryIf?: (res: JsonResponse<ErrorEnvelope>) => boolean;
-}
 
-interface ErrorEnvelope {
-  error?: { code?: string; message?: string; details?: Record<string, unknown> };
-}
-
-const KNOWN_CODES = new Set(Object.keys(statusOf));
-
-/** The Control Plane's canonical error, passed through as the gateway's own answer. */
-export function passThrough(res: JsonResponse<ErrorEnvelope>, operation: string): AppError {
-  const e = res.body?.error;
-  if (e && typeof e.code === 'string' && KNOWN_CODES.has(e.code)) {
-    return new AppError(e.code as ErrorCode, typeof e.message === 'string' ? e.message : `control plane answered ${res.status}`, e.details, { status: res.status });
-  }
-  return new AppError('CONTROL_PLANE_UNAVAILABLE', 'The control plane gave an unexpected answer; the request was refused', { operation, status: res.status });
+/** A final Control Plane answer, passed through as the gateway's own (code, status, details, Retry-After). */
+export function passThrough(e: ServiceCallError): AppError {
+  if (e.code) return new AppError(e.code, e.message, e.extra.details, { status: e.status, headers: e.extra.headers && Object.keys(e.extra.headers).length ? e.extra.headers : undefined });
+  return new AppError('CONTROL_PLANE_UNAVAILABLE', 'The control plane gave an unexpected answer; the request was refused', { operation: e.operationId, status: e.status });
 }
 
 /** The caller went away mid-request (nobody reads this answer; it shows in logs and metrics). */
@@ -136,127 +117,110 @@ export function cpUnavailable(operation: string, reason: string, cause?: unknown
   return new AppError('CONTROL_PLANE_UNAVAILABLE', 'The control plane is unreachable; the request was refused', { operation, reason }, { cause });
 }
 
+/** What a failed call means to the gateway's caller. */
+function toAppError(err: unknown, credential: Credential): unknown {
+  if (!(err instanceof ServiceCallError)) return err;
+  if (err.kind === 'aborted') return clientGone(err);
+  // The token endpoint (production) failed: the gateway cannot authenticate, fail closed.
+  if (err.kind === 'credential') return cpUnavailable(err.operationId, 'no service token', err);
+  if (err.kind === 'transport') return cpUnavailable(err.operationId, err.reason, err);
+  if ((err.status ?? 500) >= 500) return cpUnavailable(err.operationId, err.reason, err);
+  if (err.status === 401 && credential.kind === 'service') return cpUnavailable(err.operationId, 'the control plane refused the gateway\'s service token', err);
+  return passThrough(err);
+}
+
+const inProgress = (e: ServiceCallError) => e.status === 409 && e.code === 'IDEMPOTENCY_IN_PROGRESS';
+
+const api = {
+  billing: (c: ClientConfig) => new BillingApi(new Configuration(c)),
+  catalog: (c: ClientConfig) => new CatalogApi(new Configuration(c)),
+  instances: (c: ClientConfig) => new InstancesApi(new Configuration(c)),
+  runs: (c: ClientConfig) => new RunsApi(new Configuration(c)),
+  tenancy: (c: ClientConfig) => new TenancyApi(new Configuration(c)),
+  wallets: (c: ClientConfig) => new WalletsApi(new Configuration(c)),
+};
+
 export function createControlPlaneClient(opts: ControlPlaneClientOptions): ControlPlaneClient {
-  const sleep = opts.sleep ?? realSleep;
   const P = { ...POLICIES, ...opts.policies };
+  const service = createServiceClient({ baseUrl: opts.baseUrl, http: opts.http, tokens: opts.tokens, sleep: opts.sleep, onError: opts.onError });
 
-  async function headersFor(c: Call, o: CallOptions): Promise<Record<string, string>> {
-    const h: Record<string, string> = { 'x-request-id': o.requestId };
-    if (c.credential.kind === 'service') h.authorization = `Bearer ${await opts.tokens.token()}`;
-    else if (c.credential.kind === 'bearer') h.authorization = `Bearer ${c.credential.token}`;
-    else if (c.credential.kind === 'apiKey') h['x-api-key'] = c.credential.key;
-    if (c.idempotencyKey) h['idempotency-key'] = c.idempotencyKey;
-    if (c.deadline) h['x-request-timeout-ms'] = String(Math.max(50, c.policy.timeoutMs - DEADLINE_MARGIN_MS));
-    return h;
-  }
-
-  async function call<T>(c: Call, o: CallOptions): Promise<JsonResponse<T>> {
-    const url = `${opts.baseUrl().replace(/\/+$/, '')}${c.path}`;
-    let refreshedToken = false;
-    let lastFailure = 'unknown';
-    let lastCause: unknown;
-    for (let attempt = 1; attempt <= c.policy.attempts; attempt++) {
-      let res: JsonResponse<T & ErrorEnvelope>;
-      try {
-        res = await opts.http.json<T & ErrorEnvelope>(c.method, url, { headers: await headersFor(c, o), body: c.body, timeoutMs: c.policy.timeoutMs, signal: o.signal });
-      } catch (err) {
-        if (err instanceof TransportError && err.kind === 'aborted') {
-          throw clientGone(err);
-        }
-        if (!(err instanceof TransportError)) {
-          // The token endpoint (production) failed: the gateway cannot authenticate, fail closed.
-          throw cpUnavailable(c.operation, 'no service token', err);
-        }
-        lastFailure = err.kind;
-        lastCause = err;
-        opts.onError?.(c.operation, err.kind);
-        if (attempt < c.policy.attempts) await sleep(backoffMs(c.policy, attempt));
-        continue;
-      }
-      if (res.status >= 200 && res.status < 300) return res as JsonResponse<T>;
-      if (res.status === 401 && c.credential.kind === 'service' && !refreshedToken) {
-        refreshedToken = true;
-        opts.tokens.invalidate();
-        attempt--; // the token, not the control plane, was at fault: not an attempt
-        continue;
-      }
-      opts.onError?.(c.operation, `status_${res.status}`);
-      const retryable = c.policy.retryStatus.has(res.status) || (c.retryIf?.(res) ?? false);
-      if (!retryable) {
-        if (res.status >= 500) throw cpUnavailable(c.operation, `status ${res.status}`);
-        if (res.status === 401 && c.credential.kind === 'service') throw cpUnavailable(c.operation, 'the control plane refused the gateway\'s service token');
-        throw passThrough(res, c.operation);
-      }
-      lastFailure = `status ${res.status}`;
-      if (attempt < c.policy.attempts) await sleep(backoffMs(c.policy, attempt));
+  /**
+   * One operation; failures become the gateway's AppErrors. The body is the JSON as the Control
+   * Plane sent it, typed by the Control Plane's own schema types (`W`, generated/control-plane/types):
+   * the generated client renders inline objects as loose maps.
+   */
+  async function call<W, A = unknown>(client: (c: ClientConfig) => A, send: (api: A) => Promise<GeneratedResponse<unknown>>, op: Operation, o: CallOptions): Promise<ServiceAnswer<W>> {
+    try {
+      return (await service.call(client, send, op, { requestId: o.requestId, signal: o.signal })) as ServiceAnswer<W>;
+    } catch (err) {
+      throw toAppError(err, op.credential);
     }
-    throw cpUnavailable(c.operation, lastFailure, lastCause);
   }
-
-  const enc = encodeURIComponent;
-  const qs = (q: { [k: string]: string | number | undefined } | HistoryQuery) => {
-    const parts = Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => `${enc(k)}=${enc(String(v))}`);
-    return parts.length ? `?${parts.join('&')}` : '';
-  };
-  const inProgress = (res: JsonResponse<ErrorEnvelope>) => res.status === 409 && res.body?.error?.code === 'IDEMPOTENCY_IN_PROGRESS';
+  const svc: Credential = { kind: 'service' };
+  const read = (operationId: string, credential: Credential): Operation => ({ operationId, kind: 'read', credential, policy: P.read });
 
   return {
     async getEntitlements(instanceId, credential, o) {
-      return (await call<Entitlements>({ operation: 'getInstanceEntitlements', method: 'GET', path: `/instances/${enc(instanceId)}/entitlements`, credential, policy: P.read }, o)).body!;
+      return (await call<Entitlements, InstancesApi>(api.instances, (a) => a.getInstanceEntitlementsRaw({ instanceId }), read('getInstanceEntitlements', credential), o)).body;
     },
     async authorize(body, o) {
       // With `run` the run record is the idempotency record (same attemptId on every retry).
-      const res = await call<Reservation>(
-        body.run
-          ? { operation: 'authorizeBudget', method: 'POST', path: '/billing/authorize', credential: { kind: 'service' }, body, policy: P.authorize, deadline: true }
-          : { operation: 'authorizeBudget', method: 'POST', path: '/billing/authorize', credential: { kind: 'service' }, body, idempotencyKey: `authz:${body.runId}`, policy: P.authorize, retryIf: inProgress },
-        o,
-      );
-      return { status: res.status, body: res.body! };
+      const op: Operation = body.run
+        ? { operationId: 'authorizeBudget', kind: 'write', idempotent: true, credential: svc, policy: P.authorize, deadline: true }
+        : { operationId: 'authorizeBudget', kind: 'write', idempotencyKey: `authz:${body.runId}`, credential: svc, policy: P.authorize, retryIf: inProgress };
+      const res = await call<Reservation, BillingApi>(api.billing, (a) => a.authorizeBudgetRaw({ authorizeRequest: body, idempotencyKey: op.idempotencyKey }), op, o);
+      return { status: res.status, body: res.body };
     },
     async settle(body, o) {
-      return (await call<Settlement>({ operation: 'settleReservation', method: 'POST', path: '/billing/settle', credential: { kind: 'service' }, body, policy: P.settle, deadline: true }, { requestId: o.requestId })).body!;
+      // Money calls take no caller signal on purpose: a settle always completes.
+      const op: Operation = { operationId: 'settleReservation', kind: 'write', idempotent: true, credential: svc, policy: P.settle, deadline: true };
+      return (await call<Settlement, BillingApi>(api.billing, (a) => a.settleReservationRaw({ settleRequest: model<SettleRequestModel>(body) }), op, { requestId: o.requestId })).body;
     },
     async void(body, o) {
-      return (await call<Reservation>({ operation: 'voidReservation', method: 'POST', path: '/billing/void', credential: { kind: 'service' }, body, policy: P.void, deadline: true }, { requestId: o.requestId })).body!;
+      const op: Operation = { operationId: 'voidReservation', kind: 'write', idempotent: true, credential: svc, policy: P.void, deadline: true };
+      return (await call<Reservation, BillingApi>(api.billing, (a) => a.voidReservationRaw({ voidRequest: body }), op, { requestId: o.requestId })).body;
     },
     async getArtifactLink(offeringId, versionId, o) {
-      return (await call<ArtifactLink>({ operation: 'getOfferingVersionArtifact', method: 'GET', path: `/offerings/${enc(offeringId)}/versions/${enc(versionId)}/artifact`, credential: { kind: 'service' }, policy: P.read }, o)).body!;
+      return (await call<ArtifactLink, CatalogApi>(api.catalog, (a) => a.getOfferingVersionArtifactRaw({ offeringId, versionId }), read('getOfferingVersionArtifact', svc), o)).body;
     },
     async getWallet(walletId, credential, o) {
-      return (await call<Wallet>({ operation: 'getWallet', method: 'GET', path: `/wallets/${enc(walletId)}`, credential, policy: P.read }, o)).body!;
+      return (await call<Wallet, WalletsApi>(api.wallets, (a) => a.getWalletRaw({ walletId }), read('getWallet', credential), o)).body;
     },
     async getInstance(instanceId, credential, o) {
-      return (await call<Instance>({ operation: 'getInstance', method: 'GET', path: `/instances/${enc(instanceId)}`, credential, policy: P.read }, o)).body!;
+      return (await call<Instance, InstancesApi>(api.instances, (a) => a.getInstanceRaw({ instanceId }), read('getInstance', credential), o)).body;
     },
     async getOffering(offeringId, o) {
       // Public for published offerings; sent without credentials so a publisher's drafts stay out.
-      return (await call<Offering>({ operation: 'getOffering', method: 'GET', path: `/offerings/${enc(offeringId)}`, credential: { kind: 'none' }, policy: P.read }, o)).body!;
+      return (await call<Offering, CatalogApi>(api.catalog, (a) => a.getOfferingRaw({ offeringId }), read('getOffering', { kind: 'none' }), o)).body;
     },
     async createOrgAuto(body, userToken, o) {
-      const res = await call<Workspace>({ operation: 'createOrgAuto', method: 'POST', path: '/orgs/auto', credential: { kind: 'bearer', token: userToken }, body, idempotencyKey: o.idempotencyKey, policy: P.trial, retryIf: inProgress }, o);
-      return { status: res.status, body: res.body! };
+      const op: Operation = { operationId: 'createOrgAuto', kind: 'write', credential: { kind: 'bearer', token: userToken }, idempotencyKey: o.idempotencyKey, policy: P.trial, retryIf: inProgress };
+      const res = await call<Workspace, TenancyApi>(api.tenancy, (a) => a.createOrgAutoRaw({ createOrgAutoRequest: body, idempotencyKey: o.idempotencyKey }), op, o);
+      return { status: res.status, body: res.body };
     },
     history: {
       async getRun(runId, credential, owner, o) {
-        return (await call<RunRecord>({ operation: 'getRunRecord', method: 'GET', path: `/runs/${enc(runId)}${qs({ owner })}`, credential, policy: P.read }, o)).body!;
+        return (await call<RunRecord, RunsApi>(api.runs, (a) => a.getRunRecordRaw({ runId, owner }), read('getRunRecord', credential), o)).body;
       },
       async listRuns(instanceId, q, credential, o) {
-        return (await call<RunRecordList>({ operation: 'listInstanceRuns', method: 'GET', path: `/instances/${enc(instanceId)}/runs${qs(q)}`, credential, policy: P.read }, o)).body!;
+        return (await call<RunRecordList, RunsApi>(api.runs, (a) => a.listInstanceRunsRaw({ instanceId, ...q }), read('listInstanceRuns', credential), o)).body;
       },
       async listSessions(instanceId, q, credential, o) {
-        return (await call<RunSessionList>({ operation: 'listInstanceSessions', method: 'GET', path: `/instances/${enc(instanceId)}/sessions${qs(q)}`, credential, policy: P.read }, o)).body!;
+        return (await call<RunSessionList, RunsApi>(api.runs, (a) => a.listInstanceSessionsRaw({ instanceId, ...q }), read('listInstanceSessions', credential), o)).body;
       },
       async listMessages(instanceId, sessionId, q, credential, o) {
-        return (await call<RunSessionMessageList>({ operation: 'listInstanceSessionMessages', method: 'GET', path: `/instances/${enc(instanceId)}/sessions/${enc(sessionId)}/messages${qs(q)}`, credential, policy: P.read }, o)).body!;
+        return (await call<RunSessionMessageList, RunsApi>(api.runs, (a) => a.listInstanceSessionMessagesRaw({ instanceId, sessionId, ...q }), read('listInstanceSessionMessages', credential), o)).body;
       },
       async eraseSession(instanceId, sessionId, credential, owner, o) {
-        await call<void>({ operation: 'deleteInstanceSession', method: 'DELETE', path: `/instances/${enc(instanceId)}/sessions/${enc(sessionId)}${qs({ owner })}`, credential, policy: P.read }, o);
+        // DELETE is idempotent (RFC 9110 §9.2.2): erasing twice leaves the same state.
+        const op: Operation = { operationId: 'deleteInstanceSession', kind: 'write', idempotent: true, credential, policy: P.read };
+        await call<void, RunsApi>(api.runs, (a) => a.deleteInstanceSessionRaw({ instanceId, sessionId, owner }), op, o);
       },
     },
     async createInstance(body, userToken, o) {
-      const res = await call<Instance>({ operation: 'createInstance', method: 'POST', path: '/instances', credential: { kind: 'bearer', token: userToken }, body, idempotencyKey: o.idempotencyKey, policy: P.trial, retryIf: inProgress }, o);
-      return { body: res.body!, replayed: res.headers['idempotent-replayed'] === 'true' };
+      const op: Operation = { operationId: 'createInstance', kind: 'write', credential: { kind: 'bearer', token: userToken }, idempotencyKey: o.idempotencyKey, policy: P.trial, retryIf: inProgress };
+      const res = await call<Instance, InstancesApi>(api.instances, (a) => a.createInstanceRaw({ createInstanceRequest: model<CreateInstanceRequestModel>(body), idempotencyKey: o.idempotencyKey }), op, o);
+      return { body: res.body, replayed: res.replayed };
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
- * The gateway's HTTP transport to the Control Plane and the Runner: JSON over `node:http(s)` with
- * one keep-alive agent per client.
+ * The platform's HTTP transport between services: JSON over `node:http(s)` with one keep-alive
+ * agent per client. The generated typescript-fetch clients run on it through the service-client
+ * wrapper (src/platform/service-client/transport.ts supplies it as their `fetchApi`).
  *
- * Why not `fetch` (undici) or the generated typescript-fetch client on this path: measured on the
+ * Why not Node's `fetch` (undici) underneath: measured on the
  * 2-core dev box against a trivial local JSON server, Node 20's `fetch` does ~3k requests/s,
  * `http.request` on a keep-alive agent ~19k/s; every `/v1/runs` makes two to four of these calls
  * (authorize, runner, settle, entitlements on a cache miss), so the transport alone would eat

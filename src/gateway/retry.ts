@@ -1,15 +1,8 @@
 /** Retry schedules of the gateway's calls (Gateway→CP: authorize 3×, settle 5×). */
 
-export interface RetryPolicy {
-  /** Attempts in all (1 = no retry). */
-  attempts: number;
-  /** Delay before the 2nd attempt; doubles each time, with ±25 % jitter. */
-  baseDelayMs: number;
-  /** Per-attempt timeout. */
-  timeoutMs: number;
-  /** HTTP statuses worth another attempt (network errors and timeouts always are). */
-  retryStatus: ReadonlySet<number>;
-}
+import type { RetryPolicy } from '../platform/service-client';
+
+export { backoffMs, realSleep, type RetryPolicy, type Sleep } from '../platform/service-client';
 
 const GATEWAY_ERRORS = new Set([502, 503, 504]);
 const ANY_5XX = new Set([500, 502, 503, 504]);
@@ -25,11 +18,3 @@ export const POLICIES = {
   /** Idempotent trial mutations (orgs/auto, instances with a derived Idempotency-Key). */
   trial: { attempts: 3, baseDelayMs: 100, timeoutMs: 10_000, retryStatus: GATEWAY_ERRORS },
 } satisfies Record<string, RetryPolicy>;
-
-export type Sleep = (ms: number) => Promise<void>;
-export const realSleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-export function backoffMs(policy: RetryPolicy, attempt: number, random = Math.random): number {
-  const base = policy.baseDelayMs * 2 ** (attempt - 1);
-  return Math.round(base * (0.75 + random() * 0.5));
-}

@@ -1,6 +1,7 @@
 /**
- * Gateway → Runner: `POST /v1/runs` with the gateway's service token and the request's
- * X-Request-Id, under the run's deadline (60 s at most). A run is never retried here (the Runner
+ * Gateway → Runner: `executeRun` (`POST /v1/runs`) through the Runner's generated client
+ * (generated/clients/runner) on the service-client wrapper, with the gateway's service token and
+ * the request's X-Request-Id, under the run's deadline (60 s at most). A run is never retried here (the Runner
  * itself retries the runtime once on network errors); what the Runner refuses surfaces as its own
  * canonical error:
  *   422 ARTIFACT_INTEGRITY_FAILED / UNSUPPORTED_COMPONENT, 502 RUNTIME_ERROR, 503 RUNTIME_UNAVAILABLE /
@@ -11,9 +12,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RunnerRunRequest, RunnerRunResult } from '../../generated/runner/types';
 import type { TokenSource } from '../auth/token-source';
 import { AppError, type ErrorCode, statusOf } from '../platform/errors';
+import { Configuration, ExecutionApi, type RunnerRunRequest as RunnerRunRequestModel } from '../../generated/clients/runner';
+import { createServiceClient, model, type ClientConfig, type Operation, ServiceCallError } from '../platform/service-client';
 import { clientGone } from './cp-client';
 import type { HttpClient } from './http-json';
-import { TransportError } from './http-json';
 
 export const GATEWAY_RUNNER_TIMEOUT_MS = 60_000;
 
@@ -40,41 +42,33 @@ export function passedOnHeaders(headers: IncomingHttpHeaders, details?: Record<s
   return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? { 'Retry-After': String(Math.ceil(seconds)) } : undefined;
 }
 
+const executionApi = (c: ClientConfig) => new ExecutionApi(new Configuration(c));
+
 export function createRunnerClient(opts: { baseUrl: () => string; http: HttpClient; tokens: TokenSource }): RunnerClient {
+  const service = createServiceClient({ baseUrl: opts.baseUrl, http: opts.http, tokens: opts.tokens });
   return {
     async execute(body, o) {
-      const url = `${opts.baseUrl().replace(/\/+$/, '')}/v1/runs`;
-      let refreshed = false;
-      for (;;) {
-        let res;
-        try {
-          res = await opts.http.json<RunnerRunResult & { error?: { code?: string; message?: string; details?: Record<string, unknown> } }>('POST', url, {
-            headers: { authorization: `Bearer ${await opts.tokens.token()}`, 'x-request-id': o.requestId },
-            body,
-            timeoutMs: o.timeoutMs,
-            signal: o.signal,
-          });
-        } catch (err) {
-          if (err instanceof TransportError) {
-            if (err.kind === 'aborted') throw clientGone(err);
-            if (err.kind === 'timeout') throw new AppError('DEPENDENCY_TIMEOUT', `The runner did not answer within ${Math.round(o.timeoutMs / 1000)} s`, { dependency: 'runner', timeoutMs: o.timeoutMs }, { cause: err });
-            throw new AppError('RUNTIME_UNAVAILABLE', 'The runner is unreachable', { dependency: 'runner' }, { status: 503, cause: err });
-          }
-          throw new AppError('RUNTIME_UNAVAILABLE', 'The gateway could not authenticate to the runner', { dependency: 'runner' }, { status: 503, cause: err });
+      // A run is a write without an Idempotency-Key: the wrapper makes exactly one attempt.
+      const op: Operation = { operationId: 'executeRun', kind: 'write', credential: { kind: 'service' }, policy: { attempts: 1, baseDelayMs: 0, timeoutMs: o.timeoutMs, retryStatus: new Set() } };
+      try {
+        const res = await service.call(executionApi, (a) => a.executeRunRaw({ runnerRunRequest: model<RunnerRunRequestModel>(body) }), op, { requestId: o.requestId, signal: o.signal });
+        if (res.status === 200 && res.body) return res.body as RunnerRunResult;
+        throw new AppError('RUNTIME_ERROR', 'The runner refused the run', { dependency: 'runner', status: res.status, code: null });
+      } catch (err) {
+        if (!(err instanceof ServiceCallError)) throw err;
+        if (err.kind === 'aborted') throw clientGone(err);
+        if (err.kind === 'credential') throw new AppError('RUNTIME_UNAVAILABLE', 'The gateway could not authenticate to the runner', { dependency: 'runner' }, { status: 503, cause: err });
+        if (err.kind === 'transport') {
+          if (err.extra.transport === 'timeout') throw new AppError('DEPENDENCY_TIMEOUT', `The runner did not answer within ${Math.round(o.timeoutMs / 1000)} s`, { dependency: 'runner', timeoutMs: o.timeoutMs }, { cause: err });
+          throw new AppError('RUNTIME_UNAVAILABLE', 'The runner is unreachable', { dependency: 'runner' }, { status: 503, cause: err });
         }
-        if (res.status === 200 && res.body) return res.body;
-        if (res.status === 401 && !refreshed) {
-          refreshed = true;
-          opts.tokens.invalidate();
-          continue;
-        }
-        const e = res.body?.error;
-        const code = e?.code as ErrorCode | undefined;
+        const code = err.code;
         if (code && SURFACED.has(code)) {
-          return Promise.reject(new AppError(code, e?.message ?? `runner answered ${res.status}`, e?.details, { status: res.status >= 400 ? res.status : statusOf[code], headers: passedOnHeaders(res.headers, e?.details) }));
+          const status = err.status ?? statusOf[code];
+          throw new AppError(code, err.message, err.extra.details, { status: status >= 400 ? status : statusOf[code], headers: passedOnHeaders({ 'retry-after': err.extra.headers?.['Retry-After'] }, err.extra.details) });
         }
         // 400/401/403 from the runner mean the gateway built a bad request or is misconfigured.
-        throw new AppError('RUNTIME_ERROR', 'The runner refused the run', { dependency: 'runner', status: res.status, code: code ?? null });
+        throw new AppError('RUNTIME_ERROR', 'The runner refused the run', { dependency: 'runner', status: err.status, code: code ?? null });
       }
     },
   };

@@ -25,6 +25,7 @@
  * hold early (else it expires). A void that finds the reservation settled (an attempt committed
  * but its answer was lost) fetches the settlement again (idempotent) and answers the run.
  */
+import { assertOfferingAlive } from './offering-eol';
 import { createHash } from 'node:crypto';
 import type { Entitlements, Reservation, Settlement } from '../../generated/control-plane/types';
 import type { RunRecord, RunRequest, RunResult } from '../../generated/gateway/types';
@@ -221,6 +222,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
 
   const ent = await waited(timing, 'controlPlaneMs', deps.entitlements.get(body.instanceId, credentialOf(who), { requestId: c.requestId, signal: c.signal }));
   c.annotate({ orgId: ent.orgId, projectId: ent.projectId, instanceId: ent.instanceId });
+  assertOfferingAlive(ent);
   if (ent.state !== 'active') {
     throw new AppError('NOT_ENTITLED', `The instance is ${ent.state}; runs need an active instance`, { instanceId: ent.instanceId, state: ent.state });
   }

@@ -7,6 +7,7 @@
  * visitor rate (web_widget.rateLimitPerMinute). The answer is a session token bound to the
  * instance and origin (widget-session.ts), the branding and the limits.
  */
+import { assertOfferingAlive } from './offering-eol';
 import type { WidgetSession, WidgetSessionInitRequest } from '../../generated/gateway/types';
 import { AppError } from '../platform/errors';
 import type { GatewayDeps } from './deps';
@@ -21,6 +22,7 @@ export async function initWidgetSession(deps: GatewayDeps, body: WidgetSessionIn
   if (!originAllowed(origin, ent.allowedOrigins)) {
     throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may not embed the widget of this instance', { origin });
   }
+  assertOfferingAlive(ent);
   if (ent.state !== 'active') throw new AppError('NOT_ENTITLED', `The instance is ${ent.state}`, { instanceId: ent.instanceId, state: ent.state });
   if (!ent.capabilities.includes('web_widget')) throw new AppError('NOT_ENTITLED', 'This instance has no web widget', { instanceId: ent.instanceId });
 

@@ -20,6 +20,7 @@ type Cfg = Record<string, any>;
  */
 export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date()): Promise<Wire<Entitlements>> {
   const version: VersionRow = await db('offering_versions').where({ id: row.version_id }).first();
+  const offering: { lifecycle: Wire<Entitlements>['offeringLifecycle'] } | undefined = await db('offerings').select('lifecycle').where({ id: row.offering_id }).first();
   const plan = version.plans.find((p) => p.id === row.plan_id);
   const cfg = row.effective_config as Record<string, Cfg>;
   const api: Cfg = cfg.api_endpoint ?? {};
@@ -44,6 +45,7 @@ export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date(
     offeringId: row.offering_id,
     versionId: row.version_id,
     state: row.state,
+    ...(offering?.lifecycle ? { offeringLifecycle: offering.lifecycle } : {}),
     plan: row.plan_id,
     capabilities: version.capabilities.map((c) => c.id),
     config: cfg,

@@ -9,7 +9,7 @@ import { walletWith } from '../../test/support/money';
 import { AppError } from '../platform/errors';
 import { BillingEngine } from './engine';
 import { getWallet, history } from './wallets';
-import { checkInvariants } from './simulation';
+import { checkInvariants } from '../../test/money/simulation';
 
 describe('BillingEngine batches concurrent calls', () => {
   let t: TestDb;

@@ -3,6 +3,9 @@
  * transaction (bounded: bounds.ts), the rule, the metering, the run record and the audit event,
  * and returns what the API answers; the billing handlers only map request ↔ use case ↔ response.
  *
+ * Each runs on its wallet's batcher (wallet-batch.ts): concurrent runs of one wallet share a
+ * transaction, one after the other, with the same answers as alone.
+ *
  * authorizeRun, under the wallet's lock, in one transaction:
  *   the run record decides first — it is the run's idempotency record:
  *     same runId, other request hash  → 409 IDEMPOTENCY_PAYLOAD_MISMATCH
@@ -17,15 +20,16 @@
  * finished in the same transaction — history and money never disagree.
  */
 import type { Knex } from 'knex';
-import { recordAudit, type AuditActor } from '../audit';
+import type { AuditActor } from '../audit';
 import { meterInstanceUsage } from '../billing/metering';
 import { one, type Db } from '../db/tx';
 import { AppError } from '../platform/errors';
 import { expireRunsOf, finishRun, insertRun, replayOf, runById, sessionHistory, type CallerKind, type RunFinish, type RunRow, type RunStatus } from '../runs/records';
 import { authorizeOp, executeBatch, getReservation, settleOp, voidOp, type AuthorizeResult, type SettleResult, type VoidResult } from './billing';
-import { boundedTransaction, type MoneyBounds } from './bounds';
+import type { MoneyBounds } from './bounds';
 import { holdFor, admissionFloor, runLimitsOf, type RunLimits } from './run-limits';
 import { nowOf, type MoneyDeps, type ReservationView, type WalletView } from './types';
+import { walletBatcher, type WalletBatcher } from './wallet-batch';
 import { expireOverdueLocked, getWallet, lockWallet } from './wallets';
 
 export interface RunUseCaseDeps {
@@ -34,6 +38,8 @@ export interface RunUseCaseDeps {
   /** For the audit event. */
   actor?: AuditActor;
   requestId?: string;
+  /** Where the transaction runs (default: the process's per-wallet batcher, wallet-batch.ts). */
+  batcher?: WalletBatcher;
 }
 
 export interface AuthorizeRunInput {
@@ -69,6 +75,7 @@ export type AuthorizeRunResult =
 interface InstanceForRun {
   id: string;
   state: string;
+  offering_lifecycle: string;
   wallet_id: string;
   org_id: string;
   project_id: string;
@@ -84,11 +91,13 @@ export async function authorizeRun(db: Knex, input: AuthorizeRunInput, deps: Run
   // Immutable or slowly changing facts, read without any lock.
   const inst = await one<InstanceForRun>(
     db,
-    `select i.id, i.state, i.wallet_id, i.org_id, i.project_id, i.plan_id, i.effective_config, v.plans
-       from instances i join offering_versions v on v.id = i.version_id where i.id = ?`,
+    `select i.id, i.state, i.wallet_id, i.org_id, i.project_id, i.plan_id, i.effective_config, v.plans, o.lifecycle as offering_lifecycle
+       from instances i join offering_versions v on v.id = i.version_id join offerings o on o.id = i.offering_id where i.id = ?`,
     [input.instanceId],
   );
   if (!inst) throw new AppError('NOT_FOUND', 'Instance not found');
+  // End of life stops an offering's instances: no run is admitted, whatever a gateway cached.
+  if (inst.offering_lifecycle === 'eol') throw new AppError('OFFERING_EOL', 'The offering has reached its end of life; its instances no longer run', { instanceId: inst.id });
   if (inst.state !== 'active') throw new AppError('NOT_ENTITLED', `The instance is ${inst.state}; runs need an active instance`, { instanceId: inst.id, state: inst.state });
   if (input.walletId !== undefined && input.walletId !== inst.wallet_id) {
     throw new AppError('UNPROCESSABLE', 'walletId is not the wallet that pays for this instance', { instanceId: inst.id });
@@ -97,7 +106,7 @@ export async function authorizeRun(db: Knex, input: AuthorizeRunInput, deps: Run
   const run = input.run;
   const owner = { kind: run.callerKind, subject: run.callerSubject };
 
-  const outcome = await boundedTransaction(db, inst.wallet_id, deps.bounds ?? {}, async (trx) => {
+  const outcome = await (deps.batcher ?? walletBatcher).run(db, inst.wallet_id, deps.bounds ?? {}, async (trx) => {
     const now = nowOf(deps.money);
     const w = await lockWallet(trx, inst.wallet_id);
     // Under the wallet's lock: every write to this wallet's run rows happens under it too.
@@ -229,7 +238,7 @@ export async function settleRun(db: Knex, input: SettleRunInput, deps: RunUseCas
   const usage: Record<string, number> = {};
   for (const [k, v] of Object.entries(input.usage)) if (v !== undefined) usage[k] = v;
   const metered = await meterInstanceUsage(db, reservation.instanceId, usage);
-  return boundedTransaction(db, reservation.walletId, deps.bounds ?? {}, async (trx) => {
+  return (deps.batcher ?? walletBatcher).run(db, reservation.walletId, deps.bounds ?? {}, async (trx, batch) => {
     const now = nowOf(deps.money);
     const op = settleOp({ reservationId: input.reservationId, credits: metered.total, runId: input.runId ?? null, usage });
     const [o] = await executeBatch(trx, [{ ...op, walletId: reservation.walletId }], { deps: deps.money, eventsDb: db, now });
@@ -240,7 +249,7 @@ export async function settleRun(db: Knex, input: SettleRunInput, deps: RunUseCas
       if (r.runId) {
         await finishRun(trx, r.runId, { ...(input.run ?? { status: 'succeeded' }), at: now, usage, creditsCharged: r.charged, ledgerEntryId: r.ledgerEntryId, overage: r.overage, wallet, keepBodies: true });
       }
-      await recordAudit(trx, {
+      batch.audit({
         orgId: wallet.orgId,
         projectId: wallet.projectId,
         action: 'billing.settled',
@@ -277,7 +286,7 @@ export interface VoidRunInput {
 
 export async function voidRun(db: Knex, input: VoidRunInput, deps: RunUseCaseDeps = {}): Promise<{ reservation: ReservationView; replayed: boolean }> {
   const reservation = await getReservation(db, input.reservationId);
-  return boundedTransaction(db, reservation.walletId, deps.bounds ?? {}, async (trx) => {
+  return (deps.batcher ?? walletBatcher).run(db, reservation.walletId, deps.bounds ?? {}, async (trx, batch) => {
     const now = nowOf(deps.money);
     const [o] = await executeBatch(trx, [{ ...voidOp({ reservationId: input.reservationId }), walletId: reservation.walletId }], { deps: deps.money, eventsDb: db, now });
     if (!o!.ok) throw o!.error;
@@ -289,7 +298,7 @@ export async function voidRun(db: Knex, input: VoidRunInput, deps: RunUseCaseDep
         await finishRun(trx, r.reservation.runId, { ...finish, at: now, creditsCharged: 0, wallet, keepBodies: true });
       }
       const w = await one<{ org_id: string; project_id: string | null }>(trx, 'select org_id, project_id from wallets where id = ?', [r.reservation.walletId]);
-      await recordAudit(trx, {
+      batch.audit({
         orgId: w!.org_id,
         projectId: w!.project_id,
         action: 'billing.voided',

@@ -14,7 +14,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestDb, type TestDb } from '../../test/support/db';
-import { runSimulation } from './simulation';
+import { runSimulation } from '../../test/money/simulation';
 
 const seed = process.env.SIM_SEED ? Number(process.env.SIM_SEED) : Math.floor(Math.random() * 2 ** 31);
 

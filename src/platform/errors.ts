@@ -84,9 +84,19 @@ export function errorBody(err: AppError, traceId: string): ErrorBody {
   return { error };
 }
 
+/**
+ * PostgreSQL's refusals of text it cannot store (a NUL byte: `22021` character_not_in_repertoire,
+ * `22P05` untranslatable_character). They are the caller's input, so a 400, never a 500.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
 /** Turns anything thrown into an AppError; unknown errors become a generic 500. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNSTORABLE_TEXT.has(code)) {
+    return new AppError('VALIDATION_FAILED', 'Text must not contain NUL or other characters that cannot be stored', { errors: [{ path: '/body', message: 'contains a character that cannot be stored' }] }, { cause: err });
+  }
   return new AppError('INTERNAL', 'Unexpected error', undefined, { cause: err });
 }
 

@@ -1,5 +1,7 @@
 /**
- * The Provisioner's calls to the Control Plane: `POST /integrations/saleor/order-paid` (with
+ * The Provisioner's calls to the Control Plane, through the Control Plane's generated client
+ * (generated/clients/control-plane) on the service-client wrapper: `receiveSaleorOrderPaid`
+ * (`POST /integrations/saleor/order-paid`, with
  * `Idempotency-Key: saleor:<orderId>:<lineId>`, a service bearer token and the request's
  * X-Request-Id) and the public catalog lookup behind `<offeringSlug>:<planId>` SKUs.
  *
@@ -11,7 +13,9 @@
  * in particular 409 IDEMPOTENCY_PAYLOAD_MISMATCH, 422 and other 4xx are never retried.
  * `sleep` is injectable so tests run the schedule instantly.
  */
+import { CatalogApi, CommerceApi, Configuration } from '../../generated/clients/control-plane';
 import type { OrderPaidRequest, OrderPaidResult } from '../../generated/control-plane/types';
+import { createServiceClient, ServiceCallError, type ClientConfig } from '../platform/service-client';
 import { type CatalogResolver, MappingError } from './order';
 import { TokenEndpointError, type TokenSource } from '../auth/token-source';
 
@@ -52,64 +56,43 @@ export interface ControlPlaneClientOptions {
   timeoutMs?: number;
 }
 
-async function errorOf(res: Response): Promise<{ code: string; message: string }> {
-  const text = await res.text().catch(() => '');
-  try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof body.error?.code === 'string') {
-      return { code: body.error.code, message: typeof body.error.message === 'string' ? body.error.message.slice(0, 500) : `HTTP ${res.status}` };
-    }
-  } catch {
-    // not the canonical body (a proxy's error page): fall through
-  }
-  return { code: res.status >= 500 ? 'CONTROL_PLANE_UNAVAILABLE' : 'UNPROCESSABLE', message: `control plane answered ${res.status}` };
-}
+const commerceApi = (c: ClientConfig) => new CommerceApi(new Configuration(c));
+const catalogApi = (c: ClientConfig) => new CatalogApi(new Configuration(c));
+/** One attempt per call: the schedule above (deliverLine) owns the retries. */
+const once = (timeoutMs: number) => ({ attempts: 1, baseDelayMs: 0, timeoutMs, retryStatus: new Set<number>() });
 
 export function createControlPlaneClient(opts: ControlPlaneClientOptions): ControlPlaneClient {
-  const doFetch = opts.fetch ?? fetch;
   const timeoutMs = opts.timeoutMs ?? ATTEMPT_TIMEOUT_MS;
-
-  async function call(request: OrderPaidRequest, o: { idempotencyKey: string; requestId: string; signal?: AbortSignal }): Promise<Response> {
-    const url = `${opts.baseUrl().replace(/\/+$/, '')}/integrations/saleor/order-paid`;
-    const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
-    return doFetch(url, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await opts.tokens.token()}`,
-        'content-type': 'application/json',
-        accept: 'application/json',
-        'idempotency-key': o.idempotencyKey,
-        'x-request-id': o.requestId,
-      },
-      body: JSON.stringify(request),
-      signal,
-    });
-  }
+  const service = createServiceClient({ baseUrl: opts.baseUrl, fetch: opts.fetch, tokens: opts.tokens });
 
   return {
     async orderPaid(request, o) {
-      let res: Response;
       try {
-        res = await call(request, o);
-        if (res.status === 401) {
-          await res.body?.cancel();
-          opts.tokens.invalidate();
-          res = await call(request, o);
-        }
+        const res = await service.call(
+          commerceApi,
+          (a) => a.receiveSaleorOrderPaidRaw({ orderPaidRequest: request, idempotencyKey: o.idempotencyKey }),
+          { operationId: 'receiveSaleorOrderPaid', kind: 'write', idempotencyKey: o.idempotencyKey, credential: { kind: 'service' }, policy: once(timeoutMs) },
+          { requestId: o.requestId, signal: o.signal },
+        );
+        if (!res.body) return { kind: 'final', httpStatus: res.status, code: 'INTERNAL', message: 'control plane answered without a JSON body' };
+        return { kind: 'accepted', httpStatus: res.status, replayed: res.replayed, body: res.body as OrderPaidResult };
       } catch (err) {
-        const e = err as Error;
-        if (e instanceof TokenEndpointError) return { kind: 'retryable', httpStatus: null, code: 'DEPENDENCY_UNAVAILABLE', message: `no service token: ${e.message}` };
-        const message = e.name === 'TimeoutError' ? `control plane did not answer within ${timeoutMs} ms` : `control plane unreachable: ${e.message}`;
-        return { kind: 'retryable', httpStatus: null, code: e.name === 'TimeoutError' ? 'DEPENDENCY_TIMEOUT' : 'CONTROL_PLANE_UNAVAILABLE', message };
+        if (!(err instanceof ServiceCallError)) throw err;
+        if (err.kind === 'credential') {
+          const cause = err.cause as Error | undefined;
+          return { kind: 'retryable', httpStatus: null, code: 'DEPENDENCY_UNAVAILABLE', message: `no service token: ${cause instanceof TokenEndpointError ? cause.message : String(cause?.message ?? cause)}` };
+        }
+        if (err.kind !== 'answer') {
+          const timedOut = err.extra.transport === 'timeout';
+          const message = timedOut ? `control plane did not answer within ${timeoutMs} ms` : `control plane unreachable: ${err.message}`;
+          return { kind: 'retryable', httpStatus: null, code: timedOut ? 'DEPENDENCY_TIMEOUT' : 'CONTROL_PLANE_UNAVAILABLE', message };
+        }
+        const status = err.status ?? 0;
+        const code = err.code ?? (status >= 500 ? 'CONTROL_PLANE_UNAVAILABLE' : 'UNPROCESSABLE');
+        const message = err.code ? err.message.slice(0, 500) : `control plane answered ${status}`;
+        const retryable = RETRYABLE_STATUS.has(status) || (status === 409 && code === 'IDEMPOTENCY_IN_PROGRESS');
+        return { kind: retryable ? 'retryable' : 'final', httpStatus: status, code, message };
       }
-      if (res.status >= 200 && res.status < 300) {
-        const body = (await res.json().catch(() => null)) as OrderPaidResult | null;
-        if (!body) return { kind: 'final', httpStatus: res.status, code: 'INTERNAL', message: 'control plane answered without a JSON body' };
-        return { kind: 'accepted', httpStatus: res.status, replayed: res.headers.get('idempotent-replayed') === 'true', body };
-      }
-      const { code, message } = await errorOf(res);
-      const retryable = RETRYABLE_STATUS.has(res.status) || (res.status === 409 && code === 'IDEMPOTENCY_IN_PROGRESS');
-      return { kind: retryable ? 'retryable' : 'final', httpStatus: res.status, code, message };
     },
   };
 }
@@ -164,7 +147,7 @@ export async function deliverLine(input: {
  * answers are cached for a minute.
  */
 export function createCatalogResolver(opts: { baseUrl: () => string; fetch?: typeof fetch; ttlMs?: number; now?: () => number; timeoutMs?: number }): CatalogResolver {
-  const doFetch = opts.fetch ?? fetch;
+  const service = createServiceClient({ baseUrl: opts.baseUrl, fetch: opts.fetch });
   const ttlMs = opts.ttlMs ?? 60_000;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { at: number; offering: CatalogOffering }>();
@@ -183,17 +166,21 @@ export function createCatalogResolver(opts: { baseUrl: () => string; fetch?: typ
     for (let page = 0; page < 5; page++) {
       const qs = new URLSearchParams({ q: slug, limit: '200' });
       if (cursor) qs.set('cursor', cursor);
-      let res: Response;
+      let body: { items?: CatalogOffering[]; nextCursor?: string | null } | undefined;
       try {
-        res = await doFetch(`${opts.baseUrl().replace(/\/+$/, '')}/offerings?${qs}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+        const res = await service.call(
+          catalogApi,
+          (a) => a.listOfferingsRaw({ q: slug, limit: 200, cursor }),
+          { operationId: 'listOfferings', kind: 'read', credential: { kind: 'none' }, policy: once(opts.timeoutMs ?? 10_000) },
+          {},
+        );
+        body = res.body as typeof body;
       } catch (err) {
-        throw new MappingError(`catalog unreachable while resolving "${slug}": ${(err as Error).message}`, true, null);
+        if (!(err instanceof ServiceCallError)) throw err;
+        if (err.kind !== 'answer') throw new MappingError(`catalog unreachable while resolving "${slug}": ${err.message}`, true, null);
+        const status = err.status ?? 0;
+        throw new MappingError(`catalog answered ${status} while resolving "${slug}"`, [502, 503, 504, 429].includes(status), status);
       }
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new MappingError(`catalog answered ${res.status} while resolving "${slug}"`, [502, 503, 504, 429].includes(res.status), res.status);
-      }
-      const body = (await res.json().catch(() => null)) as { items?: CatalogOffering[]; nextCursor?: string | null } | null;
       const found = body?.items?.find((o) => o.slug === slug);
       if (found) {
         cache.set(slug, { at: now(), offering: found });

@@ -3,19 +3,22 @@
  * Plane's `queryKnowledgeBase` for each knowledge base of the run, with the Runner's own service
  * token (src/auth/token-source.ts) and the run's `instanceId` — the Control Plane derives org and
  * project from that instance (src/rag/access.ts), so a KB outside the run's project answers 404
- * and its chunks never reach the run. Transport: the keep-alive JSON client the gateway uses
- * (src/gateway/http-json.ts); the gateway's CP client itself covers only the gateway's calls.
+ * and its chunks never reach the run. The call goes through the Control Plane's generated client
+ * (`queryKnowledgeBase`, generated/clients/control-plane) on the service-client wrapper and the
+ * keep-alive transport the gateway uses.
  *
  * Outcomes: chunks of all KBs merged best first (top `topK`); a 401 drops the cached token and
  * retries once; the Control Plane unreachable, timing out (12 s: its own Ragflow limit is 10 s)
  * or answering 5xx → AppError RAG_UNAVAILABLE; other canonical errors keep their code.
  */
-import type { ErrorCode, RagQueryResult } from '../../generated/control-plane/types';
+import { Configuration, RAGApi } from '../../generated/clients/control-plane';
+import type { RagQueryResult } from '../../generated/control-plane/types';
 import type { Identity } from '../auth/identity';
 import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
 import { createHttpClient, TransportError, type HttpClient } from '../gateway/http-json';
 import type { Config } from '../platform/config';
 import { AppError, statusOf } from '../platform/errors';
+import { createServiceClient, ServiceCallError, type ClientConfig } from '../platform/service-client';
 import type { KnowledgeChunk, KnowledgeRetriever, RetrievalScope } from '../runtime/types';
 
 export interface ControlPlaneRetrieverOptions {
@@ -33,41 +36,35 @@ export function runnerTokenSource(config: Config, identity: Identity): TokenSour
   return clientCredentialsTokenSource({ issuer: identity.issuer, clientId, clientSecret });
 }
 
+const ragApi = (c: ClientConfig) => new RAGApi(new Configuration(c));
+
 const unavailable = (why: string, cause?: unknown) => new AppError('RAG_UNAVAILABLE', 'Knowledge-base retrieval is unavailable', { reason: why }, { cause });
 
 export function controlPlaneRetriever(o: ControlPlaneRetrieverOptions): KnowledgeRetriever {
   const http = o.http ?? createHttpClient({ maxSockets: 64 });
   const timeoutMs = o.timeoutMs ?? 12_000;
 
+  const service = createServiceClient({ baseUrl: o.controlPlaneUrl, http, tokens: o.tokens });
+  // A query is a read: no retry here beyond the token refresh (the run's deadline is short).
+  const policy = { attempts: 1, baseDelayMs: 0, timeoutMs, retryStatus: new Set<number>() };
+
   async function queryOne(kbId: string, question: string, scope: RetrievalScope): Promise<RagQueryResult> {
-    for (let attempt = 0; ; attempt++) {
-      const token = await o.tokens.token().catch((err) => {
-        throw unavailable('no service token', err);
-      });
-      let res;
-      try {
-        res = await http.json<RagQueryResult & { error?: { code: ErrorCode; message: string; details?: Record<string, unknown> } }>(
-          'POST',
-          `${o.controlPlaneUrl().replace(/\/+$/, '')}/rag/knowledge-bases/${encodeURIComponent(kbId)}/query`,
-          {
-            headers: { authorization: `Bearer ${token}`, ...(scope.requestId ? { 'x-request-id': scope.requestId } : {}) },
-            body: { question: question.slice(0, 4000), topK: Math.min(50, Math.max(1, scope.topK)), instanceId: scope.instanceId },
-            timeoutMs,
-            signal: scope.signal,
-          },
-        );
-      } catch (err) {
-        if (err instanceof TransportError && err.kind === 'aborted') throw err;
-        throw unavailable(err instanceof TransportError ? err.kind : 'network', err);
-      }
-      if (res.status === 200 && res.body) return res.body;
-      if (res.status === 401 && attempt === 0) {
-        o.tokens.invalidate();
-        continue;
-      }
-      const e = res.body?.error;
-      if (res.status >= 500 || !e) throw unavailable(`status_${res.status}`);
-      throw new AppError(e.code, e.message, e.details, { status: statusOf[e.code] ?? res.status });
+    try {
+      const res = await service.call(
+        ragApi,
+        (a) => a.queryKnowledgeBaseRaw({ kbId, ragQueryRequest: { question: question.slice(0, 4000), topK: Math.min(50, Math.max(1, scope.topK)), instanceId: scope.instanceId } }),
+        { operationId: 'queryKnowledgeBase', kind: 'read', credential: { kind: 'service' }, policy },
+        { requestId: scope.requestId, signal: scope.signal },
+      );
+      if (res.status === 200 && res.body) return res.body as RagQueryResult;
+      throw unavailable(`status_${res.status}`);
+    } catch (err) {
+      if (!(err instanceof ServiceCallError)) throw err;
+      if (err.kind === 'aborted') throw err.cause instanceof TransportError ? err.cause : new TransportError('aborted', 'request aborted', { cause: err });
+      if (err.kind === 'credential') throw unavailable('no service token', err);
+      if (err.kind === 'transport') throw unavailable(err.extra.transport ?? 'network', err);
+      if ((err.status ?? 500) >= 500 || !err.code) throw unavailable(`status_${err.status}`, err);
+      throw new AppError(err.code, err.message, err.extra.details, { status: statusOf[err.code] ?? err.status });
     }
   }
 

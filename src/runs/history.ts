@@ -11,7 +11,6 @@
  */
 import type { Knex } from 'knex';
 import { decodeCursor, encodeCursor, isIsoTimestamp } from '../catalog/cursor';
-import { loadInstance } from '../instances/access';
 import { isService } from '../control-plane/access';
 import { rows } from '../db/tx';
 import { AppError } from '../platform/errors';
@@ -35,8 +34,9 @@ function ownerParam(owner: string | undefined): RunOwner | undefined {
 }
 
 /**
- * The caller's reach on an instance's history: the Gateway (service) must name a widget owner;
- * users (viewer and up) and API keys go through the instance's tenant check (404 outside it).
+ * The caller's reach on an instance's history (who may reach the instance at all was decided by
+ * policy/ before the handler ran): the Gateway reads on behalf of a widget session and must name
+ * it as `owner`; users and API keys read the whole instance.
  */
 export async function historyScope(db: Knex, caller: Caller | undefined, instanceId: string, ownerQuery: string | undefined): Promise<HistoryScope> {
   if (isService(caller, 'gateway')) {
@@ -47,7 +47,6 @@ export async function historyScope(db: Knex, caller: Caller | undefined, instanc
     return { instanceId, owner, wholeInstance: false };
   }
   if (ownerQuery !== undefined) throw new AppError('FORBIDDEN', 'owner is for service callers only');
-  await loadInstance(db, caller, instanceId, 'viewer');
   const owner: RunOwner = caller!.kind === 'api_key' ? { kind: 'api_key', subject: caller!.keyId ?? caller!.subject } : { kind: 'user', subject: caller!.subject };
   return { instanceId, owner, wholeInstance: true };
 }

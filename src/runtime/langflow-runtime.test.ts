@@ -9,8 +9,8 @@ import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import { AppError } from '../platform/errors';
-import { LangflowRuntime } from './langflow-runtime';
-import { basicFlow, runInput } from './testing';
+import { LangflowRuntime, withSystemInstructions } from './langflow-runtime';
+import { basicFlow, flowExport, flowNode, runInput } from './testing';
 import { countTokens } from './tokens';
 import type { Tweaks } from './types';
 
@@ -283,4 +283,12 @@ describe('LangflowRuntime', () => {
     assert.ok(lines.length >= 3, 'the retries were logged');
     for (const l of lines) assert.doesNotMatch(l, new RegExp(API_KEY));
   });
+});
+
+test('capability instructions are appended to every system_message of the flow, after the node\'s own', () => {
+  const model = flowNode('OpenAIModel-1', 'OpenAIModel', { system_message: 'Be brief.', max_tokens: 10 });
+  const other = flowNode('ChatInput-1', 'ChatInput', { input_value: '' });
+  const t = withSystemInstructions(flowExport([model, other], []), { 'OpenAIModel-1': { temperature: 0 } }, ['Reply in German (de).']);
+  assert.deepEqual(t, { 'OpenAIModel-1': { temperature: 0, system_message: 'Be brief.\n\nReply in German (de).' } });
+  assert.deepEqual(withSystemInstructions(flowExport([model], []), {}, undefined), {});
 });

@@ -7,7 +7,8 @@
  * Runner put into Langflow, under the id recorded for its sha256 — not whatever Langflow holds
  * under the export's id. A streamed run (`progress.delta`) asks for `stream=true` and passes
  * Langflow's `token` chunks on as they come. `maxOutputTokens` becomes a `max_tokens` tweak on
- * every model node that has that field (the smaller of it and the node's own limit). The session
+ * every model node that has that field (the smaller of it and the node's own limit); the run's
+ * capability `instructions` are appended to every node's `system_message`. The session
  * id (`<instanceId>:<sessionId>`) is Langflow's `session_id`, so its memory is per instance.
  *
  * Failure mapping: 401/403 → RUNTIME_ERROR (key refused); 404 → RUNTIME_ERROR (no such flow; with
@@ -21,7 +22,7 @@
  */
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
-import { outputCap } from './builtin/chat-model';
+import { outputCap, withInstructions } from './builtin/chat-model';
 import { deadline } from './deadline';
 import { templateValue, type FlowExport } from './flow';
 import type { LangflowFlowSync } from './langflow/flow-sync';
@@ -71,6 +72,22 @@ export function withOutputCap(flow: FlowExport, tweaks: Tweaks, cap: number | un
   return out;
 }
 
+/**
+ * The run's capability instructions (reply language, …) appended to the `system_message` of every
+ * node that has one, as the built-in model node does with its own.
+ */
+export function withSystemInstructions(flow: FlowExport, tweaks: Tweaks, instructions: string[] | undefined): Tweaks {
+  if (!instructions?.length) return tweaks;
+  const out: Tweaks = { ...tweaks };
+  for (const node of flow.data.nodes) {
+    const template = node.data?.node?.template;
+    if (!template || !('system_message' in template)) continue;
+    const own = tweaks[node.id]?.system_message ?? templateValue(node, 'system_message');
+    out[node.id] = { ...(tweaks[node.id] ?? {}), system_message: withInstructions(typeof own === 'string' ? own : undefined, instructions) };
+  }
+  return out;
+}
+
 export class LangflowRuntime implements Runtime {
   readonly name = 'langflow' as const;
   readonly version = 'api/v1';
@@ -92,7 +109,7 @@ export class LangflowRuntime implements Runtime {
       input_value: input.input.text,
       input_type: 'chat',
       output_type: 'chat',
-      tweaks: withOutputCap(input.flow, input.tweaks ?? {}, input.maxOutputTokens),
+      tweaks: withSystemInstructions(input.flow, withOutputCap(input.flow, input.tweaks ?? {}, input.maxOutputTokens), input.instructions),
     };
     if (input.sessionId) body.session_id = input.sessionId;
     const headers: Record<string, string> = {

@@ -36,11 +36,44 @@ async function orgWith(roles: Record<string, Parameters<typeof addMember>[2]['ro
 }
 
 describe('members', () => {
+  test('takeover: an admin plants userId + the victim\'s email; a later add-by-email of that address reaches only the victim, through an invitation', async () => {
+    const { owner, orgId } = await orgWith({});
+    const victimEmail = `victim-${Date.now()}@example.test`;
+    // The attacker, admin of their own org, adds a subject they control with the victim's address.
+    const attacker = userPrincipal('Attacker');
+    const theirs = await createOrgAuto(t.db, attacker);
+    const sockPuppet = userPrincipal('Puppet');
+    await addMember(t.db, attacker, { orgId: theirs.org.id, email: victimEmail, userId: sockPuppet.subject, role: 'member' });
+
+    const added = await addMember(t.db, owner, { orgId, email: victimEmail, role: 'admin' });
+    assert.equal(added.pending, true, 'nobody has signed in with that address verified: an invitation');
+    assert.notEqual(added.userId, sockPuppet.subject);
+
+    // An unverified sign-in with the address claims nothing; a verified one claims the admin seat.
+    const unverified = { ...userPrincipal('Squatter'), email: victimEmail, emailVerified: false };
+    await ensureUser(t.db, unverified);
+    await assert.rejects(listMembers(t.db, unverified, orgId), isCode('NOT_FOUND'));
+    const victim = { ...userPrincipal('Victim'), email: victimEmail, emailVerified: true };
+    await ensureUser(t.db, victim);
+    const members = await listMembers(t.db, victim, orgId);
+    assert.equal(members.items.find((m) => m.userId === victim.subject)?.role, 'admin');
+    assert.ok(!members.items.some((m) => m.pending), 'the invitation is gone once claimed');
+  });
+
+  test('a signed-in account whose email is not verified is not matched by add-by-email', async () => {
+    const { owner, orgId } = await orgWith({});
+    const unverified = { ...userPrincipal('Unverified'), emailVerified: false };
+    await ensureUser(t.db, unverified);
+    const m = await addMember(t.db, owner, { orgId, email: unverified.email!, role: 'member' });
+    assert.equal(m.pending, true);
+    assert.notEqual(m.userId, unverified.subject);
+  });
+
   test('owner adds a signed-in user by email → membership with email, name, role', async () => {
     const { owner, orgId } = await orgWith({});
     const grace = await signedIn('Grace');
     const m = await addMember(t.db, owner, { orgId, email: grace.email!.toUpperCase(), role: 'member' });
-    assert.deepEqual({ ...m, addedAt: undefined }, { orgId, userId: grace.subject, email: grace.email, displayName: 'Grace', role: 'member', teamIds: [], addedAt: undefined });
+    assert.deepEqual({ ...m, addedAt: undefined }, { orgId, userId: grace.subject, email: grace.email, displayName: 'Grace', role: 'member', teamIds: [], addedAt: undefined, pending: false });
   });
 
   test('adding by userId (Keycloak subject) works before first sign-in; sign-in later fills the profile', async () => {
@@ -53,9 +86,12 @@ describe('members', () => {
     assert.equal(list.items.find((x) => x.userId === future.subject)?.displayName, 'Future');
   });
 
-  test('unknown email without userId → NOT_FOUND; existing member → ALREADY_EXISTS; bad role → VALIDATION_FAILED', async () => {
+  test('unknown email without userId → an invitation; existing member → ALREADY_EXISTS; bad role → VALIDATION_FAILED', async () => {
     const { owner, orgId, people } = await orgWith({ m: 'member' });
-    await assert.rejects(addMember(t.db, owner, { orgId, email: 'nobody@example.test', role: 'member' }), isCode('NOT_FOUND'));
+    const invited = await addMember(t.db, owner, { orgId, email: 'nobody@example.test', role: 'member' });
+    assert.equal(invited.pending, true);
+    assert.match(invited.userId, /^pending_/);
+    await assert.rejects(addMember(t.db, owner, { orgId, email: 'NOBODY@example.test', role: 'member' }), isCode('ALREADY_EXISTS'));
     await assert.rejects(addMember(t.db, owner, { orgId, email: people.m!.email!, role: 'admin' }), isCode('ALREADY_EXISTS'));
     await assert.rejects(addMember(t.db, owner, { orgId, email: people.m!.email!, role: 'root' as never }), isCode('VALIDATION_FAILED'));
   });

@@ -11,6 +11,7 @@ import { AppError } from '../platform/errors';
 import { inTransaction, one, rows, type Db } from '../db/tx';
 import { pageArgs, toPage, type Page, type PageRequest } from './page';
 import { canManageRole, isOrgRole, type OrgRole } from './roles';
+import { ensurePendingUser, findVerifiedUserByEmail, isPendingSubject, lockEmail } from './users';
 import { insufficientRole, resolveAccess, type Access } from './scope';
 
 export interface OrgMemberView {
@@ -21,6 +22,8 @@ export interface OrgMemberView {
   role: OrgRole;
   teamIds: string[];
   addedAt: Date;
+  /** An invitation: nobody has signed in with this email (verified) yet. */
+  pending: boolean;
 }
 
 interface MemberRow {
@@ -31,16 +34,17 @@ interface MemberRow {
   role: OrgRole;
   created_at: Date;
   team_ids: string[] | null;
+  pending: boolean | null;
 }
 
 const MEMBER_SELECT = `
-  select m.org_id, m.user_id, u.email, u.name, m.role, m.created_at,
+  select m.org_id, m.user_id, u.email, u.name, m.role, m.created_at, u.pending,
          array(select tm.team_id from team_members tm join teams t on t.id = tm.team_id
                 where t.org_id = m.org_id and tm.user_id = m.user_id order by tm.team_id) as team_ids
     from memberships m join users u on u.id = m.user_id`;
 
 function memberView(r: MemberRow): OrgMemberView {
-  const v: OrgMemberView = { orgId: r.org_id, userId: r.user_id, email: r.email ?? '', role: r.role, teamIds: r.team_ids ?? [], addedAt: r.created_at };
+  const v: OrgMemberView = { orgId: r.org_id, userId: r.user_id, email: r.email ?? '', role: r.role, teamIds: r.team_ids ?? [], addedAt: r.created_at, pending: r.pending === true };
   if (r.name !== null) v.displayName = r.name;
   return v;
 }
@@ -79,8 +83,18 @@ export interface AddMemberInput {
 }
 
 /**
- * Adds a user by email (a user who has signed in before) or by Keycloak subject (`userId`,
- * creating their `users` row ahead of first sign-in). Existing member → 409 ALREADY_EXISTS.
+ * Adds a member by email or by Keycloak subject. Existing member → 409 ALREADY_EXISTS.
+ *
+ * - By email: the account that has signed in with that email *verified* (the identity provider
+ *   said they control it) becomes the member. No such account: the membership goes to the
+ *   email's pending user — an invitation that the first sign-in whose token carries the same
+ *   email verified claims (src/tenancy/users.ts `claimPendingUser`), never an unverified one.
+ *   An email some account holds unverified, or holds only because an admin typed it, matches
+ *   nobody: an address is trusted only from the identity provider.
+ * - By `userId` (a subject known ahead of its first sign-in): its `users` row is created when
+ *   missing; the `email` given with it is only a label until that user signs in (unverified,
+ *   replaced by the token's), so it can never route a later add-by-email or a paid order to
+ *   the account it names.
  */
 export async function addMember(db: Db, principal: Principal, input: AddMemberInput): Promise<OrgMemberView> {
   const role = requireRole(input.role);
@@ -93,17 +107,15 @@ export async function addMember(db: Db, principal: Principal, input: AddMemberIn
 
     let userId: string;
     if (input.userId !== undefined) {
-      if (!/^[A-Za-z0-9._@:-]{1,128}$/.test(input.userId)) throw new AppError('VALIDATION_FAILED', 'userId is not valid');
+      if (!/^[A-Za-z0-9._@:-]{1,128}$/.test(input.userId) || isPendingSubject(input.userId)) throw new AppError('VALIDATION_FAILED', 'userId is not valid');
       userId = input.userId;
-      // Never overwrite the email of a user who already exists: sign-in keeps it current.
-      await trx.raw('insert into users (id, email) values (?, ?) on conflict (id) do nothing', [userId, email]);
+      // Never overwrite the email of a user who already exists: sign-in keeps it current. A new
+      // row's email is unverified, so nothing matches on it.
+      await trx.raw('insert into users (id, email, email_verified) values (?, ?, false) on conflict (id) do nothing', [userId, email]);
     } else {
-      const matches = await rows<{ id: string }>(trx, 'select id from users where lower(email) = lower(?) and not pending order by created_at limit 2', [email]);
-      if (matches.length === 0) {
-        throw new AppError('NOT_FOUND', 'No user with this email has signed in yet; add them by userId (their Keycloak subject) or after their first sign-in');
-      }
-      if (matches.length > 1) throw new AppError('CONFLICT', 'Several users share this email; add the member by userId');
-      userId = matches[0]!.id;
+      await lockEmail(trx, email);
+      const verified = await findVerifiedUserByEmail(trx, email);
+      userId = verified ? verified.id : (await ensurePendingUser(trx, email)).user.id;
     }
     const inserted = await one(
       trx,

@@ -7,6 +7,8 @@ export function userPrincipal(name = 'user', subject: string = randomUUID()): Pr
     kind: 'user',
     subject,
     email: `${name}-${subject.slice(0, 8)}@example.test`,
+    // As the identity provider says after the user confirmed their address.
+    emailVerified: true,
     name,
     realmRoles: [],
     clientRoles: {},

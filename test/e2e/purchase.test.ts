@@ -164,6 +164,34 @@ describe('a paid plan', () => {
   }
 });
 
+describe('buying Pro while on the trial (npm run saleor:send-order -- --plan pro)', () => {
+  test('the signed order upgrades the trial instance in place and grants Pro\'s credits once, whatever the redeliveries', async () => {
+    const email = 'trial-to-pro@example.com';
+    const token = await stack.userToken(email);
+    const ws = (await http('POST', `${cp}/orgs/auto`, { token, body: {} })).body;
+    const versionId = (await http('GET', `${cp}/offerings?limit=50`)).body.items.find((o: any) => o.slug === 'support-assistant').publishedVersionId;
+    const trial = await http('POST', `${cp}/instances`, { token, headers: { 'idempotency-key': 'e2e-trial-1' }, body: { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter' } });
+    assert.equal(trial.status, 201, JSON.stringify(trial.body));
+    await waitFor('the trial to be active', async () => ((await http('GET', `${cp}/instances/${trial.body.id}`, { token })).body.state === 'active' ? true : undefined), 45_000, 50);
+    const before = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body;
+
+    const order = planOrder(email, 'pro');
+    const msg = await signed(order);
+    const burst = await Promise.all(Array.from({ length: 3 }, () => deliver(msg)));
+    for (const b of burst) assert.equal(b.status, 200, JSON.stringify(b.body));
+    await waitFor('the inbox to deliver', async () => ((await inboxRow(order))?.status === 'delivered' ? true : undefined));
+    assert.equal((await deliver(msg)).body.duplicate, true);
+
+    const list = await http('GET', `${cp}/instances?projectId=${ws.project.id}`, { token });
+    assert.deepEqual(list.body.items.map((i: any) => [i.id, i.planId]), [[trial.body.id, 'pro']], 'the trial itself is now Pro; no second instance');
+    const grants = await stack.db!('ledger_entries').where({ wallet_id: ws.wallet.id, reference: `plan:${sourceRef(order)}` });
+    assert.equal(grants.length, 1);
+    assert.equal(Number(grants[0].amount), 20000);
+    const after = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body;
+    assert.equal(after.balance, before.balance + 20000);
+  });
+});
+
 describe('duplicate webhooks (T9)', () => {
   test('the same body re-sent, then a concurrent burst of 5 redeliveries: one instance', async () => {
     const order = planOrder('dup-buyer@example.com', 'pro');

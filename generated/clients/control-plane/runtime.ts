@@ -128,7 +128,7 @@ export const COLLECTION_FORMATS = {
     pipes: "|",
 };
 
-export type FetchAPI = WindowOrWorkerGlobalScope['fetch'];
+export type FetchAPI = (url: string, init: RequestInit) => Promise<Response>;
 
 export interface ConfigurationParameters {
     basePath?: string; // override base path
@@ -151,7 +151,7 @@ export class Configuration {
     }
 
     get fetchApi(): FetchAPI {
-        return this.configuration.fetchApi || window.fetch.bind(window);
+        return this.configuration.fetchApi || globalThis.fetch.bind(globalThis);
     }
 
     get middleware(): Middleware[] {

@@ -15,7 +15,7 @@ import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
 import { tracingMiddleware } from '../tracing/koa';
 import { authorize, type ScopeResolver } from '../policy/authorize';
-import type { ResolvedScope } from '../policy/engine';
+import { decide, type ResolvedScope } from '../policy/engine';
 import { parseScope, type ScopeEntry } from '../policy/scope';
 
 /**
@@ -151,9 +151,11 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
           break;
         }
       }
+      // Unauthenticated requests go on to the 401 (unauthorizedHandler) before anything is looked up.
+      const authenticated = (c.security as { authorized?: boolean } | undefined)?.authorized !== false || !(c.operation.security ?? []).length;
       // Before request validation: who may call and in what format come first. A scope field
       // that is missing or malformed leaves the decision for after validation.
-      state.scope = await authorize({
+      if (authenticated) state.scope = await authorize({
         operationId: c.operation.operationId!,
         scope: scopeOf(c.operation.operationId!),
         roles: (c.operation as any)['x-roles'] ?? [],
@@ -189,6 +191,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         deps: opts.deps,
         caller: state.caller,
         scope: state.scope,
+        allows: (other) => !!state.scope && decide(state.caller, other, state.scope).allow,
         rawBody: state.rawBody,
         origin: c.request.headers.origin as string | undefined,
         signal: state.signal,

@@ -36,6 +36,11 @@ export interface RequestContext<Deps> {
    * role) and authorized by policy/ before the handler runs.
    */
   scope?: ResolvedScope;
+  /**
+   * Whether policy/ lets this caller perform another operation on the same resource (what a
+   * handler shows depends on it: catalog authors see drafts).
+   */
+  allows(operationId: string): boolean;
   /** The exact request bytes (signature checks must use these, not re-serialized JSON). */
   rawBody: Buffer;
   /** Origin header, as sent (CORS/widget checks). */

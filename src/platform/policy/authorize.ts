@@ -88,6 +88,9 @@ export async function authorize(input: AuthorizeInput): Promise<ResolvedScope | 
       // A run's instance that is gone reaches nothing: the same 404 as the resource itself.
       if (!inst || inst.terminated || !inst.projectId) throw notFound(entry.kind as TenantKind);
       scope.via = { instanceId: viaId, projectId: inst.projectId, orgId: inst.orgId };
+    } else if (caller?.kind === 'service') {
+      // A service acts for a run: it names the run's instance, or it names nothing it may reach.
+      throw new AppError('VALIDATION_FAILED', `Service callers must name the run's ${entry.via.name}`, { errors: [{ path: `/${entry.via.in}/${entry.via.name}`, message: 'required for service callers' }] });
     }
   }
 

@@ -2,7 +2,7 @@
  * `x-scope` (next to `x-roles` in the specs): the resource an operation acts on and where its id
  * is read. `{kind: instance, from: path.instanceId}`; a list means the first entry whose value the
  * request carries; `via` (a body/query field naming the run's instance) adds that instance to the
- * policy's context. Kinds without `from` name no tenant resource:
+ * policy's context (service callers must send it: they act for a run). Kinds without `from` name no tenant resource:
  * - `catalog`: the store's catalog (offerings, versions, capabilities, connectors);
  * - `platform`: service-to-service calls and webhooks;
  * - `caller`: what a caller does for themselves (their own workspaces, lists filtered to their orgs).

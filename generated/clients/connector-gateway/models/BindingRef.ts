@@ -85,9 +85,10 @@ export function BindingRefToJSON(value?: BindingRef | null): any {
 * @export
 * @enum {string}
 */
-export enum BindingRefStatusEnum {
-    Active = 'active',
-    Revoked = 'revoked'
-}
+export const BindingRefStatusEnum = {
+    Active: 'active',
+    Revoked: 'revoked'
+} as const;
+export type BindingRefStatusEnum = typeof BindingRefStatusEnum[keyof typeof BindingRefStatusEnum];
 
 

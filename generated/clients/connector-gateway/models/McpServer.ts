@@ -93,9 +93,10 @@ export function McpServerToJSON(value?: McpServer | null): any {
 * @export
 * @enum {string}
 */
-export enum McpServerTransportEnum {
-    StreamableHttp = 'streamable_http',
-    Sse = 'sse'
-}
+export const McpServerTransportEnum = {
+    StreamableHttp: 'streamable_http',
+    Sse: 'sse'
+} as const;
+export type McpServerTransportEnum = typeof McpServerTransportEnum[keyof typeof McpServerTransportEnum];
 
 

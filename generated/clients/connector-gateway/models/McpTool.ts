@@ -42,22 +42,22 @@ export interface McpTool {
     description?: string;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof McpTool
      */
-    inputSchema: { [key: string]: object; };
+    inputSchema: { [key: string]: any; };
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof McpTool
      */
-    outputSchema?: { [key: string]: object; };
+    outputSchema?: { [key: string]: any; };
     /**
      * The server's hints: `readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`, `title`.
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof McpTool
      */
-    annotations?: { [key: string]: object; };
+    annotations?: { [key: string]: any; };
     /**
      * What the retry rule treats the tool as.
      * @type {string}
@@ -117,9 +117,10 @@ export function McpToolToJSON(value?: McpTool | null): any {
 * @export
 * @enum {string}
 */
-export enum McpToolKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const McpToolKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type McpToolKindEnum = typeof McpToolKindEnum[keyof typeof McpToolKindEnum];
 
 

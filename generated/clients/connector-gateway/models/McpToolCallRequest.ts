@@ -42,10 +42,10 @@ export interface McpToolCallRequest {
     tool: string;
     /**
      * The tool's arguments (its `inputSchema` is checked by the server).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof McpToolCallRequest
      */
-    arguments: { [key: string]: object; };
+    arguments: { [key: string]: any; };
     /**
      * The run this call belongs to (`maxCallsPerRun` and audit).
      * @type {string}
@@ -101,9 +101,10 @@ export function McpToolCallRequestToJSON(value?: McpToolCallRequest | null): any
 * @export
 * @enum {string}
 */
-export enum McpToolCallRequestKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const McpToolCallRequestKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type McpToolCallRequestKindEnum = typeof McpToolCallRequestKindEnum[keyof typeof McpToolCallRequestKindEnum];
 
 

@@ -42,16 +42,16 @@ export interface McpToolCallResult {
     kind: McpToolCallResultKindEnum;
     /**
      * The MCP content blocks (`text`, `image`, `resource`, …).
-     * @type {Array<{ [key: string]: object; }>}
+     * @type {Array<{ [key: string]: any; }>}
      * @memberof McpToolCallResult
      */
-    content: Array<{ [key: string]: object; }>;
+    content: Array<{ [key: string]: any; }>;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof McpToolCallResult
      */
-    structuredContent?: { [key: string]: object; };
+    structuredContent?: { [key: string]: any; };
     /**
      * The tool ran and reported an error.
      * @type {boolean}
@@ -125,9 +125,10 @@ export function McpToolCallResultToJSON(value?: McpToolCallResult | null): any {
 * @export
 * @enum {string}
 */
-export enum McpToolCallResultKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const McpToolCallResultKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type McpToolCallResultKindEnum = typeof McpToolCallResultKindEnum[keyof typeof McpToolCallResultKindEnum];
 
 

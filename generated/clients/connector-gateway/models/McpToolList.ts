@@ -112,9 +112,10 @@ export function McpToolListToJSON(value?: McpToolList | null): any {
 * @export
 * @enum {string}
 */
-export enum McpToolListTransportEnum {
-    StreamableHttp = 'streamable_http',
-    Sse = 'sse'
-}
+export const McpToolListTransportEnum = {
+    StreamableHttp: 'streamable_http',
+    Sse: 'sse'
+} as const;
+export type McpToolListTransportEnum = typeof McpToolListTransportEnum[keyof typeof McpToolListTransportEnum];
 
 

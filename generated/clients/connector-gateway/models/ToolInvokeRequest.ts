@@ -42,10 +42,10 @@ export interface ToolInvokeRequest {
     bindingId: string;
     /**
      * Tool arguments (validated against the tool's input schema).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof ToolInvokeRequest
      */
-    input: { [key: string]: object; };
+    input: { [key: string]: any; };
     /**
      * Optional; defaults to the tool's declared kind and can only make the call stricter.
      * @type {string}
@@ -109,9 +109,10 @@ export function ToolInvokeRequestToJSON(value?: ToolInvokeRequest | null): any {
 * @export
 * @enum {string}
 */
-export enum ToolInvokeRequestKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const ToolInvokeRequestKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type ToolInvokeRequestKindEnum = typeof ToolInvokeRequestKindEnum[keyof typeof ToolInvokeRequestKindEnum];
 
 

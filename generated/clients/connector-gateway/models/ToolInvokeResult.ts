@@ -42,10 +42,10 @@ export interface ToolInvokeResult {
     kind: ToolInvokeResultKindEnum;
     /**
      * The tool's result (a JSON object).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof ToolInvokeResult
      */
-    output: { [key: string]: object; };
+    output: { [key: string]: any; };
     /**
      * Attempts made (write tools always 1).
      * @type {number}
@@ -109,9 +109,10 @@ export function ToolInvokeResultToJSON(value?: ToolInvokeResult | null): any {
 * @export
 * @enum {string}
 */
-export enum ToolInvokeResultKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const ToolInvokeResultKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type ToolInvokeResultKindEnum = typeof ToolInvokeResultKindEnum[keyof typeof ToolInvokeResultKindEnum];
 
 

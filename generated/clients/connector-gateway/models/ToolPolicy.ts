@@ -81,10 +81,10 @@ export interface ToolPolicy {
     bindings: Array<BindingRef>;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ToolPolicy
      */
-    computedAt: Date;
+    computedAt: string;
 }
 
 export function ToolPolicyFromJSON(json: any): ToolPolicy {
@@ -104,7 +104,7 @@ export function ToolPolicyFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'toolTimeoutMs': json['toolTimeoutMs'],
         'mcpServers': ((json['mcpServers'] as Array<any>).map(McpServerFromJSON)),
         'bindings': ((json['bindings'] as Array<any>).map(BindingRefFromJSON)),
-        'computedAt': (new Date(json['computedAt'])),
+        'computedAt': (json['computedAt']),
     };
 }
 
@@ -124,7 +124,7 @@ export function ToolPolicyToJSON(value?: ToolPolicy | null): any {
         'toolTimeoutMs': value.toolTimeoutMs,
         'mcpServers': ((value.mcpServers as Array<any>).map(McpServerToJSON)),
         'bindings': ((value.bindings as Array<any>).map(BindingRefToJSON)),
-        'computedAt': (value.computedAt.toISOString()),
+        'computedAt': (value.computedAt),
     };
 }
 

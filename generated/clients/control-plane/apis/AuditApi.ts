@@ -35,8 +35,8 @@ export interface ExportAuditEventsRequest {
     format?: ExportAuditEventsFormatEnum;
     projectId?: string;
     action?: string;
-    from?: Date;
-    to?: Date;
+    from?: string;
+    to?: string;
 }
 
 export interface ListAuditEventsRequest {
@@ -47,8 +47,8 @@ export interface ListAuditEventsRequest {
     resourceType?: string;
     resourceId?: string;
     actorId?: string;
-    from?: Date;
-    to?: Date;
+    from?: string;
+    to?: string;
     cursor?: string;
     limit?: number;
 }
@@ -56,8 +56,8 @@ export interface ListAuditEventsRequest {
 export interface VerifyAuditChainRequest {
     orgId: string;
     xRequestId?: string;
-    from?: Date;
-    to?: Date;
+    from?: string;
+    to?: string;
 }
 
 /**
@@ -75,8 +75,8 @@ export interface AuditApiInterface {
      * @param {'csv' | 'ndjson'} [format] Export format.
      * @param {string} [projectId] Only events of this project.
      * @param {string} [action] Only events with this action (exact, e.g. &#x60;billing.settled&#x60;) or action prefix ending in &#x60;.&#x60; (e.g. &#x60;instance.&#x60;).
-     * @param {Date} [from] Events created at or after this instant.
-     * @param {Date} [to] Events created before this instant.
+     * @param {string} [from] Events created at or after this instant.
+     * @param {string} [to] Events created before this instant.
      * @param {*} [options] Override http request option.
      * @throws {RequiredError}
      * @memberof AuditApiInterface
@@ -99,8 +99,8 @@ export interface AuditApiInterface {
      * @param {string} [resourceType] Only events about this resource type.
      * @param {string} [resourceId] Only events about this resource id.
      * @param {string} [actorId] Only events by this actor (user id, &#x60;service:&lt;name&gt;&#x60; or API key id).
-     * @param {Date} [from] Events created at or after this instant.
-     * @param {Date} [to] Events created before this instant.
+     * @param {string} [from] Events created at or after this instant.
+     * @param {string} [to] Events created before this instant.
      * @param {string} [cursor] Opaque cursor from the previous page\&#39;s &#x60;nextCursor&#x60;.
      * @param {number} [limit] 
      * @param {*} [options] Override http request option.
@@ -120,8 +120,8 @@ export interface AuditApiInterface {
      * @summary Verify an org\'s audit hash chain
      * @param {string} orgId The org whose audit chain to read (each org has its own chain).
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
-     * @param {Date} [from] Events created at or after this instant.
-     * @param {Date} [to] Events created before this instant.
+     * @param {string} [from] Events created at or after this instant.
+     * @param {string} [to] Events created before this instant.
      * @param {*} [options] Override http request option.
      * @throws {RequiredError}
      * @memberof AuditApiInterface
@@ -169,11 +169,11 @@ export class AuditApi extends runtime.BaseAPI implements AuditApiInterface {
         }
 
         if (requestParameters.from !== undefined) {
-            queryParameters['from'] = (requestParameters.from as any).toISOString();
+            queryParameters['from'] = requestParameters.from;
         }
 
         if (requestParameters.to !== undefined) {
-            queryParameters['to'] = (requestParameters.to as any).toISOString();
+            queryParameters['to'] = requestParameters.to;
         }
 
         const headerParameters: runtime.HTTPHeaders = {};
@@ -245,11 +245,11 @@ export class AuditApi extends runtime.BaseAPI implements AuditApiInterface {
         }
 
         if (requestParameters.from !== undefined) {
-            queryParameters['from'] = (requestParameters.from as any).toISOString();
+            queryParameters['from'] = requestParameters.from;
         }
 
         if (requestParameters.to !== undefined) {
-            queryParameters['to'] = (requestParameters.to as any).toISOString();
+            queryParameters['to'] = requestParameters.to;
         }
 
         if (requestParameters.cursor !== undefined) {
@@ -309,11 +309,11 @@ export class AuditApi extends runtime.BaseAPI implements AuditApiInterface {
         }
 
         if (requestParameters.from !== undefined) {
-            queryParameters['from'] = (requestParameters.from as any).toISOString();
+            queryParameters['from'] = requestParameters.from;
         }
 
         if (requestParameters.to !== undefined) {
-            queryParameters['to'] = (requestParameters.to as any).toISOString();
+            queryParameters['to'] = requestParameters.to;
         }
 
         const headerParameters: runtime.HTTPHeaders = {};
@@ -355,7 +355,8 @@ export class AuditApi extends runtime.BaseAPI implements AuditApiInterface {
     * @export
     * @enum {string}
     */
-export enum ExportAuditEventsFormatEnum {
-    Csv = 'csv',
-    Ndjson = 'ndjson'
-}
+export const ExportAuditEventsFormatEnum = {
+    Csv: 'csv',
+    Ndjson: 'ndjson'
+} as const;
+export type ExportAuditEventsFormatEnum = typeof ExportAuditEventsFormatEnum[keyof typeof ExportAuditEventsFormatEnum];

@@ -871,8 +871,9 @@ export class CatalogApi extends runtime.BaseAPI implements CatalogApiInterface {
     * @export
     * @enum {string}
     */
-export enum ListOfferingsSortEnum {
-    Relevance = 'relevance',
-    Newest = 'newest',
-    Name = 'name'
-}
+export const ListOfferingsSortEnum = {
+    Relevance: 'relevance',
+    Newest: 'newest',
+    Name: 'name'
+} as const;
+export type ListOfferingsSortEnum = typeof ListOfferingsSortEnum[keyof typeof ListOfferingsSortEnum];

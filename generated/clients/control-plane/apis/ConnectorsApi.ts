@@ -430,7 +430,8 @@ export class ConnectorsApi extends runtime.BaseAPI implements ConnectorsApiInter
     * @export
     * @enum {string}
     */
-export enum ListConnectorBindingsStatusEnum {
-    Active = 'active',
-    Revoked = 'revoked'
-}
+export const ListConnectorBindingsStatusEnum = {
+    Active: 'active',
+    Revoked: 'revoked'
+} as const;
+export type ListConnectorBindingsStatusEnum = typeof ListConnectorBindingsStatusEnum[keyof typeof ListConnectorBindingsStatusEnum];

@@ -90,7 +90,7 @@ export interface ListInstanceTriggersRequest {
 
 export interface ReceiveTriggerWebhookRequest {
     triggerId: string;
-    requestBody: { [key: string]: object; };
+    requestBody: { [key: string]: any; };
     xRequestId?: string;
     xTriggerTimestamp?: string;
     xTriggerSignature?: string;
@@ -228,7 +228,7 @@ export interface RunsApiInterface {
      * Authenticated by its signature, not by a token. The sender puts the Unix time in seconds in `X-Trigger-Timestamp` and `v1=<hex HMAC-SHA256(secret, \"<timestamp>.<raw body>\")>` in `X-Trigger-Signature` (several `v1=` values separated by commas are accepted, for secret rollover on the sender\'s side). Refused with 401 `SIGNATURE_INVALID` and nothing run (`details.reason`): `missing` headers, `expired` (timestamp more than 300 s from now), `mismatch` (compared in constant time), `replayed` (the same signed delivery again within the window). The body is JSON; its `input` (a string) becomes the run\'s text input, else the whole body (as JSON text) does. The run starts through the Gateway like any run (limits, credits, `scheduled_runs`); the answer is 202 with its `runId`, and the run is in the history with `trigger: {kind: webhook, id}`. 404 for an unknown trigger; 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 429 `DAILY_RUN_LIMIT_EXCEEDED` past `scheduler_triggers.maxRunsPerDay` triggered runs today (UTC). 
      * @summary Start a run from a signed inbound webhook
      * @param {string} triggerId 
-     * @param {{ [key: string]: object; }} requestBody 
+     * @param {{ [key: string]: any; }} requestBody 
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {string} [xTriggerTimestamp] Unix time of the delivery in seconds.
      * @param {string} [xTriggerSignature] &#x60;v1&#x3D;&lt;hex HMAC-SHA256&gt;&#x60; of &#x60;&lt;timestamp&gt;.&lt;raw body&gt;&#x60;.

@@ -183,7 +183,7 @@ export interface UpdateOrgMemberOperationRequest {
  */
 export interface TenancyApiInterface {
     /**
-     * Adds a user (by email; `userId` when known) with a role. Only owners may grant `owner`. Adding an existing member answers 409 `ALREADY_EXISTS` (use PATCH to change the role). 
+     * Adds a user (by email; `userId` when known) with a role. Only owners may grant `owner`. Adding an existing member answers 409 `ALREADY_EXISTS` (use PATCH to change the role). By email, the member is the account that has signed in with that email *verified*; when there is none the answer is an invitation (`pending: true`, a placeholder `userId`) that the first sign-in whose token carries that email verified claims. An email only typed by an admin (with `userId`) or held unverified never matches: with `userId` the email is a label until that user signs in. 
      * @summary Add a member to an org
      * @param {string} orgId Org id.
      * @param {AddOrgMemberRequest} addOrgMemberRequest 
@@ -195,7 +195,7 @@ export interface TenancyApiInterface {
     addOrgMemberRaw(requestParameters: AddOrgMemberOperationRequest): Promise<runtime.ApiResponse<OrgMember>>;
 
     /**
-     * Adds a user (by email; `userId` when known) with a role. Only owners may grant `owner`. Adding an existing member answers 409 `ALREADY_EXISTS` (use PATCH to change the role). 
+     * Adds a user (by email; `userId` when known) with a role. Only owners may grant `owner`. Adding an existing member answers 409 `ALREADY_EXISTS` (use PATCH to change the role). By email, the member is the account that has signed in with that email *verified*; when there is none the answer is an invitation (`pending: true`, a placeholder `userId`) that the first sign-in whose token carries that email verified claims. An email only typed by an admin (with `userId`) or held unverified never matches: with `userId` the email is a label until that user signs in. 
      * Add a member to an org
      */
     addOrgMember(requestParameters: AddOrgMemberOperationRequest): Promise<OrgMember>;
@@ -465,7 +465,7 @@ export interface TenancyApiInterface {
 export class TenancyApi extends runtime.BaseAPI implements TenancyApiInterface {
 
     /**
-     * Adds a user (by email; `userId` when known) with a role. Only owners may grant `owner`. Adding an existing member answers 409 `ALREADY_EXISTS` (use PATCH to change the role). 
+     * Adds a user (by email; `userId` when known) with a role. Only owners may grant `owner`. Adding an existing member answers 409 `ALREADY_EXISTS` (use PATCH to change the role). By email, the member is the account that has signed in with that email *verified*; when there is none the answer is an invitation (`pending: true`, a placeholder `userId`) that the first sign-in whose token carries that email verified claims. An email only typed by an admin (with `userId`) or held unverified never matches: with `userId` the email is a label until that user signs in. 
      * Add a member to an org
      */
     async addOrgMemberRaw(requestParameters: AddOrgMemberOperationRequest): Promise<runtime.ApiResponse<OrgMember>> {
@@ -507,7 +507,7 @@ export class TenancyApi extends runtime.BaseAPI implements TenancyApiInterface {
     }
 
     /**
-     * Adds a user (by email; `userId` when known) with a role. Only owners may grant `owner`. Adding an existing member answers 409 `ALREADY_EXISTS` (use PATCH to change the role). 
+     * Adds a user (by email; `userId` when known) with a role. Only owners may grant `owner`. Adding an existing member answers 409 `ALREADY_EXISTS` (use PATCH to change the role). By email, the member is the account that has signed in with that email *verified*; when there is none the answer is an invitation (`pending: true`, a placeholder `userId`) that the first sign-in whose token carries that email verified claims. An email only typed by an admin (with `userId`) or held unverified never matches: with `userId` the email is a label until that user signs in. 
      * Add a member to an org
      */
     async addOrgMember(requestParameters: AddOrgMemberOperationRequest): Promise<OrgMember> {
@@ -1223,7 +1223,8 @@ export class TenancyApi extends runtime.BaseAPI implements TenancyApiInterface {
     * @export
     * @enum {string}
     */
-export enum ListApiKeysStatusEnum {
-    Active = 'active',
-    Revoked = 'revoked'
-}
+export const ListApiKeysStatusEnum = {
+    Active: 'active',
+    Revoked: 'revoked'
+} as const;
+export type ListApiKeysStatusEnum = typeof ListApiKeysStatusEnum[keyof typeof ListApiKeysStatusEnum];

@@ -61,8 +61,8 @@ export interface ListLedgerEntriesRequest {
     xRequestId?: string;
     kind?: LedgerEntryKind;
     creditType?: CreditType;
-    from?: Date;
-    to?: Date;
+    from?: string;
+    to?: string;
     cursor?: string;
     limit?: number;
 }
@@ -81,7 +81,7 @@ export interface UpdateWalletOperationRequest {
  */
 export interface WalletsApiInterface {
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. Credits come only from purchases (the Provisioner\'s service identity) or a platform operator (`platform-operator` realm role); every top-up is audited (`wallet.topup`, with the actor). Org roles and `publisher-admin` answer 403. 
      * @summary Add credits to a wallet
      * @param {string} walletId Wallet id.
      * @param {string} idempotencyKey Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are &#x60;saleor:&lt;instanceTag&gt;:&lt;orderId&gt;:&lt;lineId&gt;&#x60; (the Saleor instance\&#39;s tag, see &#x60;receiveSaleorOrderPaid&#x60;).
@@ -94,7 +94,7 @@ export interface WalletsApiInterface {
     createTopupRaw(requestParameters: CreateTopupOperationRequest): Promise<runtime.ApiResponse<Topup>>;
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. Credits come only from purchases (the Provisioner\'s service identity) or a platform operator (`platform-operator` realm role); every top-up is audited (`wallet.topup`, with the actor). Org roles and `publisher-admin` answer 403. 
      * Add credits to a wallet
      */
     createTopup(requestParameters: CreateTopupOperationRequest): Promise<Topup>;
@@ -123,8 +123,8 @@ export interface WalletsApiInterface {
      * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
      * @param {LedgerEntryKind} [kind] Only entries of this kind.
      * @param {CreditType} [creditType] Only entries of this credit type.
-     * @param {Date} [from] Entries created at or after this instant.
-     * @param {Date} [to] Entries created before this instant.
+     * @param {string} [from] Entries created at or after this instant.
+     * @param {string} [to] Entries created before this instant.
      * @param {string} [cursor] Opaque cursor from the previous page\&#39;s &#x60;nextCursor&#x60;.
      * @param {number} [limit] 
      * @param {*} [options] Override http request option.
@@ -165,7 +165,7 @@ export interface WalletsApiInterface {
 export class WalletsApi extends runtime.BaseAPI implements WalletsApiInterface {
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. Credits come only from purchases (the Provisioner\'s service identity) or a platform operator (`platform-operator` realm role); every top-up is audited (`wallet.topup`, with the actor). Org roles and `publisher-admin` answer 403. 
      * Add credits to a wallet
      */
     async createTopupRaw(requestParameters: CreateTopupOperationRequest): Promise<runtime.ApiResponse<Topup>> {
@@ -215,7 +215,7 @@ export class WalletsApi extends runtime.BaseAPI implements WalletsApiInterface {
     }
 
     /**
-     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. 
+     * Appends a `topup` (paid) or `grant` (granted) ledger entry. Idempotent: the same `Idempotency-Key` replays the first answer and credits the wallet once (commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>`). A top-up immediately unblocks runs blocked at zero. Credits come only from purchases (the Provisioner\'s service identity) or a platform operator (`platform-operator` realm role); every top-up is audited (`wallet.topup`, with the actor). Org roles and `publisher-admin` answer 403. 
      * Add credits to a wallet
      */
     async createTopup(requestParameters: CreateTopupOperationRequest): Promise<Topup> {
@@ -287,11 +287,11 @@ export class WalletsApi extends runtime.BaseAPI implements WalletsApiInterface {
         }
 
         if (requestParameters.from !== undefined) {
-            queryParameters['from'] = (requestParameters.from as any).toISOString();
+            queryParameters['from'] = requestParameters.from;
         }
 
         if (requestParameters.to !== undefined) {
-            queryParameters['to'] = (requestParameters.to as any).toISOString();
+            queryParameters['to'] = requestParameters.to;
         }
 
         if (requestParameters.cursor !== undefined) {

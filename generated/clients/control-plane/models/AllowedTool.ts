@@ -77,9 +77,10 @@ export function AllowedToolToJSON(value?: AllowedTool | null): any {
 * @export
 * @enum {string}
 */
-export enum AllowedToolKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const AllowedToolKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type AllowedToolKindEnum = typeof AllowedToolKindEnum[keyof typeof AllowedToolKindEnum];
 
 

@@ -60,28 +60,28 @@ export interface ApiKey {
     status: ApiKeyStatusEnum;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ApiKey
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ApiKey
      */
-    expiresAt: Date | null;
+    expiresAt: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ApiKey
      */
-    lastUsedAt: Date | null;
+    lastUsedAt: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ApiKey
      */
-    revokedAt: Date | null;
+    revokedAt: string | null;
 }
 
 export function ApiKeyFromJSON(json: any): ApiKey {
@@ -100,10 +100,10 @@ export function ApiKeyFromJSONTyped(json: any, ignoreDiscriminator: boolean): Ap
         'prefix': json['prefix'],
         'instanceIds': json['instanceIds'],
         'status': json['status'],
-        'createdAt': (new Date(json['createdAt'])),
-        'expiresAt': (json['expiresAt'] === null ? null : new Date(json['expiresAt'])),
-        'lastUsedAt': (json['lastUsedAt'] === null ? null : new Date(json['lastUsedAt'])),
-        'revokedAt': (json['revokedAt'] === null ? null : new Date(json['revokedAt'])),
+        'createdAt': (json['createdAt']),
+        'expiresAt': (json['expiresAt'] === null ? null : json['expiresAt']),
+        'lastUsedAt': (json['lastUsedAt'] === null ? null : json['lastUsedAt']),
+        'revokedAt': (json['revokedAt'] === null ? null : json['revokedAt']),
     };
 }
 
@@ -122,10 +122,10 @@ export function ApiKeyToJSON(value?: ApiKey | null): any {
         'prefix': value.prefix,
         'instanceIds': value.instanceIds,
         'status': value.status,
-        'createdAt': (value.createdAt.toISOString()),
-        'expiresAt': (value.expiresAt === null ? null : value.expiresAt.toISOString()),
-        'lastUsedAt': (value.lastUsedAt === null ? null : value.lastUsedAt.toISOString()),
-        'revokedAt': (value.revokedAt === null ? null : value.revokedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'expiresAt': (value.expiresAt === null ? null : value.expiresAt),
+        'lastUsedAt': (value.lastUsedAt === null ? null : value.lastUsedAt),
+        'revokedAt': (value.revokedAt === null ? null : value.revokedAt),
     };
 }
 
@@ -133,9 +133,10 @@ export function ApiKeyToJSON(value?: ApiKey | null): any {
 * @export
 * @enum {string}
 */
-export enum ApiKeyStatusEnum {
-    Active = 'active',
-    Revoked = 'revoked'
-}
+export const ApiKeyStatusEnum = {
+    Active: 'active',
+    Revoked: 'revoked'
+} as const;
+export type ApiKeyStatusEnum = typeof ApiKeyStatusEnum[keyof typeof ApiKeyStatusEnum];
 
 

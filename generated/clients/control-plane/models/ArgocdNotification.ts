@@ -101,34 +101,37 @@ export function ArgocdNotificationToJSON(value?: ArgocdNotification | null): any
 * @export
 * @enum {string}
 */
-export enum ArgocdNotificationSyncEnum {
-    Synced = 'Synced',
-    OutOfSync = 'OutOfSync',
-    Unknown = 'Unknown'
-}
+export const ArgocdNotificationSyncEnum = {
+    Synced: 'Synced',
+    OutOfSync: 'OutOfSync',
+    Unknown: 'Unknown'
+} as const;
+export type ArgocdNotificationSyncEnum = typeof ArgocdNotificationSyncEnum[keyof typeof ArgocdNotificationSyncEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum ArgocdNotificationHealthEnum {
-    Healthy = 'Healthy',
-    Progressing = 'Progressing',
-    Degraded = 'Degraded',
-    Suspended = 'Suspended',
-    Missing = 'Missing',
-    Unknown = 'Unknown'
-}
+export const ArgocdNotificationHealthEnum = {
+    Healthy: 'Healthy',
+    Progressing: 'Progressing',
+    Degraded: 'Degraded',
+    Suspended: 'Suspended',
+    Missing: 'Missing',
+    Unknown: 'Unknown'
+} as const;
+export type ArgocdNotificationHealthEnum = typeof ArgocdNotificationHealthEnum[keyof typeof ArgocdNotificationHealthEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum ArgocdNotificationOperationPhaseEnum {
-    Running = 'Running',
-    Terminating = 'Terminating',
-    Failed = 'Failed',
-    Error = 'Error',
-    Succeeded = 'Succeeded',
-    Empty = ''
-}
+export const ArgocdNotificationOperationPhaseEnum = {
+    Running: 'Running',
+    Terminating: 'Terminating',
+    Failed: 'Failed',
+    Error: 'Error',
+    Succeeded: 'Succeeded',
+    Empty: ''
+} as const;
+export type ArgocdNotificationOperationPhaseEnum = typeof ArgocdNotificationOperationPhaseEnum[keyof typeof ArgocdNotificationOperationPhaseEnum];
 
 

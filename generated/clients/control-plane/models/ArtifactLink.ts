@@ -66,10 +66,10 @@ export interface ArtifactLink {
     flowId: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ArtifactLink
      */
-    expiresAt: Date;
+    expiresAt: string;
 }
 
 export function ArtifactLinkFromJSON(json: any): ArtifactLink {
@@ -89,7 +89,7 @@ export function ArtifactLinkFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'sizeBytes': json['sizeBytes'],
         'contentType': json['contentType'],
         'flowId': json['flowId'],
-        'expiresAt': (new Date(json['expiresAt'])),
+        'expiresAt': (json['expiresAt']),
     };
 }
 
@@ -109,7 +109,7 @@ export function ArtifactLinkToJSON(value?: ArtifactLink | null): any {
         'sizeBytes': value.sizeBytes,
         'contentType': value.contentType,
         'flowId': value.flowId,
-        'expiresAt': (value.expiresAt.toISOString()),
+        'expiresAt': (value.expiresAt),
     };
 }
 

@@ -85,10 +85,10 @@ export interface AuditEvent {
     requestId: string | null;
     /**
      * Action-specific fields (never secrets).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof AuditEvent
      */
-    data: { [key: string]: object; };
+    data: { [key: string]: any; };
     /**
      * 
      * @type {string}
@@ -103,10 +103,10 @@ export interface AuditEvent {
     hash: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof AuditEvent
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function AuditEventFromJSON(json: any): AuditEvent {
@@ -131,7 +131,7 @@ export function AuditEventFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'data': json['data'],
         'prevHash': json['prevHash'],
         'hash': json['hash'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -156,7 +156,7 @@ export function AuditEventToJSON(value?: AuditEvent | null): any {
         'data': value.data,
         'prevHash': value.prevHash,
         'hash': value.hash,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 

@@ -69,11 +69,12 @@ export function AuditEventActorToJSON(value?: AuditEventActor | null): any {
 * @export
 * @enum {string}
 */
-export enum AuditEventActorTypeEnum {
-    User = 'user',
-    Service = 'service',
-    ApiKey = 'api_key',
-    System = 'system'
-}
+export const AuditEventActorTypeEnum = {
+    User: 'user',
+    Service: 'service',
+    ApiKey: 'api_key',
+    System: 'system'
+} as const;
+export type AuditEventActorTypeEnum = typeof AuditEventActorTypeEnum[keyof typeof AuditEventActorTypeEnum];
 
 

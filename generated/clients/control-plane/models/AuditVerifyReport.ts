@@ -67,10 +67,10 @@ export interface AuditVerifyReport {
     firstBrokenLink: AuditVerifyReportFirstBrokenLink | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof AuditVerifyReport
      */
-    verifiedAt: Date;
+    verifiedAt: string;
 }
 
 export function AuditVerifyReportFromJSON(json: any): AuditVerifyReport {
@@ -89,7 +89,7 @@ export function AuditVerifyReportFromJSONTyped(json: any, ignoreDiscriminator: b
         'firstSeq': !exists(json, 'firstSeq') ? undefined : json['firstSeq'],
         'lastSeq': !exists(json, 'lastSeq') ? undefined : json['lastSeq'],
         'firstBrokenLink': AuditVerifyReportFirstBrokenLinkFromJSON(json['firstBrokenLink']),
-        'verifiedAt': (new Date(json['verifiedAt'])),
+        'verifiedAt': (json['verifiedAt']),
     };
 }
 
@@ -108,7 +108,7 @@ export function AuditVerifyReportToJSON(value?: AuditVerifyReport | null): any {
         'firstSeq': value.firstSeq,
         'lastSeq': value.lastSeq,
         'firstBrokenLink': AuditVerifyReportFirstBrokenLinkToJSON(value.firstBrokenLink),
-        'verifiedAt': (value.verifiedAt.toISOString()),
+        'verifiedAt': (value.verifiedAt),
     };
 }
 

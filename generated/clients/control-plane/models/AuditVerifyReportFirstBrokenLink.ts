@@ -93,10 +93,11 @@ export function AuditVerifyReportFirstBrokenLinkToJSON(value?: AuditVerifyReport
 * @export
 * @enum {string}
 */
-export enum AuditVerifyReportFirstBrokenLinkReasonEnum {
-    HashMismatch = 'hash_mismatch',
-    PrevHashMismatch = 'prev_hash_mismatch',
-    SequenceGap = 'sequence_gap'
-}
+export const AuditVerifyReportFirstBrokenLinkReasonEnum = {
+    HashMismatch: 'hash_mismatch',
+    PrevHashMismatch: 'prev_hash_mismatch',
+    SequenceGap: 'sequence_gap'
+} as const;
+export type AuditVerifyReportFirstBrokenLinkReasonEnum = typeof AuditVerifyReportFirstBrokenLinkReasonEnum[keyof typeof AuditVerifyReportFirstBrokenLinkReasonEnum];
 
 

@@ -75,10 +75,10 @@ export interface Capability {
     saleorValue: string;
     /**
      * JSON Schema (draft-07) of the capability's config.
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof Capability
      */
-    configSchema: { [key: string]: object; };
+    configSchema: { [key: string]: any; };
     /**
      * 
      * @type {CapabilityProvisioning}

@@ -20,16 +20,17 @@
  * @export
  * @enum {string}
  */
-export enum CapabilityLayer {
-    Intelligence = 'intelligence',
-    Integrations = 'integrations',
-    Experience = 'experience',
-    ModalitiesI18n = 'modalities_i18n',
-    Knowledge = 'knowledge',
-    Governance = 'governance',
-    Ops = 'ops',
-    Monetization = 'monetization'
-}
+export const CapabilityLayer = {
+    Intelligence: 'intelligence',
+    Integrations: 'integrations',
+    Experience: 'experience',
+    ModalitiesI18n: 'modalities_i18n',
+    Knowledge: 'knowledge',
+    Governance: 'governance',
+    Ops: 'ops',
+    Monetization: 'monetization'
+} as const;
+export type CapabilityLayer = typeof CapabilityLayer[keyof typeof CapabilityLayer];
 
 export function CapabilityLayerFromJSON(json: any): CapabilityLayer {
     return CapabilityLayerFromJSONTyped(json, false);

@@ -43,10 +43,10 @@ export interface Certification {
     registryVersion: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Certification
      */
-    checkedAt: Date | null;
+    checkedAt: string | null;
     /**
      * 
      * @type {Array<CertificationError>}
@@ -67,7 +67,7 @@ export function CertificationFromJSONTyped(json: any, ignoreDiscriminator: boole
         
         'status': json['status'],
         'registryVersion': json['registryVersion'],
-        'checkedAt': (json['checkedAt'] === null ? null : new Date(json['checkedAt'])),
+        'checkedAt': (json['checkedAt'] === null ? null : json['checkedAt']),
         'errors': ((json['errors'] as Array<any>).map(CertificationErrorFromJSON)),
     };
 }
@@ -83,7 +83,7 @@ export function CertificationToJSON(value?: Certification | null): any {
         
         'status': value.status,
         'registryVersion': value.registryVersion,
-        'checkedAt': (value.checkedAt === null ? null : value.checkedAt.toISOString()),
+        'checkedAt': (value.checkedAt === null ? null : value.checkedAt),
         'errors': ((value.errors as Array<any>).map(CertificationErrorToJSON)),
     };
 }
@@ -92,10 +92,11 @@ export function CertificationToJSON(value?: Certification | null): any {
 * @export
 * @enum {string}
 */
-export enum CertificationStatusEnum {
-    Pending = 'pending',
-    Passed = 'passed',
-    Failed = 'failed'
-}
+export const CertificationStatusEnum = {
+    Pending: 'pending',
+    Passed: 'passed',
+    Failed: 'failed'
+} as const;
+export type CertificationStatusEnum = typeof CertificationStatusEnum[keyof typeof CertificationStatusEnum];
 
 

@@ -49,10 +49,10 @@ export interface CertificationReport {
     registryVersion: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof CertificationReport
      */
-    checkedAt: Date;
+    checkedAt: string;
     /**
      * 
      * @type {Array<CertificationError>}
@@ -74,7 +74,7 @@ export function CertificationReportFromJSONTyped(json: any, ignoreDiscriminator:
         'versionId': json['versionId'],
         'status': json['status'],
         'registryVersion': json['registryVersion'],
-        'checkedAt': (new Date(json['checkedAt'])),
+        'checkedAt': (json['checkedAt']),
         'errors': ((json['errors'] as Array<any>).map(CertificationErrorFromJSON)),
     };
 }
@@ -91,7 +91,7 @@ export function CertificationReportToJSON(value?: CertificationReport | null): a
         'versionId': value.versionId,
         'status': value.status,
         'registryVersion': value.registryVersion,
-        'checkedAt': (value.checkedAt.toISOString()),
+        'checkedAt': (value.checkedAt),
         'errors': ((value.errors as Array<any>).map(CertificationErrorToJSON)),
     };
 }
@@ -100,9 +100,10 @@ export function CertificationReportToJSON(value?: CertificationReport | null): a
 * @export
 * @enum {string}
 */
-export enum CertificationReportStatusEnum {
-    Passed = 'passed',
-    Failed = 'failed'
-}
+export const CertificationReportStatusEnum = {
+    Passed: 'passed',
+    Failed: 'failed'
+} as const;
+export type CertificationReportStatusEnum = typeof CertificationReportStatusEnum[keyof typeof CertificationReportStatusEnum];
 
 

@@ -120,12 +120,13 @@ export function ConnectorToJSON(value?: Connector | null): any {
 * @export
 * @enum {string}
 */
-export enum ConnectorAuthTypeEnum {
-    None = 'none',
-    ApiKey = 'api_key',
-    Bearer = 'bearer',
-    Basic = 'basic',
-    Oauth2 = 'oauth2'
-}
+export const ConnectorAuthTypeEnum = {
+    None: 'none',
+    ApiKey: 'api_key',
+    Bearer: 'bearer',
+    Basic: 'basic',
+    Oauth2: 'oauth2'
+} as const;
+export type ConnectorAuthTypeEnum = typeof ConnectorAuthTypeEnum[keyof typeof ConnectorAuthTypeEnum];
 
 

@@ -84,22 +84,22 @@ export interface ConnectorBinding {
     settings: { [key: string]: string; };
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ConnectorBinding
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ConnectorBinding
      */
-    updatedAt: Date;
+    updatedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof ConnectorBinding
      */
-    revokedAt: Date | null;
+    revokedAt: string | null;
 }
 
 export function ConnectorBindingFromJSON(json: any): ConnectorBinding {
@@ -122,9 +122,9 @@ export function ConnectorBindingFromJSONTyped(json: any, ignoreDiscriminator: bo
         'vaultPath': json['vaultPath'],
         'secretVersion': json['secretVersion'],
         'settings': json['settings'],
-        'createdAt': (new Date(json['createdAt'])),
-        'updatedAt': (new Date(json['updatedAt'])),
-        'revokedAt': (json['revokedAt'] === null ? null : new Date(json['revokedAt'])),
+        'createdAt': (json['createdAt']),
+        'updatedAt': (json['updatedAt']),
+        'revokedAt': (json['revokedAt'] === null ? null : json['revokedAt']),
     };
 }
 
@@ -147,9 +147,9 @@ export function ConnectorBindingToJSON(value?: ConnectorBinding | null): any {
         'vaultPath': value.vaultPath,
         'secretVersion': value.secretVersion,
         'settings': value.settings,
-        'createdAt': (value.createdAt.toISOString()),
-        'updatedAt': (value.updatedAt.toISOString()),
-        'revokedAt': (value.revokedAt === null ? null : value.revokedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'updatedAt': (value.updatedAt),
+        'revokedAt': (value.revokedAt === null ? null : value.revokedAt),
     };
 }
 
@@ -157,9 +157,10 @@ export function ConnectorBindingToJSON(value?: ConnectorBinding | null): any {
 * @export
 * @enum {string}
 */
-export enum ConnectorBindingStatusEnum {
-    Active = 'active',
-    Revoked = 'revoked'
-}
+export const ConnectorBindingStatusEnum = {
+    Active: 'active',
+    Revoked: 'revoked'
+} as const;
+export type ConnectorBindingStatusEnum = typeof ConnectorBindingStatusEnum[keyof typeof ConnectorBindingStatusEnum];
 
 

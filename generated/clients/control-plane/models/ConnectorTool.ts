@@ -77,9 +77,10 @@ export function ConnectorToolToJSON(value?: ConnectorTool | null): any {
 * @export
 * @enum {string}
 */
-export enum ConnectorToolKindEnum {
-    Read = 'read',
-    Write = 'write'
-}
+export const ConnectorToolKindEnum = {
+    Read: 'read',
+    Write: 'write'
+} as const;
+export type ConnectorToolKindEnum = typeof ConnectorToolKindEnum[keyof typeof ConnectorToolKindEnum];
 
 

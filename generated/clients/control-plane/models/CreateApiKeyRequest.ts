@@ -36,10 +36,10 @@ export interface CreateApiKeyRequest {
     instanceIds?: Array<string>;
     /**
      * Optional expiry (must be in the future).
-     * @type {Date}
+     * @type {string}
      * @memberof CreateApiKeyRequest
      */
-    expiresAt?: Date;
+    expiresAt?: string;
 }
 
 export function CreateApiKeyRequestFromJSON(json: any): CreateApiKeyRequest {
@@ -54,7 +54,7 @@ export function CreateApiKeyRequestFromJSONTyped(json: any, ignoreDiscriminator:
         
         'name': json['name'],
         'instanceIds': !exists(json, 'instanceIds') ? undefined : json['instanceIds'],
-        'expiresAt': !exists(json, 'expiresAt') ? undefined : (new Date(json['expiresAt'])),
+        'expiresAt': !exists(json, 'expiresAt') ? undefined : (json['expiresAt']),
     };
 }
 
@@ -69,7 +69,7 @@ export function CreateApiKeyRequestToJSON(value?: CreateApiKeyRequest | null): a
         
         'name': value.name,
         'instanceIds': value.instanceIds,
-        'expiresAt': value.expiresAt === undefined ? undefined : (value.expiresAt.toISOString()),
+        'expiresAt': value.expiresAt === undefined ? undefined : (value.expiresAt),
     };
 }
 

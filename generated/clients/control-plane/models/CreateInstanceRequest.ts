@@ -61,10 +61,10 @@ export interface CreateInstanceRequest {
     walletId?: string;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof CreateInstanceRequest
      */
-    configOverrides?: { [key: string]: { [key: string]: object; }; };
+    configOverrides?: { [key: string]: { [key: string]: any; }; };
 }
 
 export function CreateInstanceRequestFromJSON(json: any): CreateInstanceRequest {

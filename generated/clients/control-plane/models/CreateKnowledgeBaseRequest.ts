@@ -93,13 +93,14 @@ export function CreateKnowledgeBaseRequestToJSON(value?: CreateKnowledgeBaseRequ
 * @export
 * @enum {string}
 */
-export enum CreateKnowledgeBaseRequestChunkMethodEnum {
-    Naive = 'naive',
-    Qa = 'qa',
-    Manual = 'manual',
-    Paper = 'paper',
-    Book = 'book',
-    Laws = 'laws'
-}
+export const CreateKnowledgeBaseRequestChunkMethodEnum = {
+    Naive: 'naive',
+    Qa: 'qa',
+    Manual: 'manual',
+    Paper: 'paper',
+    Book: 'book',
+    Laws: 'laws'
+} as const;
+export type CreateKnowledgeBaseRequestChunkMethodEnum = typeof CreateKnowledgeBaseRequestChunkMethodEnum[keyof typeof CreateKnowledgeBaseRequestChunkMethodEnum];
 
 

@@ -92,11 +92,12 @@ export function CreateTopupRequestToJSON(value?: CreateTopupRequest | null): any
 * @export
 * @enum {string}
 */
-export enum CreateTopupRequestSourceEnum {
-    Saleor = 'saleor',
-    Admin = 'admin',
-    Promotion = 'promotion',
-    Trial = 'trial'
-}
+export const CreateTopupRequestSourceEnum = {
+    Saleor: 'saleor',
+    Admin: 'admin',
+    Promotion: 'promotion',
+    Trial: 'trial'
+} as const;
+export type CreateTopupRequestSourceEnum = typeof CreateTopupRequestSourceEnum[keyof typeof CreateTopupRequestSourceEnum];
 
 

@@ -77,14 +77,15 @@ export function CreateUploadRequestToJSON(value?: CreateUploadRequest | null): a
 * @export
 * @enum {string}
 */
-export enum CreateUploadRequestContentTypeEnum {
-    ApplicationPdf = 'application/pdf',
-    TextPlain = 'text/plain',
-    TextMarkdown = 'text/markdown',
-    TextHtml = 'text/html',
-    TextCsv = 'text/csv',
-    ApplicationJson = 'application/json',
-    ApplicationVndOpenxmlformatsOfficedocumentWordprocessingmlDocument = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
-}
+export const CreateUploadRequestContentTypeEnum = {
+    ApplicationPdf: 'application/pdf',
+    TextPlain: 'text/plain',
+    TextMarkdown: 'text/markdown',
+    TextHtml: 'text/html',
+    TextCsv: 'text/csv',
+    ApplicationJson: 'application/json',
+    ApplicationVndOpenxmlformatsOfficedocumentWordprocessingmlDocument: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
+} as const;
+export type CreateUploadRequestContentTypeEnum = typeof CreateUploadRequestContentTypeEnum[keyof typeof CreateUploadRequestContentTypeEnum];
 
 

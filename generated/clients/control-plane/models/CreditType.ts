@@ -20,10 +20,11 @@
  * @export
  * @enum {string}
  */
-export enum CreditType {
-    Paid = 'paid',
-    Granted = 'granted'
-}
+export const CreditType = {
+    Paid: 'paid',
+    Granted: 'granted'
+} as const;
+export type CreditType = typeof CreditType[keyof typeof CreditType];
 
 export function CreditTypeFromJSON(json: any): CreditType {
     return CreditTypeFromJSONTyped(json, false);

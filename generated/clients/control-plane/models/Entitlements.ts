@@ -41,6 +41,10 @@ import {
     InstanceStateFromJSON,
     InstanceStateFromJSONTyped,
     InstanceStateToJSON,
+    OfferingLifecycle,
+    OfferingLifecycleFromJSON,
+    OfferingLifecycleFromJSONTyped,
+    OfferingLifecycleToJSON,
     PlanId,
     PlanIdFromJSON,
     PlanIdFromJSONTyped,
@@ -90,6 +94,12 @@ export interface Entitlements {
      */
     state: InstanceState;
     /**
+     * The offering's lifecycle; at `eol` the gateway refuses the instance's runs and widget sessions with 403 `OFFERING_EOL`.
+     * @type {OfferingLifecycle}
+     * @memberof Entitlements
+     */
+    offeringLifecycle?: OfferingLifecycle;
+    /**
      * 
      * @type {PlanId}
      * @memberof Entitlements
@@ -103,10 +113,10 @@ export interface Entitlements {
     capabilities: Array<string>;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof Entitlements
      */
-    config: { [key: string]: { [key: string]: object; }; };
+    config: { [key: string]: { [key: string]: any; }; };
     /**
      * 
      * @type {EntitlementsLimits}
@@ -169,10 +179,10 @@ export interface Entitlements {
     flowId: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Entitlements
      */
-    computedAt: Date;
+    computedAt: string;
     /**
      * How long callers may cache this answer.
      * @type {number}
@@ -197,6 +207,7 @@ export function EntitlementsFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'offeringId': json['offeringId'],
         'versionId': json['versionId'],
         'state': InstanceStateFromJSON(json['state']),
+        'offeringLifecycle': !exists(json, 'offeringLifecycle') ? undefined : OfferingLifecycleFromJSON(json['offeringLifecycle']),
         'plan': PlanIdFromJSON(json['plan']),
         'capabilities': json['capabilities'],
         'config': json['config'],
@@ -210,7 +221,7 @@ export function EntitlementsFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'walletId': json['walletId'],
         'artifact': ArtifactRefFromJSON(json['artifact']),
         'flowId': json['flowId'],
-        'computedAt': (new Date(json['computedAt'])),
+        'computedAt': (json['computedAt']),
         'cacheTtlSeconds': json['cacheTtlSeconds'],
     };
 }
@@ -230,6 +241,7 @@ export function EntitlementsToJSON(value?: Entitlements | null): any {
         'offeringId': value.offeringId,
         'versionId': value.versionId,
         'state': InstanceStateToJSON(value.state),
+        'offeringLifecycle': OfferingLifecycleToJSON(value.offeringLifecycle),
         'plan': PlanIdToJSON(value.plan),
         'capabilities': value.capabilities,
         'config': value.config,
@@ -243,7 +255,7 @@ export function EntitlementsToJSON(value?: Entitlements | null): any {
         'walletId': value.walletId,
         'artifact': ArtifactRefToJSON(value.artifact),
         'flowId': value.flowId,
-        'computedAt': (value.computedAt.toISOString()),
+        'computedAt': (value.computedAt),
         'cacheTtlSeconds': value.cacheTtlSeconds,
     };
 }

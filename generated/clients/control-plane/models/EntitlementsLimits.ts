@@ -109,10 +109,11 @@ export function EntitlementsLimitsToJSON(value?: EntitlementsLimits | null): any
 * @export
 * @enum {string}
 */
-export enum EntitlementsLimitsDepletionPolicyEnum {
-    Block = 'block',
-    AllowOverage = 'allow_overage',
-    Suspend = 'suspend'
-}
+export const EntitlementsLimitsDepletionPolicyEnum = {
+    Block: 'block',
+    AllowOverage: 'allow_overage',
+    Suspend: 'suspend'
+} as const;
+export type EntitlementsLimitsDepletionPolicyEnum = typeof EntitlementsLimitsDepletionPolicyEnum[keyof typeof EntitlementsLimitsDepletionPolicyEnum];
 
 

@@ -66,10 +66,10 @@ export interface GitopsStatus {
     message: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof GitopsStatus
      */
-    reportedAt: Date | null;
+    reportedAt: string | null;
 }
 
 export function GitopsStatusFromJSON(json: any): GitopsStatus {
@@ -89,7 +89,7 @@ export function GitopsStatusFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'health': json['health'],
         'operationPhase': !exists(json, 'operationPhase') ? undefined : json['operationPhase'],
         'message': json['message'],
-        'reportedAt': (json['reportedAt'] === null ? null : new Date(json['reportedAt'])),
+        'reportedAt': (json['reportedAt'] === null ? null : json['reportedAt']),
     };
 }
 
@@ -109,7 +109,7 @@ export function GitopsStatusToJSON(value?: GitopsStatus | null): any {
         'health': value.health,
         'operationPhase': value.operationPhase,
         'message': value.message,
-        'reportedAt': (value.reportedAt === null ? null : value.reportedAt.toISOString()),
+        'reportedAt': (value.reportedAt === null ? null : value.reportedAt),
     };
 }
 
@@ -117,33 +117,36 @@ export function GitopsStatusToJSON(value?: GitopsStatus | null): any {
 * @export
 * @enum {string}
 */
-export enum GitopsStatusSyncEnum {
-    Synced = 'Synced',
-    OutOfSync = 'OutOfSync',
-    Unknown = 'Unknown'
-}
+export const GitopsStatusSyncEnum = {
+    Synced: 'Synced',
+    OutOfSync: 'OutOfSync',
+    Unknown: 'Unknown'
+} as const;
+export type GitopsStatusSyncEnum = typeof GitopsStatusSyncEnum[keyof typeof GitopsStatusSyncEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum GitopsStatusHealthEnum {
-    Healthy = 'Healthy',
-    Progressing = 'Progressing',
-    Degraded = 'Degraded',
-    Suspended = 'Suspended',
-    Missing = 'Missing',
-    Unknown = 'Unknown'
-}
+export const GitopsStatusHealthEnum = {
+    Healthy: 'Healthy',
+    Progressing: 'Progressing',
+    Degraded: 'Degraded',
+    Suspended: 'Suspended',
+    Missing: 'Missing',
+    Unknown: 'Unknown'
+} as const;
+export type GitopsStatusHealthEnum = typeof GitopsStatusHealthEnum[keyof typeof GitopsStatusHealthEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum GitopsStatusOperationPhaseEnum {
-    Running = 'Running',
-    Terminating = 'Terminating',
-    Failed = 'Failed',
-    Error = 'Error',
-    Succeeded = 'Succeeded'
-}
+export const GitopsStatusOperationPhaseEnum = {
+    Running: 'Running',
+    Terminating: 'Terminating',
+    Failed: 'Failed',
+    Error: 'Error',
+    Succeeded: 'Succeeded'
+} as const;
+export type GitopsStatusOperationPhaseEnum = typeof GitopsStatusOperationPhaseEnum[keyof typeof GitopsStatusOperationPhaseEnum];
 
 

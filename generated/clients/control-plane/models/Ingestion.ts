@@ -84,16 +84,16 @@ export interface Ingestion {
     error: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Ingestion
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Ingestion
      */
-    updatedAt: Date;
+    updatedAt: string;
 }
 
 export function IngestionFromJSON(json: any): Ingestion {
@@ -116,8 +116,8 @@ export function IngestionFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'pages': !exists(json, 'pages') ? undefined : json['pages'],
         'chunkCount': !exists(json, 'chunkCount') ? undefined : json['chunkCount'],
         'error': json['error'],
-        'createdAt': (new Date(json['createdAt'])),
-        'updatedAt': (new Date(json['updatedAt'])),
+        'createdAt': (json['createdAt']),
+        'updatedAt': (json['updatedAt']),
     };
 }
 
@@ -140,8 +140,8 @@ export function IngestionToJSON(value?: Ingestion | null): any {
         'pages': value.pages,
         'chunkCount': value.chunkCount,
         'error': value.error,
-        'createdAt': (value.createdAt.toISOString()),
-        'updatedAt': (value.updatedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'updatedAt': (value.updatedAt),
     };
 }
 
@@ -149,11 +149,12 @@ export function IngestionToJSON(value?: Ingestion | null): any {
 * @export
 * @enum {string}
 */
-export enum IngestionStatusEnum {
-    Queued = 'queued',
-    Running = 'running',
-    Done = 'done',
-    Failed = 'failed'
-}
+export const IngestionStatusEnum = {
+    Queued: 'queued',
+    Running: 'running',
+    Done: 'done',
+    Failed: 'failed'
+} as const;
+export type IngestionStatusEnum = typeof IngestionStatusEnum[keyof typeof IngestionStatusEnum];
 
 

@@ -99,10 +99,10 @@ export interface Instance {
     source: InstanceSourceEnum;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof Instance
      */
-    configOverrides: { [key: string]: { [key: string]: object; }; };
+    configOverrides: { [key: string]: { [key: string]: any; }; };
     /**
      * 
      * @type {GitopsStatus}
@@ -117,34 +117,34 @@ export interface Instance {
     stuck: boolean;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Instance
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Instance
      */
-    updatedAt: Date;
+    updatedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Instance
      */
-    provisioningSince: Date | null;
+    provisioningSince: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Instance
      */
-    activatedAt: Date | null;
+    activatedAt: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Instance
      */
-    terminatedAt: Date | null;
+    terminatedAt: string | null;
 }
 
 export function InstanceFromJSON(json: any): Instance {
@@ -170,11 +170,11 @@ export function InstanceFromJSONTyped(json: any, ignoreDiscriminator: boolean): 
         'configOverrides': json['configOverrides'],
         'gitops': GitopsStatusFromJSON(json['gitops']),
         'stuck': json['stuck'],
-        'createdAt': (new Date(json['createdAt'])),
-        'updatedAt': (new Date(json['updatedAt'])),
-        'provisioningSince': (json['provisioningSince'] === null ? null : new Date(json['provisioningSince'])),
-        'activatedAt': (json['activatedAt'] === null ? null : new Date(json['activatedAt'])),
-        'terminatedAt': (json['terminatedAt'] === null ? null : new Date(json['terminatedAt'])),
+        'createdAt': (json['createdAt']),
+        'updatedAt': (json['updatedAt']),
+        'provisioningSince': (json['provisioningSince'] === null ? null : json['provisioningSince']),
+        'activatedAt': (json['activatedAt'] === null ? null : json['activatedAt']),
+        'terminatedAt': (json['terminatedAt'] === null ? null : json['terminatedAt']),
     };
 }
 
@@ -200,11 +200,11 @@ export function InstanceToJSON(value?: Instance | null): any {
         'configOverrides': value.configOverrides,
         'gitops': GitopsStatusToJSON(value.gitops),
         'stuck': value.stuck,
-        'createdAt': (value.createdAt.toISOString()),
-        'updatedAt': (value.updatedAt.toISOString()),
-        'provisioningSince': (value.provisioningSince === null ? null : value.provisioningSince.toISOString()),
-        'activatedAt': (value.activatedAt === null ? null : value.activatedAt.toISOString()),
-        'terminatedAt': (value.terminatedAt === null ? null : value.terminatedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'updatedAt': (value.updatedAt),
+        'provisioningSince': (value.provisioningSince === null ? null : value.provisioningSince),
+        'activatedAt': (value.activatedAt === null ? null : value.activatedAt),
+        'terminatedAt': (value.terminatedAt === null ? null : value.terminatedAt),
     };
 }
 
@@ -212,10 +212,11 @@ export function InstanceToJSON(value?: Instance | null): any {
 * @export
 * @enum {string}
 */
-export enum InstanceSourceEnum {
-    Api = 'api',
-    Saleor = 'saleor',
-    Trial = 'trial'
-}
+export const InstanceSourceEnum = {
+    Api: 'api',
+    Saleor: 'saleor',
+    Trial: 'trial'
+} as const;
+export type InstanceSourceEnum = typeof InstanceSourceEnum[keyof typeof InstanceSourceEnum];
 
 

@@ -79,10 +79,10 @@ export interface InstanceEvent {
     actor: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof InstanceEvent
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function InstanceEventFromJSON(json: any): InstanceEvent {
@@ -103,7 +103,7 @@ export function InstanceEventFromJSONTyped(json: any, ignoreDiscriminator: boole
         'commit': !exists(json, 'commit') ? undefined : json['commit'],
         'message': !exists(json, 'message') ? undefined : json['message'],
         'actor': json['actor'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -124,7 +124,7 @@ export function InstanceEventToJSON(value?: InstanceEvent | null): any {
         'commit': value.commit,
         'message': value.message,
         'actor': value.actor,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 
@@ -132,18 +132,19 @@ export function InstanceEventToJSON(value?: InstanceEvent | null): any {
 * @export
 * @enum {string}
 */
-export enum InstanceEventTypeEnum {
-    Created = 'created',
-    DesiredStateCommitted = 'desired_state_committed',
-    SyncReported = 'sync_reported',
-    Activated = 'activated',
-    Paused = 'paused',
-    Resumed = 'resumed',
-    ConfigUpdated = 'config_updated',
-    UpgradeRequested = 'upgrade_requested',
-    SecretsRotated = 'secrets_rotated',
-    Terminated = 'terminated',
-    ProvisioningFailed = 'provisioning_failed'
-}
+export const InstanceEventTypeEnum = {
+    Created: 'created',
+    DesiredStateCommitted: 'desired_state_committed',
+    SyncReported: 'sync_reported',
+    Activated: 'activated',
+    Paused: 'paused',
+    Resumed: 'resumed',
+    ConfigUpdated: 'config_updated',
+    UpgradeRequested: 'upgrade_requested',
+    SecretsRotated: 'secrets_rotated',
+    Terminated: 'terminated',
+    ProvisioningFailed: 'provisioning_failed'
+} as const;
+export type InstanceEventTypeEnum = typeof InstanceEventTypeEnum[keyof typeof InstanceEventTypeEnum];
 
 

@@ -20,13 +20,14 @@
  * @export
  * @enum {string}
  */
-export enum InstanceState {
-    Requested = 'requested',
-    Provisioning = 'provisioning',
-    Active = 'active',
-    Paused = 'paused',
-    Terminated = 'terminated'
-}
+export const InstanceState = {
+    Requested: 'requested',
+    Provisioning: 'provisioning',
+    Active: 'active',
+    Paused: 'paused',
+    Terminated: 'terminated'
+} as const;
+export type InstanceState = typeof InstanceState[keyof typeof InstanceState];
 
 export function InstanceStateFromJSON(json: any): InstanceState {
     return InstanceStateFromJSONTyped(json, false);

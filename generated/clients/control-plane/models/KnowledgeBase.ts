@@ -84,16 +84,16 @@ export interface KnowledgeBase {
     chunkCount: number;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof KnowledgeBase
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof KnowledgeBase
      */
-    updatedAt: Date;
+    updatedAt: string;
 }
 
 export function KnowledgeBaseFromJSON(json: any): KnowledgeBase {
@@ -116,8 +116,8 @@ export function KnowledgeBaseFromJSONTyped(json: any, ignoreDiscriminator: boole
         'storagePrefix': json['storagePrefix'],
         'documentCount': json['documentCount'],
         'chunkCount': json['chunkCount'],
-        'createdAt': (new Date(json['createdAt'])),
-        'updatedAt': (new Date(json['updatedAt'])),
+        'createdAt': (json['createdAt']),
+        'updatedAt': (json['updatedAt']),
     };
 }
 
@@ -140,8 +140,8 @@ export function KnowledgeBaseToJSON(value?: KnowledgeBase | null): any {
         'storagePrefix': value.storagePrefix,
         'documentCount': value.documentCount,
         'chunkCount': value.chunkCount,
-        'createdAt': (value.createdAt.toISOString()),
-        'updatedAt': (value.updatedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'updatedAt': (value.updatedAt),
     };
 }
 

@@ -22,7 +22,7 @@ import { exists, mapValues } from '../runtime';
  * @interface LangflowFlowExport
  */
 export interface LangflowFlowExport {
-    [key: string]: object | any;
+    [key: string]: any | any;
     /**
      * 
      * @type {string}
@@ -46,13 +46,13 @@ export interface LangflowFlowExport {
      * @type {string}
      * @memberof LangflowFlowExport
      */
-    endpointName?: string | null;
+    endpoint_name?: string | null;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof LangflowFlowExport
      */
-    data: { [key: string]: object; };
+    data: { [key: string]: any; };
 }
 
 export function LangflowFlowExportFromJSON(json: any): LangflowFlowExport {
@@ -69,7 +69,7 @@ export function LangflowFlowExportFromJSONTyped(json: any, ignoreDiscriminator: 
         'id': !exists(json, 'id') ? undefined : json['id'],
         'name': !exists(json, 'name') ? undefined : json['name'],
         'description': !exists(json, 'description') ? undefined : json['description'],
-        'endpointName': !exists(json, 'endpoint_name') ? undefined : json['endpoint_name'],
+        'endpoint_name': !exists(json, 'endpoint_name') ? undefined : json['endpoint_name'],
         'data': json['data'],
     };
 }
@@ -87,7 +87,7 @@ export function LangflowFlowExportToJSON(value?: LangflowFlowExport | null): any
         'id': value.id,
         'name': value.name,
         'description': value.description,
-        'endpoint_name': value.endpointName,
+        'endpoint_name': value.endpoint_name,
         'data': value.data,
     };
 }

@@ -89,10 +89,10 @@ export interface LangflowVersionStatus {
     activeInstances: number;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof LangflowVersionStatus
      */
-    updatedAt: Date;
+    updatedAt: string;
 }
 
 export function LangflowVersionStatusFromJSON(json: any): LangflowVersionStatus {
@@ -114,7 +114,7 @@ export function LangflowVersionStatusFromJSONTyped(json: any, ignoreDiscriminato
         'offeringLifecycle': OfferingLifecycleFromJSON(json['offeringLifecycle']),
         'isPublishedVersion': json['isPublishedVersion'],
         'activeInstances': json['activeInstances'],
-        'updatedAt': (new Date(json['updatedAt'])),
+        'updatedAt': (json['updatedAt']),
     };
 }
 
@@ -136,7 +136,7 @@ export function LangflowVersionStatusToJSON(value?: LangflowVersionStatus | null
         'offeringLifecycle': OfferingLifecycleToJSON(value.offeringLifecycle),
         'isPublishedVersion': value.isPublishedVersion,
         'activeInstances': value.activeInstances,
-        'updatedAt': (value.updatedAt.toISOString()),
+        'updatedAt': (value.updatedAt),
     };
 }
 

@@ -95,10 +95,10 @@ export interface LedgerEntry {
     reference?: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof LedgerEntry
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function LedgerEntryFromJSON(json: any): LedgerEntry {
@@ -121,7 +121,7 @@ export function LedgerEntryFromJSONTyped(json: any, ignoreDiscriminator: boolean
         'runId': json['runId'],
         'instanceId': !exists(json, 'instanceId') ? undefined : json['instanceId'],
         'reference': !exists(json, 'reference') ? undefined : json['reference'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -144,7 +144,7 @@ export function LedgerEntryToJSON(value?: LedgerEntry | null): any {
         'runId': value.runId,
         'instanceId': value.instanceId,
         'reference': value.reference,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 

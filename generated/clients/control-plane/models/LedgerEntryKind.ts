@@ -20,13 +20,14 @@
  * @export
  * @enum {string}
  */
-export enum LedgerEntryKind {
-    Grant = 'grant',
-    Topup = 'topup',
-    Debit = 'debit',
-    Reversal = 'reversal',
-    Expiry = 'expiry'
-}
+export const LedgerEntryKind = {
+    Grant: 'grant',
+    Topup: 'topup',
+    Debit: 'debit',
+    Reversal: 'reversal',
+    Expiry: 'expiry'
+} as const;
+export type LedgerEntryKind = typeof LedgerEntryKind[keyof typeof LedgerEntryKind];
 
 export function LedgerEntryKindFromJSON(json: any): LedgerEntryKind {
     return LedgerEntryKindFromJSONTyped(json, false);

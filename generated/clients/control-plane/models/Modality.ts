@@ -20,12 +20,13 @@
  * @export
  * @enum {string}
  */
-export enum Modality {
-    Text = 'text',
-    Image = 'image',
-    Audio = 'audio',
-    Document = 'document'
-}
+export const Modality = {
+    Text: 'text',
+    Image: 'image',
+    Audio: 'audio',
+    Document: 'document'
+} as const;
+export type Modality = typeof Modality[keyof typeof Modality];
 
 export function ModalityFromJSON(json: any): Modality {
     return ModalityFromJSONTyped(json, false);

@@ -149,16 +149,16 @@ export interface Offering {
     plans: Array<PlanSummary>;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Offering
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Offering
      */
-    updatedAt: Date;
+    updatedAt: string;
 }
 
 export function OfferingFromJSON(json: any): Offering {
@@ -188,8 +188,8 @@ export function OfferingFromJSONTyped(json: any, ignoreDiscriminator: boolean): 
         'latestVersionId': json['latestVersionId'],
         'saleorProductId': !exists(json, 'saleorProductId') ? undefined : json['saleorProductId'],
         'plans': ((json['plans'] as Array<any>).map(PlanSummaryFromJSON)),
-        'createdAt': (new Date(json['createdAt'])),
-        'updatedAt': (new Date(json['updatedAt'])),
+        'createdAt': (json['createdAt']),
+        'updatedAt': (json['updatedAt']),
     };
 }
 
@@ -219,8 +219,8 @@ export function OfferingToJSON(value?: Offering | null): any {
         'latestVersionId': value.latestVersionId,
         'saleorProductId': value.saleorProductId,
         'plans': ((value.plans as Array<any>).map(PlanSummaryToJSON)),
-        'createdAt': (value.createdAt.toISOString()),
-        'updatedAt': (value.updatedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'updatedAt': (value.updatedAt),
     };
 }
 

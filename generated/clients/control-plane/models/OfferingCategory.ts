@@ -20,12 +20,13 @@
  * @export
  * @enum {string}
  */
-export enum OfferingCategory {
-    Agents = 'agents',
-    Apps = 'apps',
-    Assistants = 'assistants',
-    Automations = 'automations'
-}
+export const OfferingCategory = {
+    Agents: 'agents',
+    Apps: 'apps',
+    Assistants: 'assistants',
+    Automations: 'automations'
+} as const;
+export type OfferingCategory = typeof OfferingCategory[keyof typeof OfferingCategory];
 
 export function OfferingCategoryFromJSON(json: any): OfferingCategory {
     return OfferingCategoryFromJSONTyped(json, false);

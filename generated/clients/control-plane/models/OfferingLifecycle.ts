@@ -20,13 +20,14 @@
  * @export
  * @enum {string}
  */
-export enum OfferingLifecycle {
-    Draft = 'draft',
-    Published = 'published',
-    Paused = 'paused',
-    Eos = 'eos',
-    Eol = 'eol'
-}
+export const OfferingLifecycle = {
+    Draft: 'draft',
+    Published: 'published',
+    Paused: 'paused',
+    Eos: 'eos',
+    Eol: 'eol'
+} as const;
+export type OfferingLifecycle = typeof OfferingLifecycle[keyof typeof OfferingLifecycle];
 
 export function OfferingLifecycleFromJSON(json: any): OfferingLifecycle {
     return OfferingLifecycleFromJSONTyped(json, false);

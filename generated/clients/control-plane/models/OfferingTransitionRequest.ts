@@ -77,12 +77,13 @@ export function OfferingTransitionRequestToJSON(value?: OfferingTransitionReques
 * @export
 * @enum {string}
 */
-export enum OfferingTransitionRequestToEnum {
-    Published = 'published',
-    Paused = 'paused',
-    Eos = 'eos',
-    Eol = 'eol',
-    Draft = 'draft'
-}
+export const OfferingTransitionRequestToEnum = {
+    Published: 'published',
+    Paused: 'paused',
+    Eos: 'eos',
+    Eol: 'eol',
+    Draft: 'draft'
+} as const;
+export type OfferingTransitionRequestToEnum = typeof OfferingTransitionRequestToEnum[keyof typeof OfferingTransitionRequestToEnum];
 
 

@@ -103,10 +103,10 @@ export interface OfferingVersion {
     createdBy?: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof OfferingVersion
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function OfferingVersionFromJSON(json: any): OfferingVersion {
@@ -129,7 +129,7 @@ export function OfferingVersionFromJSONTyped(json: any, ignoreDiscriminator: boo
         'plans': ((json['plans'] as Array<any>).map(PlanFromJSON)),
         'certification': CertificationFromJSON(json['certification']),
         'createdBy': !exists(json, 'createdBy') ? undefined : json['createdBy'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -152,7 +152,7 @@ export function OfferingVersionToJSON(value?: OfferingVersion | null): any {
         'plans': ((value.plans as Array<any>).map(PlanToJSON)),
         'certification': CertificationToJSON(value.certification),
         'createdBy': value.createdBy,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 
@@ -160,9 +160,10 @@ export function OfferingVersionToJSON(value?: OfferingVersion | null): any {
 * @export
 * @enum {string}
 */
-export enum OfferingVersionSourceEnum {
-    Api = 'api',
-    Langflow = 'langflow'
-}
+export const OfferingVersionSourceEnum = {
+    Api: 'api',
+    Langflow: 'langflow'
+} as const;
+export type OfferingVersionSourceEnum = typeof OfferingVersionSourceEnum[keyof typeof OfferingVersionSourceEnum];
 
 

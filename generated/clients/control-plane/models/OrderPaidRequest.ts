@@ -160,9 +160,10 @@ export function OrderPaidRequestToJSON(value?: OrderPaidRequest | null): any {
 * @export
 * @enum {string}
 */
-export enum OrderPaidRequestKindEnum {
-    Instance = 'instance',
-    CreditPack = 'credit_pack'
-}
+export const OrderPaidRequestKindEnum = {
+    Instance: 'instance',
+    CreditPack: 'credit_pack'
+} as const;
+export type OrderPaidRequestKindEnum = typeof OrderPaidRequestKindEnum[keyof typeof OrderPaidRequestKindEnum];
 
 

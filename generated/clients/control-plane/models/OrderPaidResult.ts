@@ -136,9 +136,10 @@ export function OrderPaidResultToJSON(value?: OrderPaidResult | null): any {
 * @export
 * @enum {string}
 */
-export enum OrderPaidResultKindEnum {
-    Instance = 'instance',
-    CreditPack = 'credit_pack'
-}
+export const OrderPaidResultKindEnum = {
+    Instance: 'instance',
+    CreditPack: 'credit_pack'
+} as const;
+export type OrderPaidResultKindEnum = typeof OrderPaidResultKindEnum[keyof typeof OrderPaidResultKindEnum];
 
 

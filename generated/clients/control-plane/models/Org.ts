@@ -79,10 +79,10 @@ export interface Org {
     myRole: OrgRole;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Org
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function OrgFromJSON(json: any): Org {
@@ -103,7 +103,7 @@ export function OrgFromJSONTyped(json: any, ignoreDiscriminator: boolean): Org {
         'defaultProjectId': json['defaultProjectId'],
         'walletId': json['walletId'],
         'myRole': OrgRoleFromJSON(json['myRole']),
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -124,7 +124,7 @@ export function OrgToJSON(value?: Org | null): any {
         'defaultProjectId': value.defaultProjectId,
         'walletId': value.walletId,
         'myRole': OrgRoleToJSON(value.myRole),
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 

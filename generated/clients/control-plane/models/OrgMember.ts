@@ -67,10 +67,16 @@ export interface OrgMember {
     teamIds: Array<string>;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof OrgMember
      */
-    addedAt: Date;
+    addedAt: string;
+    /**
+     * An invitation: nobody has signed in with this email verified yet; the first such sign-in claims it.
+     * @type {boolean}
+     * @memberof OrgMember
+     */
+    pending?: boolean;
 }
 
 export function OrgMemberFromJSON(json: any): OrgMember {
@@ -89,7 +95,8 @@ export function OrgMemberFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'displayName': !exists(json, 'displayName') ? undefined : json['displayName'],
         'role': OrgRoleFromJSON(json['role']),
         'teamIds': json['teamIds'],
-        'addedAt': (new Date(json['addedAt'])),
+        'addedAt': (json['addedAt']),
+        'pending': !exists(json, 'pending') ? undefined : json['pending'],
     };
 }
 
@@ -108,7 +115,8 @@ export function OrgMemberToJSON(value?: OrgMember | null): any {
         'displayName': value.displayName,
         'role': OrgRoleToJSON(value.role),
         'teamIds': value.teamIds,
-        'addedAt': (value.addedAt.toISOString()),
+        'addedAt': (value.addedAt),
+        'pending': value.pending,
     };
 }
 

@@ -20,13 +20,14 @@
  * @export
  * @enum {string}
  */
-export enum OrgRole {
-    Owner = 'owner',
-    Admin = 'admin',
-    Member = 'member',
-    Viewer = 'viewer',
-    PublisherAdmin = 'publisher-admin'
-}
+export const OrgRole = {
+    Owner: 'owner',
+    Admin: 'admin',
+    Member: 'member',
+    Viewer: 'viewer',
+    PublisherAdmin: 'publisher-admin'
+} as const;
+export type OrgRole = typeof OrgRole[keyof typeof OrgRole];
 
 export function OrgRoleFromJSON(json: any): OrgRole {
     return OrgRoleFromJSONTyped(json, false);

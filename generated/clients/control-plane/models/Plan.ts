@@ -83,10 +83,10 @@ export interface Plan {
     limits: PlanLimits;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof Plan
      */
-    defaults: { [key: string]: { [key: string]: object; }; };
+    defaults: { [key: string]: { [key: string]: any; }; };
     /**
      * 
      * @type {PriceRef}

@@ -20,11 +20,12 @@
  * @export
  * @enum {string}
  */
-export enum PlanId {
-    Starter = 'starter',
-    Pro = 'pro',
-    Enterprise = 'enterprise'
-}
+export const PlanId = {
+    Starter: 'starter',
+    Pro: 'pro',
+    Enterprise: 'enterprise'
+} as const;
+export type PlanId = typeof PlanId[keyof typeof PlanId];
 
 export function PlanIdFromJSON(json: any): PlanId {
     return PlanIdFromJSONTyped(json, false);

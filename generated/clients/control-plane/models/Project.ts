@@ -60,10 +60,10 @@ export interface Project {
     isDefault: boolean;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Project
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function ProjectFromJSON(json: any): Project {
@@ -82,7 +82,7 @@ export function ProjectFromJSONTyped(json: any, ignoreDiscriminator: boolean): P
         'slug': json['slug'],
         'description': !exists(json, 'description') ? undefined : json['description'],
         'isDefault': json['isDefault'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -101,7 +101,7 @@ export function ProjectToJSON(value?: Project | null): any {
         'slug': value.slug,
         'description': value.description,
         'isDefault': value.isDefault,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 

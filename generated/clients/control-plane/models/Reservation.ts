@@ -67,16 +67,16 @@ export interface Reservation {
     status: ReservationStatusEnum;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Reservation
      */
-    expiresAt: Date;
+    expiresAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Reservation
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * Wallet balance when this answer was produced.
      * @type {number}
@@ -91,10 +91,10 @@ export interface Reservation {
     available?: number;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Reservation
      */
-    resolvedAt?: Date | null;
+    resolvedAt?: string | null;
     /**
      * 
      * @type {string}
@@ -137,11 +137,11 @@ export function ReservationFromJSONTyped(json: any, ignoreDiscriminator: boolean
         'runId': json['runId'],
         'amount': json['amount'],
         'status': json['status'],
-        'expiresAt': (new Date(json['expiresAt'])),
-        'createdAt': (new Date(json['createdAt'])),
+        'expiresAt': (json['expiresAt']),
+        'createdAt': (json['createdAt']),
         'balance': !exists(json, 'balance') ? undefined : json['balance'],
         'available': !exists(json, 'available') ? undefined : json['available'],
-        'resolvedAt': !exists(json, 'resolvedAt') ? undefined : (json['resolvedAt'] === null ? null : new Date(json['resolvedAt'])),
+        'resolvedAt': !exists(json, 'resolvedAt') ? undefined : (json['resolvedAt'] === null ? null : json['resolvedAt']),
         'ledgerEntryId': !exists(json, 'ledgerEntryId') ? undefined : json['ledgerEntryId'],
         'creditsCharged': !exists(json, 'creditsCharged') ? undefined : json['creditsCharged'],
         'voidReason': !exists(json, 'voidReason') ? undefined : json['voidReason'],
@@ -164,11 +164,11 @@ export function ReservationToJSON(value?: Reservation | null): any {
         'runId': value.runId,
         'amount': value.amount,
         'status': value.status,
-        'expiresAt': (value.expiresAt.toISOString()),
-        'createdAt': (value.createdAt.toISOString()),
+        'expiresAt': (value.expiresAt),
+        'createdAt': (value.createdAt),
         'balance': value.balance,
         'available': value.available,
-        'resolvedAt': value.resolvedAt === undefined ? undefined : (value.resolvedAt === null ? null : value.resolvedAt.toISOString()),
+        'resolvedAt': value.resolvedAt === undefined ? undefined : (value.resolvedAt === null ? null : value.resolvedAt),
         'ledgerEntryId': value.ledgerEntryId,
         'creditsCharged': value.creditsCharged,
         'voidReason': value.voidReason,
@@ -180,11 +180,12 @@ export function ReservationToJSON(value?: Reservation | null): any {
 * @export
 * @enum {string}
 */
-export enum ReservationStatusEnum {
-    Open = 'open',
-    Settled = 'settled',
-    Voided = 'voided',
-    Expired = 'expired'
-}
+export const ReservationStatusEnum = {
+    Open: 'open',
+    Settled: 'settled',
+    Voided: 'voided',
+    Expired: 'expired'
+} as const;
+export type ReservationStatusEnum = typeof ReservationStatusEnum[keyof typeof ReservationStatusEnum];
 
 

@@ -42,10 +42,10 @@ export interface RotateSecretsResult {
     commit: string | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RotateSecretsResult
      */
-    requestedAt: Date;
+    requestedAt: string;
 }
 
 export function RotateSecretsResultFromJSON(json: any): RotateSecretsResult {
@@ -61,7 +61,7 @@ export function RotateSecretsResultFromJSONTyped(json: any, ignoreDiscriminator:
         'instanceId': json['instanceId'],
         'rotatedBindingIds': json['rotatedBindingIds'],
         'commit': json['commit'],
-        'requestedAt': (new Date(json['requestedAt'])),
+        'requestedAt': (json['requestedAt']),
     };
 }
 
@@ -77,7 +77,7 @@ export function RotateSecretsResultToJSON(value?: RotateSecretsResult | null): a
         'instanceId': value.instanceId,
         'rotatedBindingIds': value.rotatedBindingIds,
         'commit': value.commit,
-        'requestedAt': (value.requestedAt.toISOString()),
+        'requestedAt': (value.requestedAt),
     };
 }
 

@@ -67,10 +67,10 @@ export interface RunAdmission {
     requestHash?: string;
     /**
      * The run's input (`text` or `message`), kept per the retention.
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunAdmission
      */
-    input?: { [key: string]: object; };
+    input?: { [key: string]: any; };
 }
 
 export function RunAdmissionFromJSON(json: any): RunAdmission {
@@ -116,11 +116,12 @@ export function RunAdmissionToJSON(value?: RunAdmission | null): any {
 * @export
 * @enum {string}
 */
-export enum RunAdmissionCallerKindEnum {
-    User = 'user',
-    ApiKey = 'api_key',
-    Widget = 'widget',
-    Trigger = 'trigger'
-}
+export const RunAdmissionCallerKindEnum = {
+    User: 'user',
+    ApiKey: 'api_key',
+    Widget: 'widget',
+    Trigger: 'trigger'
+} as const;
+export type RunAdmissionCallerKindEnum = typeof RunAdmissionCallerKindEnum[keyof typeof RunAdmissionCallerKindEnum];
 
 

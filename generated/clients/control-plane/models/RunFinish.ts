@@ -37,10 +37,10 @@ export interface RunFinish {
     status: RunFinishStatusEnum;
     /**
      * The run's output (kept per the retention).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunFinish
      */
-    output?: { [key: string]: object; };
+    output?: { [key: string]: any; };
     /**
      * 
      * @type {number}
@@ -92,11 +92,12 @@ export function RunFinishToJSON(value?: RunFinish | null): any {
 * @export
 * @enum {string}
 */
-export enum RunFinishStatusEnum {
-    Succeeded = 'succeeded',
-    Failed = 'failed',
-    TimedOut = 'timed_out',
-    Cancelled = 'cancelled'
-}
+export const RunFinishStatusEnum = {
+    Succeeded: 'succeeded',
+    Failed: 'failed',
+    TimedOut: 'timed_out',
+    Cancelled: 'cancelled'
+} as const;
+export type RunFinishStatusEnum = typeof RunFinishStatusEnum[keyof typeof RunFinishStatusEnum];
 
 

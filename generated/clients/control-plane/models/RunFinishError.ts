@@ -49,10 +49,10 @@ export interface RunFinishError {
     message: string;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunFinishError
      */
-    details?: { [key: string]: object; };
+    details?: { [key: string]: any; };
 }
 
 export function RunFinishErrorFromJSON(json: any): RunFinishError {

@@ -69,9 +69,10 @@ export function RunHistoryMessageToJSON(value?: RunHistoryMessage | null): any {
 * @export
 * @enum {string}
 */
-export enum RunHistoryMessageRoleEnum {
-    User = 'user',
-    Assistant = 'assistant'
-}
+export const RunHistoryMessageRoleEnum = {
+    User: 'user',
+    Assistant: 'assistant'
+} as const;
+export type RunHistoryMessageRoleEnum = typeof RunHistoryMessageRoleEnum[keyof typeof RunHistoryMessageRoleEnum];
 
 

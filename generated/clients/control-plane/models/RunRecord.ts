@@ -83,10 +83,10 @@ export interface RunRecord {
     status: RunStatus;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunRecord
      */
-    output?: { [key: string]: object; };
+    output?: { [key: string]: any; };
     /**
      * 
      * @type {RunRecordUsage}
@@ -107,16 +107,16 @@ export interface RunRecord {
     error?: RunRecordError;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunRecord
      */
-    startedAt: Date;
+    startedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunRecord
      */
-    finishedAt?: Date | null;
+    finishedAt?: string | null;
     /**
      * 
      * @type {number}
@@ -145,8 +145,8 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'usage': !exists(json, 'usage') ? undefined : RunRecordUsageFromJSON(json['usage']),
         'billing': !exists(json, 'billing') ? undefined : RunRecordBillingFromJSON(json['billing']),
         'error': !exists(json, 'error') ? undefined : RunRecordErrorFromJSON(json['error']),
-        'startedAt': (new Date(json['startedAt'])),
-        'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : new Date(json['finishedAt'])),
+        'startedAt': (json['startedAt']),
+        'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : json['finishedAt']),
         'durationMs': !exists(json, 'durationMs') ? undefined : json['durationMs'],
     };
 }
@@ -170,8 +170,8 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'usage': RunRecordUsageToJSON(value.usage),
         'billing': RunRecordBillingToJSON(value.billing),
         'error': RunRecordErrorToJSON(value.error),
-        'startedAt': (value.startedAt.toISOString()),
-        'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt.toISOString()),
+        'startedAt': (value.startedAt),
+        'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt),
         'durationMs': value.durationMs,
     };
 }
@@ -180,11 +180,12 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 * @export
 * @enum {string}
 */
-export enum RunRecordCallerKindEnum {
-    User = 'user',
-    ApiKey = 'api_key',
-    Widget = 'widget',
-    Trigger = 'trigger'
-}
+export const RunRecordCallerKindEnum = {
+    User: 'user',
+    ApiKey: 'api_key',
+    Widget: 'widget',
+    Trigger: 'trigger'
+} as const;
+export type RunRecordCallerKindEnum = typeof RunRecordCallerKindEnum[keyof typeof RunRecordCallerKindEnum];
 
 

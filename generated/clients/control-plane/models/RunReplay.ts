@@ -30,10 +30,10 @@ export interface RunReplay {
     status: number;
     /**
      * 
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof RunReplay
      */
-    body: { [key: string]: object; };
+    body: { [key: string]: any; };
 }
 
 export function RunReplayFromJSON(json: any): RunReplay {

@@ -36,16 +36,16 @@ export interface RunSession {
     instanceId: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunSession
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunSession
      */
-    lastActiveAt: Date;
+    lastActiveAt: string;
     /**
      * 
      * @type {number}
@@ -66,8 +66,8 @@ export function RunSessionFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         
         'sessionId': json['sessionId'],
         'instanceId': json['instanceId'],
-        'createdAt': (new Date(json['createdAt'])),
-        'lastActiveAt': (new Date(json['lastActiveAt'])),
+        'createdAt': (json['createdAt']),
+        'lastActiveAt': (json['lastActiveAt']),
         'turns': json['turns'],
     };
 }
@@ -83,8 +83,8 @@ export function RunSessionToJSON(value?: RunSession | null): any {
         
         'sessionId': value.sessionId,
         'instanceId': value.instanceId,
-        'createdAt': (value.createdAt.toISOString()),
-        'lastActiveAt': (value.lastActiveAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'lastActiveAt': (value.lastActiveAt),
         'turns': value.turns,
     };
 }

@@ -42,10 +42,10 @@ export interface RunSessionMessage {
     runId: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunSessionMessage
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
      * @type {number}
@@ -67,7 +67,7 @@ export function RunSessionMessageFromJSONTyped(json: any, ignoreDiscriminator: b
         'role': json['role'],
         'content': json['content'],
         'runId': json['runId'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
         'creditsCharged': json['creditsCharged'],
     };
 }
@@ -84,7 +84,7 @@ export function RunSessionMessageToJSON(value?: RunSessionMessage | null): any {
         'role': value.role,
         'content': value.content,
         'runId': value.runId,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
         'creditsCharged': value.creditsCharged,
     };
 }
@@ -93,9 +93,10 @@ export function RunSessionMessageToJSON(value?: RunSessionMessage | null): any {
 * @export
 * @enum {string}
 */
-export enum RunSessionMessageRoleEnum {
-    User = 'user',
-    Assistant = 'assistant'
-}
+export const RunSessionMessageRoleEnum = {
+    User: 'user',
+    Assistant: 'assistant'
+} as const;
+export type RunSessionMessageRoleEnum = typeof RunSessionMessageRoleEnum[keyof typeof RunSessionMessageRoleEnum];
 
 

@@ -20,15 +20,16 @@
  * @export
  * @enum {string}
  */
-export enum RunStatus {
-    Running = 'running',
-    Succeeded = 'succeeded',
-    Failed = 'failed',
-    TimedOut = 'timed_out',
-    Cancelled = 'cancelled',
-    Expired = 'expired',
-    Rejected = 'rejected'
-}
+export const RunStatus = {
+    Running: 'running',
+    Succeeded: 'succeeded',
+    Failed: 'failed',
+    TimedOut: 'timed_out',
+    Cancelled: 'cancelled',
+    Expired: 'expired',
+    Rejected: 'rejected'
+} as const;
+export type RunStatus = typeof RunStatus[keyof typeof RunStatus];
 
 export function RunStatusFromJSON(json: any): RunStatus {
     return RunStatusFromJSONTyped(json, false);

@@ -69,10 +69,11 @@ export function RunTriggerToJSON(value?: RunTrigger | null): any {
 * @export
 * @enum {string}
 */
-export enum RunTriggerKindEnum {
-    Api = 'api',
-    Schedule = 'schedule',
-    Webhook = 'webhook'
-}
+export const RunTriggerKindEnum = {
+    Api: 'api',
+    Schedule: 'schedule',
+    Webhook: 'webhook'
+} as const;
+export type RunTriggerKindEnum = typeof RunTriggerKindEnum[keyof typeof RunTriggerKindEnum];
 
 

@@ -97,10 +97,10 @@ export interface Settlement {
     lowBalance: boolean;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Settlement
      */
-    settledAt: Date;
+    settledAt: string;
 }
 
 export function SettlementFromJSON(json: any): Settlement {
@@ -124,7 +124,7 @@ export function SettlementFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'balance': json['balance'],
         'available': json['available'],
         'lowBalance': json['lowBalance'],
-        'settledAt': (new Date(json['settledAt'])),
+        'settledAt': (json['settledAt']),
     };
 }
 
@@ -148,7 +148,7 @@ export function SettlementToJSON(value?: Settlement | null): any {
         'balance': value.balance,
         'available': value.available,
         'lowBalance': value.lowBalance,
-        'settledAt': (value.settledAt.toISOString()),
+        'settledAt': (value.settledAt),
     };
 }
 

@@ -60,10 +60,10 @@ export interface Team {
     memberUserIds: Array<string>;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Team
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function TeamFromJSON(json: any): Team {
@@ -82,7 +82,7 @@ export function TeamFromJSONTyped(json: any, ignoreDiscriminator: boolean): Team
         'description': !exists(json, 'description') ? undefined : json['description'],
         'projectIds': json['projectIds'],
         'memberUserIds': json['memberUserIds'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -101,7 +101,7 @@ export function TeamToJSON(value?: Team | null): any {
         'description': value.description,
         'projectIds': value.projectIds,
         'memberUserIds': value.memberUserIds,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 

@@ -91,10 +91,10 @@ export interface Topup {
     grantedBalance: number;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Topup
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function TopupFromJSON(json: any): Topup {
@@ -117,7 +117,7 @@ export function TopupFromJSONTyped(json: any, ignoreDiscriminator: boolean): Top
         'available': json['available'],
         'paidBalance': json['paidBalance'],
         'grantedBalance': json['grantedBalance'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -140,7 +140,7 @@ export function TopupToJSON(value?: Topup | null): any {
         'available': value.available,
         'paidBalance': value.paidBalance,
         'grantedBalance': value.grantedBalance,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 

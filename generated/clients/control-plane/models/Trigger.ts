@@ -72,16 +72,16 @@ export interface Trigger {
     enabled: boolean;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Trigger
      */
-    nextRunAt: Date | null;
+    nextRunAt: string | null;
     /**
      * The last slot a run was started for.
-     * @type {Date}
+     * @type {string}
      * @memberof Trigger
      */
-    lastRunAt: Date | null;
+    lastRunAt: string | null;
     /**
      * 
      * @type {string}
@@ -114,8 +114,8 @@ export function TriggerFromJSONTyped(json: any, ignoreDiscriminator: boolean): T
         'timezone': !exists(json, 'timezone') ? undefined : json['timezone'],
         'missedRunPolicy': !exists(json, 'missedRunPolicy') ? undefined : json['missedRunPolicy'],
         'enabled': json['enabled'],
-        'nextRunAt': (json['nextRunAt'] === null ? null : new Date(json['nextRunAt'])),
-        'lastRunAt': (json['lastRunAt'] === null ? null : new Date(json['lastRunAt'])),
+        'nextRunAt': (json['nextRunAt'] === null ? null : json['nextRunAt']),
+        'lastRunAt': (json['lastRunAt'] === null ? null : json['lastRunAt']),
         'lastRunId': json['lastRunId'],
         'inFlight': json['inFlight'],
     };
@@ -138,8 +138,8 @@ export function TriggerToJSON(value?: Trigger | null): any {
         'timezone': value.timezone,
         'missedRunPolicy': value.missedRunPolicy,
         'enabled': value.enabled,
-        'nextRunAt': (value.nextRunAt === null ? null : value.nextRunAt.toISOString()),
-        'lastRunAt': (value.lastRunAt === null ? null : value.lastRunAt.toISOString()),
+        'nextRunAt': (value.nextRunAt === null ? null : value.nextRunAt),
+        'lastRunAt': (value.lastRunAt === null ? null : value.lastRunAt),
         'lastRunId': value.lastRunId,
         'inFlight': value.inFlight,
     };
@@ -149,17 +149,19 @@ export function TriggerToJSON(value?: Trigger | null): any {
 * @export
 * @enum {string}
 */
-export enum TriggerKindEnum {
-    Schedule = 'schedule',
-    Webhook = 'webhook'
-}
+export const TriggerKindEnum = {
+    Schedule: 'schedule',
+    Webhook: 'webhook'
+} as const;
+export type TriggerKindEnum = typeof TriggerKindEnum[keyof typeof TriggerKindEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum TriggerMissedRunPolicyEnum {
-    Skip = 'skip',
-    RunOnce = 'run_once'
-}
+export const TriggerMissedRunPolicyEnum = {
+    Skip: 'skip',
+    RunOnce: 'run_once'
+} as const;
+export type TriggerMissedRunPolicyEnum = typeof TriggerMissedRunPolicyEnum[keyof typeof TriggerMissedRunPolicyEnum];
 
 

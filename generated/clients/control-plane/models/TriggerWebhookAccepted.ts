@@ -85,8 +85,9 @@ export function TriggerWebhookAcceptedToJSON(value?: TriggerWebhookAccepted | nu
 * @export
 * @enum {string}
 */
-export enum TriggerWebhookAcceptedStatusEnum {
-    Accepted = 'accepted'
-}
+export const TriggerWebhookAcceptedStatusEnum = {
+    Accepted: 'accepted'
+} as const;
+export type TriggerWebhookAcceptedStatusEnum = typeof TriggerWebhookAcceptedStatusEnum[keyof typeof TriggerWebhookAcceptedStatusEnum];
 
 

@@ -22,7 +22,7 @@ import { exists, mapValues } from '../runtime';
  * @interface TriggerWebhookPayload
  */
 export interface TriggerWebhookPayload {
-    [key: string]: object | any;
+    [key: string]: any | any;
     /**
      * 
      * @type {string}

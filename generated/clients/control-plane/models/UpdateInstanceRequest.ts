@@ -30,10 +30,10 @@ export interface UpdateInstanceRequest {
     name?: string;
     /**
      * Config keyed by capability id; each value is validated against that capability's `config_schema`.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof UpdateInstanceRequest
      */
-    configOverrides?: { [key: string]: { [key: string]: object; }; };
+    configOverrides?: { [key: string]: { [key: string]: any; }; };
 }
 
 export function UpdateInstanceRequestFromJSON(json: any): UpdateInstanceRequest {

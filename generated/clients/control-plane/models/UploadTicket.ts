@@ -66,10 +66,10 @@ export interface UploadTicket {
     maxSizeBytes: number;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof UploadTicket
      */
-    expiresAt: Date;
+    expiresAt: string;
 }
 
 export function UploadTicketFromJSON(json: any): UploadTicket {
@@ -89,7 +89,7 @@ export function UploadTicketFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'method': json['method'],
         'headers': json['headers'],
         'maxSizeBytes': json['maxSizeBytes'],
-        'expiresAt': (new Date(json['expiresAt'])),
+        'expiresAt': (json['expiresAt']),
     };
 }
 
@@ -109,7 +109,7 @@ export function UploadTicketToJSON(value?: UploadTicket | null): any {
         'method': value.method,
         'headers': value.headers,
         'maxSizeBytes': value.maxSizeBytes,
-        'expiresAt': (value.expiresAt.toISOString()),
+        'expiresAt': (value.expiresAt),
     };
 }
 
@@ -117,8 +117,9 @@ export function UploadTicketToJSON(value?: UploadTicket | null): any {
 * @export
 * @enum {string}
 */
-export enum UploadTicketMethodEnum {
-    PUT = 'PUT'
-}
+export const UploadTicketMethodEnum = {
+    PUT: 'PUT'
+} as const;
+export type UploadTicketMethodEnum = typeof UploadTicketMethodEnum[keyof typeof UploadTicketMethodEnum];
 
 

@@ -20,16 +20,17 @@
  * @export
  * @enum {string}
  */
-export enum ValueStream {
-    CustomerSupport = 'customer_support',
-    SalesOutreach = 'sales_outreach',
-    DocsKnowledge = 'docs_knowledge',
-    OpsIt = 'ops_it',
-    MarketingContent = 'marketing_content',
-    RecruitingHr = 'recruiting_hr',
-    FinanceOps = 'finance_ops',
-    ExecutiveAssistant = 'executive_assistant'
-}
+export const ValueStream = {
+    CustomerSupport: 'customer_support',
+    SalesOutreach: 'sales_outreach',
+    DocsKnowledge: 'docs_knowledge',
+    OpsIt: 'ops_it',
+    MarketingContent: 'marketing_content',
+    RecruitingHr: 'recruiting_hr',
+    FinanceOps: 'finance_ops',
+    ExecutiveAssistant: 'executive_assistant'
+} as const;
+export type ValueStream = typeof ValueStream[keyof typeof ValueStream];
 
 export function ValueStreamFromJSON(json: any): ValueStream {
     return ValueStreamFromJSONTyped(json, false);

@@ -36,10 +36,10 @@ export interface VersionCapability {
     v: number;
     /**
      * Offering-level defaults for this capability's config.
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof VersionCapability
      */
-    defaults?: { [key: string]: object; };
+    defaults?: { [key: string]: any; };
 }
 
 export function VersionCapabilityFromJSON(json: any): VersionCapability {

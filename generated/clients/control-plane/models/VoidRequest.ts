@@ -92,13 +92,14 @@ export function VoidRequestToJSON(value?: VoidRequest | null): any {
 * @export
 * @enum {string}
 */
-export enum VoidRequestReasonEnum {
-    RunFailed = 'run_failed',
-    RunTimeout = 'run_timeout',
-    RunnerUnavailable = 'runner_unavailable',
-    Cancelled = 'cancelled',
-    Rejected = 'rejected',
-    Other = 'other'
-}
+export const VoidRequestReasonEnum = {
+    RunFailed: 'run_failed',
+    RunTimeout: 'run_timeout',
+    RunnerUnavailable: 'runner_unavailable',
+    Cancelled: 'cancelled',
+    Rejected: 'rejected',
+    Other: 'other'
+} as const;
+export type VoidRequestReasonEnum = typeof VoidRequestReasonEnum[keyof typeof VoidRequestReasonEnum];
 
 

@@ -78,16 +78,16 @@ export interface Wallet {
     lowBalance: boolean;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Wallet
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof Wallet
      */
-    updatedAt: Date;
+    updatedAt: string;
 }
 
 export function WalletFromJSON(json: any): Wallet {
@@ -109,8 +109,8 @@ export function WalletFromJSONTyped(json: any, ignoreDiscriminator: boolean): Wa
         'grantedBalance': json['grantedBalance'],
         'lowBalanceThreshold': json['lowBalanceThreshold'],
         'lowBalance': json['lowBalance'],
-        'createdAt': (new Date(json['createdAt'])),
-        'updatedAt': (new Date(json['updatedAt'])),
+        'createdAt': (json['createdAt']),
+        'updatedAt': (json['updatedAt']),
     };
 }
 
@@ -132,8 +132,8 @@ export function WalletToJSON(value?: Wallet | null): any {
         'grantedBalance': value.grantedBalance,
         'lowBalanceThreshold': value.lowBalanceThreshold,
         'lowBalance': value.lowBalance,
-        'createdAt': (value.createdAt.toISOString()),
-        'updatedAt': (value.updatedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'updatedAt': (value.updatedAt),
     };
 }
 

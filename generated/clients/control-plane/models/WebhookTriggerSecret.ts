@@ -66,10 +66,10 @@ export interface WebhookTriggerSecret {
     toleranceSeconds: number;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof WebhookTriggerSecret
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function WebhookTriggerSecretFromJSON(json: any): WebhookTriggerSecret {
@@ -89,7 +89,7 @@ export function WebhookTriggerSecretFromJSONTyped(json: any, ignoreDiscriminator
         'signatureHeader': json['signatureHeader'],
         'timestampHeader': json['timestampHeader'],
         'toleranceSeconds': json['toleranceSeconds'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -109,7 +109,7 @@ export function WebhookTriggerSecretToJSON(value?: WebhookTriggerSecret | null):
         'signatureHeader': value.signatureHeader,
         'timestampHeader': value.timestampHeader,
         'toleranceSeconds': value.toleranceSeconds,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 

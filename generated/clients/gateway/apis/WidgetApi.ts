@@ -43,7 +43,7 @@ export interface InitWidgetSessionRequest {
  */
 export interface WidgetApiInterface {
     /**
-     * Called by the embeddable widget from the customer\'s website. The `Origin` header must be in the instance\'s `web_widget.allowedOrigins` (403 `ORIGIN_NOT_ALLOWED` otherwise) and the instance must be `active` with the `web_widget` capability. Returns a short-lived session token (send it as `Authorization: Bearer` to `createRun`; it is bound to this instance and origin) and the widget branding. Rate limited per origin and visitor. 
+     * Called by the embeddable widget from the customer\'s website. The `Origin` header must be in the instance\'s `web_widget.allowedOrigins` (403 `ORIGIN_NOT_ALLOWED` otherwise) and the instance must be `active` with the `web_widget` capability (an offering at end of life: 403 `OFFERING_EOL`). Returns a short-lived session token (send it as `Authorization: Bearer` to `createRun`; it is bound to this instance and origin) and the widget branding. Rate limited per origin and visitor. 
      * @summary Start a widget session
      * @param {string} origin The embedding page\&#39;s origin, set by the browser.
      * @param {WidgetSessionInitRequest} widgetSessionInitRequest 
@@ -55,7 +55,7 @@ export interface WidgetApiInterface {
     initWidgetSessionRaw(requestParameters: InitWidgetSessionRequest): Promise<runtime.ApiResponse<WidgetSession>>;
 
     /**
-     * Called by the embeddable widget from the customer\'s website. The `Origin` header must be in the instance\'s `web_widget.allowedOrigins` (403 `ORIGIN_NOT_ALLOWED` otherwise) and the instance must be `active` with the `web_widget` capability. Returns a short-lived session token (send it as `Authorization: Bearer` to `createRun`; it is bound to this instance and origin) and the widget branding. Rate limited per origin and visitor. 
+     * Called by the embeddable widget from the customer\'s website. The `Origin` header must be in the instance\'s `web_widget.allowedOrigins` (403 `ORIGIN_NOT_ALLOWED` otherwise) and the instance must be `active` with the `web_widget` capability (an offering at end of life: 403 `OFFERING_EOL`). Returns a short-lived session token (send it as `Authorization: Bearer` to `createRun`; it is bound to this instance and origin) and the widget branding. Rate limited per origin and visitor. 
      * Start a widget session
      */
     initWidgetSession(requestParameters: InitWidgetSessionRequest): Promise<WidgetSession>;
@@ -68,7 +68,7 @@ export interface WidgetApiInterface {
 export class WidgetApi extends runtime.BaseAPI implements WidgetApiInterface {
 
     /**
-     * Called by the embeddable widget from the customer\'s website. The `Origin` header must be in the instance\'s `web_widget.allowedOrigins` (403 `ORIGIN_NOT_ALLOWED` otherwise) and the instance must be `active` with the `web_widget` capability. Returns a short-lived session token (send it as `Authorization: Bearer` to `createRun`; it is bound to this instance and origin) and the widget branding. Rate limited per origin and visitor. 
+     * Called by the embeddable widget from the customer\'s website. The `Origin` header must be in the instance\'s `web_widget.allowedOrigins` (403 `ORIGIN_NOT_ALLOWED` otherwise) and the instance must be `active` with the `web_widget` capability (an offering at end of life: 403 `OFFERING_EOL`). Returns a short-lived session token (send it as `Authorization: Bearer` to `createRun`; it is bound to this instance and origin) and the widget branding. Rate limited per origin and visitor. 
      * Start a widget session
      */
     async initWidgetSessionRaw(requestParameters: InitWidgetSessionRequest): Promise<runtime.ApiResponse<WidgetSession>> {
@@ -106,7 +106,7 @@ export class WidgetApi extends runtime.BaseAPI implements WidgetApiInterface {
     }
 
     /**
-     * Called by the embeddable widget from the customer\'s website. The `Origin` header must be in the instance\'s `web_widget.allowedOrigins` (403 `ORIGIN_NOT_ALLOWED` otherwise) and the instance must be `active` with the `web_widget` capability. Returns a short-lived session token (send it as `Authorization: Bearer` to `createRun`; it is bound to this instance and origin) and the widget branding. Rate limited per origin and visitor. 
+     * Called by the embeddable widget from the customer\'s website. The `Origin` header must be in the instance\'s `web_widget.allowedOrigins` (403 `ORIGIN_NOT_ALLOWED` otherwise) and the instance must be `active` with the `web_widget` capability (an offering at end of life: 403 `OFFERING_EOL`). Returns a short-lived session token (send it as `Authorization: Bearer` to `createRun`; it is bound to this instance and origin) and the widget branding. Rate limited per origin and visitor. 
      * Start a widget session
      */
     async initWidgetSession(requestParameters: InitWidgetSessionRequest): Promise<WidgetSession> {

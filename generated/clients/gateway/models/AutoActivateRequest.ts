@@ -101,10 +101,11 @@ export function AutoActivateRequestToJSON(value?: AutoActivateRequest | null): a
 * @export
 * @enum {string}
 */
-export enum AutoActivateRequestPlanIdEnum {
-    Starter = 'starter',
-    Pro = 'pro',
-    Enterprise = 'enterprise'
-}
+export const AutoActivateRequestPlanIdEnum = {
+    Starter: 'starter',
+    Pro: 'pro',
+    Enterprise: 'enterprise'
+} as const;
+export type AutoActivateRequestPlanIdEnum = typeof AutoActivateRequestPlanIdEnum[keyof typeof AutoActivateRequestPlanIdEnum];
 
 

@@ -43,10 +43,10 @@ export interface ErrorDetail {
     message: string;
     /**
      * Code-specific fields (for example `balance` and `requiredBudget` for INSUFFICIENT_CREDITS, `errors` for VALIDATION_FAILED).
-     * @type {{ [key: string]: object; }}
+     * @type {{ [key: string]: any; }}
      * @memberof ErrorDetail
      */
-    details?: { [key: string]: object; };
+    details?: { [key: string]: any; };
     /**
      * Equals the request's X-Request-Id.
      * @type {string}

@@ -69,8 +69,9 @@ export function RunInputMessageToJSON(value?: RunInputMessage | null): any {
 * @export
 * @enum {string}
 */
-export enum RunInputMessageRoleEnum {
-    User = 'user'
-}
+export const RunInputMessageRoleEnum = {
+    User: 'user'
+} as const;
+export type RunInputMessageRoleEnum = typeof RunInputMessageRoleEnum[keyof typeof RunInputMessageRoleEnum];
 
 

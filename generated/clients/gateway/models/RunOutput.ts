@@ -29,7 +29,7 @@ import {
  * @interface RunOutput
  */
 export interface RunOutput {
-    [key: string]: object | any;
+    [key: string]: any | any;
     /**
      * 
      * @type {string}

@@ -107,16 +107,16 @@ export interface RunRecord {
     error?: RunRecordError;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunRecord
      */
-    startedAt: Date;
+    startedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunRecord
      */
-    finishedAt?: Date | null;
+    finishedAt?: string | null;
     /**
      * 
      * @type {number}
@@ -145,8 +145,8 @@ export function RunRecordFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'usage': !exists(json, 'usage') ? undefined : RunUsageFromJSON(json['usage']),
         'billing': !exists(json, 'billing') ? undefined : RunBillingFromJSON(json['billing']),
         'error': !exists(json, 'error') ? undefined : RunRecordErrorFromJSON(json['error']),
-        'startedAt': (new Date(json['startedAt'])),
-        'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : new Date(json['finishedAt'])),
+        'startedAt': (json['startedAt']),
+        'finishedAt': !exists(json, 'finishedAt') ? undefined : (json['finishedAt'] === null ? null : json['finishedAt']),
         'durationMs': !exists(json, 'durationMs') ? undefined : json['durationMs'],
     };
 }
@@ -170,8 +170,8 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
         'usage': RunUsageToJSON(value.usage),
         'billing': RunBillingToJSON(value.billing),
         'error': RunRecordErrorToJSON(value.error),
-        'startedAt': (value.startedAt.toISOString()),
-        'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt.toISOString()),
+        'startedAt': (value.startedAt),
+        'finishedAt': value.finishedAt === undefined ? undefined : (value.finishedAt === null ? null : value.finishedAt),
         'durationMs': value.durationMs,
     };
 }
@@ -180,24 +180,26 @@ export function RunRecordToJSON(value?: RunRecord | null): any {
 * @export
 * @enum {string}
 */
-export enum RunRecordCallerKindEnum {
-    User = 'user',
-    ApiKey = 'api_key',
-    Widget = 'widget',
-    Trigger = 'trigger'
-}
+export const RunRecordCallerKindEnum = {
+    User: 'user',
+    ApiKey: 'api_key',
+    Widget: 'widget',
+    Trigger: 'trigger'
+} as const;
+export type RunRecordCallerKindEnum = typeof RunRecordCallerKindEnum[keyof typeof RunRecordCallerKindEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum RunRecordStatusEnum {
-    Running = 'running',
-    Succeeded = 'succeeded',
-    Failed = 'failed',
-    TimedOut = 'timed_out',
-    Cancelled = 'cancelled',
-    Expired = 'expired',
-    Rejected = 'rejected'
-}
+export const RunRecordStatusEnum = {
+    Running: 'running',
+    Succeeded: 'succeeded',
+    Failed: 'failed',
+    TimedOut: 'timed_out',
+    Cancelled: 'cancelled',
+    Expired: 'expired',
+    Rejected: 'rejected'
+} as const;
+export type RunRecordStatusEnum = typeof RunRecordStatusEnum[keyof typeof RunRecordStatusEnum];
 
 

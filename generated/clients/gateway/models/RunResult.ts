@@ -87,10 +87,10 @@ export interface RunResult {
     durationMs: number;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof RunResult
      */
-    createdAt: Date;
+    createdAt: string;
 }
 
 export function RunResultFromJSON(json: any): RunResult {
@@ -111,7 +111,7 @@ export function RunResultFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'usage': RunUsageFromJSON(json['usage']),
         'billing': RunBillingFromJSON(json['billing']),
         'durationMs': json['durationMs'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
     };
 }
 
@@ -132,7 +132,7 @@ export function RunResultToJSON(value?: RunResult | null): any {
         'usage': RunUsageToJSON(value.usage),
         'billing': RunBillingToJSON(value.billing),
         'durationMs': value.durationMs,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
     };
 }
 
@@ -140,8 +140,9 @@ export function RunResultToJSON(value?: RunResult | null): any {
 * @export
 * @enum {string}
 */
-export enum RunResultStatusEnum {
-    Succeeded = 'succeeded'
-}
+export const RunResultStatusEnum = {
+    Succeeded: 'succeeded'
+} as const;
+export type RunResultStatusEnum = typeof RunResultStatusEnum[keyof typeof RunResultStatusEnum];
 
 

@@ -42,10 +42,10 @@ export interface SessionMessage {
     runId: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof SessionMessage
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * What the run of this message was charged.
      * @type {number}
@@ -67,7 +67,7 @@ export function SessionMessageFromJSONTyped(json: any, ignoreDiscriminator: bool
         'role': json['role'],
         'content': json['content'],
         'runId': json['runId'],
-        'createdAt': (new Date(json['createdAt'])),
+        'createdAt': (json['createdAt']),
         'creditsCharged': json['creditsCharged'],
     };
 }
@@ -84,7 +84,7 @@ export function SessionMessageToJSON(value?: SessionMessage | null): any {
         'role': value.role,
         'content': value.content,
         'runId': value.runId,
-        'createdAt': (value.createdAt.toISOString()),
+        'createdAt': (value.createdAt),
         'creditsCharged': value.creditsCharged,
     };
 }
@@ -93,9 +93,10 @@ export function SessionMessageToJSON(value?: SessionMessage | null): any {
 * @export
 * @enum {string}
 */
-export enum SessionMessageRoleEnum {
-    User = 'user',
-    Assistant = 'assistant'
-}
+export const SessionMessageRoleEnum = {
+    User: 'user',
+    Assistant: 'assistant'
+} as const;
+export type SessionMessageRoleEnum = typeof SessionMessageRoleEnum[keyof typeof SessionMessageRoleEnum];
 
 

@@ -36,16 +36,16 @@ export interface SessionSummary {
     instanceId: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof SessionSummary
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof SessionSummary
      */
-    lastActiveAt: Date;
+    lastActiveAt: string;
     /**
      * Answered messages kept in the session.
      * @type {number}
@@ -66,8 +66,8 @@ export function SessionSummaryFromJSONTyped(json: any, ignoreDiscriminator: bool
         
         'sessionId': json['sessionId'],
         'instanceId': json['instanceId'],
-        'createdAt': (new Date(json['createdAt'])),
-        'lastActiveAt': (new Date(json['lastActiveAt'])),
+        'createdAt': (json['createdAt']),
+        'lastActiveAt': (json['lastActiveAt']),
         'turns': json['turns'],
     };
 }
@@ -83,8 +83,8 @@ export function SessionSummaryToJSON(value?: SessionSummary | null): any {
         
         'sessionId': value.sessionId,
         'instanceId': value.instanceId,
-        'createdAt': (value.createdAt.toISOString()),
-        'lastActiveAt': (value.lastActiveAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'lastActiveAt': (value.lastActiveAt),
         'turns': value.turns,
     };
 }

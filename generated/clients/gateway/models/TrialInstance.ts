@@ -72,16 +72,16 @@ export interface TrialInstance {
     walletId: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof TrialInstance
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof TrialInstance
      */
-    activatedAt: Date | null;
+    activatedAt: string | null;
 }
 
 export function TrialInstanceFromJSON(json: any): TrialInstance {
@@ -102,8 +102,8 @@ export function TrialInstanceFromJSONTyped(json: any, ignoreDiscriminator: boole
         'planId': json['planId'],
         'state': json['state'],
         'walletId': json['walletId'],
-        'createdAt': (new Date(json['createdAt'])),
-        'activatedAt': (json['activatedAt'] === null ? null : new Date(json['activatedAt'])),
+        'createdAt': (json['createdAt']),
+        'activatedAt': (json['activatedAt'] === null ? null : json['activatedAt']),
     };
 }
 
@@ -124,8 +124,8 @@ export function TrialInstanceToJSON(value?: TrialInstance | null): any {
         'planId': value.planId,
         'state': value.state,
         'walletId': value.walletId,
-        'createdAt': (value.createdAt.toISOString()),
-        'activatedAt': (value.activatedAt === null ? null : value.activatedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'activatedAt': (value.activatedAt === null ? null : value.activatedAt),
     };
 }
 
@@ -133,21 +133,23 @@ export function TrialInstanceToJSON(value?: TrialInstance | null): any {
 * @export
 * @enum {string}
 */
-export enum TrialInstancePlanIdEnum {
-    Starter = 'starter',
-    Pro = 'pro',
-    Enterprise = 'enterprise'
-}
+export const TrialInstancePlanIdEnum = {
+    Starter: 'starter',
+    Pro: 'pro',
+    Enterprise: 'enterprise'
+} as const;
+export type TrialInstancePlanIdEnum = typeof TrialInstancePlanIdEnum[keyof typeof TrialInstancePlanIdEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum TrialInstanceStateEnum {
-    Requested = 'requested',
-    Provisioning = 'provisioning',
-    Active = 'active',
-    Paused = 'paused',
-    Terminated = 'terminated'
-}
+export const TrialInstanceStateEnum = {
+    Requested: 'requested',
+    Provisioning: 'provisioning',
+    Active: 'active',
+    Paused: 'paused',
+    Terminated: 'terminated'
+} as const;
+export type TrialInstanceStateEnum = typeof TrialInstanceStateEnum[keyof typeof TrialInstanceStateEnum];
 
 

@@ -69,9 +69,10 @@ export function TriggerRefToJSON(value?: TriggerRef | null): any {
 * @export
 * @enum {string}
 */
-export enum TriggerRefKindEnum {
-    Schedule = 'schedule',
-    Webhook = 'webhook'
-}
+export const TriggerRefKindEnum = {
+    Schedule: 'schedule',
+    Webhook: 'webhook'
+} as const;
+export type TriggerRefKindEnum = typeof TriggerRefKindEnum[keyof typeof TriggerRefKindEnum];
 
 

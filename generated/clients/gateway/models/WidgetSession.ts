@@ -47,10 +47,10 @@ export interface WidgetSession {
     tokenType: WidgetSessionTokenTypeEnum;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof WidgetSession
      */
-    expiresAt: Date;
+    expiresAt: string;
     /**
      * 
      * @type {string}
@@ -89,7 +89,7 @@ export function WidgetSessionFromJSONTyped(json: any, ignoreDiscriminator: boole
         
         'sessionToken': json['sessionToken'],
         'tokenType': json['tokenType'],
-        'expiresAt': (new Date(json['expiresAt'])),
+        'expiresAt': (json['expiresAt']),
         'instanceId': json['instanceId'],
         'sessionId': json['sessionId'],
         'branding': WidgetBrandingFromJSON(json['branding']),
@@ -108,7 +108,7 @@ export function WidgetSessionToJSON(value?: WidgetSession | null): any {
         
         'sessionToken': value.sessionToken,
         'tokenType': value.tokenType,
-        'expiresAt': (value.expiresAt.toISOString()),
+        'expiresAt': (value.expiresAt),
         'instanceId': value.instanceId,
         'sessionId': value.sessionId,
         'branding': WidgetBrandingToJSON(value.branding),
@@ -120,8 +120,9 @@ export function WidgetSessionToJSON(value?: WidgetSession | null): any {
 * @export
 * @enum {string}
 */
-export enum WidgetSessionTokenTypeEnum {
-    Bearer = 'Bearer'
-}
+export const WidgetSessionTokenTypeEnum = {
+    Bearer: 'Bearer'
+} as const;
+export type WidgetSessionTokenTypeEnum = typeof WidgetSessionTokenTypeEnum[keyof typeof WidgetSessionTokenTypeEnum];
 
 

@@ -142,6 +142,7 @@ export class SaleorApi extends runtime.BaseAPI implements SaleorApiInterface {
     * @export
     * @enum {string}
     */
-export enum ReceiveSaleorWebhookSaleorEventEnum {
-    OrderFullyPaid = 'order_fully_paid'
-}
+export const ReceiveSaleorWebhookSaleorEventEnum = {
+    OrderFullyPaid: 'order_fully_paid'
+} as const;
+export type ReceiveSaleorWebhookSaleorEventEnum = typeof ReceiveSaleorWebhookSaleorEventEnum[keyof typeof ReceiveSaleorWebhookSaleorEventEnum];

@@ -125,22 +125,22 @@ export interface DeadLetter {
     result: DeadLetterResult | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof DeadLetter
      */
-    createdAt: Date;
+    createdAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof DeadLetter
      */
-    updatedAt: Date;
+    updatedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof DeadLetter
      */
-    replayedAt: Date | null;
+    replayedAt: string | null;
 }
 
 export function DeadLetterFromJSON(json: any): DeadLetter {
@@ -166,9 +166,9 @@ export function DeadLetterFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'lastError': DeadLetterErrorFromJSON(json['lastError']),
         'attempts': json['attempts'],
         'result': DeadLetterResultFromJSON(json['result']),
-        'createdAt': (new Date(json['createdAt'])),
-        'updatedAt': (new Date(json['updatedAt'])),
-        'replayedAt': (json['replayedAt'] === null ? null : new Date(json['replayedAt'])),
+        'createdAt': (json['createdAt']),
+        'updatedAt': (json['updatedAt']),
+        'replayedAt': (json['replayedAt'] === null ? null : json['replayedAt']),
     };
 }
 
@@ -194,9 +194,9 @@ export function DeadLetterToJSON(value?: DeadLetter | null): any {
         'lastError': DeadLetterErrorToJSON(value.lastError),
         'attempts': value.attempts,
         'result': DeadLetterResultToJSON(value.result),
-        'createdAt': (value.createdAt.toISOString()),
-        'updatedAt': (value.updatedAt.toISOString()),
-        'replayedAt': (value.replayedAt === null ? null : value.replayedAt.toISOString()),
+        'createdAt': (value.createdAt),
+        'updatedAt': (value.updatedAt),
+        'replayedAt': (value.replayedAt === null ? null : value.replayedAt),
     };
 }
 
@@ -204,10 +204,11 @@ export function DeadLetterToJSON(value?: DeadLetter | null): any {
 * @export
 * @enum {string}
 */
-export enum DeadLetterKindEnum {
-    Instance = 'instance',
-    CreditPack = 'credit_pack',
-    Null = 'null'
-}
+export const DeadLetterKindEnum = {
+    Instance: 'instance',
+    CreditPack: 'credit_pack',
+    Null: 'null'
+} as const;
+export type DeadLetterKindEnum = typeof DeadLetterKindEnum[keyof typeof DeadLetterKindEnum];
 
 

@@ -42,10 +42,10 @@ export interface DeadLetterError {
     httpStatus?: number | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof DeadLetterError
      */
-    at: Date;
+    at: string;
 }
 
 export function DeadLetterErrorFromJSON(json: any): DeadLetterError {
@@ -61,7 +61,7 @@ export function DeadLetterErrorFromJSONTyped(json: any, ignoreDiscriminator: boo
         'code': !exists(json, 'code') ? undefined : json['code'],
         'message': json['message'],
         'httpStatus': !exists(json, 'httpStatus') ? undefined : json['httpStatus'],
-        'at': (new Date(json['at'])),
+        'at': (json['at']),
     };
 }
 
@@ -77,7 +77,7 @@ export function DeadLetterErrorToJSON(value?: DeadLetterError | null): any {
         'code': value.code,
         'message': value.message,
         'httpStatus': value.httpStatus,
-        'at': (value.at.toISOString()),
+        'at': (value.at),
     };
 }
 

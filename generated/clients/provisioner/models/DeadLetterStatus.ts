@@ -20,11 +20,12 @@
  * @export
  * @enum {string}
  */
-export enum DeadLetterStatus {
-    Pending = 'pending',
-    Replayed = 'replayed',
-    Failed = 'failed'
-}
+export const DeadLetterStatus = {
+    Pending: 'pending',
+    Replayed: 'replayed',
+    Failed: 'failed'
+} as const;
+export type DeadLetterStatus = typeof DeadLetterStatus[keyof typeof DeadLetterStatus];
 
 export function DeadLetterStatusFromJSON(json: any): DeadLetterStatus {
     return DeadLetterStatusFromJSONTyped(json, false);

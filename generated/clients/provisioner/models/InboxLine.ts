@@ -125,29 +125,32 @@ export function InboxLineToJSON(value?: InboxLine | null): any {
 * @export
 * @enum {string}
 */
-export enum InboxLineKindEnum {
-    Instance = 'instance',
-    CreditPack = 'credit_pack',
-    Null = 'null'
-}
+export const InboxLineKindEnum = {
+    Instance: 'instance',
+    CreditPack: 'credit_pack',
+    Null: 'null'
+} as const;
+export type InboxLineKindEnum = typeof InboxLineKindEnum[keyof typeof InboxLineKindEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum InboxLineOutcomeEnum {
-    Pending = 'pending',
-    Accepted = 'accepted',
-    DeadLettered = 'dead_lettered'
-}
+export const InboxLineOutcomeEnum = {
+    Pending: 'pending',
+    Accepted: 'accepted',
+    DeadLettered: 'dead_lettered'
+} as const;
+export type InboxLineOutcomeEnum = typeof InboxLineOutcomeEnum[keyof typeof InboxLineOutcomeEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum InboxLineDeadLetterStatusEnum {
-    Pending = 'pending',
-    Replayed = 'replayed',
-    Failed = 'failed',
-    Null = 'null'
-}
+export const InboxLineDeadLetterStatusEnum = {
+    Pending: 'pending',
+    Replayed: 'replayed',
+    Failed: 'failed',
+    Null: 'null'
+} as const;
+export type InboxLineDeadLetterStatusEnum = typeof InboxLineDeadLetterStatusEnum[keyof typeof InboxLineDeadLetterStatusEnum];
 
 

@@ -99,10 +99,10 @@ export interface InboxMessage {
     deliveries: number;
     /**
      * When the next round is due (null once settled).
-     * @type {Date}
+     * @type {string}
      * @memberof InboxMessage
      */
-    nextAttemptAt: Date | null;
+    nextAttemptAt: string | null;
     /**
      * 
      * @type {InboxMessageLastError}
@@ -117,22 +117,22 @@ export interface InboxMessage {
     lines: Array<InboxLine>;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof InboxMessage
      */
-    receivedAt: Date;
+    receivedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof InboxMessage
      */
-    updatedAt: Date;
+    updatedAt: string;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof InboxMessage
      */
-    completedAt: Date | null;
+    completedAt: string | null;
 }
 
 export function InboxMessageFromJSON(json: any): InboxMessage {
@@ -155,12 +155,12 @@ export function InboxMessageFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'status': InboxStatusFromJSON(json['status']),
         'attempts': json['attempts'],
         'deliveries': json['deliveries'],
-        'nextAttemptAt': (json['nextAttemptAt'] === null ? null : new Date(json['nextAttemptAt'])),
+        'nextAttemptAt': (json['nextAttemptAt'] === null ? null : json['nextAttemptAt']),
         'lastError': InboxMessageLastErrorFromJSON(json['lastError']),
         'lines': ((json['lines'] as Array<any>).map(InboxLineFromJSON)),
-        'receivedAt': (new Date(json['receivedAt'])),
-        'updatedAt': (new Date(json['updatedAt'])),
-        'completedAt': (json['completedAt'] === null ? null : new Date(json['completedAt'])),
+        'receivedAt': (json['receivedAt']),
+        'updatedAt': (json['updatedAt']),
+        'completedAt': (json['completedAt'] === null ? null : json['completedAt']),
     };
 }
 
@@ -183,12 +183,12 @@ export function InboxMessageToJSON(value?: InboxMessage | null): any {
         'status': InboxStatusToJSON(value.status),
         'attempts': value.attempts,
         'deliveries': value.deliveries,
-        'nextAttemptAt': (value.nextAttemptAt === null ? null : value.nextAttemptAt.toISOString()),
+        'nextAttemptAt': (value.nextAttemptAt === null ? null : value.nextAttemptAt),
         'lastError': InboxMessageLastErrorToJSON(value.lastError),
         'lines': ((value.lines as Array<any>).map(InboxLineToJSON)),
-        'receivedAt': (value.receivedAt.toISOString()),
-        'updatedAt': (value.updatedAt.toISOString()),
-        'completedAt': (value.completedAt === null ? null : value.completedAt.toISOString()),
+        'receivedAt': (value.receivedAt),
+        'updatedAt': (value.updatedAt),
+        'completedAt': (value.completedAt === null ? null : value.completedAt),
     };
 }
 
@@ -196,26 +196,29 @@ export function InboxMessageToJSON(value?: InboxMessage | null): any {
 * @export
 * @enum {string}
 */
-export enum InboxMessagePayloadFormEnum {
-    Subscription = 'subscription',
-    Legacy = 'legacy'
-}
+export const InboxMessagePayloadFormEnum = {
+    Subscription: 'subscription',
+    Legacy: 'legacy'
+} as const;
+export type InboxMessagePayloadFormEnum = typeof InboxMessagePayloadFormEnum[keyof typeof InboxMessagePayloadFormEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum InboxMessageSignedWithEnum {
-    Jws = 'jws',
-    Hmac = 'hmac'
-}
+export const InboxMessageSignedWithEnum = {
+    Jws: 'jws',
+    Hmac: 'hmac'
+} as const;
+export type InboxMessageSignedWithEnum = typeof InboxMessageSignedWithEnum[keyof typeof InboxMessageSignedWithEnum];
 /**
 * @export
 * @enum {string}
 */
-export enum InboxMessageJwsHeaderEnum {
-    Crit = 'crit',
-    NoCrit = 'no-crit',
-    Null = 'null'
-}
+export const InboxMessageJwsHeaderEnum = {
+    Crit: 'crit',
+    NoCrit: 'no-crit',
+    Null: 'null'
+} as const;
+export type InboxMessageJwsHeaderEnum = typeof InboxMessageJwsHeaderEnum[keyof typeof InboxMessageJwsHeaderEnum];
 
 

@@ -42,10 +42,10 @@ export interface InboxMessageLastError {
     httpStatus?: number | null;
     /**
      * 
-     * @type {Date}
+     * @type {string}
      * @memberof InboxMessageLastError
      */
-    at: Date;
+    at: string;
 }
 
 export function InboxMessageLastErrorFromJSON(json: any): InboxMessageLastError {
@@ -61,7 +61,7 @@ export function InboxMessageLastErrorFromJSONTyped(json: any, ignoreDiscriminato
         'code': !exists(json, 'code') ? undefined : json['code'],
         'message': json['message'],
         'httpStatus': !exists(json, 'httpStatus') ? undefined : json['httpStatus'],
-        'at': (new Date(json['at'])),
+        'at': (json['at']),
     };
 }
 
@@ -77,7 +77,7 @@ export function InboxMessageLastErrorToJSON(value?: InboxMessageLastError | null
         'code': value.code,
         'message': value.message,
         'httpStatus': value.httpStatus,
-        'at': (value.at.toISOString()),
+        'at': (value.at),
     };
 }
 

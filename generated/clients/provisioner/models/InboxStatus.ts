@@ -20,11 +20,12 @@
  * @export
  * @enum {string}
  */
-export enum InboxStatus {
-    Queued = 'queued',
-    Delivered = 'delivered',
-    DeadLettered = 'dead_lettered'
-}
+export const InboxStatus = {
+    Queued: 'queued',
+    Delivered: 'delivered',
+    DeadLettered: 'dead_lettered'
+} as const;
+export type InboxStatus = typeof InboxStatus[keyof typeof InboxStatus];
 
 export function InboxStatusFromJSON(json: any): InboxStatus {
     return InboxStatusFromJSONTyped(json, false);

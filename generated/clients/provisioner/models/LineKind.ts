@@ -20,10 +20,11 @@
  * @export
  * @enum {string}
  */
-export enum LineKind {
-    Instance = 'instance',
-    CreditPack = 'credit_pack'
-}
+export const LineKind = {
+    Instance: 'instance',
+    CreditPack: 'credit_pack'
+} as const;
+export type LineKind = typeof LineKind[keyof typeof LineKind];
 
 export function LineKindFromJSON(json: any): LineKind {
     return LineKindFromJSONTyped(json, false);

@@ -160,10 +160,11 @@ export function NormalizedOrderLineToJSON(value?: NormalizedOrderLine | null): a
 * @export
 * @enum {string}
 */
-export enum NormalizedOrderLinePlanIdEnum {
-    Starter = 'starter',
-    Pro = 'pro',
-    Enterprise = 'enterprise'
-}
+export const NormalizedOrderLinePlanIdEnum = {
+    Starter: 'starter',
+    Pro: 'pro',
+    Enterprise: 'enterprise'
+} as const;
+export type NormalizedOrderLinePlanIdEnum = typeof NormalizedOrderLinePlanIdEnum[keyof typeof NormalizedOrderLinePlanIdEnum];
 
 

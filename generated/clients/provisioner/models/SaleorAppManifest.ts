@@ -140,8 +140,9 @@ export function SaleorAppManifestToJSON(value?: SaleorAppManifest | null): any {
 * @export
 * @enum {string}
 */
-export enum SaleorAppManifestPermissionsEnum {
-    MANAGEORDERS = 'MANAGE_ORDERS'
-}
+export const SaleorAppManifestPermissionsEnum = {
+    MANAGEORDERS: 'MANAGE_ORDERS'
+} as const;
+export type SaleorAppManifestPermissionsEnum = typeof SaleorAppManifestPermissionsEnum[keyof typeof SaleorAppManifestPermissionsEnum];
 
 

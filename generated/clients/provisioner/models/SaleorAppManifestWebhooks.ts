@@ -93,8 +93,9 @@ export function SaleorAppManifestWebhooksToJSON(value?: SaleorAppManifestWebhook
 * @export
 * @enum {string}
 */
-export enum SaleorAppManifestWebhooksAsyncEventsEnum {
-    ORDERFULLYPAID = 'ORDER_FULLY_PAID'
-}
+export const SaleorAppManifestWebhooksAsyncEventsEnum = {
+    ORDERFULLYPAID: 'ORDER_FULLY_PAID'
+} as const;
+export type SaleorAppManifestWebhooksAsyncEventsEnum = typeof SaleorAppManifestWebhooksAsyncEventsEnum[keyof typeof SaleorAppManifestWebhooksAsyncEventsEnum];
 
 

@@ -61,8 +61,9 @@ export function SaleorAppRegisteredToJSON(value?: SaleorAppRegistered | null): a
 * @export
 * @enum {string}
 */
-export enum SaleorAppRegisteredSuccessEnum {
-    True = 'true'
-}
+export const SaleorAppRegisteredSuccessEnum = {
+    True: 'true'
+} as const;
+export type SaleorAppRegisteredSuccessEnum = typeof SaleorAppRegisteredSuccessEnum[keyof typeof SaleorAppRegisteredSuccessEnum];
 
 

@@ -27,7 +27,7 @@ export interface SaleorAppToken {
      * @type {string}
      * @memberof SaleorAppToken
      */
-    authToken: string;
+    auth_token: string;
 }
 
 export function SaleorAppTokenFromJSON(json: any): SaleorAppToken {
@@ -40,7 +40,7 @@ export function SaleorAppTokenFromJSONTyped(json: any, ignoreDiscriminator: bool
     }
     return {
         
-        'authToken': json['auth_token'],
+        'auth_token': json['auth_token'],
     };
 }
 
@@ -53,7 +53,7 @@ export function SaleorAppTokenToJSON(value?: SaleorAppToken | null): any {
     }
     return {
         
-        'auth_token': value.authToken,
+        'auth_token': value.auth_token,
     };
 }
 

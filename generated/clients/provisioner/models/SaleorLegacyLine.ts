@@ -41,13 +41,13 @@ export interface SaleorLegacyLine {
      * @type {string}
      * @memberof SaleorLegacyLine
      */
-    productSku?: string | null;
+    product_sku?: string | null;
     /**
      * 
      * @type {string}
      * @memberof SaleorLegacyLine
      */
-    productVariantId?: string | null;
+    product_variant_id?: string | null;
     /**
      * 
      * @type {number}
@@ -68,8 +68,8 @@ export function SaleorLegacyLineFromJSONTyped(json: any, ignoreDiscriminator: bo
         
         'type': !exists(json, 'type') ? undefined : json['type'],
         'id': json['id'],
-        'productSku': !exists(json, 'product_sku') ? undefined : json['product_sku'],
-        'productVariantId': !exists(json, 'product_variant_id') ? undefined : json['product_variant_id'],
+        'product_sku': !exists(json, 'product_sku') ? undefined : json['product_sku'],
+        'product_variant_id': !exists(json, 'product_variant_id') ? undefined : json['product_variant_id'],
         'quantity': json['quantity'],
     };
 }
@@ -85,8 +85,8 @@ export function SaleorLegacyLineToJSON(value?: SaleorLegacyLine | null): any {
         
         'type': value.type,
         'id': value.id,
-        'product_sku': value.productSku,
-        'product_variant_id': value.productVariantId,
+        'product_sku': value.product_sku,
+        'product_variant_id': value.product_variant_id,
         'quantity': value.quantity,
     };
 }

@@ -52,7 +52,7 @@ export interface SaleorLegacyOrder {
      * @type {string}
      * @memberof SaleorLegacyOrder
      */
-    userEmail?: string | null;
+    user_email?: string | null;
     /**
      * Saleor legacy-payload metadata, a string → string map.
      * @type {{ [key: string]: string; }}
@@ -64,7 +64,7 @@ export interface SaleorLegacyOrder {
      * @type {{ [key: string]: string; }}
      * @memberof SaleorLegacyOrder
      */
-    privateMetadata?: { [key: string]: string; };
+    private_metadata?: { [key: string]: string; };
     /**
      * 
      * @type {Array<SaleorLegacyLine>}
@@ -86,9 +86,9 @@ export function SaleorLegacyOrderFromJSONTyped(json: any, ignoreDiscriminator: b
         'type': !exists(json, 'type') ? undefined : json['type'],
         'id': json['id'],
         'token': !exists(json, 'token') ? undefined : json['token'],
-        'userEmail': !exists(json, 'user_email') ? undefined : json['user_email'],
+        'user_email': !exists(json, 'user_email') ? undefined : json['user_email'],
         'metadata': !exists(json, 'metadata') ? undefined : json['metadata'],
-        'privateMetadata': !exists(json, 'private_metadata') ? undefined : json['private_metadata'],
+        'private_metadata': !exists(json, 'private_metadata') ? undefined : json['private_metadata'],
         'lines': ((json['lines'] as Array<any>).map(SaleorLegacyLineFromJSON)),
     };
 }
@@ -105,9 +105,9 @@ export function SaleorLegacyOrderToJSON(value?: SaleorLegacyOrder | null): any {
         'type': value.type,
         'id': value.id,
         'token': value.token,
-        'user_email': value.userEmail,
+        'user_email': value.user_email,
         'metadata': value.metadata,
-        'private_metadata': value.privateMetadata,
+        'private_metadata': value.private_metadata,
         'lines': ((value.lines as Array<any>).map(SaleorLegacyLineToJSON)),
     };
 }

@@ -37,10 +37,10 @@ export interface SaleorSubscriptionLineVariant {
     id?: string;
     /**
      * Saleor GraphQL metadata, a list of key/value pairs.
-     * @type {Array<object>}
+     * @type {Array<any>}
      * @memberof SaleorSubscriptionLineVariant
      */
-    metadata?: Array<object>;
+    metadata?: Array<any>;
     /**
      * 
      * @type {SaleorSubscriptionLineVariantProduct}

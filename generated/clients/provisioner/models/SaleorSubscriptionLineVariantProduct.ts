@@ -24,10 +24,10 @@ import { exists, mapValues } from '../runtime';
 export interface SaleorSubscriptionLineVariantProduct {
     /**
      * Saleor GraphQL metadata, a list of key/value pairs.
-     * @type {Array<object>}
+     * @type {Array<any>}
      * @memberof SaleorSubscriptionLineVariantProduct
      */
-    metadata?: Array<object>;
+    metadata?: Array<any>;
 }
 
 export function SaleorSubscriptionLineVariantProductFromJSON(json: any): SaleorSubscriptionLineVariantProduct {

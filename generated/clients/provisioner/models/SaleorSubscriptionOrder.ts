@@ -49,16 +49,16 @@ export interface SaleorSubscriptionOrder {
     userEmail?: string | null;
     /**
      * Saleor GraphQL metadata, a list of key/value pairs.
-     * @type {Array<object>}
+     * @type {Array<any>}
      * @memberof SaleorSubscriptionOrder
      */
-    metadata?: Array<object>;
+    metadata?: Array<any>;
     /**
      * Saleor GraphQL metadata, a list of key/value pairs.
-     * @type {Array<object>}
+     * @type {Array<any>}
      * @memberof SaleorSubscriptionOrder
      */
-    privateMetadata?: Array<object>;
+    privateMetadata?: Array<any>;
     /**
      * 
      * @type {Array<SaleorSubscriptionLine>}

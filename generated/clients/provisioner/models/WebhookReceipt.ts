@@ -71,10 +71,10 @@ export interface WebhookReceipt {
     status: InboxStatus;
     /**
      * When the order was first held.
-     * @type {Date}
+     * @type {string}
      * @memberof WebhookReceipt
      */
-    receivedAt: Date;
+    receivedAt: string;
     /**
      * 
      * @type {Array<WebhookReceiptLines>}
@@ -99,7 +99,7 @@ export function WebhookReceiptFromJSONTyped(json: any, ignoreDiscriminator: bool
         'orderNumber': json['orderNumber'],
         'duplicate': json['duplicate'],
         'status': InboxStatusFromJSON(json['status']),
-        'receivedAt': (new Date(json['receivedAt'])),
+        'receivedAt': (json['receivedAt']),
         'lines': ((json['lines'] as Array<any>).map(WebhookReceiptLinesFromJSON)),
     };
 }
@@ -119,7 +119,7 @@ export function WebhookReceiptToJSON(value?: WebhookReceipt | null): any {
         'orderNumber': value.orderNumber,
         'duplicate': value.duplicate,
         'status': InboxStatusToJSON(value.status),
-        'receivedAt': (value.receivedAt.toISOString()),
+        'receivedAt': (value.receivedAt),
         'lines': ((value.lines as Array<any>).map(WebhookReceiptLinesToJSON)),
     };
 }

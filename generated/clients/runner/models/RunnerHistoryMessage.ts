@@ -69,9 +69,10 @@ export function RunnerHistoryMessageToJSON(value?: RunnerHistoryMessage | null):
 * @export
 * @enum {string}
 */
-export enum RunnerHistoryMessageRoleEnum {
-    User = 'user',
-    Assistant = 'assistant'
-}
+export const RunnerHistoryMessageRoleEnum = {
+    User: 'user',
+    Assistant: 'assistant'
+} as const;
+export type RunnerHistoryMessageRoleEnum = typeof RunnerHistoryMessageRoleEnum[keyof typeof RunnerHistoryMessageRoleEnum];
 
 

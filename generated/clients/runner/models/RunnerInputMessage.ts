@@ -69,8 +69,9 @@ export function RunnerInputMessageToJSON(value?: RunnerInputMessage | null): any
 * @export
 * @enum {string}
 */
-export enum RunnerInputMessageRoleEnum {
-    User = 'user'
-}
+export const RunnerInputMessageRoleEnum = {
+    User: 'user'
+} as const;
+export type RunnerInputMessageRoleEnum = typeof RunnerInputMessageRoleEnum[keyof typeof RunnerInputMessageRoleEnum];
 
 

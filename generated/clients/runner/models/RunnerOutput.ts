@@ -22,7 +22,7 @@ import { exists, mapValues } from '../runtime';
  * @interface RunnerOutput
  */
 export interface RunnerOutput {
-    [key: string]: object | any;
+    [key: string]: any | any;
     /**
      * 
      * @type {string}

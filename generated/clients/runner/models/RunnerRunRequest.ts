@@ -85,10 +85,10 @@ export interface RunnerRunRequest {
     flowId: string;
     /**
      * Langflow tweaks `{<nodeId>: {<param>: value}}` carrying the effective config; never secrets.
-     * @type {{ [key: string]: { [key: string]: object; }; }}
+     * @type {{ [key: string]: { [key: string]: any; }; }}
      * @memberof RunnerRunRequest
      */
-    tweaks?: { [key: string]: { [key: string]: object; }; };
+    tweaks?: { [key: string]: { [key: string]: any; }; };
     /**
      * Connector binding references the flow may use through the Connector Gateway.
      * @type {Array<RunnerBindingRef>}

@@ -101,9 +101,10 @@ export function RunnerRuntimeInfoToJSON(value?: RunnerRuntimeInfo | null): any {
 * @export
 * @enum {string}
 */
-export enum RunnerRuntimeInfoNameEnum {
-    Builtin = 'builtin',
-    Langflow = 'langflow'
-}
+export const RunnerRuntimeInfoNameEnum = {
+    Builtin: 'builtin',
+    Langflow: 'langflow'
+} as const;
+export type RunnerRuntimeInfoNameEnum = typeof RunnerRuntimeInfoNameEnum[keyof typeof RunnerRuntimeInfoNameEnum];
 
 

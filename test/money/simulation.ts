@@ -27,15 +27,15 @@
  *   globally: sum of debits = sum of charged over settled reservations.
  */
 import type { Knex } from 'knex';
-import { AppError } from '../platform/errors';
-import { newId } from '../platform/ids';
-import { hashRequest, runIdempotent } from '../platform/idempotency';
-import { rows, sqlState, type Db } from '../db/tx';
-import { authorize, expireReservations, settle, voidReservation, type SettleResult } from './billing';
-import { BillingEngine } from './engine';
-import { boundedTransaction } from './bounds';
-import { createMemoryConcurrencyLimiter } from '../gateway/concurrency';
-import { createWallet, getWallet, topUp } from './wallets';
+import { AppError } from '../../src/platform/errors';
+import { newId } from '../../src/platform/ids';
+import { hashRequest, runIdempotent } from '../../src/platform/idempotency';
+import { rows, sqlState, type Db } from '../../src/db/tx';
+import { authorize, expireReservations, settle, voidReservation, type SettleResult } from '../../src/money/billing';
+import { BillingEngine } from '../../src/money/engine';
+import { boundedTransaction } from '../../src/money/bounds';
+import { createMemoryConcurrencyLimiter } from '../../src/gateway/concurrency';
+import { createWallet, getWallet, topUp } from '../../src/money/wallets';
 
 // ---------------------------------------------------------------------------------------------
 // PRNG

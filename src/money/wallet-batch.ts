@@ -1,0 +1,190 @@
+/**
+ * Per-wallet batching of the run use cases (authorizeRun / settleRun / voidRun): many runs of
+ * one wallet share one transaction — one wallet lock wait, one audit chain-head lock, one COMMIT
+ * (one WAL flush) — instead of one each. Every change to a wallet is serialised by its row lock
+ * anyway, so a hot wallet's transactions queue there; here they queue in memory and the next
+ * transaction takes all that queued (up to `maxBatch`). At low load a call runs at once, alone.
+ *
+ * Same rules and answers as one call in its own transaction: the jobs of a batch run one after
+ * the other on the same transaction, each seeing the effects of those before it, exactly as if
+ * they had been serialised by the lock.
+ *
+ * Bounds (bounds.ts): each job carries its caller's deadline. Jobs already past it are refused
+ * 503 `WALLET_BUSY` before they start; `lock_timeout` ≤ 1 s; right before COMMIT, if a job's
+ * deadline has passed the whole transaction rolls back, those jobs are answered `WALLET_BUSY` and
+ * the others run again in a new batch — so nothing commits for a caller that has given up.
+ *
+ * Failures: a job that throws rolls the batch back (nothing of it committed); with more than one
+ * job, each is then run alone so one bad call cannot fail its neighbours. A lock or statement
+ * timeout answers every job `WALLET_BUSY` (retryable, nothing committed) without retrying them
+ * one by one — a stuck wallet costs its callers one lock timeout, not one each. An error during
+ * COMMIT leaves the outcome unknown: every job gets it, and callers retry idempotently (same
+ * runId / reservationId), as for a single call.
+ *
+ * Isolation: batches are per wallet, so a wallet whose row is locked elsewhere only holds up its
+ * own queue; other wallets' batches run on their own connections.
+ */
+import type { Knex } from 'knex';
+import { recordAudits } from '../audit';
+import type { AuditInput } from '../audit/event';
+import { isTransaction, sqlState, SQLSTATE, type Db } from '../db/tx';
+import { AppError } from '../platform/errors';
+import { DEFAULT_BUDGET_MS, DEFAULT_LOCK_TIMEOUT_MS, walletGate, type MoneyBounds, type WalletGate } from './bounds';
+
+const QUERY_CANCELED = '57014';
+
+/** What a job may do besides its statements: append audit events, recorded once per batch. */
+export interface BatchScope {
+  audit(input: AuditInput): void;
+}
+
+export type WalletJob<T> = (trx: Knex.Transaction, scope: BatchScope) => Promise<T>;
+
+interface Pending {
+  work: WalletJob<unknown>;
+  deadline: number;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface WalletBatcherStats {
+  batches: number;
+  jobs: number;
+  largestBatch: number;
+  isolatedRetries: number;
+}
+
+const busy = (walletId: string, reason: string, cause?: unknown) =>
+  new AppError('WALLET_BUSY', 'The wallet is busy; nothing was committed, retry', { walletId, reason }, cause === undefined ? undefined : { cause });
+
+class DeadlinePassed extends Error {}
+
+export class WalletBatcher {
+  private readonly queues = new Map<string, { jobs: Pending[]; running: boolean }>();
+  readonly stats: WalletBatcherStats = { batches: 0, jobs: 0, largestBatch: 0, isolatedRetries: 0 };
+
+  constructor(
+    private readonly opts: { maxBatch?: number; gate?: WalletGate } = {},
+  ) {}
+
+  /**
+   * Runs `work` on `walletId`'s behalf in a (possibly shared) transaction on `db`. When `db`
+   * already is a transaction (an Idempotency-Key wrapper), `work` joins it and its audit events
+   * are recorded at once: the outer transaction owns the commit.
+   */
+  async run<T>(db: Db, walletId: string, bounds: MoneyBounds, work: WalletJob<T>): Promise<T> {
+    if (isTransaction(db)) {
+      const events: AuditInput[] = [];
+      const result = await work(db, { audit: (e) => void events.push(e) });
+      await recordAudits(db, events);
+      return result;
+    }
+    const deadline = bounds.deadline ?? Date.now() + DEFAULT_BUDGET_MS;
+    if (Date.now() >= deadline) throw busy(walletId, 'deadline');
+    // One queue per (database, wallet): tests run several databases in one process.
+    const key = `${dbKey(db as Knex)}\u0000${walletId}`;
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = { jobs: [], running: false }));
+    const queue = q;
+    return new Promise<T>((resolve, reject) => {
+      queue.jobs.push({ work: work as WalletJob<unknown>, deadline, resolve: resolve as (v: unknown) => void, reject });
+      if (!queue.running) void this.drain(db as Knex, walletId, key, queue);
+    });
+  }
+
+  private async drain(db: Knex, walletId: string, key: string, queue: { jobs: Pending[]; running: boolean }): Promise<void> {
+    queue.running = true;
+    try {
+      while (queue.jobs.length > 0) {
+        const now = Date.now();
+        const batch: Pending[] = [];
+        while (queue.jobs.length > 0 && batch.length < (this.opts.maxBatch ?? 64)) {
+          const p = queue.jobs.shift()!;
+          if (now >= p.deadline) p.reject(busy(walletId, 'queue'));
+          else batch.push(p);
+        }
+        if (batch.length === 0) continue;
+        const retry = await this.runBatch(db, walletId, batch);
+        if (retry.length) queue.jobs.unshift(...retry);
+      }
+    } finally {
+      queue.running = false;
+      if (queue.jobs.length === 0) this.queues.delete(key);
+    }
+  }
+
+  /** Runs one batch; answers the jobs to run again (those whose neighbours' deadline passed). */
+  private async runBatch(db: Knex, walletId: string, batch: Pending[]): Promise<Pending[]> {
+    this.stats.batches++;
+    this.stats.jobs += batch.length;
+    if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
+    const first = Math.min(...batch.map((p) => p.deadline));
+    const last = Math.max(...batch.map((p) => p.deadline));
+    let release: () => void;
+    try {
+      release = await (this.opts.gate ?? walletGate).acquire(walletId, first);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return [];
+    }
+    let committing = false;
+    let results: unknown[] = [];
+    try {
+      await db.transaction(async (trx) => {
+        const left = Math.max(1, last - Date.now());
+        await trx.raw(`select set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)`, [
+          `${Math.min(DEFAULT_LOCK_TIMEOUT_MS, Math.max(1, first - Date.now()))}ms`,
+          `${left}ms`,
+        ]);
+        const events: AuditInput[] = [];
+        const scope: BatchScope = { audit: (e) => void events.push(e) };
+        results = [];
+        for (const p of batch) results.push(await p.work(trx, scope));
+        await recordAudits(trx, events);
+        // Never commit for a caller that has given up.
+        if (batch.some((p) => Date.now() >= p.deadline)) throw new DeadlinePassed();
+        committing = true;
+      });
+    } catch (err) {
+      if (err instanceof DeadlinePassed) {
+        const t = Date.now();
+        const keep: Pending[] = [];
+        for (const p of batch) (t >= p.deadline ? p.reject(busy(walletId, 'deadline')) : keep.push(p));
+        return keep;
+      }
+      const state = sqlState(err);
+      if (!committing && state === SQLSTATE.LOCK_NOT_AVAILABLE) return this.failAll(batch, busy(walletId, 'lock_timeout', err));
+      if (!committing && state === QUERY_CANCELED) return this.failAll(batch, busy(walletId, 'statement_timeout', err));
+      if (!committing && batch.length > 1) {
+        // Nothing of the batch committed: run each alone so only the bad one fails.
+        this.stats.isolatedRetries++;
+        release!();
+        release = () => {};
+        for (const p of batch) await this.runBatch(db, walletId, [p]);
+        return [];
+      }
+      return this.failAll(batch, err);
+    } finally {
+      release!();
+    }
+    batch.forEach((p, i) => p.resolve(results[i]));
+    return [];
+  }
+
+  private failAll(batch: Pending[], err: unknown): Pending[] {
+    for (const p of batch) p.reject(err);
+    return [];
+  }
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+function dbKey(db: Knex): number {
+  const client = (db as unknown as { client: object }).client;
+  let id = ids.get(client);
+  if (id === undefined) ids.set(client, (id = ++nextId));
+  return id;
+}
+
+/** The process's batcher (one per Control Plane process, like the wallet gate). */
+export const walletBatcher = new WalletBatcher();
