@@ -115,3 +115,17 @@ export function idAttributes(fields: Record<string, unknown>): Attributes {
   for (const [k, name] of Object.entries(map)) if (typeof fields[k] === 'string') out[name] = fields[k] as string;
   return out;
 }
+
+/** Runs `work` in a child span of the active one (a model or tool call); errors mark the span. */
+export async function inSpan<T>(service: string, name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
+  return tracerFor(service).startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await work();
+    } catch (err) {
+      span.setStatus({ code: 2, message: (err as { code?: string }).code });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}

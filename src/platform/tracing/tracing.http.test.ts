@@ -39,12 +39,13 @@ test('one run is one trace: gateway run span → control plane and runner spans,
   const trace = await waitFor('spans of every service', async () => {
     await flushTracing();
     const t = receiver.spans.filter((s) => s.traceId === root.traceId);
-    return ['gateway', 'control-plane', 'runner'].every((svc) => t.some((s) => s.service === svc)) ? t : undefined;
+    return ['gateway', 'control-plane', 'runner'].every((svc) => t.some((s) => s.service === svc)) && t.some((s) => s.name === 'model') ? t : undefined;
   }, 10_000);
   const names = trace.map((s) => `${s.service}:${s.name}`);
   assert.ok(names.includes('control-plane:control-plane authorizeBudget'), names.join(', '));
   assert.ok(names.includes('control-plane:control-plane settleReservation'), names.join(', '));
   assert.ok(names.some((n) => n.startsWith('runner:runner ')), names.join(', '));
+  assert.ok(names.includes('runner:model'), `the model call is a span: ${names.join(', ')}`);
   const ids = new Set(trace.map((s) => s.spanId));
   for (const s of trace) if (s !== root) assert.ok(s.parentSpanId && ids.has(s.parentSpanId), `${s.service}:${s.name} hangs under the run`);
   const authorize = trace.find((s) => s.name === 'control-plane authorizeBudget')!;
