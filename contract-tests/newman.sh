@@ -86,6 +86,7 @@ node node_modules/newman/bin/newman.js run "$collection" \
   --env-var "RUNNER_JWT=$(token --service runner)" \
   --env-var "PROVISIONER_JWT=$(token --service provisioner)" \
   --env-var "OPERATOR_JWT=$(token --user ops@example.com --roles platform-operator)" \
+  --env-var "USER_OPERATOR_JWT=$(token --user newman@example.com --roles platform-operator)" \
   --env-var "PUBLISHER_JWT=$(token --user publisher@example.com --roles publisher-admin)" \
   --env-var "VAULT_ADDR=$VAULT_ADDR" --env-var "VAULT_TOKEN=$VAULT_TOKEN" --env-var "VAULT_UNSEAL_KEY=$(field vaultUnsealKey)" \
   --env-var "UPSTREAM=$(field upstream)" \

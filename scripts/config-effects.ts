@@ -5,7 +5,8 @@
  * `x-effect`, which is one of:
  *
  *   test:<file>[,<file>…]   proven by these tests to change a run, an answer, a limit or a bill:
- *                           each file exists, is a *.test.ts, and names the property;
+ *                           each file exists, is a *.test.ts, and names the property (as
+ *                           written, or in words: `includedCredits` or "included credits");
  *   desired-state:<Kind>    shapes desired state only: rendered into that manifest kind (one of
  *                           the capability's provisioning.kinds) for whatever reads it there;
  *   listing:<file>          (plan fields only) shown to buyers by that file and applied nowhere
@@ -35,7 +36,9 @@ function checkMark(where: string, name: string, effect: unknown, kinds: readonly
   const m = typeof effect === 'string' ? MARK.exec(effect) : null;
   if (!m) return [`${where}: x-effect ${JSON.stringify(effect)} is neither test:<file.test.ts,…> nor desired-state:<Kind>`];
   if (m[4]) return kinds.includes(m[4]) ? [] : [`${where}: desired-state:${m[4]} is not one of the kinds it provisions (${kinds.join(', ')})`];
-  const word = new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
+  // Named as written (`includedCredits`) or in words (`included credits`).
+  const words = name.split(/(?<=[a-z0-9])(?=[A-Z])/).map((w) => w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const word = new RegExp(`\\b(${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}|${words.join('[\\s*/-]+')})\\b`, 'i');
   return m[2]!.split(',').flatMap((file) => {
     const text = readFile(file);
     if (text === undefined) return [`${where}: x-effect names ${file}, which does not exist`];

@@ -5,7 +5,7 @@ import type { ConfigIssue } from '../../src/capabilities/handler-types';
 import { pointer } from '../../src/capabilities/issues';
 import { instanceObject } from '../../src/capabilities/manifest';
 import { meterBy } from '../../src/capabilities/metering-rule';
-import { checkInput, checkOutput, streamFilter } from './policy';
+import { checkInput, checkOutput, checkToolCall, streamFilter } from './policy';
 import { parseTopic, type BlockedTopic } from './topics';
 
 export { parseTopic, type BlockedTopic };
@@ -34,7 +34,9 @@ function topicProblem(topic: string): string | undefined {
  * Desired state: a GuardrailPolicy with the topics parsed into phrases and regexes. Not metered.
  * Run time (policy.ts): beforeRun refuses or masks the input before the hold (so the model and
  * the stored history only ever see the masked text); afterRun refuses, masks and cuts the
- * output; outputStream does the same to a stream, holding back a window so nothing blocked is sent.
+ * output; outputStream does the same to a stream, holding back a window so nothing blocked is sent;
+ * onToolCall (connector gateway) refuses a tool call whose input has a blocked topic, or personal
+ * data under `block`.
  */
 export const guardrailsPolicy: GuardrailsPolicyHandler = {
   validate(config) {
@@ -74,5 +76,8 @@ export const guardrailsPolicy: GuardrailsPolicyHandler = {
   },
   outputStream(ctx) {
     return streamFilter(withDefaults(meta.id, ctx.config));
+  },
+  onToolCall(call, ctx) {
+    return checkToolCall(withDefaults(meta.id, ctx.config), call.input);
   },
 };

@@ -35,11 +35,11 @@ const INJECTION = [
 
 const PROFANITY = /\b(fuck\w*|shit\w*|bitch\w*|bastard\w*|asshole\w*|cunt\w*|dickhead\w*|motherfuck\w*)\b/gi;
 
-export function refusal(config: Config, rule: string, stage: 'input' | 'output', details: Record<string, unknown> = {}): Refusal {
+export function refusal(config: Config, rule: string, stage: 'input' | 'output' | 'tool_call', details: Record<string, unknown> = {}): Refusal {
   return { refuse: { rule, message: config.refusalMessage ?? "I can't help with that request.", details: { stage, ...details } } };
 }
 
-function checkTopics(config: Config, text: string, stage: 'input' | 'output'): Refusal | undefined {
+function checkTopics(config: Config, text: string, stage: 'input' | 'output' | 'tool_call'): Refusal | undefined {
   const hit = topicMatchers(config).find((m) => m.re.test(text));
   return hit ? refusal(config, hit.rule, stage) : undefined;
 }
@@ -129,4 +129,20 @@ export function streamFilter(config: Config): OutputStreamFilter {
       return emit(seen.length);
     },
   };
+}
+
+/**
+ * A tool call's input (as JSON) under the same rules as the model's input: a blocked topic
+ * refuses it, and so does personal data under `piiRedaction: block` (a tool's arguments cannot be
+ * masked without changing what it does, so `mask` lets them through).
+ */
+export function checkToolCall(config: Config, input: Record<string, unknown>): Refusal | undefined {
+  const text = JSON.stringify(input);
+  const topic = checkTopics(config, text, 'tool_call');
+  if (topic) return topic;
+  if (config.piiRedaction === 'block') {
+    const found = findPii(text);
+    if (found.length) return refusal(config, `pii:${found[0]!.kind}`, 'tool_call', { kinds: [...new Set(found.map((f) => f.kind))] });
+  }
+  return undefined;
 }

@@ -5,6 +5,7 @@ import type { ConfigIssue, Manifest } from '../../src/capabilities/handler-types
 import { pointer } from '../../src/capabilities/issues';
 import { connectorSecret, instanceObject } from '../../src/capabilities/manifest';
 import { meterBy } from '../../src/capabilities/metering-rule';
+import { handoverTrigger } from './triggers';
 
 /** Providers that authenticate with a connector binding's credential. */
 const HELPDESKS = new Set(['zendesk', 'freshdesk', 'intercom']);
@@ -18,6 +19,8 @@ const HELPDESKS = new Set(['zendesk', 'freshdesk', 'intercom']);
  * - some trigger must be able to fire (user request, keywords or low confidence);
  * - keywords are unique (case-insensitively) and not blank.
  * Desired state: a HandoverPolicy, plus an ExternalSecret for the binding if there is one.
+ * Run time: beforeRun (gateway) answers the configured hand-over message instead of the model
+ * when a trigger fires (triggers.ts), metered as one `handovers`.
  */
 export const humanHandover: HumanHandoverHandler = {
   validate(config) {
@@ -71,7 +74,10 @@ export const humanHandover: HumanHandoverHandler = {
     return secret ? [policy, secret.manifest] : [policy];
   },
   meter: meterBy(meta.dimensions),
-  beforeRun() {
-    return undefined;
+  beforeRun(input, ctx) {
+    const c = withDefaults(meta.id, ctx.config);
+    if (!handoverTrigger(c, input.text)) return undefined;
+    // The configured message answers instead of the model; the hand-over is metered (handovers).
+    return { answer: { text: c.handoverMessage!, usage: { handovers: 1 } } };
   },
 };

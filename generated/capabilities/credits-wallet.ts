@@ -12,9 +12,9 @@ export interface CreditsWalletConfig {
   maxCreditsPerRun?: number;
   lowBalanceThreshold?: number;
   /**
-   * `block` refuses runs when credits are short; `allow_overage` lets a run finish past its budget (never below zero).
+   * `block` refuses runs when credits are short; `allow_overage` lets a run finish past its budget (never below zero); `suspend` refuses like `block` and, once the wallet is at zero, pauses the instance until credits come in (a top-up resumes it).
    */
-  depletionPolicy?: 'block' | 'allow_overage';
+  depletionPolicy?: 'block' | 'allow_overage' | 'suspend';
   notifyOnLowBalance?: boolean;
 }
 

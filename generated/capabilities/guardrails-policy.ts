@@ -24,7 +24,7 @@ export interface GuardrailsPolicyConfig {
 export type GuardrailsPolicyDimension = never;
 
 /** Run-time hooks the handler implements (registry: hooks). */
-export type GuardrailsPolicyHooks = "beforeRun" | "afterRun" | "outputStream";
+export type GuardrailsPolicyHooks = "beforeRun" | "afterRun" | "outputStream" | "onToolCall";
 
 /** The handler `capabilities/guardrails_policy/handler.ts` implements. */
 export type GuardrailsPolicyHandler = CapabilityHandler<GuardrailsPolicyConfig, GuardrailsPolicyDimension, GuardrailsPolicyHooks>;
@@ -38,7 +38,8 @@ export const guardrailsPolicyMeta = {
   "hooks": [
     "beforeRun",
     "afterRun",
-    "outputStream"
+    "outputStream",
+    "onToolCall"
   ],
   "settableBy": {}
 } as const;

@@ -863,7 +863,7 @@ export const operations = {
   queryKnowledgeBase: {"method":"post","path":"/rag/knowledge-bases/{kbId}/query","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","service:runner"],"idempotency":null,"successStatus":[200]},
   receiveArgocdNotification: {"method":"post","path":"/integrations/argocd/notifications","security":[["argocdWebhookAuth"]],"roles":["service:argocd"],"idempotency":null,"successStatus":[200]},
   receiveSaleorOrderPaid: {"method":"post","path":"/integrations/saleor/order-paid","security":[["bearerAuth"]],"roles":["service:provisioner"],"idempotency":"required","successStatus":[201]},
-  receiveTriggerWebhook: {"method":"post","path":"/triggers/{triggerId}/webhook","security":[],"roles":["public"],"idempotency":null,"successStatus":[202]},
+  receiveTriggerWebhook: {"method":"post","path":"/triggers/{triggerId}/webhook","security":[],"roles":["trigger-webhook"],"idempotency":null,"successStatus":[202]},
   removeOrgMember: {"method":"delete","path":"/orgs/{orgId}/members/{userId}","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[204]},
   resumeInstance: {"method":"post","path":"/instances/{instanceId}/resume","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[200]},
   revokeApiKey: {"method":"post","path":"/projects/{projectId}/api-keys/{keyId}/revoke","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},

@@ -12,7 +12,7 @@ import type { Caller } from '../platform/http/handler-types';
 /** The operation whose permission makes a caller an author, who sees what is not on sale. */
 export const AUTHORING_OPERATION = 'updateOffering';
 
-/** The actor recorded on catalog changes. */
-export function actorOf(caller: Caller | undefined): string | null {
+/** The subject recorded as the author of a catalog change (null for the system). */
+export function authorSubject(caller: Caller | undefined): string | null {
   return caller ? caller.subject : null;
 }

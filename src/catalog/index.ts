@@ -11,7 +11,7 @@ import type { ObjectStore } from '../storage/object-store';
 import { registryCertifier, type Certifier } from './certifier';
 import type { CatalogEnv } from './env';
 
-export { actorOf, AUTHORING_OPERATION } from './access';
+export { authorSubject, AUTHORING_OPERATION } from './access';
 export { TRANSITIONS, PUBLICLY_LISTED, PUBLICLY_VISIBLE, assertTransition, allowedTransitions } from './lifecycle';
 export { searchOfferings, toTsquery, DEFAULT_LIMIT, MAX_LIMIT } from './search';
 export { createOffering, getOffering, updateOffering, transitionOffering } from './offerings';

@@ -12,13 +12,16 @@
  *    timeout, which already used the call's budget); write
  *    tools never (an explicit `kind: write` makes a read tool a write); upstream 5xx after the
  *    attempts → 502, timeout → 504;
- * 5. one structured audit line per call and the `onToolCall` hook — never the secret. Any echo of
+ * 5. (after 2, before 3) the instance's capabilities' onToolCall hooks (src/capabilities/hooks/run-hooks.ts) may
+ *    refuse the call (403 POLICY_DENIED naming the capability), before the secret is read;
+ * 6. one structured audit line per call and the `onToolCall` hook — never the secret. Any echo of
  *    the credential in the upstream's answer is redacted before it is returned.
  */
 import type { ToolCallRecordLike } from '../audit';
 import type { Entitlements } from '../../generated/control-plane/types';
 import type { ToolInvokeRequest, ToolInvokeResult, ToolPolicy } from '../../generated/connector-gateway/types';
 import { connectorType, type CredentialInjection } from '../connectors/catalog';
+import { runToolCallHooks } from '../capabilities/hooks/run-hooks';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
 import type { Logger } from '../platform/logger';
@@ -190,6 +193,8 @@ export class ToolService {
     record.host = host;
     // Host allow-list before the secret is ever read (executeHttp checks it again per hop).
     checkTarget(input.url, policy.allowedHosts);
+    // The instance's capabilities may refuse the call (onToolCall hooks, e.g. guardrails), also before the secret.
+    await runToolCallHooks(ent, { tool: req.tool, bindingId: req.bindingId, input }, req.runId);
 
     let secret: SecretData;
     try {

@@ -142,7 +142,8 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
   if (!row) throw instanceNotFound();
   assertAction(input.action, row.state);
   const now = env.now?.() ?? new Date();
-  const patch: Record<string, unknown> = { generation: row.generation + 1, updated_at: now };
+  // Any day-2 action is the org's own decision: a credit no longer resumes the instance by itself.
+  const patch: Record<string, unknown> = { generation: row.generation + 1, updated_at: now, suspended_for_credits: false };
   const to = stateAfter(input.action, row.state);
   if (to !== row.state) patch.state = to;
   if (to === 'terminated') patch.terminated_at = now;

@@ -19,6 +19,7 @@
  * settleRun / voidRun: the charge (never more than the hold) or the release, and the run record
  * finished in the same transaction — history and money never disagree.
  */
+import { suspendForCredits } from './depletion';
 import type { Knex } from 'knex';
 import type { AuditActor } from '../audit';
 import { meterInstanceUsage } from '../billing/metering';
@@ -158,9 +159,12 @@ export async function authorizeRun(db: Knex, input: AuthorizeRunInput, deps: Run
     }
     const hold = holdFor(limits, available);
     if (hold === undefined) {
+      // An empty wallet under `suspend` takes the instance off the gateway until a credit comes in.
+      const suspended = limits.depletionPolicy === 'suspend' && balance === 0 && (await suspendForCredits(trx, inst.id, inst.wallet_id, now));
       return reject(new AppError('INSUFFICIENT_CREDITS', 'Not enough credits available for this run', {
         instanceId: inst.id, walletId: inst.wallet_id, balance, available: Math.max(0, available), requiredBudget: admissionFloor(limits),
         maxCreditsPerRun: limits.maxCreditsPerRun, estimatedBudgetPerRun: limits.estimatedBudgetPerRun, depletionPolicy: limits.depletionPolicy,
+        ...(suspended ? { suspended: true } : {}),
       }));
     }
     const [o] = await executeBatch(trx, [authorizeOp({ walletId: inst.wallet_id, instanceId: inst.id, runId: input.runId, amount: hold, ttlSeconds: input.ttlSeconds })], { deps: deps.money, eventsDb: db, now });

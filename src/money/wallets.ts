@@ -8,6 +8,7 @@
  * `balance = sum(ledger.amount)` holds at every commit.
  */
 import { AppError, notFound } from '../platform/errors';
+import { resumeSuspendedForCredits } from './depletion';
 import { newId } from '../platform/ids';
 import { afterCommit, inTransaction, one, rows, sqlState, SQLSTATE, type Db } from '../db/tx';
 import {
@@ -291,6 +292,10 @@ export async function topUp(db: Db, input: TopUpInput, deps?: MoneyDeps): Promis
   if (!r) throw notFound('Wallet');
   const { entry_id, ...w } = r;
   lowBalanceTransition(db, deps, { balance: w.balance - amount, threshold: w.low_balance_threshold }, w, now);
+  // Credits in: instances suspended because this wallet ran dry (depletionPolicy: suspend) resume.
+  if (await one(db, 'select 1 as x from instances where wallet_id = ? and suspended_for_credits limit 1', [walletId])) {
+    await inTransaction(db, (trx) => resumeSuspendedForCredits(trx, walletId, now));
+  }
   return {
     ledgerEntryId: entry_id,
     seq: w.last_seq,

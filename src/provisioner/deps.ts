@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Identity } from '../auth/identity';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
-import { createCatalogResolver, createControlPlaneClient } from './cp-client';
+import { createCatalogResolver, createOrderPaidClient } from './order-paid-client';
 import { createDeadLetterStore } from './dead-letters';
 import { createInboxStore } from './inbox';
 import { createInboxWorker, type InboxWorker } from './inbox-worker';
@@ -67,7 +67,7 @@ export function createProvisionerDeps(base: { config: Config; log: Logger; db: K
     fetchJwks: o.fetchJwks,
   });
   const provisioner = createProvisioner({
-    client: createControlPlaneClient({ baseUrl: controlPlaneUrl, tokens: o.tokens ?? provisionerTokenSource(config, base.identity, o.fetch), fetch: o.fetch }),
+    client: createOrderPaidClient({ baseUrl: controlPlaneUrl, tokens: o.tokens ?? provisionerTokenSource(config, base.identity, o.fetch), fetch: o.fetch }),
     catalog: createCatalogResolver({ baseUrl: controlPlaneUrl, fetch: o.fetch }),
     deadLetters: createDeadLetterStore(base.db),
     inbox: createInboxStore(base.db),

@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { openTestDb, type TestDb } from '../../test/support/db';
 import { createLogger } from '../platform/logger';
 import type { TokenSource } from '../auth/token-source';
-import { createCatalogResolver, createControlPlaneClient } from './cp-client';
+import { createCatalogResolver, createOrderPaidClient } from './order-paid-client';
 import { createDeadLetterStore } from './dead-letters';
 import { createInboxStore, type InboxStore } from './inbox';
 import { createInboxWorker } from './inbox-worker';
@@ -52,7 +52,7 @@ beforeEach(async () => {
   await db.db('provisioner_inbox').delete();
   inbox = createInboxStore(db.db, now);
   provisioner = createProvisioner({
-    client: createControlPlaneClient({ baseUrl: () => cp.url, tokens }),
+    client: createOrderPaidClient({ baseUrl: () => cp.url, tokens }),
     catalog: createCatalogResolver({ baseUrl: () => cp.url }),
     deadLetters: createDeadLetterStore(db.db, now),
     inbox,

@@ -24,7 +24,7 @@ import type { OrderPaidResult } from '../../generated/control-plane/types';
 import type { DeadLetter } from '../../generated/provisioner/types';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
-import { type AttemptOutcome, type ControlPlaneClient, deliverLine, RETRY_DELAYS_MS } from './cp-client';
+import { type AttemptOutcome, type OrderPaidClient, deliverLine, RETRY_DELAYS_MS } from './order-paid-client';
 import type { DeadLetterResolution, DeadLetterStore } from './dead-letters';
 import { emptyLine, type InboxError, type InboxRecord, type InboxStatus, type InboxStore, type LineState } from './inbox';
 import { type CatalogResolver, idempotencyKeyFor, type LineSource, mapLine } from './order';
@@ -62,7 +62,7 @@ export const DEFAULT_SCHEDULE: DeliverySchedule = {
 };
 
 export interface ProvisionerOptions {
-  client: ControlPlaneClient;
+  client: OrderPaidClient;
   deadLetters: DeadLetterStore;
   inbox: InboxStore;
   catalog?: CatalogResolver;

@@ -7,7 +7,48 @@ const ORDER = 'T3JkZXI6bmV3bWFu';
 const line = (lineId: string) => ({ saleorApiUrl: SALEOR_API_URL, orderId: ORDER, lineId, buyer: { email: 'newman@example.com' }, kind: 'credit_pack', creditsAmount: 250, quantity: 1, sku: 'credits:250' });
 const key = (lineId: string) => orderLineKey(SALEOR_API_URL, ORDER, lineId);
 
-export default folder('07 - Commerce', 'A paid Saleor order line reaches the control plane (T1) exactly once (T9); only the provisioner may report it; an unsigned webhook is refused.', [
+const PRO_LINE = 'T3JkZXJMaW5lOjk=';
+const proLine = { saleorApiUrl: SALEOR_API_URL, orderId: ORDER, lineId: PRO_LINE, buyer: { email: 'newman@example.com' }, kind: 'instance', offeringVersionId: '{{OFFERING_VERSION_ID}}', planId: 'pro', quantity: 1, sku: 'support-assistant:pro' };
+
+export default folder('07 - Commerce', 'A paid Saleor order line reaches the control plane (T1) exactly once (T9); only the provisioner may report it; an unsigned webhook is refused; a buyer starts only trial plans, and buying Pro upgrades their trial instance in place with its included credits, once.', [
+  request({
+    name: 'A buyer cannot start a paid plan → 403 PLAN_REQUIRES_PURCHASE',
+    call: 'POST /instances',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    idempotencyKey: 'newman-{{ORG_ID}}-pro-without-purchase',
+    body: { projectId: '{{PROJECT_ID}}', offeringVersionId: '{{OFFERING_VERSION_ID}}', planId: 'pro' },
+    status: 403,
+    error: 'PLAN_REQUIRES_PURCHASE',
+  }),
+  request({
+    name: 'Buying Pro upgrades the trial instance in place (provisioner → control plane)',
+    call: 'POST /integrations/saleor/order-paid',
+    service: 'control-plane',
+    token: 'PROVISIONER_JWT',
+    idempotencyKey: key(PRO_LINE),
+    body: proLine,
+    status: 201,
+    checks: [['the same instance, now on Pro', "pm.expect(body.kind).to.eql('instance'); pm.expect(body.instance.id).to.eql(v('INSTANCE_ID')); pm.expect(body.instance.planId).to.eql('pro');"]],
+  }),
+  request({
+    name: 'The same Pro line again: replayed, credits granted once',
+    call: 'POST /integrations/saleor/order-paid',
+    service: 'control-plane',
+    token: 'PROVISIONER_JWT',
+    idempotencyKey: key(PRO_LINE),
+    body: proLine,
+    status: 201,
+    checks: [['replayed, same instance', "pm.expect(res.headers.get('Idempotent-Replayed')).to.eql('true'); pm.expect(body.instance.id).to.eql(v('INSTANCE_ID'));"]],
+  }),
+  request({
+    name: 'Pro\'s included credits are one grant on the wallet',
+    call: 'GET /wallets/{{WALLET_ID}}/ledger?limit=200',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    status: 200,
+    checks: [['one plan grant', "const g = body.items.filter((e) => e.reference && e.reference.startsWith('plan:')); pm.expect(g.length).to.eql(1); pm.expect(g[0].kind).to.eql('grant'); pm.expect(g[0].creditType).to.eql('granted');"]],
+  }),
   request({
     name: 'T1: order paid — credit pack for the buyer (provisioner → control plane)',
     call: 'POST /integrations/saleor/order-paid',

@@ -21,14 +21,25 @@ const hits = (path: string, n: number, name: string): Parameters<typeof request>
 export default folder('09 - Connectors', 'T6 end to end (bind → call → revoke → refused), T10 (a write tool is never retried, a read tool is), T11 (Vault sealed → the call fails closed), on an instance of the publisher\'s tool agent.', [
   request({ name: 'Connector gateway health', call: 'GET /healthz', service: 'connector-gateway', direct: 'probes are not part of the spec', status: 200 }),
   request({
-    name: 'Buy the tool agent with a tool policy (orders API on 127.0.0.1)',
+    name: 'Start the tool agent with a tool policy (orders API on 127.0.0.1; private networks are set by a platform operator)',
     call: 'POST /instances',
     service: 'control-plane',
-    token: 'USER_JWT',
+    token: 'USER_OPERATOR_JWT',
     idempotencyKey: 'newman-{{ORG_ID}}-tools-1',
     body: { projectId: '{{PROJECT_ID}}', offeringVersionId: '{{TOOLS_VERSION_ID}}', planId: 'starter', name: 'Newman tools', configOverrides: { tool_connectors: TOOLS } },
     status: 201,
     saves: { TOOLS_INSTANCE_ID: 'body.id' },
+  }),
+  request({
+    name: 'A buyer may not open private networks → 422 CONFIG_FIELD_LOCKED',
+    call: 'POST /instances',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    idempotencyKey: 'newman-{{ORG_ID}}-tools-locked-1',
+    body: { projectId: '{{PROJECT_ID}}', offeringVersionId: '{{TOOLS_VERSION_ID}}', planId: 'starter', name: 'Newman tools (buyer)', configOverrides: { tool_connectors: TOOLS } },
+    status: 422,
+    error: 'CONFIG_FIELD_LOCKED',
+    checks: [['the locked field is named', "pm.expect(body.error.details.capability).to.eql('tool_connectors'); pm.expect(body.error.details.field).to.eql('/allowedHosts');"]],
   }),
   request({
     name: 'Wait until the tool agent is active',

@@ -16,7 +16,7 @@ import { AppError } from '../../platform/errors';
 import { withDefaults } from '../config-defaults';
 import { capabilityRegistry } from '../registry';
 import {
-  isAnswer, isRefusal, type HookName, type HookServices, type OutputStreamFilter, type Refusal, type RunHookContext, type RunHooks,
+  isAnswer, isRefusal, type HookName, type HookServices, type OutputStreamFilter, type Refusal, type RunHookContext, type RunHooks, type ToolCallView,
 } from '../hook-types';
 
 export interface RunFacts {
@@ -28,6 +28,8 @@ export interface RunFacts {
   channel: 'user' | 'api_key' | 'widget' | 'trigger';
   history?: RunHookContext<unknown>['history'];
   services?: HookServices;
+  /** The handlers to call (tests replace them; default: generated/capabilities/handler-registry). */
+  handlers?: Record<string, unknown>;
 }
 
 interface Hooked {
@@ -37,7 +39,7 @@ interface Hooked {
 }
 
 /** The instance's capabilities that implement `hook`, in calling order. */
-export function hookedCapabilities(ent: Pick<Entitlements, 'capabilities' | 'config'>, hook: HookName, order: 'input' | 'output' = 'input'): Hooked[] {
+export function hookedCapabilities(ent: Pick<Entitlements, 'capabilities' | 'config'>, hook: HookName, order: 'input' | 'output' = 'input', handlers: Record<string, unknown> = capabilityHandlers): Hooked[] {
   const reg = capabilityRegistry();
   const list = reg.capabilities.filter((c) => c.hooks.includes(hook) && ent.capabilities.includes(c.id));
   const governance = list.filter((c) => c.layer === 'governance');
@@ -46,7 +48,7 @@ export function hookedCapabilities(ent: Pick<Entitlements, 'capabilities' | 'con
   return ordered.map((c) => ({
     id: c.id,
     config: withDefaults(c.id, (ent.config[c.id] ?? {}) as Record<string, unknown>),
-    hooks: (capabilityHandlers as Record<string, unknown>)[c.id] as Partial<RunHooks<any>>,
+    hooks: handlers[c.id] as Partial<RunHooks<any>>,
   }));
 }
 
@@ -72,6 +74,8 @@ export function refusedBy(capability: string, r: Refusal): AppError {
   return new AppError('GUARDRAIL_BLOCKED', r.refuse.message, { capability, rule: r.refuse.rule, ...(r.refuse.details ?? {}) });
 }
 
+const call_ = <T>(h: Hooked, hook: HookName, f: () => T | Promise<T>) => call(h, hook, f);
+
 async function call<T>(h: Hooked, hook: HookName, f: () => T | Promise<T>): Promise<T> {
   try {
     return await f();
@@ -90,7 +94,7 @@ export interface BeforeRunOutcome {
 /** beforeRun of every hooked capability, in order; throws the refusal or the failure. */
 export async function runBeforeHooks(ent: Pick<Entitlements, 'capabilities' | 'config'>, text: string, facts: RunFacts): Promise<BeforeRunOutcome> {
   const out: BeforeRunOutcome = { text, instructions: [] };
-  for (const h of hookedCapabilities(ent, 'beforeRun')) {
+  for (const h of hookedCapabilities(ent, 'beforeRun', 'input', facts.handlers)) {
     const r = await call(h, 'beforeRun', () => h.hooks.beforeRun!({ text: out.text }, contextOf(h, facts)));
     if (!r) continue;
     if (isRefusal(r)) throw refusedBy(h.id, r);
@@ -107,7 +111,7 @@ export async function runBeforeHooks(ent: Pick<Entitlements, 'capabilities' | 'c
 /** afterRun of every hooked capability, in order: the output text as it may be answered and stored. */
 export async function runAfterHooks(ent: Pick<Entitlements, 'capabilities' | 'config'>, text: string, facts: RunFacts): Promise<string> {
   let out = text;
-  for (const h of hookedCapabilities(ent, 'afterRun', 'output')) {
+  for (const h of hookedCapabilities(ent, 'afterRun', 'output', facts.handlers)) {
     const r = await call(h, 'afterRun', () => h.hooks.afterRun!({ text: out }, contextOf(h, facts)));
     if (!r) continue;
     if (isRefusal(r)) throw refusedBy(h.id, r);
@@ -122,7 +126,7 @@ export async function runAfterHooks(ent: Pick<Entitlements, 'capabilities' | 'co
  */
 export function outputStreamChain(ent: Pick<Entitlements, 'capabilities' | 'config'>, facts: RunFacts): { push(chunk: string): string; end(): string } | null {
   const stages: { id: string; f: OutputStreamFilter }[] = [];
-  for (const h of hookedCapabilities(ent, 'outputStream', 'output')) {
+  for (const h of hookedCapabilities(ent, 'outputStream', 'output', facts.handlers)) {
     try {
       stages.push({ id: h.id, f: h.hooks.outputStream!(contextOf(h, facts)) });
     } catch (err) {
@@ -148,4 +152,16 @@ export function outputStreamChain(ent: Pick<Entitlements, 'capabilities' | 'conf
     return through(i + 1, r, ending);
   };
   return { push: (chunk) => through(0, chunk, false), end: () => through(0, '', true) };
+}
+
+/**
+ * onToolCall of every hooked capability (connector gateway, before the secret is read): a refusal
+ * is 403 POLICY_DENIED naming the capability and rule (a tool call is refused like any other
+ * policy refusal there); a hook that throws is 502 CAPABILITY_ERROR.
+ */
+export async function runToolCallHooks(ent: Pick<Entitlements, 'capabilities' | 'config' | 'instanceId'>, call: ToolCallView, runId: string | undefined, handlers?: Record<string, unknown>): Promise<void> {
+  for (const h of hookedCapabilities(ent, 'onToolCall', 'input', handlers)) {
+    const r = await call_(h, 'onToolCall', () => h.hooks.onToolCall!(call, { config: h.config, instanceId: ent.instanceId, ...(runId ? { runId } : {}) }));
+    if (isRefusal(r)) throw new AppError('POLICY_DENIED', r.refuse.message, { capability: h.id, rule: r.refuse.rule, reason: 'capability_refused', ...(r.refuse.details ?? {}) });
+  }
 }

@@ -19,6 +19,7 @@ import * as provisionerInbox from './20261123001250_provisioner_inbox';
 import * as langflowFlows from './20261124000100_langflow_flows';
 import * as planPeriods from './20261203000100_plan_periods';
 import * as triggers from './20261203000200_triggers';
+import * as instanceCreditSuspension from './20261203000300_instance_credit_suspension';
 
 export interface Migration {
   name: string;
@@ -43,4 +44,5 @@ export const migrations: Migration[] = [
   { name: '20261124000100_langflow_flows', ...langflowFlows },
   { name: '20261203000100_plan_periods', ...planPeriods },
   { name: '20261203000200_triggers', ...triggers },
+  { name: '20261203000300_instance_credit_suspension', ...instanceCreditSuspension },
 ];

@@ -73,7 +73,7 @@ function presents(s: Subject): string | undefined {
   return s.kind === 'api-key' ? 'apiKeyAuth' : s.kind === 'service' && s.name === 'argocd' ? 'argocdWebhookAuth' : 'bearerAuth';
 }
 
-const OPEN = ['public', 'saleor-webhook', 'saleor-app-install'];
+const OPEN = ['public', 'saleor-webhook', 'saleor-app-install', 'trigger-webhook'];
 
 /** What the specs say the subject gets on the operation's first (primary) scope entry. */
 export function expected(op: TableOperation, s: Subject, tenancy: Tenancy): Expected {

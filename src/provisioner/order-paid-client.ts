@@ -44,11 +44,11 @@ export type AttemptOutcome =
   | { kind: 'accepted'; httpStatus: number; replayed: boolean; body: OrderPaidResult }
   | { kind: 'retryable' | 'final'; httpStatus: number | null; code: string; message: string };
 
-export interface ControlPlaneClient {
+export interface OrderPaidClient {
   orderPaid(request: OrderPaidRequest, opts: { idempotencyKey: string; requestId: string; signal?: AbortSignal }): Promise<AttemptOutcome>;
 }
 
-export interface ControlPlaneClientOptions {
+export interface OrderPaidClientOptions {
   /** The Control Plane's base URL (a function: in a test stack it is known only after listen). */
   baseUrl: () => string;
   tokens: TokenSource;
@@ -61,7 +61,7 @@ const catalogApi = (c: ClientConfig) => new CatalogApi(new Configuration(c));
 /** One attempt per call: the schedule above (deliverLine) owns the retries. */
 const once = (timeoutMs: number) => ({ attempts: 1, baseDelayMs: 0, timeoutMs, retryStatus: new Set<number>() });
 
-export function createControlPlaneClient(opts: ControlPlaneClientOptions): ControlPlaneClient {
+export function createOrderPaidClient(opts: OrderPaidClientOptions): OrderPaidClient {
   const timeoutMs = opts.timeoutMs ?? ATTEMPT_TIMEOUT_MS;
   const service = createServiceClient({ baseUrl: opts.baseUrl, fetch: opts.fetch, tokens: opts.tokens });
 
@@ -113,7 +113,7 @@ export interface Delivery {
  * then dead-lettered like an exhausted one.
  */
 export async function deliverLine(input: {
-  client: ControlPlaneClient;
+  client: OrderPaidClient;
   request?: OrderPaidRequest;
   map: () => Promise<OrderPaidRequest>;
   idempotencyKey: string;

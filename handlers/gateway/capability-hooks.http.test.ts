@@ -1,8 +1,11 @@
 /**
- * guardrails_policy through POST /v1/runs (Gateway → Runner → built-in offline model, whose answer
- * quotes the question): blocked topics and PII refuse the input with 422 GUARDRAIL_BLOCKED and no
- * charge; masked PII never reaches the model or the stored history; a refused output is charged
- * for the model work; maxOutputChars cuts; a stream never forwards a blocked term.
+ * The capabilities' run-time hooks through POST /v1/runs (Gateway → Runner → built-in offline
+ * model, whose answer quotes the question):
+ * - guardrails_policy: blocked topics and PII refuse the input with 422 GUARDRAIL_BLOCKED and no
+ *   charge; masked PII never reaches the model or the stored history; a refused output is charged
+ *   for the model work; maxOutputChars cuts; a stream never forwards a blocked term;
+ * - human_handover: asking for a person answers the handoverMessage instead of the model, metered
+ *   as one `handovers`, as JSON and as a stream.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -100,4 +103,31 @@ test('a stream never forwards a blocked term: the deltas stop before it and the 
   const streamed = okEvents.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
   assert.equal(streamed, done.data.output.text, 'the stream and the final answer agree');
   assert.equal(streamed.length, 30);
+});
+
+test('human_handover: "I want to talk to a human agent" answers the configured handoverMessage without the model, billed as one handover', async () => {
+  const instanceId = await activeInstance(stack, who, { configOverrides: { human_handover: { handoverMessage: 'A colleague will take over shortly.' } } });
+  const before = await wallet(stack, who);
+  const r = await run(stack, { token: who.token, instanceId, text: 'I want to talk to a human agent', body: { sessionId: 'handover-1' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.output.text, 'A colleague will take over shortly.');
+  assert.equal(r.body.output.answeredBy, 'human_handover');
+  assert.equal(r.body.usage.dimensions.handovers, 1);
+  assert.equal(r.body.usage.dimensions.tokens_out, undefined, 'no model ran');
+  assert.ok(r.body.billing.creditsCharged >= 10, 'a handover costs the registry\'s 10 credits');
+  assert.equal((await wallet(stack, who)).balance, before.balance - r.body.billing.creditsCharged);
+
+  const ordinary = await run(stack, { token: who.token, instanceId, text: 'How do I return an item?' });
+  assert.equal(ordinary.body.usage.dimensions.handovers, undefined);
+  assert.match(ordinary.body.output.text, /return an item/);
+
+  const res = await fetch(`${stack.url('gateway')}/v1/runs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${who.token}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ instanceId, input: { text: 'Can I speak with a real person?' } }),
+  });
+  const events = await readEvents(res);
+  assert.deepEqual(events.map((e) => e.event), ['start', 'delta', 'done']);
+  assert.equal(events[1]!.data.text, 'A colleague will take over shortly.');
+  assert.equal(events[2]!.data.usage.dimensions.handovers, 1);
 });
