@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { listInstanceRows } from '../../src/instances/queries';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<{ value: T; ms: number }> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<{ value: T; ms: number }> {
   const started = Date.now();
   for (;;) {
     const value = await probe();

@@ -64,7 +64,7 @@ async function count(sql: string, bindings: unknown[]): Promise<number> {
   return Number(r.rows[0].n);
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
   const started = Date.now();
   for (;;) {
     const v = await probe();

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { bundleSpec } from './bundle';
+import { applyErrorTable, loadErrorTable } from './error-responses';
 import {
   loadRegistry, REGISTRY, renderCapabilityIndex, renderCapabilityRegistry, renderCapabilitySkeleton, renderCapabilityTypes,
 } from './capabilities';
@@ -68,8 +69,10 @@ Everything here is written by \`npm run gen\` from \`specs/\`; CI fails when it 
   const bundledSpecs: Record<string, unknown> = {};
   let opCount = 0;
   const tableOps: TableOperation[] = [];
+  const errorTable = loadErrorTable();
   for (const svc of services) {
     const bundled = bundleSpec(svc.spec);
+    applyErrorTable(bundled, errorTable, svc.spec);
     bundledSpecs[svc.name] = bundled;
     tableOps.push(...tableOperations(svc.name, bundled));
     const specFile = `openapi/${svc.name}.openapi.yaml`;

@@ -108,7 +108,7 @@ async function inboxRow(order: Order, from = saleor): Promise<{ id: string; stat
   return stack.db!('provisioner_inbox').where({ saleor_api_url: from.apiUrl, order_id: order.id }).first('id', 'status', 'attempts', 'deliveries');
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 10): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000, everyMs = 10): Promise<T> {
   const started = Date.now();
   for (;;) {
     const v = await probe();

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import addFormats from 'ajv-formats';
 import Koa from 'koa';
 import { OpenAPIBackend, type Context as OpenApiContext, type Document } from 'openapi-backend';
 import { AppError, errorBody, toAppError } from '../errors';
@@ -14,6 +13,8 @@ import { createHttpMetrics } from './metrics';
 import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
 import { tracingMiddleware } from '../tracing/koa';
+import { VALIDATION_OPTIONS, validationFailed } from './request-validation';
+import { recordStatus } from './status-recorder';
 import { authorize, type ScopeResolver } from '../policy/authorize';
 import { decide, type ResolvedScope } from '../policy/engine';
 import { parseScope, type ScopeEntry } from '../policy/scope';
@@ -94,13 +95,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     definition: opts.definition,
     strict: true,
     quick: true, // validators compile on first use: start-up ~0.5 s faster per service
-    validate: true,
-    coerceTypes: true,
-    ajvOpts: { allErrors: true, strict: false },
-    customizeAjv: (ajv) => {
-      addFormats(ajv);
-      return ajv;
-    },
+    ...VALIDATION_OPTIONS,
   });
   const shutdown = new AbortController();
   const metrics = createHttpMetrics(opts.name, opts.registry);
@@ -124,13 +119,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     },
     validationFail: async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
       routed(state, c);
-      const errors = (c.validation.errors ?? []).map((e) => ({
-        path: e.instancePath.replace(/^\/requestBody/, '/body'),
-        message: e.message ?? 'is invalid',
-        keyword: e.keyword,
-        params: e.params,
-      }));
-      throw new AppError('VALIDATION_FAILED', 'Request validation failed', { errors });
+      throw validationFailed(c.validation.errors);
     },
     unauthorizedHandler: async (c: OpenApiContext, _k: Koa.Context, state: RequestState) => {
       routed(state, c);
@@ -321,6 +310,16 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
   }
 
   function checkResponse(k: Koa.Context, operationId: string) {
+    recordStatus(opts.name, operationId, k.status, k.body);
+    // Headers are checked like bodies: the operation's declared headers for this status.
+    const headerVerdict = api.validateResponseHeaders(k.response.headers as Record<string, string>, operationId, { statusCode: k.status });
+    if (headerVerdict.errors?.length) {
+      const errors = headerVerdict.errors.map((e) => ({ path: `/headers${e.instancePath}`, message: e.message }));
+      opts.log.error({ operationId, status: k.status, errors }, 'response headers do not match the spec');
+      k.status = 500;
+      k.body = errorBody(new AppError('INTERNAL', `Response headers of ${operationId} do not match the spec`, { errors }), k.response.get('X-Request-Id') || 'unknown');
+      return;
+    }
     if (typeof k.body === 'string' || k.body === null || k.body === undefined || k.body instanceof Readable) return;
     const verdict = api.validateResponse(JSON.parse(JSON.stringify(k.body)), operationId, k.status);
     if (verdict.errors?.length) {
