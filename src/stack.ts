@@ -18,6 +18,7 @@ import { createProvisionerApp } from './provisioner/app';
 import { createProvisionerDeps } from './provisioner/deps';
 import { controlPlaneRetriever, runnerTokenSource } from './rag/cp-retriever';
 import { createRunnerApp } from './runner/app';
+import { flushTracing, initTracing } from './platform/tracing';
 import { buildRunnerDeps } from './runner/build-deps';
 
 export { SERVICE_NAMES, type ServiceName } from './platform/config';
@@ -40,6 +41,8 @@ export async function startStack(
   opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex; connectorGateway?: ConnectorGatewayOverrides } = {},
 ): Promise<Stack> {
   const selected = opts.services ?? SERVICE_NAMES;
+  // Traces of every service of this process go to the configured OTLP endpoint (off without one).
+  initTracing(config.tracing);
   const identity = await createIdentity(config);
   // The runner needs it only on Langflow, for the record of which flow holds each artifact.
   const needsDb = selected.includes('control-plane') || selected.includes('provisioner') || (selected.includes('runner') && !!config.langflow);
@@ -125,6 +128,7 @@ export async function startStack(
     apps,
     async close() {
       await Promise.all(apps.map((a) => a.app.close()));
+      await flushTracing().catch(() => {});
       for (const stop of stoppers) await stop();
       await signals.close();
       if (ownsDb) await db?.destroy();

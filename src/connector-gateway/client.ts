@@ -9,6 +9,7 @@ import type { McpToolCallResult } from '../../generated/connector-gateway/types'
 import type { ErrorCode } from '../../generated/shared/types';
 import type { TokenSource } from '../auth/token-source';
 import { createHttpClient, TransportError, type HttpClient } from '../platform/service-client/http-json';
+import { inSpan } from '../platform/tracing';
 import { AppError, statusOf } from '../platform/errors';
 import type { ToolCallContext, ToolInvoker } from '../runtime/types';
 
@@ -18,6 +19,10 @@ export function connectorGatewayToolInvoker(o: { baseUrl: () => string; tokens: 
   const http = o.http ?? createHttpClient({ maxSockets: 32 });
   /** One POST with the service token (renewed once on 401); the 200 body, or the error rethrown. */
   async function post<T>(path: string, body: Record<string, unknown>, ctx: ToolCallContext, tool: string): Promise<T> {
+    // A tool call is a span of the run's trace; its traceparent takes the connector gateway's spans along.
+    return inSpan('runner', 'tool', { 'agentstore.tool': tool }, () => postOnce<T>(path, body, ctx, tool));
+  }
+  async function postOnce<T>(path: string, body: Record<string, unknown>, ctx: ToolCallContext, tool: string): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const token = await o.tokens.token();
       let res;

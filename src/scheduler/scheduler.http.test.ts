@@ -169,3 +169,40 @@ test('a trigger is the scheduler\'s to name: users and other services get 403, a
   assert.equal(noTrigger.status, 403, 'the scheduler always names the trigger');
   assert.equal((await runsOf(dee, instanceId)).length, 0);
 });
+
+test('a capability\'s onTrigger refusal starts no run and frees the schedule for its next slot', async () => {
+  const eli = await buyer(stack, 'sched-eli@example.com');
+  const instanceId = await activeInstance(stack, eli, { configOverrides: scheduled([{ name: 'refused', cron: '* * * * *', input: 'quiet please' }]) });
+  const started: string[] = [];
+  const seen: unknown[] = [];
+  let refuse = true;
+  const s = createScheduler({
+    db: stack.db!,
+    log: createLogger({ level: 'silent' }),
+    startRun: async (run) => {
+      started.push(run.text);
+      return { status: 200, runId: 'run_test000000' };
+    },
+    onTrigger: async (id, t) => {
+      seen.push([id, t.kind, t.name, t.input]);
+      if (refuse) throw Object.assign(new Error('refused'), { code: 'GUARDRAIL_BLOCKED' });
+      return `${t.input} (rewritten)`;
+    },
+    tickMs: 1000,
+    missedAfterMs: 60_000,
+    now: () => clock,
+  });
+  clock = new Date();
+  await s.tick();
+  const first = await nextRunAt(eli, instanceId, 'refused');
+  clock = new Date(first.getTime() + 1_000);
+  await s.tick();
+  await s.idle();
+  assert.deepEqual(started, [], 'nothing ran');
+  assert.deepEqual(seen, [[instanceId, 'schedule', 'refused', 'quiet please']]);
+  refuse = false;
+  clock = new Date(first.getTime() + 61_000);
+  assert.equal((await s.tick()).started, 1, 'the schedule was freed');
+  await s.idle();
+  assert.deepEqual(started, ['quiet please (rewritten)'], 'the hook\'s input is the run\'s');
+});

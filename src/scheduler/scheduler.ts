@@ -12,6 +12,8 @@ import { triggerRunId } from '../runs/trigger-run-id';
 import type { StartRun, TriggeredRun, TriggeredRunOutcome } from './gateway-runs';
 import { claimDueSlots, instancesChangedSince, releaseSlot, syncInstances, type ClaimedSlot } from './store';
 import { purgeDeliveries } from './webhook';
+import type { TriggerView } from '../capabilities/hook-types';
+import { inputAfterTriggerHooks } from './trigger-hooks';
 
 export interface SchedulerOptions {
   db: Knex;
@@ -24,6 +26,8 @@ export interface SchedulerOptions {
   /** Runs this replica starts at once, at most. */
   maxInFlight?: number;
   now?: () => Date;
+  /** The capabilities' onTrigger hooks (default: those of the instance, trigger-hooks.ts). */
+  onTrigger?: (instanceId: string, trigger: TriggerView) => Promise<string>;
 }
 
 export interface Scheduler {
@@ -71,7 +75,16 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     let r: TriggeredRunOutcome = { status: 0 };
     try {
       // A schedule without input still runs: its input is then the schedule's name and slot.
-      const text = s.input.trim() ? s.input : `Scheduled run "${s.name}" at ${s.slot.toISOString()}`;
+      const given = s.input.trim() ? s.input : `Scheduled run "${s.name}" at ${s.slot.toISOString()}`;
+      let text: string;
+      try {
+        text = await (o.onTrigger ?? ((id, t) => inputAfterTriggerHooks(o.db, id, t)))(s.instanceId, { kind: 'schedule', name: s.name, input: given });
+      } catch (err) {
+        // Refused or failed by a capability's onTrigger hook: this slot starts no run.
+        o.log.warn({ ...what, code: (err as { code?: string }).code, capability: (err as { details?: { capability?: string } }).details?.capability }, 'scheduled run refused by a capability');
+        r = { status: 422, code: (err as { code?: string }).code };
+        return;
+      }
       r = await o.startRun({ instanceId: s.instanceId, trigger, text, idempotencyKey: s.idempotencyKey, requestId: newId('req') });
       logOutcome(what, r);
     } finally {

@@ -11,6 +11,7 @@ import type { InstanceRow } from '../instances/rows';
 import type { Triggers } from './index';
 import { syncInstances, triggerById, triggersOf, type TriggerRow } from './store';
 import { webhookTriggerId } from './slots';
+import { inputAfterTriggerHooks } from './trigger-hooks';
 import { newWebhookSecret, readSecret, recordDelivery, secretPath, SIGNATURE_HEADER, signatureProblem, TIMESTAMP_HEADER, TOLERANCE_SECONDS, triggeredRunsToday } from './webhook';
 
 type SchedulerConfig = { webhookTrigger?: boolean; maxRunsPerDay?: number; schedules?: unknown[] };
@@ -114,11 +115,13 @@ export async function acceptDelivery(db: Knex, secrets: SecretStore, triggers: T
     throw new AppError('DAILY_RUN_LIMIT_EXCEEDED', `This instance started its ${cap} triggered runs today`, { maxRunsPerDay: cap, runsToday: today, retryAfterSeconds }, { headers: { 'Retry-After': String(retryAfterSeconds) } });
   }
 
+  // The capabilities' onTrigger hooks may rewrite or refuse the run (a refusal runs nothing).
+  const given = typeof d.body.input === 'string' ? d.body.input : JSON.stringify(d.body);
+  const text = await inputAfterTriggerHooks(db, inst.id, { kind: 'webhook', name: t.name, input: given });
   const trigger = { kind: 'webhook' as const, id: t.id };
   const idempotencyKey = `webhook:${t.id}:${d.timestamp}:${d.signature!.trim().slice(0, 200)}`;
   const runId = triggerRunId(trigger, idempotencyKey);
   if (!(await recordDelivery(db, t.id, d.signature!, runId, now))) throw refused('replayed', 'This delivery was accepted before');
-  const text = typeof d.body.input === 'string' ? d.body.input : JSON.stringify(d.body);
   triggers.scheduler.startInBackground({ instanceId: inst.id, trigger, text, idempotencyKey, requestId: d.requestId || newId('req') });
   await db.raw(`update instance_triggers set last_fire_at = ?, last_run_id = ? where id = ?`, [now, runId, t.id]);
   return { triggerId: t.id, instanceId: inst.id, runId, status: 'accepted' as const };

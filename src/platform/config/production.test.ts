@@ -20,6 +20,7 @@ const complete: Record<string, string> = {
   CONNECTOR_GATEWAY_CLIENT_SECRET: 'c',
   RUNNER_CLIENT_SECRET: 'r',
   PROVISIONER_CLIENT_SECRET: 'p',
+  SCHEDULER_CLIENT_SECRET: 's',
   SALEOR_API_URLS: 'https://shop.example.com/graphql/',
   LLM_BASE_URL: 'https://api.openai.com/v1',
   LLM_MODELS: 'gpt-4o-mini',
@@ -46,7 +47,7 @@ test('a complete production configuration starts', () => {
 test('APP_ENV=production with nothing else lists every missing piece by name, at once', () => {
   assert.deepEqual(missing({ APP_ENV: 'production' }).sort(), [
     'ARGOCD_WEBHOOK_TOKEN', 'CONNECTOR_GATEWAY_CLIENT_SECRET', 'DATABASE_URL', 'GATEWAY_CLIENT_SECRET', 'GITOPS_REMOTE_URL', 'LLM_BASE_URL', 'OIDC_ISSUER', 'PROVISIONER_CLIENT_SECRET', 'RUNNER_CLIENT_SECRET', 'S3_BUCKET', 'SALEOR_API_URLS',
-    'VAULT_ADDR', 'WIDGET_SESSION_SECRET',
+    'SCHEDULER_CLIENT_SECRET', 'VAULT_ADDR', 'WIDGET_SESSION_SECRET',
   ]);
 });
 
@@ -87,6 +88,8 @@ test('a Deployment running one service is checked for what that service uses', (
   assert.deepEqual(missing(bare, ['gateway']).sort(), ['GATEWAY_CLIENT_SECRET', 'WIDGET_SESSION_SECRET']);
   assert.deepEqual(missing(bare, ['connector-gateway']).sort(), ['CONNECTOR_GATEWAY_CLIENT_SECRET', 'VAULT_ADDR']);
   assert.deepEqual(missing(bare, ['provisioner']).sort(), ['DATABASE_URL', 'PROVISIONER_CLIENT_SECRET', 'SALEOR_API_URLS']);
+  assert.deepEqual(missing({ ...bare, DATABASE_URL: complete.DATABASE_URL, S3_BUCKET: 'agentstore', S3_ACCESS_KEY_ID: 'a', S3_SECRET_ACCESS_KEY: 's', VAULT_ADDR: complete.VAULT_ADDR, VAULT_TOKEN: 't', GITOPS_REMOTE_URL: complete.GITOPS_REMOTE_URL, ARGOCD_WEBHOOK_TOKEN: 'x'.repeat(32) }, ['control-plane']).filter((n) => n === 'SCHEDULER_CLIENT_SECRET'), ['SCHEDULER_CLIENT_SECRET'], 'the control plane\'s scheduler needs its client');
+  assert.deepEqual(missing({ ...bare, SCHEDULER_ENABLED: 'false' }, ['control-plane']).filter((n) => n === 'SCHEDULER_CLIENT_SECRET'), [], 'not with the scheduler off');
   assert.deepEqual(missing({ ...bare, GATEWAY_REPLICAS: '2', GATEWAY_CLIENT_SECRET: 'g', WIDGET_SESSION_SECRET: 'w'.repeat(32) }, ['gateway']), ['REDIS_URL']);
 });
 

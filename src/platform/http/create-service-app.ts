@@ -12,6 +12,7 @@ import { docsRoutes } from './docs';
 import { createHttpMetrics } from './metrics';
 import { isJsonContentType, parseJsonBody, readRawBody } from './request-body';
 import { requestIdFrom } from './request-id';
+import { tracingMiddleware } from '../tracing/koa';
 import { VALIDATION_OPTIONS, validationFailed } from './request-validation';
 import { recordStatus } from './status-recorder';
 import { authorize, type ScopeResolver } from '../policy/authorize';
@@ -206,6 +207,8 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     if (err?.code === 'ERR_STREAM_PREMATURE_CLOSE') opts.log.debug({ code: err.code }, 'client closed a streamed response');
     else opts.log.error({ err }, 'error after the response started');
   });
+  // First: every request's server span, continuing the caller's traceparent (src/platform/tracing).
+  koa.use(tracingMiddleware(opts.name));
   if (opts.cors) koa.use(corsMiddleware(api, opts.cors));
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
   let inFlight = 0;

@@ -14,6 +14,7 @@
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { injectTraceHeaders } from '../tracing';
 
 export interface HttpResponse {
   status: number;
@@ -95,6 +96,7 @@ export function createHttpClient(opts: { maxSockets?: number; idleTimeoutMs?: nu
       if (!agent) return reject(new TransportError('network', `unsupported protocol ${u.protocol}`));
       let payload: Buffer | undefined;
       const headers: Record<string, string | number> = { accept: 'application/json', ...o.headers };
+      injectTraceHeaders(headers);
       if (o.body !== undefined) {
         payload = Buffer.isBuffer(o.body) ? o.body : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
         headers['content-type'] ??= 'application/json';
@@ -144,6 +146,7 @@ export function createHttpClient(opts: { maxSockets?: number; idleTimeoutMs?: nu
       const agent = agents[u.protocol as 'http:' | 'https:'];
       if (!agent) return reject(new TransportError('network', `unsupported protocol ${u.protocol}`));
       const headers: Record<string, string | number> = { accept: 'text/event-stream', ...o.headers };
+      injectTraceHeaders(headers);
       let payload: Buffer | undefined;
       if (o.body !== undefined) {
         payload = Buffer.isBuffer(o.body) ? o.body : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));

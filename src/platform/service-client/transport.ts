@@ -1,7 +1,7 @@
 /**
  * The `fetchApi` the generated typescript-fetch clients (generated/clients/<service>) run on
  * inside the platform: their `(url, init) => Promise<Response>` answered over the keep-alive
- * `node:http` transport (src/gateway/http-json.ts) instead of Node's `fetch`, which measured
+ * `node:http` transport (./http-json.ts) instead of Node's `fetch`, which measured
  * ~6× slower per call on this path (see http-json.ts). One attempt's timeout and the caller's
  * AbortSignal travel with each adapter; a request that never got an answer rejects with the
  * transport's own TransportError ('timeout' | 'network' | 'aborted' | 'too_large'), so callers

@@ -30,6 +30,7 @@ import type { ChatMessage } from '../model/chat-wire';
 import { deterministicReply } from './deterministic-model';
 import { firstField, lineage, type Component, type EvalContext } from './context';
 import { offerTools } from './tool-offers';
+import { inSpan } from '../../platform/tracing';
 
 /** Local-model names (the offline model's own) and Langflow's OpenAI-compatible model components. */
 export const LOCAL_MODEL_TYPES = ['LocalModel', 'DeterministicModel', 'DeterministicLLM', 'LocalLLM', 'BuiltinModel', 'EchoModel', 'FakeModel', 'MockModel', 'FakeLLM'];
@@ -79,7 +80,11 @@ export const chatModel: Component = {
   type: 'ChatModel',
   aliases: [...LOCAL_MODEL_TYPES, ...LANGFLOW_MODEL_TYPES],
   model: true,
-  async evaluate(ctx) {
+  // Each model call is a span of the run's trace (the provider, or the built-in deterministic model).
+  evaluate: (ctx) => inSpan('runner', 'model', { 'gen_ai.request.model': ctx.models ? String(modelName(ctx.params) ?? 'default') : 'builtin:deterministic', 'agentstore.node.id': ctx.node.id }, () => evaluateModel(ctx)),
+};
+
+async function evaluateModel(ctx: EvalContext) {
     const from = lineage(ctx);
     const prompt = firstField(ctx, ['input_value', 'prompt', 'input'])?.text ?? ctx.run.input.text;
     const system = withInstructions(firstField(ctx, ['system_message', 'system_prompt'])?.text, ctx.run.instructions);
@@ -158,8 +163,7 @@ export const chatModel: Component = {
         messages.push({ role: 'tool', tool_call_id: call.id, content: result.content });
       }
     }
-  },
-};
+}
 
 /** Rounds of tool calls a model node may make before it has to answer. */
 export const MAX_TOOL_ROUNDS = 5;

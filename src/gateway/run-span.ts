@@ -1,0 +1,66 @@
+/**
+ * Each run is one trace: a root `run` span started here with the instance's
+ * `observability.traceSampleRate` (src/platform/tracing: a rate of 0 records nothing of the run),
+ * linked to the request's own span; the calls the run makes (authorize, Runner, settle) carry its
+ * traceparent, so the Control Plane's, the Runner's and the model/tool spans join it. The span
+ * takes the run's ids (tenant, project, instance, run) as the run path annotates them.
+ */
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { Caller } from '../platform/http/handler-types';
+import { idAttributes, SAMPLE_RATE_ATTRIBUTE, tracerFor } from '../platform/tracing';
+import { credentialOf } from './auth';
+import type { GatewayDeps } from './deps';
+
+/** The instance's trace sample rate, from its (cached) entitlements; undefined when they cannot be read (the run path answers that). */
+async function sampleRateOf(deps: GatewayDeps, caller: Caller | undefined, instanceId: string, requestId: string): Promise<number | undefined> {
+  if (!caller) return undefined;
+  try {
+    const ent = await deps.entitlements.get(instanceId, credentialOf(caller), { requestId });
+    if (!ent.capabilities.includes('observability')) return 0;
+    const rate = (ent.config.observability as { traceSampleRate?: unknown } | undefined)?.traceSampleRate;
+    return typeof rate === 'number' ? rate : 0.1;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `work` inside the run's root span; `annotate` also sets the span's id attributes. With
+ * `endOn` (a stream) the span ends when it closes, else when `work` settles.
+ */
+export async function withRunSpan<T>(
+  deps: GatewayDeps,
+  c: { caller?: Caller; requestId: string; annotate(fields: Record<string, unknown>): void },
+  instanceId: string,
+  work: (annotate: (fields: Record<string, unknown>) => void, span: Span) => Promise<T>,
+  endOn?: (result: T) => NodeJS.ReadableStream | undefined,
+): Promise<T> {
+  const rate = await sampleRateOf(deps, c.caller, instanceId, c.requestId);
+  const request = trace.getActiveSpan();
+  const span = tracerFor('gateway').startSpan(
+    'run',
+    { root: true, links: request ? [{ context: request.spanContext() }] : [], attributes: { ...idAttributes({ instanceId, requestId: c.requestId }), [SAMPLE_RATE_ATTRIBUTE]: rate ?? 0 } },
+    ROOT_CONTEXT,
+  );
+  const annotate = (fields: Record<string, unknown>) => {
+    c.annotate(fields);
+    span.setAttributes(idAttributes(fields));
+  };
+  let ended = false;
+  try {
+    const result = await context.with(trace.setSpan(context.active(), span), () => work(annotate, span));
+    const stream = endOn?.(result);
+    if (stream) {
+      ended = true;
+      stream.once('close', () => span.end());
+    }
+    return result;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+    if (code) span.setAttribute('agentstore.error.code', code);
+    throw err;
+  } finally {
+    if (!ended) span.end();
+  }
+}
