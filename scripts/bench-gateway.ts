@@ -42,10 +42,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createDb } from '../src/db/create-db';
 import { migrateLatest } from '../src/db/migrate';
-import { createHttpClient, type HttpClient } from '../src/gateway/http-json';
+import { createHttpClient, type HttpClient } from '../src/platform/service-client/http-json';
 import { loadConfig } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
 import { newId } from '../src/platform/ids';
+import { walletBatcher } from '../src/money/wallet-batch';
 import { startStack } from '../src/stack';
 import { percentiles, runLoad, type Percentiles } from './bench/load';
 
@@ -394,6 +395,7 @@ async function main() {
     }));
     console.error('[bench] runner direct | gateway | ratio | overhead p50 / p99 | commit p50');
     for (const t of table) console.error(`[bench] c=${t.concurrency} wallets=${t.wallets}: ${t.runnerDirectPerSecond}/s | ${t.gatewayPerSecond}/s | ${t.ratio} | ${t.overheadP50Ms} / ${t.overheadP99Ms} ms | ${t.commitP50Ms} ms`);
+    console.error(`[bench] control plane: ${walletBatcher.stats.jobs} run authorizes/settles/voids in ${walletBatcher.stats.batches} transactions (largest ${walletBatcher.stats.largestBatch})`);
     for (const g of goals) console.error(`[bench] ${g.pass ? 'PASS' : 'FAIL'} ${g.goal}: ${g.value} (limit ${g.limit})`);
 
     const report = {
@@ -415,6 +417,8 @@ async function main() {
       goals,
       table,
       bareCommitMs: commit,
+      /** The Control Plane's run use cases (authorize/settle/void) and the transactions they shared. */
+      walletBatches: walletBatcher.stats,
       scenarios,
       stall,
       streaming,

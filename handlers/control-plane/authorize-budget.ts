@@ -1,8 +1,8 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { toReservation } from '../../src/billing/views';
+import { toReservation } from '../../src/money/reservation-view';
 import { idempotent } from '../../src/control-plane/idempotent';
-import { authorize } from '../../src/money/billing';
 import { deadlineFrom } from '../../src/money/bounds';
+import { holdForInstance } from '../../src/money/instance-holds';
 import { authorizeRun } from '../../src/money/runs';
 import { AppError } from '../../src/platform/errors';
 
@@ -36,16 +36,8 @@ export const authorizeBudget: Handler<'authorizeBudget'> = async (req, ctx) => {
   if (b.estimatedBudget === undefined) throw new AppError('VALIDATION_FAILED', 'estimatedBudget is required without `run`', { errors: [{ path: '/body/estimatedBudget', message: 'is required without run' }] });
   const amount = b.estimatedBudget;
   return idempotent(req, ctx, async (trx) => {
-    const instance = await trx('instances').select('id', 'state', 'wallet_id', 'org_id', 'project_id').where({ id: b.instanceId }).first();
-    if (!instance) throw new AppError('NOT_FOUND', 'Instance not found');
-    ctx.annotate({ orgId: instance.org_id, projectId: instance.project_id });
-    if (instance.state !== 'active') {
-      throw new AppError('NOT_ENTITLED', `The instance is ${instance.state}; runs need an active instance`, { instanceId: instance.id, state: instance.state });
-    }
-    if (b.walletId !== undefined && b.walletId !== instance.wallet_id) {
-      throw new AppError('UNPROCESSABLE', 'walletId is not the wallet that pays for this instance', { instanceId: instance.id });
-    }
-    const r = await authorize(trx, { walletId: instance.wallet_id, instanceId: instance.id, runId: b.runId, amount, ttlSeconds: b.ttlSeconds }, ctx.deps.money);
+    const r = await holdForInstance(trx, { instanceId: b.instanceId, walletId: b.walletId, runId: b.runId, amount, ttlSeconds: b.ttlSeconds }, ctx.deps.money);
+    ctx.annotate({ orgId: r.orgId, projectId: r.projectId });
     return { status: 201 as const, body: toReservation(r.reservation, r) };
   });
 };

@@ -1,5 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
-import { toReservation } from '../../src/billing/views';
+import { toReservation } from '../../src/money/reservation-view';
 import { getReservation as loadReservation } from '../../src/money/billing';
 import { AppError } from '../../src/platform/errors';
 

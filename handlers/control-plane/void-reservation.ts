@@ -1,6 +1,6 @@
 import type { Handler } from '../../generated/control-plane/operations';
 import { actorOf } from '../../src/audit';
-import { toReservation } from '../../src/billing/views';
+import { toReservation } from '../../src/money/reservation-view';
 import { idempotent } from '../../src/control-plane/idempotent';
 import { deadlineFrom } from '../../src/money/bounds';
 import { voidRun } from '../../src/money/runs';

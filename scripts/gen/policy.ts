@@ -30,7 +30,7 @@ export function renderCedarSchema(ops: TableOperation[]): string {
     .sort((a, b) => a.operationId.localeCompare(b.operationId))
     .map((op) => {
       const resources = [...new Set(op.scope.map((e) => RESOURCE_TYPE[e.kind]))].join(', ');
-      return `// ${op.service}: ${op.method.toUpperCase()} ${op.path}\naction "${op.operationId}" appliesTo { principal: [${PRINCIPALS}], resource: [${resources}], context: { via?: Instance } };`;
+      return `// ${op.service}: ${op.method.toUpperCase()} ${op.path}\naction "${op.operationId}" appliesTo { principal: [${PRINCIPALS}], resource: [${resources}], context: { via?: Instance, self?: Bool } };`;
     });
   return `${entities.trimEnd()}\n\n// Actions: one per operationId of specs/*.openapi.yaml.\n${actions.join('\n')}\n`;
 }

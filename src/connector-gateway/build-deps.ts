@@ -1,7 +1,7 @@
 import type { Identity } from '../auth/identity';
 import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
 import { createControlPlaneClient } from '../gateway/cp-client';
-import { createHttpClient } from '../gateway/http-json';
+import { createHttpClient } from '../platform/service-client/http-json';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { createSecretStore, type SecretStore } from '../secrets';

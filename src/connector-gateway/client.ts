@@ -8,7 +8,7 @@
 import type { McpToolCallResult } from '../../generated/connector-gateway/types';
 import type { ErrorCode } from '../../generated/shared/types';
 import type { TokenSource } from '../auth/token-source';
-import { createHttpClient, TransportError, type HttpClient } from '../gateway/http-json';
+import { createHttpClient, TransportError, type HttpClient } from '../platform/service-client/http-json';
 import { inSpan } from '../platform/tracing';
 import { AppError, statusOf } from '../platform/errors';
 import type { ToolCallContext, ToolInvoker } from '../runtime/types';

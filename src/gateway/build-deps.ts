@@ -7,7 +7,7 @@ import { createControlPlaneClient } from './cp-client';
 import type { GatewayDeps } from './deps';
 import { createEntitlementsCache } from './entitlements';
 import { createFlowArtifacts } from './flow-tweaks';
-import { createHttpClient } from './http-json';
+import { createHttpClient } from '../platform/service-client/http-json';
 import { createGatewayMetrics } from './metrics';
 import { createMemoryRateLimiter, type RateLimiter } from './rate-limit';
 import { createRedisRateLimiter } from './rate-limit-redis';

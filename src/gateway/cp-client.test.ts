@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
 import { AppError } from '../platform/errors';
 import { createControlPlaneClient, type ControlPlaneClient } from './cp-client';
-import { createHttpClient, type HttpClient } from './http-json';
+import { createHttpClient, type HttpClient } from '../platform/service-client/http-json';
 import { POLICIES } from './retry';
 
 interface Seen {

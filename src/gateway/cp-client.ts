@@ -47,7 +47,7 @@ import {
   WalletsApi,
 } from '../../generated/clients/control-plane';
 import { createServiceClient, model, type ClientConfig, type Credential as ServiceCredential, type GeneratedResponse, type Operation, type ServiceAnswer, ServiceCallError } from '../platform/service-client';
-import type { HttpClient } from './http-json';
+import type { HttpClient } from '../platform/service-client/http-json';
 import { POLICIES, type RetryPolicy, type Sleep } from './retry';
 
 /** Whose credential a call carries. */

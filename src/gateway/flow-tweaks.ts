@@ -23,7 +23,7 @@ import type { ArtifactLink, Entitlements } from '../../generated/control-plane/t
 import { AppError } from '../platform/errors';
 import { LANGFLOW_MODEL_TYPES, LOCAL_MODEL_TYPES } from '../runtime/builtin/chat-model';
 import type { CallOptions, ControlPlaneClient } from './cp-client';
-import type { HttpClient } from './http-json';
+import type { HttpClient } from '../platform/service-client/http-json';
 
 export type Tweaks = Record<string, Record<string, unknown>>;
 

@@ -15,7 +15,7 @@ import { AppError, type ErrorCode, statusOf } from '../platform/errors';
 import { Configuration, ExecutionApi, type RunnerRunRequest as RunnerRunRequestModel } from '../../generated/clients/runner';
 import { createServiceClient, model, type ClientConfig, type Operation, ServiceCallError } from '../platform/service-client';
 import { clientGone } from './cp-client';
-import type { HttpClient } from './http-json';
+import type { HttpClient } from '../platform/service-client/http-json';
 
 export const GATEWAY_RUNNER_TIMEOUT_MS = 60_000;
 

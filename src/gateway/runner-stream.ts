@@ -19,8 +19,8 @@ import type { TokenSource } from '../auth/token-source';
 import { AppError, type ErrorCode, statusOf } from '../platform/errors';
 import { clientGone } from './cp-client';
 import { passedOnHeaders } from './runner-client';
-import type { HttpClient } from './http-json';
-import { TransportError } from './http-json';
+import type { HttpClient } from '../platform/service-client/http-json';
+import { TransportError } from '../platform/service-client/http-json';
 
 /** A run that failed after its stream started; `usage` is what the Runner said it consumed. */
 export class RunnerStreamError extends AppError {

@@ -22,11 +22,11 @@
 import { suspendForCredits } from './depletion';
 import type { Knex } from 'knex';
 import type { AuditActor } from '../audit';
-import { meterInstanceUsage } from '../billing/metering';
+import { meterCapabilities } from './metering';
 import { one, type Db } from '../db/tx';
-import { AppError } from '../platform/errors';
+import { AppError, notFound } from '../platform/errors';
 import { expireRunsOf, finishRun, insertRun, replayOf, runById, sessionHistory, type CallerKind, type RunFinish, type RunRow, type RunStatus } from '../runs/records';
-import { authorizeOp, executeBatch, getReservation, settleOp, voidOp, type AuthorizeResult, type SettleResult, type VoidResult } from './billing';
+import { authorizeOp, executeBatch, getReservation, RESERVATION_COLUMNS, reservationView, settleOp, voidOp, type ReservationRow, type AuthorizeResult, type SettleResult, type VoidResult } from './billing';
 import type { MoneyBounds } from './bounds';
 import { holdFor, admissionFloor, runLimitsOf, type RunLimits } from './run-limits';
 import { nowOf, type MoneyDeps, type ReservationView, type WalletView } from './types';
@@ -229,7 +229,7 @@ export interface SettleRunResult {
   creditsMetered: number;
   creditsCharged: number;
   overage: boolean;
-  lines: Awaited<ReturnType<typeof meterInstanceUsage>>['lines'];
+  lines: ReturnType<typeof meterCapabilities>['lines'];
   balance: number;
   wallet: WalletView;
   settledAt: Date;
@@ -237,11 +237,21 @@ export interface SettleRunResult {
 }
 
 export async function settleRun(db: Knex, input: SettleRunInput, deps: RunUseCaseDeps = {}): Promise<SettleRunResult> {
-  const reservation = await getReservation(db, input.reservationId);
+  // The reservation and its instance's capabilities (what prices the usage) in one read.
+  const row = await one<ReservationRow & { capabilities: { id: string }[] | null }>(
+    db,
+    `select ${RESERVATION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, v.capabilities
+       from reservations r left join instances i on i.id = r.instance_id left join offering_versions v on v.id = i.version_id
+      where r.id = ?`,
+    [input.reservationId],
+  );
+  if (!row) throw notFound('Reservation');
+  const reservation = reservationView(row);
   if (!reservation.instanceId) throw new AppError('UNPROCESSABLE', 'The reservation is not for an instance run', { reservationId: input.reservationId });
+  if (!row.capabilities) throw new AppError('NOT_FOUND', 'Instance not found');
   const usage: Record<string, number> = {};
   for (const [k, v] of Object.entries(input.usage)) if (v !== undefined) usage[k] = v;
-  const metered = await meterInstanceUsage(db, reservation.instanceId, usage);
+  const metered = meterCapabilities(row.capabilities.map((c) => c.id), usage);
   return (deps.batcher ?? walletBatcher).run(db, reservation.walletId, deps.bounds ?? {}, async (trx, batch) => {
     const now = nowOf(deps.money);
     const op = settleOp({ reservationId: input.reservationId, credits: metered.total, runId: input.runId ?? null, usage });

@@ -118,8 +118,12 @@ export class WalletBatcher {
     this.stats.batches++;
     this.stats.jobs += batch.length;
     if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
-    const first = Math.min(...batch.map((p) => p.deadline));
-    const last = Math.max(...batch.map((p) => p.deadline));
+    let first = Infinity;
+    let last = 0;
+    for (const p of batch) {
+      if (p.deadline < first) first = p.deadline;
+      if (p.deadline > last) last = p.deadline;
+    }
     let release: () => void;
     try {
       release = await (this.opts.gate ?? walletGate).acquire(walletId, first);
@@ -142,14 +146,18 @@ export class WalletBatcher {
         for (const p of batch) results.push(await p.work(trx, scope));
         await recordAudits(trx, events);
         // Never commit for a caller that has given up.
-        if (batch.some((p) => Date.now() >= p.deadline)) throw new DeadlinePassed();
+        const at = Date.now();
+        for (const p of batch) if (at >= p.deadline) throw new DeadlinePassed();
         committing = true;
       });
     } catch (err) {
       if (err instanceof DeadlinePassed) {
         const t = Date.now();
         const keep: Pending[] = [];
-        for (const p of batch) (t >= p.deadline ? p.reject(busy(walletId, 'deadline')) : keep.push(p));
+        for (const p of batch) {
+          if (t >= p.deadline) p.reject(busy(walletId, 'deadline'));
+          else keep.push(p);
+        }
         return keep;
       }
       const state = sqlState(err);
@@ -167,7 +175,7 @@ export class WalletBatcher {
     } finally {
       release!();
     }
-    batch.forEach((p, i) => p.resolve(results[i]));
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
     return [];
   }
 

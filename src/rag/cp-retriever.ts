@@ -2,7 +2,7 @@
  * The Runner's `KnowledgeRetriever`: the built-in runtime's retriever node calls the Control
  * Plane's `queryKnowledgeBase` for each knowledge base of the run, with the Runner's own service
  * token (src/auth/token-source.ts) and the run's `instanceId` — the Control Plane derives org and
- * project from that instance (src/rag/access.ts), so a KB outside the run's project answers 404
+ * project from that instance (policy/services.cedar, `via`), so a KB outside the run's project answers 404
  * and its chunks never reach the run. The call goes through the Control Plane's generated client
  * (`queryKnowledgeBase`, generated/clients/control-plane) on the service-client wrapper and the
  * keep-alive transport the gateway uses.
@@ -15,7 +15,7 @@ import { Configuration, RAGApi } from '../../generated/clients/control-plane';
 import type { RagQueryResult } from '../../generated/control-plane/types';
 import type { Identity } from '../auth/identity';
 import { clientCredentialsTokenSource, devIssuerTokenSource, type TokenSource } from '../auth/token-source';
-import { createHttpClient, TransportError, type HttpClient } from '../gateway/http-json';
+import { createHttpClient, TransportError, type HttpClient } from '../platform/service-client/http-json';
 import type { Config } from '../platform/config';
 import { AppError, statusOf } from '../platform/errors';
 import { createServiceClient, ServiceCallError, type ClientConfig } from '../platform/service-client';

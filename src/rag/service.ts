@@ -1,7 +1,7 @@
 /**
  * Knowledge bases, uploads, ingestions and queries over a `RagBackend`. Every statement filters
  * by `org_id` and `project_id` (the caller's resolved scope), never by id alone; the handlers in
- * handlers/control-plane/*knowledge* resolve that scope first (src/rag/access.ts).
+ * handlers/control-plane/*knowledge* take it from the scope authorized before they run (policy/).
  *
  * Ingestion runs in-process after the request's transaction commits (`IngestionWorker`): it reads
  * the uploaded object, hands it to the backend, polls the backend's job until done, failed or the

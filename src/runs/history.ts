@@ -11,7 +11,7 @@
  */
 import type { Knex } from 'knex';
 import { decodeCursor, encodeCursor, isIsoTimestamp } from '../catalog/cursor';
-import { isService } from '../control-plane/access';
+import { isService } from '../platform/http/callers';
 import { rows } from '../db/tx';
 import { AppError } from '../platform/errors';
 import type { Caller } from '../platform/http/handler-types';

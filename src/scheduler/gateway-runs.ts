@@ -5,7 +5,7 @@
  * bills the run (`scheduled_runs`); nothing here touches money.
  */
 import type { TokenSource } from '../auth/token-source';
-import { createHttpClient, type HttpClient } from '../gateway/http-json';
+import { createHttpClient, type HttpClient } from '../platform/service-client/http-json';
 
 export interface TriggeredRun {
   instanceId: string;

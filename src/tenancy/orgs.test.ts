@@ -4,6 +4,11 @@ import { openTestDb, type TestDb } from '../../test/support/db';
 import { AppError } from '../platform/errors';
 import { createOrgAuto, createProject, getOrg, getProject, listOrgsForUser, listProjects, slugify } from './orgs';
 import { servicePrincipal, userPrincipal } from './testing';
+import { decide } from '../platform/policy/engine';
+
+/** What policy/ decides for a member of the org with `role` (the service asks it before the domain runs). */
+const policyAllows = (role: string, operationId: string, kind: 'org' | 'project' = 'org') =>
+  decide({ kind: 'user', subject: 'u', roles: new Set(), scheme: 'bearerAuth' }, operationId, { kind, id: 'x', orgId: 'org_x', projectId: kind === 'project' ? 'prj_x' : undefined, role }).allow;
 
 let t: TestDb;
 before(async () => {
@@ -134,13 +139,14 @@ describe('orgs and projects', () => {
     assert.deepEqual(await getProject(t.db, u, p.id), p);
   });
 
-  test('a member (not admin) creating a project → FORBIDDEN', async () => {
+  test('a member (not admin) may not create a project (policy/), and reads the org\'s projects', async () => {
     const owner = userPrincipal('Owner');
     const member = userPrincipal('Member');
     const ws = await createOrgAuto(t.db, owner);
     await t.db('users').insert({ id: member.subject, email: member.email });
     await t.db('memberships').insert({ org_id: ws.org.id, user_id: member.subject, role: 'member' });
-    await assert.rejects(createProject(t.db, member, { orgId: ws.org.id, name: 'Nope' }), isCode('FORBIDDEN'));
+    assert.equal(policyAllows('member', 'createProject'), false);
+    assert.equal(policyAllows('admin', 'createProject'), true);
     assert.equal((await listProjects(t.db, member, ws.org.id)).items.length, 1);
   });
 

@@ -198,7 +198,7 @@ export async function createProject(db: Db, principal: Principal, input: CreateP
   const name = cleanName('name', input.name)!;
   const description = input.description === undefined ? null : input.description.slice(0, 1000);
   return inTransaction(db, async (trx) => {
-    await resolveAccess(trx, principal, { orgId: input.orgId }, 'admin');
+    await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
     // Serialises project creation per org, so the name check below cannot race.
     await trx.raw('select id from orgs where id = ? for no key update', [input.orgId]);
     const clash = await one(trx, 'select 1 from projects where org_id = ? and lower(name) = lower(?)', [input.orgId, name]);
@@ -213,7 +213,7 @@ export async function createProject(db: Db, principal: Principal, input: CreateP
 }
 
 export async function listProjects(db: Db, principal: Principal, orgId: string, page: PageRequest = {}): Promise<Page<ProjectView>> {
-  await resolveAccess(db, principal, { orgId }, 'viewer');
+  await resolveAccess(db, principal, { orgId }, 'any');
   const { after, limit } = pageArgs(page);
   const r = await rows<ProjectRow>(
     db,
@@ -224,6 +224,6 @@ export async function listProjects(db: Db, principal: Principal, orgId: string, 
 }
 
 export async function getProject(db: Db, principal: Principal, projectId: string): Promise<ProjectView> {
-  await resolveAccess(db, principal, { projectId }, 'viewer');
+  await resolveAccess(db, principal, { projectId }, 'any');
   return projectView((await one<ProjectRow>(db, `select ${PROJECT_COLUMNS} from projects where id = ?`, [projectId]))!);
 }

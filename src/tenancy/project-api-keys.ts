@@ -82,7 +82,7 @@ export interface CreateApiKeyInput {
 export async function createApiKey(db: Db, principal: Principal, input: CreateApiKeyInput): Promise<ApiKeyWithSecret> {
   return inTransaction(db, async (trx) => {
     // Scope first: another tenant's project is 404 whatever the rest of the request says.
-    const access = await resolveAccess(trx, principal, { projectId: input.projectId }, 'admin');
+    const access = await resolveAccess(trx, principal, { projectId: input.projectId }, 'any');
     const name = typeof input.name === 'string' ? input.name.trim() : '';
     if (name.length === 0 || name.length > 120) throw new AppError('VALIDATION_FAILED', 'name must be 1 to 120 characters');
     const instanceIds = [...new Set(input.instanceIds ?? [])];
@@ -117,7 +117,7 @@ export async function listApiKeys(
   projectId: string,
   options: PageRequest & { status?: 'active' | 'revoked' } = {},
 ): Promise<Page<ApiKeyView>> {
-  await resolveAccess(db, principal, { projectId }, 'admin');
+  await resolveAccess(db, principal, { projectId }, 'any');
   const { after, limit } = pageArgs(options);
   const where = ['project_id = ?'];
   const bindings: (string | number)[] = [projectId];
@@ -136,7 +136,7 @@ export async function listApiKeys(
 /** Revokes a key at once. Idempotent: revoking a revoked key returns it unchanged. */
 export async function revokeApiKey(db: Db, principal: Principal, input: { projectId: string; keyId: string }): Promise<ApiKeyView> {
   return inTransaction(db, async (trx) => {
-    await resolveAccess(trx, principal, { projectId: input.projectId }, 'admin');
+    await resolveAccess(trx, principal, { projectId: input.projectId }, 'any');
     const row = await one<ApiKeyRow>(
       trx,
       `update api_keys set revoked_at = coalesce(revoked_at, now())

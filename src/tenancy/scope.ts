@@ -1,13 +1,14 @@
 /**
- * Tenant scoping, in one place. Every org/project-scoped operation and every loader of a
- * scoped resource goes through here, so "outside your scope" always answers the same way:
+ * Tenant scoping for the tenancy domain's queries (who may call an operation at all is decided
+ * before, by policy/ through the operation's `x-scope`). "Outside your scope" answers the same
+ * way everywhere:
  *
  * - not a member of the org (or the org/project/resource does not exist) → 404 NOT_FOUND,
  *   identical in both cases, so ids cannot be probed across tenants;
- * - a member whose role is too low → 403 FORBIDDEN (they already know the org exists).
+ * - a member whose role is below a `minRole` a caller asks for → 403 FORBIDDEN.
  *
- * Only user principals hold memberships. Service principals (svc:* roles) are authorised by
- * their service role in the handler, never through tenant scope: here they see nothing.
+ * Only user principals hold memberships. Service principals (svc:* roles) reach tenant
+ * resources only as policy/ allows, never through tenant scope: here they see nothing.
  */
 import type { Principal } from '../identity/principal';
 import { AppError } from '../platform/errors';

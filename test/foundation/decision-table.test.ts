@@ -85,7 +85,7 @@ before(async () => {
   foreign.userId = foreign.user;
   tokens['realm:publisher-admin'] = await stack.userToken('publisher@platform.example', ['publisher-admin']);
   tokens['realm:platform-operator'] = await stack.userToken('operator@platform.example', ['platform-operator']);
-  for (const s of ['gateway', 'runner', 'connector-gateway', 'provisioner'] as const) tokens[`service:${s}`] = await stack.serviceToken(s);
+  for (const s of ['gateway', 'runner', 'connector-gateway', 'provisioner', 'scheduler'] as const) tokens[`service:${s}`] = await stack.serviceToken(s);
   tokens['service:runtime'] = await stack.serviceToken('runtime' as 'runner');
   const key = async (instanceIds: string[]) => (await http('POST', `${cp}/projects/${own.prj}/api-keys`, { token: tokens.owner, body: { name: 'dt', instanceIds } })).body.secret as string;
   apiKeys.none = await key([]);
@@ -94,6 +94,44 @@ before(async () => {
   for (const k of Object.values(apiKeys)) assert.ok(k, 'an API key secret');
 });
 after(async () => stack?.close());
+
+test('an API key limited to one instance reaches that instance only: no other instance, no knowledge base of its project', async () => {
+  const limited = { 'x-api-key': apiKeys['this-instance']! };
+  assert.equal((await http('GET', `${cp}/instances/${own.inst}`, { headers: limited })).status, 200);
+  const other = await http('GET', `${cp}/instances/${own.inst2}`, { headers: limited });
+  assert.equal(other.status, 404, JSON.stringify(other.body));
+  const list = await http('GET', `${cp}/rag/knowledge-bases?projectId=${own.prj}`, { headers: limited });
+  assert.equal(list.status, 403, JSON.stringify(list.body));
+  assert.equal(list.body.error.code, 'FORBIDDEN');
+  assert.equal((await http('POST', `${cp}/rag/knowledge-bases/${own.kb}/query`, { headers: limited, body: { question: 'returns?' } })).status, 403);
+  assert.equal((await http('POST', `${cp}/rag/knowledge-bases`, { headers: limited, body: { projectId: own.prj, name: 'Not mine' } })).status, 403);
+  assert.equal((await http('GET', `${cp}/rag/ingestions/${own.ing}`, { headers: limited })).status, 403);
+  // The project-wide key still reaches the project's bases.
+  assert.equal((await http('GET', `${cp}/rag/knowledge-bases?projectId=${own.prj}`, { headers: { 'x-api-key': apiKeys.none! } })).status, 200);
+});
+
+test('top-ups come from the provisioner or a platform operator, not from a publisher-admin', async () => {
+  const body = { amount: 5, creditType: 'granted', source: 'promotion' };
+  const as = (token: string) => http('POST', `${cp}/wallets/${foreign.wal}/topups`, { token, body, headers: { 'idempotency-key': `dt-topup-${randomUUID()}` } });
+  const publisher = await as(tokens['realm:publisher-admin']!);
+  assert.equal(publisher.status, 404, JSON.stringify(publisher.body));
+  assert.equal((await as(tokens.owner!)).status, 404, "another org's owner does not see the wallet");
+  const operator = await as(tokens['realm:platform-operator']!);
+  assert.equal(operator.status, 201, JSON.stringify(operator.body));
+  assert.equal((await as(tokens['service:provisioner']!)).status, 201);
+});
+
+test('any member may leave an org; only owners and admins remove others', async () => {
+  const email = 'leaver@a.example';
+  const leaver = await stack.userToken(email);
+  await http('GET', `${cp}/orgs`, { token: leaver });
+  await http('POST', `${cp}/orgs/${own.org}/members`, { token: tokens.owner, body: { email, userId: `user-${email}`, role: 'viewer' } });
+  const other = await http('DELETE', `${cp}/orgs/${own.org}/members/${encodeURIComponent('user-member@a.example')}`, { token: leaver });
+  assert.equal(other.status, 403, JSON.stringify(other.body));
+  const self = await http('DELETE', `${cp}/orgs/${own.org}/members/${encodeURIComponent(`user-${email}`)}`, { token: leaver });
+  assert.equal(self.status, 204, JSON.stringify(self.body));
+  assert.equal((await http('GET', `${cp}/orgs/${own.org}`, { token: leaver })).status, 404, 'gone from the org');
+});
 
 /** Swaps every tenant id in a value for the tenant's. */
 function swap(v: any, t: Tenant): any {

@@ -94,6 +94,8 @@ export async function authorize(input: AuthorizeInput): Promise<ResolvedScope | 
     }
   }
 
+  if (entry.self) scope.self = caller !== undefined && readRef(entry.self, input.request) === caller.subject;
+
   const decision = decide(caller, input.operationId, scope);
   if (decision.allow) return scope;
   if (!caller) throw new AppError('UNAUTHENTICATED', 'Missing credentials: send a bearer token or an API key');

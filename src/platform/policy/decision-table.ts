@@ -8,7 +8,7 @@
 import { isTenantKind, parseScope, RESOURCE_TYPE, type ScopeEntry } from './scope';
 
 export const ORG_ROLES = ['owner', 'admin', 'member', 'viewer', 'publisher-admin'] as const;
-export const SERVICES = ['gateway', 'runner', 'runtime', 'connector-gateway', 'provisioner', 'argocd'] as const;
+export const SERVICES = ['gateway', 'runner', 'runtime', 'connector-gateway', 'provisioner', 'argocd', 'scheduler'] as const;
 
 /** Who calls, as the table distinguishes them. */
 export type Subject =

@@ -2,8 +2,8 @@
  * The authorization decision: the Cedar policies of policy/ evaluated in-process
  * (@cedar-policy/cedar-wasm). Loaded and parsed once per process; one decision per request.
  * The entities of a request are built here from the caller and the resolved scope: the user's
- * role in the resource's org is attached as their parent Role (only that org's role), the
- * resource carries its project/org ancestry.
+ * role in the resource's org is attached as their parent Roles (that role and every role it is
+ * in, from roles.json; only that org's role), the resource carries its project/org ancestry.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -27,6 +27,8 @@ export interface ResolvedScope {
   role?: string;
   /** The instance a `via` field named (the run's instance), with its project. */
   via?: { instanceId: string; projectId: string; orgId: string };
+  /** Set when the operation declares `self`: whether the user it names is the caller. */
+  self?: boolean;
 }
 
 export const POLICY_DIR = 'policy';
@@ -42,26 +44,78 @@ export function readRoleEntities(dir = projectPath(POLICY_DIR)): EntityJson[] {
   return JSON.parse(readFileSync(`${dir}/roles.json`, 'utf8')) as EntityJson[];
 }
 
-let loaded: { roles: EntityJson[] } | undefined;
+interface Loaded {
+  /** Each role with every role it is in (roles.json's hierarchy, walked once). */
+  ladder: Map<string, Uid[]>;
+  /** The preparsed policy set that can apply to each action (others: ALL_ACTIONS). */
+  setOf: Map<string, string>;
+}
+let loaded: Loaded | undefined;
+const ALL_ACTIONS = `${POLICY_SET_ID}:*`;
 
-function load(): { roles: EntityJson[] } {
+/**
+ * Parses the policies once and files each under the actions it names: evaluating only the
+ * policies that can apply to the request's action costs a fraction of the whole set (the engine
+ * walks every policy of the set it is given). Policies without an action constraint go in every
+ * set. The decision is the same as the whole set's.
+ */
+function load(): Loaded {
   if (loaded) return loaded;
-  const policies = readPolicies().map((p) => p.text).join('\n');
-  const answer = cedar.preparsePolicySet(POLICY_SET_ID, { staticPolicies: policies });
-  if (answer.type !== 'success') throw new Error(`policy/: ${answer.errors.map((e) => e.message).join('; ')}`);
-  loaded = { roles: readRoleEntities() };
+  const text = readPolicies().map((p) => p.text).join('\n');
+  const parts = cedar.policySetTextToParts(text);
+  if (parts.type !== 'success') throw new Error(`policy/: ${parts.errors.map((e) => e.message).join('; ')}`);
+  const byAction = new Map<string, string[]>();
+  const everywhere: string[] = [];
+  for (const policy of parts.policies) {
+    const json = cedar.policyToJson(policy);
+    if (json.type !== 'success') throw new Error(`policy/: ${json.errors.map((e) => e.message).join('; ')}`);
+    const a = json.json.action;
+    const ids = a.op === '==' && 'entity' in a ? [a.entity] : a.op === 'in' && 'entities' in a ? a.entities : a.op === 'in' && 'entity' in a ? [a.entity] : undefined;
+    if (!ids) {
+      everywhere.push(policy);
+      continue;
+    }
+    for (const uid of ids) {
+      const id = ('__entity' in uid ? uid.__entity : uid).id;
+      byAction.set(id, [...(byAction.get(id) ?? []), policy]);
+    }
+  }
+  const setOf = new Map<string, string>();
+  const preparse = (id: string, policies: string[]) => {
+    const answer = cedar.preparsePolicySet(id, { staticPolicies: policies.join('\n') });
+    if (answer.type !== 'success') throw new Error(`policy/: ${answer.errors.map((e) => e.message).join('; ')}`);
+  };
+  preparse(ALL_ACTIONS, everywhere);
+  for (const [action, policies] of byAction) {
+    preparse(`${POLICY_SET_ID}:${action}`, [...policies, ...everywhere]);
+    setOf.set(action, `${POLICY_SET_ID}:${action}`);
+  }
+  loaded = { ladder: ladderOf(readRoleEntities()), setOf };
   return loaded;
+}
+
+/** Role → all the roles it is in, transitively: attached as the user's parents, no Role entities needed per request. */
+function ladderOf(roles: EntityJson[]): Map<string, Uid[]> {
+  const parents = new Map(roles.map((r) => [r.uid.id, r.parents.map((p) => p.id)]));
+  const ladder = new Map<string, Uid[]>();
+  for (const role of parents.keys()) {
+    const seen = new Set<string>([role]);
+    const queue = [role];
+    while (queue.length) for (const p of parents.get(queue.shift()!) ?? []) if (!seen.has(p)) (seen.add(p), queue.push(p));
+    ladder.set(role, [...seen].map((id) => ({ type: 'Role', id })));
+  }
+  return ladder;
 }
 
 const ent = (type: string, id: string): Uid => ({ type, id });
 const ref = (type: string, id: string) => ({ __entity: { type, id } });
 
 /** The caller as a Cedar principal entity (`role`: their role in the resource's org, if any). */
-export function principalEntity(caller: Caller | undefined, role: string | undefined): EntityJson {
+export function principalEntity(caller: Caller | undefined, role: string | undefined, ladder: Map<string, Uid[]> = load().ladder): EntityJson {
   if (!caller) return { uid: ent('Anonymous', 'anonymous'), attrs: {}, parents: [] };
   switch (caller.kind) {
     case 'user':
-      return { uid: ent('User', caller.subject), attrs: { realmRoles: [...caller.roles] }, parents: role ? [ent('Role', role)] : [] };
+      return { uid: ent('User', caller.subject), attrs: { realmRoles: [...caller.roles] }, parents: role ? ladder.get(role) ?? [] : [] };
     case 'api_key':
       return {
         uid: ent('ApiKey', caller.keyId ?? caller.subject),
@@ -126,17 +180,17 @@ export interface Decision {
 
 /** Evaluates the policies for one request. Errors in evaluation deny (and are reported). */
 export function decide(caller: Caller | undefined, operationId: string, scope: ResolvedScope): Decision {
-  const { roles } = load();
-  const principal = principalEntity(caller, scope.role);
+  const { ladder, setOf } = load();
+  const principal = principalEntity(caller, scope.role, ladder);
   const resource = resourceEntities(scope);
-  const entities = [principal, ...resource.entities.filter((e) => e.uid.type !== principal.uid.type || e.uid.id !== principal.uid.id), ...roles];
-  const context = scope.via ? { via: ref('Instance', scope.via.instanceId) } : {};
+  const entities = [principal, ...resource.entities.filter((e) => e.uid.type !== principal.uid.type || e.uid.id !== principal.uid.id)];
+  const context = { ...(scope.via ? { via: ref('Instance', scope.via.instanceId) } : {}), ...(scope.self !== undefined ? { self: scope.self } : {}) };
   const answer = cedar.statefulIsAuthorized({
     principal: principal.uid,
     action: { type: 'Action', id: operationId },
     resource: resource.uid,
     context: context as cedar.Context,
-    preparsedPolicySetId: POLICY_SET_ID,
+    preparsedPolicySetId: setOf.get(operationId) ?? ALL_ACTIONS,
     entities: entities as cedar.Entities,
   });
   if (answer.type !== 'success') throw new Error(`policy evaluation failed: ${answer.errors.map((e) => e.message).join('; ')}`);

@@ -2,7 +2,8 @@
  * `x-scope` (next to `x-roles` in the specs): the resource an operation acts on and where its id
  * is read. `{kind: instance, from: path.instanceId}`; a list means the first entry whose value the
  * request carries; `via` (a body/query field naming the run's instance) adds that instance to the
- * policy's context (service callers must send it: they act for a run). Kinds without `from` name no tenant resource:
+ * policy's context (service callers must send it: they act for a run); `self` (a field naming a
+ user) tells the policy whether callers act on themselves (`context.self`: a member leaving). Kinds without `from` name no tenant resource:
  * - `catalog`: the store's catalog (offerings, versions, capabilities, connectors);
  * - `platform`: service-to-service calls and webhooks;
  * - `caller`: what a caller does for themselves (their own workspaces, lists filtered to their orgs).
@@ -48,6 +49,7 @@ export interface ScopeEntry {
   kind: ScopeKind;
   from?: FieldRef;
   via?: FieldRef;
+  self?: FieldRef;
 }
 
 export function isTenantKind(kind: ScopeKind): kind is TenantKind {
@@ -72,6 +74,7 @@ export function parseScope(raw: unknown, operationId: string): ScopeEntry[] {
     if (isTenantKind(e.kind)) entry.from = parseRef(e.from, where);
     else if (e.from !== undefined) throw new Error(`${where}: ${e.kind} takes no from`);
     if (e.via !== undefined) entry.via = parseRef(e.via, where);
+    if (e.self !== undefined) entry.self = parseRef(e.self, where);
     return entry;
   });
 }

@@ -21,7 +21,7 @@
  */
 import type { ErrorCode } from '../../../generated/shared/types';
 import type { TokenSource } from '../../auth/token-source';
-import { TransportError, type HttpClient } from '../../gateway/http-json';
+import { TransportError, type HttpClient } from './http-json';
 import { statusOf } from '../errors';
 import { answerOf, attemptFetch, attemptFetchWith, type ClientConfig, type GeneratedResponse } from './transport';
 

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
 import { BillingApi, CatalogApi, Configuration } from '../../../generated/clients/control-plane';
-import { createHttpClient, type HttpClient } from '../../gateway/http-json';
+import { createHttpClient, type HttpClient } from './http-json';
 import { createServiceClient, ServiceCallError, type ClientConfig, type Operation, type RetryPolicy, type ServiceClient } from './index';
 
 interface Seen { method: string; url: string; headers: IncomingMessage['headers']; body: string }

@@ -8,7 +8,7 @@
  * can tell "no answer" from an answer.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { TransportError, type HttpClient, type HttpResponse } from '../../gateway/http-json';
+import { TransportError, type HttpClient, type HttpResponse } from './http-json';
 
 /** What the generated runtimes call (their `FetchAPI`). */
 export type FetchApi = (url: string, init: RequestInit) => Promise<Response>;

@@ -1,5 +1,5 @@
 import type { Reservation } from '../../generated/control-plane/types';
-import type { ReservationView } from '../money/types';
+import type { ReservationView } from './types';
 import type { Wire } from '../platform/http/wire';
 
 /** The API shape of a reservation (optionally with the wallet's balance right after). */

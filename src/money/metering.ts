@@ -13,10 +13,15 @@ export async function meterInstanceUsage(db: Knex | Knex.Transaction, instanceId
     .where('i.id', instanceId)
     .first();
   if (!row) throw new AppError('NOT_FOUND', 'Instance not found');
+  return meterCapabilities((row.capabilities as { id: string }[]).map((c) => c.id), usage);
+}
+
+/** What `usage` costs under these capabilities (an offering version's, already read). */
+export function meterCapabilities(capabilityIds: string[], usage: Record<string, number | undefined>): MeterRunResult {
   const clean: Record<string, number> = {};
   for (const [k, v] of Object.entries(usage)) if (v !== undefined) clean[k] = v;
   try {
-    return meterRun((row.capabilities as { id: string }[]).map((c) => c.id), clean);
+    return meterRun(capabilityIds, clean);
   } catch (err) {
     throw new AppError('UNPROCESSABLE', `Usage cannot be metered: ${(err as Error).message}`, { usage: clean });
   }

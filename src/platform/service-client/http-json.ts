@@ -14,7 +14,7 @@
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { injectTraceHeaders } from '../platform/tracing';
+import { injectTraceHeaders } from '../tracing';
 
 export interface HttpResponse {
   status: number;
