@@ -45,6 +45,8 @@ COPY package.json ./
 COPY generated/openapi ./generated/openapi
 COPY specs/capability-registry.yaml specs/capability-registry.schema.json ./specs/
 COPY gitops ./gitops
+# Who may do what (Cedar policies and the role ladder), read at start-up.
+COPY policy ./policy
 COPY demo/flows ./demo/flows
 COPY web/dist ./web/dist
 COPY src/provisioner/saleor-app/order-fully-paid.graphql ./src/provisioner/saleor-app/

@@ -124,7 +124,7 @@ describe('catalog search', () => {
   test('listed offerings carry the published version\'s capabilities and plans', async () => {
     const o = (await searchOfferings(tdb.db, { capability: 'rag_knowledgebase', limit: 1 }, anon)).items[0]!;
     assert.deepEqual(o.capabilities, ['rag_knowledgebase', 'credits_wallet']);
-    assert.deepEqual(o.plans, [{ id: 'starter', name: 'S', includedCredits: 1 }]);
+    assert.deepEqual(o.plans, [{ id: 'starter', name: 'S', trial: true, includedCredits: 1 }]);
     assert.ok(o.publishedVersionId?.startsWith('ov_'));
   });
 
