@@ -34,6 +34,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/** The same user (the token's subject and e-mail) holding the platform operator realm role. */
+async function operatorTokenOf(stack: TestStack, who: Buyer): Promise<string> {
+  const claims = JSON.parse(Buffer.from(who.token.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string; email?: string };
+  return stack.identity.devIssuer!.mint({ kind: 'user', subject: claims.sub, email: claims.email ?? who.email, roles: ['platform-operator'], audience: stack.config.oidc.audience, clientId: 'storefront' });
+}
+
 /** An active instance of a demo offering in the buyer's project. */
 export async function activeInstance(
   stack: TestStack,
@@ -46,7 +52,7 @@ export async function activeInstance(
   // trial plans and buyer-settable fields); the operator acts as the same user, in the same project.
   const operatorNeeded = (opts.planId ?? 'pro') !== 'starter' || opts.configOverrides !== undefined;
   const created = await http('POST', `${cp}/instances`, {
-    token: operatorNeeded ? await stack.userToken(who.email, ['platform-operator']) : who.token,
+    token: operatorNeeded ? await operatorTokenOf(stack, who) : who.token,
     headers: { 'idempotency-key': opts.key ?? `inst-${who.projectId}-${opts.slug ?? 'sa'}-${opts.planId ?? 'pro'}-${Math.random().toString(36).slice(2)}` },
     body: { projectId: who.projectId, offeringVersionId: versionId, planId: opts.planId ?? 'pro', ...(opts.configOverrides ? { configOverrides: opts.configOverrides } : {}) },
   });
