@@ -50,7 +50,7 @@ test('malformed JSON → 400 MALFORMED_JSON, not the body parser\'s plain text',
 });
 
 test('schema violations → 400 VALIDATION_FAILED listing every error', async () => {
-  const token = await stack.userToken();
+  const token = await stack.userToken('author@example.com', ['publisher-admin']); // authorized first: policy/ runs before validation
   const res = await http('POST', `${cp}/offerings`, { token, body: { unexpected: true } });
   assert.equal(res.status, 400);
   assert.equal(res.body.error.code, 'VALIDATION_FAILED');
@@ -65,7 +65,7 @@ test('query parameters are validated with their formats and bounds', async () =>
 });
 
 test('wrong content type → 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-  const token = await stack.userToken();
+  const token = await stack.userToken('author@example.com', ['publisher-admin']); // authorized first: policy/ runs before validation
   const res = await http('POST', `${cp}/offerings`, { token, raw: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   assert.equal(res.status, 415);
   assert.equal(res.body.error.code, 'UNSUPPORTED_MEDIA_TYPE');
