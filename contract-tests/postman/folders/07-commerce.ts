@@ -29,7 +29,8 @@ export default folder('07 - Commerce', 'A paid Saleor order line reaches the con
     idempotencyKey: key(PRO_LINE),
     body: proLine,
     status: 201,
-    checks: [['the same instance, now on Pro', "pm.expect(body.kind).to.eql('instance'); pm.expect(body.instance.id).to.eql(v('INSTANCE_ID')); pm.expect(body.instance.planId).to.eql('pro');"]],
+    // The buyer's newest trial of the offering is the one upgraded: the gateway's auto-activated trial.
+    checks: [['the same instance, now on Pro', "pm.expect(body.kind).to.eql('instance'); pm.expect(body.instance.id).to.eql(v('TRIAL_INSTANCE_ID')); pm.expect(body.instance.planId).to.eql('pro');"]],
   }),
   request({
     name: 'The same Pro line again: replayed, credits granted once',
@@ -39,7 +40,7 @@ export default folder('07 - Commerce', 'A paid Saleor order line reaches the con
     idempotencyKey: key(PRO_LINE),
     body: proLine,
     status: 201,
-    checks: [['replayed, same instance', "pm.expect(res.headers.get('Idempotent-Replayed')).to.eql('true'); pm.expect(body.instance.id).to.eql(v('INSTANCE_ID'));"]],
+    checks: [['replayed, same instance', "pm.expect(res.headers.get('Idempotent-Replayed')).to.eql('true'); pm.expect(body.instance.id).to.eql(v('TRIAL_INSTANCE_ID'));"]],
   }),
   request({
     name: 'Pro\'s included credits are one grant on the wallet',
