@@ -19,15 +19,8 @@ import {
   isAnswer, isRefusal, type HookName, type HookServices, type OutputStreamFilter, type Refusal, type RunHookContext, type RunHooks, type ToolCallView,
 } from '../hook-types';
 
-export interface RunFacts {
-  instanceId: string;
-  orgId: string;
-  projectId: string;
-  runId: string;
-  sessionId: string | null;
-  channel: 'user' | 'api_key' | 'widget' | 'trigger';
-  history?: RunHookContext<unknown>['history'];
-  services?: HookServices;
+/** What the run path knows when it calls hooks: the hook context without the capability's config (history and services default). */
+export interface RunFacts extends Omit<RunHookContext<unknown>, 'config' | 'history' | 'services'>, Partial<Pick<RunHookContext<unknown>, 'history' | 'services'>> {
   /** The handlers to call (tests replace them; default: generated/capabilities/handler-registry). */
   handlers?: Record<string, unknown>;
 }
