@@ -150,6 +150,36 @@ describe('webhook notifications (development targets allowed)', () => {
     assert.equal((await lowBalanceNotices()).length, 2);
   });
 
+  test('credits_wallet.lowBalanceThreshold of the instance applies when the wallet has none; notifyOnLowBalance: false sends nothing', async () => {
+    const drainTo = async (who: Buyer, inst: string, below: number) => {
+      for (let i = 0; i < 200; i++) {
+        const b = (await http('GET', `${cp}/wallets/${who.walletId}`, { token: who.token })).body.balance as number;
+        if (b < below) return;
+        const runId = `run_CFG${who.orgId.slice(-6)}${String(i).padStart(4, '0')}`;
+        const hold = await http('POST', `${cp}/billing/authorize`, { token: gw, headers: { 'idempotency-key': `hold-${runId}` }, body: { instanceId: inst, runId, estimatedBudget: 40 } });
+        assert.equal(hold.status, 201, JSON.stringify(hold.body));
+        await http('POST', `${cp}/billing/settle`, { token: gw, body: { reservationId: hold.body.reservationId, usage: { tokens_in: 20_000, tokens_out: 5_000, runs: 1 } } });
+      }
+      throw new Error('wallet did not drain');
+    };
+    const setup = async (email: string, notifyOnLowBalance: boolean) => {
+      const who = await buyer(stack, email);
+      const start = (await http('GET', `${cp}/wallets/${who.walletId}`, { token: who.token })).body.balance as number;
+      const threshold = start - 30;
+      const inst = await activeInstance(stack, who, { planId: 'starter', configOverrides: { credits_wallet: { lowBalanceThreshold: threshold, notifyOnLowBalance } } });
+      const put = await http('PUT', `${cp}/orgs/${who.orgId}/notification-endpoint`, { token: who.token, body: { email: `billing-${email}` } });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      await drainTo(who, inst, threshold);
+      const items = (await http('GET', `${cp}/orgs/${who.orgId}/notifications`, { token: who.token })).body.items;
+      return { who, threshold, notices: items.filter((n: any) => n.kind === 'wallet.low_balance') };
+    };
+    const on = await setup('notify-cfg-on@example.com', true);
+    assert.equal(on.notices.length, 1, 'the instance threshold crossed once');
+    assert.deepEqual([on.notices[0].channel, on.notices[0].data.threshold], ['email', on.threshold]);
+    const off = await setup('notify-cfg-off@example.com', false);
+    assert.equal(off.notices.length, 0, 'notifyOnLowBalance: false');
+  });
+
   test('a rotated secret signs the next delivery; the old one no longer verifies', async () => {
     const rotated = await http('POST', `${cp}/orgs/${owner.orgId}/notification-endpoint/secret`, { token: owner.token });
     assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
