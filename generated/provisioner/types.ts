@@ -92,7 +92,8 @@ export type ErrorCode =
   | 'RUNTIME_ERROR'
   | 'DEPENDENCY_TIMEOUT'
   | 'CAPABILITY_ERROR'
-  | 'GUARDRAIL_BLOCKED';
+  | 'GUARDRAIL_BLOCKED'
+  | 'NOTIFICATION_TARGET_REFUSED';
 /**
  * `queued`: being delivered; `delivered`: every line accepted by the Control Plane; `dead_lettered`: a line ended in the dead-letter store (see its dead letter).
  */

@@ -50,7 +50,8 @@ export type ErrorCode =
   | 'RUNTIME_ERROR'
   | 'DEPENDENCY_TIMEOUT'
   | 'CAPABILITY_ERROR'
-  | 'GUARDRAIL_BLOCKED';
+  | 'GUARDRAIL_BLOCKED'
+  | 'NOTIFICATION_TARGET_REFUSED';
 
 export interface ErrorDetail {
   code: ErrorCode;

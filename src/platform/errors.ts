@@ -29,6 +29,8 @@ export const statusOf: Record<ErrorCode, number> = {
   UNPROCESSABLE: 422,
   INVALID_CONFIG: 422,
   CONFIG_FIELD_LOCKED: 422,
+  /** A notification webhook URL that is not https (outside development), carries credentials or reaches a private address. */
+  NOTIFICATION_TARGET_REFUSED: 422,
   UNSUPPORTED_COMPONENT: 422,
   ARTIFACT_INTEGRITY_FAILED: 422,
   RATE_LIMITED: 429,
