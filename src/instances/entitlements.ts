@@ -36,7 +36,8 @@ export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date(
     depletionPolicy: run.depletionPolicy,
     maxInputChars: input.maxInputChars,
     maxInputCharsByChannel: input.byChannel,
-    runTimeoutMs: plan?.limits.runTimeoutMs ?? api.timeoutMs ?? DEFAULTS.runTimeoutMs,
+    // The plan's ceiling, lowered by the instance's own api_endpoint.timeoutMs.
+    runTimeoutMs: Math.min(plan?.limits.runTimeoutMs ?? DEFAULTS.runTimeoutMs, typeof api.timeoutMs === 'number' ? api.timeoutMs : DEFAULTS.runTimeoutMs),
   };
   if (run.maxRunsPerDay !== undefined) limits.maxRunsPerDay = run.maxRunsPerDay;
   if (run.maxConcurrentRuns !== undefined) limits.maxConcurrentRuns = run.maxConcurrentRuns;
