@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/platform/config';
 import type { ConnectorGatewayOverrides } from '../../src/connector-gateway/build-deps';
+import type { InstanceExportOptions } from '../../src/platform/tracing';
 import { createLogger, type Logger } from '../../src/platform/logger';
 import { startStack, type ServiceName, type Stack } from '../../src/stack';
 import { openTestDb } from './db';
@@ -23,7 +24,7 @@ export interface TestStack extends Stack {
 export async function startTestStack(
   services: ServiceName[],
   env: Record<string, string> = {},
-  opts: { log?: Logger; connectorGateway?: ConnectorGatewayOverrides; validateResponses?: boolean; reuse?: ReusedState } = {},
+  opts: { log?: Logger; connectorGateway?: ConnectorGatewayOverrides; validateResponses?: boolean; reuse?: ReusedState; instanceExport?: InstanceExportOptions } = {},
 ): Promise<TestStack> {
   const dataDir = opts.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'agent-store-test-'));
   const environment: Record<string, string | undefined> = {
@@ -42,7 +43,7 @@ export async function startTestStack(
   const needsDb = services.includes('control-plane') || services.includes('provisioner') || (services.includes('runner') && !!config.langflow);
   const testDb = needsDb && !opts.reuse ? await openTestDb() : undefined;
   const db = opts.reuse?.db ?? testDb?.db;
-  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db, connectorGateway: opts.connectorGateway });
+  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db, connectorGateway: opts.connectorGateway, instanceExport: opts.instanceExport });
   const issuer = stack.identity.devIssuer!;
   return {
     ...stack,
