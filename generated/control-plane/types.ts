@@ -735,8 +735,26 @@ export interface Entitlements {
      * Budget the Gateway reserves per run.
      */
     estimatedBudgetPerRun: number;
+    /**
+     * The longest run input the Gateway accepts, by the channel a run comes through (the
+     * one source of the limit: answers over it are 413 `INPUT_TOO_LARGE` with this
+     * number). `api_key`: `api_endpoint.maxInputChars`; `widget`:
+     * `web_widget.maxInputChars`; `user` (signed-in users, the hosted chat) and `trigger`
+     * (schedules, webhooks): `maxInputChars`. Each from the effective config, so a plan's
+     * or the offering's default changes it.
+     *
+     */
+    maxInputCharsByChannel: {
+      user: number;
+      api_key: number;
+      widget: number;
+      trigger: number;
+    };
     maxCreditsPerRun: number;
     depletionPolicy: 'block' | 'allow_overage' | 'suspend';
+    /**
+     * The largest of the experience capabilities' `maxInputChars` (api_endpoint, web_widget), else 8000.
+     */
     maxInputChars: number;
     runTimeoutMs: number;
     maxRunsPerDay?: number;

@@ -79,9 +79,9 @@ export function channelOf(caller: Caller | undefined): Channel {
   throw new AppError('FORBIDDEN', 'Runs are started by users, project API keys, widget sessions or the scheduler');
 }
 
+/** The channel's input limit, as the Control Plane computed it (src/instances/input-limits.ts). */
 export function maxInputCharsFor(channel: Channel, ent: Entitlements): number {
-  const own = (ent.config[CHANNEL_CAPABILITY[channel]] as { maxInputChars?: unknown } | undefined)?.maxInputChars;
-  return typeof own === 'number' && channel !== 'user' ? Math.min(own, ent.limits.maxInputChars) : ent.limits.maxInputChars;
+  return ent.limits.maxInputCharsByChannel[channel];
 }
 
 /** The instance's bucket, and the caller's when the channel's capability sets a per-caller limit. */

@@ -1,7 +1,7 @@
 /**
  * A local server speaking the OpenAI Chat Completions protocol, for tests. Written from:
  * - OpenAI API reference, "Create chat completion" (`POST /v1/chat/completions`: `model`,
- *   `messages`, `temperature`, `max_tokens`, `stream`, `stream_options.include_usage`, `tools`),
+ *   `messages`, `temperature`, `top_p`, `max_tokens`, `stream`, `stream_options.include_usage`, `tools`),
  *   "The chat completion object" and "The chat completion chunk object" (with `include_usage`
  *   every chunk carries `"usage": null` and one last chunk has `"choices": []` and the usage);
  *   the streaming guide (`data: {json}\n\n` events, ended by `data: [DONE]\n\n`);

@@ -6,7 +6,7 @@
  *   OllamaModel, LMStudioModel, and LocalModel / DeterministicModel and their aliases.
  *
  * Settings read from the node (tweaks applied): `model_name` (or `model`, which newer
- * LanguageModelComponent exports hold as `[{"name": …}]`), `temperature`, `max_tokens` (0 means
+ * LanguageModelComponent exports hold as `[{"name": …}]`), `temperature`, `top_p`, `max_tokens` (0 means
  * no limit, as in Langflow), `seed`, `system_message` (a connected value wins), and the prompt on
  * `input_value`. The node's own `api_key`, `openai_api_base`/`base_url` and `provider` are
  * ignored: the platform's configuration chooses the endpoint and holds the keys, so a flow can
@@ -111,6 +111,7 @@ async function evaluateModel(ctx: EvalContext) {
 
     const chosen = ctx.models.select(modelName(ctx.params), ctx.node.id);
     const temperature = number(ctx.params.temperature);
+    const topP = number(ctx.params.top_p);
     const seedN = typeof seed === 'number' && Number.isInteger(seed) ? seed : undefined;
     const tools = ctx.tools?.length ? offerTools(ctx.tools, ctx) : undefined;
     const used: string[] = [];
@@ -127,6 +128,7 @@ async function evaluateModel(ctx: EvalContext) {
             model: chosen.model,
             messages,
             ...(temperature !== undefined ? { temperature } : {}),
+            ...(topP !== undefined ? { top_p: topP } : {}),
             ...(maxTokens ? { max_tokens: maxTokens } : {}),
             ...(seedN !== undefined ? { seed: seedN } : {}),
             ...offer,
