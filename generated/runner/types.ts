@@ -130,6 +130,9 @@ export interface RunnerHistoryMessage {
   role: 'user' | 'assistant';
   content: string;
 }
+/**
+ * The user's turn; empty only when the run has attachments.
+ */
 export interface RunnerInput {
   text?: string;
   message?: {
