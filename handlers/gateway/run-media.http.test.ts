@@ -131,11 +131,14 @@ describe('refusals, never charged', () => {
     assert.deepEqual(e.details.acceptedMimeTypes, ['image/png', 'image/jpeg', 'application/pdf']);
   });
 
-  test('a declared type the capability does not accept, and a file over maxImageBytes, are refused at the ticket', async () => {
+  test('a declared type outside acceptedMimeTypes, and a file over maxImageBytes, are refused at the ticket', async () => {
     const gw = stack.url('gateway');
     const webp = await http('POST', `${gw}/v1/uploads`, { token: who.token, body: { instanceId, type: 'image', contentType: 'image/webp', sizeBytes: 100 } });
     assert.equal(webp.status, 422, JSON.stringify(webp.body));
     assert.equal(webp.body.error.code, 'ATTACHMENT_TYPE_NOT_ACCEPTED');
+    const ogg = await http('POST', `${gw}/v1/uploads`, { token: who.token, body: { instanceId, type: 'audio', contentType: 'audio/ogg', sizeBytes: 100 } });
+    assert.equal(ogg.status, 422, 'audio/ogg is not in multimodal_audio.acceptedMimeTypes here');
+    assert.deepEqual(ogg.body.error.details.acceptedMimeTypes, ['audio/wav', 'audio/mpeg']);
     const big = await http('POST', `${gw}/v1/uploads`, { token: who.token, body: { instanceId, type: 'image', contentType: 'image/png', sizeBytes: 65537 } });
     assert.equal(big.status, 413, JSON.stringify(big.body));
     assert.equal(big.body.error.code, 'ATTACHMENT_TOO_LARGE');
