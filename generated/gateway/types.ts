@@ -232,7 +232,7 @@ export interface RunOutputAudio {
   format: 'mp3' | 'wav' | 'ogg';
   voice?: string;
   /**
-   * Duration
+   * Duration, metered as `audio_seconds`.
    */
   seconds: number;
   expiresAt: string;

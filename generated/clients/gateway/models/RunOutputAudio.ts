@@ -47,7 +47,7 @@ export interface RunOutputAudio {
      */
     voice?: string;
     /**
-     * Duration
+     * Duration, metered as `audio_seconds`.
      * @type {number}
      * @memberof RunOutputAudio
      */
