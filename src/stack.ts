@@ -97,7 +97,7 @@ export async function startStack(
         const retriever = tokens ? controlPlaneRetriever({ controlPlaneUrl: cpUrl, tokens }) : undefined;
         // …and its ToolCall component reaches tools through the Connector Gateway, with the same token.
         const toolInvoker = tokens ? connectorGatewayToolInvoker({ baseUrl: connUrl, tokens }) : undefined;
-        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever, toolInvoker, ...(db ? { db } : {}) }), v);
+        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever, toolInvoker, controlPlaneUrl: cpUrl, ...(db ? { db } : {}) }), v);
       },
     };
     const ports: Record<ServiceName, number> = {

@@ -69,7 +69,13 @@ export type ErrorCode =
   | 'DEPENDENCY_TIMEOUT'
   | 'CAPABILITY_ERROR'
   | 'GUARDRAIL_BLOCKED'
-  | 'NOTIFICATION_TARGET_REFUSED';
+  | 'NOTIFICATION_TARGET_REFUSED'
+  | 'MODALITY_NOT_SUPPORTED'
+  | 'ATTACHMENT_TYPE_NOT_ACCEPTED'
+  | 'ATTACHMENT_TOO_LARGE'
+  | 'TOO_MANY_ATTACHMENTS'
+  | 'PDF_TOO_MANY_PAGES'
+  | 'AUDIO_TOO_LONG';
 export type OfferingCategory = 'agents' | 'apps' | 'assistants' | 'automations';
 export type ValueStream =
   | 'customer_support'
