@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { guardedLookup } from '../../connector-gateway/net-guard';
+import { guardedLookup } from '../net-guard';
 import { activeInstance, buyer, run, waitFor, type Buyer } from '../../../test/support/gateway';
 import { startOtlpReceiver } from '../../../test/support/otlp-receiver';
 import { http, startTestStack, type TestStack } from '../../../test/support/stack';
