@@ -69,7 +69,13 @@ export type ErrorCode =
   | 'DEPENDENCY_TIMEOUT'
   | 'CAPABILITY_ERROR'
   | 'GUARDRAIL_BLOCKED'
-  | 'NOTIFICATION_TARGET_REFUSED';
+  | 'NOTIFICATION_TARGET_REFUSED'
+  | 'MODALITY_NOT_SUPPORTED'
+  | 'ATTACHMENT_TYPE_NOT_ACCEPTED'
+  | 'ATTACHMENT_TOO_LARGE'
+  | 'TOO_MANY_ATTACHMENTS'
+  | 'PDF_TOO_MANY_PAGES'
+  | 'AUDIO_TOO_LONG';
 export type OfferingCategory = 'agents' | 'apps' | 'assistants' | 'automations';
 export type ValueStream =
   | 'customer_support'
@@ -735,8 +741,26 @@ export interface Entitlements {
      * Budget the Gateway reserves per run.
      */
     estimatedBudgetPerRun: number;
+    /**
+     * The longest run input the Gateway accepts, by the channel a run comes through (the
+     * one source of the limit: answers over it are 413 `INPUT_TOO_LARGE` with this
+     * number). `api_key`: `api_endpoint.maxInputChars`; `widget`:
+     * `web_widget.maxInputChars`; `user` (signed-in users, the hosted chat) and `trigger`
+     * (schedules, webhooks): `maxInputChars`. Each from the effective config, so a plan's
+     * or the offering's default changes it.
+     *
+     */
+    maxInputCharsByChannel: {
+      user: number;
+      api_key: number;
+      widget: number;
+      trigger: number;
+    };
     maxCreditsPerRun: number;
     depletionPolicy: 'block' | 'allow_overage' | 'suspend';
+    /**
+     * The largest of the experience capabilities' `maxInputChars` (api_endpoint, web_widget), else 8000.
+     */
     maxInputChars: number;
     runTimeoutMs: number;
     maxRunsPerDay?: number;

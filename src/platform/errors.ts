@@ -53,6 +53,12 @@ export const statusOf: Record<ErrorCode, number> = {
   CAPABILITY_ERROR: 502,
   /** A capability's policy refused the input or the output (details name capability and rule). */
   GUARDRAIL_BLOCKED: 422,
+  MODALITY_NOT_SUPPORTED: 422,
+  ATTACHMENT_TYPE_NOT_ACCEPTED: 422,
+  ATTACHMENT_TOO_LARGE: 413,
+  TOO_MANY_ATTACHMENTS: 422,
+  PDF_TOO_MANY_PAGES: 422,
+  AUDIO_TOO_LONG: 422,
 };
 
 /**

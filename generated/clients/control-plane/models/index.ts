@@ -46,6 +46,7 @@ export * from './CreateUploadRequest';
 export * from './CreditType';
 export * from './Entitlements';
 export * from './EntitlementsLimits';
+export * from './EntitlementsLimitsMaxInputCharsByChannel';
 export * from './EntitlementsRateLimits';
 export * from './ErrorCode';
 export * from './ErrorDetail';
