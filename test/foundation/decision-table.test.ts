@@ -70,23 +70,25 @@ before(async () => {
   stack = await startTestStack(['control-plane'], { SEED_DEMO: '1', ARGOCD_WEBHOOK_TOKEN: 'dt-argocd-webhook-token-0001' });
   cp = stack.url('control-plane');
   argocdToken = 'dt-argocd-webhook-token-0001';
-  tokens.owner = await stack.userToken('owner@a.example');
+  // Tokens outlive the whole table (thousands of requests on a shared, loaded box).
+  const TTL = 3600;
+  tokens.owner = await stack.userToken('owner@a.example', [], TTL);
   await workspace(own, tokens.owner, 'a');
-  await workspace(foreign, await stack.userToken('owner@b.example'), 'b');
+  await workspace(foreign, await stack.userToken('owner@b.example', [], TTL), 'b');
   // The other members of A: signed in once (so they exist), then added with their role.
   for (const role of ['admin', 'member', 'viewer', 'publisher-admin', 'victim']) {
     const email = `${role}@a.example`;
-    tokens[role] = await stack.userToken(email);
+    tokens[role] = await stack.userToken(email, [], TTL);
     await http('GET', `${cp}/orgs`, { token: tokens[role] });
     const add = await http('POST', `${cp}/orgs/${own.org}/members`, { token: tokens.owner, body: { email, userId: `user-${email}`, role: role === 'victim' ? 'viewer' : role } });
     assert.ok(add.status === 201 || add.status === 200, `add ${role}: ${add.status} ${JSON.stringify(add.body)}`);
   }
   own.userId = 'user-victim@a.example';
   foreign.userId = foreign.user;
-  tokens['realm:publisher-admin'] = await stack.userToken('publisher@platform.example', ['publisher-admin']);
-  tokens['realm:platform-operator'] = await stack.userToken('operator@platform.example', ['platform-operator']);
-  for (const s of ['gateway', 'runner', 'connector-gateway', 'provisioner', 'scheduler'] as const) tokens[`service:${s}`] = await stack.serviceToken(s);
-  tokens['service:runtime'] = await stack.serviceToken('runtime' as 'runner');
+  tokens['realm:publisher-admin'] = await stack.userToken('publisher@platform.example', ['publisher-admin'], TTL);
+  tokens['realm:platform-operator'] = await stack.userToken('operator@platform.example', ['platform-operator'], TTL);
+  for (const s of ['gateway', 'runner', 'connector-gateway', 'provisioner', 'scheduler'] as const) tokens[`service:${s}`] = await stack.serviceToken(s, TTL);
+  tokens['service:runtime'] = await stack.serviceToken('runtime' as 'runner', TTL);
   const key = async (instanceIds: string[]) => (await http('POST', `${cp}/projects/${own.prj}/api-keys`, { token: tokens.owner, body: { name: 'dt', instanceIds } })).body.secret as string;
   apiKeys.none = await key([]);
   apiKeys['this-instance'] = await key([own.inst]);

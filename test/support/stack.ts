@@ -11,9 +11,9 @@ import { openTestDb } from './db';
 
 export interface TestStack extends Stack {
   url(service: ServiceName): string;
-  /** A token from the development issuer (user or platform service). */
-  userToken(email?: string, roles?: string[]): Promise<string>;
-  serviceToken(service: 'gateway' | 'provisioner' | 'runner' | 'connector-gateway' | 'argocd' | 'scheduler'): Promise<string>;
+  /** A token from the development issuer (user or platform service); `ttlSeconds` default 300, as Keycloak's. */
+  userToken(email?: string, roles?: string[], ttlSeconds?: number): Promise<string>;
+  serviceToken(service: 'gateway' | 'provisioner' | 'runner' | 'connector-gateway' | 'argocd' | 'scheduler', ttlSeconds?: number): Promise<string>;
 }
 
 /**
@@ -52,11 +52,12 @@ export async function startTestStack(
       if (!app) throw new Error(`${service} is not running in this test stack`);
       return app.url;
     },
-    userToken(email = 'buyer@example.com', roles = []) {
-      return issuer.mint({ kind: 'user', subject: `user-${email}`, email, roles, audience: config.oidc.audience, clientId: 'storefront' });
+    userToken(email = 'buyer@example.com', roles = [], ttlSeconds) {
+      return issuer.mint({ kind: 'user', subject: `user-${email}`, email, roles, audience: config.oidc.audience, clientId: 'storefront', ttlSeconds });
     },
-    serviceToken(service) {
+    serviceToken(service, ttlSeconds) {
       return issuer.mint({
+        ttlSeconds,
         kind: 'service',
         subject: `service-account-${service}`,
         clientId: service,
