@@ -19,7 +19,7 @@ import { createProvisionerDeps } from './provisioner/deps';
 import { controlPlaneRetriever, runnerTokenSource } from './rag/cp-retriever';
 import { createRunnerApp } from './runner/app';
 import { flushTracing, initTracing, type InstanceExportOptions } from './platform/tracing';
-import { guardedLookup, systemResolver } from './connector-gateway/net-guard';
+import { guardedLookup, systemResolver } from './platform/net-guard';
 import { buildRunnerDeps } from './runner/build-deps';
 
 export { SERVICE_NAMES, type ServiceName } from './platform/config';

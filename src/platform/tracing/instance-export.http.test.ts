@@ -8,11 +8,11 @@
  *   the connection) and the run is answered as usual;
  * - only a platform operator or the publisher sets it: a buyer's override is 422 CONFIG_FIELD_LOCKED.
  * Names resolve through a test resolver (public names to documentation-range public addresses,
- * then dialled on 127.0.0.1, as the connector gateway's tests do).
+ * then dialled on 127.0.0.1, as the connector gateway's tests do; src/platform/net-guard.ts checks them).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { guardedLookup } from '../../connector-gateway/net-guard';
+import { guardedLookup } from '../net-guard';
 import { activeInstance, buyer, run, waitFor, type Buyer } from '../../../test/support/gateway';
 import { startOtlpReceiver } from '../../../test/support/otlp-receiver';
 import { http, startTestStack, type TestStack } from '../../../test/support/stack';
