@@ -1,6 +1,7 @@
 /**
  * The platform's SSRF guard, used by the generic HTTP connector and the MCP client (connector
- * gateway) and by webhook notifications (src/notifications). A target is refused unless its
+ * gateway), by webhook notifications (src/notifications) and by the per-instance trace export
+ * (src/platform/tracing/instance-export.ts). A target is refused unless its
  * caller allows private networks (a connector policy's `allowPrivateNetworks`) when **any** address its host resolves to is loopback, private,
  * link-local (cloud metadata 169.254.169.254 included), CGNAT, multicast, reserved or
  * unspecified, IPv4 or IPv6 (IPv4-mapped and NAT64 forms are unwrapped). The check runs inside

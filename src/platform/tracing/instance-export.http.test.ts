@@ -8,7 +8,7 @@
  *   the connection) and the run is answered as usual;
  * - only a platform operator or the publisher sets it: a buyer's override is 422 CONFIG_FIELD_LOCKED.
  * Names resolve through a test resolver (public names to documentation-range public addresses,
- * then dialled on 127.0.0.1, as the connector gateway's tests do).
+ * then dialled on 127.0.0.1, as the connector gateway's tests do; src/platform/net-guard.ts checks them).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

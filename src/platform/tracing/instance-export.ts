@@ -10,7 +10,7 @@
  *
  * Network reach: the endpoint is https to a public host (the capability's validate), set only by
  * a platform operator or the publisher (`x-settable-by`), and every connection goes through the
- * `lookup` given here — the platform passes the connector gateway's SSRF guard, which refuses a
+ * `lookup` given here — the platform passes its SSRF guard (src/platform/net-guard.ts), which refuses a
  * host resolving to a private, loopback or link-local address at connect time (nothing exported).
  */
 import type { LookupFunction } from 'node:net';
