@@ -5,9 +5,9 @@
 import type { CapabilityHandler } from '../../src/capabilities/handler-types';
 
 export interface HumanHandoverConfig {
-  provider?: 'email' | 'webhook' | 'zendesk' | 'freshdesk' | 'intercom';
+  provider?: 'email' | 'webhook' | 'zendesk';
   /**
-   * Connector binding with the helpdesk credential (zendesk, freshdesk, intercom, webhook).
+   * Connector binding with the helpdesk credential (zendesk).
    */
   bindingId?: string;
   /**
