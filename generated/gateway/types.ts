@@ -172,6 +172,21 @@ export interface RunInput {
 export interface RunOutput {
   text: string;
   citations?: Citation[];
+  /**
+   * The capability that answered instead of the model (`human_handover`).
+   */
+  answeredBy?: string;
+  /**
+   * The conversation is with a person (`human_handover`): the hand-over this run made, or the one that answers it.
+   */
+  handover?: {
+    handoverId: string;
+    provider: 'email' | 'webhook' | 'zendesk';
+    /**
+     * The helpdesk ticket id (zendesk).
+     */
+    ticketRef: string | null;
+  };
   [k: string]: unknown | undefined;
 }
 export interface RunRecord {

@@ -15,6 +15,7 @@ import type { Sleep } from './retry';
 import { createMemoryConcurrencyLimiter, createRedisConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency';
 import { createRunnerClient } from './runner-client';
 import { createRunnerStreamer } from './runner-stream';
+import { createTicketClient } from './ticket-client';
 import { createWidgetSessions, loadWidgetSecret } from './widget-session';
 
 export interface GatewayRuntime {
@@ -26,6 +27,7 @@ export interface GatewayOverrides {
   /** Where the Control Plane / Runner are (functions: in a test stack known only after listen). */
   controlPlaneUrl?: () => string;
   runnerUrl?: () => string;
+  connectorGatewayUrl?: () => string;
   tokens?: TokenSource;
   rateLimiter?: RateLimiter;
   concurrency?: ConcurrencyLimiter;
@@ -91,6 +93,7 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     widgets: createWidgetSessions(await loadWidgetSecret(config)),
     concurrency,
     flows: createFlowArtifacts({ cp, http }),
+    tickets: createTicketClient({ baseUrl: o.connectorGatewayUrl ?? (() => config.urls.connectorGateway), http, tokens }),
     metrics,
     pollIntervalMs: 100,
   };

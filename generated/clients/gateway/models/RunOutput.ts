@@ -21,6 +21,10 @@ import {
     CitationFromJSON,
     CitationFromJSONTyped,
     CitationToJSON,
+    RunOutputHandover,
+    RunOutputHandoverFromJSON,
+    RunOutputHandoverFromJSONTyped,
+    RunOutputHandoverToJSON,
 } from './';
 
 /**
@@ -42,6 +46,18 @@ export interface RunOutput {
      * @memberof RunOutput
      */
     citations?: Array<Citation>;
+    /**
+     * The capability that answered instead of the model (`human_handover`).
+     * @type {string}
+     * @memberof RunOutput
+     */
+    answeredBy?: string;
+    /**
+     * 
+     * @type {RunOutputHandover}
+     * @memberof RunOutput
+     */
+    handover?: RunOutputHandover;
 }
 
 export function RunOutputFromJSON(json: any): RunOutput {
@@ -57,6 +73,8 @@ export function RunOutputFromJSONTyped(json: any, ignoreDiscriminator: boolean):
             ...json,
         'text': json['text'],
         'citations': !exists(json, 'citations') ? undefined : ((json['citations'] as Array<any>).map(CitationFromJSON)),
+        'answeredBy': !exists(json, 'answeredBy') ? undefined : json['answeredBy'],
+        'handover': !exists(json, 'handover') ? undefined : RunOutputHandoverFromJSON(json['handover']),
     };
 }
 
@@ -72,6 +90,8 @@ export function RunOutputToJSON(value?: RunOutput | null): any {
             ...value,
         'text': value.text,
         'citations': value.citations === undefined ? undefined : ((value.citations as Array<any>).map(CitationToJSON)),
+        'answeredBy': value.answeredBy,
+        'handover': RunOutputHandoverToJSON(value.handover),
     };
 }
 

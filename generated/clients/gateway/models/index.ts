@@ -11,6 +11,7 @@ export * from './RunBilling';
 export * from './RunInput';
 export * from './RunInputMessage';
 export * from './RunOutput';
+export * from './RunOutputHandover';
 export * from './RunRecord';
 export * from './RunRecordError';
 export * from './RunRecordList';
