@@ -18,6 +18,10 @@ export interface HumanHandoverConfig {
    * Destination for the `webhook` provider.
    */
   webhookUrl?: string;
+  /**
+   * Let the helpdesk (the binding's URL) be on a private, loopback or link-local address — a self-hosted helpdesk or a local Zendesk-protocol server; otherwise the SSRF guard refuses it.
+   */
+  allowPrivateNetworks?: boolean;
   triggers?: {
     /**
      * Hand over when the user asks for a person.
@@ -61,5 +65,9 @@ export const humanHandoverMeta = {
   "hooks": [
     "beforeRun"
   ],
-  "settableBy": {}
+  "settableBy": {
+    "/allowPrivateNetworks": [
+      "operator"
+    ]
+  }
 } as const;

@@ -4,7 +4,8 @@
  * 1. the instance's entitlements (fail closed); active instance; the instance has `human_handover`;
  * 2. the binding must be the instance's (else 404), active (revoked → 403) and a `zendesk` binding;
  * 3. the helpdesk URL from the binding's settings; the SSRF guard (public addresses only unless
- *    the instance's `tool_connectors.allowPrivateNetworks`), before the secret is read;
+ *    the instance's `human_handover.allowPrivateNetworks`, an operator's setting), before the
+ *    secret is read;
  * 4. the credential from the secret store (down → 503 VAULT_UNAVAILABLE, nothing sent);
  * 5. the call, with the caller's Idempotency-Key forwarded (Zendesk creates one ticket per key),
  *    so it is retried: up to 3 attempts on 5xx, connection errors and 429 (waiting Retry-After,
@@ -67,8 +68,8 @@ export class TicketService {
       throw policyDenied('The Zendesk binding has no valid API URL', { reason: 'binding_settings' });
     }
     record.host = host;
-    const tools = (ent.config as Record<string, Record<string, unknown>>).tool_connectors ?? {};
-    const allowPrivateNetworks = tools.allowPrivateNetworks === true;
+    const handover = (ent.config as Record<string, Record<string, unknown>>).human_handover ?? {};
+    const allowPrivateNetworks = handover.allowPrivateNetworks === true;
     // The binding names the helpdesk: its host is the one the call may reach (checked per hop and per address).
     const allowedHosts = [host];
 
