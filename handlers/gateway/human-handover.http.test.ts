@@ -147,6 +147,25 @@ test('asking for a person: a Zendesk ticket with the transcript, the session sta
   assert.ok(back.body.usage.dimensions.tokens_out > 0);
 });
 
+test('two requests for a person at once, and a retried request: one ticket, one hand-over charged', async () => {
+  const instanceId = await handoverInstance(who);
+  const tickets = zd.tickets.length;
+  const both = await Promise.all(['I want to talk to a human', 'Can I speak with a real person?'].map((text) => run(stack, { token: who.token, instanceId, text, body: { sessionId: 'hand-race' } })));
+  for (const r of both) assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(zd.tickets.length, tickets + 1, 'one ticket for the session');
+  assert.deepEqual(both.map((r) => r.body.usage.dimensions.handovers ?? 0).sort(), [0, 1], 'metered once');
+  assert.equal(both.filter((r) => r.body.billing.creditsCharged === 0).length, 1, 'the other run is free');
+  assert.equal(new Set(both.map((r) => r.body.output.handover.handoverId)).size, 1, 'both name the same hand-over');
+
+  const key = { 'idempotency-key': 'handover-retry-1' };
+  const first = await run(stack, { token: who.token, instanceId, text: 'I want to talk to a human', body: { sessionId: 'hand-retry' }, headers: key });
+  const again = await run(stack, { token: who.token, instanceId, text: 'I want to talk to a human', body: { sessionId: 'hand-retry' }, headers: key });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.deepEqual(again.body.output, first.body.output);
+  assert.equal(zd.tickets.length, tickets + 2, 'the retry made no second ticket');
+});
+
 test('Zendesk down (5xx after the retries) or rate limiting beyond Retry-After: 502 CAPABILITY_ERROR, nothing charged, recorded failed, not handed over', async () => {
   const instanceId = await handoverInstance(who);
   const s = { sessionId: 'hand-down' };

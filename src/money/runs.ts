@@ -206,9 +206,9 @@ function handoverFields(h: HandoverRow | undefined, transcript: { role: 'user' |
 }
 
 /** The session's last `maxTranscriptTurns` turns for a hand-over's ticket (none without `includeTranscript`). */
-async function transcriptOf(db: Db, inst: { id?: string; effective_config: Record<string, Record<string, unknown>> }, owner: { kind: CallerKind; subject: string }, sessionId: string | undefined) {
+async function transcriptOf(db: Db, inst: { id: string; effective_config: Record<string, Record<string, unknown>> }, owner: { kind: CallerKind; subject: string }, sessionId: string | undefined) {
   const cfg = inst.effective_config.human_handover ?? {};
-  if (!sessionId || cfg.includeTranscript === false || !inst.id) return [];
+  if (!sessionId || cfg.includeTranscript === false) return [];
   const turns = typeof cfg.maxTranscriptTurns === 'number' ? cfg.maxTranscriptTurns : 50;
   return sessionHistory(db, { instanceId: inst.id, owner, sessionId }, turns);
 }
@@ -231,7 +231,7 @@ async function existingRun(db: Db, row: RunRow, w: { balance: number; reserved: 
     const available = Math.max(0, w.balance - w.reserved);
     const handover = row.session_id ? await activeHandover(db, { instanceId: row.instance_id, owner, sessionId: row.session_id }) : undefined;
     const own = handover?.run_id === row.id;
-    const inst = own ? await one<{ effective_config: Record<string, Record<string, unknown>> }>(db, 'select effective_config from instances where id = ?', [row.instance_id]) : undefined;
+    const inst = own ? await one<{ id: string; effective_config: Record<string, Record<string, unknown>> }>(db, 'select id, effective_config from instances where id = ?', [row.instance_id]) : undefined;
     const transcript = inst ? await transcriptOf(db, inst, owner, row.session_id ?? undefined) : undefined;
     return { kind: 'admitted', reservation, balance: w.balance, available, replayed: true, history, limits, ...handoverFields(handover, transcript) };
   }
