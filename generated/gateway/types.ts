@@ -292,6 +292,15 @@ export interface SessionSummary {
    * Answered messages kept in the session.
    */
   turns: number;
+  /**
+   * Present while the session is with a person (`human_handover`): its runs are answered with the hand-over message, without the model, until the session is released.
+   */
+  handover?: {
+    handoverId: string;
+    provider: 'email' | 'webhook' | 'zendesk';
+    status: 'pending' | 'open';
+    ticketRef: string | null;
+  };
 }
 export interface SessionMessage {
   role: 'user' | 'assistant';

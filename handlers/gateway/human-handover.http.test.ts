@@ -96,6 +96,9 @@ test('asking for a person: a Zendesk ticket with the transcript, the session sta
   const listed = (await sessions(instanceId)).find((x) => x.sessionId === 'hand-1');
   assert.equal(listed.handover.status, 'open');
   assert.equal(listed.handover.ticketRef, String(ticket.id));
+  const viaGateway = await http('GET', `${stack.url('gateway')}/v1/sessions?instanceId=${instanceId}`, { token: who.token });
+  assert.equal(viaGateway.status, 200, JSON.stringify(viaGateway.body));
+  assert.equal(viaGateway.body.items.find((x: any) => x.sessionId === 'hand-1').handover.status, 'open', 'the chat sees the session is with a person');
   const handed = (await events(instanceId)).filter((e) => e.type === 'session_handed_over');
   assert.equal(handed.length, 1);
   assert.match(handed[0]!.message!, new RegExp(`hand-1 handed over \\(zendesk ticket ${ticket.id}\\)`));

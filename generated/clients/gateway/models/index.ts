@@ -23,6 +23,7 @@ export * from './SessionList';
 export * from './SessionMessage';
 export * from './SessionMessageList';
 export * from './SessionSummary';
+export * from './SessionSummaryHandover';
 export * from './TrialInstance';
 export * from './TrialWorkspace';
 export * from './TrialWorkspaceOrg';
