@@ -11,7 +11,7 @@ export interface HumanHandoverConfig {
    */
   bindingId?: string;
   /**
-   * Destination for the `email` provider.
+   * Destination for the `email` provider (the hand-over e-mail through the notification outbox).
    */
   email?: string;
   /**

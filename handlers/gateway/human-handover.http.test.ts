@@ -10,6 +10,7 @@
  *   CAPABILITY_ERROR, not charged, the hand-over recorded failed, the session not handed over;
  *   a 429 with a short Retry-After is waited out and the ticket created once;
  * - `provider` `zendesk` without `allowPrivateNetworks` cannot reach a private helpdesk;
+ * - `provider` `email`: the hand-over e-mail is in the notification outbox with the transcript;
  * - the helpdesk credential is in no answer, event and log line.
  */
 import assert from 'node:assert/strict';
@@ -167,6 +168,26 @@ test('two requests for a person at once, and a retried request: one ticket, one 
   assert.equal(again.headers.get('idempotent-replayed'), 'true');
   assert.deepEqual(again.body.output, first.body.output);
   assert.equal(zd.tickets.length, tickets + 2, 'the retry made no second ticket');
+});
+
+test('provider email: the hand-over e-mail (with the transcript) is in the notification outbox, written with the open hand-over, once', async () => {
+  const instanceId = await activeInstance(stack, who, { configOverrides: { human_handover: { provider: 'email', email: 'helpdesk@acme.example', handoverMessage: MESSAGE } } });
+  instances.push(instanceId);
+  const s = { sessionId: 'mail-1' };
+  assert.equal((await run(stack, { token: who.token, instanceId, text: 'Where is order 77?', body: s })).status, 200);
+  const asked = await run(stack, { token: who.token, instanceId, text: 'I want to talk to a human', body: s });
+  assert.equal(asked.status, 200, JSON.stringify(asked.body));
+  assert.deepEqual({ provider: asked.body.output.handover.provider, ticketRef: asked.body.output.handover.ticketRef }, { provider: 'email', ticketRef: null });
+  const again = await run(stack, { token: who.token, instanceId, text: 'Hello?', body: s });
+  assert.equal(again.body.output.answeredBy, 'human_handover', 'the session is with a person');
+  const list = await http('GET', `${stack.url('control-plane')}/orgs/${who.orgId}/notifications?limit=100`, { token: who.token });
+  assert.equal(list.status, 200, JSON.stringify(list.body));
+  const mails = list.body.items.filter((n: any) => n.kind === 'session.handed_over' && n.data.handoverId === asked.body.output.handover.handoverId);
+  assert.equal(mails.length, 1, 'one e-mail per hand-over');
+  assert.equal(mails[0].channel, 'email');
+  assert.equal(mails[0].data.sessionId, 'mail-1');
+  assert.match(mails[0].data.transcript, /Customer: Where is order 77\?/);
+  assert.match(mails[0].data.transcript, /Customer: I want to talk to a human/);
 });
 
 test('Zendesk down (5xx after the retries) or rate limiting beyond Retry-After: 502 CAPABILITY_ERROR, nothing charged, recorded failed, not handed over', async () => {

@@ -17,6 +17,7 @@ import { createRunnerClient } from './runner-client';
 import { createRunnerStreamer } from './runner-stream';
 import { createTicketClient } from './ticket-client';
 import { createWidgetSessions, loadWidgetSecret } from './widget-session';
+import { createObjectStore } from '../storage';
 
 export interface GatewayRuntime {
   deps: GatewayDeps;
@@ -95,6 +96,8 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     flows: createFlowArtifacts({ cp, http }),
     tickets: createTicketClient({ baseUrl: o.connectorGatewayUrl ?? (() => config.urls.connectorGateway), http, tokens }),
     metrics,
+    // Local presigned URLs are served by the control plane, as for knowledge-base uploads.
+    objectStore: createObjectStore(config.storage, o.controlPlaneUrl ?? (() => config.urls.controlPlane)),
     pollIntervalMs: 100,
   };
   return {

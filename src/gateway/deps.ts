@@ -11,6 +11,7 @@ import type { RunnerClient } from './runner-client';
 import type { RunnerStreamer } from './runner-stream';
 import type { TicketClient } from './ticket-client';
 import type { WidgetSessions } from './widget-session';
+import type { ObjectStore } from '../storage/object-store';
 
 /** What every gateway handler receives as `ctx.deps` (built by build-deps.ts). */
 export interface GatewayDeps {
@@ -30,6 +31,8 @@ export interface GatewayDeps {
   /** Helpdesk tickets of hand-overs, through the Connector Gateway (it holds the credentials). */
   tickets: TicketClient;
   metrics: GatewayMetrics;
+  /** Where run attachments are uploaded (presigned PUT) and read back for their checks. */
+  objectStore: ObjectStore;
   /** Trial activation polling interval (ms). */
   pollIntervalMs: number;
 }

@@ -21,6 +21,10 @@ import {
     CitationFromJSON,
     CitationFromJSONTyped,
     CitationToJSON,
+    RunOutputAudio,
+    RunOutputAudioFromJSON,
+    RunOutputAudioFromJSONTyped,
+    RunOutputAudioToJSON,
     RunOutputHandover,
     RunOutputHandoverFromJSON,
     RunOutputHandoverFromJSONTyped,
@@ -58,6 +62,12 @@ export interface RunOutput {
      * @memberof RunOutput
      */
     handover?: RunOutputHandover;
+    /**
+     * 
+     * @type {RunOutputAudio}
+     * @memberof RunOutput
+     */
+    audio?: RunOutputAudio;
 }
 
 export function RunOutputFromJSON(json: any): RunOutput {
@@ -75,6 +85,7 @@ export function RunOutputFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'citations': !exists(json, 'citations') ? undefined : ((json['citations'] as Array<any>).map(CitationFromJSON)),
         'answeredBy': !exists(json, 'answeredBy') ? undefined : json['answeredBy'],
         'handover': !exists(json, 'handover') ? undefined : RunOutputHandoverFromJSON(json['handover']),
+        'audio': !exists(json, 'audio') ? undefined : RunOutputAudioFromJSON(json['audio']),
     };
 }
 
@@ -92,6 +103,7 @@ export function RunOutputToJSON(value?: RunOutput | null): any {
         'citations': value.citations === undefined ? undefined : ((value.citations as Array<any>).map(CitationToJSON)),
         'answeredBy': value.answeredBy,
         'handover': RunOutputHandoverToJSON(value.handover),
+        'audio': RunOutputAudioToJSON(value.audio),
     };
 }
 
