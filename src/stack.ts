@@ -75,7 +75,7 @@ export async function startStack(
         return createControlPlaneApp(cp.deps, { ...v, gatewayUrl });
       },
       gateway: async () => {
-        const gw = await buildGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, runnerUrl, signals });
+        const gw = await buildGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, runnerUrl, connectorGatewayUrl: connUrl, signals });
         stoppers.unshift(() => gw.close());
         return createGatewayApp(gw.deps, { ...v, publicUrl: gatewayUrl, controlPlaneUrl: cpUrl });
       },

@@ -15,7 +15,7 @@ test('each provider with its destination is valid', () => {
 test('a provider without its destination, or with another provider\'s, is refused', () => {
   assert.deepEqual(paths(humanHandover.validate({ provider: 'email' })), ['/email']);
   assert.deepEqual(paths(humanHandover.validate({ provider: 'webhook' })), ['/webhookUrl']);
-  assert.deepEqual(paths(humanHandover.validate({ provider: 'intercom' })), ['/bindingId']);
+  assert.deepEqual(paths(humanHandover.validate({ provider: 'zendesk' })), ['/bindingId']);
   assert.deepEqual(paths(humanHandover.validate({ provider: 'email', email: 'a@acme.example', webhookUrl: 'https://x.acme.example', bindingId: HELPDESK_BINDING_ID })), ['/webhookUrl', '/bindingId']);
 });
 

@@ -5,22 +5,24 @@ import type { ConfigIssue, Manifest } from '../../src/capabilities/handler-types
 import { pointer } from '../../src/capabilities/issues';
 import { connectorSecret, instanceObject } from '../../src/capabilities/manifest';
 import { meterBy } from '../../src/capabilities/metering-rule';
+import { deliverHandover } from './ticket';
 import { handoverTrigger } from './triggers';
 
 /** Providers that authenticate with a connector binding's credential. */
-const HELPDESKS = new Set(['zendesk', 'freshdesk', 'intercom']);
+const HELPDESKS = new Set(['zendesk']);
 
 /**
  * Human handover. Semantic rules:
  * - `email` needs `email`; `webhook` needs `webhookUrl` (https to a public host, no credentials in
- *   the URL — a signing secret goes in a binding); zendesk/freshdesk/intercom need `bindingId`;
+ *   the URL — a signing secret goes in a binding); zendesk needs `bindingId`;
  *   a destination the provider does not use (`email` with webhook, `webhookUrl` with email, …)
  *   is an error rather than silently ignored, and so is a binding for the email provider;
  * - some trigger must be able to fire (user request, keywords or low confidence);
  * - keywords are unique (case-insensitively) and not blank.
  * Desired state: a HandoverPolicy, plus an ExternalSecret for the binding if there is one.
  * Run time: beforeRun (gateway) answers the configured hand-over message instead of the model
- * when a trigger fires (triggers.ts), metered as one `handovers`.
+ * when a trigger fires (triggers.ts), metered as one `handovers`, and hands the session over
+ * (ticket.ts; the platform records it and keeps the session with the person until released).
  */
 export const humanHandover: HumanHandoverHandler = {
   validate(config) {
@@ -76,8 +78,16 @@ export const humanHandover: HumanHandoverHandler = {
   meter: meterBy(meta.dimensions),
   beforeRun(input, ctx) {
     const c = withDefaults(meta.id, ctx.config);
-    if (!handoverTrigger(c, input.text)) return undefined;
-    // The configured message answers instead of the model; the hand-over is metered (handovers).
-    return { answer: { text: c.handoverMessage!, usage: { handovers: 1 } } };
+    const trigger = handoverTrigger(c, input.text);
+    if (!trigger) return undefined;
+    // The configured message answers instead of the model; the hand-over is metered (handovers)
+    // and delivered (ticket.ts) after the platform recorded it with the run's hold.
+    return {
+      answer: {
+        text: c.handoverMessage!,
+        usage: { handovers: 1 },
+        handover: { provider: c.provider!, trigger, deliver: (d) => deliverHandover(c, trigger, d) },
+      },
+    };
   },
 };

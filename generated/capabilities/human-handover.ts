@@ -5,19 +5,23 @@
 import type { CapabilityHandler } from '../../src/capabilities/handler-types';
 
 export interface HumanHandoverConfig {
-  provider?: 'email' | 'webhook' | 'zendesk' | 'freshdesk' | 'intercom';
+  provider?: 'email' | 'webhook' | 'zendesk';
   /**
-   * Connector binding with the helpdesk credential (zendesk, freshdesk, intercom, webhook).
+   * Connector binding with the helpdesk credential (zendesk).
    */
   bindingId?: string;
   /**
-   * Destination for the `email` provider.
+   * Destination for the `email` provider (the hand-over e-mail through the notification outbox).
    */
   email?: string;
   /**
    * Destination for the `webhook` provider.
    */
   webhookUrl?: string;
+  /**
+   * Let the helpdesk (the binding's URL) be on a private, loopback or link-local address — a self-hosted helpdesk or a local Zendesk-protocol server; otherwise the SSRF guard refuses it.
+   */
+  allowPrivateNetworks?: boolean;
   triggers?: {
     /**
      * Hand over when the user asks for a person.
@@ -61,5 +65,9 @@ export const humanHandoverMeta = {
   "hooks": [
     "beforeRun"
   ],
-  "settableBy": {}
+  "settableBy": {
+    "/allowPrivateNetworks": [
+      "operator"
+    ]
+  }
 } as const;

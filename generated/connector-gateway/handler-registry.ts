@@ -4,6 +4,7 @@
 
 import type { Handlers } from './operations';
 import { callMcpTool } from '../../handlers/connector-gateway/call-mcp-tool';
+import { createTicket } from '../../handlers/connector-gateway/create-ticket';
 import { getInstanceToolPolicy } from '../../handlers/connector-gateway/get-instance-tool-policy';
 import { invokeTool } from '../../handlers/connector-gateway/invoke-tool';
 import { listMcpTools } from '../../handlers/connector-gateway/list-mcp-tools';
@@ -11,6 +12,7 @@ import { listMcpTools } from '../../handlers/connector-gateway/list-mcp-tools';
 /** Hand-written handlers (handlers/connector-gateway/<operation>.ts) wired by operationId. */
 export const handlers = {
   callMcpTool,
+  createTicket,
   getInstanceToolPolicy,
   invokeTool,
   listMcpTools,

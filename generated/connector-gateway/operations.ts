@@ -16,6 +16,16 @@ export interface CallMcpToolRequest {
 export type CallMcpToolResult =
   | { status: 200; body: T.McpToolCallResult; headers?: Record<string, string>; contentType?: string };
 
+/** POST /v1/tickets */
+export interface CreateTicketRequest {
+  params: Record<string, never>;
+  query: Record<string, never>;
+  headers: T.CreateTicketHeaders;
+  body: T.TicketCreateRequest;
+}
+export type CreateTicketResult =
+  | { status: 201; body: T.TicketCreated; headers?: Record<string, string>; contentType?: string };
+
 /** GET /v1/instances/{instanceId}/tools */
 export interface GetInstanceToolPolicyRequest {
   params: T.GetInstanceToolPolicyPathParams;
@@ -49,6 +59,7 @@ export type ListMcpToolsResult =
 /** Every operation of the spec, keyed by operationId. A missing or mistyped handler fails `tsc`. */
 export interface Handlers {
   callMcpTool: OperationHandler<CallMcpToolRequest, CallMcpToolResult, ConnectorGatewayDeps>;
+  createTicket: OperationHandler<CreateTicketRequest, CreateTicketResult, ConnectorGatewayDeps>;
   getInstanceToolPolicy: OperationHandler<GetInstanceToolPolicyRequest, GetInstanceToolPolicyResult, ConnectorGatewayDeps>;
   invokeTool: OperationHandler<InvokeToolRequest, InvokeToolResult, ConnectorGatewayDeps>;
   listMcpTools: OperationHandler<ListMcpToolsRequest, ListMcpToolsResult, ConnectorGatewayDeps>;
@@ -59,6 +70,7 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 /** Routing facts read from the spec (the router itself is openapi-backend over the bundled spec). */
 export const operations = {
   callMcpTool: {"method":"post","path":"/v1/mcp/tools/call","security":[["bearerAuth"]],"roles":["service:runner","service:runtime","service:gateway"],"idempotency":null,"successStatus":[200]},
+  createTicket: {"method":"post","path":"/v1/tickets","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":"required","successStatus":[201]},
   getInstanceToolPolicy: {"method":"get","path":"/v1/instances/{instanceId}/tools","security":[["bearerAuth"]],"roles":["service:runner","service:runtime","service:gateway","owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   invokeTool: {"method":"post","path":"/v1/tools/invoke","security":[["bearerAuth"]],"roles":["service:runner","service:runtime","service:gateway"],"idempotency":"optional","successStatus":[200]},
   listMcpTools: {"method":"get","path":"/v1/instances/{instanceId}/mcp-servers/{server}/tools","security":[["bearerAuth"]],"roles":["service:runner","service:runtime","service:gateway","owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},

@@ -188,6 +188,35 @@ export interface McpToolList {
   tools: McpTool[];
   durationMs: number;
 }
+export interface TicketCreateRequest {
+  instanceId: string;
+  runId?: string;
+  provider: 'zendesk';
+  bindingId: string;
+  subject: string;
+  /**
+   * The ticket's first comment (the transcript).
+   */
+  body: string;
+  requester?: {
+    name?: string;
+    email?: string;
+  };
+  /**
+   * @maxItems 20
+   */
+  tags?: string[];
+}
+export interface TicketCreated {
+  provider: 'zendesk';
+  bindingId: string;
+  /**
+   * The helpdesk's ticket id.
+   */
+  ticketRef: string;
+  attempts: number;
+  auditEventId: string;
+}
 export interface ToolInvokeRequest {
   instanceId: string;
   /**
@@ -250,6 +279,16 @@ export interface InvokeToolHeaders {
    * Optional idempotency key; same rules as the required form when given.
    */
   'idempotency-key'?: string;
+}
+export interface CreateTicketHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+  /**
+   * Makes the mutation safe to retry. Same key and same payload replays the first response; same key with a different payload answers 409 IDEMPOTENCY_PAYLOAD_MISMATCH. Keys are scoped per caller and operation and kept for 7 days. Commerce keys are `saleor:<instanceTag>:<orderId>:<lineId>` (the Saleor instance's tag, see `receiveSaleorOrderPaid`).
+   */
+  'idempotency-key': string;
 }
 export interface GetInstanceToolPolicyPathParams {
   /**

@@ -63,6 +63,7 @@ import { queryKnowledgeBase } from '../../handlers/control-plane/query-knowledge
 import { receiveArgocdNotification } from '../../handlers/control-plane/receive-argocd-notification';
 import { receiveSaleorOrderPaid } from '../../handlers/control-plane/receive-saleor-order-paid';
 import { receiveTriggerWebhook } from '../../handlers/control-plane/receive-trigger-webhook';
+import { releaseInstanceSession } from '../../handlers/control-plane/release-instance-session';
 import { removeOrgMember } from '../../handlers/control-plane/remove-org-member';
 import { resumeInstance } from '../../handlers/control-plane/resume-instance';
 import { revokeApiKey } from '../../handlers/control-plane/revoke-api-key';
@@ -143,6 +144,7 @@ export const handlers = {
   receiveArgocdNotification,
   receiveSaleorOrderPaid,
   receiveTriggerWebhook,
+  releaseInstanceSession,
   removeOrgMember,
   resumeInstance,
   revokeApiKey,

@@ -608,6 +608,16 @@ export interface ReceiveTriggerWebhookRequest {
 export type ReceiveTriggerWebhookResult =
   | { status: 202; body: T.TriggerWebhookAccepted; headers?: Record<string, string>; contentType?: string };
 
+/** POST /instances/{instanceId}/sessions/{sessionId}/release */
+export interface ReleaseInstanceSessionRequest {
+  params: T.ReleaseInstanceSessionPathParams;
+  query: Record<string, never>;
+  headers: T.ReleaseInstanceSessionHeaders;
+  body: undefined;
+}
+export type ReleaseInstanceSessionResult =
+  | { status: 200; body: T.SessionHandoverList; headers?: Record<string, string>; contentType?: string };
+
 /** DELETE /orgs/{orgId}/members/{userId} */
 export interface RemoveOrgMemberRequest {
   params: T.RemoveOrgMemberPathParams;
@@ -840,6 +850,7 @@ export interface Handlers {
   receiveArgocdNotification: OperationHandler<ReceiveArgocdNotificationRequest, ReceiveArgocdNotificationResult, ControlPlaneDeps>;
   receiveSaleorOrderPaid: OperationHandler<ReceiveSaleorOrderPaidRequest, ReceiveSaleorOrderPaidResult, ControlPlaneDeps>;
   receiveTriggerWebhook: OperationHandler<ReceiveTriggerWebhookRequest, ReceiveTriggerWebhookResult, ControlPlaneDeps>;
+  releaseInstanceSession: OperationHandler<ReleaseInstanceSessionRequest, ReleaseInstanceSessionResult, ControlPlaneDeps>;
   removeOrgMember: OperationHandler<RemoveOrgMemberRequest, RemoveOrgMemberResult, ControlPlaneDeps>;
   resumeInstance: OperationHandler<ResumeInstanceRequest, ResumeInstanceResult, ControlPlaneDeps>;
   revokeApiKey: OperationHandler<RevokeApiKeyRequest, RevokeApiKeyResult, ControlPlaneDeps>;
@@ -923,6 +934,7 @@ export const operations = {
   receiveArgocdNotification: {"method":"post","path":"/integrations/argocd/notifications","security":[["argocdWebhookAuth"]],"roles":["service:argocd"],"idempotency":null,"successStatus":[200]},
   receiveSaleorOrderPaid: {"method":"post","path":"/integrations/saleor/order-paid","security":[["bearerAuth"]],"roles":["service:provisioner"],"idempotency":"required","successStatus":[201]},
   receiveTriggerWebhook: {"method":"post","path":"/triggers/{triggerId}/webhook","security":[],"roles":["trigger-webhook"],"idempotency":null,"successStatus":[202]},
+  releaseInstanceSession: {"method":"post","path":"/instances/{instanceId}/sessions/{sessionId}/release","security":[["bearerAuth"]],"roles":["owner","admin","member"],"idempotency":null,"successStatus":[200]},
   removeOrgMember: {"method":"delete","path":"/orgs/{orgId}/members/{userId}","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[204]},
   resumeInstance: {"method":"post","path":"/instances/{instanceId}/resume","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[200]},
   revokeApiKey: {"method":"post","path":"/projects/{projectId}/api-keys/{keyId}/revoke","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},

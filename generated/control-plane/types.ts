@@ -330,6 +330,7 @@ export interface RunAdmission {
   input?: {
     [k: string]: unknown | undefined;
   };
+  handover?: HandoverRequest;
 }
 /**
  * The schedule or webhook trigger that started the run.
@@ -338,11 +339,24 @@ export interface TriggerRef {
   kind: 'schedule' | 'webhook';
   id: string;
 }
+/**
+ * The run hands its session over to a person (`human_handover`): recorded `pending` with the hold, unless the session is already handed over (then `run.handover` is that hand-over).
+ */
+export interface HandoverRequest {
+  provider: 'email' | 'webhook' | 'zendesk';
+  trigger: 'user_request' | 'keyword';
+}
 export interface BindingRef {
   bindingId: string;
   connectorId: string;
   name: string;
   status: 'active' | 'revoked';
+  /**
+   * The binding's settings (never secrets), e.g. a Zendesk subdomain.
+   */
+  settings?: {
+    [k: string]: string | undefined;
+  };
 }
 export interface Capability {
   id: string;
@@ -844,6 +858,13 @@ export interface GitopsStatus {
   message: string | null;
   reportedAt: string | null;
 }
+/**
+ * What became of the hand-over the run requested: with `ticketRef` (or for providers without tickets) it is open and the session stays handed over until released; without, on a void, it failed.
+ */
+export interface HandoverOutcome {
+  handoverId: string;
+  ticketRef?: string;
+}
 export interface IngestDocumentRequest {
   uploadId: string;
   title?: string;
@@ -914,7 +935,10 @@ export interface InstanceEvent {
     | 'upgrade_requested'
     | 'secrets_rotated'
     | 'terminated'
-    | 'provisioning_failed';
+    | 'provisioning_failed'
+    | 'session_handed_over'
+    | 'session_handover_failed'
+    | 'session_released';
   fromState?: InstanceState;
   toState: InstanceState;
   commit?: string | null;
@@ -1318,6 +1342,14 @@ export interface RunAdmissionResult {
    * The last `prompt_orchestrator.historyTurns` turns of the caller's session, oldest first.
    */
   history?: RunHistoryMessage[];
+  /**
+   * The session's hand-over: the one this run requested (`runId` is this run), or the open one that answers this run instead of the model.
+   */
+  handover?: SessionHandover;
+  /**
+   * With a hand-over this run requested: the session's last `human_handover.maxTranscriptTurns` turns, oldest first (empty without `includeTranscript`).
+   */
+  transcript?: RunHistoryMessage[];
 }
 /**
  * The first answer of a finished run (for Idempotency-Key replays).
@@ -1331,6 +1363,29 @@ export interface RunReplay {
 export interface RunHistoryMessage {
   role: 'user' | 'assistant';
   content: string;
+}
+export interface SessionHandover {
+  handoverId: string;
+  instanceId: string;
+  sessionId: string | null;
+  /**
+   * The run that handed the session over.
+   */
+  runId: string;
+  provider: 'email' | 'webhook' | 'zendesk';
+  trigger: 'user_request' | 'keyword';
+  /**
+   * `pending` while the ticket is created, `open` once delivered (the session answers the hand-over message), `failed` when delivery failed (the run was voided), `released` after releaseInstanceSession.
+   */
+  status: 'pending' | 'open' | 'failed' | 'released';
+  /**
+   * The helpdesk ticket id (zendesk).
+   */
+  ticketRef: string | null;
+  createdAt: string;
+  openedAt: string | null;
+  releasedAt: string | null;
+  releasedBy?: string | null;
 }
 export interface RevokeBindingRequest {
   reason?: string;
@@ -1361,6 +1416,7 @@ export interface RunFinish {
     [k: string]: unknown | undefined;
   };
   durationMs?: number;
+  handover?: HandoverOutcome;
   error?: {
     status: number;
     code: ErrorCode;
@@ -1427,6 +1483,10 @@ export interface RunSession {
   createdAt: string;
   lastActiveAt: string;
   turns: number;
+  /**
+   * Present while the session is handed over to a person.
+   */
+  handover?: SessionHandover;
 }
 export interface RunSessionList {
   items: RunSession[];
@@ -1442,6 +1502,9 @@ export interface RunSessionMessage {
 export interface RunSessionMessageList {
   items: RunSessionMessage[];
   nextCursor: string | null;
+}
+export interface SessionHandoverList {
+  items: SessionHandover[];
 }
 export interface SettleRequest {
   reservationId: string;
@@ -2615,6 +2678,22 @@ export interface DeleteInstanceSessionQuery {
   owner?: string;
 }
 export interface DeleteInstanceSessionHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ReleaseInstanceSessionPathParams {
+  /**
+   * Instance id.
+   */
+  instanceId: string;
+  /**
+   * A chat session id (as sent with the run).
+   */
+  sessionId: string;
+}
+export interface ReleaseInstanceSessionHeaders {
   /**
    * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
    */

@@ -218,6 +218,21 @@ export interface RunInputPart {
 export interface RunOutput {
   text: string;
   citations?: Citation[];
+  /**
+   * The capability that answered instead of the model (`human_handover`).
+   */
+  answeredBy?: string;
+  /**
+   * The conversation is with a person (`human_handover`): the hand-over this run made, or the one that answers it.
+   */
+  handover?: {
+    handoverId: string;
+    provider: 'email' | 'webhook' | 'zendesk';
+    /**
+     * The helpdesk ticket id (zendesk).
+     */
+    ticketRef: string | null;
+  };
   audio?: RunOutputAudio;
   [k: string]: unknown | undefined;
 }
@@ -359,6 +374,15 @@ export interface SessionSummary {
    * Answered messages kept in the session.
    */
   turns: number;
+  /**
+   * Present while the session is with a person (`human_handover`): its runs are answered with the hand-over message, without the model, until the session is released.
+   */
+  handover?: {
+    handoverId: string;
+    provider: 'email' | 'webhook' | 'zendesk';
+    status: 'pending' | 'open';
+    ticketRef: string | null;
+  };
 }
 export interface SessionMessage {
   role: 'user' | 'assistant';

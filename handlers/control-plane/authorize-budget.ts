@@ -28,7 +28,7 @@ export const authorizeBudget: Handler<'authorizeBudget'> = async (req, ctx) => {
     }
     return {
       status: 201 as const,
-      body: { ...toReservation(r.reservation, r), run: { status: 'running' as const, replayed: r.replayed, history: r.history } },
+      body: { ...toReservation(r.reservation, r), run: { status: 'running' as const, replayed: r.replayed, history: r.history, ...(r.handover ? { handover: r.handover } : {}), ...(r.transcript ? { transcript: r.transcript } : {}) } },
       headers: { 'Idempotent-Replayed': r.replayed ? 'true' : 'false' },
     };
   }

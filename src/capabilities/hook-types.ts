@@ -45,16 +45,47 @@ export interface RunHookContext<Config> {
 
 /** Side effects the platform offers hooks (so a capability needs no client of its own). */
 export interface HookServices {
-  /** Creates a helpdesk ticket through the connector gateway with the binding's credential. */
+  /**
+   * Creates a helpdesk ticket through the connector gateway with the binding's credential (which
+   * the hook never sees). The same `idempotencyKey` answers the same ticket, never a second one.
+   */
   createTicket(req: TicketRequest): Promise<{ ticketRef: string }>;
 }
 
 export interface TicketRequest {
-  provider: string;
-  bindingId?: string;
+  provider: 'zendesk';
+  bindingId: string;
   subject: string;
   body: string;
   requester?: { email?: string; name?: string };
+  tags?: string[];
+  idempotencyKey: string;
+}
+
+/**
+ * A hand-over to a person, returned with a beforeRun answer. The platform records it (`pending`,
+ * with the run's hold) before calling `deliver`, then opens it with the run's settle — or marks
+ * it failed and voids the run when `deliver` throws. While the session is handed over, every run
+ * in it is answered with the capability's message without the model (and not charged) until the
+ * session is released (control plane `releaseInstanceSession`).
+ */
+export interface HandoverIntent {
+  provider: 'email' | 'webhook' | 'zendesk';
+  trigger: 'user_request' | 'keyword';
+  deliver(d: HandoverDelivery): Promise<{ ticketRef?: string }>;
+}
+
+export interface HandoverDelivery {
+  /** The hand-over's id (the idempotency key of whatever `deliver` creates). */
+  handoverId: string;
+  instanceId: string;
+  runId: string;
+  sessionId: string | null;
+  /** The session's turns before this run, oldest first (empty without `includeTranscript`). */
+  transcript: readonly { role: 'user' | 'assistant'; content: string }[];
+  /** This run's input, as the capabilities before made it. */
+  input: string;
+  services: HookServices;
 }
 
 export interface RunInputView {
@@ -68,7 +99,7 @@ export interface Refusal {
 
 /** The answer a hook gives instead of the model's, with what it meters (registry dimensions). */
 export interface HookAnswer {
-  answer: { text: string; usage?: Record<string, number> };
+  answer: { text: string; usage?: Record<string, number>; handover?: HandoverIntent };
 }
 
 export type BeforeRunResult =

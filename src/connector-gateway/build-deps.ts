@@ -10,6 +10,7 @@ import { McpToolService } from './mcp-tools';
 import { systemResolver, type Resolver } from '../platform/net-guard';
 import { ReplayCache } from './replay-cache';
 import { MemoryRunCallCounter } from './run-call-counter';
+import { TicketService } from './tickets';
 import { ToolService, type ToolCallRecord } from './tools';
 
 export interface ConnectorGatewayOverrides {
@@ -51,5 +52,5 @@ export function buildConnectorGatewayDeps(base: { config: Config; log: Logger; i
   };
   const tools = new ToolService(shared);
   const mcp = new McpToolService({ ...shared, ca: o.ca, counter: new MemoryRunCallCounter() });
-  return { ...base, cp, tools, mcp, replays: new ReplayCache() };
+  return { ...base, cp, tools, mcp, tickets: new TicketService(shared), replays: new ReplayCache() };
 }

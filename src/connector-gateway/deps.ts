@@ -5,6 +5,7 @@ import type { Logger } from '../platform/logger';
 import type { ControlPlaneClient } from '../gateway/cp-client';
 import type { McpToolService } from './mcp-tools';
 import type { ReplayCache } from './replay-cache';
+import type { TicketService } from './tickets';
 import type { ToolService } from './tools';
 
 /** What every connector-gateway handler receives as `ctx.deps`. */
@@ -18,6 +19,8 @@ export interface ConnectorGatewayDeps {
   tools: ToolService;
   /** The instance's MCP servers: list and call their tools under the same policy. */
   mcp: McpToolService;
+  /** Helpdesk tickets of conversations handed over to a person. */
+  tickets: TicketService;
   /** Idempotency-Key replays of invokeTool. */
   replays: ReplayCache<ToolInvokeResult>;
 }

@@ -54,7 +54,10 @@ export const CONNECTOR_TYPES: readonly ConnectorType[] = [
       { name: 'email', label: 'Agent email (with /token suffix)', required: true },
       { name: 'apiToken', label: 'API token', required: true },
     ],
-    settingsFields: [{ name: 'subdomain', label: 'Zendesk subdomain', required: true }],
+    settingsFields: [
+      { name: 'subdomain', label: 'Zendesk subdomain', required: true },
+      { name: 'apiBaseUrl', label: 'API base URL (default https://<subdomain>.zendesk.com)', required: false },
+    ],
     tools: [
       { name: 'zendesk.get_ticket', kind: 'read', description: 'Read a ticket' },
       { name: 'zendesk.create_ticket', kind: 'write', description: 'Create a ticket' },

@@ -15,6 +15,7 @@ import type { Sleep } from './retry';
 import { createMemoryConcurrencyLimiter, createRedisConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency';
 import { createRunnerClient } from './runner-client';
 import { createRunnerStreamer } from './runner-stream';
+import { createTicketClient } from './ticket-client';
 import { createWidgetSessions, loadWidgetSecret } from './widget-session';
 import { createObjectStore } from '../storage';
 
@@ -27,6 +28,7 @@ export interface GatewayOverrides {
   /** Where the Control Plane / Runner are (functions: in a test stack known only after listen). */
   controlPlaneUrl?: () => string;
   runnerUrl?: () => string;
+  connectorGatewayUrl?: () => string;
   tokens?: TokenSource;
   rateLimiter?: RateLimiter;
   concurrency?: ConcurrencyLimiter;
@@ -92,6 +94,7 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     widgets: createWidgetSessions(await loadWidgetSecret(config)),
     concurrency,
     flows: createFlowArtifacts({ cp, http }),
+    tickets: createTicketClient({ baseUrl: o.connectorGatewayUrl ?? (() => config.urls.connectorGateway), http, tokens }),
     metrics,
     // Local presigned URLs are served by the control plane, as for knowledge-base uploads.
     objectStore: createObjectStore(config.storage, o.controlPlaneUrl ?? (() => config.urls.controlPlane)),

@@ -9,6 +9,7 @@ import type { RateLimiter } from './rate-limit';
 import type { ConcurrencyLimiter } from './concurrency';
 import type { RunnerClient } from './runner-client';
 import type { RunnerStreamer } from './runner-stream';
+import type { TicketClient } from './ticket-client';
 import type { WidgetSessions } from './widget-session';
 import type { ObjectStore } from '../storage/object-store';
 
@@ -27,6 +28,8 @@ export interface GatewayDeps {
   /** The Runner with `Accept: text/event-stream`. */
   runnerStream: RunnerStreamer;
   flows: FlowArtifacts;
+  /** Helpdesk tickets of hand-overs, through the Connector Gateway (it holds the credentials). */
+  tickets: TicketClient;
   metrics: GatewayMetrics;
   /** Where run attachments are uploaded (presigned PUT) and read back for their checks. */
   objectStore: ObjectStore;

@@ -31,7 +31,15 @@ export async function listRuns(deps: GatewayDeps, caller: Caller | undefined, q:
 
 export async function listSessions(deps: GatewayDeps, caller: Caller | undefined, q: { instanceId: string; cursor?: string; limit?: number }, c: Ctx): Promise<SessionList> {
   const { credential, owner } = scope(caller, q.instanceId);
-  return deps.cp.history.listSessions(q.instanceId, page(q, owner), credential, c);
+  const list = await deps.cp.history.listSessions(q.instanceId, page(q, owner), credential, c);
+  // A session with a person shows its hand-over (only pending or open ones are listed).
+  return {
+    ...list,
+    items: list.items.map(({ handover: h, ...s }) => ({
+      ...s,
+      ...(h && (h.status === 'pending' || h.status === 'open') ? { handover: { handoverId: h.handoverId, provider: h.provider, status: h.status, ticketRef: h.ticketRef } } : {}),
+    })),
+  };
 }
 
 export async function listSessionMessages(deps: GatewayDeps, caller: Caller | undefined, sessionId: string, q: { instanceId: string; cursor?: string; limit?: number }, c: Ctx): Promise<SessionMessageList> {

@@ -129,7 +129,7 @@ async function run(deps: GatewayDeps, a: Admitted, stream: PassThrough, c: RunCo
     let result;
     try {
       filter = outputStreamChain(a.ent, a.facts);
-      const answered = hookAnswered(a);
+      const answered = await hookAnswered(deps, a, c);
       if (answered) forward(() => (filter ? filter.push(answered.output.text) : answered.output.text));
       result = answered ?? await deps.runnerStream(a.runnerRequest, {
         requestId: c.requestId,

@@ -27,7 +27,7 @@
  */
 import { assertOfferingAlive } from './offering-eol';
 import { createHash } from 'node:crypto';
-import type { Entitlements, Reservation, Settlement } from '../../generated/control-plane/types';
+import type { Entitlements, Reservation, SessionHandover, Settlement } from '../../generated/control-plane/types';
 import type { RunRecord, RunRequest, RunResult } from '../../generated/gateway/types';
 import type { RunnerRunRequest, RunnerRunResult } from '../../generated/runner/types';
 import { AppError, type ErrorCode } from '../platform/errors';
@@ -37,6 +37,7 @@ import { triggerRunId } from '../runs/trigger-run-id';
 import type { Logger } from '../platform/logger';
 import { credentialOf, widgetSessionOf } from './auth';
 import { afterRun, beforeRun, factsOf, inputText, type HookedInput, type RunFacts } from './capability-hooks';
+import { handoverAnswer, type AdmittedHandover } from './handover';
 import type { GatewayDeps } from './deps';
 import { checkRunVariables, tweaksFor, type PreparedArtifact } from './flow-tweaks';
 import type { RunOutcome } from './metrics';
@@ -218,6 +219,10 @@ export interface Admitted {
   hooked: HookedInput;
   /** The run as the afterRun/outputStream hooks see it. */
   facts: RunFacts;
+  /** The session's hand-over (the one this run requested, or the open one that answers it). */
+  handover?: AdmittedHandover;
+  /** Set once this run delivered its hand-over: sent with the settle (or the void) so the Control Plane opens it. */
+  handoverOutcome?: { handoverId: string; ticketRef?: string };
 }
 
 /** A finished run's first answer, replayed (any replica, any time within its retention). */
@@ -311,6 +316,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
             ...(sessionId ? { sessionId } : {}),
             ...(idempotencyKey ? { requestHash: requestHashOf(body) } : {}),
             input: hooked.input as Record<string, unknown>,
+            ...(hooked.answer?.handover ? { handover: { provider: hooked.answer.handover.provider, trigger: hooked.answer.handover.trigger } } : {}),
           },
         },
         { requestId: c.requestId, signal: c.signal },
@@ -371,9 +377,11 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
       timeoutMs: Math.min(ent.limits.runTimeoutMs, GATEWAY_RUNNER_TIMEOUT_MS),
       ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
     };
+    const handover: SessionHandover | undefined = answer.run?.handover;
     return {
       kind: 'admitted', runId, channel, ent, sessionId, reservation, runnerRequest, prompt, rateRemaining: decision.remaining, createdAt, started,
       idempotent: idempotencyKey !== undefined, releaseLease, hooked, facts: { ...facts, history },
+      ...(handover ? { handover: { record: handover, transcript: answer.run?.transcript ?? [] } } : {}),
     };
   } catch (err) {
     await releaseLease();
@@ -412,6 +420,7 @@ export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits,
       status: finish.status,
       ...(finish.output ? { output: finish.output as Record<string, unknown> } : {}),
       durationMs: a.durationMs,
+      ...(a.handoverOutcome ? { handover: a.handoverOutcome } : {}),
       ...(finish.error ? { error: { status: finish.error.status, code: finish.error.code, message: finish.error.message.slice(0, 1000), details: finish.error.details } } : {}),
     },
   };
@@ -419,7 +428,9 @@ export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits,
     return await waited(timing, 'controlPlaneMs', deps.cp.settle(body, { requestId: c.requestId }));
   } catch (thrown) {
     const err = asAppError(thrown);
-    const voided = await waited(timing, 'controlPlaneMs', deps.cp.void({ reservationId: a.reservation.reservationId, reason: 'other', message: `settle failed: ${err.code}` }, { requestId: c.requestId }))
+    // A delivered hand-over (its ticket exists) is opened even when the run cannot be charged.
+    const delivered = a.handoverOutcome?.ticketRef ? { run: { status: 'failed' as const, handover: a.handoverOutcome, error: { status: err.status, code: err.code, message: err.message.slice(0, 1000) } } } : {};
+    const voided = await waited(timing, 'controlPlaneMs', deps.cp.void({ reservationId: a.reservation.reservationId, reason: 'other', message: `settle failed: ${err.code}`, ...delivered }, { requestId: c.requestId }))
       .then(() => true)
       .catch(async (voidErr: unknown) => {
         if (voidErr instanceof AppError && voidErr.code === 'RESERVATION_ALREADY_RESOLVED') return 'settled' as const;
@@ -431,8 +442,14 @@ export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits,
   }
 }
 
-/** A beforeRun hook's answer in the Runner's shape (no model call), or undefined when the model runs. */
-export function hookAnswered(a: Admitted): Pick<RunnerRunResult, 'output' | 'usage'> | undefined {
+/**
+ * The answer without the model, in the Runner's shape, or undefined when the model runs: the
+ * session's open hand-over (not charged), or a beforeRun hook's answer — delivering the hand-over
+ * it asked for first (handover.ts; a failed delivery throws 502 CAPABILITY_ERROR).
+ */
+export async function hookAnswered(deps: GatewayDeps, a: Admitted, c: RunContext): Promise<Pick<RunnerRunResult, 'output' | 'usage'> | undefined> {
+  const handed = await handoverAnswer(deps, a, c);
+  if (handed) return handed;
   const ans = a.hooked.answer;
   return ans ? { output: { text: ans.text, answeredBy: ans.capability }, usage: { dimensions: { ...ans.usage, runs: 1 } } } : undefined;
 }
@@ -508,7 +525,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
       let result: Pick<RunnerRunResult, 'output' | 'usage'>;
       const t0 = performance.now();
       try {
-        result = hookAnswered(a) ?? await deps.runner.execute(a.runnerRequest, { requestId: c.requestId, signal: c.signal, timeoutMs: GATEWAY_RUNNER_TIMEOUT_MS });
+        result = (await hookAnswered(deps, a, c)) ?? await deps.runner.execute(a.runnerRequest, { requestId: c.requestId, signal: c.signal, timeoutMs: GATEWAY_RUNNER_TIMEOUT_MS });
       } catch (thrown) {
         const err = asAppError(thrown, 'RUNTIME_ERROR');
         timing.runnerMs += performance.now() - t0;

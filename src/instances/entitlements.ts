@@ -63,7 +63,7 @@ export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date(
     allowApiKeys: cfg.api_endpoint ? api.allowApiKeys !== false : false,
     // Every binding the instance may use, as references; revoked ones stay listed (status revoked)
     // so the Connector Gateway can tell a revoked binding (403) from a foreign one (404).
-    bindings: (await bindingsOfInstance(db, row)).map((b) => ({ bindingId: b.id, connectorId: b.connector_id, name: b.name, status: b.status })),
+    bindings: (await bindingsOfInstance(db, row)).map((b) => ({ bindingId: b.id, connectorId: b.connector_id, name: b.name, status: b.status, settings: b.settings ?? {} })),
     walletId: row.wallet_id,
     artifact: { uri: version.artifact_uri, sha256: version.artifact_sha256 },
     flowId: version.flow_id,

@@ -27,6 +27,7 @@ import { meterCapabilities } from './metering';
 import { one, type Db } from '../db/tx';
 import { AppError, notFound } from '../platform/errors';
 import { expireRunsOf, finishRun, insertRun, replayOf, runById, sessionHistory, type CallerKind, type RunFinish, type RunRow, type RunStatus } from '../runs/records';
+import { activeHandover, finishHandover, handoverAtAdmission, handoverView, type HandoverRow, type HandoverView } from '../runs/handovers';
 import { authorizeOp, executeBatch, getReservation, RESERVATION_COLUMNS, reservationView, settleOp, voidOp, type ReservationRow, type AuthorizeResult, type SettleResult, type VoidResult } from './billing';
 import type { MoneyBounds } from './bounds';
 import { holdFor, admissionFloor, runLimitsOf, type RunLimits } from './run-limits';
@@ -58,6 +59,8 @@ export interface AuthorizeRunInput {
     sessionId?: string;
     requestHash?: string;
     input?: Record<string, unknown>;
+    /** The run hands its session over to a person (src/runs/handovers.ts). */
+    handover?: { provider: string; trigger: string };
   };
 }
 
@@ -71,6 +74,10 @@ export type AuthorizeRunResult =
       replayed: boolean;
       history: { role: 'user' | 'assistant'; content: string }[];
       limits: RunLimits;
+      /** The session's hand-over: the one this run requested, or the open one that answers it. */
+      handover?: HandoverView;
+      /** With a hand-over this run requested: the session's last `human_handover.maxTranscriptTurns` turns (when `includeTranscript`). */
+      transcript?: { role: 'user' | 'assistant'; content: string }[];
     }
   | { kind: 'replay'; reservation: ReservationView | null; status: RunStatus; replay: { status: number; body: Record<string, unknown> } };
 
@@ -180,14 +187,31 @@ export async function authorizeRun(db: Knex, input: AuthorizeRunInput, deps: Run
       );
     }
     const history = run.sessionId ? await sessionHistory(trx, { instanceId: inst.id, owner, sessionId: run.sessionId }, limits.historyTurns) : [];
-    return { kind: 'admitted' as const, result: a, history };
+    const handover = await handoverAtAdmission(trx, { instanceId: inst.id, owner, sessionId: run.sessionId ?? null, runId: input.runId, ...(run.handover ? { request: run.handover } : {}) }, now);
+    const transcript = handover?.run_id === input.runId ? await transcriptOf(trx, inst, owner, run.sessionId) : undefined;
+    return { kind: 'admitted' as const, result: a, history, handover, transcript };
   });
 
   if (outcome.kind === 'rejected') throw outcome.error;
   if (outcome.kind === 'admitted') {
-    return { kind: 'admitted', reservation: outcome.result.reservation, balance: outcome.result.balance, available: outcome.result.available, replayed: false, history: outcome.history, limits };
+    return {
+      kind: 'admitted', reservation: outcome.result.reservation, balance: outcome.result.balance, available: outcome.result.available, replayed: false, history: outcome.history, limits,
+      ...handoverFields(outcome.handover, outcome.transcript),
+    };
   }
   return existingRun(db, outcome.row, outcome.wallet, input, limits, owner);
+}
+
+function handoverFields(h: HandoverRow | undefined, transcript: { role: 'user' | 'assistant'; content: string }[] | undefined) {
+  return { ...(h ? { handover: handoverView(h) } : {}), ...(transcript ? { transcript } : {}) };
+}
+
+/** The session's last `maxTranscriptTurns` turns for a hand-over's ticket (none without `includeTranscript`). */
+async function transcriptOf(db: Db, inst: { id: string; effective_config: Record<string, Record<string, unknown>> }, owner: { kind: CallerKind; subject: string }, sessionId: string | undefined) {
+  const cfg = inst.effective_config.human_handover ?? {};
+  if (!sessionId || cfg.includeTranscript === false) return [];
+  const turns = typeof cfg.maxTranscriptTurns === 'number' ? cfg.maxTranscriptTurns : 50;
+  return sessionHistory(db, { instanceId: inst.id, owner, sessionId }, turns);
 }
 
 /** A run that already has a record: replay it, or say why not. */
@@ -206,7 +230,11 @@ async function existingRun(db: Db, row: RunRow, w: { balance: number; reserved: 
     }
     const history = row.session_id ? await sessionHistory(db, { instanceId: row.instance_id, owner, sessionId: row.session_id }, limits.historyTurns) : [];
     const available = Math.max(0, w.balance - w.reserved);
-    return { kind: 'admitted', reservation, balance: w.balance, available, replayed: true, history, limits };
+    const handover = row.session_id ? await activeHandover(db, { instanceId: row.instance_id, owner, sessionId: row.session_id }) : undefined;
+    const own = handover?.run_id === row.id;
+    const inst = own ? await one<{ id: string; effective_config: Record<string, Record<string, unknown>> }>(db, 'select id, effective_config from instances where id = ?', [row.instance_id]) : undefined;
+    const transcript = inst ? await transcriptOf(db, inst, owner, row.session_id ?? undefined) : undefined;
+    return { kind: 'admitted', reservation, balance: w.balance, available, replayed: true, history, limits, ...handoverFields(handover, transcript) };
   }
   const replay = replayOf(row, { balance: w.balance, available: Math.max(0, w.balance - w.reserved), lowBalance: w.low_balance_threshold !== null && w.balance < w.low_balance_threshold });
   if (!replay) {
@@ -263,6 +291,8 @@ export async function settleRun(db: Knex, input: SettleRunInput, deps: RunUseCas
     if (!r.replayed) {
       if (r.runId) {
         await finishRun(trx, r.runId, { ...(input.run ?? { status: 'succeeded' }), at: now, usage, creditsCharged: r.charged, ledgerEntryId: r.ledgerEntryId, overage: r.overage, wallet, keepBodies: true });
+        const h = input.run?.handover;
+        if (h) await finishHandover(trx, r.runId, { delivered: true, handoverId: h.handoverId, ...(h.ticketRef ? { ticketRef: h.ticketRef } : {}) }, now);
       }
       batch.audit({
         orgId: wallet.orgId,
@@ -319,6 +349,9 @@ export async function voidRun(db: Knex, input: VoidRunInput, deps: RunUseCaseDep
         const finish: RunFinish = input.run ?? { status: 'failed', error: { status: 500, code: 'INTERNAL', message: input.reason ?? 'voided' } };
         const wallet = await getWallet(trx, r.reservation.walletId, deps.money);
         await finishRun(trx, r.reservation.runId, { ...finish, at: now, creditsCharged: 0, wallet, keepBodies: true });
+        // A hand-over this run requested: open when its ticket exists, else failed (never left pending).
+        const h = input.run?.handover;
+        await finishHandover(trx, r.reservation.runId, { delivered: !!h?.ticketRef, ...(h ? { handoverId: h.handoverId } : {}), ...(h?.ticketRef ? { ticketRef: h.ticketRef } : {}) }, now);
       }
       const w = await one<{ org_id: string; project_id: string | null }>(trx, 'select org_id, project_id from wallets where id = ?', [r.reservation.walletId]);
       batch.audit({

@@ -28,6 +28,7 @@ export interface MailTransport {
 const SUBJECTS: Record<string, (d: Record<string, unknown>) => string> = {
   'wallet.low_balance': (d) => `Low credit balance: ${String(d.balance)} credits left (threshold ${String(d.threshold)})`,
   'instance.suspended_for_credits': (d) => `Instance ${String(d.instanceId)} suspended: its wallet ran out of credits`,
+  'session.handed_over': (d) => `Conversation handed over to you: instance ${String(d.instanceId)}, session ${String(d.sessionId ?? '(none)')}`,
 };
 
 export function subjectOf(kind: string, data: Record<string, unknown>): string {

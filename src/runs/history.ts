@@ -15,6 +15,7 @@ import { isService } from '../platform/http/callers';
 import { rows } from '../db/tx';
 import { AppError } from '../platform/errors';
 import type { Caller } from '../platform/http/handler-types';
+import { activeHandoversOf, type HandoverView } from './handovers';
 import { inputText, RUN_COLUMNS, runById, runView, type CallerKind, type RunOwner, type RunRecordView, type RunRow } from './records';
 
 export interface HistoryScope {
@@ -108,6 +109,8 @@ export interface SessionSummary {
   createdAt: string;
   lastActiveAt: string;
   turns: number;
+  /** Present while the session is handed over to a person. */
+  handover?: HandoverView;
 }
 
 export async function listSessions(db: Knex, scope: HistoryScope, q: { cursor?: string; limit?: number }): Promise<Page<SessionSummary>> {
@@ -132,8 +135,12 @@ export async function listSessions(db: Knex, scope: HistoryScope, q: { cursor?: 
   const more = found.length > limit;
   const page = found.slice(0, limit);
   const last = page.at(-1);
+  const handovers = await activeHandoversOf(db, scope.instanceId, scope.owner, page.map((s) => s.session_id));
   return {
-    items: page.map((s) => ({ sessionId: s.session_id, instanceId: scope.instanceId, createdAt: s.created_at.toISOString(), lastActiveAt: s.last_active_at.toISOString(), turns: s.turns })),
+    items: page.map((s) => {
+      const handover = handovers.get(s.session_id);
+      return { sessionId: s.session_id, instanceId: scope.instanceId, createdAt: s.created_at.toISOString(), lastActiveAt: s.last_active_at.toISOString(), turns: s.turns, ...(handover ? { handover } : {}) };
+    }),
     nextCursor: more && last ? encodeCursor({ s: 'sessions:active_desc', k: last.last_active_at.toISOString(), id: last.session_id }, filters) : null,
   };
 }

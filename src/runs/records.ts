@@ -67,6 +67,8 @@ export interface RunFinish {
   status: FinishedStatus;
   output?: { text: string; [k: string]: unknown };
   durationMs?: number;
+  /** The hand-over the run requested (src/runs/handovers.ts), as delivered. */
+  handover?: { handoverId: string; ticketRef?: string };
   error?: { status: number; code: ErrorCode; message: string; details?: Record<string, unknown> };
 }
 

@@ -16,7 +16,7 @@ import { AppError } from '../../platform/errors';
 import { withDefaults } from '../config-defaults';
 import { capabilityRegistry } from '../registry';
 import {
-  isAnswer, isRefusal, type HookName, type HookServices, type OutputStreamFilter, type Refusal, type RunHookContext, type RunHooks, type ToolCallView,
+  isAnswer, isRefusal, type HandoverIntent, type HookName, type HookServices, type OutputStreamFilter, type Refusal, type RunHookContext, type RunHooks, type ToolCallView,
 } from '../hook-types';
 
 /** What the run path knows when it calls hooks: the hook context without the capability's config (history and services default). */
@@ -80,8 +80,8 @@ async function call<T>(h: Hooked, hook: HookName, f: () => T | Promise<T>): Prom
 export interface BeforeRunOutcome {
   text: string;
   instructions: string[];
-  /** A capability answered instead of the model. */
-  answer?: { capability: string; text: string; usage: Record<string, number> };
+  /** A capability answered instead of the model (and may hand the conversation over to a person). */
+  answer?: { capability: string; text: string; usage: Record<string, number>; handover?: HandoverIntent };
 }
 
 /** beforeRun of every hooked capability, in order; throws the refusal or the failure. */
@@ -92,7 +92,7 @@ export async function runBeforeHooks(ent: Pick<Entitlements, 'capabilities' | 'c
     if (!r) continue;
     if (isRefusal(r)) throw refusedBy(h.id, r);
     if (isAnswer(r)) {
-      out.answer = { capability: h.id, text: r.answer.text, usage: r.answer.usage ?? {} };
+      out.answer = { capability: h.id, text: r.answer.text, usage: r.answer.usage ?? {}, ...(r.answer.handover ? { handover: r.answer.handover } : {}) };
       return out;
     }
     if (typeof r.text === 'string') out.text = r.text;

@@ -22,6 +22,7 @@ import * as triggers from './20261203000200_triggers';
 import * as instanceCreditSuspension from './20261203000300_instance_credit_suspension';
 import * as notifications from './20261203000400_notifications';
 import * as triggerDeliveryRuns from './20261203000500_trigger_delivery_runs';
+import * as sessionHandovers from './20261203000600_session_handovers';
 
 export interface Migration {
   name: string;
@@ -49,4 +50,5 @@ export const migrations: Migration[] = [
   { name: '20261203000300_instance_credit_suspension', ...instanceCreditSuspension },
   { name: '20261203000400_notifications', ...notifications },
   { name: '20261203000500_trigger_delivery_runs', ...triggerDeliveryRuns },
+  { name: '20261203000600_session_handovers', ...sessionHandovers },
 ];

@@ -2,4 +2,5 @@
 // Source: generated/openapi/connector-gateway.openapi.yaml (openapi-generator typescript-fetch 4.3.1)
 // Regenerate with: npm run gen
 export * from './MCPApi';
+export * from './TicketsApi';
 export * from './ToolsApi';

@@ -33,6 +33,9 @@ import {
     RunSessionMessageList,
     RunSessionMessageListFromJSON,
     RunSessionMessageListToJSON,
+    SessionHandoverList,
+    SessionHandoverListFromJSON,
+    SessionHandoverListToJSON,
     TriggerList,
     TriggerListFromJSON,
     TriggerListToJSON,
@@ -94,6 +97,12 @@ export interface ReceiveTriggerWebhookRequest {
     xRequestId?: string;
     xTriggerTimestamp?: string;
     xTriggerSignature?: string;
+}
+
+export interface ReleaseInstanceSessionRequest {
+    instanceId: string;
+    sessionId: string;
+    xRequestId?: string;
 }
 
 export interface RotateWebhookTriggerSecretRequest {
@@ -243,6 +252,24 @@ export interface RunsApiInterface {
      * Start a run from a signed inbound webhook
      */
     receiveTriggerWebhook(requestParameters: ReceiveTriggerWebhookRequest): Promise<TriggerWebhookAccepted>;
+
+    /**
+     * A session handed over to a person (`human_handover`: a ticket at the helpdesk, an e-mail or a webhook) answers every run with the hand-over message, without the model, until it is released. This releases every open hand-over of the session id on the instance (whoever\'s session it is) and records a `session_released` event; the next run is answered by the model again. Idempotent: a session that is not handed over answers an empty list. 
+     * @summary Release a handed-over session back to the agent
+     * @param {string} instanceId Instance id.
+     * @param {string} sessionId A chat session id (as sent with the run).
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof RunsApiInterface
+     */
+    releaseInstanceSessionRaw(requestParameters: ReleaseInstanceSessionRequest): Promise<runtime.ApiResponse<SessionHandoverList>>;
+
+    /**
+     * A session handed over to a person (`human_handover`: a ticket at the helpdesk, an e-mail or a webhook) answers every run with the hand-over message, without the model, until it is released. This releases every open hand-over of the session id on the instance (whoever\'s session it is) and records a `session_released` event; the next run is answered by the model again. Idempotent: a session that is not handed over answers an empty list. 
+     * Release a handed-over session back to the agent
+     */
+    releaseInstanceSession(requestParameters: ReleaseInstanceSessionRequest): Promise<SessionHandoverList>;
 
     /**
      * Creates the instance\'s webhook trigger (when `scheduler_triggers.webhookTrigger` is on) or rotates its secret; the secret is answered **once** and kept in the secret store. A sender signs each delivery to `url` with it (see `receiveTriggerWebhook`). The previous secret stops working at once. 409 `CONFLICT` when the instance\'s `webhookTrigger` is off; 403 `NOT_ENTITLED` without the `scheduler_triggers` capability. 
@@ -655,6 +682,54 @@ export class RunsApi extends runtime.BaseAPI implements RunsApiInterface {
      */
     async receiveTriggerWebhook(requestParameters: ReceiveTriggerWebhookRequest): Promise<TriggerWebhookAccepted> {
         const response = await this.receiveTriggerWebhookRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * A session handed over to a person (`human_handover`: a ticket at the helpdesk, an e-mail or a webhook) answers every run with the hand-over message, without the model, until it is released. This releases every open hand-over of the session id on the instance (whoever\'s session it is) and records a `session_released` event; the next run is answered by the model again. Idempotent: a session that is not handed over answers an empty list. 
+     * Release a handed-over session back to the agent
+     */
+    async releaseInstanceSessionRaw(requestParameters: ReleaseInstanceSessionRequest): Promise<runtime.ApiResponse<SessionHandoverList>> {
+        if (requestParameters.instanceId === null || requestParameters.instanceId === undefined) {
+            throw new runtime.RequiredError('instanceId','Required parameter requestParameters.instanceId was null or undefined when calling releaseInstanceSession.');
+        }
+
+        if (requestParameters.sessionId === null || requestParameters.sessionId === undefined) {
+            throw new runtime.RequiredError('sessionId','Required parameter requestParameters.sessionId was null or undefined when calling releaseInstanceSession.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/instances/{instanceId}/sessions/{sessionId}/release`.replace(`{${"instanceId"}}`, encodeURIComponent(String(requestParameters.instanceId))).replace(`{${"sessionId"}}`, encodeURIComponent(String(requestParameters.sessionId))),
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => SessionHandoverListFromJSON(jsonValue));
+    }
+
+    /**
+     * A session handed over to a person (`human_handover`: a ticket at the helpdesk, an e-mail or a webhook) answers every run with the hand-over message, without the model, until it is released. This releases every open hand-over of the session id on the instance (whoever\'s session it is) and records a `session_released` event; the next run is answered by the model again. Idempotent: a session that is not handed over answers an empty list. 
+     * Release a handed-over session back to the agent
+     */
+    async releaseInstanceSession(requestParameters: ReleaseInstanceSessionRequest): Promise<SessionHandoverList> {
+        const response = await this.releaseInstanceSessionRaw(requestParameters);
         return await response.value();
     }
 

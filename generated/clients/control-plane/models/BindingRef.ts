@@ -46,6 +46,12 @@ export interface BindingRef {
      * @memberof BindingRef
      */
     status: BindingRefStatusEnum;
+    /**
+     * The binding's settings (never secrets), e.g. a Zendesk subdomain.
+     * @type {{ [key: string]: string; }}
+     * @memberof BindingRef
+     */
+    settings?: { [key: string]: string; };
 }
 
 export function BindingRefFromJSON(json: any): BindingRef {
@@ -62,6 +68,7 @@ export function BindingRefFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'connectorId': json['connectorId'],
         'name': json['name'],
         'status': json['status'],
+        'settings': !exists(json, 'settings') ? undefined : json['settings'],
     };
 }
 
@@ -78,6 +85,7 @@ export function BindingRefToJSON(value?: BindingRef | null): any {
         'connectorId': value.connectorId,
         'name': value.name,
         'status': value.status,
+        'settings': value.settings,
     };
 }
 

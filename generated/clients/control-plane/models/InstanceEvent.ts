@@ -143,7 +143,10 @@ export const InstanceEventTypeEnum = {
     UpgradeRequested: 'upgrade_requested',
     SecretsRotated: 'secrets_rotated',
     Terminated: 'terminated',
-    ProvisioningFailed: 'provisioning_failed'
+    ProvisioningFailed: 'provisioning_failed',
+    SessionHandedOver: 'session_handed_over',
+    SessionHandoverFailed: 'session_handover_failed',
+    SessionReleased: 'session_released'
 } as const;
 export type InstanceEventTypeEnum = typeof InstanceEventTypeEnum[keyof typeof InstanceEventTypeEnum];
 

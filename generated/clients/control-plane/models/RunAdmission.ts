@@ -17,6 +17,10 @@
 
 import { exists, mapValues } from '../runtime';
 import {
+    HandoverRequest,
+    HandoverRequestFromJSON,
+    HandoverRequestFromJSONTyped,
+    HandoverRequestToJSON,
     TriggerRef,
     TriggerRefFromJSON,
     TriggerRefFromJSONTyped,
@@ -71,6 +75,12 @@ export interface RunAdmission {
      * @memberof RunAdmission
      */
     input?: { [key: string]: any; };
+    /**
+     * 
+     * @type {HandoverRequest}
+     * @memberof RunAdmission
+     */
+    handover?: HandoverRequest;
 }
 
 export function RunAdmissionFromJSON(json: any): RunAdmission {
@@ -90,6 +100,7 @@ export function RunAdmissionFromJSONTyped(json: any, ignoreDiscriminator: boolea
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'requestHash': !exists(json, 'requestHash') ? undefined : json['requestHash'],
         'input': !exists(json, 'input') ? undefined : json['input'],
+        'handover': !exists(json, 'handover') ? undefined : HandoverRequestFromJSON(json['handover']),
     };
 }
 
@@ -109,6 +120,7 @@ export function RunAdmissionToJSON(value?: RunAdmission | null): any {
         'sessionId': value.sessionId,
         'requestHash': value.requestHash,
         'input': value.input,
+        'handover': HandoverRequestToJSON(value.handover),
     };
 }
 

@@ -29,6 +29,10 @@ import {
     RunStatusFromJSON,
     RunStatusFromJSONTyped,
     RunStatusToJSON,
+    SessionHandover,
+    SessionHandoverFromJSON,
+    SessionHandoverFromJSONTyped,
+    SessionHandoverToJSON,
 } from './';
 
 /**
@@ -61,6 +65,18 @@ export interface RunAdmissionResult {
      * @memberof RunAdmissionResult
      */
     history?: Array<RunHistoryMessage>;
+    /**
+     * The session's hand-over: the one this run requested (`runId` is this run), or the open one that answers this run instead of the model.
+     * @type {SessionHandover}
+     * @memberof RunAdmissionResult
+     */
+    handover?: SessionHandover;
+    /**
+     * With a hand-over this run requested: the session's last `human_handover.maxTranscriptTurns` turns, oldest first (empty without `includeTranscript`).
+     * @type {Array<RunHistoryMessage>}
+     * @memberof RunAdmissionResult
+     */
+    transcript?: Array<RunHistoryMessage>;
 }
 
 export function RunAdmissionResultFromJSON(json: any): RunAdmissionResult {
@@ -77,6 +93,8 @@ export function RunAdmissionResultFromJSONTyped(json: any, ignoreDiscriminator: 
         'replayed': json['replayed'],
         'replay': !exists(json, 'replay') ? undefined : RunReplayFromJSON(json['replay']),
         'history': !exists(json, 'history') ? undefined : ((json['history'] as Array<any>).map(RunHistoryMessageFromJSON)),
+        'handover': !exists(json, 'handover') ? undefined : SessionHandoverFromJSON(json['handover']),
+        'transcript': !exists(json, 'transcript') ? undefined : ((json['transcript'] as Array<any>).map(RunHistoryMessageFromJSON)),
     };
 }
 
@@ -93,6 +111,8 @@ export function RunAdmissionResultToJSON(value?: RunAdmissionResult | null): any
         'replayed': value.replayed,
         'replay': RunReplayToJSON(value.replay),
         'history': value.history === undefined ? undefined : ((value.history as Array<any>).map(RunHistoryMessageToJSON)),
+        'handover': SessionHandoverToJSON(value.handover),
+        'transcript': value.transcript === undefined ? undefined : ((value.transcript as Array<any>).map(RunHistoryMessageToJSON)),
     };
 }
 

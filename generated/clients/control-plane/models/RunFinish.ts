@@ -17,6 +17,10 @@
 
 import { exists, mapValues } from '../runtime';
 import {
+    HandoverOutcome,
+    HandoverOutcomeFromJSON,
+    HandoverOutcomeFromJSONTyped,
+    HandoverOutcomeToJSON,
     RunFinishError,
     RunFinishErrorFromJSON,
     RunFinishErrorFromJSONTyped,
@@ -49,6 +53,12 @@ export interface RunFinish {
     durationMs?: number;
     /**
      * 
+     * @type {HandoverOutcome}
+     * @memberof RunFinish
+     */
+    handover?: HandoverOutcome;
+    /**
+     * 
      * @type {RunFinishError}
      * @memberof RunFinish
      */
@@ -68,6 +78,7 @@ export function RunFinishFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'status': json['status'],
         'output': !exists(json, 'output') ? undefined : json['output'],
         'durationMs': !exists(json, 'durationMs') ? undefined : json['durationMs'],
+        'handover': !exists(json, 'handover') ? undefined : HandoverOutcomeFromJSON(json['handover']),
         'error': !exists(json, 'error') ? undefined : RunFinishErrorFromJSON(json['error']),
     };
 }
@@ -84,6 +95,7 @@ export function RunFinishToJSON(value?: RunFinish | null): any {
         'status': value.status,
         'output': value.output,
         'durationMs': value.durationMs,
+        'handover': HandoverOutcomeToJSON(value.handover),
         'error': RunFinishErrorToJSON(value.error),
     };
 }

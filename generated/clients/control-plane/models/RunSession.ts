@@ -16,6 +16,13 @@
  */
 
 import { exists, mapValues } from '../runtime';
+import {
+    SessionHandover,
+    SessionHandoverFromJSON,
+    SessionHandoverFromJSONTyped,
+    SessionHandoverToJSON,
+} from './';
+
 /**
  * 
  * @export
@@ -52,6 +59,12 @@ export interface RunSession {
      * @memberof RunSession
      */
     turns: number;
+    /**
+     * Present while the session is handed over to a person.
+     * @type {SessionHandover}
+     * @memberof RunSession
+     */
+    handover?: SessionHandover;
 }
 
 export function RunSessionFromJSON(json: any): RunSession {
@@ -69,6 +82,7 @@ export function RunSessionFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'createdAt': (json['createdAt']),
         'lastActiveAt': (json['lastActiveAt']),
         'turns': json['turns'],
+        'handover': !exists(json, 'handover') ? undefined : SessionHandoverFromJSON(json['handover']),
     };
 }
 
@@ -86,6 +100,7 @@ export function RunSessionToJSON(value?: RunSession | null): any {
         'createdAt': (value.createdAt),
         'lastActiveAt': (value.lastActiveAt),
         'turns': value.turns,
+        'handover': SessionHandoverToJSON(value.handover),
     };
 }
 

@@ -25,6 +25,10 @@ import {
     RunOutputAudioFromJSON,
     RunOutputAudioFromJSONTyped,
     RunOutputAudioToJSON,
+    RunOutputHandover,
+    RunOutputHandoverFromJSON,
+    RunOutputHandoverFromJSONTyped,
+    RunOutputHandoverToJSON,
 } from './';
 
 /**
@@ -47,6 +51,18 @@ export interface RunOutput {
      */
     citations?: Array<Citation>;
     /**
+     * The capability that answered instead of the model (`human_handover`).
+     * @type {string}
+     * @memberof RunOutput
+     */
+    answeredBy?: string;
+    /**
+     * 
+     * @type {RunOutputHandover}
+     * @memberof RunOutput
+     */
+    handover?: RunOutputHandover;
+    /**
      * 
      * @type {RunOutputAudio}
      * @memberof RunOutput
@@ -67,6 +83,8 @@ export function RunOutputFromJSONTyped(json: any, ignoreDiscriminator: boolean):
             ...json,
         'text': json['text'],
         'citations': !exists(json, 'citations') ? undefined : ((json['citations'] as Array<any>).map(CitationFromJSON)),
+        'answeredBy': !exists(json, 'answeredBy') ? undefined : json['answeredBy'],
+        'handover': !exists(json, 'handover') ? undefined : RunOutputHandoverFromJSON(json['handover']),
         'audio': !exists(json, 'audio') ? undefined : RunOutputAudioFromJSON(json['audio']),
     };
 }
@@ -83,6 +101,8 @@ export function RunOutputToJSON(value?: RunOutput | null): any {
             ...value,
         'text': value.text,
         'citations': value.citations === undefined ? undefined : ((value.citations as Array<any>).map(CitationToJSON)),
+        'answeredBy': value.answeredBy,
+        'handover': RunOutputHandoverToJSON(value.handover),
         'audio': RunOutputAudioToJSON(value.audio),
     };
 }

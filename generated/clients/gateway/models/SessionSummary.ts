@@ -16,6 +16,13 @@
  */
 
 import { exists, mapValues } from '../runtime';
+import {
+    SessionSummaryHandover,
+    SessionSummaryHandoverFromJSON,
+    SessionSummaryHandoverFromJSONTyped,
+    SessionSummaryHandoverToJSON,
+} from './';
+
 /**
  * 
  * @export
@@ -52,6 +59,12 @@ export interface SessionSummary {
      * @memberof SessionSummary
      */
     turns: number;
+    /**
+     * 
+     * @type {SessionSummaryHandover}
+     * @memberof SessionSummary
+     */
+    handover?: SessionSummaryHandover;
 }
 
 export function SessionSummaryFromJSON(json: any): SessionSummary {
@@ -69,6 +82,7 @@ export function SessionSummaryFromJSONTyped(json: any, ignoreDiscriminator: bool
         'createdAt': (json['createdAt']),
         'lastActiveAt': (json['lastActiveAt']),
         'turns': json['turns'],
+        'handover': !exists(json, 'handover') ? undefined : SessionSummaryHandoverFromJSON(json['handover']),
     };
 }
 
@@ -86,6 +100,7 @@ export function SessionSummaryToJSON(value?: SessionSummary | null): any {
         'createdAt': (value.createdAt),
         'lastActiveAt': (value.lastActiveAt),
         'turns': value.turns,
+        'handover': SessionSummaryHandoverToJSON(value.handover),
     };
 }
 
