@@ -1,6 +1,5 @@
 /** The API shapes of the credit-quota operations' answers (src/money/quotas.ts). */
-import type { QuotaView } from '../../src/money/quotas';
-import type { QuotaRunAdmission } from '../../src/money/quotas';
+import type { QuotaRunAdmission, QuotaView } from '../../src/money/quotas';
 import type { RunAdmission } from '../../generated/control-plane/types';
 
 export function quotaBody(q: QuotaView) {

@@ -192,7 +192,10 @@ describe('batched money survives faults (PostgreSQL)', { skip: testDatabaseUrl()
     let charged = 0;
     let next = 0;
     await Promise.all(Array.from({ length: 32 }, async () => {
-      while (next < jobs.length) charged += await jobs[next++]!();
+      while (next < jobs.length) {
+        const c = await jobs[next++]!();
+        charged += c;
+      }
     }));
     killing = false;
     await killer;
@@ -241,7 +244,10 @@ describe('batched money survives faults (PostgreSQL)', { skip: testDatabaseUrl()
     }
     let next = 0;
     await Promise.all(Array.from({ length: 32 }, async () => {
-      while (next < jobs.length) charged += await jobs[next++]!();
+      while (next < jobs.length) {
+        const c = await jobs[next++]!();
+        charged += c;
+      }
     }));
     await assertQuotaChargesExact(wallets.map((w) => w.id), quotaIds, runIds, 100_000, 4 * 20_000, charged);
 

@@ -28,7 +28,16 @@ let next = 0;
 await Promise.all(Array.from({ length: concurrency }, async () => {
   while (next < work.length) {
     const job = work[next++]!;
-    await chargeRun(db, batcher, job.walletId, quotas.get(job.walletId)!, job.runId, job.credits);
+    // Retried like the gateway's charge (idempotent by run): a busy wallet is not a lost run.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await chargeRun(db, batcher, job.walletId, quotas.get(job.walletId)!, job.runId, job.credits);
+        break;
+      } catch (err) {
+        if (attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
     process.stdout.write(`charged ${job.runId}\n`);
   }
 }));
