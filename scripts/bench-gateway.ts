@@ -425,6 +425,13 @@ async function main() {
     const balanceDrop = walletsBefore.reduce((n, w, i) => n + w.balance - walletsAfter[i]!.balance, 0);
     const reservedAfter = walletsAfter.reduce((n, w) => n + w.reserved, 0);
     const moneyCheck = { chargedPerAnswers: charged, balanceDrop, reservedAfter, ok: balanceDrop === charged && reservedAfter === 0 };
+    // How the gateway's runs were admitted: on its credit quotas (charged with the quota's id) or one by one.
+    const quotaUse = (await db.raw(
+      `select (select count(*) from reservations where kind = 'quota')::int as quotas,
+              (select count(*) from audit_events where action = 'billing.settled' and data ? 'quotaId')::int as "runsChargedOnQuotas",
+              (select count(*) from audit_events where action = 'billing.settled' and not data ? 'quotaId')::int as "settledWithoutQuota"`,
+    )).rows[0];
+    console.error('[bench] gateway credit quotas', JSON.stringify(quotaUse));
     if (!moneyCheck.ok) console.error('[bench] MONEY CHECK FAILED', moneyCheck);
     const metrics = await client.request('GET', `${gw}/metrics`, { timeoutMs: 5000 });
     const cacheLines = metrics.bytes.toString().split('\n').filter((l) => l.startsWith('gateway_entitlements_cache_total') || l.startsWith('gateway_rate_limited_total'));
@@ -484,6 +491,7 @@ async function main() {
       sqlStatementsPerCall: sqlPerCall,
       authorizeSettleSqlProfile: sqlProfile,
       moneyCheck,
+      creditQuotas: quotaUse,
       gatewayCounters: cacheLines,
     };
     const json = JSON.stringify(report, null, 2);
