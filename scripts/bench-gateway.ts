@@ -428,8 +428,8 @@ async function main() {
     // How the gateway's runs were admitted: on its credit quotas (charged with the quota's id) or one by one.
     const quotaUse = (await db.raw(
       `select (select count(*) from reservations where kind = 'quota')::int as quotas,
-              (select count(*) from audit_events where action = 'billing.settled' and data ? 'quotaId')::int as "runsChargedOnQuotas",
-              (select count(*) from audit_events where action = 'billing.settled' and not data ? 'quotaId')::int as "settledWithoutQuota"`,
+              (select count(*) from audit_events where action = 'billing.settled' and data ->> 'quotaId' is not null)::int as "runsChargedOnQuotas",
+              (select count(*) from audit_events where action = 'billing.settled' and data ->> 'quotaId' is null)::int as "settledWithoutQuota"`,
     )).rows[0];
     console.error('[bench] gateway credit quotas', JSON.stringify(quotaUse));
     if (!moneyCheck.ok) console.error('[bench] MONEY CHECK FAILED', moneyCheck);

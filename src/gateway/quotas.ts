@@ -3,9 +3,9 @@
  * (RFC 4006 §5, Gy). Per instance this replica holds one quota — a block of the wallet's credits
  * held for it by the Control Plane (src/money/quotas.ts) — and admits runs against it locally:
  *
- *   take    → the run's hold (maxCreditsPerRun capped by what is left, the admission floor per
- *             depletionPolicy: run-limits.ts, the Control Plane's own rule) comes out of the
- *             quota in memory: no Control Plane call, no commit. Nothing left, no quota yet, or
+ *   take    → the run's hold (a full maxCreditsPerRun, as the ordinary path gives while the
+ *             wallet has it: run-limits.ts, the Control Plane's own rule) comes out of the quota
+ *             in memory: no Control Plane call, no commit. Less than that left, no quota yet, or
  *             its validity over → undefined: the run is admitted the ordinary way (authorize).
  *   renew   → asked in the background (CCR-Update) when less than half a block is left or half
  *             the validity has passed, so runs never wait for it; the Control Plane checks the
@@ -154,8 +154,10 @@ export function createQuotaManager(cp: ControlPlaneClient, log: Logger, o: Quota
         return undefined;
       }
       const free = q.amount - q.inFlight;
-      const hold = holdFor(q.limits, free);
       const block = q.limits.maxCreditsPerRun * blockRuns;
+      // Only a full hold comes from a quota: a run on a wallet near its end gets the exact hold
+      // (and refusal, and suspension) of the ordinary path.
+      const hold = free >= q.limits.maxCreditsPerRun ? holdFor(q.limits, free) : undefined;
       if (hold === undefined) {
         renew(instanceId, q);
         counters.fallbacks++;
