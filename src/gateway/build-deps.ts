@@ -16,6 +16,7 @@ import { createMemoryConcurrencyLimiter, createRedisConcurrencyLimiter, type Con
 import { createRunnerClient } from './runner-client';
 import { createRunnerStreamer } from './runner-stream';
 import { createWidgetSessions, loadWidgetSecret } from './widget-session';
+import { createObjectStore } from '../storage';
 import { createQuotaManager } from './quotas';
 
 export interface GatewayRuntime {
@@ -99,6 +100,8 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     concurrency,
     flows: createFlowArtifacts({ cp, http }),
     metrics,
+    // Local presigned URLs are served by the control plane, as for knowledge-base uploads.
+    objectStore: createObjectStore(config.storage, o.controlPlaneUrl ?? (() => config.urls.controlPlane)),
     quotas,
     pollIntervalMs: 100,
   };

@@ -10,6 +10,7 @@ import type { ConcurrencyLimiter } from './concurrency';
 import type { RunnerClient } from './runner-client';
 import type { RunnerStreamer } from './runner-stream';
 import type { WidgetSessions } from './widget-session';
+import type { ObjectStore } from '../storage/object-store';
 import type { QuotaManager } from './quotas';
 
 /** What every gateway handler receives as `ctx.deps` (built by build-deps.ts). */
@@ -28,6 +29,8 @@ export interface GatewayDeps {
   runnerStream: RunnerStreamer;
   flows: FlowArtifacts;
   metrics: GatewayMetrics;
+  /** Where run attachments are uploaded (presigned PUT) and read back for their checks. */
+  objectStore: ObjectStore;
   /** Credit quotas (GATEWAY_QUOTA_RUNS > 0): runs admitted against this replica's block of credits. */
   quotas?: QuotaManager;
   /** Trial activation polling interval (ms). */
