@@ -1,8 +1,11 @@
 /**
  * Gateway overhead benchmark: `npm run bench:gateway`.
  *
- * Starts the Control Plane (on PostgreSQL, in a throwaway schema), the Runner and the Gateway in
- * this process (LOG_LEVEL=warn, no response validation, as in production), creates a workspace
+ * Starts the Control Plane (on PostgreSQL, in a throwaway schema) in a child process of its own
+ * (BENCH_CP_PROCESS=child, the default: the two cores are shared as in a deployment, and the
+ * gateway reaches it over real HTTP between processes; `same` runs it in this process, which also
+ * gives the SQL attribution below), the Runner and the Gateway in this process (LOG_LEVEL=warn,
+ * no response validation, as in production), creates a workspace
  * and an active instance of the Support Assistant demo flow with plenty of credits, then
  * measures side by side, at the same fixed concurrency and duration, with the same keep-alive
  * HTTP client and the same input:
@@ -24,7 +27,10 @@
  *
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_CONCURRENCY
  * ("1,32"), BENCH_SECONDS (10 per scenario), BENCH_WARMUP_SECONDS (2), BENCH_POOL (20), BENCH_WALLETS (32),
- * REDIS_URL (optional: shared rate-limit counters). Writes JSON to stdout and bench-results/gateway.json.
+ * REDIS_URL (optional: shared rate-limit counters), BENCH_CP_PROCESS (child | same), GATEWAY_QUOTA_RUNS (the
+ * gateway's credit quotas, src/gateway/quotas.ts; 0 admits every run through the Control Plane).
+ * Writes JSON to stdout and bench-results/gateway.json. The gateway's quotas are given back
+ * (the stack's drain) before the money check, which then expects nothing held.
  *
  * Goals (printed as PASS/FAIL lines and written under `goals`): at c=1 the overhead header p50 ≤ 1 ms
  * + the p50 of one bare PostgreSQL commit measured in the same run, p99 ≤ 10 ms; at the highest
@@ -36,7 +42,10 @@
  * called directly with the same header: time to the first byte of the body and to the first
  * `delta` event (a Runner that does not stream yet answers JSON: its first delta is its whole answer).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -56,6 +65,38 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const poolMax = Number(process.env.BENCH_POOL ?? 20);
 const walletCount = Math.max(1, Number(process.env.BENCH_WALLETS ?? 32));
+const cpProcess = process.env.BENCH_CP_PROCESS === 'same' ? 'same' : 'child';
+
+/** A free TCP port on the loopback interface. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The Control Plane alone in a child process (`scripts/start.ts control-plane`), on the bench's schema. */
+async function startControlPlaneProcess(env: Record<string, string | undefined>, schema: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./start.ts', import.meta.url)), 'control-plane'], {
+    env: { ...env, DATABASE_URL: url.toString(), CP_PORT: String(port), CP_BASE: `http://127.0.0.1:${port}` },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`the control plane process exited (${child.exitCode})`);
+    const up = await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false);
+    if (up) return { url: base, child };
+    if (i > 1200) throw new Error('the control plane process did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const INPUT = { text: 'How long do I have to return an item?' };
 
 interface Sample { latencyMs: number; overheadMs?: number; controlPlaneMs?: number; charged?: number; tenant?: number }
@@ -120,12 +161,22 @@ async function main() {
   const db = await createDb({ url: databaseUrl, searchPath: schema, poolMax, applicationName: schema });
   const client: HttpClient = createHttpClient();
   let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+  let cpChild: ChildProcess | undefined;
   try {
     await db.raw(`create schema "${schema}"`);
     await migrateLatest(db);
-    stack = await startStack(config, log, { services: ['control-plane', 'runner', 'gateway'], db, validateResponses: false });
+    let cp: string;
+    if (cpProcess === 'child') {
+      // The child makes the development issuer's key in DATA_DIR first; this process reads it.
+      const started = await startControlPlaneProcess(env, schema);
+      cpChild = started.child;
+      cp = started.url;
+      stack = await startStack(loadConfig({ ...env, CP_BASE: cp }), log, { services: ['runner', 'gateway'], validateResponses: false });
+    } else {
+      stack = await startStack(config, log, { services: ['control-plane', 'runner', 'gateway'], db, validateResponses: false });
+      cp = stack.apps.find((a) => a.name === 'control-plane')!.url;
+    }
     const url = (n: string) => stack!.apps.find((a) => a.name === n)!.url;
-    const cp = url('control-plane');
     const gw = url('gateway');
     const runner = url('runner');
     const issuer = stack.identity.devIssuer!;
@@ -235,9 +286,12 @@ async function main() {
       for (let i = 0; i < n; i++) await fn();
       sqlPerCall[label] = Math.round((queries / n) * 10) / 10;
     };
-    await countFor('authorize+settle pair', async () => { charged += (await cpPairOnce(false)(0)).charged ?? 0; });
-    await countFor('gateway run (entitlements cached)', async () => { charged += (await gatewayOnce(false)(0)).charged ?? 0; });
-    await countFor('getInstanceEntitlements', () => call('GET', `${cp}/instances/${hot.instanceId}/entitlements`, hot.token));
+    // The Control Plane's statements are counted on this process's pool: only when it runs here.
+    if (cpProcess === 'same') {
+      await countFor('authorize+settle pair', async () => { charged += (await cpPairOnce(false)(0)).charged ?? 0; });
+      await countFor('gateway run (entitlements cached)', async () => { charged += (await gatewayOnce(false)(0)).charged ?? 0; });
+      await countFor('getInstanceEntitlements', () => call('GET', `${cp}/instances/${hot.instanceId}/entitlements`, hot.token));
+    }
     db.off('query', countQuery);
     console.error('[bench] SQL statements per call', JSON.stringify(sqlPerCall));
     // Where an authorize+settle pair spends its time in PostgreSQL, statement by statement (sequential).
@@ -363,12 +417,21 @@ async function main() {
     streaming.firstDeltaRatioP50 = Math.round((sg.firstDeltaMs.p50 / Math.max(0.001, sd.firstDeltaMs.p50)) * 100) / 100;
     console.error(`[bench] streaming c=1: first delta p50 gateway ${sg.firstDeltaMs.p50} ms vs runner direct ${sd.firstDeltaMs.p50} ms; first byte gateway ${sg.ttfbMs.p50} vs ${sd.ttfbMs.p50} ms`);
 
-    // Money check: every credit the answers report as charged left a wallet, and nothing is held.
+    // Money check: every credit the answers report as charged left a wallet, and nothing is held
+    // once the gateway has given its quotas back.
     await new Promise((r) => setTimeout(r, 200));
+    await stack.drain();
     const walletsAfter = await balances();
     const balanceDrop = walletsBefore.reduce((n, w, i) => n + w.balance - walletsAfter[i]!.balance, 0);
     const reservedAfter = walletsAfter.reduce((n, w) => n + w.reserved, 0);
     const moneyCheck = { chargedPerAnswers: charged, balanceDrop, reservedAfter, ok: balanceDrop === charged && reservedAfter === 0 };
+    // How the gateway's runs were admitted: on its credit quotas (charged with the quota's id) or one by one.
+    const quotaUse = (await db.raw(
+      `select (select count(*) from reservations where kind = 'quota')::int as quotas,
+              (select count(*) from audit_events where action = 'billing.settled' and data ->> 'quotaId' is not null)::int as "runsChargedOnQuotas",
+              (select count(*) from audit_events where action = 'billing.settled' and data ->> 'quotaId' is null)::int as "settledWithoutQuota"`,
+    )).rows[0];
+    console.error('[bench] gateway credit quotas', JSON.stringify(quotaUse));
     if (!moneyCheck.ok) console.error('[bench] MONEY CHECK FAILED', moneyCheck);
     const metrics = await client.request('GET', `${gw}/metrics`, { timeoutMs: 5000 });
     const cacheLines = metrics.bytes.toString().split('\n').filter((l) => l.startsWith('gateway_entitlements_cache_total') || l.startsWith('gateway_rate_limited_total'));
@@ -395,7 +458,7 @@ async function main() {
     }));
     console.error('[bench] runner direct | gateway | ratio | overhead p50 / p99 | commit p50');
     for (const t of table) console.error(`[bench] c=${t.concurrency} wallets=${t.wallets}: ${t.runnerDirectPerSecond}/s | ${t.gatewayPerSecond}/s | ${t.ratio} | ${t.overheadP50Ms} / ${t.overheadP99Ms} ms | ${t.commitP50Ms} ms`);
-    console.error(`[bench] control plane: ${walletBatcher.stats.jobs} run authorizes/settles/voids in ${walletBatcher.stats.batches} transactions (largest ${walletBatcher.stats.largestBatch})`);
+    if (cpProcess === 'same') console.error(`[bench] control plane: ${walletBatcher.stats.jobs} run authorizes/settles/voids in ${walletBatcher.stats.batches} transactions (largest ${walletBatcher.stats.largestBatch})`);
     for (const g of goals) console.error(`[bench] ${g.pass ? 'PASS' : 'FAIL'} ${g.goal}: ${g.value} (limit ${g.limit})`);
 
     const report = {
@@ -404,7 +467,10 @@ async function main() {
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version },
       setup: {
         database: 'PostgreSQL (throwaway schema)',
-        process: 'control plane, runner, gateway and the load generator share one Node process',
+        process: cpProcess === 'child'
+          ? 'control plane in its own Node process; runner, gateway and the load generator share another'
+          : 'control plane, runner, gateway and the load generator share one Node process',
+        creditQuotaRuns: config.gateway.quotaRuns,
         rateLimiter: config.redisUrl ? 'redis' : 'in-process',
         responseValidation: false,
         logLevel: config.logLevel,
@@ -418,13 +484,14 @@ async function main() {
       table,
       bareCommitMs: commit,
       /** The Control Plane's run use cases (authorize/settle/void) and the transactions they shared. */
-      walletBatches: walletBatcher.stats,
+      walletBatches: cpProcess === 'same' ? walletBatcher.stats : 'in the control plane process',
       scenarios,
       stall,
       streaming,
       sqlStatementsPerCall: sqlPerCall,
       authorizeSettleSqlProfile: sqlProfile,
       moneyCheck,
+      creditQuotas: quotaUse,
       gatewayCounters: cacheLines,
     };
     const json = JSON.stringify(report, null, 2);
@@ -435,6 +502,11 @@ async function main() {
   } finally {
     client.close();
     await stack?.close();
+    if (cpChild && cpChild.exitCode === null) {
+      const exited = new Promise((r) => cpChild!.once('exit', r));
+      cpChild.kill('SIGTERM');
+      await exited;
+    }
     await db.raw(`drop schema if exists "${schema}" cascade`).catch(() => {});
     await db.destroy();
     rmSync(dataDir, { recursive: true, force: true });

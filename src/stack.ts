@@ -29,6 +29,8 @@ export interface Stack {
   identity: Identity;
   db?: Knex;
   apps: { name: ServiceName; app: ServiceApp; url: string }[];
+  /** Gives back what this process holds at other services (the gateway's credit quotas); runs continue one by one. `close` drains first. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startStack(
   const db = opts.db ?? (needsDb ? await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` }) : undefined);
   const apps: Stack['apps'] = [];
   const stoppers: (() => Promise<void>)[] = [];
+  const drainers: (() => Promise<void>)[] = [];
   // Instance lifecycle changes reach gateways in-process, or through Redis pub/sub when configured.
   const signals = createInstanceSignals(config.redisUrl, log);
   try {
@@ -77,6 +80,7 @@ export async function startStack(
       gateway: async () => {
         const gw = await buildGatewayDeps({ config, log, identity }, { controlPlaneUrl: cpUrl, runnerUrl, connectorGatewayUrl: connUrl, signals });
         stoppers.unshift(() => gw.close());
+        drainers.push(() => gw.drain());
         return createGatewayApp(gw.deps, { ...v, publicUrl: gatewayUrl, controlPlaneUrl: cpUrl });
       },
       'connector-gateway': () => createConnectorGatewayApp(
@@ -123,12 +127,18 @@ export async function startStack(
     if (ownsDb) await db?.destroy();
     throw err;
   }
+  const drain = async () => {
+    await Promise.all(drainers.map((d) => d()));
+  };
   return {
     config,
     identity,
     db,
     apps,
+    drain,
     async close() {
+      // While the other services still answer: the gateway's quotas go back to their wallets.
+      await drain().catch((err: unknown) => log.warn({ err }, 'drain failed; held credits lapse at their expiry'));
       await Promise.all(apps.map((a) => a.app.close()));
       await flushTracing().catch(() => {});
       for (const stop of stoppers) await stop();

@@ -6,6 +6,7 @@ import type { Handlers } from './operations';
 import { addOrgMember } from '../../handlers/control-plane/add-org-member';
 import { authorizeBudget } from '../../handlers/control-plane/authorize-budget';
 import { certifyOfferingVersion } from '../../handlers/control-plane/certify-offering-version';
+import { chargeQuotaRun } from '../../handlers/control-plane/charge-quota-run';
 import { createApiKey } from '../../handlers/control-plane/create-api-key';
 import { createConnectorBinding } from '../../handlers/control-plane/create-connector-binding';
 import { createInstance } from '../../handlers/control-plane/create-instance';
@@ -35,6 +36,7 @@ import { getProject } from '../../handlers/control-plane/get-project';
 import { getReservation } from '../../handlers/control-plane/get-reservation';
 import { getRunRecord } from '../../handlers/control-plane/get-run-record';
 import { getWallet } from '../../handlers/control-plane/get-wallet';
+import { grantCreditQuota } from '../../handlers/control-plane/grant-credit-quota';
 import { ingestKnowledgeBaseDocument } from '../../handlers/control-plane/ingest-knowledge-base-document';
 import { listApiKeys } from '../../handlers/control-plane/list-api-keys';
 import { listAuditEvents } from '../../handlers/control-plane/list-audit-events';
@@ -63,8 +65,10 @@ import { queryKnowledgeBase } from '../../handlers/control-plane/query-knowledge
 import { receiveArgocdNotification } from '../../handlers/control-plane/receive-argocd-notification';
 import { receiveSaleorOrderPaid } from '../../handlers/control-plane/receive-saleor-order-paid';
 import { receiveTriggerWebhook } from '../../handlers/control-plane/receive-trigger-webhook';
+import { releaseCreditQuota } from '../../handlers/control-plane/release-credit-quota';
 import { releaseInstanceSession } from '../../handlers/control-plane/release-instance-session';
 import { removeOrgMember } from '../../handlers/control-plane/remove-org-member';
+import { renewCreditQuota } from '../../handlers/control-plane/renew-credit-quota';
 import { resumeInstance } from '../../handlers/control-plane/resume-instance';
 import { revokeApiKey } from '../../handlers/control-plane/revoke-api-key';
 import { revokeConnectorBinding } from '../../handlers/control-plane/revoke-connector-binding';
@@ -80,6 +84,7 @@ import { updateOrgMember } from '../../handlers/control-plane/update-org-member'
 import { updateWallet } from '../../handlers/control-plane/update-wallet';
 import { upgradeInstance } from '../../handlers/control-plane/upgrade-instance';
 import { verifyAuditChain } from '../../handlers/control-plane/verify-audit-chain';
+import { voidQuotaRun } from '../../handlers/control-plane/void-quota-run';
 import { voidReservation } from '../../handlers/control-plane/void-reservation';
 
 /** Hand-written handlers (handlers/control-plane/<operation>.ts) wired by operationId. */
@@ -87,6 +92,7 @@ export const handlers = {
   addOrgMember,
   authorizeBudget,
   certifyOfferingVersion,
+  chargeQuotaRun,
   createApiKey,
   createConnectorBinding,
   createInstance,
@@ -116,6 +122,7 @@ export const handlers = {
   getReservation,
   getRunRecord,
   getWallet,
+  grantCreditQuota,
   ingestKnowledgeBaseDocument,
   listApiKeys,
   listAuditEvents,
@@ -144,8 +151,10 @@ export const handlers = {
   receiveArgocdNotification,
   receiveSaleorOrderPaid,
   receiveTriggerWebhook,
+  releaseCreditQuota,
   releaseInstanceSession,
   removeOrgMember,
+  renewCreditQuota,
   resumeInstance,
   revokeApiKey,
   revokeConnectorBinding,
@@ -161,5 +170,6 @@ export const handlers = {
   updateWallet,
   upgradeInstance,
   verifyAuditChain,
+  voidQuotaRun,
   voidReservation,
 } satisfies Handlers;

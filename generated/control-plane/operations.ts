@@ -37,6 +37,16 @@ export interface CertifyOfferingVersionRequest {
 export type CertifyOfferingVersionResult =
   | { status: 200; body: T.CertificationReport; headers?: Record<string, string>; contentType?: string };
 
+/** POST /billing/quotas/{quotaId}/charges */
+export interface ChargeQuotaRunRequest {
+  params: T.ChargeQuotaRunPathParams;
+  query: Record<string, never>;
+  headers: T.ChargeQuotaRunHeaders;
+  body: T.QuotaRunCharge;
+}
+export type ChargeQuotaRunResult =
+  | { status: 200; body: T.Settlement; headers?: Record<string, string>; contentType?: string };
+
 /** POST /projects/{projectId}/api-keys */
 export interface CreateApiKeyRequest {
   params: T.CreateApiKeyPathParams;
@@ -328,6 +338,16 @@ export interface GetWalletRequest {
 export type GetWalletResult =
   | { status: 200; body: T.Wallet; headers?: Record<string, string>; contentType?: string };
 
+/** POST /billing/quotas */
+export interface GrantCreditQuotaRequest {
+  params: Record<string, never>;
+  query: Record<string, never>;
+  headers: T.GrantCreditQuotaHeaders;
+  body: T.CreditQuotaRequest;
+}
+export type GrantCreditQuotaResult =
+  | { status: 201; body: T.CreditQuota; headers?: Record<string, string>; contentType?: string };
+
 /** POST /rag/knowledge-bases/{kbId}/documents */
 export interface IngestKnowledgeBaseDocumentRequest {
   params: T.IngestKnowledgeBaseDocumentPathParams;
@@ -608,6 +628,16 @@ export interface ReceiveTriggerWebhookRequest {
 export type ReceiveTriggerWebhookResult =
   | { status: 202; body: T.TriggerWebhookAccepted; headers?: Record<string, string>; contentType?: string };
 
+/** POST /billing/quotas/{quotaId}/release */
+export interface ReleaseCreditQuotaRequest {
+  params: T.ReleaseCreditQuotaPathParams;
+  query: Record<string, never>;
+  headers: T.ReleaseCreditQuotaHeaders;
+  body: T.CreditQuotaRelease;
+}
+export type ReleaseCreditQuotaResult =
+  | { status: 200; body: T.CreditQuota; headers?: Record<string, string>; contentType?: string };
+
 /** POST /instances/{instanceId}/sessions/{sessionId}/release */
 export interface ReleaseInstanceSessionRequest {
   params: T.ReleaseInstanceSessionPathParams;
@@ -627,6 +657,16 @@ export interface RemoveOrgMemberRequest {
 }
 export type RemoveOrgMemberResult =
   | { status: 204; body: undefined; headers?: Record<string, string>; contentType?: string };
+
+/** POST /billing/quotas/{quotaId}/renew */
+export interface RenewCreditQuotaRequest {
+  params: T.RenewCreditQuotaPathParams;
+  query: Record<string, never>;
+  headers: T.RenewCreditQuotaHeaders;
+  body: T.CreditQuotaRenewal;
+}
+export type RenewCreditQuotaResult =
+  | { status: 200; body: T.CreditQuota; headers?: Record<string, string>; contentType?: string };
 
 /** POST /instances/{instanceId}/resume */
 export interface ResumeInstanceRequest {
@@ -778,6 +818,16 @@ export interface VerifyAuditChainRequest {
 export type VerifyAuditChainResult =
   | { status: 200; body: T.AuditVerifyReport; headers?: Record<string, string>; contentType?: string };
 
+/** POST /billing/quotas/{quotaId}/voids */
+export interface VoidQuotaRunRequest {
+  params: T.VoidQuotaRunPathParams;
+  query: Record<string, never>;
+  headers: T.VoidQuotaRunHeaders;
+  body: T.QuotaRunVoid;
+}
+export type VoidQuotaRunResult =
+  | { status: 200; body: T.QuotaRunVoided; headers?: Record<string, string>; contentType?: string };
+
 /** POST /billing/void */
 export interface VoidReservationRequest {
   params: Record<string, never>;
@@ -793,6 +843,7 @@ export interface Handlers {
   addOrgMember: OperationHandler<AddOrgMemberRequest, AddOrgMemberResult, ControlPlaneDeps>;
   authorizeBudget: OperationHandler<AuthorizeBudgetRequest, AuthorizeBudgetResult, ControlPlaneDeps>;
   certifyOfferingVersion: OperationHandler<CertifyOfferingVersionRequest, CertifyOfferingVersionResult, ControlPlaneDeps>;
+  chargeQuotaRun: OperationHandler<ChargeQuotaRunRequest, ChargeQuotaRunResult, ControlPlaneDeps>;
   createApiKey: OperationHandler<CreateApiKeyRequest, CreateApiKeyResult, ControlPlaneDeps>;
   createConnectorBinding: OperationHandler<CreateConnectorBindingRequest, CreateConnectorBindingResult, ControlPlaneDeps>;
   createInstance: OperationHandler<CreateInstanceRequest, CreateInstanceResult, ControlPlaneDeps>;
@@ -822,6 +873,7 @@ export interface Handlers {
   getReservation: OperationHandler<GetReservationRequest, GetReservationResult, ControlPlaneDeps>;
   getRunRecord: OperationHandler<GetRunRecordRequest, GetRunRecordResult, ControlPlaneDeps>;
   getWallet: OperationHandler<GetWalletRequest, GetWalletResult, ControlPlaneDeps>;
+  grantCreditQuota: OperationHandler<GrantCreditQuotaRequest, GrantCreditQuotaResult, ControlPlaneDeps>;
   ingestKnowledgeBaseDocument: OperationHandler<IngestKnowledgeBaseDocumentRequest, IngestKnowledgeBaseDocumentResult, ControlPlaneDeps>;
   listApiKeys: OperationHandler<ListApiKeysRequest, ListApiKeysResult, ControlPlaneDeps>;
   listAuditEvents: OperationHandler<ListAuditEventsRequest, ListAuditEventsResult, ControlPlaneDeps>;
@@ -850,8 +902,10 @@ export interface Handlers {
   receiveArgocdNotification: OperationHandler<ReceiveArgocdNotificationRequest, ReceiveArgocdNotificationResult, ControlPlaneDeps>;
   receiveSaleorOrderPaid: OperationHandler<ReceiveSaleorOrderPaidRequest, ReceiveSaleorOrderPaidResult, ControlPlaneDeps>;
   receiveTriggerWebhook: OperationHandler<ReceiveTriggerWebhookRequest, ReceiveTriggerWebhookResult, ControlPlaneDeps>;
+  releaseCreditQuota: OperationHandler<ReleaseCreditQuotaRequest, ReleaseCreditQuotaResult, ControlPlaneDeps>;
   releaseInstanceSession: OperationHandler<ReleaseInstanceSessionRequest, ReleaseInstanceSessionResult, ControlPlaneDeps>;
   removeOrgMember: OperationHandler<RemoveOrgMemberRequest, RemoveOrgMemberResult, ControlPlaneDeps>;
+  renewCreditQuota: OperationHandler<RenewCreditQuotaRequest, RenewCreditQuotaResult, ControlPlaneDeps>;
   resumeInstance: OperationHandler<ResumeInstanceRequest, ResumeInstanceResult, ControlPlaneDeps>;
   revokeApiKey: OperationHandler<RevokeApiKeyRequest, RevokeApiKeyResult, ControlPlaneDeps>;
   revokeConnectorBinding: OperationHandler<RevokeConnectorBindingRequest, RevokeConnectorBindingResult, ControlPlaneDeps>;
@@ -867,6 +921,7 @@ export interface Handlers {
   updateWallet: OperationHandler<UpdateWalletRequest, UpdateWalletResult, ControlPlaneDeps>;
   upgradeInstance: OperationHandler<UpgradeInstanceRequest, UpgradeInstanceResult, ControlPlaneDeps>;
   verifyAuditChain: OperationHandler<VerifyAuditChainRequest, VerifyAuditChainResult, ControlPlaneDeps>;
+  voidQuotaRun: OperationHandler<VoidQuotaRunRequest, VoidQuotaRunResult, ControlPlaneDeps>;
   voidReservation: OperationHandler<VoidReservationRequest, VoidReservationResult, ControlPlaneDeps>;
 }
 
@@ -877,6 +932,7 @@ export const operations = {
   addOrgMember: {"method":"post","path":"/orgs/{orgId}/members","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   authorizeBudget: {"method":"post","path":"/billing/authorize","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":"optional","successStatus":[200,201]},
   certifyOfferingVersion: {"method":"post","path":"/offerings/{offeringId}/versions/{versionId}/certify","security":[["bearerAuth"]],"roles":["publisher-admin"],"idempotency":null,"successStatus":[200]},
+  chargeQuotaRun: {"method":"post","path":"/billing/quotas/{quotaId}/charges","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":null,"successStatus":[200]},
   createApiKey: {"method":"post","path":"/projects/{projectId}/api-keys","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   createConnectorBinding: {"method":"post","path":"/connectors/bindings","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[201]},
   createInstance: {"method":"post","path":"/instances","security":[["bearerAuth"]],"roles":["owner","admin","member"],"idempotency":"required","successStatus":[201]},
@@ -906,6 +962,7 @@ export const operations = {
   getReservation: {"method":"get","path":"/billing/reservations/{reservationId}","security":[["bearerAuth"]],"roles":["service:gateway","owner","admin"],"idempotency":null,"successStatus":[200]},
   getRunRecord: {"method":"get","path":"/runs/{runId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[200]},
   getWallet: {"method":"get","path":"/wallets/{walletId}","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer","service:gateway"],"idempotency":null,"successStatus":[200]},
+  grantCreditQuota: {"method":"post","path":"/billing/quotas","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":null,"successStatus":[201]},
   ingestKnowledgeBaseDocument: {"method":"post","path":"/rag/knowledge-bases/{kbId}/documents","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key"],"idempotency":"optional","successStatus":[202]},
   listApiKeys: {"method":"get","path":"/projects/{projectId}/api-keys","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   listAuditEvents: {"method":"get","path":"/audit/events","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
@@ -934,8 +991,10 @@ export const operations = {
   receiveArgocdNotification: {"method":"post","path":"/integrations/argocd/notifications","security":[["argocdWebhookAuth"]],"roles":["service:argocd"],"idempotency":null,"successStatus":[200]},
   receiveSaleorOrderPaid: {"method":"post","path":"/integrations/saleor/order-paid","security":[["bearerAuth"]],"roles":["service:provisioner"],"idempotency":"required","successStatus":[201]},
   receiveTriggerWebhook: {"method":"post","path":"/triggers/{triggerId}/webhook","security":[],"roles":["trigger-webhook"],"idempotency":null,"successStatus":[202]},
+  releaseCreditQuota: {"method":"post","path":"/billing/quotas/{quotaId}/release","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":null,"successStatus":[200]},
   releaseInstanceSession: {"method":"post","path":"/instances/{instanceId}/sessions/{sessionId}/release","security":[["bearerAuth"]],"roles":["owner","admin","member"],"idempotency":null,"successStatus":[200]},
   removeOrgMember: {"method":"delete","path":"/orgs/{orgId}/members/{userId}","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[204]},
+  renewCreditQuota: {"method":"post","path":"/billing/quotas/{quotaId}/renew","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":null,"successStatus":[200]},
   resumeInstance: {"method":"post","path":"/instances/{instanceId}/resume","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[200]},
   revokeApiKey: {"method":"post","path":"/projects/{projectId}/api-keys/{keyId}/revoke","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   revokeConnectorBinding: {"method":"post","path":"/connectors/bindings/{bindingId}/revoke","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
@@ -951,6 +1010,7 @@ export const operations = {
   updateWallet: {"method":"patch","path":"/wallets/{walletId}","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   upgradeInstance: {"method":"post","path":"/instances/{instanceId}/upgrade","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[202]},
   verifyAuditChain: {"method":"get","path":"/audit/verify","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
+  voidQuotaRun: {"method":"post","path":"/billing/quotas/{quotaId}/voids","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":null,"successStatus":[200]},
   voidReservation: {"method":"post","path":"/billing/void","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":"optional","successStatus":[200]},
 } as const;
 

@@ -736,6 +736,65 @@ export interface CreateUploadRequest {
     | 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
   sizeBytes: number;
 }
+export interface CreditQuota {
+  quotaId: string;
+  instanceId: string;
+  walletId: string;
+  holder: string;
+  /**
+   * Credits the quota holds now.
+   */
+  amount: number;
+  /**
+   * Credits this call added (negative when it gave some back).
+   */
+  added: number;
+  status: 'open' | 'settled' | 'voided' | 'expired';
+  /**
+   * The holder admits runs on the quota until then (Validity-Time).
+   */
+  useUntil: string;
+  /**
+   * The hold lapses then unless renewed or released.
+   */
+  expiresAt: string;
+  /**
+   * What every run on the quota keeps (absent on a release).
+   */
+  limits?: {
+    maxCreditsPerRun: number;
+    estimatedBudgetPerRun: number;
+    depletionPolicy: 'block' | 'allow_overage' | 'suspend';
+    maxConcurrentRuns?: number;
+    historyTurns?: number;
+    retentionDays?: number;
+  };
+  balance: number;
+  available: number;
+}
+export interface CreditQuotaRelease {
+  holder: string;
+}
+export interface CreditQuotaRenewal {
+  holder: string;
+  /**
+   * What the quota should hold after the renewal (its runs in flight plus the next block).
+   */
+  credits: number;
+  validitySeconds?: number;
+}
+export interface CreditQuotaRequest {
+  instanceId: string;
+  /**
+   * The gateway replica asking (one id per process); only it renews, charges and releases the quota.
+   */
+  holder: string;
+  /**
+   * The block asked for (Requested-Service-Unit).
+   */
+  credits: number;
+  validitySeconds?: number;
+}
 export interface Entitlements {
   instanceId: string;
   orgId: string;
@@ -1286,6 +1345,63 @@ export interface ProjectList {
   items: Project[];
   nextCursor: string | null;
 }
+export interface QuotaRunCharge {
+  holder: string;
+  /**
+   * The run's own reservation (settled by this charge).
+   */
+  reservationId: string;
+  runId: string;
+  /**
+   * The run's hold taken from the quota when it was admitted; the charge never exceeds it.
+   */
+  hold: number;
+  usage: UsageDimensions;
+  admission: RunAdmission;
+  startedAt?: string;
+  run: RunFinish;
+}
+/**
+ * Usage quantities keyed by metering dimension name from the registry (for example `tokens_in`, `retrievals`).
+ */
+export interface UsageDimensions {
+  [k: string]: number | undefined;
+}
+/**
+ * How the run ended, written to its record with the settle or void.
+ */
+export interface RunFinish {
+  status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+  /**
+   * The run's output (kept per the retention).
+   */
+  output?: {
+    [k: string]: unknown | undefined;
+  };
+  durationMs?: number;
+  handover?: HandoverOutcome;
+  error?: {
+    status: number;
+    code: ErrorCode;
+    message: string;
+    details?: {
+      [k: string]: unknown | undefined;
+    };
+  };
+}
+export interface QuotaRunVoid {
+  holder: string;
+  runId: string;
+  admission: RunAdmission;
+  startedAt?: string;
+  run: RunFinish;
+}
+export interface QuotaRunVoided {
+  runId: string;
+  status: RunStatus;
+  creditsCharged: number;
+  replayed: boolean;
+}
 export interface RagChunk {
   id: string;
   documentId: string;
@@ -1404,28 +1520,6 @@ export interface RotateSecretsResult {
   commit: string | null;
   requestedAt: string;
 }
-/**
- * How the run ended, written to its record with the settle or void.
- */
-export interface RunFinish {
-  status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
-  /**
-   * The run's output (kept per the retention).
-   */
-  output?: {
-    [k: string]: unknown | undefined;
-  };
-  durationMs?: number;
-  handover?: HandoverOutcome;
-  error?: {
-    status: number;
-    code: ErrorCode;
-    message: string;
-    details?: {
-      [k: string]: unknown | undefined;
-    };
-  };
-}
 export interface RunRecord {
   runId: string;
   instanceId: string;
@@ -1466,12 +1560,6 @@ export interface RunRecord {
 export interface RunTrigger {
   kind: 'api' | 'schedule' | 'webhook';
   id: string | null;
-}
-/**
- * Usage quantities keyed by metering dimension name from the registry (for example `tokens_in`, `retrievals`).
- */
-export interface UsageDimensions {
-  [k: string]: number | undefined;
 }
 export interface RunRecordList {
   items: RunRecord[];
@@ -2549,6 +2637,80 @@ export interface VoidReservationHeaders {
    * Optional idempotency key; same rules as the required form when given.
    */
   'idempotency-key'?: string;
+  /**
+   * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
+   */
+  'x-request-timeout-ms'?: number;
+}
+export interface GrantCreditQuotaHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+  /**
+   * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
+   */
+  'x-request-timeout-ms'?: number;
+}
+export interface RenewCreditQuotaPathParams {
+  /**
+   * Credit quota id (the id of its hold).
+   */
+  quotaId: string;
+}
+export interface RenewCreditQuotaHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+  /**
+   * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
+   */
+  'x-request-timeout-ms'?: number;
+}
+export interface ReleaseCreditQuotaPathParams {
+  /**
+   * Credit quota id (the id of its hold).
+   */
+  quotaId: string;
+}
+export interface ReleaseCreditQuotaHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+  /**
+   * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
+   */
+  'x-request-timeout-ms'?: number;
+}
+export interface ChargeQuotaRunPathParams {
+  /**
+   * Credit quota id (the id of its hold).
+   */
+  quotaId: string;
+}
+export interface ChargeQuotaRunHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+  /**
+   * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
+   */
+  'x-request-timeout-ms'?: number;
+}
+export interface VoidQuotaRunPathParams {
+  /**
+   * Credit quota id (the id of its hold).
+   */
+  quotaId: string;
+}
+export interface VoidQuotaRunHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
   /**
    * The caller's deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 `WALLET_BUSY` and commits nothing.
    */

@@ -18,9 +18,12 @@ import { createRunnerStreamer } from './runner-stream';
 import { createTicketClient } from './ticket-client';
 import { createWidgetSessions, loadWidgetSecret } from './widget-session';
 import { createObjectStore } from '../storage';
+import { createQuotaManager } from './quotas';
 
 export interface GatewayRuntime {
   deps: GatewayDeps;
+  /** Gives the credit quotas back once their runs are charged; later runs are admitted one by one. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,7 +62,10 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     onError: (operation, kind) => metrics.controlPlaneErrors.inc({ operation, kind }),
   });
   const entitlements = createEntitlementsCache({ cp, onLookup: (result) => metrics.entitlementsCache.inc({ result }) });
-  const unsubscribe = o.signals?.subscribe((instanceId) => entitlements.invalidate(instanceId));
+  const unsubscribe = o.signals?.subscribe((instanceId) => {
+    entitlements.invalidate(instanceId);
+    quotas?.drop(instanceId);
+  });
   let rateLimiter: RateLimiter;
   if (o.rateLimiter) rateLimiter = o.rateLimiter;
   else if (config.redisUrl) {
@@ -82,6 +88,7 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     await redisLeases.ready();
     concurrency = redisLeases;
   } else concurrency = createMemoryConcurrencyLimiter();
+  const quotas = config.gateway.quotaRuns > 0 ? createQuotaManager(cp, log, { blockRuns: config.gateway.quotaRuns, validitySeconds: config.gateway.quotaValiditySeconds }) : undefined;
   const deps: GatewayDeps = {
     config,
     log,
@@ -98,12 +105,18 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     metrics,
     // Local presigned URLs are served by the control plane, as for knowledge-base uploads.
     objectStore: createObjectStore(config.storage, o.controlPlaneUrl ?? (() => config.urls.controlPlane)),
+    quotas,
     pollIntervalMs: 100,
   };
   return {
     deps,
+    async drain() {
+      await quotas?.close();
+    },
     async close() {
       unsubscribe?.();
+      // The quotas go back once their runs are charged (a crash leaves them to lapse at their expiry).
+      await quotas?.close();
       await rateLimiter.close();
       await concurrency.close();
       http.close();

@@ -19,9 +19,15 @@ import type {
   AuthorizeRequest,
   CreateInstanceRequest,
   CreateOrgAutoRequest,
+  CreditQuota,
+  CreditQuotaRequest,
+  CreditQuotaRenewal,
   Entitlements,
   Instance,
   Offering,
+  QuotaRunCharge,
+  QuotaRunVoid,
+  QuotaRunVoided,
   Reservation,
   RunRecord,
   RunRecordList,
@@ -43,6 +49,8 @@ import {
   InstancesApi,
   RunsApi,
   type SettleRequest as SettleRequestModel,
+  type QuotaRunCharge as QuotaRunChargeModel,
+  type QuotaRunVoid as QuotaRunVoidModel,
   TenancyApi,
   WalletsApi,
 } from '../../generated/clients/control-plane';
@@ -65,6 +73,14 @@ export interface ControlPlaneClient {
   authorize(body: AuthorizeRequest, o: CallOptions): Promise<{ status: number; body: Reservation }>;
   settle(body: SettleRequest, o: CallOptions): Promise<Settlement>;
   void(body: VoidRequest, o: CallOptions): Promise<Reservation>;
+  /** Credit quotas (src/gateway/quotas.ts): grant (never retried: a lost answer's quota lapses), renew, release, and a run's charge or uncharged record (idempotent by run). */
+  quotas: {
+    grant(body: CreditQuotaRequest, o: CallOptions): Promise<CreditQuota>;
+    renew(quotaId: string, body: CreditQuotaRenewal, o: CallOptions): Promise<CreditQuota>;
+    release(quotaId: string, holder: string, o: CallOptions): Promise<CreditQuota>;
+    charge(quotaId: string, body: QuotaRunCharge, o: CallOptions): Promise<Settlement>;
+    voidRun(quotaId: string, body: QuotaRunVoid, o: CallOptions): Promise<QuotaRunVoided>;
+  };
   getArtifactLink(offeringId: string, versionId: string, o: CallOptions): Promise<ArtifactLink>;
   getWallet(walletId: string, credential: Credential, o: CallOptions): Promise<Wallet>;
   getInstance(instanceId: string, credential: Credential, o: CallOptions): Promise<Instance>;
@@ -179,6 +195,30 @@ export function createControlPlaneClient(opts: ControlPlaneClientOptions): Contr
     async void(body, o) {
       const op: Operation = { operationId: 'voidReservation', kind: 'write', idempotent: true, credential: svc, policy: P.void, deadline: true };
       return (await call<Reservation, BillingApi>(api.billing, (a) => a.voidReservationRaw({ voidRequest: body }), op, { requestId: o.requestId })).body;
+    },
+    quotas: {
+      async grant(body, o) {
+        const op: Operation = { operationId: 'grantCreditQuota', kind: 'write', credential: svc, policy: { ...P.authorize, attempts: 1 }, deadline: true };
+        return (await call<CreditQuota, BillingApi>(api.billing, (a) => a.grantCreditQuotaRaw({ creditQuotaRequest: body }), op, { requestId: o.requestId })).body;
+      },
+      async renew(quotaId, body, o) {
+        // A renewal sets the quota's size: repeating it changes nothing more.
+        const op: Operation = { operationId: 'renewCreditQuota', kind: 'write', idempotent: true, credential: svc, policy: P.authorize, deadline: true };
+        return (await call<CreditQuota, BillingApi>(api.billing, (a) => a.renewCreditQuotaRaw({ quotaId, creditQuotaRenewal: body }), op, { requestId: o.requestId })).body;
+      },
+      async release(quotaId, holder, o) {
+        const op: Operation = { operationId: 'releaseCreditQuota', kind: 'write', idempotent: true, credential: svc, policy: P.void, deadline: true };
+        return (await call<CreditQuota, BillingApi>(api.billing, (a) => a.releaseCreditQuotaRaw({ quotaId, creditQuotaRelease: { holder } }), op, { requestId: o.requestId })).body;
+      },
+      async charge(quotaId, body, o) {
+        // Idempotent by runId; like settle, it takes no caller signal: a charge always completes.
+        const op: Operation = { operationId: 'chargeQuotaRun', kind: 'write', idempotent: true, credential: svc, policy: P.settle, deadline: true };
+        return (await call<Settlement, BillingApi>(api.billing, (a) => a.chargeQuotaRunRaw({ quotaId, quotaRunCharge: model<QuotaRunChargeModel>(body) }), op, { requestId: o.requestId })).body;
+      },
+      async voidRun(quotaId, body, o) {
+        const op: Operation = { operationId: 'voidQuotaRun', kind: 'write', idempotent: true, credential: svc, policy: P.void, deadline: true };
+        return (await call<QuotaRunVoided, BillingApi>(api.billing, (a) => a.voidQuotaRunRaw({ quotaId, quotaRunVoid: model<QuotaRunVoidModel>(body) }), op, { requestId: o.requestId })).body;
+      },
     },
     async getArtifactLink(offeringId, versionId, o) {
       return (await call<ArtifactLink, CatalogApi>(api.catalog, (a) => a.getOfferingVersionArtifactRaw({ offeringId, versionId }), read('getOfferingVersionArtifact', svc), o)).body;

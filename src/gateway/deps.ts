@@ -12,6 +12,7 @@ import type { RunnerStreamer } from './runner-stream';
 import type { TicketClient } from './ticket-client';
 import type { WidgetSessions } from './widget-session';
 import type { ObjectStore } from '../storage/object-store';
+import type { QuotaManager } from './quotas';
 
 /** What every gateway handler receives as `ctx.deps` (built by build-deps.ts). */
 export interface GatewayDeps {
@@ -33,6 +34,8 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   /** Where run attachments are uploaded (presigned PUT) and read back for their checks. */
   objectStore: ObjectStore;
+  /** Credit quotas (GATEWAY_QUOTA_RUNS > 0): runs admitted against this replica's block of credits. */
+  quotas?: QuotaManager;
   /** Trial activation polling interval (ms). */
   pollIntervalMs: number;
 }

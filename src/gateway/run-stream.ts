@@ -146,7 +146,7 @@ async function run(deps: GatewayDeps, a: Admitted, stream: PassThrough, c: RunCo
     const usage = channelUsage(result.usage.dimensions, a.channel);
     if (refused) {
       if (refused.code !== 'GUARDRAIL_BLOCKED') {
-        const voided = await voidRun(deps, c, timing, a.reservation, refused);
+        const voided = await voidRun(deps, c, timing, a, refused);
         throw new Settled(withDetails(refused, { runId: a.runId, reservationId: a.reservation.reservationId, charged: false, voided }));
       }
       const s = await settleRun(deps, c, timing, a, usage, { status: 'failed', error: refused });
@@ -199,7 +199,7 @@ class Settled extends Error {
 async function endFailed(deps: GatewayDeps, a: Admitted, c: RunContext, timing: Waits, err: AppError, forwarded: string, reported: Record<string, number> | undefined): Promise<void> {
   const consumed = reported && Object.entries(reported).some(([k, v]) => k !== 'runs' && v > 0);
   if (!consumed && !forwarded) {
-    await voidRun(deps, c, timing, a.reservation, err);
+    await voidRun(deps, c, timing, a, err);
     return;
   }
   const usage = channelUsage(consumed ? reported! : estimateUsage(a.prompt, forwarded), a.channel);

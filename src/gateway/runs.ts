@@ -15,6 +15,12 @@
  *     with the run's outcome (its record is finished in the same transaction)
  *   → output, usage, billing — as JSON, or as Server-Sent Events (run-stream.ts).
  *
+ * Credit quotas (quotas.ts): a run without an Idempotency-Key, a session or a trigger, on an
+ * instance without a daily run limit, takes its hold from this replica's quota instead — no
+ * authorize call — and its settle is the quota charge (one call, committed before the answer;
+ * a failure is recorded uncharged with the quota's void). A quota gone at charge time (expired,
+ * released) sends the run the ordinary way: authorize with the run, then settle.
+ *
  * The Control Plane's authorize is what guarantees that concurrent runs never overspend a wallet
  * (available = balance − open reservations, checked under the wallet's lock); the gateway only
  * ever spends what a reservation covers, and a settle never charges more than its hold.
@@ -27,7 +33,7 @@
  */
 import { assertOfferingAlive } from './offering-eol';
 import { createHash } from 'node:crypto';
-import type { Entitlements, Reservation, SessionHandover, Settlement } from '../../generated/control-plane/types';
+import type { Entitlements, Reservation, RunAdmission, SessionHandover, Settlement } from '../../generated/control-plane/types';
 import type { RunRecord, RunRequest, RunResult } from '../../generated/gateway/types';
 import type { RunnerRunRequest, RunnerRunResult } from '../../generated/runner/types';
 import { AppError, type ErrorCode } from '../platform/errors';
@@ -46,6 +52,7 @@ import { waited, type Waits } from './overhead';
 import type { BucketSpec } from './rate-limit';
 import { estimateUsage, maxOutputTokensFor, promptTokens, type PromptParts } from './run-budget';
 import { GATEWAY_RUNNER_TIMEOUT_MS } from './runner-client';
+import type { QuotaHold } from './quotas';
 import { resolveParts, speechOf, type RunMedia } from './run-media';
 
 /** The media dimensions a run adds before the model runs (only those it has). */
@@ -170,6 +177,15 @@ export function outcomeOf(err: AppError, phase: Phase): RunOutcome {
   }
 }
 
+/** A run's hold: its reservation at the Control Plane, or (`quota`) its share of this replica's quota. */
+export interface Held {
+  reservation: Reservation;
+  quota?: QuotaHold;
+  /** The run as the Control Plane records it (a quota run is recorded with its charge or void). */
+  admission: RunAdmission;
+  createdAt: Date;
+}
+
 /** A widget session's claims, after checking it acts on its own instance from its own origin. */
 export function widgetCheck(channel: Channel, who: Caller, instanceId: string, c: Pick<RunContext, 'origin'>) {
   if (channel !== 'widget') return undefined;
@@ -198,7 +214,7 @@ export function assertCallerMayRun(channel: Channel, ent: Entitlements, c: Pick<
 }
 
 /** A run that passed admission: it has a hold, a record, and everything the Runner needs. */
-export interface Admitted {
+export interface Admitted extends Held {
   kind: 'admitted';
   runId: string;
   channel: Channel;
@@ -292,6 +308,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
     leased = true;
   }
 
+  let quota: QuotaHold | undefined;
   try {
     // Attachments are checked (capability, type from the bytes, size, pages, duration) before any hold.
     const media = await resolveParts(deps.objectStore, ent, who, body.input.parts);
@@ -300,27 +317,25 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
     const hooked = await beforeRun(ent, body.input, facts).catch((err) => {
       throw withDetails(asAppError(err), { runId, charged: false });
     });
+    const admission: RunAdmission = {
+      attemptId: newId('att'),
+      callerKind: channel,
+      // A trigger's runs belong to the trigger (its history and sessions), not to the scheduler's account.
+      callerSubject: body.trigger ? `${body.trigger.kind}:${body.trigger.id}` : who.subject,
+      ...(body.trigger ? { trigger: body.trigger } : {}),
+      ...(sessionId ? { sessionId } : {}),
+      ...(idempotencyKey ? { requestHash: requestHashOf(body) } : {}),
+      input: hooked.input as Record<string, unknown>,
+      ...(hooked.answer?.handover ? { handover: { provider: hooked.answer.handover.provider, trigger: hooked.answer.handover.trigger } } : {}),
+    };
+    // A run that needs nothing of its record before it runs (no replay key, session, trigger,
+    // daily count or hand-over to record) takes its hold from this replica's quota.
+    quota = !idempotencyKey && !sessionId && !body.trigger && !admission.handover && ent.limits.maxRunsPerDay === undefined ? deps.quotas?.take(ent.instanceId, ent.limits.maxCreditsPerRun) : undefined;
     // Authorize (the run is recorded with its hold) and read the flow (cached) side by side.
     const [authz, prep] = await waited(timing, 'controlPlaneMs', Promise.allSettled([
-      deps.cp.authorize(
-        {
-          instanceId: ent.instanceId,
-          runId,
-          ttlSeconds: RESERVATION_TTL_SECONDS,
-          run: {
-            attemptId: newId('att'),
-            callerKind: channel,
-            // A trigger's runs belong to the trigger (its history and sessions), not to the scheduler's account.
-            callerSubject: body.trigger ? `${body.trigger.kind}:${body.trigger.id}` : who.subject,
-            ...(body.trigger ? { trigger: body.trigger } : {}),
-            ...(sessionId ? { sessionId } : {}),
-            ...(idempotencyKey ? { requestHash: requestHashOf(body) } : {}),
-            input: hooked.input as Record<string, unknown>,
-            ...(hooked.answer?.handover ? { handover: { provider: hooked.answer.handover.provider, trigger: hooked.answer.handover.trigger } } : {}),
-          },
-        },
-        { requestId: c.requestId, signal: c.signal },
-      ),
+      quota
+        ? Promise.resolve({ status: 201, body: quotaReservation(ent, runId, quota, createdAt) })
+        : deps.cp.authorize({ instanceId: ent.instanceId, runId, ttlSeconds: RESERVATION_TTL_SECONDS, run: admission }, { requestId: c.requestId, signal: c.signal }),
       deps.flows.prepare(ent, { requestId: c.requestId }),
     ]));
     if (authz.status === 'rejected') {
@@ -340,8 +355,9 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
     c.annotate({ reservationId: reservation.reservationId });
     const history = answer.run?.history ?? [];
     const prompt: PromptParts = { systemPrompt: (ent.config.prompt_orchestrator as { systemPrompt?: string } | undefined)?.systemPrompt, history, input: inputText(hooked.input) };
+    const held: Held = { reservation, quota, admission, createdAt };
     const fail = async (err: AppError): Promise<never> => {
-      const voided = await voidRun(deps, c, timing, reservation, err);
+      const voided = await voidRun(deps, c, timing, held, err);
       throw withDetails(err, { runId, reservationId: reservation.reservationId, charged: false, voided });
     };
     if (prep.status === 'rejected') {
@@ -379,24 +395,53 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
     };
     const handover: SessionHandover | undefined = answer.run?.handover;
     return {
-      kind: 'admitted', runId, channel, ent, sessionId, reservation, runnerRequest, prompt, rateRemaining: decision.remaining, createdAt, started,
+      kind: 'admitted', runId, channel, ent, sessionId, reservation, quota, admission, runnerRequest, prompt, rateRemaining: decision.remaining, createdAt, started,
       idempotent: idempotencyKey !== undefined, releaseLease, hooked, facts: { ...facts, history },
       ...(handover ? { handover: { record: handover, transcript: answer.run?.transcript ?? [] } } : {}),
     };
   } catch (err) {
+    quota?.released();
     await releaseLease();
     throw err;
   }
 }
 
+/** A quota run's reservation as the gateway knows it before its charge (the id its charge settles). */
+function quotaReservation(ent: Entitlements, runId: string, q: QuotaHold, createdAt: Date): Reservation {
+  return {
+    reservationId: newId('res'), walletId: ent.walletId, instanceId: ent.instanceId, runId, amount: q.hold, status: 'open',
+    expiresAt: new Date(createdAt.getTime() + RESERVATION_TTL_SECONDS * 1000).toISOString(), createdAt: createdAt.toISOString(),
+  };
+}
+
+const runError = (err: AppError, reservation: Reservation) => ({
+  status: err.status === 499 ? 499 : err.status, code: err.code, message: err.message.slice(0, 1000),
+  details: { ...(err.details ?? {}), runId: reservation.runId, reservationId: reservation.reservationId, charged: false },
+});
+
 /** Voids a run's hold and finishes its record (retried); true when voided, false when left to expire. */
-export async function voidRun(deps: GatewayDeps, c: RunContext, timing: Waits, reservation: Reservation, err: AppError): Promise<boolean> {
+export async function voidRun(deps: GatewayDeps, c: RunContext, timing: Waits, held: Held, err: AppError): Promise<boolean> {
+  const { reservation, quota } = held;
+  if (quota) {
+    // A quota run was never charged: its hold comes back here, its record says how it ended.
+    quota.released();
+    try {
+      await waited(timing, 'controlPlaneMs', deps.cp.quotas.voidRun(quota.quotaId, {
+        holder: quota.holder, runId: reservation.runId, admission: held.admission, startedAt: held.createdAt.toISOString(),
+        run: { status: failedStatus(err), error: runError(err, reservation) },
+      }, { requestId: c.requestId }));
+      return true;
+    } catch (thrown) {
+      c.log.error({ err: thrown, runId: reservation.runId }, 'the uncharged run was not recorded');
+      return false;
+    }
+  }
   try {
     await waited(timing, 'controlPlaneMs', deps.cp.void({
       reservationId: reservation.reservationId,
       reason: voidReason(err),
       message: `${err.code}: ${err.message}`.slice(0, 500),
-      run: { status: failedStatus(err), error: { status: err.status === 499 ? 499 : err.status, code: err.code, message: err.message.slice(0, 1000), details: { ...(err.details ?? {}), runId: reservation.runId, reservationId: reservation.reservationId, charged: false } } },
+      run: { status: failedStatus(err), error: runError(err, reservation) },
     }, { requestId: c.requestId }));
     return true;
   } catch (thrown) {
@@ -424,6 +469,10 @@ export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits,
       ...(finish.error ? { error: { status: finish.error.status, code: finish.error.code, message: finish.error.message.slice(0, 1000), details: finish.error.details } } : {}),
     },
   };
+  if (a.quota) {
+    const charged = await chargeOnQuota(deps, c, timing, a, a.quota, body);
+    if (charged) return charged;
+  }
   try {
     return await waited(timing, 'controlPlaneMs', deps.cp.settle(body, { requestId: c.requestId }));
   } catch (thrown) {
@@ -439,6 +488,53 @@ export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits,
     if (voided === 'settled') return waited(timing, 'controlPlaneMs', deps.cp.settle(body, { requestId: c.requestId }));
     c.log.error({ err, reservationId: a.reservation.reservationId, voided }, 'settle failed; the run is reported uncharged');
     throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, settled: false, charged: false, voided });
+  }
+}
+
+/**
+ * A quota run's charge (its used units, reported before the answer). Undefined when the quota
+ * is gone at the Control Plane (expired, released, or smaller than this replica thought): the
+ * run was then authorized with its own hold (`a.reservation` replaced) and settles the ordinary way.
+ */
+async function chargeOnQuota(deps: GatewayDeps, c: RunContext, timing: Waits, a: Admitted, q: QuotaHold, body: { reservationId: string; runId: string; usage: Record<string, number>; run: NonNullable<Parameters<GatewayDeps['cp']['settle']>[0]['run']> }): Promise<Settlement | undefined> {
+  const charge = { holder: q.holder, reservationId: body.reservationId, runId: body.runId, hold: q.hold, usage: body.usage, admission: a.admission, startedAt: a.createdAt.toISOString(), run: body.run };
+  try {
+    const s = await waited(timing, 'controlPlaneMs', deps.cp.quotas.charge(q.quotaId, charge, { requestId: c.requestId }));
+    q.settled(s.creditsCharged);
+    return s;
+  } catch (thrown) {
+    const err = asAppError(thrown);
+    const quotaGone = err.code === 'RESERVATION_EXPIRED' || err.code === 'INSUFFICIENT_CREDITS' || err.code === 'NOT_FOUND'
+      || (err.code === 'RESERVATION_ALREADY_RESOLVED' && err.details?.reservationId === q.quotaId);
+    if (quotaGone) {
+      q.lost();
+      q.released();
+      a.quota = undefined;
+      const authz = await waited(timing, 'controlPlaneMs', deps.cp.authorize({ instanceId: a.ent.instanceId, runId: a.runId, ttlSeconds: RESERVATION_TTL_SECONDS, run: a.admission }, { requestId: c.requestId }))
+        .catch((refused: unknown) => {
+          throw withDetails(asAppError(refused), { runId: a.runId, charged: false });
+        });
+      if (authz.status !== 201) throw withDetails(new AppError('CONFLICT', 'The run was recorded elsewhere meanwhile'), { runId: a.runId, charged: false });
+      a.reservation = authz.body;
+      return undefined;
+    }
+    if (err.status < 500 && err.status !== 499) {
+      q.released();
+      throw withDetails(err, { runId: a.runId, reservationId: body.reservationId, charged: false });
+    }
+    // Unreachable through every retry (and never committed after its deadline): record it
+    // uncharged — unless an attempt did commit, which the void answers with a conflict.
+    const voided = await deps.cp.quotas.voidRun(q.quotaId, { holder: q.holder, runId: a.runId, admission: a.admission, startedAt: a.createdAt.toISOString(), run: { status: 'failed', error: runError(err, a.reservation) } }, { requestId: c.requestId })
+      .then(() => true)
+      .catch((voidErr: unknown) => (voidErr instanceof AppError && voidErr.code === 'RESERVATION_ALREADY_RESOLVED' ? 'charged' as const : false));
+    if (voided === 'charged') {
+      const s = await waited(timing, 'controlPlaneMs', deps.cp.quotas.charge(q.quotaId, charge, { requestId: c.requestId }));
+      q.settled(s.creditsCharged);
+      return s;
+    }
+    q.released();
+    c.log.error({ err, runId: a.runId, voided }, 'charge failed; the run is reported uncharged');
+    throw withDetails(err, { runId: a.runId, reservationId: body.reservationId, settled: false, charged: false, voided });
   }
 }
 
@@ -468,7 +564,7 @@ export async function filteredOutput(deps: GatewayDeps, c: RunContext, timing: W
       deps.metrics.creditsCharged.inc({ channel: a.channel }, s.creditsCharged);
       throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, charged: true, creditsCharged: s.creditsCharged });
     }
-    const voided = await voidRun(deps, c, timing, a.reservation, err);
+    const voided = await voidRun(deps, c, timing, a, err);
     throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, charged: false, voided });
   }
 }
@@ -529,7 +625,7 @@ export async function createRun(deps: GatewayDeps, caller: Caller | undefined, b
       } catch (thrown) {
         const err = asAppError(thrown, 'RUNTIME_ERROR');
         timing.runnerMs += performance.now() - t0;
-        const voided = await voidRun(deps, c, timing, a.reservation, err);
+        const voided = await voidRun(deps, c, timing, a, err);
         throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, charged: false, voided });
       }
       timing.runnerMs += performance.now() - t0;

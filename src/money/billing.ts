@@ -69,10 +69,17 @@ export interface ReservationRow {
   usage: Record<string, unknown> | null;
   resolved_at: Date | null;
   created_at: Date;
+  /** `run`: one run's hold (its amount never changes); `quota`: a gateway's credit quota (quotas.ts). */
+  kind: ReservationKind;
+  /** A quota's holder (the gateway replica) and the end of its validity for admitting runs. */
+  holder: string | null;
+  use_until: Date | null;
 }
 
+export type ReservationKind = 'run' | 'quota';
+
 export const RESERVATION_COLUMNS =
-  'id, wallet_id, instance_id, run_id, amount, status, expires_at, settled_entry_id, requested, charged, overage, usage, resolved_at, created_at';
+  'id, wallet_id, instance_id, run_id, amount, status, expires_at, settled_entry_id, requested, charged, overage, usage, resolved_at, created_at, kind, holder, use_until';
 
 export function reservationView(r: ReservationRow): ReservationView {
   return {
@@ -154,6 +161,8 @@ export interface SettleResult {
   chargedPaid: number;
   /** requested > reserved, or the charge was capped. */
   overage: boolean;
+  /** A charge against a quota: what is left of the quota's hold after it. */
+  quotaLeft?: number;
   /** The wallet's balance right after this settle (the same on a replay). */
   balanceAfter: number;
   replayed: boolean;
@@ -176,6 +185,43 @@ export interface AuthorizeOp {
   ttlSeconds: number;
   instanceId: string | null;
   runId: string | null;
+  /** A credit quota's hold (kind `quota`): who holds it and until when it admits runs. */
+  quota?: { holder: string; useUntil: Date };
+}
+
+/** Resizes an open quota to `target` (capped by what the wallet has available) and extends it. */
+export interface QuotaResizeOp {
+  kind: 'quota_resize';
+  walletId: string;
+  quotaId: string;
+  target: number;
+  useUntil: Date;
+  expiresAt: Date;
+}
+
+/**
+ * Charges one run against a quota: a settled reservation of the run's `hold` (its id chosen by
+ * the caller, unique per (wallet, run)) debits min(requested, hold), and the quota shrinks by
+ * that charge. Idempotent by run: the same charge again replays the first answer.
+ */
+export interface QuotaChargeOp {
+  kind: 'quota_charge';
+  walletId: string;
+  quotaId: string;
+  id: string;
+  instanceId: string;
+  runId: string;
+  hold: number;
+  requested: number;
+  usage: Record<string, unknown> | null;
+}
+
+export interface QuotaResizeResult {
+  quota: ReservationRow;
+  /** Credits this resize added to the quota (negative when it shrank). */
+  added: number;
+  balance: number;
+  available: number;
 }
 
 export interface SettleOp {
@@ -193,12 +239,14 @@ export interface VoidOp {
   reservationId: string;
 }
 
-export type BillingOp = AuthorizeOp | SettleOp | VoidOp;
+export type BillingOp = AuthorizeOp | SettleOp | VoidOp | QuotaResizeOp | QuotaChargeOp;
 export type BillingResult<O extends BillingOp> = O extends AuthorizeOp
   ? AuthorizeResult
-  : O extends SettleOp
+  : O extends SettleOp | QuotaChargeOp
     ? SettleResult
-    : VoidResult;
+    : O extends QuotaResizeOp
+      ? QuotaResizeResult
+      : VoidResult;
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: AppError };
 
 export function authorizeOp(input: AuthorizeInput): AuthorizeOp {
@@ -310,9 +358,9 @@ export async function executeBatch(
   trx: Db,
   ops: readonly BillingOp[],
   opts: { deps?: MoneyDeps; eventsDb?: Db; now?: Date } = {},
-): Promise<Outcome<AuthorizeResult | SettleResult | VoidResult>[]> {
+): Promise<Outcome<AuthorizeResult | SettleResult | VoidResult | QuotaResizeResult>[]> {
   const now = opts.now ?? nowOf(opts.deps);
-  const outcomes: Outcome<AuthorizeResult | SettleResult | VoidResult>[] = new Array(ops.length);
+  const outcomes: Outcome<AuthorizeResult | SettleResult | VoidResult | QuotaResizeResult>[] = new Array(ops.length);
 
   // 1. Lock the wallets, in id order.
   const walletIds = [...new Set(ops.map((o) => o.walletId))].sort();
@@ -340,6 +388,10 @@ export async function executeBatch(
   for (const o of ops) {
     if (o.kind === 'authorize') {
       if (o.runId !== null) runIds.push(o.runId);
+    } else if (o.kind === 'quota_resize') resIds.push(o.quotaId);
+    else if (o.kind === 'quota_charge') {
+      resIds.push(o.quotaId);
+      runIds.push(o.runId);
     } else resIds.push(o.reservationId);
   }
   const byId = new Map<string, ReservationRow>();
@@ -374,8 +426,9 @@ export async function executeBatch(
       if (o.runId !== null && byRun.has(runKey(o.walletId, o.runId))) continue;
       demand.set(o.walletId, (demand.get(o.walletId) ?? 0) + o.amount);
     } else {
-      const r = byId.get(o.reservationId);
+      const r = byId.get(o.kind === 'quota_resize' || o.kind === 'quota_charge' ? o.quotaId : o.reservationId);
       if (r && r.status === 'open' && r.expires_at.getTime() <= now.getTime()) expireOn.add(r.wallet_id);
+      if (o.kind === 'quota_resize' && r && o.target > r.amount) demand.set(o.walletId, (demand.get(o.walletId) ?? 0) + o.target - r.amount);
     }
   }
   for (const [walletId, need] of demand) {
@@ -412,6 +465,7 @@ export async function executeBatch(
   // 4. Decide, in order.
   const newReservations: ReservationRow[] = [];
   const resolved: ReservationRow[] = [];
+  const resized = new Set<ReservationRow>();
   const ledger: NewLedgerRow[] = [];
   const settledHere = new Map<string, SettleResult>();
   const replays: { index: number; r: ReservationRow }[] = [];
@@ -426,9 +480,44 @@ export async function executeBatch(
       outcomes[index] = decideAuthorize(o, w);
       return;
     }
+    if (o.kind === 'quota_resize' || o.kind === 'quota_charge') {
+      if (o.kind === 'quota_charge') {
+        const existing = byRun.get(runKey(o.walletId, o.runId));
+        if (existing) {
+          // Charged before (a retry): the same charge replays, anything else conflicts.
+          if (existing.status !== 'settled' || existing.requested !== o.requested || existing.instance_id !== o.instanceId) {
+            outcomes[index] = { ok: false, error: new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was already charged or held differently', { reservationId: existing.id, runId: o.runId, status: existing.status }) };
+          } else {
+            const here = settledHere.get(existing.id);
+            if (here) outcomes[index] = { ok: true, value: { ...here, replayed: true } };
+            else replays.push({ index, r: existing }); // needs its ledger rows: fetched below
+          }
+          return;
+        }
+      }
+      const q = byId.get(o.quotaId);
+      if (!q || q.wallet_id !== o.walletId || q.kind !== 'quota') {
+        outcomes[index] = { ok: false, error: notFound('Quota') };
+        return;
+      }
+      if (q.status === 'settled' || q.status === 'voided') {
+        outcomes[index] = { ok: false, error: alreadyResolved(q) };
+        return;
+      }
+      if (q.status === 'expired' || q.expires_at.getTime() <= now.getTime()) {
+        outcomes[index] = { ok: false, error: expiredError(q) };
+        return;
+      }
+      outcomes[index] = o.kind === 'quota_resize' ? decideResize(o, q, w) : decideCharge(o, q, w);
+      return;
+    }
     const r = byId.get(o.reservationId);
     if (!r || r.wallet_id !== o.walletId) {
       outcomes[index] = { ok: false, error: notFound('Reservation') };
+      return;
+    }
+    if (o.kind === 'settle' && r.kind === 'quota') {
+      outcomes[index] = { ok: false, error: new AppError('UNPROCESSABLE', 'A credit quota is not settled: its runs are charged against it one by one', { reservationId: r.id }) };
       return;
     }
     if (o.kind === 'void') {
@@ -518,6 +607,9 @@ export async function executeBatch(
       usage: null,
       resolved_at: null,
       created_at: now,
+      kind: o.quota ? 'quota' : 'run',
+      holder: o.quota?.holder ?? null,
+      use_until: o.quota?.useUntil ?? null,
     };
     w.reserved += o.amount;
     w.dirty = true;
@@ -550,6 +642,13 @@ export async function executeBatch(
     const availableIncl = w.balance - w.reserved + r.amount;
     const charged = Math.min(o.requested, r.amount, availableIncl);
     const overage = o.requested > r.amount || charged < o.requested;
+    w.reserved -= r.amount;
+    resolved.push(r);
+    return debit(w, r, o.requested, charged, overage, r.run_id ?? o.runId, o.usage);
+  }
+
+  /** Debits `charged` from `w` for reservation `r` (granted credits first) and marks `r` settled. */
+  function debit(w: WalletState, r: ReservationRow, requested: number, charged: number, overage: boolean, runId: string | null, usage: Record<string, unknown> | null): SettleResult {
     const byType: Record<CreditType, number> = { granted: 0, paid: 0 };
     let left = charged;
     for (const t of SPEND_ORDER) {
@@ -559,8 +658,7 @@ export async function executeBatch(
     if (left !== 0) throw new AppError('INTERNAL', 'Wallet split does not cover the charge'); // rolls back
     const parts = SPEND_ORDER.filter((t) => byType[t] > 0);
     if (parts.length === 0) parts.push(SPEND_ORDER[0]); // a zero charge still gets its entry
-    const runId = r.run_id ?? o.runId;
-    const metadata = JSON.stringify(o.usage === null ? {} : { usage: o.usage });
+    const metadata = JSON.stringify(usage === null ? {} : { usage });
     const entries: SettleEntry[] = [];
     for (const t of parts) {
       w.balance -= byType[t];
@@ -571,17 +669,15 @@ export async function executeBatch(
       entries.push(e);
       ledger.push({ ...e, walletId: w.row.id, balanceAfter: w.balance, reservationId: r.id, runId, metadata });
     }
-    w.reserved -= r.amount;
     w.dirty = true;
     r.status = 'settled';
     r.settled_entry_id = entries[0].id;
-    r.requested = o.requested;
+    r.requested = requested;
     r.charged = charged;
     r.overage = overage;
-    r.usage = o.usage;
+    r.usage = usage;
     r.run_id = runId;
     r.resolved_at = now;
-    resolved.push(r);
     const result: SettleResult = {
       reservationId: r.id,
       walletId: w.row.id,
@@ -590,7 +686,7 @@ export async function executeBatch(
       ledgerEntryIds: entries.map((e) => e.id),
       entries,
       reserved: r.amount,
-      requested: o.requested,
+      requested,
       charged,
       chargedGranted: byType.granted,
       chargedPaid: byType.paid,
@@ -601,6 +697,44 @@ export async function executeBatch(
     settledHere.set(r.id, result);
     return result;
   }
+
+  function decideResize(o: QuotaResizeOp, q: ReservationRow, w: WalletState): Outcome<QuotaResizeResult> {
+    const amount = Math.max(0, Math.min(o.target, q.amount + (w.balance - w.reserved)));
+    const added = amount - q.amount;
+    w.reserved += added;
+    w.dirty = true;
+    q.amount = amount;
+    q.use_until = o.useUntil;
+    q.expires_at = o.expiresAt;
+    resized.add(q);
+    return { ok: true, value: { quota: { ...q }, added, balance: w.balance, available: w.balance - w.reserved } };
+  }
+
+  function decideCharge(o: QuotaChargeOp, q: ReservationRow, w: WalletState): Outcome<SettleResult> {
+    if (q.instance_id !== o.instanceId) {
+      return { ok: false, error: new AppError('UNPROCESSABLE', 'The quota is for another instance', { quotaId: q.id, instanceId: o.instanceId }) };
+    }
+    if (o.hold > q.amount) {
+      // The holder admitted more than it was granted: refused, nothing charged.
+      return { ok: false, error: new AppError('INSUFFICIENT_CREDITS', 'The run\'s hold is larger than what is left of its quota', { quotaId: q.id, walletId: q.wallet_id, quotaLeft: q.amount, requiredBudget: o.hold }) };
+    }
+    const charged = Math.min(o.requested, o.hold);
+    const r: ReservationRow = {
+      id: o.id, wallet_id: o.walletId, instance_id: o.instanceId, run_id: o.runId, amount: o.hold, status: 'open', expires_at: now,
+      settled_entry_id: null, requested: null, charged: null, overage: false, usage: null, resolved_at: null, created_at: now,
+      kind: 'run', holder: null, use_until: null,
+    };
+    // The charge moves from the quota's hold to the ledger: reserved and balance drop together.
+    q.amount -= charged;
+    w.reserved -= charged;
+    resized.add(q);
+    const result = debit(w, r, o.requested, charged, o.requested > o.hold, o.runId, o.usage);
+    newReservations.push(r);
+    byId.set(r.id, r);
+    byRun.set(runKey(r.wallet_id, o.runId), r);
+    return { ok: true, value: { ...result, quotaLeft: q.amount } };
+  }
+
 
   // Replays of settles committed earlier: answered from their ledger rows.
   if (replays.length) {
@@ -620,8 +754,10 @@ export async function executeBatch(
 
   // 5. Write everything in one statement.
   const dirty = [...wallets.values()].filter((w) => w.dirty);
-  if (newReservations.length || ledger.length || resolved.length || dirty.length) {
-    await writeBatch(trx, now, newReservations, ledger, resolved, dirty);
+  // A quota resolved in this batch is written by its resolution (with its last amount).
+  const quotas = [...resized].filter((q) => q.status === 'open');
+  if (newReservations.length || ledger.length || resolved.length || dirty.length || quotas.length) {
+    await writeBatch(trx, now, newReservations, ledger, resolved, dirty, quotas);
   }
 
   // 6. Low-balance events, after commit.
@@ -639,17 +775,34 @@ async function writeBatch(
   ledger: NewLedgerRow[],
   resolved: ReservationRow[],
   wallets: WalletState[],
+  quotas: ReservationRow[] = [],
 ): Promise<void> {
   const parts: string[] = [];
   const counts: string[] = [];
   const b: (string | number | boolean | Date | null)[] = [];
   if (inserts.length) {
+    // Holds are inserted open; a run charged against a quota is inserted already settled.
     parts.push(`ins_r as (
-      insert into reservations (id, wallet_id, instance_id, run_id, amount, status, expires_at, created_at)
-      values ${inserts.map(() => `(?, ?, ?, ?, ?, 'open', ?, ?)`).join(', ')}
+      insert into reservations (id, wallet_id, instance_id, run_id, amount, status, expires_at, created_at, kind, holder, use_until,
+                                settled_entry_id, requested, charged, overage, usage, resolved_at)
+      values ${inserts.map(() => `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)`).join(', ')}
       returning 1)`);
-    for (const r of inserts) b.push(r.id, r.wallet_id, r.instance_id, r.run_id, r.amount, r.expires_at, r.created_at);
+    for (const r of inserts) {
+      b.push(
+        r.id, r.wallet_id, r.instance_id, r.run_id, r.amount, r.status, r.expires_at, r.created_at, r.kind, r.holder, r.use_until,
+        r.settled_entry_id, r.requested, r.charged, r.overage, r.usage === null ? null : JSON.stringify(r.usage), r.resolved_at,
+      );
+    }
     counts.push('(select count(*) from ins_r) as ins_r');
+  }
+  if (quotas.length) {
+    parts.push(`upd_q as (
+      update reservations r set amount = v.amount, expires_at = v.exp, use_until = v.until
+        from (values ${quotas.map(() => `(?::text, ?::bigint, ?::timestamptz, ?::timestamptz)`).join(', ')}) as v(id, amount, exp, until)
+       where r.id = v.id and r.status = 'open' and r.kind = 'quota'
+      returning 1)`);
+    for (const q of quotas) b.push(q.id, q.amount, q.expires_at, q.use_until);
+    counts.push('(select count(*) from upd_q) as upd_q');
   }
   if (ledger.length) {
     parts.push(`ins_l as (
@@ -664,16 +817,16 @@ async function writeBatch(
   if (resolved.length) {
     parts.push(`upd_r as (
       update reservations r set status = v.status, settled_entry_id = v.eid, requested = v.req, charged = v.ch,
-             overage = v.ov, usage = v.usage, run_id = v.run, resolved_at = v.at
+             overage = v.ov, usage = v.usage, run_id = v.run, resolved_at = v.at, amount = v.amount
         from (values ${resolved
-          .map(() => `(?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::boolean, ?::jsonb, ?::text, ?::timestamptz)`)
-          .join(', ')}) as v(id, status, eid, req, ch, ov, usage, run, at)
+          .map(() => `(?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::boolean, ?::jsonb, ?::text, ?::timestamptz, ?::bigint)`)
+          .join(', ')}) as v(id, status, eid, req, ch, ov, usage, run, at, amount)
        where r.id = v.id and r.status = 'open'
       returning 1)`);
     for (const r of resolved) {
       b.push(
         r.id, r.status, r.settled_entry_id, r.requested, r.charged, r.overage,
-        r.usage === null ? null : JSON.stringify(r.usage), r.run_id, r.resolved_at,
+        r.usage === null ? null : JSON.stringify(r.usage), r.run_id, r.resolved_at, r.amount,
       );
     }
     counts.push('(select count(*) from upd_r) as upd_r');
@@ -691,7 +844,7 @@ async function writeBatch(
     counts.push('(select count(*) from upd_w) as upd_w');
   }
   const got = await one<Record<string, number>>(trx, `with ${parts.join(',\n')} select ${counts.join(', ')}`, b);
-  const want: Record<string, number> = { ins_r: inserts.length, ins_l: ledger.length, upd_r: resolved.length, upd_w: wallets.length };
+  const want: Record<string, number> = { ins_r: inserts.length, ins_l: ledger.length, upd_r: resolved.length, upd_w: wallets.length, upd_q: quotas.length };
   for (const k of Object.keys(got ?? {})) {
     if (got![k] !== want[k]) throw new AppError('INTERNAL', `Billing batch wrote ${got![k]} ${k} rows, expected ${want[k]}`);
   }

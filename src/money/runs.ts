@@ -81,7 +81,7 @@ export type AuthorizeRunResult =
     }
   | { kind: 'replay'; reservation: ReservationView | null; status: RunStatus; replay: { status: number; body: Record<string, unknown> } };
 
-interface InstanceForRun {
+export interface InstanceForRun {
   id: string;
   state: string;
   offering_lifecycle: string;
@@ -96,22 +96,31 @@ interface InstanceForRun {
 const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 const nextUtcMidnight = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1));
 
-export async function authorizeRun(db: Knex, input: AuthorizeRunInput, deps: RunUseCaseDeps = {}): Promise<AuthorizeRunResult> {
+/** An instance that may run now (the facts a run's admission reads), or the refusal: NOT_FOUND, OFFERING_EOL, NOT_ENTITLED. */
+export async function runnableInstance(db: Db, instanceId: string): Promise<InstanceForRun> {
   // Immutable or slowly changing facts, read without any lock.
   const inst = await one<InstanceForRun>(
     db,
     `select i.id, i.state, i.wallet_id, i.org_id, i.project_id, i.plan_id, i.effective_config, v.plans, o.lifecycle as offering_lifecycle
        from instances i join offering_versions v on v.id = i.version_id join offerings o on o.id = i.offering_id where i.id = ?`,
-    [input.instanceId],
+    [instanceId],
   );
   if (!inst) throw new AppError('NOT_FOUND', 'Instance not found');
   // End of life stops an offering's instances: no run is admitted, whatever a gateway cached.
   if (inst.offering_lifecycle === 'eol') throw new AppError('OFFERING_EOL', 'The offering has reached its end of life; its instances no longer run', { instanceId: inst.id });
   if (inst.state !== 'active') throw new AppError('NOT_ENTITLED', `The instance is ${inst.state}; runs need an active instance`, { instanceId: inst.id, state: inst.state });
+  return inst;
+}
+
+/** The limits of a run on `inst` (its effective config and plan). */
+export const limitsOfInstance = (inst: InstanceForRun): RunLimits => runLimitsOf(inst.effective_config, inst.plans.find((p) => p.id === inst.plan_id));
+
+export async function authorizeRun(db: Knex, input: AuthorizeRunInput, deps: RunUseCaseDeps = {}): Promise<AuthorizeRunResult> {
+  const inst = await runnableInstance(db, input.instanceId);
   if (input.walletId !== undefined && input.walletId !== inst.wallet_id) {
     throw new AppError('UNPROCESSABLE', 'walletId is not the wallet that pays for this instance', { instanceId: inst.id });
   }
-  const limits = runLimitsOf(inst.effective_config, inst.plans.find((p) => p.id === inst.plan_id));
+  const limits = limitsOfInstance(inst);
   const run = input.run;
   const owner = { kind: run.callerKind, subject: run.callerSubject };
 

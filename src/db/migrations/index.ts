@@ -23,6 +23,7 @@ import * as instanceCreditSuspension from './20261203000300_instance_credit_susp
 import * as notifications from './20261203000400_notifications';
 import * as triggerDeliveryRuns from './20261203000500_trigger_delivery_runs';
 import * as sessionHandovers from './20261203000600_session_handovers';
+import * as creditQuotas from './20261203000700_credit_quotas';
 
 export interface Migration {
   name: string;
@@ -51,4 +52,5 @@ export const migrations: Migration[] = [
   { name: '20261203000400_notifications', ...notifications },
   { name: '20261203000500_trigger_delivery_runs', ...triggerDeliveryRuns },
   { name: '20261203000600_session_handovers', ...sessionHandovers },
+  { name: '20261203000700_credit_quotas', ...creditQuotas },
 ];

@@ -21,9 +21,30 @@ import {
     AuthorizeRequest,
     AuthorizeRequestFromJSON,
     AuthorizeRequestToJSON,
+    CreditQuota,
+    CreditQuotaFromJSON,
+    CreditQuotaToJSON,
+    CreditQuotaRelease,
+    CreditQuotaReleaseFromJSON,
+    CreditQuotaReleaseToJSON,
+    CreditQuotaRenewal,
+    CreditQuotaRenewalFromJSON,
+    CreditQuotaRenewalToJSON,
+    CreditQuotaRequest,
+    CreditQuotaRequestFromJSON,
+    CreditQuotaRequestToJSON,
     ErrorResponse,
     ErrorResponseFromJSON,
     ErrorResponseToJSON,
+    QuotaRunCharge,
+    QuotaRunChargeFromJSON,
+    QuotaRunChargeToJSON,
+    QuotaRunVoid,
+    QuotaRunVoidFromJSON,
+    QuotaRunVoidToJSON,
+    QuotaRunVoided,
+    QuotaRunVoidedFromJSON,
+    QuotaRunVoidedToJSON,
     Reservation,
     ReservationFromJSON,
     ReservationToJSON,
@@ -45,15 +66,49 @@ export interface AuthorizeBudgetRequest {
     xRequestTimeoutMs?: number;
 }
 
+export interface ChargeQuotaRunRequest {
+    quotaId: string;
+    quotaRunCharge: QuotaRunCharge;
+    xRequestId?: string;
+    xRequestTimeoutMs?: number;
+}
+
 export interface GetReservationRequest {
     reservationId: string;
     xRequestId?: string;
+}
+
+export interface GrantCreditQuotaRequest {
+    creditQuotaRequest: CreditQuotaRequest;
+    xRequestId?: string;
+    xRequestTimeoutMs?: number;
+}
+
+export interface ReleaseCreditQuotaRequest {
+    quotaId: string;
+    creditQuotaRelease: CreditQuotaRelease;
+    xRequestId?: string;
+    xRequestTimeoutMs?: number;
+}
+
+export interface RenewCreditQuotaRequest {
+    quotaId: string;
+    creditQuotaRenewal: CreditQuotaRenewal;
+    xRequestId?: string;
+    xRequestTimeoutMs?: number;
 }
 
 export interface SettleReservationRequest {
     settleRequest: SettleRequest;
     xRequestId?: string;
     idempotencyKey?: string;
+    xRequestTimeoutMs?: number;
+}
+
+export interface VoidQuotaRunRequest {
+    quotaId: string;
+    quotaRunVoid: QuotaRunVoid;
+    xRequestId?: string;
     xRequestTimeoutMs?: number;
 }
 
@@ -91,6 +146,25 @@ export interface BillingApiInterface {
     authorizeBudget(requestParameters: AuthorizeBudgetRequest): Promise<Reservation>;
 
     /**
+     * The run\'s usage is metered by the instance\'s capabilities and min(metered, `hold`) is debited (granted credits first) as a settled reservation `reservationId` (chosen by the gateway when it admitted the run); the quota shrinks by that charge and the run is recorded finished, in one transaction shared with the wallet\'s other charges (one COMMIT for many runs). The answer is the run\'s `Settlement`. **Idempotent by `runId`**: the same charge replays the first answer; a different one, or a run recorded uncharged (`voidQuotaRun`), is 409 `RESERVATION_ALREADY_RESOLVED`. A `hold` larger than what is left of the quota is 403 `INSUFFICIENT_CREDITS` (nothing charged); an expired or released quota is 409 `RESERVATION_EXPIRED` / `RESERVATION_ALREADY_RESOLVED` (the gateway then admits and charges the run on its own hold). Never commits after the caller\'s deadline (`X-Request-Timeout-Ms`). 
+     * @summary Charge one run against a credit quota (its used units), before its answer
+     * @param {string} quotaId Credit quota id (the id of its hold).
+     * @param {QuotaRunCharge} quotaRunCharge 
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {number} [xRequestTimeoutMs] The caller\&#39;s deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 &#x60;WALLET_BUSY&#x60; and commits nothing.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof BillingApiInterface
+     */
+    chargeQuotaRunRaw(requestParameters: ChargeQuotaRunRequest): Promise<runtime.ApiResponse<Settlement>>;
+
+    /**
+     * The run\'s usage is metered by the instance\'s capabilities and min(metered, `hold`) is debited (granted credits first) as a settled reservation `reservationId` (chosen by the gateway when it admitted the run); the quota shrinks by that charge and the run is recorded finished, in one transaction shared with the wallet\'s other charges (one COMMIT for many runs). The answer is the run\'s `Settlement`. **Idempotent by `runId`**: the same charge replays the first answer; a different one, or a run recorded uncharged (`voidQuotaRun`), is 409 `RESERVATION_ALREADY_RESOLVED`. A `hold` larger than what is left of the quota is 403 `INSUFFICIENT_CREDITS` (nothing charged); an expired or released quota is 409 `RESERVATION_EXPIRED` / `RESERVATION_ALREADY_RESOLVED` (the gateway then admits and charges the run on its own hold). Never commits after the caller\'s deadline (`X-Request-Timeout-Ms`). 
+     * Charge one run against a credit quota (its used units), before its answer
+     */
+    chargeQuotaRun(requestParameters: ChargeQuotaRunRequest): Promise<Settlement>;
+
+    /**
      * The reservation with its resolution (`open`, `settled`, `voided` or `expired`).
      * @summary Get a reservation
      * @param {string} reservationId Reservation id.
@@ -106,6 +180,62 @@ export interface BillingApiInterface {
      * Get a reservation
      */
     getReservation(requestParameters: GetReservationRequest): Promise<Reservation>;
+
+    /**
+     * Online charging after the Diameter credit-control model (RFC 4006 §5): a gateway replica (`holder`) takes a block of the instance\'s wallet as a **quota** — an ordinary open hold, so the sum of every quota and every run\'s hold never exceeds the balance across replicas — and admits runs against it locally, without a Control Plane round trip per admission. The grant is min(`credits`, half of what is available) and at least the instance\'s `maxCreditsPerRun`; less than that is 403 `INSUFFICIENT_CREDITS` and runs are admitted one by one (`authorizeBudget`). The instance must be runnable (404, 403 `OFFERING_EOL` / `NOT_ENTITLED`); an instance with a plan `maxRunsPerDay` is admitted run by run (409 `CONFLICT`). `limits` are what every run on the quota keeps (its hold is `maxCreditsPerRun` capped by what is left, the admission floor per `depletionPolicy`). The holder admits runs until `useUntil` (now + `validitySeconds`, default 5, at most 60) — the bound on how late a pause, an EOL or a revocation takes effect — and renews before. Unrenewed, the hold lapses at `expiresAt` (`useUntil` + 120 s, so runs admitted in time can still be charged) and its credits return. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`). 
+     * @summary Grant a gateway a credit quota for an instance (CCR-Initial)
+     * @param {CreditQuotaRequest} creditQuotaRequest 
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {number} [xRequestTimeoutMs] The caller\&#39;s deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 &#x60;WALLET_BUSY&#x60; and commits nothing.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof BillingApiInterface
+     */
+    grantCreditQuotaRaw(requestParameters: GrantCreditQuotaRequest): Promise<runtime.ApiResponse<CreditQuota>>;
+
+    /**
+     * Online charging after the Diameter credit-control model (RFC 4006 §5): a gateway replica (`holder`) takes a block of the instance\'s wallet as a **quota** — an ordinary open hold, so the sum of every quota and every run\'s hold never exceeds the balance across replicas — and admits runs against it locally, without a Control Plane round trip per admission. The grant is min(`credits`, half of what is available) and at least the instance\'s `maxCreditsPerRun`; less than that is 403 `INSUFFICIENT_CREDITS` and runs are admitted one by one (`authorizeBudget`). The instance must be runnable (404, 403 `OFFERING_EOL` / `NOT_ENTITLED`); an instance with a plan `maxRunsPerDay` is admitted run by run (409 `CONFLICT`). `limits` are what every run on the quota keeps (its hold is `maxCreditsPerRun` capped by what is left, the admission floor per `depletionPolicy`). The holder admits runs until `useUntil` (now + `validitySeconds`, default 5, at most 60) — the bound on how late a pause, an EOL or a revocation takes effect — and renews before. Unrenewed, the hold lapses at `expiresAt` (`useUntil` + 120 s, so runs admitted in time can still be charged) and its credits return. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`). 
+     * Grant a gateway a credit quota for an instance (CCR-Initial)
+     */
+    grantCreditQuota(requestParameters: GrantCreditQuotaRequest): Promise<CreditQuota>;
+
+    /**
+     * Voids what is left of the quota (the holder stops, after its runs were charged); its credits are available again. Repeating it answers the released quota. 
+     * @summary Give a credit quota back (CCR-Termination)
+     * @param {string} quotaId Credit quota id (the id of its hold).
+     * @param {CreditQuotaRelease} creditQuotaRelease 
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {number} [xRequestTimeoutMs] The caller\&#39;s deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 &#x60;WALLET_BUSY&#x60; and commits nothing.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof BillingApiInterface
+     */
+    releaseCreditQuotaRaw(requestParameters: ReleaseCreditQuotaRequest): Promise<runtime.ApiResponse<CreditQuota>>;
+
+    /**
+     * Voids what is left of the quota (the holder stops, after its runs were charged); its credits are available again. Repeating it answers the released quota. 
+     * Give a credit quota back (CCR-Termination)
+     */
+    releaseCreditQuota(requestParameters: ReleaseCreditQuotaRequest): Promise<CreditQuota>;
+
+    /**
+     * Checks the instance again — paused, EOL or no longer runnable: the quota is released and the refusal answered (403 `NOT_ENTITLED` / `OFFERING_EOL`) — then resizes the quota to `credits` (growing by at most half of what is available; asking less gives credits back) and extends `useUntil` and `expiresAt`. A quota already expired or released answers 409 `RESERVATION_EXPIRED` / `RESERVATION_ALREADY_RESOLVED` (ask for a new one); another holder\'s quota is 404. 
+     * @summary Renew a credit quota (CCR-Update)
+     * @param {string} quotaId Credit quota id (the id of its hold).
+     * @param {CreditQuotaRenewal} creditQuotaRenewal 
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {number} [xRequestTimeoutMs] The caller\&#39;s deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 &#x60;WALLET_BUSY&#x60; and commits nothing.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof BillingApiInterface
+     */
+    renewCreditQuotaRaw(requestParameters: RenewCreditQuotaRequest): Promise<runtime.ApiResponse<CreditQuota>>;
+
+    /**
+     * Checks the instance again — paused, EOL or no longer runnable: the quota is released and the refusal answered (403 `NOT_ENTITLED` / `OFFERING_EOL`) — then resizes the quota to `credits` (growing by at most half of what is available; asking less gives credits back) and extends `useUntil` and `expiresAt`. A quota already expired or released answers 409 `RESERVATION_EXPIRED` / `RESERVATION_ALREADY_RESOLVED` (ask for a new one); another holder\'s quota is 404. 
+     * Renew a credit quota (CCR-Update)
+     */
+    renewCreditQuota(requestParameters: RenewCreditQuotaRequest): Promise<CreditQuota>;
 
     /**
      * Phase two. Credits are computed by the capabilities\' `meter()` from the usage dimensions (rates from the registry; each capability\'s charge is rounded up to a whole credit), debited (granted credits first, then paid) and the reservation is closed. Usage above the reservation is charged up to the available balance and flagged `overage: true`; a settle never drives the balance below zero. **Idempotent by `reservationId`**: repeating the same settle replays the first answer (same `ledgerEntryId`); settling a voided reservation answers 409 `RESERVATION_ALREADY_RESOLVED`, an expired one 409 `RESERVATION_EXPIRED`; a different usage for a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. **A settle never charges more than the reservation holds** (`creditsCharged` ≤ `amount`; `overage: true` when the usage cost more). With `run`, the run record is finished in the same transaction (status, output, usage, credits, ledger ids), so history and money never disagree. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`): a settle never commits after its caller\'s deadline, so a caller that gave up (and voids) was not charged. 
@@ -125,6 +255,25 @@ export interface BillingApiInterface {
      * Settle a reservation with the run\'s actual usage
      */
     settleReservation(requestParameters: SettleReservationRequest): Promise<Settlement>;
+
+    /**
+     * A run that failed (Runner error, timeout, the client gone) is recorded with its outcome and never charged: afterwards a charge of the same `runId` is 409 `RESERVATION_ALREADY_RESOLVED`. A run already charged is 409 `RESERVATION_ALREADY_RESOLVED` (the gateway answers the run with its charge). Repeating it answers the recorded run (`replayed: true`). 
+     * @summary Record a run admitted on a quota that ended uncharged
+     * @param {string} quotaId Credit quota id (the id of its hold).
+     * @param {QuotaRunVoid} quotaRunVoid 
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {number} [xRequestTimeoutMs] The caller\&#39;s deadline for this request, in milliseconds from its arrival; past it the Control Plane answers 503 &#x60;WALLET_BUSY&#x60; and commits nothing.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof BillingApiInterface
+     */
+    voidQuotaRunRaw(requestParameters: VoidQuotaRunRequest): Promise<runtime.ApiResponse<QuotaRunVoided>>;
+
+    /**
+     * A run that failed (Runner error, timeout, the client gone) is recorded with its outcome and never charged: afterwards a charge of the same `runId` is 409 `RESERVATION_ALREADY_RESOLVED`. A run already charged is 409 `RESERVATION_ALREADY_RESOLVED` (the gateway answers the run with its charge). Repeating it answers the recorded run (`replayed: true`). 
+     * Record a run admitted on a quota that ended uncharged
+     */
+    voidQuotaRun(requestParameters: VoidQuotaRunRequest): Promise<QuotaRunVoided>;
 
     /**
      * Closes an open reservation and releases its budget (a failed run is not charged). Repeating the void returns the voided reservation; voiding a settled reservation answers 409 `RESERVATION_ALREADY_RESOLVED`. Voiding an expired reservation returns it as `expired`. With `run`, the run record is finished (failed, timed out, cancelled) in the same transaction. Bounded like `authorizeBudget`. 
@@ -208,6 +357,61 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
     }
 
     /**
+     * The run\'s usage is metered by the instance\'s capabilities and min(metered, `hold`) is debited (granted credits first) as a settled reservation `reservationId` (chosen by the gateway when it admitted the run); the quota shrinks by that charge and the run is recorded finished, in one transaction shared with the wallet\'s other charges (one COMMIT for many runs). The answer is the run\'s `Settlement`. **Idempotent by `runId`**: the same charge replays the first answer; a different one, or a run recorded uncharged (`voidQuotaRun`), is 409 `RESERVATION_ALREADY_RESOLVED`. A `hold` larger than what is left of the quota is 403 `INSUFFICIENT_CREDITS` (nothing charged); an expired or released quota is 409 `RESERVATION_EXPIRED` / `RESERVATION_ALREADY_RESOLVED` (the gateway then admits and charges the run on its own hold). Never commits after the caller\'s deadline (`X-Request-Timeout-Ms`). 
+     * Charge one run against a credit quota (its used units), before its answer
+     */
+    async chargeQuotaRunRaw(requestParameters: ChargeQuotaRunRequest): Promise<runtime.ApiResponse<Settlement>> {
+        if (requestParameters.quotaId === null || requestParameters.quotaId === undefined) {
+            throw new runtime.RequiredError('quotaId','Required parameter requestParameters.quotaId was null or undefined when calling chargeQuotaRun.');
+        }
+
+        if (requestParameters.quotaRunCharge === null || requestParameters.quotaRunCharge === undefined) {
+            throw new runtime.RequiredError('quotaRunCharge','Required parameter requestParameters.quotaRunCharge was null or undefined when calling chargeQuotaRun.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (requestParameters.xRequestTimeoutMs !== undefined && requestParameters.xRequestTimeoutMs !== null) {
+            headerParameters['X-Request-Timeout-Ms'] = String(requestParameters.xRequestTimeoutMs);
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/billing/quotas/{quotaId}/charges`.replace(`{${"quotaId"}}`, encodeURIComponent(String(requestParameters.quotaId))),
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: QuotaRunChargeToJSON(requestParameters.quotaRunCharge),
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => SettlementFromJSON(jsonValue));
+    }
+
+    /**
+     * The run\'s usage is metered by the instance\'s capabilities and min(metered, `hold`) is debited (granted credits first) as a settled reservation `reservationId` (chosen by the gateway when it admitted the run); the quota shrinks by that charge and the run is recorded finished, in one transaction shared with the wallet\'s other charges (one COMMIT for many runs). The answer is the run\'s `Settlement`. **Idempotent by `runId`**: the same charge replays the first answer; a different one, or a run recorded uncharged (`voidQuotaRun`), is 409 `RESERVATION_ALREADY_RESOLVED`. A `hold` larger than what is left of the quota is 403 `INSUFFICIENT_CREDITS` (nothing charged); an expired or released quota is 409 `RESERVATION_EXPIRED` / `RESERVATION_ALREADY_RESOLVED` (the gateway then admits and charges the run on its own hold). Never commits after the caller\'s deadline (`X-Request-Timeout-Ms`). 
+     * Charge one run against a credit quota (its used units), before its answer
+     */
+    async chargeQuotaRun(requestParameters: ChargeQuotaRunRequest): Promise<Settlement> {
+        const response = await this.chargeQuotaRunRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
      * The reservation with its resolution (`open`, `settled`, `voided` or `expired`).
      * Get a reservation
      */
@@ -248,6 +452,167 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
      */
     async getReservation(requestParameters: GetReservationRequest): Promise<Reservation> {
         const response = await this.getReservationRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * Online charging after the Diameter credit-control model (RFC 4006 §5): a gateway replica (`holder`) takes a block of the instance\'s wallet as a **quota** — an ordinary open hold, so the sum of every quota and every run\'s hold never exceeds the balance across replicas — and admits runs against it locally, without a Control Plane round trip per admission. The grant is min(`credits`, half of what is available) and at least the instance\'s `maxCreditsPerRun`; less than that is 403 `INSUFFICIENT_CREDITS` and runs are admitted one by one (`authorizeBudget`). The instance must be runnable (404, 403 `OFFERING_EOL` / `NOT_ENTITLED`); an instance with a plan `maxRunsPerDay` is admitted run by run (409 `CONFLICT`). `limits` are what every run on the quota keeps (its hold is `maxCreditsPerRun` capped by what is left, the admission floor per `depletionPolicy`). The holder admits runs until `useUntil` (now + `validitySeconds`, default 5, at most 60) — the bound on how late a pause, an EOL or a revocation takes effect — and renews before. Unrenewed, the hold lapses at `expiresAt` (`useUntil` + 120 s, so runs admitted in time can still be charged) and its credits return. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`). 
+     * Grant a gateway a credit quota for an instance (CCR-Initial)
+     */
+    async grantCreditQuotaRaw(requestParameters: GrantCreditQuotaRequest): Promise<runtime.ApiResponse<CreditQuota>> {
+        if (requestParameters.creditQuotaRequest === null || requestParameters.creditQuotaRequest === undefined) {
+            throw new runtime.RequiredError('creditQuotaRequest','Required parameter requestParameters.creditQuotaRequest was null or undefined when calling grantCreditQuota.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (requestParameters.xRequestTimeoutMs !== undefined && requestParameters.xRequestTimeoutMs !== null) {
+            headerParameters['X-Request-Timeout-Ms'] = String(requestParameters.xRequestTimeoutMs);
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/billing/quotas`,
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: CreditQuotaRequestToJSON(requestParameters.creditQuotaRequest),
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => CreditQuotaFromJSON(jsonValue));
+    }
+
+    /**
+     * Online charging after the Diameter credit-control model (RFC 4006 §5): a gateway replica (`holder`) takes a block of the instance\'s wallet as a **quota** — an ordinary open hold, so the sum of every quota and every run\'s hold never exceeds the balance across replicas — and admits runs against it locally, without a Control Plane round trip per admission. The grant is min(`credits`, half of what is available) and at least the instance\'s `maxCreditsPerRun`; less than that is 403 `INSUFFICIENT_CREDITS` and runs are admitted one by one (`authorizeBudget`). The instance must be runnable (404, 403 `OFFERING_EOL` / `NOT_ENTITLED`); an instance with a plan `maxRunsPerDay` is admitted run by run (409 `CONFLICT`). `limits` are what every run on the quota keeps (its hold is `maxCreditsPerRun` capped by what is left, the admission floor per `depletionPolicy`). The holder admits runs until `useUntil` (now + `validitySeconds`, default 5, at most 60) — the bound on how late a pause, an EOL or a revocation takes effect — and renews before. Unrenewed, the hold lapses at `expiresAt` (`useUntil` + 120 s, so runs admitted in time can still be charged) and its credits return. Bounded like `authorizeBudget` (`X-Request-Timeout-Ms`, 503 `WALLET_BUSY`). 
+     * Grant a gateway a credit quota for an instance (CCR-Initial)
+     */
+    async grantCreditQuota(requestParameters: GrantCreditQuotaRequest): Promise<CreditQuota> {
+        const response = await this.grantCreditQuotaRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * Voids what is left of the quota (the holder stops, after its runs were charged); its credits are available again. Repeating it answers the released quota. 
+     * Give a credit quota back (CCR-Termination)
+     */
+    async releaseCreditQuotaRaw(requestParameters: ReleaseCreditQuotaRequest): Promise<runtime.ApiResponse<CreditQuota>> {
+        if (requestParameters.quotaId === null || requestParameters.quotaId === undefined) {
+            throw new runtime.RequiredError('quotaId','Required parameter requestParameters.quotaId was null or undefined when calling releaseCreditQuota.');
+        }
+
+        if (requestParameters.creditQuotaRelease === null || requestParameters.creditQuotaRelease === undefined) {
+            throw new runtime.RequiredError('creditQuotaRelease','Required parameter requestParameters.creditQuotaRelease was null or undefined when calling releaseCreditQuota.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (requestParameters.xRequestTimeoutMs !== undefined && requestParameters.xRequestTimeoutMs !== null) {
+            headerParameters['X-Request-Timeout-Ms'] = String(requestParameters.xRequestTimeoutMs);
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/billing/quotas/{quotaId}/release`.replace(`{${"quotaId"}}`, encodeURIComponent(String(requestParameters.quotaId))),
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: CreditQuotaReleaseToJSON(requestParameters.creditQuotaRelease),
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => CreditQuotaFromJSON(jsonValue));
+    }
+
+    /**
+     * Voids what is left of the quota (the holder stops, after its runs were charged); its credits are available again. Repeating it answers the released quota. 
+     * Give a credit quota back (CCR-Termination)
+     */
+    async releaseCreditQuota(requestParameters: ReleaseCreditQuotaRequest): Promise<CreditQuota> {
+        const response = await this.releaseCreditQuotaRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * Checks the instance again — paused, EOL or no longer runnable: the quota is released and the refusal answered (403 `NOT_ENTITLED` / `OFFERING_EOL`) — then resizes the quota to `credits` (growing by at most half of what is available; asking less gives credits back) and extends `useUntil` and `expiresAt`. A quota already expired or released answers 409 `RESERVATION_EXPIRED` / `RESERVATION_ALREADY_RESOLVED` (ask for a new one); another holder\'s quota is 404. 
+     * Renew a credit quota (CCR-Update)
+     */
+    async renewCreditQuotaRaw(requestParameters: RenewCreditQuotaRequest): Promise<runtime.ApiResponse<CreditQuota>> {
+        if (requestParameters.quotaId === null || requestParameters.quotaId === undefined) {
+            throw new runtime.RequiredError('quotaId','Required parameter requestParameters.quotaId was null or undefined when calling renewCreditQuota.');
+        }
+
+        if (requestParameters.creditQuotaRenewal === null || requestParameters.creditQuotaRenewal === undefined) {
+            throw new runtime.RequiredError('creditQuotaRenewal','Required parameter requestParameters.creditQuotaRenewal was null or undefined when calling renewCreditQuota.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (requestParameters.xRequestTimeoutMs !== undefined && requestParameters.xRequestTimeoutMs !== null) {
+            headerParameters['X-Request-Timeout-Ms'] = String(requestParameters.xRequestTimeoutMs);
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/billing/quotas/{quotaId}/renew`.replace(`{${"quotaId"}}`, encodeURIComponent(String(requestParameters.quotaId))),
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: CreditQuotaRenewalToJSON(requestParameters.creditQuotaRenewal),
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => CreditQuotaFromJSON(jsonValue));
+    }
+
+    /**
+     * Checks the instance again — paused, EOL or no longer runnable: the quota is released and the refusal answered (403 `NOT_ENTITLED` / `OFFERING_EOL`) — then resizes the quota to `credits` (growing by at most half of what is available; asking less gives credits back) and extends `useUntil` and `expiresAt`. A quota already expired or released answers 409 `RESERVATION_EXPIRED` / `RESERVATION_ALREADY_RESOLVED` (ask for a new one); another holder\'s quota is 404. 
+     * Renew a credit quota (CCR-Update)
+     */
+    async renewCreditQuota(requestParameters: RenewCreditQuotaRequest): Promise<CreditQuota> {
+        const response = await this.renewCreditQuotaRaw(requestParameters);
         return await response.value();
     }
 
@@ -303,6 +668,61 @@ export class BillingApi extends runtime.BaseAPI implements BillingApiInterface {
      */
     async settleReservation(requestParameters: SettleReservationRequest): Promise<Settlement> {
         const response = await this.settleReservationRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * A run that failed (Runner error, timeout, the client gone) is recorded with its outcome and never charged: afterwards a charge of the same `runId` is 409 `RESERVATION_ALREADY_RESOLVED`. A run already charged is 409 `RESERVATION_ALREADY_RESOLVED` (the gateway answers the run with its charge). Repeating it answers the recorded run (`replayed: true`). 
+     * Record a run admitted on a quota that ended uncharged
+     */
+    async voidQuotaRunRaw(requestParameters: VoidQuotaRunRequest): Promise<runtime.ApiResponse<QuotaRunVoided>> {
+        if (requestParameters.quotaId === null || requestParameters.quotaId === undefined) {
+            throw new runtime.RequiredError('quotaId','Required parameter requestParameters.quotaId was null or undefined when calling voidQuotaRun.');
+        }
+
+        if (requestParameters.quotaRunVoid === null || requestParameters.quotaRunVoid === undefined) {
+            throw new runtime.RequiredError('quotaRunVoid','Required parameter requestParameters.quotaRunVoid was null or undefined when calling voidQuotaRun.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (requestParameters.xRequestTimeoutMs !== undefined && requestParameters.xRequestTimeoutMs !== null) {
+            headerParameters['X-Request-Timeout-Ms'] = String(requestParameters.xRequestTimeoutMs);
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/billing/quotas/{quotaId}/voids`.replace(`{${"quotaId"}}`, encodeURIComponent(String(requestParameters.quotaId))),
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: QuotaRunVoidToJSON(requestParameters.quotaRunVoid),
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => QuotaRunVoidedFromJSON(jsonValue));
+    }
+
+    /**
+     * A run that failed (Runner error, timeout, the client gone) is recorded with its outcome and never charged: afterwards a charge of the same `runId` is 409 `RESERVATION_ALREADY_RESOLVED`. A run already charged is 409 `RESERVATION_ALREADY_RESOLVED` (the gateway answers the run with its charge). Repeating it answers the recorded run (`replayed: true`). 
+     * Record a run admitted on a quota that ended uncharged
+     */
+    async voidQuotaRun(requestParameters: VoidQuotaRunRequest): Promise<QuotaRunVoided> {
+        const response = await this.voidQuotaRunRaw(requestParameters);
         return await response.value();
     }
 

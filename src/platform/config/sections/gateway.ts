@@ -18,6 +18,14 @@ export interface GatewayConfig {
    * beside `replicas`). More than one needs Redis, or each replica counts rate limits alone.
    */
   replicas: number;
+  /**
+   * Credit quotas (`GATEWAY_QUOTA_RUNS`, src/gateway/quotas.ts): runs' worth of credits
+   * (maxCreditsPerRun each) a replica holds per instance to admit runs without a Control Plane
+   * round trip; 0 admits every run through the Control Plane.
+   */
+  quotaRuns: number;
+  /** How long a quota admits runs before it is renewed (`GATEWAY_QUOTA_VALIDITY_SECONDS`): the bound on how late a pause or EOL stops runs. */
+  quotaValiditySeconds: number;
 }
 
 /** The public Gateway: its own Keycloak client, widget sessions, and how many replicas share its limits. */
@@ -30,6 +38,8 @@ export const gateway = defineSection({
     GATEWAY_TOKEN_URL: { doc: 'Token endpoint override.', default: '<OIDC_ISSUER>/protocol/openid-connect/token' },
     WIDGET_SESSION_SECRET: { doc: 'HS256 secret (at least 32 bytes) of widget session tokens; only the gateway signs and verifies them.', default: 'development: generated into <DATA_DIR>/gateway/', secret: true, required: 'production (gateway)' },
     GATEWAY_REPLICAS: { doc: 'Gateway replicas the deployment declares (set beside the Deployment\'s replicas); more than one needs REDIS_URL in production.', default: '1' },
+    GATEWAY_QUOTA_RUNS: { doc: 'Runs\' worth of credits a replica holds per instance as a credit quota (runs admitted without a control plane round trip); 0 turns quotas off.', default: '32' },
+    GATEWAY_QUOTA_VALIDITY_SECONDS: { doc: 'How long a credit quota admits runs before its renewal: the bound on how late a pause or end of life stops runs.', default: '5' },
   },
   read(r): { gateway: GatewayConfig } {
     const widgetSessionSecret = r.str('WIDGET_SESSION_SECRET');
@@ -41,6 +51,8 @@ export const gateway = defineSection({
         tokenUrl: r.url('GATEWAY_TOKEN_URL'),
         widgetSessionSecret,
         replicas: r.int('GATEWAY_REPLICAS', 1, 1, 1000),
+        quotaRuns: r.int('GATEWAY_QUOTA_RUNS', 32, 0, 10_000),
+        quotaValiditySeconds: r.int('GATEWAY_QUOTA_VALIDITY_SECONDS', 5, 1, 60),
       },
     };
   },

@@ -1,0 +1,224 @@
+/**
+ * Credit quotas over HTTP (src/money/quotas.ts): grants never exceed what is available, even
+ * concurrently; a run charged against a quota debits min(metered, hold) once (retries replay,
+ * other charges conflict), shrinks the quota and records the run; a run recorded uncharged is
+ * never charged; a renewal re-checks the instance (a paused one's quota is released); an expired
+ * quota releases its credits and refuses charges; only the gateway, and only the quota's holder,
+ * may use it. Every money check ends with the wallet's invariants (test/money/simulation.ts).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { checkInvariants } from '../../test/money/simulation';
+import { activeInstance, buyer, ledger, wallet, type Buyer } from '../../test/support/gateway';
+import { http, startTestStack, type TestStack } from '../../test/support/stack';
+import { expireReservations } from '../../src/money/billing';
+
+let stack: TestStack;
+let cp: string;
+let gw: string;
+let versionId: string;
+
+before(async () => {
+  stack = await startTestStack(['control-plane'], { SEED_DEMO: '1' });
+  cp = stack.url('control-plane');
+  gw = await stack.serviceToken('gateway');
+  // The demo flow on a plan without a daily run limit (instances with one are admitted run by run).
+  const publisher = await stack.userToken('quota-publisher@example.com', ['publisher-admin']);
+  const flow = JSON.parse(readFileSync(new URL('../../demo/flows/support-assistant.json', import.meta.url), 'utf8'));
+  const offering = await http('POST', `${cp}/offerings`, { token: publisher, body: { slug: 'quota-assistant', name: 'Quota Assistant', category: 'assistants', summary: 'The Support Assistant demo flow without a daily limit.', valueStreams: ['customer_support'] } });
+  assert.equal(offering.status, 201, JSON.stringify(offering.body));
+  const version = await http('POST', `${cp}/offerings/${offering.body.id}/versions`, {
+    token: publisher,
+    body: {
+      version: '1.0.0', flow,
+      capabilities: [
+        { id: 'prompt_orchestrator', v: 1, defaults: { systemPrompt: 'You are a concise support agent.', model: 'builtin:deterministic' } },
+        { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10 } },
+        { id: 'api_endpoint', v: 1, defaults: { allowApiKeys: true } },
+      ],
+      plans: [{ id: 'pro', name: 'Unlimited', trial: true, includedCredits: 0, limits: { rateLimitPerMinute: 10_000, burst: 1_000, runTimeoutMs: 60_000 }, defaults: {} }],
+    },
+  });
+  assert.equal(version.status, 201, JSON.stringify(version.body));
+  versionId = version.body.id;
+  assert.equal((await http('POST', `${cp}/offerings/${offering.body.id}/versions/${versionId}/certify`, { token: publisher, body: {} })).status, 200);
+  const published = await http('POST', `${cp}/offerings/${offering.body.id}/transitions`, { token: publisher, body: { to: 'published', versionId } });
+  assert.equal(published.status, 200, JSON.stringify(published.body));
+});
+after(async () => stack?.close());
+
+let seq = 0;
+const runId = () => `run_QUOTA${Date.now()}${++seq}x`;
+const resId = () => `res_QUOTA${Date.now()}${++seq}x`;
+const admission = { attemptId: 'att_quota_test_1', callerKind: 'api_key', callerSubject: 'key_quota_test' };
+
+const grant = (instanceId: string, credits: number, holder = 'gw-test-a', token = gw) =>
+  http('POST', `${cp}/billing/quotas`, { token, body: { instanceId, holder, credits, validitySeconds: 5 } });
+const charge = (quotaId: string, body: Record<string, unknown>, holder = 'gw-test-a') =>
+  http('POST', `${cp}/billing/quotas/${quotaId}/charges`, { token: gw, body: { holder, admission, run: { status: 'succeeded', output: { text: 'ok' } }, ...body } });
+const usage = { tokens_in: 400, tokens_out: 300, api_runs: 1 };
+
+async function funded(email: string, credits = 100_000): Promise<{ who: Buyer; instanceId: string }> {
+  const who = await buyer(stack, email);
+  const provisioner = await stack.serviceToken('provisioner');
+  const top = await http('POST', `${cp}/wallets/${who.walletId}/topups`, { token: provisioner, headers: { 'idempotency-key': `quota-${email.replace('@', '-')}` }, body: { amount: credits, creditType: 'paid', source: 'admin', reference: `quota-${email.replace('@', '-')}` } });
+  assert.equal(top.status, 201, JSON.stringify(top.body));
+  return { who, instanceId: await activeInstance(stack, who, { slug: 'quota-assistant', planId: 'pro' }) };
+}
+
+test('a grant takes at most half of what is available, held on the wallet; concurrent grants never exceed the balance', async () => {
+  const { who, instanceId } = await funded('quota-grant@example.com');
+  const before = await wallet(stack, who);
+  const first = await grant(instanceId, 5_000);
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  assert.equal(first.body.amount, 5_000);
+  assert.equal(first.body.added, 5_000);
+  assert.equal(first.body.status, 'open');
+  assert.ok(first.body.limits.maxCreditsPerRun >= 1);
+  assert.ok(new Date(first.body.expiresAt).getTime() - new Date(first.body.useUntil).getTime() >= 119_000, 'the hold outlives the validity by the longest run');
+  const held = await wallet(stack, who);
+  assert.equal(held.reserved, before.reserved + 5_000);
+  assert.equal(held.balance, before.balance, 'a grant debits nothing');
+
+  // 12 replicas ask at once for more than there is: each gets at most half of what was left.
+  const asks = await Promise.all(Array.from({ length: 12 }, (_, i) => grant(instanceId, 1_000_000, `gw-race-${i}`)));
+  const granted = asks.filter((a) => a.status === 201).map((a) => a.body.amount as number);
+  for (const a of asks) assert.ok(a.status === 201 || (a.status === 403 && a.body.error.code === 'INSUFFICIENT_CREDITS'), JSON.stringify(a.body));
+  const after = await wallet(stack, who);
+  assert.equal(after.reserved, held.reserved + granted.reduce((n, x) => n + x, 0));
+  assert.ok(after.reserved <= after.balance, 'never more held than the balance');
+  assert.ok(after.available > 0, 'half of what is available always stays for run-by-run admission');
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('a run charged against a quota: min(metered, hold) debited once, the quota shrinks, retries replay, other charges conflict', async () => {
+  const { who, instanceId } = await funded('quota-charge@example.com');
+  const q = (await grant(instanceId, 4_000)).body;
+  const before = await wallet(stack, who);
+  const run = runId();
+  const reservationId = resId();
+  const first = await charge(q.quotaId, { reservationId, runId: run, hold: 500, usage });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(first.body.reservationId, reservationId);
+  assert.ok(first.body.creditsCharged > 0 && first.body.creditsCharged <= 500);
+  assert.equal(first.body.creditsCharged, first.body.creditsMetered);
+  const again = await charge(q.quotaId, { reservationId, runId: run, hold: 500, usage });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.body.ledgerEntryId, first.body.ledgerEntryId, 'a retry replays the first answer');
+  const other = await charge(q.quotaId, { reservationId: resId(), runId: run, hold: 500, usage: { ...usage, tokens_out: 9_000 } });
+  assert.equal(other.status, 409, JSON.stringify(other.body));
+  assert.equal(other.body.error.code, 'RESERVATION_ALREADY_RESOLVED');
+
+  const after = await wallet(stack, who);
+  assert.equal(after.balance, before.balance - first.body.creditsCharged, 'charged once');
+  assert.equal(after.reserved, before.reserved - first.body.creditsCharged, 'the quota shrank by the charge');
+  assert.equal((await ledger(stack, who)).filter((e) => e.runId === run).length, 1, 'one debit');
+  const record = await http('GET', `${cp}/runs/${run}`, { token: who.token });
+  assert.equal(record.status, 200, JSON.stringify(record.body));
+  assert.equal(record.body.status, 'succeeded');
+  assert.equal(record.body.billing.creditsCharged, first.body.creditsCharged);
+
+  // The usage costs more than the hold: the charge stops at the hold.
+  const capped = await charge(q.quotaId, { reservationId: resId(), runId: runId(), hold: 3, usage: { tokens_in: 50_000, tokens_out: 50_000, api_runs: 1 } });
+  assert.equal(capped.status, 200, JSON.stringify(capped.body));
+  assert.equal(capped.body.creditsCharged, 3);
+  assert.equal(capped.body.overage, true);
+
+  // A hold larger than what is left of the quota is refused, nothing charged.
+  const big = await charge(q.quotaId, { reservationId: resId(), runId: runId(), hold: 10_000, usage });
+  assert.equal(big.status, 403, JSON.stringify(big.body));
+  assert.equal(big.body.error.code, 'INSUFFICIENT_CREDITS');
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('concurrent charges of many runs on one quota: each charged exactly once, the quota and wallet agree', async () => {
+  const { who, instanceId } = await funded('quota-many@example.com');
+  const q = (await grant(instanceId, 20_000)).body;
+  const before = await wallet(stack, who);
+  const runs = Array.from({ length: 40 }, () => ({ runId: runId(), reservationId: resId() }));
+  // Every run is sent twice at once (a retry racing its first attempt).
+  const answers = await Promise.all(runs.flatMap((r) => [charge(q.quotaId, { ...r, hold: 300, usage }), charge(q.quotaId, { ...r, hold: 300, usage })]));
+  for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+  const charged = runs.reduce((n, _, i) => n + answers[2 * i]!.body.creditsCharged, 0);
+  for (let i = 0; i < runs.length; i++) assert.equal(answers[2 * i]!.body.ledgerEntryId, answers[2 * i + 1]!.body.ledgerEntryId);
+  const after = await wallet(stack, who);
+  assert.equal(after.balance, before.balance - charged);
+  assert.equal(after.reserved, before.reserved - charged);
+  const debits = (await ledger(stack, who)).filter((e) => runs.some((r) => r.runId === e.runId));
+  assert.equal(debits.length, runs.length, 'one debit per run');
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('a run recorded uncharged is never charged; a charged run cannot be recorded uncharged', async () => {
+  const { instanceId } = await funded('quota-void@example.com');
+  const q = (await grant(instanceId, 4_000)).body;
+  const failed = runId();
+  const failure = { status: 'failed', error: { status: 502, code: 'RUNTIME_ERROR', message: 'the runtime failed' } };
+  const v = await http('POST', `${cp}/billing/quotas/${q.quotaId}/voids`, { token: gw, body: { holder: 'gw-test-a', runId: failed, admission, run: failure } });
+  assert.equal(v.status, 200, JSON.stringify(v.body));
+  assert.deepEqual([v.body.status, v.body.creditsCharged, v.body.replayed], ['failed', 0, false]);
+  const late = await charge(q.quotaId, { reservationId: resId(), runId: failed, hold: 100, usage });
+  assert.equal(late.status, 409, JSON.stringify(late.body));
+  assert.equal(late.body.error.code, 'RESERVATION_ALREADY_RESOLVED');
+
+  const ok = runId();
+  assert.equal((await charge(q.quotaId, { reservationId: resId(), runId: ok, hold: 100, usage })).status, 200);
+  const v2 = await http('POST', `${cp}/billing/quotas/${q.quotaId}/voids`, { token: gw, body: { holder: 'gw-test-a', runId: ok, admission, run: failure } });
+  assert.equal(v2.status, 409, JSON.stringify(v2.body));
+  assert.equal(v2.body.error.code, 'RESERVATION_ALREADY_RESOLVED');
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('a renewal resizes and extends; a paused instance\'s quota is released at its renewal', async () => {
+  const { who, instanceId } = await funded('quota-renew@example.com');
+  const q = (await grant(instanceId, 3_000)).body;
+  const bigger = await http('POST', `${cp}/billing/quotas/${q.quotaId}/renew`, { token: gw, body: { holder: 'gw-test-a', credits: 6_000, validitySeconds: 10 } });
+  assert.equal(bigger.status, 200, JSON.stringify(bigger.body));
+  assert.deepEqual([bigger.body.amount, bigger.body.added], [6_000, 3_000]);
+  assert.ok(new Date(bigger.body.useUntil) > new Date(q.useUntil));
+  const smaller = await http('POST', `${cp}/billing/quotas/${q.quotaId}/renew`, { token: gw, body: { holder: 'gw-test-a', credits: 1_000 } });
+  assert.deepEqual([smaller.body.amount, smaller.body.added], [1_000, -5_000]);
+  const stranger = await http('POST', `${cp}/billing/quotas/${q.quotaId}/renew`, { token: gw, body: { holder: 'gw-test-b', credits: 1_000 } });
+  assert.equal(stranger.status, 404, 'only the holder renews its quota');
+
+  const before = await wallet(stack, who);
+  const paused = await http('POST', `${cp}/instances/${instanceId}/pause`, { token: who.token, body: { reason: 'quota test' } });
+  assert.equal(paused.status, 200, JSON.stringify(paused.body));
+  const refused = await http('POST', `${cp}/billing/quotas/${q.quotaId}/renew`, { token: gw, body: { holder: 'gw-test-a', credits: 1_000 } });
+  assert.equal(refused.status, 403, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'NOT_ENTITLED');
+  const after = await wallet(stack, who);
+  assert.equal(after.reserved, before.reserved - 1_000, 'the paused instance\'s quota went back to the wallet');
+  assert.equal((await grant(instanceId, 1_000)).status, 403, 'no new quota for a paused instance');
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('an expired quota releases its credits and refuses charges; a released one too', async () => {
+  const { who, instanceId } = await funded('quota-expiry@example.com');
+  const before = await wallet(stack, who);
+  const q = (await grant(instanceId, 2_000)).body;
+  // Time passes beyond its hold (nobody renewed it: the holder crashed).
+  await stack.db!('reservations').where({ id: q.quotaId }).update({ expires_at: new Date(Date.now() - 1000) });
+  const swept = await expireReservations(stack.db!);
+  assert.ok(swept.expired >= 1);
+  assert.deepEqual(await wallet(stack, who), before, 'the expired quota\'s credits are available again');
+  const late = await charge(q.quotaId, { reservationId: resId(), runId: runId(), hold: 100, usage });
+  assert.equal(late.status, 409, JSON.stringify(late.body));
+  assert.equal(late.body.error.code, 'RESERVATION_EXPIRED');
+
+  const r = (await grant(instanceId, 2_000)).body;
+  const released = await http('POST', `${cp}/billing/quotas/${r.quotaId}/release`, { token: gw, body: { holder: 'gw-test-a' } });
+  assert.equal(released.status, 200, JSON.stringify(released.body));
+  assert.deepEqual([released.body.status, released.body.added], ['voided', -2_000]);
+  assert.deepEqual(await wallet(stack, who), before);
+  const after = await charge(r.quotaId, { reservationId: resId(), runId: runId(), hold: 100, usage });
+  assert.equal(after.body.error.code, 'RESERVATION_ALREADY_RESOLVED');
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('only the gateway grants quotas', async () => {
+  const { who, instanceId } = await funded('quota-authz@example.com');
+  const denied = await grant(instanceId, 1_000, 'gw-test-a', who.token);
+  assert.equal(denied.status, 403, JSON.stringify(denied.body));
+});

@@ -1,0 +1,119 @@
+/**
+ * Runs admitted against the gateway's credit quota (src/gateway/quotas.ts) over HTTP, on an
+ * instance without a daily run limit: after the first run (admitted the ordinary way while the
+ * quota is granted) runs take their hold from the quota — no authorize — and are charged before
+ * their answers, exactly once each, concurrently too; the wallet drops by exactly what the answers
+ * say; a pause stops the instance's runs at once (its quota released); the stack's drain gives the
+ * quotas back. Every money check ends with the wallet invariants.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { checkInvariants } from '../../test/money/simulation';
+import { activeInstance, buyer, ledger, run, wallet, waitFor, type Buyer } from '../../test/support/gateway';
+import { http, startTestStack, type TestStack } from '../../test/support/stack';
+
+let stack: TestStack;
+let cp: string;
+
+before(async () => {
+  stack = await startTestStack(['control-plane', 'runner', 'gateway'], { SEED_DEMO: '1', GATEWAY_QUOTA_RUNS: '16', GATEWAY_QUOTA_VALIDITY_SECONDS: '2' });
+  cp = stack.url('control-plane');
+  const publisher = await stack.userToken('quota-runs-publisher@example.com', ['publisher-admin']);
+  const flow = JSON.parse(readFileSync(new URL('../../demo/flows/support-assistant.json', import.meta.url), 'utf8'));
+  const offering = await http('POST', `${cp}/offerings`, { token: publisher, body: { slug: 'quota-runs', name: 'Quota Runs', category: 'assistants', summary: 'The Support Assistant demo flow without a daily limit.', valueStreams: ['customer_support'] } });
+  assert.equal(offering.status, 201, JSON.stringify(offering.body));
+  const version = await http('POST', `${cp}/offerings/${offering.body.id}/versions`, {
+    token: publisher,
+    body: {
+      version: '1.0.0', flow,
+      capabilities: [
+        { id: 'prompt_orchestrator', v: 1, defaults: { systemPrompt: 'You are a concise support agent.', model: 'builtin:deterministic' } },
+        { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10, maxCreditsPerRun: 100 } },
+      ],
+      plans: [{ id: 'pro', name: 'Unlimited', trial: true, includedCredits: 0, limits: { rateLimitPerMinute: 10_000, burst: 1_000, runTimeoutMs: 60_000 }, defaults: {} }],
+    },
+  });
+  assert.equal(version.status, 201, JSON.stringify(version.body));
+  assert.equal((await http('POST', `${cp}/offerings/${offering.body.id}/versions/${version.body.id}/certify`, { token: publisher, body: {} })).status, 200);
+  assert.equal((await http('POST', `${cp}/offerings/${offering.body.id}/transitions`, { token: publisher, body: { to: 'published', versionId: version.body.id } })).status, 200);
+});
+after(async () => stack?.close());
+
+async function funded(email: string): Promise<{ who: Buyer; instanceId: string }> {
+  const who = await buyer(stack, email);
+  const provisioner = await stack.serviceToken('provisioner');
+  const key = email.replace('@', '-');
+  const top = await http('POST', `${cp}/wallets/${who.walletId}/topups`, { token: provisioner, headers: { 'idempotency-key': key }, body: { amount: 100_000, creditType: 'paid', source: 'admin', reference: key } });
+  assert.equal(top.status, 201, JSON.stringify(top.body));
+  return { who, instanceId: await activeInstance(stack, who, { slug: 'quota-runs', planId: 'pro' }) };
+}
+
+const openQuotas = async (walletId: string) => (await stack.db!('reservations').where({ wallet_id: walletId, kind: 'quota', status: 'open' }).select('id', 'amount', 'holder'));
+
+test('runs after the first take their hold from the quota, and each is charged exactly once before its answer', async () => {
+  const { who, instanceId } = await funded('quota-runs@example.com');
+  const before = await wallet(stack, who);
+  const answers = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await run(stack, { token: who.token, instanceId, text: `Return policy? ${i}` });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    answers.push(r.body);
+  }
+  await waitFor('a quota granted', async () => ((await openQuotas(who.walletId)).length ? true : undefined), 10_000);
+  // Concurrent runs on the quota (each one's retry-free charge is its only money call).
+  const burst = await Promise.all(Array.from({ length: 24 }, (_, i) => run(stack, { token: who.token, instanceId, text: `Can I return item ${i}?` })));
+  for (const r of burst) assert.equal(r.status, 200, JSON.stringify(r.body));
+  answers.push(...burst.map((r) => r.body));
+
+  const charged = answers.reduce((n, a) => n + a.billing.creditsCharged, 0);
+  const quotas = await openQuotas(who.walletId);
+  assert.equal(quotas.length, 1, 'one quota per instance on this replica');
+  const held = quotas.reduce((n, q) => n + Number(q.amount), 0);
+  const after = await wallet(stack, who);
+  assert.equal(after.balance, before.balance - charged, 'the balance drops by exactly what the answers charged');
+  assert.equal(after.reserved, held, 'only the quota is held');
+  const onQuota = await stack.db!('reservations').whereIn('run_id', answers.map((a) => a.runId)).whereNull('holder').select('run_id', 'status', 'charged', 'id');
+  assert.equal(onQuota.length, answers.length, 'every run has its own reservation');
+  for (const a of answers) {
+    const r = onQuota.find((x) => x.run_id === a.runId)!;
+    assert.equal(r.status, 'settled');
+    assert.equal(r.id, a.billing.reservationId);
+    assert.equal(Number(r.charged), a.billing.creditsCharged);
+  }
+  const debits = (await ledger(stack, who)).filter((e) => e.kind === 'debit');
+  assert.equal(debits.length, answers.length, 'one debit per run');
+  const record = await http('GET', `${cp}/runs/${answers.at(-1)!.runId}`, { token: who.token });
+  assert.equal(record.status, 200, JSON.stringify(record.body));
+  assert.equal(record.body.status, 'succeeded');
+  assert.equal(record.body.billing.creditsCharged, answers.at(-1)!.billing.creditsCharged);
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('a paused instance stops running at once, and its quota goes back to the wallet', async () => {
+  const { who, instanceId } = await funded('quota-pause@example.com');
+  for (let i = 0; i < 3; i++) assert.equal((await run(stack, { token: who.token, instanceId })).status, 200);
+  await waitFor('a quota granted', async () => ((await openQuotas(who.walletId)).length ? true : undefined), 10_000);
+  assert.equal((await run(stack, { token: who.token, instanceId })).status, 200);
+  const paused = await http('POST', `${cp}/instances/${instanceId}/pause`, { token: who.token, body: { reason: 'quota test' } });
+  assert.equal(paused.status, 200, JSON.stringify(paused.body));
+  const refused = await run(stack, { token: who.token, instanceId });
+  assert.equal(refused.status, 403, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'NOT_ENTITLED');
+  await waitFor('the quota released', async () => ((await openQuotas(who.walletId)).length === 0 ? true : undefined), 10_000);
+  assert.equal((await wallet(stack, who)).reserved, 0);
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('the stack\'s drain gives every quota back', async () => {
+  const { who, instanceId } = await funded('quota-drain@example.com');
+  for (let i = 0; i < 3; i++) assert.equal((await run(stack, { token: who.token, instanceId })).status, 200);
+  await waitFor('a quota granted', async () => ((await openQuotas(who.walletId)).length ? true : undefined), 10_000);
+  await stack.drain();
+  assert.equal((await openQuotas(who.walletId)).length, 0);
+  assert.equal((await wallet(stack, who)).reserved, 0);
+  // Runs still work, one by one.
+  assert.equal((await run(stack, { token: who.token, instanceId })).status, 200);
+  assert.equal((await wallet(stack, who)).reserved, 0);
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
