@@ -8,7 +8,8 @@ import { apiKeyMatches, generateApiKey, parseApiKey } from '../identity/api-keys
 import type { Principal } from '../identity/principal';
 import { AppError } from '../platform/errors';
 import { raw } from 'objection';
-import { inTransaction, rows, type Db } from '../db/tx';
+import { inTransaction, type Db } from '../db/tx';
+import { InstanceModel } from '../instances/models';
 import { ApiKeyModel } from './models';
 import { pageArgs, toPage, type Page, type PageRequest } from './page';
 import { resolveAccess } from './scope';
@@ -78,7 +79,7 @@ export async function createApiKey(db: Db, principal: Principal, input: CreateAp
       throw new AppError('VALIDATION_FAILED', 'instanceIds must be instance ids');
     }
     if (instanceIds.length) {
-      const found = await rows<{ id: string }>(trx, 'select id from instances where project_id = ? and id = any(?)', [input.projectId, instanceIds]);
+      const found = await InstanceModel.query(trx).select('id').where('project_id', input.projectId).whereIn('id', instanceIds);
       const missing = instanceIds.filter((id) => !found.some((f) => f.id === id));
       if (missing.length) throw new AppError('NOT_FOUND', 'Instance not found in this project', { instanceIds: missing });
     }
