@@ -18,7 +18,8 @@ import { createProvisionerApp } from './provisioner/app';
 import { createProvisionerDeps } from './provisioner/deps';
 import { controlPlaneRetriever, runnerTokenSource } from './rag/cp-retriever';
 import { createRunnerApp } from './runner/app';
-import { flushTracing, initTracing } from './platform/tracing';
+import { flushTracing, initTracing, type InstanceExportOptions } from './platform/tracing';
+import { guardedLookup, systemResolver } from './platform/net-guard';
 import { buildRunnerDeps } from './runner/build-deps';
 
 export { SERVICE_NAMES, type ServiceName } from './platform/config';
@@ -38,11 +39,12 @@ export interface Stack {
 export async function startStack(
   config: Config,
   log: Logger,
-  opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex; connectorGateway?: ConnectorGatewayOverrides } = {},
+  opts: { services?: readonly ServiceName[]; validateResponses?: boolean; db?: Knex; connectorGateway?: ConnectorGatewayOverrides; instanceExport?: InstanceExportOptions } = {},
 ): Promise<Stack> {
   const selected = opts.services ?? SERVICE_NAMES;
-  // Traces of every service of this process go to the configured OTLP endpoint (off without one).
-  initTracing(config.tracing);
+  // Traces of every service of this process go to the configured OTLP endpoint, and the runs of
+  // instances with their own endpoint there, through the SSRF guard (no private addresses).
+  initTracing(config.tracing, [], { instanceExport: opts.instanceExport ?? { lookup: guardedLookup(false, systemResolver) } });
   const identity = await createIdentity(config);
   // The runner needs it only on Langflow, for the record of which flow holds each artifact.
   const needsDb = selected.includes('control-plane') || selected.includes('provisioner') || (selected.includes('runner') && !!config.langflow);
@@ -95,7 +97,7 @@ export async function startStack(
         const retriever = tokens ? controlPlaneRetriever({ controlPlaneUrl: cpUrl, tokens }) : undefined;
         // …and its ToolCall component reaches tools through the Connector Gateway, with the same token.
         const toolInvoker = tokens ? connectorGatewayToolInvoker({ baseUrl: connUrl, tokens }) : undefined;
-        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever, toolInvoker, ...(db ? { db } : {}) }), v);
+        return createRunnerApp(buildRunnerDeps({ config, log, identity }, { retriever, toolInvoker, controlPlaneUrl: cpUrl, ...(db ? { db } : {}) }), v);
       },
     };
     const ports: Record<ServiceName, number> = {

@@ -12,6 +12,9 @@ export interface ApiEndpointConfig {
    */
   allowApiKeys?: boolean;
   maxInputChars?: number;
+  /**
+   * The longest a run may take; the plan's `runTimeoutMs` stays the ceiling.
+   */
   timeoutMs?: number;
 }
 

@@ -10,11 +10,17 @@ export interface CreditsWalletConfig {
    */
   estimatedBudgetPerRun?: number;
   maxCreditsPerRun?: number;
+  /**
+   * The low-balance threshold of charges made for this instance when its wallet sets none.
+   */
   lowBalanceThreshold?: number;
   /**
    * `block` refuses runs when credits are short; `allow_overage` lets a run finish past its budget (never below zero); `suspend` refuses like `block` and, once the wallet is at zero, pauses the instance until credits come in (a top-up resumes it).
    */
   depletionPolicy?: 'block' | 'allow_overage' | 'suspend';
+  /**
+   * Crossing the low-balance threshold downward (a settle, an expiry) notifies the org once per crossing through its notification endpoint (webhook and/or e-mail).
+   */
   notifyOnLowBalance?: boolean;
 }
 

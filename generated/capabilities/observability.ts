@@ -13,7 +13,7 @@ export interface ObservabilityConfig {
   metricsEnabled?: boolean;
   traceSampleRate?: number;
   /**
-   * Export traces and metrics to this OTLP/HTTP endpoint.
+   * Also export the traces of this instance's runs to this OTLP/HTTP (JSON) endpoint: https to a public host; a host resolving to a private address is never connected to.
    */
   otlpEndpoint?: string;
 }
@@ -34,5 +34,10 @@ export const observabilityMeta = {
   "handler": "observability.v1",
   "dimensions": [],
   "hooks": [],
-  "settableBy": {}
+  "settableBy": {
+    "/otlpEndpoint": [
+      "operator",
+      "publisher"
+    ]
+  }
 } as const;

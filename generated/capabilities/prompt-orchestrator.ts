@@ -14,6 +14,9 @@ export interface PromptOrchestratorConfig {
    */
   model?: string;
   temperature?: number;
+  /**
+   * Nucleus sampling (the model request's `top_p`).
+   */
   topP?: number;
   /**
    * Maximum output tokens per run.

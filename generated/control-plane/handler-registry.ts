@@ -18,6 +18,7 @@ import { createProject } from '../../handlers/control-plane/create-project';
 import { createTeam } from '../../handlers/control-plane/create-team';
 import { createTopup } from '../../handlers/control-plane/create-topup';
 import { deleteInstanceSession } from '../../handlers/control-plane/delete-instance-session';
+import { deleteNotificationEndpoint } from '../../handlers/control-plane/delete-notification-endpoint';
 import { exportAuditEvents } from '../../handlers/control-plane/export-audit-events';
 import { getCapability } from '../../handlers/control-plane/get-capability';
 import { getConnectorBinding } from '../../handlers/control-plane/get-connector-binding';
@@ -25,6 +26,7 @@ import { getIngestion } from '../../handlers/control-plane/get-ingestion';
 import { getInstance } from '../../handlers/control-plane/get-instance';
 import { getInstanceEntitlements } from '../../handlers/control-plane/get-instance-entitlements';
 import { getLangflowVersionStatus } from '../../handlers/control-plane/get-langflow-version-status';
+import { getNotificationEndpoint } from '../../handlers/control-plane/get-notification-endpoint';
 import { getOffering } from '../../handlers/control-plane/get-offering';
 import { getOfferingVersion } from '../../handlers/control-plane/get-offering-version';
 import { getOfferingVersionArtifact } from '../../handlers/control-plane/get-offering-version-artifact';
@@ -47,6 +49,7 @@ import { listInstanceSessions } from '../../handlers/control-plane/list-instance
 import { listInstanceTriggers } from '../../handlers/control-plane/list-instance-triggers';
 import { listKnowledgeBases } from '../../handlers/control-plane/list-knowledge-bases';
 import { listLedgerEntries } from '../../handlers/control-plane/list-ledger-entries';
+import { listNotifications } from '../../handlers/control-plane/list-notifications';
 import { listOfferings } from '../../handlers/control-plane/list-offerings';
 import { listOfferingVersions } from '../../handlers/control-plane/list-offering-versions';
 import { listOrgMembers } from '../../handlers/control-plane/list-org-members';
@@ -55,6 +58,7 @@ import { listProjects } from '../../handlers/control-plane/list-projects';
 import { listTeams } from '../../handlers/control-plane/list-teams';
 import { pauseInstance } from '../../handlers/control-plane/pause-instance';
 import { publishLangflowFlow } from '../../handlers/control-plane/publish-langflow-flow';
+import { putNotificationEndpoint } from '../../handlers/control-plane/put-notification-endpoint';
 import { queryKnowledgeBase } from '../../handlers/control-plane/query-knowledge-base';
 import { receiveArgocdNotification } from '../../handlers/control-plane/receive-argocd-notification';
 import { receiveSaleorOrderPaid } from '../../handlers/control-plane/receive-saleor-order-paid';
@@ -64,6 +68,7 @@ import { resumeInstance } from '../../handlers/control-plane/resume-instance';
 import { revokeApiKey } from '../../handlers/control-plane/revoke-api-key';
 import { revokeConnectorBinding } from '../../handlers/control-plane/revoke-connector-binding';
 import { rotateInstanceSecrets } from '../../handlers/control-plane/rotate-instance-secrets';
+import { rotateNotificationSecret } from '../../handlers/control-plane/rotate-notification-secret';
 import { rotateWebhookTriggerSecret } from '../../handlers/control-plane/rotate-webhook-trigger-secret';
 import { settleReservation } from '../../handlers/control-plane/settle-reservation';
 import { terminateInstance } from '../../handlers/control-plane/terminate-instance';
@@ -93,6 +98,7 @@ export const handlers = {
   createTeam,
   createTopup,
   deleteInstanceSession,
+  deleteNotificationEndpoint,
   exportAuditEvents,
   getCapability,
   getConnectorBinding,
@@ -100,6 +106,7 @@ export const handlers = {
   getInstance,
   getInstanceEntitlements,
   getLangflowVersionStatus,
+  getNotificationEndpoint,
   getOffering,
   getOfferingVersion,
   getOfferingVersionArtifact,
@@ -122,6 +129,7 @@ export const handlers = {
   listInstanceTriggers,
   listKnowledgeBases,
   listLedgerEntries,
+  listNotifications,
   listOfferings,
   listOfferingVersions,
   listOrgMembers,
@@ -130,6 +138,7 @@ export const handlers = {
   listTeams,
   pauseInstance,
   publishLangflowFlow,
+  putNotificationEndpoint,
   queryKnowledgeBase,
   receiveArgocdNotification,
   receiveSaleorOrderPaid,
@@ -139,6 +148,7 @@ export const handlers = {
   revokeApiKey,
   revokeConnectorBinding,
   rotateInstanceSecrets,
+  rotateNotificationSecret,
   rotateWebhookTriggerSecret,
   settleReservation,
   terminateInstance,

@@ -158,6 +158,16 @@ export interface DeleteInstanceSessionRequest {
 export type DeleteInstanceSessionResult =
   | { status: 204; body: undefined; headers?: Record<string, string>; contentType?: string };
 
+/** DELETE /orgs/{orgId}/notification-endpoint */
+export interface DeleteNotificationEndpointRequest {
+  params: T.DeleteNotificationEndpointPathParams;
+  query: Record<string, never>;
+  headers: T.DeleteNotificationEndpointHeaders;
+  body: undefined;
+}
+export type DeleteNotificationEndpointResult =
+  | { status: 204; body: undefined; headers?: Record<string, string>; contentType?: string };
+
 /** GET /audit/export */
 export interface ExportAuditEventsRequest {
   params: Record<string, never>;
@@ -227,6 +237,16 @@ export interface GetLangflowVersionStatusRequest {
 }
 export type GetLangflowVersionStatusResult =
   | { status: 200; body: T.LangflowVersionStatus; headers?: Record<string, string>; contentType?: string };
+
+/** GET /orgs/{orgId}/notification-endpoint */
+export interface GetNotificationEndpointRequest {
+  params: T.GetNotificationEndpointPathParams;
+  query: Record<string, never>;
+  headers: T.GetNotificationEndpointHeaders;
+  body: undefined;
+}
+export type GetNotificationEndpointResult =
+  | { status: 200; body: T.NotificationEndpoint; headers?: Record<string, string>; contentType?: string };
 
 /** GET /offerings/{offeringId} */
 export interface GetOfferingRequest {
@@ -448,6 +468,16 @@ export interface ListLedgerEntriesRequest {
 export type ListLedgerEntriesResult =
   | { status: 200; body: T.LedgerEntryList; headers?: Record<string, string>; contentType?: string };
 
+/** GET /orgs/{orgId}/notifications */
+export interface ListNotificationsRequest {
+  params: T.ListNotificationsPathParams;
+  query: T.ListNotificationsQuery;
+  headers: T.ListNotificationsHeaders;
+  body: undefined;
+}
+export type ListNotificationsResult =
+  | { status: 200; body: T.NotificationList; headers?: Record<string, string>; contentType?: string };
+
 /** GET /offerings */
 export interface ListOfferingsRequest {
   params: Record<string, never>;
@@ -527,6 +557,16 @@ export interface PublishLangflowFlowRequest {
 }
 export type PublishLangflowFlowResult =
   | { status: 201; body: T.LangflowVersionStatus; headers?: Record<string, string>; contentType?: string };
+
+/** PUT /orgs/{orgId}/notification-endpoint */
+export interface PutNotificationEndpointRequest {
+  params: T.PutNotificationEndpointPathParams;
+  query: Record<string, never>;
+  headers: T.PutNotificationEndpointHeaders;
+  body: T.NotificationEndpointRequest;
+}
+export type PutNotificationEndpointResult =
+  | { status: 200; body: T.NotificationEndpoint; headers?: Record<string, string>; contentType?: string };
 
 /** POST /rag/knowledge-bases/{kbId}/query */
 export interface QueryKnowledgeBaseRequest {
@@ -617,6 +657,16 @@ export interface RotateInstanceSecretsRequest {
 }
 export type RotateInstanceSecretsResult =
   | { status: 202; body: T.RotateSecretsResult; headers?: Record<string, string>; contentType?: string };
+
+/** POST /orgs/{orgId}/notification-endpoint/secret */
+export interface RotateNotificationSecretRequest {
+  params: T.RotateNotificationSecretPathParams;
+  query: Record<string, never>;
+  headers: T.RotateNotificationSecretHeaders;
+  body: undefined;
+}
+export type RotateNotificationSecretResult =
+  | { status: 200; body: T.NotificationEndpoint; headers?: Record<string, string>; contentType?: string };
 
 /** POST /instances/{instanceId}/triggers/webhook/secret */
 export interface RotateWebhookTriggerSecretRequest {
@@ -745,6 +795,7 @@ export interface Handlers {
   createTeam: OperationHandler<CreateTeamRequest, CreateTeamResult, ControlPlaneDeps>;
   createTopup: OperationHandler<CreateTopupRequest, CreateTopupResult, ControlPlaneDeps>;
   deleteInstanceSession: OperationHandler<DeleteInstanceSessionRequest, DeleteInstanceSessionResult, ControlPlaneDeps>;
+  deleteNotificationEndpoint: OperationHandler<DeleteNotificationEndpointRequest, DeleteNotificationEndpointResult, ControlPlaneDeps>;
   exportAuditEvents: OperationHandler<ExportAuditEventsRequest, ExportAuditEventsResult, ControlPlaneDeps>;
   getCapability: OperationHandler<GetCapabilityRequest, GetCapabilityResult, ControlPlaneDeps>;
   getConnectorBinding: OperationHandler<GetConnectorBindingRequest, GetConnectorBindingResult, ControlPlaneDeps>;
@@ -752,6 +803,7 @@ export interface Handlers {
   getInstance: OperationHandler<GetInstanceRequest, GetInstanceResult, ControlPlaneDeps>;
   getInstanceEntitlements: OperationHandler<GetInstanceEntitlementsRequest, GetInstanceEntitlementsResult, ControlPlaneDeps>;
   getLangflowVersionStatus: OperationHandler<GetLangflowVersionStatusRequest, GetLangflowVersionStatusResult, ControlPlaneDeps>;
+  getNotificationEndpoint: OperationHandler<GetNotificationEndpointRequest, GetNotificationEndpointResult, ControlPlaneDeps>;
   getOffering: OperationHandler<GetOfferingRequest, GetOfferingResult, ControlPlaneDeps>;
   getOfferingVersion: OperationHandler<GetOfferingVersionRequest, GetOfferingVersionResult, ControlPlaneDeps>;
   getOfferingVersionArtifact: OperationHandler<GetOfferingVersionArtifactRequest, GetOfferingVersionArtifactResult, ControlPlaneDeps>;
@@ -774,6 +826,7 @@ export interface Handlers {
   listInstanceTriggers: OperationHandler<ListInstanceTriggersRequest, ListInstanceTriggersResult, ControlPlaneDeps>;
   listKnowledgeBases: OperationHandler<ListKnowledgeBasesRequest, ListKnowledgeBasesResult, ControlPlaneDeps>;
   listLedgerEntries: OperationHandler<ListLedgerEntriesRequest, ListLedgerEntriesResult, ControlPlaneDeps>;
+  listNotifications: OperationHandler<ListNotificationsRequest, ListNotificationsResult, ControlPlaneDeps>;
   listOfferings: OperationHandler<ListOfferingsRequest, ListOfferingsResult, ControlPlaneDeps>;
   listOfferingVersions: OperationHandler<ListOfferingVersionsRequest, ListOfferingVersionsResult, ControlPlaneDeps>;
   listOrgMembers: OperationHandler<ListOrgMembersRequest, ListOrgMembersResult, ControlPlaneDeps>;
@@ -782,6 +835,7 @@ export interface Handlers {
   listTeams: OperationHandler<ListTeamsRequest, ListTeamsResult, ControlPlaneDeps>;
   pauseInstance: OperationHandler<PauseInstanceRequest, PauseInstanceResult, ControlPlaneDeps>;
   publishLangflowFlow: OperationHandler<PublishLangflowFlowRequest, PublishLangflowFlowResult, ControlPlaneDeps>;
+  putNotificationEndpoint: OperationHandler<PutNotificationEndpointRequest, PutNotificationEndpointResult, ControlPlaneDeps>;
   queryKnowledgeBase: OperationHandler<QueryKnowledgeBaseRequest, QueryKnowledgeBaseResult, ControlPlaneDeps>;
   receiveArgocdNotification: OperationHandler<ReceiveArgocdNotificationRequest, ReceiveArgocdNotificationResult, ControlPlaneDeps>;
   receiveSaleorOrderPaid: OperationHandler<ReceiveSaleorOrderPaidRequest, ReceiveSaleorOrderPaidResult, ControlPlaneDeps>;
@@ -791,6 +845,7 @@ export interface Handlers {
   revokeApiKey: OperationHandler<RevokeApiKeyRequest, RevokeApiKeyResult, ControlPlaneDeps>;
   revokeConnectorBinding: OperationHandler<RevokeConnectorBindingRequest, RevokeConnectorBindingResult, ControlPlaneDeps>;
   rotateInstanceSecrets: OperationHandler<RotateInstanceSecretsRequest, RotateInstanceSecretsResult, ControlPlaneDeps>;
+  rotateNotificationSecret: OperationHandler<RotateNotificationSecretRequest, RotateNotificationSecretResult, ControlPlaneDeps>;
   rotateWebhookTriggerSecret: OperationHandler<RotateWebhookTriggerSecretRequest, RotateWebhookTriggerSecretResult, ControlPlaneDeps>;
   settleReservation: OperationHandler<SettleReservationRequest, SettleReservationResult, ControlPlaneDeps>;
   terminateInstance: OperationHandler<TerminateInstanceRequest, TerminateInstanceResult, ControlPlaneDeps>;
@@ -823,6 +878,7 @@ export const operations = {
   createTeam: {"method":"post","path":"/orgs/{orgId}/teams","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   createTopup: {"method":"post","path":"/wallets/{walletId}/topups","security":[["bearerAuth"]],"roles":["service:provisioner","platform-operator"],"idempotency":"required","successStatus":[201]},
   deleteInstanceSession: {"method":"delete","path":"/instances/{instanceId}/sessions/{sessionId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","service:gateway"],"idempotency":null,"successStatus":[204]},
+  deleteNotificationEndpoint: {"method":"delete","path":"/orgs/{orgId}/notification-endpoint","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[204]},
   exportAuditEvents: {"method":"get","path":"/audit/export","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   getCapability: {"method":"get","path":"/capabilities/{capabilityId}","security":[],"roles":["public"],"idempotency":null,"successStatus":[200]},
   getConnectorBinding: {"method":"get","path":"/connectors/bindings/{bindingId}","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer","service:connector-gateway"],"idempotency":null,"successStatus":[200]},
@@ -830,6 +886,7 @@ export const operations = {
   getInstance: {"method":"get","path":"/instances/{instanceId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key"],"idempotency":null,"successStatus":[200]},
   getInstanceEntitlements: {"method":"get","path":"/instances/{instanceId}/entitlements","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["service:gateway","service:connector-gateway","service:runner","owner","admin","member","project-api-key"],"idempotency":null,"successStatus":[200]},
   getLangflowVersionStatus: {"method":"get","path":"/integrations/langflow/versions/{versionId}/status","security":[["bearerAuth"]],"roles":["publisher-admin"],"idempotency":null,"successStatus":[200]},
+  getNotificationEndpoint: {"method":"get","path":"/orgs/{orgId}/notification-endpoint","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   getOffering: {"method":"get","path":"/offerings/{offeringId}","security":[[],["bearerAuth"]],"roles":["public","publisher-admin"],"idempotency":null,"successStatus":[200]},
   getOfferingVersion: {"method":"get","path":"/offerings/{offeringId}/versions/{versionId}","security":[[],["bearerAuth"]],"roles":["public","publisher-admin"],"idempotency":null,"successStatus":[200]},
   getOfferingVersionArtifact: {"method":"get","path":"/offerings/{offeringId}/versions/{versionId}/artifact","security":[["bearerAuth"]],"roles":["publisher-admin","service:runner","service:gateway"],"idempotency":null,"successStatus":[200]},
@@ -852,6 +909,7 @@ export const operations = {
   listInstanceTriggers: {"method":"get","path":"/instances/{instanceId}/triggers","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   listKnowledgeBases: {"method":"get","path":"/rag/knowledge-bases","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key"],"idempotency":null,"successStatus":[200]},
   listLedgerEntries: {"method":"get","path":"/wallets/{walletId}/ledger","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
+  listNotifications: {"method":"get","path":"/orgs/{orgId}/notifications","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   listOfferings: {"method":"get","path":"/offerings","security":[[],["bearerAuth"]],"roles":["public","publisher-admin"],"idempotency":null,"successStatus":[200]},
   listOfferingVersions: {"method":"get","path":"/offerings/{offeringId}/versions","security":[[],["bearerAuth"]],"roles":["public","publisher-admin"],"idempotency":null,"successStatus":[200]},
   listOrgMembers: {"method":"get","path":"/orgs/{orgId}/members","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
@@ -860,6 +918,7 @@ export const operations = {
   listTeams: {"method":"get","path":"/orgs/{orgId}/teams","security":[["bearerAuth"]],"roles":["owner","admin","member","viewer"],"idempotency":null,"successStatus":[200]},
   pauseInstance: {"method":"post","path":"/instances/{instanceId}/pause","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[200]},
   publishLangflowFlow: {"method":"post","path":"/integrations/langflow/flows:publish","security":[["bearerAuth"]],"roles":["publisher-admin"],"idempotency":"optional","successStatus":[201]},
+  putNotificationEndpoint: {"method":"put","path":"/orgs/{orgId}/notification-endpoint","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   queryKnowledgeBase: {"method":"post","path":"/rag/knowledge-bases/{kbId}/query","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","service:runner"],"idempotency":null,"successStatus":[200]},
   receiveArgocdNotification: {"method":"post","path":"/integrations/argocd/notifications","security":[["argocdWebhookAuth"]],"roles":["service:argocd"],"idempotency":null,"successStatus":[200]},
   receiveSaleorOrderPaid: {"method":"post","path":"/integrations/saleor/order-paid","security":[["bearerAuth"]],"roles":["service:provisioner"],"idempotency":"required","successStatus":[201]},
@@ -869,6 +928,7 @@ export const operations = {
   revokeApiKey: {"method":"post","path":"/projects/{projectId}/api-keys/{keyId}/revoke","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   revokeConnectorBinding: {"method":"post","path":"/connectors/bindings/{bindingId}/revoke","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   rotateInstanceSecrets: {"method":"post","path":"/instances/{instanceId}/rotate-secrets","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[202]},
+  rotateNotificationSecret: {"method":"post","path":"/orgs/{orgId}/notification-endpoint/secret","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[200]},
   rotateWebhookTriggerSecret: {"method":"post","path":"/instances/{instanceId}/triggers/webhook/secret","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":null,"successStatus":[201]},
   settleReservation: {"method":"post","path":"/billing/settle","security":[["bearerAuth"]],"roles":["service:gateway"],"idempotency":"optional","successStatus":[200]},
   terminateInstance: {"method":"post","path":"/instances/{instanceId}/terminate","security":[["bearerAuth"]],"roles":["owner","admin"],"idempotency":"optional","successStatus":[202]},

@@ -68,7 +68,14 @@ export type ErrorCode =
   | 'RUNTIME_ERROR'
   | 'DEPENDENCY_TIMEOUT'
   | 'CAPABILITY_ERROR'
-  | 'GUARDRAIL_BLOCKED';
+  | 'GUARDRAIL_BLOCKED'
+  | 'NOTIFICATION_TARGET_REFUSED'
+  | 'MODALITY_NOT_SUPPORTED'
+  | 'ATTACHMENT_TYPE_NOT_ACCEPTED'
+  | 'ATTACHMENT_TOO_LARGE'
+  | 'TOO_MANY_ATTACHMENTS'
+  | 'PDF_TOO_MANY_PAGES'
+  | 'AUDIO_TOO_LONG';
 export type OfferingCategory = 'agents' | 'apps' | 'assistants' | 'automations';
 export type ValueStream =
   | 'customer_support'
@@ -734,8 +741,26 @@ export interface Entitlements {
      * Budget the Gateway reserves per run.
      */
     estimatedBudgetPerRun: number;
+    /**
+     * The longest run input the Gateway accepts, by the channel a run comes through (the
+     * one source of the limit: answers over it are 413 `INPUT_TOO_LARGE` with this
+     * number). `api_key`: `api_endpoint.maxInputChars`; `widget`:
+     * `web_widget.maxInputChars`; `user` (signed-in users, the hosted chat) and `trigger`
+     * (schedules, webhooks): `maxInputChars`. Each from the effective config, so a plan's
+     * or the offering's default changes it.
+     *
+     */
+    maxInputCharsByChannel: {
+      user: number;
+      api_key: number;
+      widget: number;
+      trigger: number;
+    };
     maxCreditsPerRun: number;
     depletionPolicy: 'block' | 'allow_overage' | 'suspend';
+    /**
+     * The largest of the experience capabilities' `maxInputChars` (api_endpoint, web_widget), else 8000.
+     */
     maxInputChars: number;
     runTimeoutMs: number;
     maxRunsPerDay?: number;
@@ -996,6 +1021,64 @@ export interface LedgerEntry {
 }
 export interface LedgerEntryList {
   items: LedgerEntry[];
+  nextCursor: string | null;
+}
+export interface Notification {
+  /**
+   * The notification id (the webhook-id header of its deliveries).
+   */
+  id: string;
+  /**
+   * Event type, e.g. `wallet.low_balance`, `instance.suspended_for_credits`.
+   */
+  kind: string;
+  channel: 'webhook' | 'email';
+  status: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  /**
+   * The receiver's HTTP status or SMTP reply code of the last attempt.
+   */
+  lastStatus: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
+  data: {
+    [k: string]: unknown | undefined;
+  };
+}
+export interface NotificationEndpoint {
+  orgId: string;
+  url: string | null;
+  email: string | null;
+  emailAdmins: boolean;
+  /**
+   * A webhook signing secret exists.
+   */
+  hasSecret: boolean;
+  /**
+   * The webhook signing secret (`whsec_` + base64), only in the answer that issued it.
+   */
+  secret?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface NotificationEndpointRequest {
+  /**
+   * Webhook target (https outside development). Deliveries are signed per Standard Webhooks.
+   */
+  url?: string | null;
+  /**
+   * An address that receives every notification by e-mail.
+   */
+  email?: string | null;
+  /**
+   * Also e-mail the org's owners and admins (their verified addresses).
+   */
+  emailAdmins?: boolean;
+}
+export interface NotificationList {
+  items: Notification[];
   nextCursor: string | null;
 }
 export interface Offering {
@@ -1703,6 +1786,73 @@ export interface UpdateOrgMemberPathParams {
   userId: string;
 }
 export interface UpdateOrgMemberHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface GetNotificationEndpointPathParams {
+  /**
+   * Org id.
+   */
+  orgId: string;
+}
+export interface GetNotificationEndpointHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface PutNotificationEndpointPathParams {
+  /**
+   * Org id.
+   */
+  orgId: string;
+}
+export interface PutNotificationEndpointHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface DeleteNotificationEndpointPathParams {
+  /**
+   * Org id.
+   */
+  orgId: string;
+}
+export interface DeleteNotificationEndpointHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface RotateNotificationSecretPathParams {
+  /**
+   * Org id.
+   */
+  orgId: string;
+}
+export interface RotateNotificationSecretHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
+}
+export interface ListNotificationsPathParams {
+  /**
+   * Org id.
+   */
+  orgId: string;
+}
+export interface ListNotificationsQuery {
+  /**
+   * Opaque cursor from the previous page's `nextCursor`.
+   */
+  cursor?: string;
+  limit?: number;
+}
+export interface ListNotificationsHeaders {
   /**
    * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
    */

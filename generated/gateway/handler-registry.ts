@@ -5,6 +5,7 @@
 import type { Handlers } from './operations';
 import { autoActivateInstance } from '../../handlers/gateway/auto-activate-instance';
 import { createRun } from '../../handlers/gateway/create-run';
+import { createRunUpload } from '../../handlers/gateway/create-run-upload';
 import { createWorkspaceAuto } from '../../handlers/gateway/create-workspace-auto';
 import { deleteSession } from '../../handlers/gateway/delete-session';
 import { getRun } from '../../handlers/gateway/get-run';
@@ -17,6 +18,7 @@ import { listSessions } from '../../handlers/gateway/list-sessions';
 export const handlers = {
   autoActivateInstance,
   createRun,
+  createRunUpload,
   createWorkspaceAuto,
   deleteSession,
   getRun,

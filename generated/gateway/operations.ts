@@ -28,6 +28,16 @@ export type CreateRunResult =
   | { status: 200; body: T.RunResult; headers?: Record<string, string>; contentType?: string }
   | { status: 200; body: string | import('node:stream').Readable; headers?: Record<string, string>; contentType?: string };
 
+/** POST /v1/uploads */
+export interface CreateRunUploadRequest {
+  params: Record<string, never>;
+  query: Record<string, never>;
+  headers: T.CreateRunUploadHeaders;
+  body: T.CreateRunUploadRequest;
+}
+export type CreateRunUploadResult =
+  | { status: 201; body: T.RunUploadTicket; headers?: Record<string, string>; contentType?: string };
+
 /** POST /v1/workspaces/auto */
 export interface CreateWorkspaceAutoRequest {
   params: Record<string, never>;
@@ -103,6 +113,7 @@ export type ListSessionsResult =
 export interface Handlers {
   autoActivateInstance: OperationHandler<AutoActivateInstanceRequest, AutoActivateInstanceResult, GatewayDeps>;
   createRun: OperationHandler<CreateRunRequest, CreateRunResult, GatewayDeps>;
+  createRunUpload: OperationHandler<CreateRunUploadRequest, CreateRunUploadResult, GatewayDeps>;
   createWorkspaceAuto: OperationHandler<CreateWorkspaceAutoRequest, CreateWorkspaceAutoResult, GatewayDeps>;
   deleteSession: OperationHandler<DeleteSessionRequest, DeleteSessionResult, GatewayDeps>;
   getRun: OperationHandler<GetRunRequest, GetRunResult, GatewayDeps>;
@@ -118,6 +129,7 @@ export type Handler<K extends keyof Handlers> = Handlers[K];
 export const operations = {
   autoActivateInstance: {"method":"post","path":"/v1/instances/autoActivate","security":[["bearerAuth"]],"roles":["authenticated"],"idempotency":"optional","successStatus":[200,202]},
   createRun: {"method":"post","path":"/v1/runs","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","widget-session","service:scheduler"],"idempotency":"optional","successStatus":[200,200]},
+  createRunUpload: {"method":"post","path":"/v1/uploads","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","project-api-key","widget-session"],"idempotency":null,"successStatus":[201]},
   createWorkspaceAuto: {"method":"post","path":"/v1/workspaces/auto","security":[["bearerAuth"]],"roles":["authenticated"],"idempotency":"optional","successStatus":[200,201]},
   deleteSession: {"method":"delete","path":"/v1/sessions/{sessionId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[204]},
   getRun: {"method":"get","path":"/v1/runs/{runId}","security":[["bearerAuth"],["apiKeyAuth"]],"roles":["owner","admin","member","viewer","project-api-key","widget-session"],"idempotency":null,"successStatus":[200]},

@@ -50,7 +50,14 @@ export type ErrorCode =
   | 'RUNTIME_ERROR'
   | 'DEPENDENCY_TIMEOUT'
   | 'CAPABILITY_ERROR'
-  | 'GUARDRAIL_BLOCKED';
+  | 'GUARDRAIL_BLOCKED'
+  | 'NOTIFICATION_TARGET_REFUSED'
+  | 'MODALITY_NOT_SUPPORTED'
+  | 'ATTACHMENT_TYPE_NOT_ACCEPTED'
+  | 'ATTACHMENT_TOO_LARGE'
+  | 'TOO_MANY_ATTACHMENTS'
+  | 'PDF_TOO_MANY_PAGES'
+  | 'AUDIO_TOO_LONG';
 
 export interface AutoActivateRequest {
   /**
@@ -109,6 +116,23 @@ export interface Citation {
   title?: string;
   chunkId?: string;
 }
+export interface CreateRunUploadRequest {
+  instanceId: string;
+  type: 'image' | 'audio' | 'file';
+  /**
+   * The declared type (checked against the bytes when the run uses the upload).
+   */
+  contentType:
+    | 'image/png'
+    | 'image/jpeg'
+    | 'image/webp'
+    | 'application/pdf'
+    | 'audio/wav'
+    | 'audio/mpeg'
+    | 'audio/ogg'
+    | 'audio/webm';
+  sizeBytes: number;
+}
 export interface ErrorDetail {
   code: ErrorCode;
   /**
@@ -165,6 +189,28 @@ export interface RunInput {
     role: 'user';
     content: string;
   };
+  /**
+   * Files sent with the text, each uploaded first through `createRunUpload`: `image` (PNG, JPEG,
+   * WebP) and `file` (PDF) need `multimodal_vision`, `audio` needs `multimodal_audio`. At run
+   * time the type is read from the bytes (magic numbers), not from the declared type, and the
+   * capability's limits are checked (`maxImagesPerRun`, PDF pages counting as images,
+   * `maxImageBytes`, `maxPdfPages`, `maxAudioSeconds`) before anything is held. Images and PDFs
+   * reach the model as OpenAI-style content parts; audio is transcribed first
+   * (`speechToText`) or sent as an `input_audio` part. Metered as `images` (PDF pages count
+   * one each) and `audio_seconds`.
+   *
+   *
+   * @minItems 1
+   * @maxItems 20
+   */
+  parts?: RunInputPart[];
+}
+export interface RunInputPart {
+  type: 'image' | 'audio' | 'file';
+  /**
+   * The `uploadId` of a completed `createRunUpload` of this caller for this instance.
+   */
+  uploadId: string;
 }
 /**
  * The flow's output; `text` is the chat text, other fields depend on the flow.
@@ -172,7 +218,25 @@ export interface RunInput {
 export interface RunOutput {
   text: string;
   citations?: Citation[];
+  audio?: RunOutputAudio;
   [k: string]: unknown | undefined;
+}
+/**
+ * The spoken answer (`multimodal_audio.textToSpeech`), kept in the object store.
+ */
+export interface RunOutputAudio {
+  /**
+   * A presigned GET URL of the audio.
+   */
+  url: string;
+  contentType: 'audio/mpeg' | 'audio/wav' | 'audio/ogg';
+  format: 'mp3' | 'wav' | 'ogg';
+  voice?: string;
+  /**
+   * Duration, metered as `audio_seconds`.
+   */
+  seconds: number;
+  expiresAt: string;
 }
 export interface RunRecord {
   runId: string;
@@ -263,6 +327,24 @@ export interface RunResult {
    */
   durationMs: number;
   createdAt: string;
+}
+export interface RunUploadTicket {
+  uploadId: string;
+  instanceId: string;
+  type: 'image' | 'audio' | 'file';
+  /**
+   * The presigned URL (a credential until it expires; never logged).
+   */
+  url: string;
+  method: 'PUT';
+  /**
+   * Headers to send exactly as given (they are signed).
+   */
+  headers: {
+    [k: string]: string | undefined;
+  };
+  maxSizeBytes: number;
+  expiresAt: string;
 }
 export interface SessionList {
   items: SessionSummary[];
@@ -377,6 +459,12 @@ export interface CreateRunHeaders {
    * `text/event-stream` asks for a stream of Server-Sent Events (as `"stream": true` does).
    */
   accept?: string;
+}
+export interface CreateRunUploadHeaders {
+  /**
+   * Correlation id. Accepted from the caller or generated; echoed back and returned as `traceId` in errors.
+   */
+  'x-request-id'?: string;
 }
 export interface GetRunPathParams {
   /**

@@ -92,7 +92,14 @@ export type ErrorCode =
   | 'RUNTIME_ERROR'
   | 'DEPENDENCY_TIMEOUT'
   | 'CAPABILITY_ERROR'
-  | 'GUARDRAIL_BLOCKED';
+  | 'GUARDRAIL_BLOCKED'
+  | 'NOTIFICATION_TARGET_REFUSED'
+  | 'MODALITY_NOT_SUPPORTED'
+  | 'ATTACHMENT_TYPE_NOT_ACCEPTED'
+  | 'ATTACHMENT_TOO_LARGE'
+  | 'TOO_MANY_ATTACHMENTS'
+  | 'PDF_TOO_MANY_PAGES'
+  | 'AUDIO_TOO_LONG';
 /**
  * `queued`: being delivered; `delivered`: every line accepted by the Control Plane; `dead_lettered`: a line ended in the dead-letter store (see its dead letter).
  */

@@ -50,7 +50,14 @@ export type ErrorCode =
   | 'RUNTIME_ERROR'
   | 'DEPENDENCY_TIMEOUT'
   | 'CAPABILITY_ERROR'
-  | 'GUARDRAIL_BLOCKED';
+  | 'GUARDRAIL_BLOCKED'
+  | 'NOTIFICATION_TARGET_REFUSED'
+  | 'MODALITY_NOT_SUPPORTED'
+  | 'ATTACHMENT_TYPE_NOT_ACCEPTED'
+  | 'ATTACHMENT_TOO_LARGE'
+  | 'TOO_MANY_ATTACHMENTS'
+  | 'PDF_TOO_MANY_PAGES'
+  | 'AUDIO_TOO_LONG';
 
 export interface ErrorDetail {
   code: ErrorCode;
@@ -82,6 +89,39 @@ export interface RunnerArtifact {
   uri: string;
   sha256: string;
 }
+/**
+ * A file of the run's input, checked by the Gateway (type from its bytes, size, pages, duration).
+ */
+export interface RunnerAttachment {
+  kind: 'image' | 'pdf' | 'audio';
+  contentType:
+    | 'image/png'
+    | 'image/jpeg'
+    | 'image/webp'
+    | 'application/pdf'
+    | 'audio/wav'
+    | 'audio/mpeg'
+    | 'audio/ogg'
+    | 'audio/webm';
+  /**
+   * A presigned GET URL (a credential: never logged).
+   */
+  url: string;
+  sha256: string;
+  sizeBytes: number;
+  /**
+   * Images and PDFs (`multimodal_vision.detail`).
+   */
+  detail?: 'low' | 'high' | 'auto';
+  /**
+   * PDF pages.
+   */
+  pages?: number;
+  /**
+   * Audio duration.
+   */
+  seconds?: number;
+}
 export interface RunnerBindingRef {
   bindingId: string;
   connectorId: string;
@@ -91,6 +131,9 @@ export interface RunnerHistoryMessage {
   role: 'user' | 'assistant';
   content: string;
 }
+/**
+ * The user's turn; empty only when the run has attachments.
+ */
 export interface RunnerInput {
   text?: string;
   message?: {
@@ -149,11 +192,25 @@ export interface RunnerRunRequest {
    */
   maxOutputTokens?: number;
   /**
+   * @maxItems 20
+   */
+  attachments?: RunnerAttachment[];
+  speech?: RunnerSpeech;
+  /**
    * Instructions from the instance's capabilities for this run (for example the reply language from `multilingual`), appended to the model's system message.
    *
    * @maxItems 20
    */
   instructions?: string[];
+}
+/**
+ * The instance's `multimodal_audio` settings.
+ */
+export interface RunnerSpeech {
+  speechToText?: boolean;
+  textToSpeech?: boolean;
+  voice?: string;
+  outputFormat?: 'mp3' | 'wav' | 'ogg';
 }
 export interface RunnerRunResult {
   runId: string;

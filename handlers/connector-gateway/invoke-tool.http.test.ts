@@ -205,6 +205,26 @@ describe('connector gateway', () => {
     assert.equal(flaky.body.attempts, 3);
   });
 
+  test('the instance\'s readRetries and toolTimeoutMs: fewer retries of a read, a shorter wait before 504', async () => {
+    const inst = await instanceWith(ann, { ...TOOLS, readRetries: 1, toolTimeoutMs: 1000 });
+    const bindingId = await bind(ann);
+    const read = await invoke({ instanceId: inst, tool: 'http.get', bindingId, input: { url: `${targetUrl}/always503/one-retry` } });
+    assert.equal(read.status, 502, JSON.stringify(read.body));
+    assert.equal(hits['/always503/one-retry'], 2, 'readRetries 1: two attempts');
+    const none = await instanceWith(ann, { ...TOOLS, readRetries: 0 });
+    await invoke({ instanceId: none, tool: 'http.get', bindingId, input: { url: `${targetUrl}/always503/no-retry` } });
+    assert.equal(hits['/always503/no-retry'], 1, 'readRetries 0: one attempt');
+
+    // /slow answers after 1.5 s: past this instance's 1 s toolTimeoutMs, within the default 15 s.
+    const started = Date.now();
+    const slow = await invoke({ instanceId: inst, tool: 'http.get', bindingId, input: { url: `${targetUrl}/slow` } });
+    assert.equal(slow.status, 504, JSON.stringify(slow.body));
+    assert.equal(slow.body.error.code, 'DEPENDENCY_TIMEOUT');
+    assert.ok(Date.now() - started < 1450, 'refused at the instance\'s timeout, before the tool answered');
+    const patient = await invoke({ instanceId: none, tool: 'http.get', bindingId, input: { url: `${targetUrl}/slow` } });
+    assert.equal(patient.status, 200, JSON.stringify(patient.body));
+  });
+
   test('Idempotency-Key: a repeated write invoke replays the first answer without calling the tool again; another payload is 409', async () => {
     const inst = await instanceWith(ann, TOOLS);
     const bindingId = await bind(ann);

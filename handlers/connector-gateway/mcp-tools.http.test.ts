@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { meterRun } from '../../src/capabilities/metering';
-import type { Resolver } from '../../src/connector-gateway/net-guard';
+import type { Resolver } from '../../src/platform/net-guard';
 import { REDACTED_PATHS } from '../../src/platform/logger';
 import { flowEdge, flowExport, flowNode } from '../../src/runtime/testing';
 import { validCapabilities, validPlans } from '../../test/support/catalog';

@@ -131,6 +131,39 @@ describe('on the built-in reconciler', () => {
     await waitFor('Missing', async () => ((await http('GET', `${cp}/instances/${inst.id}`, { token })).body.gitops.health === 'Missing' ? true : undefined));
     assert.equal((await http('POST', `${cp}/instances/${inst.id}/resume`, { token, body: {} })).status, 409);
   });
+  test('PATCH configOverrides replaces only the capabilities it names; `{}` clears one; another tenant gets 404 and changes nothing', async () => {
+    const { token, ws } = await workspace(stack, 'pat@example.com');
+    const versionId = await demoVersion(stack, 'support-assistant');
+    const inst = (await http('POST', `${cp}/instances`, {
+      token,
+      headers: { 'idempotency-key': 'create-pat-1' },
+      body: { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter', configOverrides: { multilingual: { defaultLanguage: 'de' }, chat_ui: { welcomeMessage: 'Moin!' } } },
+    })).body;
+    assert.deepEqual(inst.configOverrides, { multilingual: { defaultLanguage: 'de' }, chat_ui: { welcomeMessage: 'Moin!' } });
+
+    const one = await http('PATCH', `${cp}/instances/${inst.id}`, { token, body: { configOverrides: { chat_ui: { welcomeMessage: 'Hallo!' } } } });
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    assert.deepEqual(one.body.configOverrides, { multilingual: { defaultLanguage: 'de' }, chat_ui: { welcomeMessage: 'Hallo!' } }, 'multilingual keeps its overrides');
+    const ent = (await http('GET', `${cp}/instances/${inst.id}/entitlements`, { token })).body;
+    assert.equal(ent.config.multilingual.defaultLanguage, 'de');
+    assert.equal(ent.config.chat_ui.welcomeMessage, 'Hallo!');
+
+    const cleared = await http('PATCH', `${cp}/instances/${inst.id}`, { token, body: { configOverrides: { multilingual: {} } } });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+    assert.deepEqual(cleared.body.configOverrides, { chat_ui: { welcomeMessage: 'Hallo!' } });
+    const after = (await http('GET', `${cp}/instances/${inst.id}/entitlements`, { token })).body;
+    assert.equal(after.config.multilingual.defaultLanguage, 'en', 'back to the offering default');
+    assert.equal(after.config.chat_ui.welcomeMessage, 'Hallo!');
+
+    const invalid = await http('PATCH', `${cp}/instances/${inst.id}`, { token, body: { configOverrides: { multilingual: { defaultLanguage: 'not a language' } } } });
+    assert.equal(invalid.status, 422, JSON.stringify(invalid.body));
+    const intruder = await stack.userToken('pat-intruder@example.com');
+    await http('POST', `${cp}/orgs/auto`, { token: intruder, body: {} });
+    const foreign = await http('PATCH', `${cp}/instances/${inst.id}`, { token: intruder, body: { configOverrides: { chat_ui: { welcomeMessage: 'pwned' } } } });
+    assert.equal(foreign.status, 404);
+    const unchanged = (await http('GET', `${cp}/instances/${inst.id}`, { token })).body;
+    assert.deepEqual(unchanged.configOverrides, { chat_ui: { welcomeMessage: 'Hallo!' } }, 'neither the invalid nor the foreign update changed anything');
+  });
 });
 
 describe('on Argo CD (notifications webhook)', () => {

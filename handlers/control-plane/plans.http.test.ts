@@ -247,7 +247,7 @@ describe('credits come only from purchases or a platform operator', () => {
 });
 
 describe('depletionPolicy: suspend', () => {
-  test('a run refused at zero balance suspends the instance; a top-up resumes it; both are in its events and the audit log', async () => {
+  test('a settle that empties the wallet suspends the instance (and notifies); a top-up resumes it; both are in its events and the audit log', async () => {
     const email = 'suspender@example.com';
     const { token, ws } = await signedIn(email);
     const op = await stack.userToken(email, ['platform-operator']);
@@ -256,6 +256,8 @@ describe('depletionPolicy: suspend', () => {
     const id = created.body.id as string;
     await waitActive(token, id);
 
+    const endpoint = await http('PUT', `${cp}/orgs/${ws.org.id}/notification-endpoint`, { token, body: { email: 'ops@suspender.example.com' } });
+    assert.equal(endpoint.status, 200, JSON.stringify(endpoint.body));
     // Spend the wallet down to zero through the billing API, as a gateway would.
     const gw = await stack.serviceToken('gateway');
     const balance = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance as number;
@@ -264,13 +266,16 @@ describe('depletionPolicy: suspend', () => {
     const settled = await http('POST', `${cp}/billing/settle`, { token: gw, body: { reservationId: hold.body.reservationId, usage: { tokens_out: 100_000_000 } } });
     assert.ok(settled.status < 300, JSON.stringify(settled.body));
     assert.equal((await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance, 0);
+    // The settle itself suspended it: no refused run needed to find the wallet empty.
+    assert.equal((await http('GET', `${cp}/instances/${id}`, { token })).body.state, 'paused');
+    const notices = (await http('GET', `${cp}/orgs/${ws.org.id}/notifications`, { token })).body.items.filter((n: any) => n.kind === 'instance.suspended_for_credits');
+    assert.equal(notices.length, 1, 'one suspension notice');
+    assert.deepEqual([notices[0].channel, notices[0].data.instanceId, notices[0].data.walletId], ['email', id, ws.wallet.id]);
 
     const run = { attemptId: 'att_suspend0001', callerKind: 'user', callerSubject: `user-${email}`, input: { text: 'hi' } };
     const refused = await http('POST', `${cp}/billing/authorize`, { token: gw, body: { instanceId: id, runId: 'run_SUSPEND00001', run } });
     assert.equal(refused.status, 403, JSON.stringify(refused.body));
-    assert.equal(refused.body.error.code, 'INSUFFICIENT_CREDITS');
-    assert.equal(refused.body.error.details.suspended, true);
-    assert.equal((await http('GET', `${cp}/instances/${id}`, { token })).body.state, 'paused');
+    assert.equal(refused.body.error.code, 'NOT_ENTITLED', 'a suspended instance runs nothing');
 
     const topup = await http('POST', `${cp}/wallets/${ws.wallet.id}/topups`, { token: op, headers: { 'idempotency-key': `refill-${id}` }, body: { amount: 200, creditType: 'granted', source: 'promotion' } });
     assert.equal(topup.status, 201, JSON.stringify(topup.body));

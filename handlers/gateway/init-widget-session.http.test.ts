@@ -19,7 +19,7 @@ before(async () => {
   stack = await startTestStack(['control-plane', 'runner', 'gateway'], { SEED_DEMO: '1' });
   gw = stack.url('gateway');
   owner = await buyer(stack, 'widget-owner@example.com');
-  const web_widget = { allowedOrigins: [SHOP], branding: { title: 'Shop Help', greeting: 'Hello from the shop' }, sessionTtlSeconds: 600 };
+  const web_widget = { allowedOrigins: [SHOP], branding: { title: 'Shop Help', greeting: 'Hello from the shop', logoUrl: 'https://cdn.shop.example/logo.png' }, sessionTtlSeconds: 600 };
   instanceId = await activeInstance(stack, owner, { configOverrides: { web_widget } });
   otherInstanceId = await activeInstance(stack, owner, { configOverrides: { web_widget } });
 });
@@ -46,6 +46,7 @@ test('an allowed Origin gets a session token, branding and limits; the token run
   assert.match(s.body.sessionId, /^ses_/);
   assert.equal(s.body.branding.title, 'Shop Help');
   assert.equal(s.body.branding.greeting, 'Hello from the shop');
+  assert.equal(s.body.branding.logoUrl, 'https://cdn.shop.example/logo.png', 'the widget shows the instance\'s logo');
   assert.match(s.body.branding.primaryColor, /^#[0-9a-fA-F]{6}$/);
   const ttl = (Date.parse(s.body.expiresAt) - Date.now()) / 1000;
   assert.ok(ttl > 590 && ttl <= 600, `expires in ${ttl} s`);

@@ -81,6 +81,17 @@ test('the plan\'s limits.runTimeoutMs bounds the Runner request (30 s on the dem
   assert.equal(seen.at(-1)!.body.timeoutMs, 60_000);
 });
 
+test('api_endpoint.timeoutMs lowers the run timeout below the plan\'s (never above it)', async () => {
+  const short = await activeInstance(stack, who, { configOverrides: { api_endpoint: { timeoutMs: 5_000 } } });
+  const ent = (await http('GET', `${stack.url('control-plane')}/instances/${short}/entitlements`, { token: who.token })).body;
+  assert.equal(ent.limits.runTimeoutMs, 5_000);
+  assert.equal((await run(stack, { token: who.token, instanceId: short, text: 'quick' })).status, 200);
+  assert.equal(seen.at(-1)!.body.timeoutMs, 5_000, 'the Runner is given the instance\'s 5 s');
+  const capped = await activeInstance(stack, who, { planId: 'starter', configOverrides: { api_endpoint: { timeoutMs: 45_000 } } });
+  assert.equal((await run(stack, { token: who.token, instanceId: capped, text: 'quick' })).status, 200);
+  assert.equal(seen.at(-1)!.body.timeoutMs, 30_000, 'the starter plan\'s 30 s stays the ceiling');
+});
+
 test('the Runner unreachable answers 503 RUNTIME_UNAVAILABLE; the reservation is voided and nothing is charged', async () => {
   assert.equal((await run(stack, { token: who.token, instanceId, text: 'fine' })).status, 200, 'runs work while the runner is up');
   const before = await wallet(stack, who);

@@ -22,7 +22,7 @@ import { OfferingModel, OfferingVersionModel } from './models';
 
 const SEED_ACTOR = 'seed-demo';
 
-interface DemoOffering {
+export interface DemoOffering {
   listing: CreateOfferingRequest;
   flowFile: string;
   version: string;
@@ -182,10 +182,10 @@ export interface SeededOffering {
 }
 
 /** Creates whatever of the demo catalog is missing. Safe to run on every start and concurrently with itself. */
-export async function seedDemo(db: Knex, store: ObjectStore, log: Pick<Logger, 'info'>, opts: { env?: CatalogEnv } = {}): Promise<SeededOffering[]> {
+export async function seedDemo(db: Knex, store: ObjectStore, log: Pick<Logger, 'info'>, opts: { env?: CatalogEnv; offerings?: DemoOffering[] } = {}): Promise<SeededOffering[]> {
   const env: CatalogEnv = opts.env ?? { store, certifier: registryCertifier(), now: () => new Date() };
   const out: SeededOffering[] = [];
-  for (const demo of DEMO_OFFERINGS) {
+  for (const demo of opts.offerings ?? DEMO_OFFERINGS) {
     const seeded = await inTransaction(db, async (trx) => {
       const changes: string[] = [];
       // Serialise concurrent seeders on the slug (PostgreSQL); harmless on PGlite's single connection.

@@ -7,7 +7,7 @@ import type { Logger } from '../platform/logger';
 import { createSecretStore, type SecretStore } from '../secrets';
 import type { ConnectorGatewayDeps } from './deps';
 import { McpToolService } from './mcp-tools';
-import { systemResolver, type Resolver } from './net-guard';
+import { systemResolver, type Resolver } from '../platform/net-guard';
 import { ReplayCache } from './replay-cache';
 import { MemoryRunCallCounter } from './run-call-counter';
 import { ToolService, type ToolCallRecord } from './tools';

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { generate } from 'selfsigned';
 import { AppError } from '../platform/errors';
 import { FetchNetworkError, guardedFetch, type GuardedFetchOptions } from './guarded-fetch';
-import type { Resolver } from './net-guard';
+import type { Resolver } from '../platform/net-guard';
 
 let server: Server;
 let port: number;

@@ -1,6 +1,6 @@
 /**
  * A WHATWG `fetch` for the MCP client (the SDK's transports take one as `fetch`), over the SSRF
- * guard of the generic HTTP connector (net-guard.ts):
+ * guard of the generic HTTP connector (src/platform/net-guard.ts):
  * - https only (unless `allowInsecure`), no user info, the host on `allowedHosts`;
  * - every address the host resolves to is checked at connect time (`guardedLookup`: the address
  *   connected to is the address checked, so a DNS answer that turns private is refused on the
@@ -17,7 +17,7 @@ import https from 'node:https';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { AppError } from '../platform/errors';
 import { checkTarget, policyDenied } from './http-connector';
-import { guardedLookup, resolveChecked, type Resolver } from './net-guard';
+import { guardedLookup, resolveChecked, type Resolver } from '../platform/net-guard';
 
 export interface GuardedFetchOptions {
   allowedHosts: readonly string[];
@@ -25,7 +25,7 @@ export interface GuardedFetchOptions {
   /** Plain http allowed (never for MCP servers, whose configuration is https-only). */
   allowInsecure?: boolean;
   resolver: Resolver;
-  /** Tests only: where a checked address is dialled (see net-guard.ts guardedLookup). */
+  /** Tests only: where a checked address is dialled (see src/platform/net-guard.ts guardedLookup). */
   dial?: (address: string) => string;
   /** Tests only: a CA to trust besides the system's (a test server's self-signed certificate). */
   ca?: string | Buffer;

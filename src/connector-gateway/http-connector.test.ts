@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { AppError } from '../platform/errors';
 import { executeHttp, type HttpCall } from './http-connector';
-import { hostAllowed, isBlockedAddress, type Resolver } from './net-guard';
+import { hostAllowed, isBlockedAddress, type Resolver } from '../platform/net-guard';
 
 let server: Server;
 let port: number;

@@ -1,7 +1,7 @@
 /**
  * One HTTP call of the generic HTTP connector (and of the SaaS connectors built on it): the
  * target must be http(s), on the policy's allowed hosts, and — unless allowPrivateNetworks — not
- * resolve to a private/loopback/link-local address (net-guard.ts; checked at connect time).
+ * resolve to a private/loopback/link-local address (src/platform/net-guard.ts; checked at connect time).
  * Redirects are followed by hand, at most 3, each hop checked the same way (a redirect to a
  * loopback or metadata address is refused). The credential headers are dropped when a redirect
  * leaves the original host. Timeout per attempt; responses capped at 1 MiB.
@@ -9,7 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { AppError } from '../platform/errors';
-import { guardedLookup, hostAllowed, resolveChecked, type Resolver } from './net-guard';
+import { guardedLookup, hostAllowed, resolveChecked, type Resolver } from '../platform/net-guard';
 
 export interface HttpCall {
   method: string;
@@ -22,7 +22,7 @@ export interface HttpCall {
   allowedHosts: readonly string[];
   allowPrivateNetworks: boolean;
   resolver: Resolver;
-  /** Tests only: where a checked address is dialled (see net-guard.ts guardedLookup). */
+  /** Tests only: where a checked address is dialled (see src/platform/net-guard.ts guardedLookup). */
   dial?: (address: string) => string;
   signal?: AbortSignal;
 }

@@ -31,7 +31,7 @@ import { bindingSecretPath, SecretMissingError, vaultUnavailable, type SecretSto
 import { guardedFetch } from './guarded-fetch';
 import { checkTarget, policyDenied } from './http-connector';
 import { McpFailure, mcpToolKind, openMcpSession, type McpSession, type McpTransportName } from './mcp-client';
-import { resolveChecked, type Resolver } from './net-guard';
+import { resolveChecked, type Resolver } from '../platform/net-guard';
 import type { RunCallCounter } from './run-call-counter';
 import { auditCall, inject, outcomeOf, redact, secretStrings, type ToolCallRecord, type ToolServiceOptions } from './tools';
 

@@ -27,7 +27,7 @@ import { newId } from '../platform/ids';
 import type { Logger } from '../platform/logger';
 import { bindingSecretPath, SecretMissingError, vaultUnavailable, type SecretData, type SecretStore } from '../secrets';
 import { checkTarget, executeHttp, policyDenied, UpstreamNetworkError, UpstreamTimeout, type HttpResult } from './http-connector';
-import type { Resolver } from './net-guard';
+import type { Resolver } from '../platform/net-guard';
 
 /** One tool call as the audit log records it, plus the id of that audit event. */
 export interface ToolCallRecord extends ToolCallRecordLike {

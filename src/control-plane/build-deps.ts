@@ -13,6 +13,7 @@ import { RagService, createRagBackend } from '../rag';
 import { createObjectStore } from '../storage';
 import type { ControlPlaneDeps } from './deps';
 import { createTriggers } from '../scheduler';
+import { buildNotifications } from '../notifications';
 
 /** Provisioning longer than this shows as stuck (and on the stuck-instances alert). */
 const STUCK_AFTER_MS = 10 * 60_000;
@@ -42,6 +43,7 @@ export function buildControlPlane(
   });
   desiredState = new DesiredStateSync({ db, repo: gitops.repo, env: gitops.config.env, vaultMount: config.vault.mount, log: log.child({ component: 'instances' }) });
   const objectStore = createObjectStore(config.storage, opts.publicUrl);
+  const secrets = createSecretStore(config);
   const deps: ControlPlaneDeps = {
     ...base,
     // Low-balance warnings become `wallet.low_balance` audit events (after the change commits).
@@ -49,7 +51,8 @@ export function buildControlPlane(
     objectStore,
     rag: new RagService(db, createRagBackend(config.rag, db), objectStore, log.child({ component: 'rag' }), { uploadCapBytes: config.rag.maxUploadBytes }),
     deploymentHealth: desiredState,
-    secrets: createSecretStore(config),
+    secrets,
+    notifications: buildNotifications({ db, secrets, config: config.notifications, log: log.child({ component: 'notifications' }) }),
     triggers: createTriggers({ config, identity: base.identity, db, log: log.child({ component: 'scheduler' }), gatewayUrl: opts.gatewayUrl ?? (() => config.urls.gateway), publicUrl: opts.publicUrl }),
     instances: { db, desiredState, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
   };
@@ -63,6 +66,8 @@ export function buildControlPlane(
       // Expired reservations release their budget; idempotency keys older than their TTL go.
       // Due schedules start their runs through the gateway (every replica may run it: elected per slot).
       deps.triggers.start();
+      // The outbox: low-balance and suspension notices go out as signed webhooks and e-mails.
+      deps.notifications.start();
       sweepers = startMoneySweepers(db, { onError: (err, sweeper) => log.error({ err, sweeper }, 'money sweeper failed') }, deps.money);
       if (config.seedDemo) await seedDemo(db, deps.objectStore, log.child({ component: 'seed-demo' }));
     },
@@ -70,6 +75,7 @@ export function buildControlPlane(
       await deps.triggers.stop();
       await deps.rag.worker.stop();
       await sweepers?.stop();
+      await deps.notifications.stop();
       await desiredState!.stop();
       await gitops.stop();
     },

@@ -9,6 +9,7 @@ import type { SecretStore } from '../secrets/secret-store';
 import type { RagService } from '../rag/service';
 import type { ObjectStore } from '../storage/object-store';
 import type { Triggers } from '../scheduler';
+import type { Notifications } from '../notifications';
 
 /** What every control-plane handler receives as `ctx.deps`. */
 export interface ControlPlaneDeps {
@@ -30,4 +31,6 @@ export interface ControlPlaneDeps {
   secrets: SecretStore;
   /** Schedules and webhook triggers: the scheduler that starts their runs through the gateway. */
   triggers: Triggers;
+  /** Org notifications: the webhook target policy, the e-mail transport, the outbox worker. */
+  notifications: Notifications;
 }

@@ -16,6 +16,7 @@ import { createMemoryConcurrencyLimiter, createRedisConcurrencyLimiter, type Con
 import { createRunnerClient } from './runner-client';
 import { createRunnerStreamer } from './runner-stream';
 import { createWidgetSessions, loadWidgetSecret } from './widget-session';
+import { createObjectStore } from '../storage';
 
 export interface GatewayRuntime {
   deps: GatewayDeps;
@@ -92,6 +93,8 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     concurrency,
     flows: createFlowArtifacts({ cp, http }),
     metrics,
+    // Local presigned URLs are served by the control plane, as for knowledge-base uploads.
+    objectStore: createObjectStore(config.storage, o.controlPlaneUrl ?? (() => config.urls.controlPlane)),
     pollIntervalMs: 100,
   };
   return {

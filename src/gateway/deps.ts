@@ -10,6 +10,7 @@ import type { ConcurrencyLimiter } from './concurrency';
 import type { RunnerClient } from './runner-client';
 import type { RunnerStreamer } from './runner-stream';
 import type { WidgetSessions } from './widget-session';
+import type { ObjectStore } from '../storage/object-store';
 
 /** What every gateway handler receives as `ctx.deps` (built by build-deps.ts). */
 export interface GatewayDeps {
@@ -27,6 +28,8 @@ export interface GatewayDeps {
   runnerStream: RunnerStreamer;
   flows: FlowArtifacts;
   metrics: GatewayMetrics;
+  /** Where run attachments are uploaded (presigned PUT) and read back for their checks. */
+  objectStore: ObjectStore;
   /** Trial activation polling interval (ms). */
   pollIntervalMs: number;
 }

@@ -38,11 +38,12 @@ test('variables fill only the Prompt node\'s own placeholders: template and code
 });
 
 test('the plan\'s model settings reach Langflow\'s model components by type, LanguageModelComponent included', () => {
-  const config = { prompt_orchestrator: { systemPrompt: 'Be brief.', temperature: 0.2, maxTokens: 300 } };
+  const config = { prompt_orchestrator: { systemPrompt: 'Be brief.', temperature: 0.2, topP: 0.7, maxTokens: 300 } };
   for (const type of ['OpenAIModel', 'ChatOpenAI', 'LanguageModelComponent', 'OllamaModel']) {
     const tweaks = tweaksFor([{ id: `${type}-1`, type }], config);
     assert.equal(tweaks[`${type}-1`]?.system_message, 'Be brief.', type);
     assert.equal(tweaks[`${type}-1`]?.temperature, 0.2, type);
+    assert.equal(tweaks[`${type}-1`]?.top_p, 0.7, type);
   }
   assert.deepEqual(tweaksFor([{ id: 'ChatOutput-1', type: 'ChatOutput' }], config), {}, 'other components are untouched');
 });

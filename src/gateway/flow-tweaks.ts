@@ -9,8 +9,8 @@
  * place that refuses and audits tampered artifacts, refuses the run), and the node list cached by
  * digest. What is mapped (never secrets: binding references only, which travel in `bindings`):
  *
- *   prompt_orchestrator.systemPrompt / temperature / maxTokens / model → model nodes'
- *       system_message / temperature / max_tokens / model_name
+ *   prompt_orchestrator.systemPrompt / temperature / topP / maxTokens / model → model nodes'
+ *       system_message / temperature / top_p / max_tokens / model_name
  *   prompt_orchestrator.variables ⊕ the run's `variables` → Prompt nodes' template variables
  *       (a variable wired to an edge keeps the edge's value). Only a node's own prompt variables
  *       (its `custom_fields.template`, else the `{name}` placeholders of its template) are ever
@@ -88,6 +88,7 @@ export function tweaksFor(nodes: readonly FlowNode[], config: Entitlements['conf
     } else if (isModel(node.type)) {
       put(node.id, 'system_message', po.systemPrompt);
       put(node.id, 'temperature', po.temperature);
+      put(node.id, 'top_p', po.topP);
       put(node.id, 'max_tokens', po.maxTokens);
       put(node.id, 'model_name', po.model);
     }

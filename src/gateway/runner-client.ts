@@ -4,7 +4,7 @@
  * the request's X-Request-Id, under the run's deadline (60 s at most). A run is never retried here (the Runner
  * itself retries the runtime once on network errors); what the Runner refuses surfaces as its own
  * canonical error:
- *   422 ARTIFACT_INTEGRITY_FAILED / UNSUPPORTED_COMPONENT, 502 RUNTIME_ERROR, 503 RUNTIME_UNAVAILABLE /
+ *   422 ARTIFACT_INTEGRITY_FAILED / UNSUPPORTED_COMPONENT / MODALITY_NOT_SUPPORTED, 502 RUNTIME_ERROR, 503 RUNTIME_UNAVAILABLE /
  *   STORAGE_UNAVAILABLE / RAG_UNAVAILABLE, 504 DEPENDENCY_TIMEOUT.
  * The Runner unreachable → 503 RUNTIME_UNAVAILABLE; no answer in time → 504 DEPENDENCY_TIMEOUT.
  */
@@ -26,7 +26,7 @@ export interface RunnerClient {
 /** Codes the Runner may answer that mean the same to the gateway's caller. */
 const SURFACED = new Set<ErrorCode>([
   'RATE_LIMITED', 'ARTIFACT_INTEGRITY_FAILED', 'UNSUPPORTED_COMPONENT', 'UNPROCESSABLE', 'RUNTIME_ERROR', 'RUNTIME_UNAVAILABLE',
-  'STORAGE_UNAVAILABLE', 'RAG_UNAVAILABLE', 'VAULT_UNAVAILABLE', 'DEPENDENCY_TIMEOUT', 'DEPENDENCY_UNAVAILABLE', 'POLICY_DENIED',
+  'STORAGE_UNAVAILABLE', 'RAG_UNAVAILABLE', 'VAULT_UNAVAILABLE', 'DEPENDENCY_TIMEOUT', 'DEPENDENCY_UNAVAILABLE', 'POLICY_DENIED', 'MODALITY_NOT_SUPPORTED',
 ]);
 
 /**

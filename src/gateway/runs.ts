@@ -45,6 +45,11 @@ import { waited, type Waits } from './overhead';
 import type { BucketSpec } from './rate-limit';
 import { estimateUsage, maxOutputTokensFor, promptTokens, type PromptParts } from './run-budget';
 import { GATEWAY_RUNNER_TIMEOUT_MS } from './runner-client';
+import { resolveParts, speechOf, type RunMedia } from './run-media';
+
+/** The media dimensions a run adds before the model runs (only those it has). */
+const mediaUsage = (m: RunMedia | undefined): Record<string, number> =>
+  Object.fromEntries(Object.entries(m?.usage ?? {}).filter(([, v]) => v > 0));
 
 /** `trigger`: a schedule or webhook trigger's run, started by the Control Plane's scheduler (svc:scheduler). */
 export type Channel = 'user' | 'api_key' | 'widget' | 'trigger';
@@ -79,9 +84,9 @@ export function channelOf(caller: Caller | undefined): Channel {
   throw new AppError('FORBIDDEN', 'Runs are started by users, project API keys, widget sessions or the scheduler');
 }
 
+/** The channel's input limit, as the Control Plane computed it (src/instances/input-limits.ts). */
 export function maxInputCharsFor(channel: Channel, ent: Entitlements): number {
-  const own = (ent.config[CHANNEL_CAPABILITY[channel]] as { maxInputChars?: unknown } | undefined)?.maxInputChars;
-  return typeof own === 'number' && channel !== 'user' ? Math.min(own, ent.limits.maxInputChars) : ent.limits.maxInputChars;
+  return ent.limits.maxInputCharsByChannel[channel];
 }
 
 /** The instance's bucket, and the caller's when the channel's capability sets a per-caller limit. */
@@ -164,6 +169,33 @@ export function outcomeOf(err: AppError, phase: Phase): RunOutcome {
   }
 }
 
+/** A widget session's claims, after checking it acts on its own instance from its own origin. */
+export function widgetCheck(channel: Channel, who: Caller, instanceId: string, c: Pick<RunContext, 'origin'>) {
+  if (channel !== 'widget') return undefined;
+  const widget = widgetSessionOf(who);
+  if (!widget || instanceId !== widget.instanceId) throw new AppError('NOT_FOUND', 'Instance not found');
+  if (!c.origin || c.origin !== widget.origin) throw new AppError('ORIGIN_NOT_ALLOWED', 'Widget sessions run only from the origin that started them', { origin: c.origin ?? null });
+  return widget;
+}
+
+/** The instance runs for this caller: alive, active, and open to the caller's channel. */
+export function assertCallerMayRun(channel: Channel, ent: Entitlements, c: Pick<RunContext, 'origin'>): void {
+  assertOfferingAlive(ent);
+  if (ent.state !== 'active') {
+    throw new AppError('NOT_ENTITLED', `The instance is ${ent.state}; runs need an active instance`, { instanceId: ent.instanceId, state: ent.state });
+  }
+  if (channel === 'api_key' && !ent.allowApiKeys) {
+    throw new AppError('NOT_ENTITLED', 'This instance does not accept project API keys (api_endpoint.allowApiKeys)', { instanceId: ent.instanceId });
+  }
+  if (channel === 'trigger' && !ent.capabilities.includes('scheduler_triggers')) {
+    throw new AppError('NOT_ENTITLED', 'This instance has no schedules or triggers (scheduler_triggers)', { instanceId: ent.instanceId });
+  }
+  if (channel === 'widget') {
+    if (!ent.capabilities.includes('web_widget')) throw new AppError('NOT_ENTITLED', 'This instance has no web widget', { instanceId: ent.instanceId });
+    if (!originAllowed(c.origin, ent.allowedOrigins)) throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may no longer use the widget', { origin: c.origin });
+  }
+}
+
 /** A run that passed admission: it has a hold, a record, and everything the Runner needs. */
 export interface Admitted {
   kind: 'admitted';
@@ -208,12 +240,8 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
   const runId = idempotencyKey ? (body.trigger ? triggerRunId(body.trigger, idempotencyKey) : idempotentRunId(who, idempotencyKey)) : newId('run');
   c.annotate({ runId });
 
-  const widget = channel === 'widget' ? widgetSessionOf(who) : undefined;
-  if (channel === 'widget') {
-    if (!widget || body.instanceId !== widget.instanceId) throw new AppError('NOT_FOUND', 'Instance not found');
-    if (!c.origin || c.origin !== widget.origin) throw new AppError('ORIGIN_NOT_ALLOWED', 'Widget sessions run only from the origin that started them', { origin: c.origin ?? null });
-    if (body.sessionId !== undefined && body.sessionId !== widget.sessionId) throw new AppError('FORBIDDEN', 'A widget session runs only its own conversation');
-  }
+  const widget = widgetCheck(channel, who, body.instanceId, c);
+  if (widget && body.sessionId !== undefined && body.sessionId !== widget.sessionId) throw new AppError('FORBIDDEN', 'A widget session runs only its own conversation');
   const sessionId = body.sessionId ?? widget?.sessionId ?? null;
   // A trigger names the schedule or webhook that started the run: only the scheduler may say so.
   if ((channel === 'trigger') !== (body.trigger !== undefined)) {
@@ -222,20 +250,7 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
 
   const ent = await waited(timing, 'controlPlaneMs', deps.entitlements.get(body.instanceId, credentialOf(who), { requestId: c.requestId, signal: c.signal }));
   c.annotate({ orgId: ent.orgId, projectId: ent.projectId, instanceId: ent.instanceId });
-  assertOfferingAlive(ent);
-  if (ent.state !== 'active') {
-    throw new AppError('NOT_ENTITLED', `The instance is ${ent.state}; runs need an active instance`, { instanceId: ent.instanceId, state: ent.state });
-  }
-  if (channel === 'api_key' && !ent.allowApiKeys) {
-    throw new AppError('NOT_ENTITLED', 'This instance does not accept project API keys (api_endpoint.allowApiKeys)', { instanceId: ent.instanceId });
-  }
-  if (channel === 'trigger' && !ent.capabilities.includes('scheduler_triggers')) {
-    throw new AppError('NOT_ENTITLED', 'This instance has no schedules or triggers (scheduler_triggers)', { instanceId: ent.instanceId });
-  }
-  if (channel === 'widget') {
-    if (!ent.capabilities.includes('web_widget')) throw new AppError('NOT_ENTITLED', 'This instance has no web widget', { instanceId: ent.instanceId });
-    if (!originAllowed(c.origin, ent.allowedOrigins)) throw new AppError('ORIGIN_NOT_ALLOWED', 'This origin may no longer use the widget', { origin: c.origin });
-  }
+  assertCallerMayRun(channel, ent, c);
   const text = body.input.text ?? body.input.message?.content ?? '';
   const maxInputChars = maxInputCharsFor(channel, ent);
   if (text.length > maxInputChars) {
@@ -273,6 +288,8 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
   }
 
   try {
+    // Attachments are checked (capability, type from the bytes, size, pages, duration) before any hold.
+    const media = await resolveParts(deps.objectStore, ent, who, body.input.parts);
     // The capabilities' beforeRun hooks: a refusal takes no hold; the input they return is the one recorded and run.
     const facts = factsOf(ent, runId, sessionId, channel);
     const hooked = await beforeRun(ent, body.input, facts).catch((err) => {
@@ -326,12 +343,14 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
     }
     const prepared: PreparedArtifact = prep.value;
     // What the hold pays for: the output is capped so the run never costs more than its hold.
-    const maxOutputTokens = maxOutputTokensFor(reservation.amount, ent.capabilities, { tokens_in: promptTokens(prompt), [CHANNEL_DIMENSION[channel]]: 1 });
+    const maxOutputTokens = maxOutputTokensFor(reservation.amount, ent.capabilities, { tokens_in: promptTokens(prompt), [CHANNEL_DIMENSION[channel]]: 1, ...mediaUsage(media) });
     if (maxOutputTokens === 0) {
       return await fail(new AppError('RUN_CREDIT_LIMIT_EXCEEDED', `This run's input alone would cost more than its hold of ${reservation.amount} credits`, {
-        maxCreditsPerRun: ent.limits.maxCreditsPerRun, hold: reservation.amount, promptTokens: promptTokens(prompt),
+        maxCreditsPerRun: ent.limits.maxCreditsPerRun, hold: reservation.amount, promptTokens: promptTokens(prompt), ...mediaUsage(media),
       }));
     }
+    const speech = media?.speech ?? speechOf(ent);
+    const { parts: _parts, ...runnerInput } = hooked.input;
     const runnerRequest: RunnerRunRequest = {
       runId,
       instanceId: ent.instanceId,
@@ -342,7 +361,9 @@ export async function admit(deps: GatewayDeps, caller: Caller | undefined, body:
       flowId: ent.flowId,
       tweaks: prepared.nodes ? tweaksFor(prepared.nodes, ent.config, body.variables as Record<string, string> | undefined) : {},
       bindings: ent.bindings.filter((b) => b.status === 'active').map((b) => ({ bindingId: b.bindingId, connectorId: b.connectorId, name: b.name })),
-      input: hooked.input,
+      input: runnerInput,
+      ...(media ? { attachments: media.attachments } : {}),
+      ...(speech ? { speech } : {}),
       ...(hooked.instructions.length ? { instructions: hooked.instructions } : {}),
       ...(history.length ? { history } : {}),
       // Namespaced by instance before it reaches any runtime: two tenants never share a session.

@@ -4,12 +4,13 @@ import type { VersionRow } from '../catalog/rows';
 import { bindingsOfInstance } from '../connectors/bindings';
 import type { Wire } from '../platform/http/wire';
 import { runLimitsOf } from '../money/run-limits';
+import { inputLimitsOf } from './input-limits';
 import type { InstanceRow } from './rows';
 import { OfferingVersionModel } from '../catalog/models';
 
 /** How long a gateway may cache entitlements before asking again. */
 export const ENTITLEMENTS_TTL_SECONDS = 5;
-const DEFAULTS = { perMinute: 60, burst: 10, maxInputChars: 8000, runTimeoutMs: 60_000 };
+const DEFAULTS = { perMinute: 60, burst: 10, runTimeoutMs: 60_000 };
 
 type Cfg = Record<string, any>;
 
@@ -27,15 +28,17 @@ export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date(
   const api: Cfg = cfg.api_endpoint ?? {};
   const tools: Cfg = cfg.tool_connectors ?? {};
   const experienceLimits = ['api_endpoint', 'chat_ui', 'web_widget'].map((c) => cfg[c]?.rateLimitPerMinute).filter((n): n is number => typeof n === 'number');
-  const inputLimits = ['api_endpoint', 'web_widget'].map((c) => cfg[c]?.maxInputChars).filter((n): n is number => typeof n === 'number');
+  const input = inputLimitsOf(cfg);
   // The credit limits of a run, as the Control Plane applies them when it admits one (src/money/run-limits.ts).
   const run = runLimitsOf(cfg, plan);
   const limits: Wire<Entitlements>['limits'] = {
     estimatedBudgetPerRun: run.estimatedBudgetPerRun,
     maxCreditsPerRun: run.maxCreditsPerRun,
     depletionPolicy: run.depletionPolicy,
-    maxInputChars: inputLimits.length ? Math.max(...inputLimits) : DEFAULTS.maxInputChars,
-    runTimeoutMs: plan?.limits.runTimeoutMs ?? api.timeoutMs ?? DEFAULTS.runTimeoutMs,
+    maxInputChars: input.maxInputChars,
+    maxInputCharsByChannel: input.byChannel,
+    // The plan's ceiling, lowered by the instance's own api_endpoint.timeoutMs.
+    runTimeoutMs: Math.min(plan?.limits.runTimeoutMs ?? DEFAULTS.runTimeoutMs, typeof api.timeoutMs === 'number' ? api.timeoutMs : DEFAULTS.runTimeoutMs),
   };
   if (run.maxRunsPerDay !== undefined) limits.maxRunsPerDay = run.maxRunsPerDay;
   if (run.maxConcurrentRuns !== undefined) limits.maxConcurrentRuns = run.maxConcurrentRuns;

@@ -169,8 +169,9 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
     if (input.name !== undefined) patch.name = input.name;
     if (input.configOverrides !== undefined) {
       const v = await instantiableVersion(trx, row.version_id, row.plan_id, 'upgrade');
-      const effective = instanceConfig(v, input.configOverrides, { layer: input.byOperator ? 'operator' : 'buyer', previous: row.config_overrides });
-      Object.assign(patch, { config_overrides: input.configOverrides, effective_config: effective });
+      const overrides = mergedOverrides(row.config_overrides, input.configOverrides);
+      const effective = instanceConfig(v, overrides, { layer: input.byOperator ? 'operator' : 'buyer', previous: row.config_overrides });
+      Object.assign(patch, { config_overrides: overrides, effective_config: effective });
     }
   }
   const [updated] = (await InstanceModel.query(trx).where({ id: instanceId }).patch(patch).returning('*')) as InstanceRow[];
@@ -191,6 +192,19 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
   afterCommit(trx, () => env.desiredState.kick(instanceId, { actor: input.actor, action: syncAction, rotatedAt }));
   if (env.onLifecycleChange) afterCommit(trx, () => env.onLifecycleChange!(instanceId));
   return updated;
+}
+
+/**
+ * An update's overrides: each capability it names replaces that capability's overrides (`{}`
+ * clears them); the capabilities it does not name keep theirs.
+ */
+export function mergedOverrides(previous: unknown, changes: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = { ...((previous ?? {}) as Record<string, Record<string, unknown>>) };
+  for (const [capability, fields] of Object.entries(changes)) {
+    if (Object.keys(fields ?? {}).length === 0) delete out[capability];
+    else out[capability] = fields;
+  }
+  return out;
 }
 
 const EVENT_OF: Record<InstanceAction, 'paused' | 'resumed' | 'upgrade_requested' | 'secrets_rotated' | 'config_updated' | 'terminated'> = {

@@ -15,11 +15,13 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../audit';
 import { rows, type Db } from '../db/tx';
 import { newId } from '../platform/ids';
+import { notifyOrg } from '../notifications/outbox';
 
 interface SuspendedRow {
   id: string;
   org_id: string;
   project_id: string;
+  generation: number;
 }
 
 async function event(db: Db, instanceId: string, type: 'paused' | 'resumed', from: string, to: string, message: string, at: Date): Promise<void> {
@@ -38,7 +40,7 @@ export async function suspendForCredits(trx: Db, instanceId: string, walletId: s
   const changed = await rows<SuspendedRow>(
     trx,
     `update instances set state = 'paused', suspended_for_credits = true, generation = generation + 1, updated_at = ?
-      where id = ? and wallet_id = ? and state = 'active' returning id, org_id, project_id`,
+      where id = ? and wallet_id = ? and state = 'active' returning id, org_id, project_id, generation`,
     [now, instanceId, walletId],
   );
   for (const r of changed) {
@@ -53,8 +55,31 @@ export async function suspendForCredits(trx: Db, instanceId: string, walletId: s
       data: { instanceId: r.id, walletId, reason: 'credits_depleted', from: 'active', to: 'paused' },
       at: now,
     });
+    await notifyOrg(trx, {
+      orgId: r.org_id,
+      kind: 'instance.suspended_for_credits',
+      dedupeKey: `instance.suspended_for_credits:${r.id}:${r.generation}`,
+      at: now,
+      data: { instanceId: r.id, orgId: r.org_id, projectId: r.project_id, walletId, reason: 'credits_depleted', state: 'paused' },
+    });
   }
   return changed.length > 0;
+}
+
+/**
+ * A charge brought the wallet to zero: suspends its active instances whose effective config says
+ * `credits_wallet.depletionPolicy: suspend` (others keep running into refusals, or overage).
+ * The caller holds the wallet's row lock. Answers the instances suspended.
+ */
+export async function suspendDepletedWallet(trx: Db, walletId: string, now: Date): Promise<string[]> {
+  const candidates = await rows<{ id: string }>(
+    trx,
+    `select id from instances where wallet_id = ? and state = 'active' and effective_config -> 'credits_wallet' ->> 'depletionPolicy' = 'suspend' order by id`,
+    [walletId],
+  );
+  const out: string[] = [];
+  for (const c of candidates) if (await suspendForCredits(trx, c.id, walletId, now)) out.push(c.id);
+  return out;
 }
 
 /** Resumes every instance suspended for credits on the wallet (after a credit into it). */
@@ -62,7 +87,7 @@ export async function resumeSuspendedForCredits(db: Db, walletId: string, now: D
   const changed = await rows<SuspendedRow>(
     db,
     `update instances set state = 'active', suspended_for_credits = false, generation = generation + 1, updated_at = ?
-      where wallet_id = ? and suspended_for_credits and state = 'paused' returning id, org_id, project_id`,
+      where wallet_id = ? and suspended_for_credits and state = 'paused' returning id, org_id, project_id, generation`,
     [now, walletId],
   );
   for (const r of changed) {

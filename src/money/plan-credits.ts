@@ -20,6 +20,7 @@ import { one, type Db } from '../db/tx';
 import { newId } from '../platform/ids';
 import { nowOf, type MoneyDeps } from './types';
 import { lockWallet, topUp, type TopUpResult } from './wallets';
+import { lowBalanceSettings, noticeLowBalance } from './low-balance-notice';
 
 export const DEFAULT_PERIOD_DAYS = 30;
 const DAY_MS = 86_400_000;
@@ -128,9 +129,9 @@ export async function expirePlanPeriod(db: Knex, periodId: string, deps?: MoneyD
     // Wallet first, then the period: the order every money path locks in.
     const w = await lockWallet(trx, peek.wallet_id);
     const now = nowOf(deps);
-    const p = await one<PlanPeriodRow & { project_id: string | null }>(
+    const p = await one<PlanPeriodRow & { project_id: string | null; effective_config: Record<string, Record<string, unknown>> | null }>(
       trx,
-      `select pp.*, i.project_id from plan_periods pp join instances i on i.id = pp.instance_id where pp.id = ? for update of pp`,
+      `select pp.*, i.project_id, i.effective_config from plan_periods pp join instances i on i.id = pp.instance_id where pp.id = ? for update of pp`,
       [periodId],
     );
     if (!p || p.expired_at || p.period_end > now) return undefined;
@@ -159,6 +160,11 @@ export async function expirePlanPeriod(db: Knex, periodId: string, deps?: MoneyD
       data: { walletId: w.id, instanceId: p.instance_id, planId: p.plan_id, periodId: p.id, included: Number(p.included_credits), expired: left, ledgerEntryId: entryId, balanceAfter: Number(w.balance) - left },
       at: now,
     });
+    if (left > 0) {
+      await noticeLowBalance(trx, lowBalanceSettings(w.low_balance_threshold, p.effective_config), {
+        orgId: p.org_id, projectId: p.project_id, walletId: w.id, instanceId: p.instance_id, before: Number(w.balance), after: Number(w.balance) - left, version: w.version + 1, cause: 'expiry', at: now,
+      });
+    }
     return { periodId: p.id, walletId: w.id, expired: left, ledgerEntryId: entryId };
   });
 }

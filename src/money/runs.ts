@@ -19,7 +19,8 @@
  * settleRun / voidRun: the charge (never more than the hold) or the release, and the run record
  * finished in the same transaction — history and money never disagree.
  */
-import { suspendForCredits } from './depletion';
+import { suspendDepletedWallet, suspendForCredits } from './depletion';
+import { lowBalanceSettings, noticeLowBalance } from './low-balance-notice';
 import type { Knex } from 'knex';
 import type { AuditActor } from '../audit';
 import { meterCapabilities } from './metering';
@@ -238,9 +239,9 @@ export interface SettleRunResult {
 
 export async function settleRun(db: Knex, input: SettleRunInput, deps: RunUseCaseDeps = {}): Promise<SettleRunResult> {
   // The reservation and its instance's capabilities (what prices the usage) in one read.
-  const row = await one<ReservationRow & { capabilities: { id: string }[] | null }>(
+  const row = await one<ReservationRow & { capabilities: { id: string }[] | null; effective_config: Record<string, Record<string, unknown>> | null }>(
     db,
-    `select ${RESERVATION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, v.capabilities
+    `select ${RESERVATION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, v.capabilities, i.effective_config
        from reservations r left join instances i on i.id = r.instance_id left join offering_versions v on v.id = i.version_id
       where r.id = ?`,
     [input.reservationId],
@@ -273,6 +274,14 @@ export async function settleRun(db: Knex, input: SettleRunInput, deps: RunUseCas
         requestId: deps.requestId,
         data: { instanceId: reservation.instanceId, walletId: r.walletId, runId: r.runId, ledgerEntryId: r.ledgerEntryId, creditsMetered: r.requested, creditsCharged: r.charged, overage: r.overage, balanceAfter: r.balanceAfter },
       });
+      if (r.charged > 0) {
+        // Crossing the low-balance threshold notifies the org, in this transaction (once per crossing).
+        await noticeLowBalance(trx, lowBalanceSettings(wallet.lowBalanceThreshold, row.effective_config), {
+          orgId: wallet.orgId, projectId: wallet.projectId, walletId: wallet.id, instanceId: reservation.instanceId, before: r.balanceAfter + r.charged, after: r.balanceAfter, version: wallet.version, cause: 'settle', at: now,
+        });
+        // A charge that empties the wallet takes its `depletionPolicy: suspend` instances off the gateway now.
+        if (r.balanceAfter === 0) await suspendDepletedWallet(trx, wallet.id, now);
+      }
     }
     const settled = r.replayed ? await getReservation(trx, input.reservationId) : undefined;
     return {

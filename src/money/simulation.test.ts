@@ -50,6 +50,9 @@ describe('the money path keeps its invariants under concurrency, retries and cra
     // The run must actually have exercised the paths it claims to.
     assert.ok((report.outcomes['settle.ok'] ?? 0) > 0, 'no settles');
     assert.ok((report.outcomes['topup.ok'] ?? 0) > 0, 'no top-ups');
+    assert.ok((report.outcomes['plan.grant.ok'] ?? 0) > 0, 'no plan credits granted');
+    assert.ok((report.ops['plan.expire'] ?? 0) > 0, 'no client ran the plan-credit expiry');
+    assert.ok(report.final.planPeriods.expired > 0 && report.final.planPeriods.expired === report.final.planPeriods.opened, `plan periods expired: ${JSON.stringify(report.final.planPeriods)}`);
     assert.ok(report.faults.crashBeforeCommit + report.faults.lostResponse > 0, 'no faults injected');
     if (onPostgres) assert.ok(report.faults.killed > 0, 'no backend was killed');
     assert.ok(report.maxInFlightPerWallet <= 3, `${report.maxInFlightPerWallet} runs of one wallet at once`);

@@ -29,6 +29,8 @@ export const statusOf: Record<ErrorCode, number> = {
   UNPROCESSABLE: 422,
   INVALID_CONFIG: 422,
   CONFIG_FIELD_LOCKED: 422,
+  /** A notification webhook URL that is not https (outside development), carries credentials or reaches a private address. */
+  NOTIFICATION_TARGET_REFUSED: 422,
   UNSUPPORTED_COMPONENT: 422,
   ARTIFACT_INTEGRITY_FAILED: 422,
   RATE_LIMITED: 429,
@@ -51,6 +53,12 @@ export const statusOf: Record<ErrorCode, number> = {
   CAPABILITY_ERROR: 502,
   /** A capability's policy refused the input or the output (details name capability and rule). */
   GUARDRAIL_BLOCKED: 422,
+  MODALITY_NOT_SUPPORTED: 422,
+  ATTACHMENT_TYPE_NOT_ACCEPTED: 422,
+  ATTACHMENT_TOO_LARGE: 413,
+  TOO_MANY_ATTACHMENTS: 422,
+  PDF_TOO_MANY_PAGES: 422,
+  AUDIO_TOO_LONG: 422,
 };
 
 /**

@@ -5,6 +5,7 @@
  * flight and gives their leases back, so a restarted (or another) Provisioner picks them up at
  * once; an interrupted call is safe to repeat (the Control Plane dedupes by key).
  */
+import { createLeasedWorker, type LeasedWorker } from '../platform/leased-worker';
 import type { Logger } from '../platform/logger';
 import type { InboxRecord, InboxStore } from './inbox';
 import type { RoundResult } from './service';
@@ -21,84 +22,24 @@ export interface InboxWorkerOptions {
   batch?: number;
 }
 
-export interface InboxWorker {
-  start(): void;
-  /** Something was written to the inbox: look now. */
-  kick(): void;
-  stop(): Promise<void>;
-}
+export type InboxWorker = LeasedWorker;
 
 export function createInboxWorker(opts: InboxWorkerOptions): InboxWorker {
-  const pollMs = opts.pollMs ?? 1000;
-  const leaseMs = opts.leaseMs ?? 60_000;
-  const batch = opts.batch ?? 10;
   const log = opts.log.child({ component: 'inbox' });
-  const abort = new AbortController();
-  const inFlight = new Set<string>();
-  let running: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let kicked = false;
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (kicked || abort.signal.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
-
-  async function deliver(record: InboxRecord): Promise<void> {
-    inFlight.add(record.id);
-    try {
-      const result = await opts.deliverRound(record, { log: log.child({ inboxId: record.id }), signal: abort.signal });
+  return createLeasedWorker<InboxRecord>({
+    name: 'inbox worker',
+    log,
+    pollMs: opts.pollMs ?? 1000,
+    leaseMs: opts.leaseMs ?? 60_000,
+    batch: opts.batch ?? 10,
+    claim: (batch, leaseMs) => opts.inbox.claimDue(batch, leaseMs),
+    // Rounds cut short keep their row queued; their leases are given back on stop.
+    release: (ids) => opts.inbox.release(ids),
+    async handle(record, signal) {
+      // A throw (the dead-letter store or the inbox is down) lets the lease run out: the row comes back.
+      const result = await opts.deliverRound(record, { log: log.child({ inboxId: record.id }), signal });
       await opts.inbox.afterRound(record.id, result);
       if (result.status !== 'queued') log.info({ inboxId: record.id, orderId: record.order.id, status: result.status, rounds: record.attempts }, 'inbox message settled');
-    } catch (err) {
-      // The dead-letter store or the inbox is down: the lease runs out and the row comes back.
-      log.error({ err, inboxId: record.id }, 'inbox delivery round failed');
-    } finally {
-      inFlight.delete(record.id);
-    }
-  }
-
-  async function loop(): Promise<void> {
-    while (!abort.signal.aborted) {
-      kicked = false;
-      let claimed: InboxRecord[] = [];
-      try {
-        claimed = await opts.inbox.claimDue(batch, leaseMs);
-      } catch (err) {
-        if (!abort.signal.aborted) log.error({ err }, 'inbox claim failed');
-      }
-      if (claimed.length) await Promise.all(claimed.map(deliver));
-      // A full batch means more may be due: look again at once.
-      if (claimed.length < batch) await sleep(pollMs);
-    }
-  }
-
-  return {
-    start() {
-      running ??= loop();
     },
-    kick() {
-      kicked = true;
-      wake?.();
-    },
-    async stop() {
-      const leased = [...inFlight];
-      abort.abort(new Error('provisioner shutting down'));
-      wake?.();
-      await running;
-      // Rounds cut short keep their row queued; give the leases back so nobody waits for them.
-      try {
-        await opts.inbox.release(leased);
-      } catch (err) {
-        log.warn({ err }, 'could not release inbox leases; they expire on their own');
-      }
-    },
-  };
+  });
 }

@@ -5,6 +5,7 @@ import { createSecretStore } from '../secrets';
 import type { KnowledgeRetriever, ToolInvoker } from '../runtime/types';
 import { createArtifactFetcher, type ArtifactFetcherOptions } from './artifacts';
 import type { RunnerDeps } from './deps';
+import { createObjectStore } from '../storage';
 
 export interface RunnerExtras {
   artifacts?: ArtifactFetcherOptions;
@@ -15,6 +16,8 @@ export interface RunnerExtras {
   onIntegrityFailure?: RunnerDeps['onIntegrityFailure'];
   /** The platform database: where the Langflow adapter records which flow holds each artifact. */
   db?: Knex;
+  /** Where the control plane is (it serves the local object store's presigned URLs). */
+  controlPlaneUrl?: () => string;
 }
 
 /** The Runner's services, from the config: what src/stack.ts hands to the runner app. */
@@ -23,6 +26,9 @@ export function buildRunnerDeps(base: Pick<RunnerDeps, 'config' | 'log' | 'ident
   return {
     ...base,
     artifacts: createArtifactFetcher(extras.artifacts),
+    // Attachments are checked by the Gateway (≤ 25 MiB each); a few stay cached for retries.
+    attachments: createArtifactFetcher({ maxBytes: 26_214_400, cache: { maxEntries: 16, maxBytes: 64 * 1024 * 1024 } }),
+    objectStore: createObjectStore(base.config.storage, extras.controlPlaneUrl ?? (() => base.config.urls.controlPlane)),
     runtimes: createRuntimeRegistry({
       langflow: base.config.langflow,
       ...(extras.db ? { langflowFlows: knexLangflowFlowStore(extras.db) } : {}),

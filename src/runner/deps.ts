@@ -3,6 +3,7 @@ import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { RuntimeRegistry } from '../runtime/registry';
 import type { ArtifactFetcher, IntegrityFailureEvent } from './artifacts';
+import type { ObjectStore } from '../storage/object-store';
 
 /** What every runner handler receives as `ctx.deps`. */
 export interface RunnerDeps {
@@ -11,6 +12,10 @@ export interface RunnerDeps {
   identity: Identity;
   /** Fetches and verifies flow artifacts (sha256), with a cache of verified bytes. */
   artifacts: ArtifactFetcher;
+  /** Fetches run attachments from their presigned URLs and verifies their sha256. */
+  attachments: ArtifactFetcher;
+  /** Where spoken answers are stored (multimodal_audio.textToSpeech). */
+  objectStore: ObjectStore;
   /** Langflow when LANGFLOW_URL is set, else the built-in runtime. */
   runtimes: RuntimeRegistry;
   /**

@@ -31,6 +31,8 @@ function deps(bytes: Buffer, onIntegrityFailure?: RunnerDeps['onIntegrityFailure
     log,
     identity: {} as RunnerDeps['identity'],
     artifacts: memoryFetcher(bytes),
+    attachments: memoryFetcher(bytes),
+    objectStore: {} as RunnerDeps['objectStore'],
     runtimes: createRuntimeRegistry({}),
     onIntegrityFailure,
   };

@@ -15,6 +15,7 @@ import { assertTweaksAllowed } from '../runtime/tweak-guard';
 import type { RunProgress, Tweaks } from '../runtime/types';
 import { redactArtifactUri, type FetchedArtifact, type IntegrityFailureEvent } from './artifacts';
 import type { RunnerDeps } from './deps';
+import { prepareMedia, speakAnswer } from './media';
 
 export const DEFAULT_RUN_TIMEOUT_MS = 60_000;
 
@@ -28,8 +29,8 @@ export interface ExecuteContext {
 export async function executeRun(deps: RunnerDeps, req: RunnerRunRequest, ctx: ExecuteContext): Promise<RunnerRunResult> {
   const started = performance.now();
   const timeoutMs = req.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
-  const text = req.input.text ?? req.input.message?.content;
-  if (!text) throw new AppError('VALIDATION_FAILED', 'input needs text or message.content', { errors: [{ path: '/body/input', message: 'must have text or message' }] });
+  const given = req.input.text ?? req.input.message?.content ?? '';
+  if (!given && !req.attachments?.length) throw new AppError('VALIDATION_FAILED', 'input needs text or message.content', { errors: [{ path: '/body/input', message: 'must have text or message' }] });
   // Sessions are namespaced by instance (`<instanceId>:<sessionId>`): one of another instance is refused.
   if (req.sessionId && !req.sessionId.startsWith(`${req.instanceId}:`)) {
     throw new AppError('VALIDATION_FAILED', 'sessionId belongs to another instance', {
@@ -44,13 +45,14 @@ export async function executeRun(deps: RunnerDeps, req: RunnerRunRequest, ctx: E
   assertTweaksAllowed(flow, tweaks);
 
   const runtime = deps.runtimes.default;
+  const { text, media, usage: mediaUsage } = await prepareMedia(deps, req, runtime, given, ctx);
   const elapsed = performance.now() - started;
   const result = await runtime.run({
     flow,
     artifactSha256: artifact.sha256,
     flowId: req.flowId,
     tweaks,
-    input: { text },
+    input: { text, ...(media.length ? { media } : {}) },
     sessionId: req.sessionId,
     history: req.history ?? [],
     ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
@@ -62,12 +64,17 @@ export async function executeRun(deps: RunnerDeps, req: RunnerRunRequest, ctx: E
     timeoutMs: Math.max(1, Math.floor(timeoutMs - elapsed)),
     requestId: ctx.requestId,
   });
+  const spoken = await speakAnswer(deps, req, String(result.output.text ?? ''), ctx.signal);
+  const usage = { ...result.usage };
+  const audio = mediaUsage.audio_seconds + Math.ceil(spoken?.seconds ?? 0);
+  if (mediaUsage.images) usage.images = (usage.images ?? 0) + mediaUsage.images;
+  if (audio) usage.audio_seconds = (usage.audio_seconds ?? 0) + audio;
   const durationMs = Math.round(performance.now() - started);
-  ctx.log.info({ runtime: result.runtime, attempts: result.attempts, usage: result.usage, artifactCacheHit: artifact.cacheHit, durationMs }, 'run executed');
+  ctx.log.info({ runtime: result.runtime, attempts: result.attempts, usage, artifactCacheHit: artifact.cacheHit, durationMs }, 'run executed');
   return {
     runId: req.runId,
-    output: result.output,
-    usage: { dimensions: result.usage },
+    output: spoken ? { ...result.output, audio: spoken } : result.output,
+    usage: { dimensions: usage },
     runtime: {
       name: result.runtime,
       version: result.version ?? runtime.version,

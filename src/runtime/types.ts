@@ -14,10 +14,21 @@ export interface BindingRef {
   vaultPath?: string;
 }
 
-/** The user's turn. `text` is always set (from `input.text` or `input.message.content`). */
+/** The user's turn. `text` is always set (from `input.text` or `input.message.content`; empty with media only). */
 export interface RunTextInput {
   text: string;
+  /** Files sent with the text, checked by the Gateway and verified by their sha256 (built-in runtime only). */
+  media?: MediaPart[];
   [k: string]: unknown;
+}
+
+/** One file of the user's turn, as the model gets it. */
+export interface MediaPart {
+  kind: 'image' | 'pdf' | 'audio';
+  contentType: string;
+  bytes: Buffer;
+  /** Images and PDFs: the vision detail (`multimodal_vision.detail`). */
+  detail?: 'low' | 'high' | 'auto';
 }
 
 /** Tenant scope of the run: retrieval and tool calls never leave it. */

@@ -123,6 +123,43 @@ test('missed slots: `skip` moves on without a run, `run_once` runs once for all 
   assert.equal((await runsOf(ben, instanceId)).length, 1, 'the missed slots are not run again');
 });
 
+test('pause keeps a schedule\'s last run; nothing runs while paused; resumed, it starts from its next slot after now', async () => {
+  const di = await buyer(stack, 'sched-di@example.com');
+  const instanceId = await activeInstance(stack, di, { configOverrides: scheduled([{ name: 'pausable', cron: '* * * * *', missedRunPolicy: 'run_once' }]) });
+  const triggers = async () => (await http('GET', `${cp}/instances/${instanceId}/triggers`, { token: di.token })).body.items.find((t: any) => t.name === 'pausable');
+  const s = replica();
+  clock = new Date();
+  await s.tick();
+  const slot = await nextRunAt(di, instanceId, 'pausable');
+  clock = new Date(slot.getTime() + 1_000);
+  await s.tick();
+  await s.idle();
+  const [ran] = await runsOf(di, instanceId);
+  const before = await triggers();
+  assert.equal(before.lastRunAt, slot.toISOString());
+  assert.equal(before.lastRunId, ran.runId);
+
+  assert.equal((await http('POST', `${cp}/instances/${instanceId}/pause`, { token: di.token, body: {} })).status, 200);
+  clock = new Date(slot.getTime() + 3 * 60_000 + 1_000);
+  assert.equal((await s.tick()).started, 0, 'a paused instance starts nothing');
+  await s.idle();
+  const paused = await triggers();
+  assert.deepEqual([paused.lastRunAt, paused.lastRunId, paused.nextRunAt], [before.lastRunAt, before.lastRunId, null], 'paused: the last run is kept, no next slot');
+
+  assert.equal((await http('POST', `${cp}/instances/${instanceId}/resume`, { token: di.token, body: {} })).status, 200);
+  assert.equal((await s.tick()).started, 0, 'the slots of the pause are not made up');
+  const resumed = await triggers();
+  assert.deepEqual([resumed.lastRunAt, resumed.lastRunId], [before.lastRunAt, before.lastRunId], 'resumed: the last run is still there');
+  const next = new Date(resumed.nextRunAt);
+  assert.ok(next > clock && next.getTime() - clock.getTime() <= 60_000, `next slot ${resumed.nextRunAt} after ${clock.toISOString()}`);
+  clock = new Date(next.getTime() + 1_000);
+  assert.equal((await s.tick()).started, 1);
+  await s.idle();
+  const after = await triggers();
+  assert.equal(after.lastRunAt, next.toISOString());
+  assert.equal((await runsOf(di, instanceId)).length, 2);
+});
+
 test('at most one run in flight per schedule: a slot due while its run holds the schedule waits for it', async () => {
   const cy = await buyer(stack, 'sched-cy@example.com');
   const instanceId = await activeInstance(stack, cy, { configOverrides: scheduled([{ name: 'slow', cron: '* * * * *', missedRunPolicy: 'run_once' }]) });

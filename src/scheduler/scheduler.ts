@@ -2,7 +2,8 @@
  * The control plane's scheduler: every tick it brings the schedule rows in step with the
  * instances' config, claims the due slots (store.ts: elected per slot by the database, so every
  * control-plane replica may run it) and starts each slot's run through the gateway
- * (gateway-runs.ts). A run in flight holds its schedule until it ends (at most one per
+ * (gateway-runs.ts); it also starts the accepted webhook deliveries whose run has not been
+ * answered yet and whose lease lapsed (deliveries.ts: a crash after the 202 loses no run). A run in flight holds its schedule until it ends (at most one per
  * schedule); runs start in the background so a slow run never delays the next tick.
  */
 import type { Knex } from 'knex';
@@ -12,6 +13,7 @@ import { triggerRunId } from '../runs/trigger-run-id';
 import type { StartRun, TriggeredRun, TriggeredRunOutcome } from './gateway-runs';
 import { claimDueSlots, instancesChangedSince, releaseSlot, syncInstances, type ClaimedSlot } from './store';
 import { purgeDeliveries } from './webhook';
+import { claimPendingDeliveries, finishDelivery, retryDeliveryAt, RETRY_MS, type PendingDelivery } from './deliveries';
 import type { TriggerView } from '../capabilities/hook-types';
 import { inputAfterTriggerHooks } from './trigger-hooks';
 
@@ -36,8 +38,8 @@ export interface Scheduler {
   stop(): Promise<void>;
   /** One pass (tests call it directly): sync, claim, start. */
   tick(): Promise<{ synced: number; started: number }>;
-  /** Starts a webhook delivery's run in the background (its lease is the delivery row). */
-  startInBackground(run: TriggeredRun): void;
+  /** Starts an accepted webhook delivery's run in the background (its lease is the delivery row). */
+  startDelivery(d: PendingDelivery): void;
   /** Waits for every run started so far (tests). */
   idle(): Promise<void>;
 }
@@ -93,6 +95,20 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     }
   };
 
+  const fireDelivery = async (d: PendingDelivery) => {
+    const run: TriggeredRun = { instanceId: d.instanceId, trigger: { kind: 'webhook', id: d.triggerId }, text: d.input, idempotencyKey: d.idempotencyKey, requestId: d.requestId };
+    const r = await o.startRun(run);
+    if (r.status === 0) {
+      o.log.warn({ triggerId: d.triggerId, instanceId: d.instanceId, code: r.code }, 'webhook run not started (gateway unreachable); it is tried again');
+      await retryDeliveryAt(o.db, d, new Date(now().getTime() + RETRY_MS));
+      return;
+    }
+    logOutcome({ triggerId: d.triggerId, instanceId: d.instanceId }, r);
+    await finishDelivery(o.db, d, now());
+  };
+  const startDelivery = (d: PendingDelivery) =>
+    track(fireDelivery(d).catch((err) => o.log.error({ err, triggerId: d.triggerId }, 'webhook run failed to start; its lease lapses and it is tried again')));
+
   async function sync(at: Date): Promise<number> {
     const full = watermark === undefined || at.getTime() - lastFullSync > FULL_SYNC_EVERY_MS;
     const since = full ? undefined : new Date(watermark!.getTime() - SYNC_OVERLAP_MS);
@@ -118,7 +134,13 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       onSkipped: (s) => o.log.info({ triggerId: s.triggerId, instanceId: s.instanceId, slot: s.slot.toISOString() }, 'missed schedule slot skipped (missedRunPolicy skip)'),
     });
     for (const s of claimed) track(fireSlot(s).catch((err) => o.log.error({ err, triggerId: s.triggerId }, 'scheduled run failed to start')));
-    return { synced, started: claimed.length };
+    const pending = await claimPendingDeliveries(o.db, {
+      now: at,
+      limit: Math.max(0, room - claimed.length),
+      onGivenUp: (d) => o.log.error({ triggerId: d.triggerId, instanceId: d.instanceId }, 'webhook delivery given up: its run could not be started for a day'),
+    });
+    for (const d of pending) startDelivery(d);
+    return { synced, started: claimed.length + pending.length };
   }
 
   const loop = () => {
@@ -143,9 +165,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       await Promise.allSettled([...inFlight]);
     },
     tick,
-    startInBackground(run) {
-      track(o.startRun(run).then((r) => logOutcome({ triggerId: run.trigger.id, instanceId: run.instanceId }, r)).catch((err) => o.log.error({ err, triggerId: run.trigger.id }, 'webhook run failed to start')));
-    },
+    startDelivery,
     async idle() {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },

@@ -79,15 +79,19 @@ interface InstanceForSync {
 /**
  * Brings the schedule rows of the given instances in step with their config: a schedule of an
  * active instance with `scheduler_triggers` runs; one whose cron, time zone or enablement changed
- * starts again from its next slot after now; schedules no longer configured go. The webhook
- * trigger row (created with its secret) follows `webhookTrigger` and the instance's state.
+ * starts again from its next slot after now; schedules no longer configured (or of a terminated
+ * instance) go. A paused (or not yet active) instance keeps its rows — their last run, last run
+ * id — with no next slot; once it is active again each starts from its next slot after now (the
+ * slots of the pause are not made up). The webhook trigger row (created with its secret) follows
+ * `webhookTrigger` and the instance's state.
  */
 export async function syncInstances(db: Knex, instances: readonly InstanceForSync[], now: Date): Promise<number> {
   let changed = 0;
   for (const inst of instances) {
     const cfg = inst.effective_config?.scheduler_triggers as { schedules?: ScheduleConfig[]; webhookTrigger?: boolean } | undefined;
     const active = inst.state === 'active' && cfg !== undefined;
-    const wanted = new Map((active ? cfg!.schedules ?? [] : []).map((s) => [s.name, s]));
+    const kept = inst.state !== 'terminated' && cfg !== undefined;
+    const wanted = new Map((kept ? cfg!.schedules ?? [] : []).map((s) => [s.name, s]));
     await db.transaction(async (trx) => {
       const existing = await rows<TriggerRow>(trx, `select * from instance_triggers where instance_id = ? for update`, [inst.id]);
       for (const row of existing) {
@@ -108,8 +112,11 @@ export async function syncInstances(db: Knex, instances: readonly InstanceForSyn
         wanted.delete(row.name);
         const desired = desiredOf(s);
         const timing = row.cron !== desired.cron || row.timezone !== desired.timezone || row.enabled !== desired.enabled;
-        if (!timing && row.input === desired.input && row.missed_run_policy === desired.policy) continue;
-        const next = timing ? (desired.enabled ? nextSlot(desired.cron, desired.timezone, now) : null) : row.next_fire_at;
+        // Paused: no next slot; active again (or changed): the next slot after now.
+        const stopped = !active && row.next_fire_at !== null;
+        const restarting = active && desired.enabled && row.next_fire_at === null;
+        if (!timing && !stopped && !restarting && row.input === desired.input && row.missed_run_policy === desired.policy) continue;
+        const next = !active || !desired.enabled ? null : timing || restarting ? nextSlot(desired.cron, desired.timezone, now) : row.next_fire_at;
         await trx.raw(
           `update instance_triggers set cron = ?, timezone = ?, input = ?, missed_run_policy = ?, enabled = ?, next_fire_at = ?, updated_at = ? where id = ?`,
           [desired.cron, desired.timezone, desired.input, desired.policy, desired.enabled, next, now, row.id],
@@ -121,7 +128,7 @@ export async function syncInstances(db: Knex, instances: readonly InstanceForSyn
         await trx.raw(
           `insert into instance_triggers (id, instance_id, kind, name, cron, timezone, input, missed_run_policy, enabled, next_fire_at, created_at, updated_at)
            values (?, ?, 'schedule', ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing`,
-          [scheduleTriggerId(inst.id, s.name), inst.id, s.name, d.cron, d.timezone, d.input, d.policy, d.enabled, d.enabled ? nextSlot(d.cron, d.timezone, now) : null, now, now],
+          [scheduleTriggerId(inst.id, s.name), inst.id, s.name, d.cron, d.timezone, d.input, d.policy, d.enabled, active && d.enabled ? nextSlot(d.cron, d.timezone, now) : null, now, now],
         );
         changed++;
       }

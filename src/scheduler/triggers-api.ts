@@ -12,7 +12,8 @@ import type { Triggers } from './index';
 import { syncInstances, triggerById, triggersOf, type TriggerRow } from './store';
 import { webhookTriggerId } from './slots';
 import { inputAfterTriggerHooks } from './trigger-hooks';
-import { newWebhookSecret, readSecret, recordDelivery, secretPath, SIGNATURE_HEADER, signatureProblem, TIMESTAMP_HEADER, TOLERANCE_SECONDS, triggeredRunsToday } from './webhook';
+import { recordDelivery } from './deliveries';
+import { newWebhookSecret, readSecret, secretPath, SIGNATURE_HEADER, signatureProblem, TIMESTAMP_HEADER, TOLERANCE_SECONDS, triggeredRunsToday } from './webhook';
 
 type SchedulerConfig = { webhookTrigger?: boolean; maxRunsPerDay?: number; schedules?: unknown[] };
 const configOf = (row: Pick<InstanceRow, 'effective_config'>) => (row.effective_config as Record<string, unknown>).scheduler_triggers as SchedulerConfig | undefined;
@@ -85,8 +86,8 @@ export interface Delivery {
 const refused = (reason: string, message: string) => new AppError('SIGNATURE_INVALID', message, { reason });
 
 /**
- * Verifies a delivery and starts its run in the background; answers the run id. Every refusal
- * happens before anything is recorded or run.
+ * Verifies a delivery, records it durably (deliveries.ts) and starts its run in the background;
+ * answers the run id. Every refusal happens before anything is recorded or run.
  */
 export async function acceptDelivery(db: Knex, secrets: SecretStore, triggers: Triggers, d: Delivery, now = new Date()) {
   const t = await triggerById(db, d.triggerId);
@@ -121,8 +122,13 @@ export async function acceptDelivery(db: Knex, secrets: SecretStore, triggers: T
   const trigger = { kind: 'webhook' as const, id: t.id };
   const idempotencyKey = `webhook:${t.id}:${d.timestamp}:${d.signature!.trim().slice(0, 200)}`;
   const runId = triggerRunId(trigger, idempotencyKey);
-  if (!(await recordDelivery(db, t.id, d.signature!, runId, now))) throw refused('replayed', 'This delivery was accepted before');
-  triggers.scheduler.startInBackground({ instanceId: inst.id, trigger, text, idempotencyKey, requestId: d.requestId || newId('req') });
-  await db.raw(`update instance_triggers set last_fire_at = ?, last_run_id = ? where id = ?`, [now, runId, t.id]);
+  // The 202 is decided with the delivery recorded: once answered, its run survives a crash.
+  const pending = await db.transaction(async (trx) => {
+    const p = await recordDelivery(trx, { triggerId: t.id, instanceId: inst.id, signature: d.signature!, runId, input: text, idempotencyKey, requestId: d.requestId || newId('req') }, now);
+    if (!p) throw refused('replayed', 'This delivery was accepted before');
+    await trx.raw(`update instance_triggers set last_fire_at = ?, last_run_id = ? where id = ?`, [now, runId, t.id]);
+    return p;
+  });
+  triggers.scheduler.startDelivery(pending);
   return { triggerId: t.id, instanceId: inst.id, runId, status: 'accepted' as const };
 }

@@ -83,6 +83,29 @@ test('a signed delivery starts one billed run; forged, expired, unsigned and rep
   assert.equal(stale.status, 401);
 });
 
+test('scheduler_triggers.maxRunsPerDay: past the day\'s triggered runs a delivery answers 429 DAILY_RUN_LIMIT_EXCEEDED and runs nothing', async () => {
+  const cy = await buyer(stack, 'hook-cy@example.com');
+  const instanceId = await activeInstance(stack, cy, { configOverrides: { scheduler_triggers: { webhookTrigger: true, maxRunsPerDay: 1 } } });
+  const { url, secret } = (await http('POST', `${cp}/instances/${instanceId}/triggers/webhook/secret`, { token: cy.token })).body;
+  const send = (input: string) => {
+    const ts = String(Math.floor(Date.now() / 1000));
+    const body = JSON.stringify({ input });
+    return deliver(url, body, { 'x-trigger-timestamp': ts, 'x-trigger-signature': signDelivery(secret, ts, body) });
+  };
+  const first = await send('first');
+  assert.equal(first.status, 202, JSON.stringify(first.body));
+  await waitFor('the first run recorded', async () => {
+    const r = await http('GET', `${stack.url('gateway')}/v1/runs/${first.body.runId}`, { token: cy.token });
+    return r.status === 200 && r.body.status !== 'running' ? true : undefined;
+  });
+  const second = await send('second');
+  assert.equal(second.status, 429, JSON.stringify(second.body));
+  assert.equal(second.body.error.code, 'DAILY_RUN_LIMIT_EXCEEDED');
+  assert.deepEqual([second.body.error.details.maxRunsPerDay, second.body.error.details.runsToday], [1, 1]);
+  const runs = (await http('GET', `${cp}/instances/${instanceId}/runs`, { token: cy.token })).body.items;
+  assert.equal(runs.length, 1);
+});
+
 test('webhook triggers: off in the config → 409; another tenant cannot issue a secret (404)', async () => {
   const ben = await buyer(stack, 'hook-ben@example.com');
   const eve = await buyer(stack, 'hook-eve@example.com');

@@ -7,7 +7,7 @@
  * cannot be re-dated). A delivery is refused, with nothing run, when a header is missing, the
  * timestamp is more than TOLERANCE_SECONDS from now, no `v1` value matches (compared in constant
  * time over equal-length digests), or the same signature was accepted before (replay; kept in
- * `trigger_deliveries` until it falls out of the window).
+ * `trigger_deliveries` until it falls out of the window; deliveries.ts keeps its run durable).
  *
  * The secret lives in the secret store (`triggers/<instanceId>/<triggerId>`), never in the
  * database or a log; rotating it replaces it at once.
@@ -50,23 +50,12 @@ export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64url')}`;
 }
 
-/**
- * Records an accepted delivery; false when the same signed delivery was accepted before
- * (a replay). The row outlives the tolerance window on both sides of the timestamp.
- */
-export async function recordDelivery(db: Knex, triggerId: string, signature: string, runId: string, now: Date): Promise<boolean> {
-  const digest = createHash('sha256').update(signature.trim()).digest('hex');
-  const inserted = await rows<{ trigger_id: string }>(
-    db,
-    `insert into trigger_deliveries (trigger_id, signature_sha256, run_id, received_at, expires_at) values (?, ?, ?, ?, ?)
-     on conflict (trigger_id, signature_sha256) do nothing returning trigger_id`,
-    [triggerId, digest, runId, now, new Date(now.getTime() + 2 * TOLERANCE_SECONDS * 1000)],
-  );
-  return inserted.length > 0;
-}
+/** What identifies an accepted delivery: its trigger and the digest of its signature. */
+export const signatureDigest = (signature: string) => createHash('sha256').update(signature.trim()).digest('hex');
 
+/** Deletes the deliveries out of the replay window whose run is done (a pending one stays until it ran). */
 export async function purgeDeliveries(db: Knex, now: Date): Promise<number> {
-  return (await rows(db, `delete from trigger_deliveries where expires_at < ? returning trigger_id`, [now])).length;
+  return (await rows(db, `delete from trigger_deliveries where expires_at < ? and finished_at is not null returning trigger_id`, [now])).length;
 }
 
 /** Runs started by the instance's triggers (schedules and webhooks) since UTC midnight. */

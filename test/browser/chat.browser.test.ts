@@ -124,3 +124,20 @@ test('a token never reaches localStorage, and signing out forgets it', async () 
   assert.ok(!session.includes('eyJ'), 'signed out: no token kept');
   await page.close();
 });
+
+test('chat_ui.showCredits off: answers come without their cost', async () => {
+  const off = await http('PATCH', `${cp}/instances/${instanceId}`, { token: member.token, body: { configOverrides: { chat_ui: { showCredits: false } } } });
+  assert.equal(off.status, 200, JSON.stringify(off.body));
+  // The gateway caches entitlements for up to ENTITLEMENTS_TTL_SECONDS (5 s).
+  await new Promise((r) => setTimeout(r, 5_500));
+  const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+  await signIn(page);
+  await page.getByRole('textbox', { name: 'Your message' }).fill('Do you ship abroad?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('li.assistant', { hasText: 'ship abroad' }).last().waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('li.assistant .cost').count(), 0, 'no answer shows a cost');
+  await screenshot(page, 'chat-6-no-credits');
+  await page.close();
+  const on = await http('PATCH', `${cp}/instances/${instanceId}`, { token: member.token, body: { configOverrides: { chat_ui: { showCredits: true } } } });
+  assert.equal(on.status, 200);
+});

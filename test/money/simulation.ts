@@ -25,6 +25,14 @@
  *   database (same ledgerEntryId and charge; replays identical), every acknowledged void is
  *   voided, every acknowledged top-up is in the ledger exactly once, unacknowledged at most once;
  *   globally: sum of debits = sum of charged over settled reservations.
+ *
+ * Plan credits expire: clients also open purchased plan periods whose end has already passed
+ * (their included credits granted, src/money/plan-credits.ts) and run the expiry; the sweeper
+ * expires them too, concurrently with runs on the same wallets. Invariants: paid and granted
+ * balances never go negative; a period expires at most once (one `expiry` row per period), never
+ * more than it granted nor more than the wallet's granted balance, its expiry row matches
+ * `expired_credits`; every acknowledged grant is in the ledger exactly once; after the final
+ * sweep every due period has expired.
  */
 import type { Knex } from 'knex';
 import { AppError } from '../../src/platform/errors';
@@ -36,6 +44,8 @@ import { BillingEngine } from '../../src/money/engine';
 import { boundedTransaction } from '../../src/money/bounds';
 import { createMemoryConcurrencyLimiter } from '../../src/gateway/concurrency';
 import { createWallet, getWallet, topUp } from '../../src/money/wallets';
+import { expireDuePlanPeriods, openPlanPeriod, planPeriodOf } from '../../src/money/plan-credits';
+import { inTransaction } from '../../src/db/tx';
 
 // ---------------------------------------------------------------------------------------------
 // PRNG
@@ -130,7 +140,7 @@ export interface SimulationReport {
   /** Latency (ms) of money operations on other wallets, outside and during a stall of the stuck one. */
   stall?: { stalls: number; busyAnswers: number; otherWallets: { outsideP50: number; outsideP99: number; duringP50: number; duringP99: number } };
   violations: string[];
-  final: { balance: number; debited: number; reservations: Record<string, number> };
+  final: { balance: number; debited: number; reservations: Record<string, number>; planPeriods: { opened: number; expired: number; expiredCredits: number } };
 }
 
 class InjectedFault extends Error {
@@ -145,6 +155,13 @@ interface ReservationModel {
   amount: number;
   settle?: { ledgerEntryId: string; charged: number; requested: number; ledgerEntryIds: string[] };
   voided?: boolean;
+}
+
+interface GrantModel {
+  sourceRef: string;
+  walletId: string;
+  amount: number;
+  acked: boolean;
 }
 
 interface TopUpModel {
@@ -180,7 +197,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     engine: { clients: 0, batches: 0, operations: 0, largestBatch: 0, isolatedRetries: 0 },
     maxInFlightPerWallet: 0,
     violations: [],
-    final: { balance: 0, debited: 0, reservations: {} },
+    final: { balance: 0, debited: 0, reservations: {}, planPeriods: { opened: 0, expired: 0, expiredCredits: 0 } },
   };
   const count = (bucket: Record<string, number>, k: string) => (bucket[k] = (bucket[k] ?? 0) + 1);
   const violation = (msg: string) => {
@@ -191,7 +208,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const shared: string[] = [];
   const separate: string[] = [];
   const orgId = newId('org');
+  const projectId = newId('prj');
   await db('orgs').insert({ id: orgId, name: `sim ${seed}` });
+  await db('projects').insert({ id: projectId, org_id: orgId, name: 'sim', is_default: true });
   for (let i = 0; i < opts.sharedWallets; i++) {
     shared.push((await createWallet(db, { orgId, starterCredits: starter.shared, lowBalanceThreshold: 100 })).id);
   }
@@ -199,6 +218,14 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     separate.push((await createWallet(db, { orgId, starterCredits: starter.separate })).id);
   }
   const allWallets = [...shared, ...separate];
+  // One instance per wallet: plan periods belong to an instance.
+  const instanceOf = new Map<string, string>();
+  for (const walletId of allWallets) {
+    const id = newId('inst');
+    instanceOf.set(walletId, id);
+    await db('instances').insert({ id, org_id: orgId, project_id: projectId, offering_id: 'off_sim', version_id: 'ver_sim', plan_id: 'pro', wallet_id: walletId, name: 'sim', state: 'active', source: 'api' });
+  }
+  const grants = new Map<string, GrantModel>();
 
   const reservations = new Map<string, ReservationModel>();
   const topUps = new Map<string, TopUpModel>();
@@ -490,6 +517,41 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     }
   }
 
+  /** A purchased plan period that has already ended: its credits are granted, then due to expire. */
+  async function planPeriodOnce(rng: () => number, clientIx: number, walletId: string): Promise<void> {
+    const sourceRef = `sim:${seed}:${clientIx}:${newId('pl')}`;
+    const amount = int(rng, 0, 300);
+    const model: GrantModel = { sourceRef, walletId, amount, acked: false };
+    grants.set(sourceRef, model);
+    const days = int(rng, 1, 5);
+    // Opened `days + 1` days ago for `days` days: its end has passed.
+    const opened = { clock: () => new Date(Date.now() - (days + 1) * 86_400_000) };
+    count(report.ops, 'plan.grant');
+    // As the order-paid path does: a redelivered line finds its period and changes nothing.
+    const r = await withRetries(rng, (d) =>
+      inTransaction(d, async (trx) => {
+        if (await planPeriodOf(trx, sourceRef)) return 'replayed' as const;
+        await openPlanPeriod(trx, { instanceId: instanceOf.get(walletId)!, orgId, projectId, walletId, planId: 'pro', sourceRef, includedCredits: amount, periodDays: days, upgradedInPlace: false, actor: 'system:sim' }, opened);
+        return 'opened' as const;
+      }),
+    );
+    if (r.ok) {
+      model.acked = true;
+      count(report.outcomes, r.value === 'opened' ? 'plan.grant.ok' : 'plan.grant.ok.replayed');
+    } else if ('error' in r) {
+      violation(`plan grant answered ${r.error.code}`);
+      count(report.outcomes, `plan.grant.${r.error.code}`);
+    } else count(report.outcomes, 'plan.grant.unknown');
+  }
+
+  async function expireOnce(rng: () => number): Promise<void> {
+    count(report.ops, 'plan.expire');
+    const r = await withRetries(rng, (d) => expireDuePlanPeriods(d as Knex, undefined, int(rng, 1, 10)));
+    if (r.ok) count(report.outcomes, r.value > 0 ? 'plan.expire.ok' : 'plan.expire.none');
+    else if ('error' in r) violation(`plan expiry answered ${r.error.code}`);
+    else count(report.outcomes, 'plan.expire.unknown');
+  }
+
   async function client(ix: number): Promise<void> {
     const rng = prng(deriveSeed(seed, ix));
     const mine = separate.filter((_, i) => i % opts.clients === ix);
@@ -500,7 +562,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       const walletId = useShared ? pick(rng, shared) : rng() < 0.85 ? pick(rng, mine) : pick(rng, separate);
       const r = rng();
       if (r < 0.12) await topUpOnce(rng, ix, walletId);
-      else if (r < 0.16) {
+      else if (r < 0.15) await planPeriodOnce(rng, ix, walletId);
+      else if (r < 0.17) await expireOnce(rng);
+      else if (r < 0.20) {
         count(report.ops, 'getWallet');
         const w = await withRetries(rng, (d) => getWallet(d, walletId));
         if (w.ok && (w.value.balance < 0 || w.value.available < 0 || w.value.available > w.value.balance)) {
@@ -518,6 +582,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
         await sleep(opts.sweepEveryMs ?? 150);
         try {
           await expireReservations(db);
+          await expireDuePlanPeriods(db);
         } catch {
           /* a killed connection; the next sweep retries */
         }
@@ -605,6 +670,11 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   // Final checks, with open reservations still open…
   for (const v of await retryQuery(() => checkInvariants(db, { partial: false }))) violation(v);
   for (const v of await retryQuery(() => checkModel(db, reservations, topUps, allWallets))) violation(v);
+  for (const v of await retryQuery(() => checkGrants(db, grants))) violation(v);
+  // Every due period expires in the final sweep, once.
+  while ((await retryQuery(() => expireDuePlanPeriods(db))) > 0);
+  const due = await rows<{ n: number }>(db, `select count(*)::int as n from plan_periods where expired_at is null and period_end <= now()`);
+  if (due[0]!.n !== 0) violation(`${due[0]!.n} due plan periods never expired`);
   // …and after every reservation has expired (the far-future sweep must release them all).
   const future = new Date(Date.now() + 3600_000);
   await retryQuery(() => expireReservations(db, { now: future }));
@@ -626,6 +696,8 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   for (const r of await rows<{ status: string; n: number }>(db, `select status, count(*) as n from reservations group by status`)) {
     report.final.reservations[r.status] = r.n;
   }
+  const pp = await rows<{ opened: number; expired: number; credits: number }>(db, `select count(*)::int as opened, count(expired_at)::int as expired, coalesce(sum(expired_credits), 0)::int as credits from plan_periods`);
+  report.final.planPeriods = { opened: pp[0]!.opened, expired: pp[0]!.expired, expiredCredits: pp[0]!.credits };
   report.durationMs = Date.now() - started;
   return report;
 }
@@ -681,6 +753,7 @@ export async function checkInvariants(db: Knex, opts: { partial?: boolean } = {}
       for (const w of wallets) {
         if (w.balance !== w.ledger_sum) v.push(`wallet ${w.id}: balance ${w.balance} ≠ sum(ledger) ${w.ledger_sum}`);
         if (w.balance < 0) v.push(`wallet ${w.id}: negative balance ${w.balance}`);
+        if (w.paid_balance < 0 || w.granted_balance < 0) v.push(`wallet ${w.id}: negative split paid ${w.paid_balance} / granted ${w.granted_balance}`);
         if (w.paid_balance !== w.ledger_paid) v.push(`wallet ${w.id}: paid ${w.paid_balance} ≠ ledger ${w.ledger_paid}`);
         if (w.granted_balance !== w.ledger_granted) v.push(`wallet ${w.id}: granted ${w.granted_balance} ≠ ledger ${w.ledger_granted}`);
         if (w.reserved !== w.open_sum) v.push(`wallet ${w.id}: reserved ${w.reserved} ≠ sum(open reservations) ${w.open_sum}`);
@@ -717,6 +790,22 @@ export async function checkInvariants(db: Knex, opts: { partial?: boolean } = {}
            and not exists (select 1 from reservations r where r.id = l.reservation_id and r.status = 'settled')`,
       );
       if (orphan[0].n > 0) v.push(`${orphan[0].n} debit rows without a settled reservation`);
+      // Plan periods: expired at most once, by at most what they granted, matching their expiry row.
+      const periods = await rows<{ id: string; problem: string | null }>(
+        trx,
+        `with e as (select reference, count(*)::int n, -sum(amount)::bigint total, min(id) id, min(wallet_id) wallet_id, bool_and(credit_type = 'granted') granted
+                      from ledger_entries where kind = 'expiry' group by reference)
+         select p.id,
+                case
+                  when e.n > 1 then 'expired ' || e.n || ' times'
+                  when p.expired_at is null and e.n is not null then 'expiry row but not expired'
+                  when p.expired_credits > p.included_credits then 'expired more than it granted'
+                  when p.expired_credits > 0 and (e.id is distinct from p.expiry_entry_id or e.total <> p.expired_credits or e.wallet_id <> p.wallet_id or not e.granted) then 'expiry row does not match'
+                  when p.expired_credits = 0 and (p.expiry_entry_id is not null or e.n is not null) then 'nothing expired but an expiry row exists'
+                end as problem
+           from plan_periods p left join e on e.reference = 'plan-expiry:' || p.source_ref`,
+      );
+      for (const p of periods) if (p.problem) v.push(`plan period ${p.id}: ${p.problem}`);
       const totals = await rows<{ debited: number; charged: number }>(
         trx,
         `select (select coalesce(-sum(amount), 0)::bigint from ledger_entries where kind = 'debit') as debited,
@@ -788,5 +877,23 @@ async function checkModel(
     }
   }
   for (const c of credited) if (!topUps.has(c.k)) v.push(`ledger has a top-up ${c.k} no client sent`);
+  return v;
+}
+
+/** Every acknowledged plan grant is in the ledger exactly once (unacknowledged: at most once). */
+async function checkGrants(db: Knex, grants: Map<string, GrantModel>): Promise<string[]> {
+  const v: string[] = [];
+  const rowsOf = await rows<{ reference: string; n: number; amount: number; wallet_id: string }>(
+    db,
+    `select reference, count(*)::int as n, sum(amount)::bigint as amount, min(wallet_id) as wallet_id from ledger_entries where kind = 'grant' and reference like 'plan:sim:%' group by reference`,
+  );
+  const seen = new Map(rowsOf.map((r) => [r.reference.slice('plan:'.length), r]));
+  for (const g of grants.values()) {
+    const r = seen.get(g.sourceRef);
+    const n = r?.n ?? 0;
+    if (g.acked && g.amount > 0 && n !== 1) v.push(`acknowledged plan grant ${g.sourceRef} is in the ledger ${n} times`);
+    if (n > 1) v.push(`plan grant ${g.sourceRef} is in the ledger ${n} times`);
+    if (r && (Number(r.amount) !== g.amount || r.wallet_id !== g.walletId)) v.push(`plan grant ${g.sourceRef} credited ${r.amount} to ${r.wallet_id}`);
+  }
   return v;
 }

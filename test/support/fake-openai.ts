@@ -1,7 +1,7 @@
 /**
  * A local server speaking the OpenAI Chat Completions protocol, for tests. Written from:
  * - OpenAI API reference, "Create chat completion" (`POST /v1/chat/completions`: `model`,
- *   `messages`, `temperature`, `max_tokens`, `stream`, `stream_options.include_usage`, `tools`),
+ *   `messages`, `temperature`, `top_p`, `max_tokens`, `stream`, `stream_options.include_usage`, `tools`),
  *   "The chat completion object" and "The chat completion chunk object" (with `include_usage`
  *   every chunk carries `"usage": null` and one last chunk has `"choices": []` and the usage);
  *   the streaming guide (`data: {json}\n\n` events, ended by `data: [DONE]\n\n`);
@@ -11,7 +11,16 @@
  * - The `openai` npm SDK (v6): src/resources/chat/completions/completions.ts (types),
  *   src/core/streaming.ts (how a client reads the stream: SSEDecoder, `[DONE]`, `data.error`),
  *   src/client.ts (`retry-after-ms` and `retry-after`).
+ * - OpenAI API reference "Create transcription" (`POST /v1/audio/transcriptions`, multipart
+ *   `file` + `model`, answering `{"text": …}`) and "Create speech" (`POST /v1/audio/speech`, JSON
+ *   `{model, input, voice, response_format}`, answering the audio bytes); user messages whose
+ *   `content` is a list of parts (`text`, `image_url`, `input_audio`, `file`) as in the SDK's
+ *   src/resources/chat/completions/completions.ts `ChatCompletionContentPart`, and its
+ *   src/resources/audio/transcriptions.ts and speech.ts.
  * The SDK itself is pointed at this server in fake-openai.test.ts to prove the fidelity.
+ * Transcriptions answer `transcript` (or "Heard <n> bytes of <type>."); speech answers a silent
+ * 8 kHz mono 16-bit WAV lasting one second per 20 characters of `input` (rounded up) — only
+ * `response_format: "wav"` is produced (others answer 400).
  *
  * The default answer is deterministic: "Echo: <last user message>", streamed word by word;
  * `prompt_tokens` is the number of characters of all messages divided by 4 (rounded up) plus 3
@@ -39,8 +48,37 @@ export type Behaviour =
 
 export interface SeenRequest {
   headers: IncomingMessage['headers'];
+  /** JSON bodies as parsed; a transcription's form as `{model, response_format, file: {name, type, size, bytes}}`. */
   body: any;
+  path: string;
   at: number;
+}
+
+/** A silent PCM WAV (8 kHz, mono, 16-bit) of `seconds`: RIFF header, `fmt ` and `data` chunks. */
+export function silentWav(seconds: number, sampleRate = 8000): Buffer {
+  const data = Math.round(seconds * sampleRate) * 2;
+  const b = Buffer.alloc(44 + data);
+  b.write('RIFF', 0, 'ascii');
+  b.writeUInt32LE(36 + data, 4);
+  b.write('WAVE', 8, 'ascii');
+  b.write('fmt ', 12, 'ascii');
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(sampleRate, 24);
+  b.writeUInt32LE(sampleRate * 2, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36, 'ascii');
+  b.writeUInt32LE(data, 40);
+  return b;
+}
+
+/** The text of a message's content: a string, or the `text` parts of a list. */
+export function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.filter((p) => p?.type === 'text').map((p) => String(p.text)).join('\n');
+  return '';
 }
 
 export interface FakeOpenAi {
@@ -58,13 +96,13 @@ export interface FakeOpenAi {
 }
 
 export function promptTokensOf(messages: { content?: unknown }[]): number {
-  const chars = messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0);
+  const chars = messages.reduce((n, m) => n + textOf(m.content).length, 0);
   return Math.ceil(chars / 4) + 3 * messages.length;
 }
 
 const FINGERPRINT = 'fp_7fcd609668';
 
-export async function startFakeOpenAi(opts: { apiKey?: string } = {}): Promise<FakeOpenAi> {
+export async function startFakeOpenAi(opts: { apiKey?: string; transcript?: string } = {}): Promise<FakeOpenAi> {
   const queue: Behaviour[] = [];
   const requests: SeenRequest[] = [];
   let aborts = 0;
@@ -74,13 +112,19 @@ export async function startFakeOpenAi(opts: { apiKey?: string } = {}): Promise<F
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    const path = new URL(req.url!, 'http://x').pathname;
+    if (opts.apiKey && path.startsWith('/v1/audio/') && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
+      return error(res, 401, "You didn't provide an API key.", 'invalid_request_error', 'invalid_api_key');
+    }
+    if (req.method === 'POST' && path === '/v1/audio/transcriptions') return transcription(req, Buffer.concat(chunks), res);
     let body: any;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
       return error(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
     }
-    requests.push({ headers: req.headers, body, at: Date.now() });
+    requests.push({ headers: req.headers, body, path, at: Date.now() });
+    if (req.method === 'POST' && path === '/v1/audio/speech') return speech(body, res);
     res.on('close', () => {
       if (!res.writableFinished) {
         aborts++;
@@ -103,8 +147,39 @@ export async function startFakeOpenAi(opts: { apiKey?: string } = {}): Promise<F
   });
 
   function lastUser(messages: any[]): string {
-    for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === 'user') return String(messages[i].content);
+    for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === 'user') return textOf(messages[i].content);
     return '';
+  }
+
+  async function transcription(req: IncomingMessage, raw: Buffer, res: ServerResponse): Promise<void> {
+    let form: FormData;
+    try {
+      form = await new Request('http://x', { method: 'POST', headers: { 'content-type': String(req.headers['content-type'] ?? '') }, body: new Uint8Array(raw) }).formData();
+    } catch {
+      return error(res, 400, 'Could not parse multipart form', 'invalid_request_error', null);
+    }
+    const file = form.get('file');
+    const model = form.get('model');
+    if (!(file instanceof Blob) || typeof model !== 'string') return error(res, 400, "Missing required parameter: 'file' or 'model'.", 'invalid_request_error', 'missing_required_parameter');
+    const bytes = Buffer.from(await file.arrayBuffer());
+    requests.push({ headers: req.headers, path: '/v1/audio/transcriptions', at: Date.now(), body: { model, response_format: form.get('response_format'), file: { name: (file as File).name, type: file.type, size: bytes.length, bytes } } });
+    const next = queue.shift();
+    if (next?.kind === 'status') return behave(next, { model }, res);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ text: opts.transcript ?? `Heard ${bytes.length} bytes of ${file.type}.`, usage: { type: 'duration', seconds: 1 } }));
+  }
+
+  function speech(body: any, res: ServerResponse): void {
+    if (typeof body.model !== 'string' || typeof body.input !== 'string' || typeof body.voice !== 'string') {
+      return error(res, 400, "Missing required parameter: 'model', 'input' or 'voice'.", 'invalid_request_error', 'missing_required_parameter');
+    }
+    const format = body.response_format ?? 'mp3';
+    if (format !== 'wav') return error(res, 400, `This server produces response_format "wav" only (asked: ${format}).`, 'invalid_request_error', null);
+    const next = queue.shift();
+    if (next?.kind === 'status') return void behave(next, body, res);
+    const wav = silentWav(Math.ceil(body.input.length / 20));
+    res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(wav.length) });
+    res.end(wav);
   }
 
   function error(res: ServerResponse, status: number, message: string, type: string, code: string | null, headers: Record<string, string> = {}) {

@@ -106,3 +106,33 @@ export function run(stack: TestStack, opts: { token?: string; apiKey?: string; o
     body: { instanceId: opts.instanceId, input: { text: opts.text ?? 'How do I return an item?' }, ...opts.body },
   });
 }
+
+/**
+ * Publishes a copy of a demo offering under `slug` with its capabilities and plans changed by
+ * `change` (what a publisher authors: offering-level defaults, plan defaults and limits), through
+ * the control plane's authoring operations; instances of it start with activeInstance({ slug }).
+ */
+export async function publishVariant(
+  stack: TestStack,
+  slug: string,
+  change: (v: { capabilities: any[]; plans: any[] }) => void,
+  demo = 'support-assistant',
+): Promise<string> {
+  const { DEMO_OFFERINGS, demoFlow } = await import('../../src/catalog/demo-seed');
+  const source = DEMO_OFFERINGS.find((o) => o.listing.slug === demo)!;
+  const cp = stack.url('control-plane');
+  const publisher = await stack.userToken(`publisher-${slug}@example.com`, ['publisher-admin']);
+  const v = structuredClone({ capabilities: source.capabilities as any[], plans: source.plans as any[] });
+  for (const p of v.plans) p.priceRef = { sku: `${slug}-${p.id}` };
+  change(v);
+  const listing = { ...source.listing, slug, saleorProductId: undefined };
+  const offering = await http('POST', `${cp}/offerings`, { token: publisher, body: JSON.parse(JSON.stringify(listing)) });
+  assert.equal(offering.status, 201, JSON.stringify(offering.body));
+  const version = await http('POST', `${cp}/offerings/${offering.body.id}/versions`, { token: publisher, body: { version: '1.0.0', flow: demoFlow(source.flowFile), capabilities: v.capabilities, plans: v.plans } });
+  assert.equal(version.status, 201, JSON.stringify(version.body));
+  const certified = await http('POST', `${cp}/offerings/${offering.body.id}/versions/${version.body.id}/certify`, { token: publisher });
+  assert.equal(certified.body.status, 'passed', JSON.stringify(certified.body));
+  const live = await http('POST', `${cp}/offerings/${offering.body.id}/transitions`, { token: publisher, body: { to: 'published', versionId: version.body.id } });
+  assert.equal(live.status, 200, JSON.stringify(live.body));
+  return version.body.id as string;
+}

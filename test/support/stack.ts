@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Knex } from 'knex';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/platform/config';
 import type { ConnectorGatewayOverrides } from '../../src/connector-gateway/build-deps';
+import type { InstanceExportOptions } from '../../src/platform/tracing';
 import { createLogger, type Logger } from '../../src/platform/logger';
 import { startStack, type ServiceName, type Stack } from '../../src/stack';
 import { openTestDb } from './db';
@@ -22,9 +24,9 @@ export interface TestStack extends Stack {
 export async function startTestStack(
   services: ServiceName[],
   env: Record<string, string> = {},
-  opts: { log?: Logger; connectorGateway?: ConnectorGatewayOverrides; validateResponses?: boolean } = {},
+  opts: { log?: Logger; connectorGateway?: ConnectorGatewayOverrides; validateResponses?: boolean; reuse?: ReusedState; instanceExport?: InstanceExportOptions } = {},
 ): Promise<TestStack> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'agent-store-test-'));
+  const dataDir = opts.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'agent-store-test-'));
   const environment: Record<string, string | undefined> = {
     ...process.env,
     APP_ENV: 'test',
@@ -38,8 +40,10 @@ export async function startTestStack(
     ...env,
   };
   const config: Config = loadConfig(environment);
-  const testDb = services.includes('control-plane') || services.includes('provisioner') || (services.includes('runner') && !!config.langflow) ? await openTestDb() : undefined;
-  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db: testDb?.db, connectorGateway: opts.connectorGateway });
+  const needsDb = services.includes('control-plane') || services.includes('provisioner') || (services.includes('runner') && !!config.langflow);
+  const testDb = needsDb && !opts.reuse ? await openTestDb() : undefined;
+  const db = opts.reuse?.db ?? testDb?.db;
+  const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db, connectorGateway: opts.connectorGateway, instanceExport: opts.instanceExport });
   const issuer = stack.identity.devIssuer!;
   return {
     ...stack,
@@ -62,10 +66,21 @@ export async function startTestStack(
     },
     async close() {
       await stack.close();
+      // A reused database and data directory belong to the test that passed them.
+      if (opts.reuse) return;
       await testDb?.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The state a stack runs on, for a test that stops a stack and starts another on the same
+ * database and data directory (a restart); the test closes the database and removes the directory.
+ */
+export interface ReusedState {
+  db: Knex;
+  dataDir: string;
 }
 
 export interface HttpAnswer<T = any> {

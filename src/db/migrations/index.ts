@@ -20,6 +20,8 @@ import * as langflowFlows from './20261124000100_langflow_flows';
 import * as planPeriods from './20261203000100_plan_periods';
 import * as triggers from './20261203000200_triggers';
 import * as instanceCreditSuspension from './20261203000300_instance_credit_suspension';
+import * as notifications from './20261203000400_notifications';
+import * as triggerDeliveryRuns from './20261203000500_trigger_delivery_runs';
 
 export interface Migration {
   name: string;
@@ -45,4 +47,6 @@ export const migrations: Migration[] = [
   { name: '20261203000100_plan_periods', ...planPeriods },
   { name: '20261203000200_triggers', ...triggers },
   { name: '20261203000300_instance_credit_suspension', ...instanceCreditSuspension },
+  { name: '20261203000400_notifications', ...notifications },
+  { name: '20261203000500_trigger_delivery_runs', ...triggerDeliveryRuns },
 ];

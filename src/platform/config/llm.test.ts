@@ -24,6 +24,18 @@ describe('model provider configuration', () => {
     });
   });
 
+  test('media inputs and audio models: LLM_INPUTS, LLM_TRANSCRIPTION_MODEL, LLM_SPEECH_MODEL, and the same in LLM_PROVIDERS', () => {
+    const one = loadConfig({ LLM_BASE_URL: 'https://api.openai.com/v1', LLM_MODELS: 'gpt-4o-mini', LLM_INPUTS: 'image, file', LLM_TRANSCRIPTION_MODEL: 'whisper-1', LLM_SPEECH_MODEL: 'tts-1' });
+    assert.deepEqual(one.llm!.providers[0]!.inputs, ['image', 'file']);
+    assert.equal(one.llm!.providers[0]!.transcriptionModel, 'whisper-1');
+    assert.equal(one.llm!.providers[0]!.speechModel, 'tts-1');
+    assert.match(problems({ LLM_BASE_URL: 'https://api.openai.com/v1', LLM_MODELS: 'm', LLM_INPUTS: 'image,video' }), /LLM_INPUTS: must be a comma-separated list of image, file, audio/);
+    const many = loadConfig({ LLM_PROVIDERS: JSON.stringify([{ name: 'a', baseUrl: 'http://127.0.0.1:1', models: ['m'], inputs: ['audio'], speechModel: 'tts-1' }]) });
+    assert.deepEqual(many.llm!.providers[0]!.inputs, ['audio']);
+    assert.equal(many.llm!.providers[0]!.speechModel, 'tts-1');
+    assert.match(problems({ LLM_PROVIDERS: JSON.stringify([{ name: 'a', baseUrl: 'http://127.0.0.1:1', models: ['m'], inputs: ['smell'] }]) }), /\[0\]\.inputs: must be a list of image, file, audio/);
+  });
+
   test('a server root gets /v1 (Ollama, llama.cpp); a versioned path is kept', () => {
     assert.equal(normalizeModelBaseUrl('http://127.0.0.1:11434'), 'http://127.0.0.1:11434/v1');
     assert.equal(normalizeModelBaseUrl('https://res.openai.azure.com/openai/v1'), 'https://res.openai.azure.com/openai/v1');

@@ -9,7 +9,10 @@
  * else the configured default. The gateway starts each run as a root span with its instance's
  * `observability.traceSampleRate` (run-span.ts), so a rate of 0 exports nothing of that run.
  *
- * Without OTEL_EXPORTER_OTLP_TRACES_ENDPOINT nothing is recorded: the tracers are the API's no-op.
+ * Export: to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (every sampled span), and the runs of an
+ * instance with `observability.otlpEndpoint` to that endpoint as well (instance-export.ts). With
+ * neither, nothing is recorded: without the platform's endpoint only the runs of instances with
+ * their own endpoint are sampled at all.
  */
 import { context, propagation, trace, type Attributes, type Context, type Link, type SpanKind, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -18,17 +21,27 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, SamplingDecision, type Sampler, type SamplingResult, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TracingConfig } from '../config/sections/tracing';
+import { InstanceExportRouter, type InstanceExportOptions } from './instance-export';
+
+export type { InstanceExportOptions } from './instance-export';
 
 export const SAMPLE_RATE_ATTRIBUTE = 'agentstore.sample_rate';
+/** On a run's root span: the instance exports its runs to its own endpoint. */
+export const INSTANCE_EXPORT_ATTRIBUTE = 'agentstore.instance_export';
 
-/** Keeps a root span with probability `agentstore.sample_rate` (else `defaultRate`), by its trace id. */
+/**
+ * Keeps a root span with probability `agentstore.sample_rate` (else `defaultRate`), by its trace
+ * id. Without a platform exporter (`exportsAll` false) only the root spans of runs exported to
+ * their instance's own endpoint are considered; everything else is not recorded.
+ */
 export class InstanceRateSampler implements Sampler {
-  constructor(private readonly defaultRate: number) {}
+  constructor(private readonly defaultRate: number, private readonly exportsAll = true) {}
   shouldSample(ctx: Context, traceId: string, _name: string, _kind: SpanKind, attributes: Attributes, _links: Link[]): SamplingResult {
     const parent = trace.getSpanContext(ctx);
     if (parent && trace.isSpanContextValid(parent)) {
       return { decision: parent.traceFlags & 1 ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
     }
+    if (!this.exportsAll && attributes[INSTANCE_EXPORT_ATTRIBUTE] !== true) return { decision: SamplingDecision.NOT_RECORD };
     const raw = attributes[SAMPLE_RATE_ATTRIBUTE];
     const rate = typeof raw === 'number' && raw >= 0 && raw <= 1 ? raw : this.defaultRate;
     return { decision: keep(traceId, rate) ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
@@ -49,25 +62,37 @@ interface TracingState {
   config: TracingConfig;
   providers: Map<string, BasicTracerProvider>;
   processors: SpanProcessor[];
+  exportsAll: boolean;
+  router?: InstanceExportRouter;
 }
 
 let state: TracingState | undefined;
 const propagator = new W3CTraceContextPropagator();
 let contextReady = false;
 
-/** Sets tracing up for this process (idempotent per endpoint); without an endpoint tracing stays off. */
-export function initTracing(config: TracingConfig, extraProcessors: SpanProcessor[] = []): void {
+/**
+ * Sets tracing up for this process: the platform's exporter when an endpoint is configured, and
+ * the per-instance exports unless `instanceExport` is false (its options: the SSRF-guarded lookup).
+ */
+export function initTracing(config: TracingConfig, extraProcessors: SpanProcessor[] = [], opts: { instanceExport?: InstanceExportOptions | false } = {}): void {
   if (!contextReady) {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(propagator);
     contextReady = true;
   }
-  if (!config.otlpEndpoint && extraProcessors.length === 0) return;
+  const router = opts.instanceExport === false ? undefined : new InstanceExportRouter(opts.instanceExport ?? {});
+  if (!config.otlpEndpoint && extraProcessors.length === 0 && !router) return;
   const processors: SpanProcessor[] = [...extraProcessors];
   if (config.otlpEndpoint) {
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpEndpoint, headers: config.otlpHeaders }), { scheduledDelayMillis: 500 }));
   }
-  state = { config, providers: new Map(), processors };
+  if (router) processors.push(router);
+  state = { config, providers: new Map(), processors, exportsAll: !!config.otlpEndpoint || extraProcessors.length > 0, router };
+}
+
+/** The spans of this trace (a run of an instance with its own endpoint) go to `endpoint` too. */
+export function routeTrace(traceId: string, endpoint: string): void {
+  state?.router?.route(traceId, endpoint);
 }
 
 /** The tracer of a service (no-op while tracing is off). */
@@ -77,7 +102,7 @@ export function tracerFor(service: string): Tracer {
   if (!provider) {
     provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': service, 'service.namespace': state.config.serviceNamespace }),
-      sampler: new InstanceRateSampler(state.config.defaultSampleRate),
+      sampler: new InstanceRateSampler(state.config.defaultSampleRate, state.exportsAll),
       spanProcessors: state.processors,
     });
     state.providers.set(service, provider);

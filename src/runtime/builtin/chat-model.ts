@@ -6,7 +6,7 @@
  *   OllamaModel, LMStudioModel, and LocalModel / DeterministicModel and their aliases.
  *
  * Settings read from the node (tweaks applied): `model_name` (or `model`, which newer
- * LanguageModelComponent exports hold as `[{"name": …}]`), `temperature`, `max_tokens` (0 means
+ * LanguageModelComponent exports hold as `[{"name": …}]`), `temperature`, `top_p`, `max_tokens` (0 means
  * no limit, as in Langflow), `seed`, `system_message` (a connected value wins), and the prompt on
  * `input_value`. The node's own `api_key`, `openai_api_base`/`base_url` and `provider` are
  * ignored: the platform's configuration chooses the endpoint and holds the keys, so a flow can
@@ -31,6 +31,8 @@ import { deterministicReply } from './deterministic-model';
 import { firstField, lineage, type Component, type EvalContext } from './context';
 import { offerTools } from './tool-offers';
 import { inSpan } from '../../platform/tracing';
+import { assertModelTakes, contentParts, modalityNotSupported } from '../media-parts';
+import type { MediaPart } from '../types';
 
 /** Local-model names (the offline model's own) and Langflow's OpenAI-compatible model components. */
 export const LOCAL_MODEL_TYPES = ['LocalModel', 'DeterministicModel', 'DeterministicLLM', 'LocalLLM', 'BuiltinModel', 'EchoModel', 'FakeModel', 'MockModel', 'FakeLLM'];
@@ -66,15 +68,18 @@ export function withInstructions(system: string | undefined, instructions: strin
   return [system?.trim(), ...instructions].filter(Boolean).join('\n\n');
 }
 
-export function buildMessages(system: string | undefined, history: EvalContext['run']['history'], prompt: string): ChatMessage[] {
+export function buildMessages(system: string | undefined, history: EvalContext['run']['history'], prompt: string, media: MediaPart[] = []): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (system?.trim()) messages.push({ role: 'system', content: system });
   for (const h of history ?? []) messages.push(h.role === 'user' ? { role: 'user', content: h.content } : { role: 'assistant', content: h.content });
-  messages.push({ role: 'user', content: prompt });
+  // With media the turn is a list of content parts (the text first); without, a plain string.
+  messages.push({ role: 'user', content: media.length ? contentParts(prompt, media) : prompt });
   return messages;
 }
 
-const sentText = (messages: ChatMessage[]) => messages.map((m) => m.content ?? '').join('\n');
+/** The text of the messages (media parts are metered in their own dimensions, not as tokens). */
+const sentText = (messages: ChatMessage[]) =>
+  messages.map((m) => (Array.isArray(m.content) ? m.content.map((p) => (p.type === 'text' ? p.text : '')).join('\n') : (m.content ?? ''))).join('\n');
 
 export const chatModel: Component = {
   type: 'ChatModel',
@@ -88,7 +93,11 @@ async function evaluateModel(ctx: EvalContext) {
     const from = lineage(ctx);
     const prompt = firstField(ctx, ['input_value', 'prompt', 'input'])?.text ?? ctx.run.input.text;
     const system = withInstructions(firstField(ctx, ['system_message', 'system_prompt'])?.text, ctx.run.instructions);
-    const messages = buildMessages(system, ctx.run.history, prompt);
+    const media = ctx.run.input.media ?? [];
+    if (media.length && !ctx.models) {
+      throw modalityNotSupported(media[0]!, 'The offline model takes text only: configure a model provider that takes this medium', { model: 'builtin:deterministic' });
+    }
+    const messages = buildMessages(system, ctx.run.history, prompt, media);
     const maxTokens = outputCap(ctx.params.max_tokens ?? ctx.params.maxTokens, ctx.run.maxOutputTokens);
     const seed = ctx.params.seed;
 
@@ -110,7 +119,9 @@ async function evaluateModel(ctx: EvalContext) {
     }
 
     const chosen = ctx.models.select(modelName(ctx.params), ctx.node.id);
+    assertModelTakes(media, chosen);
     const temperature = number(ctx.params.temperature);
+    const topP = number(ctx.params.top_p);
     const seedN = typeof seed === 'number' && Number.isInteger(seed) ? seed : undefined;
     const tools = ctx.tools?.length ? offerTools(ctx.tools, ctx) : undefined;
     const used: string[] = [];
@@ -127,6 +138,7 @@ async function evaluateModel(ctx: EvalContext) {
             model: chosen.model,
             messages,
             ...(temperature !== undefined ? { temperature } : {}),
+            ...(topP !== undefined ? { top_p: topP } : {}),
             ...(maxTokens ? { max_tokens: maxTokens } : {}),
             ...(seedN !== undefined ? { seed: seedN } : {}),
             ...offer,

@@ -14,9 +14,19 @@ export interface ChatToolCall {
 
 export type ChatMessage =
   | { role: 'system'; content: string }
-  | { role: 'user'; content: string }
+  | { role: 'user'; content: string | ChatContentPart[] }
   | { role: 'assistant'; content: string | null; tool_calls?: ChatToolCall[] }
   | { role: 'tool'; content: string; tool_call_id: string };
+
+/**
+ * A part of a user message with media ("Create chat completion", `messages[].content` array;
+ * the SDK's ChatCompletionContentPartText/Image/InputAudio and ChatCompletionContentPart.File).
+ */
+export type ChatContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string; detail?: 'low' | 'high' | 'auto' } }
+  | { type: 'input_audio'; input_audio: { data: string; format: 'wav' | 'mp3' } }
+  | { type: 'file'; file: { file_data: string; filename: string } };
 
 export interface ChatTool {
   type: 'function';

@@ -14,6 +14,8 @@
  * five minutes, read again after the provider refuses one); they are never logged.
  */
 import type { LlmConfig, ModelProviderConfig } from '../../platform/config';
+import type { MediaInput } from '../../platform/config/sections/llm';
+import { AudioClient } from './audio-client';
 import { AppError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import { SecretMissingError, vaultUnavailable, type SecretStore } from '../../secrets/secret-store';
@@ -23,10 +25,23 @@ export interface ModelSelection {
   client: ChatCompletionsClient;
   provider: string;
   model: string;
+  /** What the provider's chat models take besides text (LLM_INPUTS / `inputs`). */
+  inputs: readonly MediaInput[];
+}
+
+/** A provider's audio endpoint and the model it runs there. */
+export interface AudioSelection {
+  client: AudioClient;
+  provider: string;
+  model: string;
 }
 
 export interface ModelProviders {
   select(requested: string | undefined, nodeId?: string): ModelSelection;
+  /** The first provider with a transcription model (speech to text), if any. */
+  transcriber(): AudioSelection | undefined;
+  /** The first provider with a speech model (text to speech), if any. */
+  speaker(): AudioSelection | undefined;
   /** The default provider and model, for the start-up banner. */
   readonly defaultModel: { provider: string; model: string };
 }
@@ -65,27 +80,35 @@ export function createModelProviders(llm: LlmConfig, opts: ModelProvidersOptions
       log: opts.log,
       retryBaseMs: opts.retryBaseMs,
     });
-    return { config: p, client };
+    const audio = new AudioClient({ provider: { name: p.name, baseUrl: p.baseUrl, timeoutMs: p.timeoutMs, maxRetries: p.maxRetries }, apiKey, fetch: opts.fetch });
+    return { config: p, client, audio };
   });
+  const sel = (e: (typeof entries)[number], model: string): ModelSelection => ({ client: e.client, provider: e.config.name, model, inputs: e.config.inputs ?? [] });
+  const audioOf = (field: 'transcriptionModel' | 'speechModel'): AudioSelection | undefined => {
+    const e = entries.find((x) => x.config[field]);
+    return e ? { client: e.audio, provider: e.config.name, model: e.config[field]! } : undefined;
+  };
   const first = entries[0];
   const defaultModel = { provider: first.config.name, model: first.config.models.find((m) => m !== '*') ?? '' };
   const offered = () => entries.flatMap((e) => e.config.models.map((m) => `${e.config.name}/${m}`));
 
   return {
     defaultModel,
+    transcriber: () => audioOf('transcriptionModel'),
+    speaker: () => audioOf('speechModel'),
     select(requested, nodeId) {
       const name = requested?.trim() ?? '';
-      if (!name || name.startsWith('builtin:')) return { client: first.client, provider: defaultModel.provider, model: defaultModel.model };
+      if (!name || name.startsWith('builtin:')) return sel(first, defaultModel.model);
       const exact = entries.find((e) => e.config.models.includes(name));
-      if (exact) return { client: exact.client, provider: exact.config.name, model: name };
+      if (exact) return sel(exact, name);
       const slash = name.indexOf('/');
       if (slash > 0) {
         const named = entries.find((e) => e.config.name === name.slice(0, slash));
         const model = name.slice(slash + 1);
-        if (named && (named.config.models.includes(model) || named.config.models.includes('*'))) return { client: named.client, provider: named.config.name, model };
+        if (named && (named.config.models.includes(model) || named.config.models.includes('*'))) return sel(named, model);
       }
       const open = entries.find((e) => e.config.models.includes('*'));
-      if (open) return { client: open.client, provider: open.config.name, model: name };
+      if (open) return sel(open, name);
       throw new AppError('INVALID_CONFIG', `The flow asks for model "${name}", which no configured model provider offers`, {
         ...(nodeId ? { nodeId } : {}),
         model: name,

@@ -10,6 +10,7 @@ export * from './ConnectorsApi';
 export * from './GitOpsApi';
 export * from './InstancesApi';
 export * from './LangflowApi';
+export * from './NotificationsApi';
 export * from './RAGApi';
 export * from './RunsApi';
 export * from './TenancyApi';

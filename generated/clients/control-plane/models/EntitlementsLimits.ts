@@ -16,6 +16,13 @@
  */
 
 import { exists, mapValues } from '../runtime';
+import {
+    EntitlementsLimitsMaxInputCharsByChannel,
+    EntitlementsLimitsMaxInputCharsByChannelFromJSON,
+    EntitlementsLimitsMaxInputCharsByChannelFromJSONTyped,
+    EntitlementsLimitsMaxInputCharsByChannelToJSON,
+} from './';
+
 /**
  * 
  * @export
@@ -30,6 +37,12 @@ export interface EntitlementsLimits {
     estimatedBudgetPerRun: number;
     /**
      * 
+     * @type {EntitlementsLimitsMaxInputCharsByChannel}
+     * @memberof EntitlementsLimits
+     */
+    maxInputCharsByChannel: EntitlementsLimitsMaxInputCharsByChannel;
+    /**
+     * 
      * @type {number}
      * @memberof EntitlementsLimits
      */
@@ -41,7 +54,7 @@ export interface EntitlementsLimits {
      */
     depletionPolicy: EntitlementsLimitsDepletionPolicyEnum;
     /**
-     * 
+     * The largest of the experience capabilities' `maxInputChars` (api_endpoint, web_widget), else 8000.
      * @type {number}
      * @memberof EntitlementsLimits
      */
@@ -77,6 +90,7 @@ export function EntitlementsLimitsFromJSONTyped(json: any, ignoreDiscriminator: 
     return {
         
         'estimatedBudgetPerRun': json['estimatedBudgetPerRun'],
+        'maxInputCharsByChannel': EntitlementsLimitsMaxInputCharsByChannelFromJSON(json['maxInputCharsByChannel']),
         'maxCreditsPerRun': json['maxCreditsPerRun'],
         'depletionPolicy': json['depletionPolicy'],
         'maxInputChars': json['maxInputChars'],
@@ -96,6 +110,7 @@ export function EntitlementsLimitsToJSON(value?: EntitlementsLimits | null): any
     return {
         
         'estimatedBudgetPerRun': value.estimatedBudgetPerRun,
+        'maxInputCharsByChannel': EntitlementsLimitsMaxInputCharsByChannelToJSON(value.maxInputCharsByChannel),
         'maxCreditsPerRun': value.maxCreditsPerRun,
         'depletionPolicy': value.depletionPolicy,
         'maxInputChars': value.maxInputChars,

@@ -18,6 +18,9 @@
 
 import * as runtime from '../runtime';
 import {
+    CreateRunUploadRequest,
+    CreateRunUploadRequestFromJSON,
+    CreateRunUploadRequestToJSON,
     ErrorResponse,
     ErrorResponseFromJSON,
     ErrorResponseToJSON,
@@ -33,6 +36,9 @@ import {
     RunResult,
     RunResultFromJSON,
     RunResultToJSON,
+    RunUploadTicket,
+    RunUploadTicketFromJSON,
+    RunUploadTicketToJSON,
 } from '../models';
 
 export interface CreateRunRequest {
@@ -40,6 +46,11 @@ export interface CreateRunRequest {
     xRequestId?: string;
     idempotencyKey?: string;
     accept?: string;
+}
+
+export interface CreateRunUploadOperationRequest {
+    createRunUploadRequest: CreateRunUploadRequest;
+    xRequestId?: string;
 }
 
 export interface GetRunRequest {
@@ -80,6 +91,23 @@ export interface RunsApiInterface {
      * Run an instance
      */
     createRun(requestParameters: CreateRunRequest): Promise<RunResult>;
+
+    /**
+     * Returns a presigned PUT URL for one attachment of a later run of the instance. Upload the file with exactly the returned `method` and `headers` (at most `maxSizeBytes`, before `expiresAt`), then send `{\"type\": \"image\" | \"file\" | \"audio\", \"uploadId\"}` in the run\'s `input.parts`. Images and PDFs need the instance\'s `multimodal_vision` capability, audio its `multimodal_audio` capability (else 422 `MODALITY_NOT_SUPPORTED` naming it); the declared `contentType` must be one of the capability\'s `acceptedMimeTypes` (422 `ATTACHMENT_TYPE_NOT_ACCEPTED`) and `sizeBytes` within `maxImageBytes` (images, PDFs) or 26214400 bytes (audio) (413 `ATTACHMENT_TOO_LARGE`). An upload belongs to the caller and the instance it was made for: another caller\'s or another instance\'s `uploadId` answers 404. The same callers as `createRun`. 
+     * @summary Get a presigned upload URL for an image, PDF or audio file of a run
+     * @param {CreateRunUploadRequest} createRunUploadRequest 
+     * @param {string} [xRequestId] Correlation id. Accepted from the caller or generated; echoed back and returned as &#x60;traceId&#x60; in errors.
+     * @param {*} [options] Override http request option.
+     * @throws {RequiredError}
+     * @memberof RunsApiInterface
+     */
+    createRunUploadRaw(requestParameters: CreateRunUploadOperationRequest): Promise<runtime.ApiResponse<RunUploadTicket>>;
+
+    /**
+     * Returns a presigned PUT URL for one attachment of a later run of the instance. Upload the file with exactly the returned `method` and `headers` (at most `maxSizeBytes`, before `expiresAt`), then send `{\"type\": \"image\" | \"file\" | \"audio\", \"uploadId\"}` in the run\'s `input.parts`. Images and PDFs need the instance\'s `multimodal_vision` capability, audio its `multimodal_audio` capability (else 422 `MODALITY_NOT_SUPPORTED` naming it); the declared `contentType` must be one of the capability\'s `acceptedMimeTypes` (422 `ATTACHMENT_TYPE_NOT_ACCEPTED`) and `sizeBytes` within `maxImageBytes` (images, PDFs) or 26214400 bytes (audio) (413 `ATTACHMENT_TOO_LARGE`). An upload belongs to the caller and the instance it was made for: another caller\'s or another instance\'s `uploadId` answers 404. The same callers as `createRun`. 
+     * Get a presigned upload URL for an image, PDF or audio file of a run
+     */
+    createRunUpload(requestParameters: CreateRunUploadOperationRequest): Promise<RunUploadTicket>;
 
     /**
      * The durable record of a run (status, output, usage, billing or error), kept by the Control Plane, so any gateway replica answers it. Visible to members of the instance\'s project, to API keys of that project, and to the widget session that started it; others get 404. 
@@ -181,6 +209,57 @@ export class RunsApi extends runtime.BaseAPI implements RunsApiInterface {
      */
     async createRun(requestParameters: CreateRunRequest): Promise<RunResult> {
         const response = await this.createRunRaw(requestParameters);
+        return await response.value();
+    }
+
+    /**
+     * Returns a presigned PUT URL for one attachment of a later run of the instance. Upload the file with exactly the returned `method` and `headers` (at most `maxSizeBytes`, before `expiresAt`), then send `{\"type\": \"image\" | \"file\" | \"audio\", \"uploadId\"}` in the run\'s `input.parts`. Images and PDFs need the instance\'s `multimodal_vision` capability, audio its `multimodal_audio` capability (else 422 `MODALITY_NOT_SUPPORTED` naming it); the declared `contentType` must be one of the capability\'s `acceptedMimeTypes` (422 `ATTACHMENT_TYPE_NOT_ACCEPTED`) and `sizeBytes` within `maxImageBytes` (images, PDFs) or 26214400 bytes (audio) (413 `ATTACHMENT_TOO_LARGE`). An upload belongs to the caller and the instance it was made for: another caller\'s or another instance\'s `uploadId` answers 404. The same callers as `createRun`. 
+     * Get a presigned upload URL for an image, PDF or audio file of a run
+     */
+    async createRunUploadRaw(requestParameters: CreateRunUploadOperationRequest): Promise<runtime.ApiResponse<RunUploadTicket>> {
+        if (requestParameters.createRunUploadRequest === null || requestParameters.createRunUploadRequest === undefined) {
+            throw new runtime.RequiredError('createRunUploadRequest','Required parameter requestParameters.createRunUploadRequest was null or undefined when calling createRunUpload.');
+        }
+
+        const queryParameters: runtime.HTTPQuery = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (requestParameters.xRequestId !== undefined && requestParameters.xRequestId !== null) {
+            headerParameters['X-Request-Id'] = String(requestParameters.xRequestId);
+        }
+
+        if (this.configuration && this.configuration.apiKey) {
+            headerParameters["X-Api-Key"] = this.configuration.apiKey("X-Api-Key"); // apiKeyAuth authentication
+        }
+
+        if (this.configuration && this.configuration.accessToken) {
+            const token = this.configuration.accessToken;
+            const tokenString = typeof token === 'function' ? token("bearerAuth", []) : token;
+
+            if (tokenString) {
+                headerParameters["Authorization"] = `Bearer ${tokenString}`;
+            }
+        }
+        const response = await this.request({
+            path: `/v1/uploads`,
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: CreateRunUploadRequestToJSON(requestParameters.createRunUploadRequest),
+        });
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => RunUploadTicketFromJSON(jsonValue));
+    }
+
+    /**
+     * Returns a presigned PUT URL for one attachment of a later run of the instance. Upload the file with exactly the returned `method` and `headers` (at most `maxSizeBytes`, before `expiresAt`), then send `{\"type\": \"image\" | \"file\" | \"audio\", \"uploadId\"}` in the run\'s `input.parts`. Images and PDFs need the instance\'s `multimodal_vision` capability, audio its `multimodal_audio` capability (else 422 `MODALITY_NOT_SUPPORTED` naming it); the declared `contentType` must be one of the capability\'s `acceptedMimeTypes` (422 `ATTACHMENT_TYPE_NOT_ACCEPTED`) and `sizeBytes` within `maxImageBytes` (images, PDFs) or 26214400 bytes (audio) (413 `ATTACHMENT_TOO_LARGE`). An upload belongs to the caller and the instance it was made for: another caller\'s or another instance\'s `uploadId` answers 404. The same callers as `createRun`. 
+     * Get a presigned upload URL for an image, PDF or audio file of a run
+     */
+    async createRunUpload(requestParameters: CreateRunUploadOperationRequest): Promise<RunUploadTicket> {
+        const response = await this.createRunUploadRaw(requestParameters);
         return await response.value();
     }
 

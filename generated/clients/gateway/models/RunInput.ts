@@ -21,6 +21,10 @@ import {
     RunInputMessageFromJSON,
     RunInputMessageFromJSONTyped,
     RunInputMessageToJSON,
+    RunInputPart,
+    RunInputPartFromJSON,
+    RunInputPartFromJSONTyped,
+    RunInputPartToJSON,
 } from './';
 
 /**
@@ -41,6 +45,19 @@ export interface RunInput {
      * @memberof RunInput
      */
     message?: RunInputMessage;
+    /**
+     * Files sent with the text, each uploaded first through `createRunUpload`: `image` (PNG, JPEG,
+     * WebP) and `file` (PDF) need `multimodal_vision`, `audio` needs `multimodal_audio`. At run
+     * time the type is read from the bytes (magic numbers), not from the declared type, and the
+     * capability's limits are checked (`maxImagesPerRun`, PDF pages counting as images,
+     * `maxImageBytes`, `maxPdfPages`, `maxAudioSeconds`) before anything is held. Images and PDFs
+     * reach the model as OpenAI-style content parts; audio is transcribed first
+     * (`speechToText`) or sent as an `input_audio` part. Metered as `images` (PDF pages count
+     * one each) and `audio_seconds`.
+     * @type {Array<RunInputPart>}
+     * @memberof RunInput
+     */
+    parts?: Array<RunInputPart>;
 }
 
 export function RunInputFromJSON(json: any): RunInput {
@@ -55,6 +72,7 @@ export function RunInputFromJSONTyped(json: any, ignoreDiscriminator: boolean): 
         
         'text': !exists(json, 'text') ? undefined : json['text'],
         'message': !exists(json, 'message') ? undefined : RunInputMessageFromJSON(json['message']),
+        'parts': !exists(json, 'parts') ? undefined : ((json['parts'] as Array<any>).map(RunInputPartFromJSON)),
     };
 }
 
@@ -69,6 +87,7 @@ export function RunInputToJSON(value?: RunInput | null): any {
         
         'text': value.text,
         'message': RunInputMessageToJSON(value.message),
+        'parts': value.parts === undefined ? undefined : ((value.parts as Array<any>).map(RunInputPartToJSON)),
     };
 }
 

@@ -21,6 +21,10 @@ import {
     CitationFromJSON,
     CitationFromJSONTyped,
     CitationToJSON,
+    RunOutputAudio,
+    RunOutputAudioFromJSON,
+    RunOutputAudioFromJSONTyped,
+    RunOutputAudioToJSON,
 } from './';
 
 /**
@@ -42,6 +46,12 @@ export interface RunOutput {
      * @memberof RunOutput
      */
     citations?: Array<Citation>;
+    /**
+     * 
+     * @type {RunOutputAudio}
+     * @memberof RunOutput
+     */
+    audio?: RunOutputAudio;
 }
 
 export function RunOutputFromJSON(json: any): RunOutput {
@@ -57,6 +67,7 @@ export function RunOutputFromJSONTyped(json: any, ignoreDiscriminator: boolean):
             ...json,
         'text': json['text'],
         'citations': !exists(json, 'citations') ? undefined : ((json['citations'] as Array<any>).map(CitationFromJSON)),
+        'audio': !exists(json, 'audio') ? undefined : RunOutputAudioFromJSON(json['audio']),
     };
 }
 
@@ -72,6 +83,7 @@ export function RunOutputToJSON(value?: RunOutput | null): any {
             ...value,
         'text': value.text,
         'citations': value.citations === undefined ? undefined : ((value.citations as Array<any>).map(CitationToJSON)),
+        'audio': RunOutputAudioToJSON(value.audio),
     };
 }
 

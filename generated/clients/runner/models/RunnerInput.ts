@@ -24,7 +24,7 @@ import {
 } from './';
 
 /**
- * 
+ * The user's turn; empty only when the run has attachments.
  * @export
  * @interface RunnerInput
  */

@@ -21,6 +21,10 @@ import {
     RunnerArtifactFromJSON,
     RunnerArtifactFromJSONTyped,
     RunnerArtifactToJSON,
+    RunnerAttachment,
+    RunnerAttachmentFromJSON,
+    RunnerAttachmentFromJSONTyped,
+    RunnerAttachmentToJSON,
     RunnerBindingRef,
     RunnerBindingRefFromJSON,
     RunnerBindingRefFromJSONTyped,
@@ -33,6 +37,10 @@ import {
     RunnerInputFromJSON,
     RunnerInputFromJSONTyped,
     RunnerInputToJSON,
+    RunnerSpeech,
+    RunnerSpeechFromJSON,
+    RunnerSpeechFromJSONTyped,
+    RunnerSpeechToJSON,
 } from './';
 
 /**
@@ -126,6 +134,18 @@ export interface RunnerRunRequest {
      */
     maxOutputTokens?: number;
     /**
+     * 
+     * @type {Array<RunnerAttachment>}
+     * @memberof RunnerRunRequest
+     */
+    attachments?: Array<RunnerAttachment>;
+    /**
+     * 
+     * @type {RunnerSpeech}
+     * @memberof RunnerRunRequest
+     */
+    speech?: RunnerSpeech;
+    /**
      * Instructions from the instance's capabilities for this run (for example the reply language from `multilingual`), appended to the model's system message.
      * @type {Array<string>}
      * @memberof RunnerRunRequest
@@ -157,6 +177,8 @@ export function RunnerRunRequestFromJSONTyped(json: any, ignoreDiscriminator: bo
         'sessionId': !exists(json, 'sessionId') ? undefined : json['sessionId'],
         'timeoutMs': !exists(json, 'timeoutMs') ? undefined : json['timeoutMs'],
         'maxOutputTokens': !exists(json, 'maxOutputTokens') ? undefined : json['maxOutputTokens'],
+        'attachments': !exists(json, 'attachments') ? undefined : ((json['attachments'] as Array<any>).map(RunnerAttachmentFromJSON)),
+        'speech': !exists(json, 'speech') ? undefined : RunnerSpeechFromJSON(json['speech']),
         'instructions': !exists(json, 'instructions') ? undefined : json['instructions'],
     };
 }
@@ -184,6 +206,8 @@ export function RunnerRunRequestToJSON(value?: RunnerRunRequest | null): any {
         'sessionId': value.sessionId,
         'timeoutMs': value.timeoutMs,
         'maxOutputTokens': value.maxOutputTokens,
+        'attachments': value.attachments === undefined ? undefined : ((value.attachments as Array<any>).map(RunnerAttachmentToJSON)),
+        'speech': RunnerSpeechToJSON(value.speech),
         'instructions': value.instructions,
     };
 }

@@ -11,6 +11,7 @@ import { gateway } from './gateway';
 import { gitops } from './gitops';
 import { langflow } from './langflow';
 import { llm } from './llm';
+import { notifications } from './notifications';
 import { oidc } from './oidc';
 import { rag } from './rag';
 import { redis } from './redis';
@@ -21,4 +22,4 @@ import { storage } from './storage';
 import { tracing } from './tracing';
 import { vault } from './vault';
 
-export const SECTIONS = [core, oidc, redis, gitops, storage, rag, vault, langflow, llm, gateway, browser, serviceClients, saleor, scheduler, tracing] as const;
+export const SECTIONS = [core, oidc, redis, gitops, storage, rag, vault, langflow, llm, gateway, browser, serviceClients, saleor, scheduler, notifications, tracing] as const;

@@ -29,6 +29,24 @@ export interface ModelProviderConfig {
   timeoutMs: number;
   /** Retries of a call answered 429 or 5xx or failing on the network (default 2), within the run's deadline. */
   maxRetries: number;
+  /** What its chat models take besides text: `image` (image_url parts), `file` (PDF file parts), `audio` (input_audio parts). Default: text only. */
+  inputs?: MediaInput[];
+  /** Model of its `/audio/transcriptions` (speech to text); unset = it transcribes nothing. */
+  transcriptionModel?: string;
+  /** Model of its `/audio/speech` (text to speech); unset = it speaks nothing. */
+  speechModel?: string;
+}
+
+export type MediaInput = 'image' | 'file' | 'audio';
+const MEDIA_INPUTS: readonly MediaInput[] = ['image', 'file', 'audio'];
+
+/** `image,file` → the list; undefined when a name is not one of image, file, audio. */
+function mediaInputs(raw: unknown): MediaInput[] | undefined {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!list) return undefined;
+  const names = list.map((m) => (typeof m === 'string' ? m.trim() : '')).filter(Boolean);
+  if (names.some((n) => !MEDIA_INPUTS.includes(n as MediaInput))) return undefined;
+  return [...new Set(names)] as MediaInput[];
 }
 
 export interface LlmConfig {
@@ -79,8 +97,11 @@ const VARS = {
   LLM_API_KEY_SECRET: { doc: 'Or: where the key lives in the secret store (Vault KV v2 or the local store), `path` or `path#field` (field default apiKey).', example: 'platform/llm/openai#apiKey' },
   LLM_TIMEOUT_MS: { doc: 'Timeout of one model call, streamed answer included (1000–600000).', default: '60000' },
   LLM_MAX_RETRIES: { doc: 'Retries of a call answered 429 or 5xx or failing on the network (0–5), honouring Retry-After within the run\'s deadline; other 4xx are never retried.', default: '2' },
+  LLM_INPUTS: { doc: 'What that provider\'s chat models take besides text, comma-separated: `image` (image_url content parts), `file` (PDF file parts), `audio` (input_audio parts). Runs with other attachments answer 422 MODALITY_NOT_SUPPORTED.', default: '' },
+  LLM_TRANSCRIPTION_MODEL: { doc: 'Its speech-to-text model (`POST /audio/transcriptions`), for multimodal_audio.speechToText; unset = no transcription.', example: 'whisper-1' },
+  LLM_SPEECH_MODEL: { doc: 'Its text-to-speech model (`POST /audio/speech`), for multimodal_audio.textToSpeech; unset = no spoken answers.', example: 'tts-1' },
   LLM_PROVIDER_NAME: { doc: 'The provider\'s name in logs, errors and `<provider>/<model>` model names.', default: 'default' },
-  LLM_PROVIDERS: { doc: 'Several providers instead: a JSON array of {"name","baseUrl","models":[…],"apiKeyEnv"?,"apiKeySecret"?,"timeoutMs"?,"maxRetries"?}; the first provider\'s first model is the default. Keys come from the variable named by apiKeyEnv or the secret-store path apiKeySecret, never from the JSON. Example: [{"name":"openai","baseUrl":"https://api.openai.com/v1","models":["gpt-4o-mini"],"apiKeyEnv":"OPENAI_API_KEY"}].' },
+  LLM_PROVIDERS: { doc: 'Several providers instead: a JSON array of {"name","baseUrl","models":[…],"apiKeyEnv"?,"apiKeySecret"?,"timeoutMs"?,"maxRetries"?,"inputs"?,"transcriptionModel"?,"speechModel"?}; the first provider\'s first model is the default. Keys come from the variable named by apiKeyEnv or the secret-store path apiKeySecret, never from the JSON. Example: [{"name":"openai","baseUrl":"https://api.openai.com/v1","models":["gpt-4o-mini"],"apiKeyEnv":"OPENAI_API_KEY"}].' },
 } as const;
 
 type LlmVar = keyof typeof VARS;
@@ -119,7 +140,14 @@ function readLlm(r: EnvReader<LlmVar>): { llm?: LlmConfig } {
     const maxRetries = r.int('LLM_MAX_RETRIES', 2, 0, 5);
     const name = r.str('LLM_PROVIDER_NAME', 'default');
     if (!NAME.test(name)) r.problem('LLM_PROVIDER_NAME', 'must be lowercase letters, digits, _ or - (at most 40)', name);
-    if (!baseUrl || !models || !NAME.test(name)) return {};
+    const inputs = mediaInputs(r.str('LLM_INPUTS', ''));
+    if (!inputs) r.problem('LLM_INPUTS', 'must be a comma-separated list of image, file, audio', r.str('LLM_INPUTS'));
+    const transcriptionModel = r.str('LLM_TRANSCRIPTION_MODEL');
+    const speechModel = r.str('LLM_SPEECH_MODEL');
+    for (const [v, m] of [['LLM_TRANSCRIPTION_MODEL', transcriptionModel], ['LLM_SPEECH_MODEL', speechModel]] as const) {
+      if (m && !MODEL.test(m)) r.problem(v, 'must be a model name', m);
+    }
+    if (!baseUrl || !models || !NAME.test(name) || !inputs) return {};
     const apiKey = r.str('LLM_API_KEY');
     return {
       llm: {
@@ -131,6 +159,9 @@ function readLlm(r: EnvReader<LlmVar>): { llm?: LlmConfig } {
           ...(secret && SECRET_PATH.test(secret) ? { apiKeySecret: parseSecretRef(secret) } : {}),
           timeoutMs,
           maxRetries,
+          ...(inputs.length ? { inputs } : {}),
+          ...(transcriptionModel && MODEL.test(transcriptionModel) ? { transcriptionModel } : {}),
+          ...(speechModel && MODEL.test(speechModel) ? { speechModel } : {}),
         }],
       },
     };
@@ -154,7 +185,7 @@ function readLlm(r: EnvReader<LlmVar>): { llm?: LlmConfig } {
   parsed.forEach((p: any, i) => {
     const where = `[${i}]`;
     if (!p || typeof p !== 'object' || Array.isArray(p)) return add(where, 'must be an object');
-    const known = new Set(['name', 'baseUrl', 'models', 'apiKeyEnv', 'apiKeySecret', 'timeoutMs', 'maxRetries']);
+    const known = new Set(['name', 'baseUrl', 'models', 'apiKeyEnv', 'apiKeySecret', 'timeoutMs', 'maxRetries', 'inputs', 'transcriptionModel', 'speechModel']);
     const extra = Object.keys(p).filter((k) => !known.has(k));
     if (extra.includes('apiKey')) add(`${where}.apiKey`, 'is not accepted: name the variable holding the key in apiKeyEnv, or a secret-store path in apiKeySecret');
     else if (extra.length) add(where, `has unknown field(s) ${extra.join(', ')}`);
@@ -180,7 +211,12 @@ function readLlm(r: EnvReader<LlmVar>): { llm?: LlmConfig } {
     if (timeoutMs === undefined) add(`${where}.timeoutMs`, 'must be an integer from 1000 to 600000');
     const maxRetries = intIn(p.maxRetries ?? 2, 0, 5);
     if (maxRetries === undefined) add(`${where}.maxRetries`, 'must be an integer from 0 to 5');
-    if (NAME.test(name) && baseUrl && models && timeoutMs !== undefined && maxRetries !== undefined) {
+    const inputs = mediaInputs(p.inputs ?? []);
+    if (!inputs) add(`${where}.inputs`, 'must be a list of image, file, audio');
+    for (const f of ['transcriptionModel', 'speechModel'] as const) {
+      if (p[f] !== undefined && (typeof p[f] !== 'string' || !MODEL.test(p[f]))) add(`${where}.${f}`, 'must be a model name');
+    }
+    if (NAME.test(name) && baseUrl && models && timeoutMs !== undefined && maxRetries !== undefined && inputs) {
       providers.push({
         name,
         baseUrl,
@@ -189,6 +225,9 @@ function readLlm(r: EnvReader<LlmVar>): { llm?: LlmConfig } {
         ...(typeof p.apiKeySecret === 'string' && SECRET_PATH.test(p.apiKeySecret) ? { apiKeySecret: parseSecretRef(p.apiKeySecret) } : {}),
         timeoutMs,
         maxRetries,
+        ...(inputs.length ? { inputs } : {}),
+        ...(typeof p.transcriptionModel === 'string' && MODEL.test(p.transcriptionModel) ? { transcriptionModel: p.transcriptionModel } : {}),
+        ...(typeof p.speechModel === 'string' && MODEL.test(p.speechModel) ? { speechModel: p.speechModel } : {}),
       });
     }
   });

@@ -1,6 +1,7 @@
 /**
- * The SSRF guard of the generic HTTP connector. A target is refused unless the instance's policy
- * sets `allowPrivateNetworks` when **any** address its host resolves to is loopback, private,
+ * The platform's SSRF guard, used by the generic HTTP connector and the MCP client (connector
+ * gateway) and by webhook notifications (src/notifications). A target is refused unless its
+ * caller allows private networks (a connector policy's `allowPrivateNetworks`) when **any** address its host resolves to is loopback, private,
  * link-local (cloud metadata 169.254.169.254 included), CGNAT, multicast, reserved or
  * unspecified, IPv4 or IPv6 (IPv4-mapped and NAT64 forms are unwrapped). The check runs inside
  * the socket's `lookup`, so the address connected to is the address checked (no DNS rebinding
@@ -8,7 +9,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { AppError } from '../platform/errors';
+import { AppError } from './errors';
 
 const blocked = new BlockList();
 for (const [net, bits] of [
