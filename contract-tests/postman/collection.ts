@@ -21,8 +21,9 @@ import commerce from './folders/07-commerce';
 import publisher from './folders/08-publisher';
 import connectors from './folders/09-connectors';
 import rateLimit from './folders/10-rate-limit';
+import triggers from './folders/11-triggers';
 
-export const FOLDERS: FolderSpec[] = [auth, catalog, workspace, billing, gateway, errors, rag, commerce, publisher, connectors, rateLimit];
+export const FOLDERS: FolderSpec[] = [auth, catalog, workspace, billing, gateway, errors, rag, commerce, publisher, connectors, rateLimit, triggers];
 
 type Json = any;
 const BUILTIN_VARS = new Set(['$guid', '$timestamp', '$randomInt']);
@@ -135,7 +136,9 @@ function toItem(r: RequestSpec, specs: Record<Service, Json>): { item: Json; ass
   const { exec, assertions } = script(r);
   const request: Json = { method, header: headers, url, description };
   if (r.body !== undefined) request.body = { mode: 'raw', raw: typeof r.body === 'string' ? r.body : JSON.stringify(r.body, null, 2) };
-  return { item: { name: r.name, request, event: [{ listen: 'test', script: { type: 'text/javascript', exec } }] }, assertions };
+  const event: Json[] = [{ listen: 'test', script: { type: 'text/javascript', exec } }];
+  if (r.prerequest?.length) event.unshift({ listen: 'prerequest', script: { type: 'text/javascript', exec: r.prerequest } });
+  return { item: { name: r.name, request, event }, assertions };
 }
 
 export function buildCollection(specs: Record<Service, Json>, folders: FolderSpec[] = FOLDERS): BuiltCollection {

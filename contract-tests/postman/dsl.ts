@@ -51,6 +51,8 @@ export interface RequestSpec {
   saves?: Record<string, string>;
   /** Repeat the request (up to `max` times, 200 ms apart) until `until` is true, then run `then`. */
   poll?: { until: string; max?: number; then?: Check[] };
+  /** Script lines run before the request is sent (e.g. signing its raw body into a variable). */
+  prerequest?: string[];
   description?: string;
 }
 

@@ -18,6 +18,7 @@ import { certifyVersion, createOffering, createVersion, registryCertifier, trans
 import { inTransaction } from '../db/tx';
 import type { Logger } from '../platform/logger';
 import type { ObjectStore } from '../storage/object-store';
+import { OfferingModel, OfferingVersionModel } from './models';
 
 const SEED_ACTOR = 'seed-demo';
 
@@ -189,13 +190,13 @@ export async function seedDemo(db: Knex, store: ObjectStore, log: Pick<Logger, '
       const changes: string[] = [];
       // Serialise concurrent seeders on the slug (PostgreSQL); harmless on PGlite's single connection.
       await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`seed-demo:${demo.listing.slug}`]);
-      let offering = (await trx('offerings').where({ slug: demo.listing.slug }).first('id', 'lifecycle')) as { id: string; lifecycle: string } | undefined;
+      let offering = (await OfferingModel.query(trx).where({ slug: demo.listing.slug }).select('id', 'lifecycle').first()) as { id: string; lifecycle: string } | undefined;
       if (!offering) {
         const created = await createOffering(env, trx, demo.listing, SEED_ACTOR);
         offering = { id: created.id, lifecycle: created.lifecycle };
         changes.push('created offering');
       }
-      let version = (await trx('offering_versions').where({ offering_id: offering.id, version: demo.version }).first('id', 'certification_status')) as
+      let version = (await OfferingVersionModel.query(trx).where({ offering_id: offering.id, version: demo.version }).select('id', 'certification_status').first()) as
         | { id: string; certification_status: string }
         | undefined;
       if (!version) {

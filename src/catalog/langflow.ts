@@ -13,6 +13,7 @@ import type { CatalogEnv } from './env';
 import { visibleOfferingRow } from './offerings';
 import { certificationOf, type OfferingRow, type VersionRow } from './rows';
 import { certifyVersion, createVersion, versionNotFound } from './versions';
+import { OfferingModel, OfferingVersionModel } from './models';
 
 export async function publishLangflowFlow(env: CatalogEnv, db: Db, input: LangflowPublishRequest, actor: string | null): Promise<LangflowVersionStatus> {
   if ((input.offeringId === undefined) === (input.offeringSlug === undefined)) {
@@ -30,7 +31,7 @@ export async function publishLangflowFlow(env: CatalogEnv, db: Db, input: Langfl
           offeringId: offering.id,
         });
       }
-      const base = (await trx('offering_versions').where({ id: baseId, offering_id: offering.id }).first()) as VersionRow | undefined;
+      const base = (await OfferingVersionModel.query(trx).where({ id: baseId, offering_id: offering.id }).first()) as VersionRow | undefined;
       if (!base) throw new AppError('UNPROCESSABLE', `Version ${baseId} is not a version of this offering`, { basedOnVersionId: baseId });
       capabilities ??= base.capabilities;
       plans ??= base.plans;
@@ -49,15 +50,15 @@ export async function publishLangflowFlow(env: CatalogEnv, db: Db, input: Langfl
 
 async function offeringByIdOrSlug(db: Db, input: Pick<LangflowPublishRequest, 'offeringId' | 'offeringSlug'>): Promise<OfferingRow> {
   if (input.offeringId !== undefined) return visibleOfferingRow(db, input.offeringId, true);
-  const found = (await db('offerings').where({ slug: input.offeringSlug }).first('id')) as { id: string } | undefined;
+  const found = (await OfferingModel.query(db).where({ slug: input.offeringSlug }).select('id').first()) as { id: string } | undefined;
   if (!found) throw new AppError('NOT_FOUND', 'Offering not found');
   return visibleOfferingRow(db, found.id, true);
 }
 
 export async function versionStatus(db: Db, versionId: string): Promise<LangflowVersionStatus> {
-  const v = (await db('offering_versions').where({ id: versionId }).first()) as VersionRow | undefined;
+  const v = (await OfferingVersionModel.query(db).where({ id: versionId }).first()) as VersionRow | undefined;
   if (!v) throw versionNotFound();
-  const o = (await db('offerings').where({ id: v.offering_id }).first('lifecycle', 'published_version_id')) as Pick<OfferingRow, 'lifecycle' | 'published_version_id'>;
+  const o = (await OfferingModel.query(db).where({ id: v.offering_id }).select('lifecycle', 'published_version_id').first()) as Pick<OfferingRow, 'lifecycle' | 'published_version_id'>;
   const times = [v.created_at, v.certified_at, v.published_at].filter((t): t is Date => t instanceof Date);
   return {
     versionId: v.id,

@@ -11,12 +11,14 @@ import { newId } from '../platform/ids';
 import type { CatalogEnv } from './env';
 import { assertTransition, PUBLICLY_VISIBLE } from './lifecycle';
 import { OFFERING_COLUMNS, planSummaries, toOffering, type OfferingRow, type VersionRow } from './rows';
+import type { PartialModelObject } from 'objection';
+import { OfferingModel, OfferingTransitionModel, OfferingVersionModel } from './models';
 
 export const offeringNotFound = () => new AppError('NOT_FOUND', 'Offering not found');
 
 /** The offering row, or 404 when it is missing or not visible to this caller. */
 export async function visibleOfferingRow(db: Db, id: string, publisherAdmin: boolean, forUpdate = false): Promise<OfferingRow> {
-  const qb = db('offerings').select(OFFERING_COLUMNS).where({ id }).first();
+  const qb = OfferingModel.query(db).modify('listing').findById(id);
   if (forUpdate) qb.forUpdate();
   const row = (await qb) as OfferingRow | undefined;
   if (!row || (!publisherAdmin && !PUBLICLY_VISIBLE.includes(row.lifecycle))) throw offeringNotFound();
@@ -40,7 +42,7 @@ export async function createOffering(env: CatalogEnv, db: Db, input: CreateOffer
     connectors: input.connectors ?? [],
     languages: input.languages ?? [],
     modalities: input.modalities ?? [],
-    lifecycle: 'draft',
+    lifecycle: 'draft' as const,
     icon_url: input.iconUrl ?? null,
     saleor_product_id: input.saleorProductId ?? null,
     created_by: actor,
@@ -49,8 +51,8 @@ export async function createOffering(env: CatalogEnv, db: Db, input: CreateOffer
     updated_at: now,
   };
   try {
-    const [created] = (await db('offerings').insert(row).returning([...OFFERING_COLUMNS])) as OfferingRow[];
-    return toOffering(created!);
+    const created = await OfferingModel.query(db).insert(row).returning([...OFFERING_COLUMNS]);
+    return toOffering(created);
   } catch (err) {
     if (sqlState(err) === SQLSTATE.UNIQUE_VIOLATION) {
       throw new AppError('ALREADY_EXISTS', `An offering with slug ${input.slug} already exists`, { slug: input.slug });
@@ -65,7 +67,7 @@ export async function updateOffering(env: CatalogEnv, db: Db, id: string, patch:
     if (row.lifecycle === 'eol') {
       throw new AppError('CONFLICT', 'An offering at end of life can no longer change', { lifecycle: row.lifecycle });
     }
-    const set: Record<string, unknown> = { updated_at: env.now(), updated_by: actor };
+    const set: PartialModelObject<OfferingModel> = { updated_at: env.now(), updated_by: actor };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.category !== undefined) set.category = patch.category;
     if (patch.summary !== undefined) set.summary = patch.summary;
@@ -76,7 +78,7 @@ export async function updateOffering(env: CatalogEnv, db: Db, id: string, patch:
     if (patch.modalities !== undefined) set.modalities = patch.modalities;
     if (patch.iconUrl !== undefined) set.icon_url = patch.iconUrl;
     if (patch.saleorProductId !== undefined) set.saleor_product_id = patch.saleorProductId;
-    const [updated] = (await trx('offerings').where({ id }).update(set).returning([...OFFERING_COLUMNS])) as OfferingRow[];
+    const [updated] = await OfferingModel.query(trx).where({ id }).patch(set).returning([...OFFERING_COLUMNS]);
     return toOffering(updated!);
   });
 }
@@ -95,19 +97,19 @@ export async function transitionOffering(env: CatalogEnv, db: Db, id: string, re
     assertTransition(from, to, versionId !== undefined && versionId !== row.published_version_id);
 
     const now = env.now();
-    const set: Record<string, unknown> = { lifecycle: to, updated_at: now, updated_by: actor };
+    const set: PartialModelObject<OfferingModel> = { lifecycle: to, updated_at: now, updated_by: actor };
     let publishedVersion: VersionRow | undefined;
     if (to === 'published') {
       publishedVersion = await versionToPublish(trx, row, versionId);
       set.published_version_id = publishedVersion.id;
       set.capabilities = publishedVersion.capabilities.map((c) => c.id);
-      set.plans = JSON.stringify(planSummaries(publishedVersion.plans));
+      set.plans = planSummaries(publishedVersion.plans);
       if (!publishedVersion.published_at) {
-        await trx('offering_versions').where({ id: publishedVersion.id }).update({ published_at: now });
+        await OfferingVersionModel.query(trx).findById(publishedVersion.id).patch({ published_at: now });
       }
     }
-    const [updated] = (await trx('offerings').where({ id }).update(set).returning([...OFFERING_COLUMNS])) as OfferingRow[];
-    await trx('offering_transitions').insert({
+    const [updated] = await OfferingModel.query(trx).where({ id }).patch(set).returning([...OFFERING_COLUMNS]);
+    await OfferingTransitionModel.query(trx).insert({
       offering_id: id,
       from_state: from,
       to_state: to,
@@ -127,7 +129,7 @@ export async function transitionOffering(env: CatalogEnv, db: Db, id: string, re
  */
 async function versionToPublish(trx: Db, offering: OfferingRow, versionId: string | undefined): Promise<VersionRow> {
   if (versionId !== undefined) {
-    const v = (await trx('offering_versions').where({ id: versionId, offering_id: offering.id }).first()) as VersionRow | undefined;
+    const v = (await OfferingVersionModel.query(trx).where({ id: versionId, offering_id: offering.id }).first()) as VersionRow | undefined;
     if (!v) throw new AppError('UNPROCESSABLE', `Version ${versionId} is not a version of this offering`, { versionId });
     if (v.certification_status !== 'passed') {
       throw new AppError('UNPROCESSABLE', `Version ${v.version} is not certified (certification ${v.certification_status}): certify it first`, {
@@ -138,10 +140,10 @@ async function versionToPublish(trx: Db, offering: OfferingRow, versionId: strin
     return v;
   }
   if (offering.lifecycle === 'paused' && offering.published_version_id) {
-    const live = (await trx('offering_versions').where({ id: offering.published_version_id }).first()) as VersionRow | undefined;
+    const live = (await OfferingVersionModel.query(trx).where({ id: offering.published_version_id }).first()) as VersionRow | undefined;
     if (live) return live;
   }
-  const latest = (await trx('offering_versions')
+  const latest = (await OfferingVersionModel.query(trx)
     .where({ offering_id: offering.id, certification_status: 'passed' })
     .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
     .first()) as VersionRow | undefined;

@@ -18,6 +18,8 @@ import { AppError } from '../platform/errors';
 import { decodeCursor, encodeCursor, isIsoTimestamp } from './cursor';
 import { PUBLICLY_LISTED } from './lifecycle';
 import { OFFERING_COLUMNS, toOffering, type OfferingRow } from './rows';
+import { raw } from 'objection';
+import { OfferingModel } from './models';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
@@ -63,10 +65,12 @@ export async function searchOfferings(db: Db, query: SearchQuery, opts: { publis
     admin: opts.publisherAdmin,
   };
 
-  const qb = db('offerings as o').select(OFFERING_COLUMNS.map((c) => `o.${c}`));
+  // Ranking, the tsquery join and array containment are PostgreSQL full-text and array
+  // operators: they stay SQL fragments inside the model query.
+  const qb = OfferingModel.query(db).alias('o').select(OFFERING_COLUMNS.map((c) => `o.${c}`));
   if (tsquery) {
     qb.joinRaw(`cross join to_tsquery('english'::regconfig, ?) as tsq`, [tsquery]);
-    qb.select(db.raw('ts_rank(o.search, tsq) as rank'));
+    qb.select(raw('ts_rank(o.search, tsq) as rank'));
     qb.whereRaw('o.search @@ tsq');
   }
   if (lifecycle) qb.where('o.lifecycle', lifecycle);

@@ -26,6 +26,8 @@ import { artifactKey, assertPublishableFlow, canonicalFlow, findSecrets, flowIss
 import { visibleOfferingRow } from './offerings';
 import { planSummaries, toVersion, type OfferingRow, type VersionRow } from './rows';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './search';
+import type { PartialModelObject } from 'objection';
+import { OfferingModel, OfferingVersionModel } from './models';
 
 const VERSION_ID = /^ov_[A-Za-z0-9]{8,40}$/;
 export const versionNotFound = () => new AppError('NOT_FOUND', 'Offering version not found');
@@ -64,7 +66,7 @@ export async function createVersion(env: CatalogEnv, db: Db, offeringId: string,
     if (offering.lifecycle === 'eol') {
       throw new AppError('CONFLICT', 'An offering at end of life takes no new versions', { lifecycle: offering.lifecycle });
     }
-    const clash = await trx('offering_versions').where({ offering_id: offeringId, version: input.version }).first('id');
+    const clash = await OfferingVersionModel.query(trx).where({ offering_id: offeringId, version: input.version }).select('id').first();
     if (clash) {
       throw new AppError('ALREADY_EXISTS', `Version ${input.version} of this offering already exists (versions are immutable: publish a new version number)`, {
         version: input.version,
@@ -87,27 +89,27 @@ export async function createVersion(env: CatalogEnv, db: Db, offeringId: string,
       artifact_uri: env.store.uri(key),
       artifact_sha256: flow.sha256,
       artifact_size: flow.bytes.length,
-      capabilities: JSON.stringify(input.capabilities),
-      plans: JSON.stringify(input.plans),
+      capabilities: input.capabilities,
+      plans: input.plans,
       created_by: actor,
       created_at: now,
     };
-    const [created] = (await trx('offering_versions').insert(row).returning('*')) as VersionRow[];
-    const set: Record<string, unknown> = { latest_version_id: row.id, updated_at: now, updated_by: actor };
+    const created = await OfferingVersionModel.query(trx).insert(row).returning('*');
+    const set: PartialModelObject<OfferingModel> = { latest_version_id: row.id, updated_at: now, updated_by: actor };
     if (!offering.published_version_id) {
       // Until something is published, the listing shows what the latest version offers.
       set.capabilities = input.capabilities.map((c) => c.id);
-      set.plans = JSON.stringify(planSummaries(input.plans));
+      set.plans = planSummaries(input.plans);
     }
-    await trx('offerings').where({ id: offeringId }).update(set);
-    return toVersion(created!);
+    await OfferingModel.query(trx).findById(offeringId).patch(set);
+    return toVersion(created);
   });
 }
 
 /** The version row, or 404 when it (or its offering) is not visible to this caller. */
 async function visibleVersionRow(db: Db, offeringId: string, versionId: string, publisherAdmin: boolean): Promise<VersionRow> {
   await visibleOfferingRow(db, offeringId, publisherAdmin);
-  const row = (await db('offering_versions').where({ id: versionId, offering_id: offeringId }).first()) as VersionRow | undefined;
+  const row = (await OfferingVersionModel.query(db).where({ id: versionId, offering_id: offeringId }).first()) as VersionRow | undefined;
   if (!row || (!publisherAdmin && row.certification_status !== 'passed')) throw versionNotFound();
   return row;
 }
@@ -129,7 +131,7 @@ export async function listVersions(
     throw new AppError('VALIDATION_FAILED', `limit must be 1 to ${MAX_LIMIT}`, { errors: [{ path: '/query/limit', message: `must be 1 to ${MAX_LIMIT}` }] });
   }
   const filters = { offeringId, admin: publisherAdmin };
-  const qb = db('offering_versions').where({ offering_id: offeringId });
+  const qb = OfferingVersionModel.query(db).where({ offering_id: offeringId });
   if (!publisherAdmin) qb.where({ certification_status: 'passed' });
   if (page.cursor !== undefined) {
     const c = decodeCursor(page.cursor, 'newest', filters, isIsoTimestamp, VERSION_ID);
@@ -157,7 +159,7 @@ export async function listVersions(
 export async function certifyVersion(env: CatalogEnv, db: Db, offeringId: string, versionId: string): Promise<CertificationReport> {
   return inTransaction(db, async (trx) => {
     await visibleOfferingRow(trx, offeringId, true);
-    const row = (await trx('offering_versions').where({ id: versionId, offering_id: offeringId }).forUpdate().first()) as VersionRow | undefined;
+    const row = (await OfferingVersionModel.query(trx).where({ id: versionId, offering_id: offeringId }).forUpdate().first()) as VersionRow | undefined;
     if (!row) throw versionNotFound();
     if (row.certification_status === 'passed') return reportOf(row);
 
@@ -188,15 +190,15 @@ export async function certifyVersion(env: CatalogEnv, db: Db, offeringId: string
     }
     errors.push(...env.certifier.check(row.capabilities, row.plans));
 
-    const [updated] = (await trx('offering_versions')
+    const [updated] = await OfferingVersionModel.query(trx)
       .where({ id: versionId })
-      .update({
+      .patch({
         certification_status: errors.length ? 'failed' : 'passed',
-        certification_errors: JSON.stringify(errors),
+        certification_errors: errors,
         registry_version: env.certifier.registryVersion(),
         certified_at: env.now(),
       })
-      .returning('*')) as VersionRow[];
+      .returning('*');
     return reportOf(updated!);
   });
 }
@@ -216,9 +218,9 @@ function reportOf(row: VersionRow): CertificationReport {
  * digest). Publisher admins get any version; platform services only certified ones.
  */
 export async function artifactLink(env: CatalogEnv, db: Db, offeringId: string, versionId: string, who: { publisherAdmin: boolean }): Promise<ArtifactLink> {
-  const offering = (await db('offerings').where({ id: offeringId }).first('id')) as Pick<OfferingRow, 'id'> | undefined;
+  const offering = (await OfferingModel.query(db).where({ id: offeringId }).select('id').first()) as Pick<OfferingRow, 'id'> | undefined;
   if (!offering) throw new AppError('NOT_FOUND', 'Offering not found');
-  const row = (await db('offering_versions').where({ id: versionId, offering_id: offeringId }).first()) as VersionRow | undefined;
+  const row = (await OfferingVersionModel.query(db).where({ id: versionId, offering_id: offeringId }).first()) as VersionRow | undefined;
   if (!row || (!who.publisherAdmin && row.certification_status !== 'passed')) throw versionNotFound();
   const info = await env.store.head(row.artifact_key);
   if (!info) {

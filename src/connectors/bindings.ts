@@ -7,7 +7,10 @@
 import type { Knex } from 'knex';
 import type { ConnectorBinding } from '../../generated/control-plane/types';
 import { actorFromString, auditConnectorBindingChange } from '../audit';
-import { one, rows, type Db } from '../db/tx';
+import { fn } from 'objection';
+import type { Db } from '../db/tx';
+import { InstanceModel } from '../instances/models';
+import { ConnectorBindingModel } from './models';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
 import type { Logger } from '../platform/logger';
@@ -77,7 +80,7 @@ export async function createBinding(trx: Knex.Transaction, secrets: SecretStore,
   const settings = input.settings ?? {};
   checkCredential(type, input.credential, settings);
   if (input.instanceId) {
-    const inst = await one<{ id: string }>(trx, 'select id from instances where id = ? and project_id = ?', [input.instanceId, input.projectId]);
+    const inst = await InstanceModel.query(trx).select('id').findOne({ id: input.instanceId, project_id: input.projectId });
     if (!inst) throw new AppError('NOT_FOUND', 'Instance not found');
   }
   const id = newId('bind');
@@ -89,12 +92,21 @@ export async function createBinding(trx: Knex.Transaction, secrets: SecretStore,
     throw storeFailure(err, { connectorId: input.connectorId });
   }
   try {
-    const row = await one<BindingRow>(
-      trx,
-      `insert into connector_bindings (id, org_id, project_id, instance_id, connector_id, name, status, vault_path, secret_version, settings, created_by)
-       values (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?::jsonb, ?) returning *`,
-      [id, input.orgId, input.projectId, input.instanceId ?? null, input.connectorId, input.name, vaultReference(mount, path), version, JSON.stringify(settings), input.actor],
-    );
+    const row = await ConnectorBindingModel.query(trx)
+      .insert({
+        id,
+        org_id: input.orgId,
+        project_id: input.projectId,
+        instance_id: input.instanceId ?? null,
+        connector_id: input.connectorId,
+        name: input.name,
+        status: 'active',
+        vault_path: vaultReference(mount, path),
+        secret_version: version,
+        settings,
+        created_by: input.actor,
+      })
+      .returning('*');
     // Audited in the same transaction (references only: no credential, no Vault path).
     await auditConnectorBindingChange(trx, {
       orgId: input.orgId,
@@ -108,7 +120,7 @@ export async function createBinding(trx: Knex.Transaction, secrets: SecretStore,
       data: { name: input.name, secretVersion: version },
     });
     log?.info({ bindingId: id, orgId: input.orgId, projectId: input.projectId, connectorId: input.connectorId, secretVersion: version }, 'connector binding created');
-    return row!;
+    return row;
   } catch (err) {
     // The row did not land: do not leave an orphan credential behind.
     await secrets.delete(path).catch(() => {});
@@ -117,7 +129,7 @@ export async function createBinding(trx: Knex.Transaction, secrets: SecretStore,
 }
 
 export async function findBinding(db: Db, bindingId: string): Promise<BindingRow | undefined> {
-  return one<BindingRow>(db, 'select * from connector_bindings where id = ?', [bindingId]);
+  return ConnectorBindingModel.query(db).findById(bindingId);
 }
 
 /** Revokes: the secret's current version is deleted first (store down → 503, nothing changes). */
@@ -130,7 +142,7 @@ export async function revokeBinding(
   who: { actor?: string; requestId?: string } = {},
 ): Promise<BindingRow> {
   if (row.status === 'revoked') return row;
-  const locked = await one<BindingRow>(trx, 'select * from connector_bindings where id = ? for update', [row.id]);
+  const locked = await ConnectorBindingModel.query(trx).findById(row.id).forUpdate();
   if (!locked || locked.status === 'revoked') return locked ?? row;
   const path = row.vault_path.replace(/^[^/]+\/data\//, '');
   try {
@@ -138,11 +150,10 @@ export async function revokeBinding(
   } catch (err) {
     throw storeFailure(err, { bindingId: row.id });
   }
-  const updated = await one<BindingRow>(
-    trx,
-    `update connector_bindings set status = 'revoked', revoked_at = now(), updated_at = now(), revoked_reason = ? where id = ? returning *`,
-    [reason ?? null, row.id],
-  );
+  const [updated] = await ConnectorBindingModel.query(trx)
+    .patch({ status: 'revoked', revoked_at: fn.now(), updated_at: fn.now(), revoked_reason: reason ?? null })
+    .where('id', row.id)
+    .returning('*');
   await auditConnectorBindingChange(trx, {
     orgId: row.org_id,
     projectId: row.project_id,
@@ -163,42 +174,27 @@ export async function listBindings(
   filter: ({ projectId: string } | { orgIds: string[] }) & { instanceId?: string; connectorId?: string; status?: 'active' | 'revoked' } & PageRequest,
 ): Promise<Page<ConnectorBinding>> {
   const { after, limit } = pageArgs(filter);
-  const where: string[] = [];
-  const args: (string | number)[] = [];
+  const q = ConnectorBindingModel.query(db);
   if ('projectId' in filter) {
-    where.push('project_id = ?');
-    args.push(filter.projectId);
+    q.where('project_id', filter.projectId);
   } else {
     if (!filter.orgIds.length) return { items: [], nextCursor: null };
-    where.push(`org_id in (${filter.orgIds.map(() => '?').join(', ')})`);
-    args.push(...filter.orgIds);
+    q.whereIn('org_id', filter.orgIds);
   }
-  if (filter.instanceId) {
-    where.push('(instance_id is null or instance_id = ?)');
-    args.push(filter.instanceId);
-  }
-  if (filter.connectorId) {
-    where.push('connector_id = ?');
-    args.push(filter.connectorId);
-  }
-  if (filter.status) {
-    where.push('status = ?');
-    args.push(filter.status);
-  }
-  if (after !== null) {
-    where.push('id < ?');
-    args.push(after);
-  }
-  args.push(limit + 1);
-  const r = await rows<BindingRow>(db, `select * from connector_bindings where ${where.join(' and ')} order by id desc limit ?`, args);
+  const instanceId = filter.instanceId;
+  if (instanceId) q.where((w) => w.whereNull('instance_id').orWhere('instance_id', instanceId));
+  if (filter.connectorId) q.where('connector_id', filter.connectorId);
+  if (filter.status) q.where('status', filter.status);
+  if (after !== null) q.where('id', '<', after);
+  const r = await q.orderBy('id', 'desc').limit(limit + 1);
   return toPage(r, limit, (x) => x.id, toBinding);
 }
 
 /** The bindings an instance may use (its own and project-wide ones), as references. */
 export async function bindingsOfInstance(db: Db, instance: { id: string; project_id: string }, opts: { activeOnly?: boolean } = {}): Promise<BindingRow[]> {
-  return rows<BindingRow>(
-    db,
-    `select * from connector_bindings where project_id = ? and (instance_id is null or instance_id = ?) ${opts.activeOnly ? "and status = 'active'" : ''} order by id`,
-    [instance.project_id, instance.id],
-  );
+  const q = ConnectorBindingModel.query(db)
+    .where('project_id', instance.project_id)
+    .where((w) => w.whereNull('instance_id').orWhere('instance_id', instance.id));
+  if (opts.activeOnly) q.where('status', 'active');
+  return q.orderBy('id');
 }

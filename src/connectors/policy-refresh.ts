@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { fn, raw } from 'objection';
+import { InstanceModel } from '../instances/models';
 import { afterCommit } from '../db/tx';
 import type { InstancesEnv } from '../instances/service';
 
@@ -17,12 +19,13 @@ export async function refreshConnectorPolicies(
   scope: { projectId: string; instanceId?: string | null },
   actor: string,
 ): Promise<string[]> {
-  let q = trx('instances')
+  const q = InstanceModel.query(trx)
     .where({ project_id: scope.projectId })
     .whereIn('state', ['requested', 'provisioning', 'active', 'paused'])
+    // jsonb "has any of these keys" (?|) is an operator the query builder has no word for.
     .whereRaw(`effective_config \\?| array[${BINDING_CAPABILITIES.map(() => '?').join(', ')}]`, BINDING_CAPABILITIES);
-  if (scope.instanceId) q = q.andWhere({ id: scope.instanceId });
-  const rows = (await q.update({ generation: trx.raw('generation + 1'), updated_at: trx.fn.now() }).returning('id')) as { id: string }[];
+  if (scope.instanceId) q.andWhere({ id: scope.instanceId });
+  const rows = await q.patch({ generation: raw('generation + 1'), updated_at: fn.now() }).returning('id');
   for (const { id } of rows) {
     afterCommit(trx, () => env.desiredState.kick(id, { actor, action: 'update' }));
     if (env.onLifecycleChange) afterCommit(trx, () => env.onLifecycleChange!(id));

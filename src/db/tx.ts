@@ -58,9 +58,10 @@ export async function one<T>(db: Db, sql: string, bindings: readonly Knex.RawBin
   return r[0];
 }
 
-/** SQLSTATE of a database error, if it is one. */
+/** SQLSTATE of a database error, if it is one (objection wraps the driver's error as `nativeError`). */
 export function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
+  const e = err as { code?: unknown; nativeError?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.nativeError?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 

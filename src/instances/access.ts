@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../platform/errors';
 import type { InstanceRow } from './rows';
+import { InstanceModel } from './models';
 
 export const instanceNotFound = () => new AppError('NOT_FOUND', 'Instance not found');
 
@@ -9,7 +10,7 @@ export const instanceNotFound = () => new AppError('NOT_FOUND', 'Instance not fo
  * operation's `x-scope`); this only reads it.
  */
 export async function loadInstance(db: Knex | Knex.Transaction, instanceId: string): Promise<InstanceRow> {
-  const row: InstanceRow | undefined = await db('instances').where({ id: instanceId }).first();
+  const row: InstanceRow | undefined = await InstanceModel.query(db).where({ id: instanceId }).first();
   if (!row) throw instanceNotFound();
   return row;
 }

@@ -8,6 +8,7 @@ import { bindingsOfInstance } from '../connectors/bindings';
 import { renderDesiredState } from './desired-state';
 import { lockInstance, recordEvent } from './events';
 import type { InstanceRow } from './rows';
+import { InstanceModel } from './models';
 
 export interface DesiredStateSyncOptions {
   db: Knex;
@@ -58,7 +59,7 @@ export class DesiredStateSync implements DeploymentHealthSink {
   private async syncNow(instanceId: string, opts: { actor?: string; action?: SyncAction; rotatedAt?: string }): Promise<void> {
     const { db, repo, env } = this.o;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const row: InstanceRow | undefined = await db('instances').where({ id: instanceId }).first();
+      const row: InstanceRow | undefined = await InstanceModel.query(db).where({ id: instanceId }).first();
       if (!row || row.committed_generation >= row.generation) return;
       const ref = { env, orgId: row.org_id, projectId: row.project_id, instanceId: row.id };
       const written =
@@ -92,12 +93,12 @@ export class DesiredStateSync implements DeploymentHealthSink {
           patch.state = 'provisioning';
           patch.provisioning_since = now;
         }
-        await trx('instances').where({ id: instanceId }).update(patch);
+        await InstanceModel.query(trx).where({ id: instanceId }).patch(patch);
         await recordEvent(trx, instanceId, { type: 'desired_state_committed', from: cur.state, to, commit: written.revision, actor: opts.actor ?? 'control-plane' }, now);
         // A report about this commit may have arrived before the commit was recorded here.
         if (to === 'provisioning' && cur.observed_revision && cur.observed_sync === 'Synced' && cur.observed_health === 'Healthy'
           && (cur.observed_revision === written.revision || (await repo.includes(cur.observed_revision, written.revision)))) {
-          await trx('instances').where({ id: instanceId }).update({ state: 'active', activated_at: now, gitops_sync: 'Synced', gitops_health: 'Healthy', gitops_reported_at: now });
+          await InstanceModel.query(trx).where({ id: instanceId }).patch({ state: 'active', activated_at: now, gitops_sync: 'Synced', gitops_health: 'Healthy', gitops_reported_at: now });
           await recordEvent(trx, instanceId, { type: 'activated', from: to, to: 'active', commit: cur.observed_revision, actor: 'control-plane' }, now);
           await recordAudit(trx, {
             orgId: cur.org_id,
@@ -148,7 +149,7 @@ export class DesiredStateSync implements DeploymentHealthSink {
         patch.state = 'active';
         patch.activated_at = now;
       }
-      await trx('instances').where({ id: row.id }).update(patch);
+      await InstanceModel.query(trx).where({ id: row.id }).patch(patch);
       const changed = current && (row.gitops_sync !== r.sync || row.gitops_health !== r.health);
       if (state !== row.state) {
         await recordEvent(trx, row.id, { type: 'activated', from: row.state, to: state, commit: r.revision, message: r.message ?? null, actor: r.source }, now);
@@ -177,7 +178,7 @@ export class DesiredStateSync implements DeploymentHealthSink {
 
   /** Commits every instance whose latest change has no commit yet (crash recovery). */
   async sweep(): Promise<number> {
-    const pending: { id: string }[] = await this.o.db('instances').select('id').whereRaw('committed_generation < generation').limit(100);
+    const pending: { id: string }[] = await InstanceModel.query(this.o.db).select('id').whereRaw('committed_generation < generation').limit(100);
     for (const { id } of pending) this.kick(id, { actor: 'control-plane:sweeper' });
     return pending.length;
   }

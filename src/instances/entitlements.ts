@@ -6,6 +6,7 @@ import type { Wire } from '../platform/http/wire';
 import { runLimitsOf } from '../money/run-limits';
 import { inputLimitsOf } from './input-limits';
 import type { InstanceRow } from './rows';
+import { OfferingVersionModel } from '../catalog/models';
 
 /** How long a gateway may cache entitlements before asking again. */
 export const ENTITLEMENTS_TTL_SECONDS = 5;
@@ -20,8 +21,8 @@ type Cfg = Record<string, any>;
  * tools and hosts (tool_connectors), API-key access (api_endpoint), the wallet and the artifact.
  */
 export async function entitlementsOf(db: Knex, row: InstanceRow, now = new Date()): Promise<Wire<Entitlements>> {
-  const version: VersionRow = await db('offering_versions').where({ id: row.version_id }).first();
-  const offering: { lifecycle: Wire<Entitlements>['offeringLifecycle'] } | undefined = await db('offerings').select('lifecycle').where({ id: row.offering_id }).first();
+  const version = (await OfferingVersionModel.query(db).findById(row.version_id).withGraphFetched('offering'))!;
+  const offering = version.offering as { lifecycle: Wire<Entitlements>['offeringLifecycle'] } | undefined;
   const plan = version.plans.find((p) => p.id === row.plan_id);
   const cfg = row.effective_config as Record<string, Cfg>;
   const api: Cfg = cfg.api_endpoint ?? {};

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { InstanceEvent, InstanceState } from '../../generated/control-plane/types';
 import { newId } from '../platform/ids';
+import { InstanceEventModel, InstanceModel } from './models';
 
 export interface NewEvent {
   type: InstanceEvent['type'];
@@ -13,8 +14,8 @@ export interface NewEvent {
 
 /** Appends to an instance's history. The caller holds the instance row lock (seq is per instance). */
 export async function recordEvent(trx: Knex.Transaction, instanceId: string, e: NewEvent, now = new Date()): Promise<void> {
-  const last = await trx('instance_events').where({ instance_id: instanceId }).max<{ max: number | null }[]>('seq as max').first();
-  await trx('instance_events').insert({
+  const last = await InstanceEventModel.query(trx).where({ instance_id: instanceId }).max('seq as max').first().castTo<{ max: number | null } | undefined>();
+  await InstanceEventModel.query(trx).insert({
     id: newId('iev'),
     instance_id: instanceId,
     seq: (last?.max ?? 0) + 1,
@@ -29,5 +30,5 @@ export async function recordEvent(trx: Knex.Transaction, instanceId: string, e: 
 }
 
 export async function lockInstance<T = import('./rows').InstanceRow>(trx: Knex.Transaction, instanceId: string): Promise<T | undefined> {
-  return trx('instances').where({ id: instanceId }).forUpdate().first();
+  return InstanceModel.query(trx).findById(instanceId).forUpdate().castTo<T | undefined>();
 }

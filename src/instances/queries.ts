@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { InstanceState } from '../../generated/control-plane/types';
 import { AppError } from '../platform/errors';
 import type { InstanceEventRow, InstanceRow } from './rows';
+import { InstanceEventModel, InstanceModel } from './models';
 
 const encode = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 function decode(cursor: string): { t: string; id: string } {
@@ -29,7 +30,7 @@ export interface ListFilter {
 
 /** Newest first, keyset-paginated. */
 export async function listInstanceRows(db: Knex, f: ListFilter): Promise<{ rows: InstanceRow[]; nextCursor: string | null }> {
-  const q = db('instances');
+  const q = InstanceModel.query(db);
   if (f.orgIds) q.whereIn('org_id', f.orgIds);
   if (f.projectIds) q.whereIn('project_id', f.projectIds);
   if (f.offeringId) q.where('offering_id', f.offeringId);
@@ -50,7 +51,7 @@ export async function listInstanceRows(db: Knex, f: ListFilter): Promise<{ rows:
 }
 
 export async function listEventRows(db: Knex, instanceId: string, cursor: string | undefined, limit: number): Promise<{ rows: InstanceEventRow[]; nextCursor: string | null }> {
-  const q = db('instance_events').where({ instance_id: instanceId });
+  const q = InstanceEventModel.query(db).where({ instance_id: instanceId });
   if (cursor) {
     const seq = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Number.isInteger(seq)) throw new AppError('VALIDATION_FAILED', 'cursor is not valid', { errors: [{ path: '/query/cursor', message: 'is not a cursor from this list' }] });

@@ -13,6 +13,10 @@ import type { DesiredStateSync, SyncAction } from './desired-state-sync';
 import { instanceNotFound } from './access';
 import type { InstanceRow } from './rows';
 import { instantiableVersion } from './versions';
+import type { PartialModelObject } from 'objection';
+import { OfferingVersionModel } from '../catalog/models';
+import { WalletModel } from '../money/models';
+import { InstanceModel } from './models';
 
 export interface InstancesEnv {
   db: Knex;
@@ -49,11 +53,11 @@ export interface NewInstance {
 /** The wallet that pays for an instance: the one named (same org), the project's, or the org's default project's. */
 async function resolveWallet(trx: Knex.Transaction, orgId: string, projectId: string, walletId?: string): Promise<string> {
   if (walletId) {
-    const w = await trx('wallets').select('id').where({ id: walletId, org_id: orgId }).first();
+    const w = await WalletModel.query(trx).select('id').where({ id: walletId, org_id: orgId }).first();
     if (!w) throw new AppError('NOT_FOUND', 'Wallet not found');
     return w.id;
   }
-  const w = await trx('wallets')
+  const w = await WalletModel.query(trx)
     .select('wallets.id')
     .leftJoin('projects', 'projects.id', 'wallets.project_id')
     .where('wallets.org_id', orgId)
@@ -69,7 +73,7 @@ async function resolveWallet(trx: Knex.Transaction, orgId: string, projectId: st
  */
 export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transaction, input: NewInstance): Promise<InstanceRow> {
   if (input.sourceRef) {
-    const existing: InstanceRow | undefined = await trx('instances').where({ source: input.source, source_ref: input.sourceRef }).first();
+    const existing: InstanceRow | undefined = await InstanceModel.query(trx).where({ source: input.source, source_ref: input.sourceRef }).first();
     if (existing) return existing;
   }
   const v = await instantiableVersion(trx, input.versionId, input.planId, 'create');
@@ -78,7 +82,7 @@ export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transact
   const walletId = await resolveWallet(trx, input.orgId, input.projectId, input.walletId);
   const now = env.now?.() ?? new Date();
   const id = newId('inst', now.getTime());
-  const [row] = (await trx('instances')
+  const row = await InstanceModel.query(trx)
     .insert({
       id,
       org_id: input.orgId,
@@ -91,13 +95,13 @@ export async function createInstanceRecord(env: InstancesEnv, trx: Knex.Transact
       state: 'requested',
       source: input.source,
       source_ref: input.sourceRef ?? null,
-      config_overrides: JSON.stringify(input.overrides ?? {}),
-      effective_config: JSON.stringify(effective),
+      config_overrides: input.overrides ?? {},
+      effective_config: effective,
       created_by: input.actor,
       created_at: now,
       updated_at: now,
     })
-    .returning('*')) as InstanceRow[];
+    .returning('*');
   await recordEvent(trx, id, { type: 'created', to: 'requested', actor: input.actor, message: `${v.version.id} ${input.planId}` }, now);
   await recordAudit(trx, {
     orgId: input.orgId,
@@ -143,7 +147,7 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
   assertAction(input.action, row.state);
   const now = env.now?.() ?? new Date();
   // Any day-2 action is the org's own decision: a credit no longer resumes the instance by itself.
-  const patch: Record<string, unknown> = { generation: row.generation + 1, updated_at: now, suspended_for_credits: false };
+  const patch: PartialModelObject<InstanceModel> = { generation: row.generation + 1, updated_at: now, suspended_for_credits: false };
   const to = stateAfter(input.action, row.state);
   if (to !== row.state) patch.state = to;
   if (to === 'terminated') patch.terminated_at = now;
@@ -158,7 +162,7 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
     const v = await instantiableVersion(trx, targetId, planId, 'upgrade');
     if (planId !== row.plan_id) assertPlanAllowed(v.plan, input.planBy ?? (input.byOperator ? 'operator' : 'buyer'), v.version.plans);
     if (v.offeringId !== row.offering_id) throw new AppError('UNPROCESSABLE', 'An instance can only be upgraded to a version of its own offering', { offeringId: row.offering_id });
-    Object.assign(patch, { version_id: targetId, plan_id: planId, effective_config: JSON.stringify(instanceConfig(v, row.config_overrides)) });
+    Object.assign(patch, { version_id: targetId, plan_id: planId, effective_config: instanceConfig(v, row.config_overrides) });
     message = `${row.version_id} → ${targetId}${planId !== row.plan_id ? ` (${row.plan_id} → ${planId})` : ''}`;
   }
   if (input.action === 'update') {
@@ -167,10 +171,10 @@ export async function applyAction(env: InstancesEnv, trx: Knex.Transaction, inst
       const v = await instantiableVersion(trx, row.version_id, row.plan_id, 'upgrade');
       const overrides = mergedOverrides(row.config_overrides, input.configOverrides);
       const effective = instanceConfig(v, overrides, { layer: input.byOperator ? 'operator' : 'buyer', previous: row.config_overrides });
-      Object.assign(patch, { config_overrides: JSON.stringify(overrides), effective_config: JSON.stringify(effective) });
+      Object.assign(patch, { config_overrides: overrides, effective_config: effective });
     }
   }
-  const [updated] = (await trx('instances').where({ id: instanceId }).update(patch).returning('*')) as InstanceRow[];
+  const [updated] = (await InstanceModel.query(trx).where({ id: instanceId }).patch(patch).returning('*')) as InstanceRow[];
   await recordEvent(trx, instanceId, { type: EVENT_OF[input.action], from: row.state, to, actor: input.actor, message }, now);
   await recordAudit(trx, {
     orgId: row.org_id,
@@ -213,7 +217,7 @@ const EVENT_OF: Record<InstanceAction, 'paused' | 'resumed' | 'upgrade_requested
 };
 
 async function latestCertifiedVersion(trx: Knex.Transaction, offeringId: string): Promise<string> {
-  const v = await trx('offering_versions')
+  const v = await OfferingVersionModel.query(trx)
     .select('id')
     .where({ offering_id: offeringId, certification_status: 'passed' })
     .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Plan, PlanId } from '../../generated/control-plane/types';
 import type { VersionRow } from '../catalog/rows';
 import { AppError } from '../platform/errors';
+import { OfferingVersionModel } from '../catalog/models';
 
 export interface InstantiableVersion {
   version: VersionRow;
@@ -16,9 +17,9 @@ export interface InstantiableVersion {
  * instances; upgrades of existing ones may target any certified version of the same offering).
  */
 export async function instantiableVersion(db: Knex | Knex.Transaction, versionId: string, planId: PlanId, purpose: 'create' | 'upgrade'): Promise<InstantiableVersion> {
-  const version: VersionRow | undefined = await db('offering_versions').where({ id: versionId }).first();
+  const version = await OfferingVersionModel.query(db).findById(versionId).withGraphFetched('offering');
   if (!version) throw new AppError('NOT_FOUND', 'Offering version not found');
-  const offering = await db('offerings').select('id', 'lifecycle').where({ id: version.offering_id }).first();
+  const offering = version.offering;
   if (!offering) throw new AppError('NOT_FOUND', 'Offering version not found');
   if (version.certification_status !== 'passed') {
     throw new AppError('UNPROCESSABLE', 'This offering version has not passed certification', { versionId, certification: version.certification_status });

@@ -14,6 +14,7 @@ import { newId } from '../platform/ids';
 import type { Logger } from '../platform/logger';
 import type { ObjectStore } from '../storage/object-store';
 import { RAG_INGEST_TIMEOUT_MS, type RagBackend, type TenantScope } from './backend';
+import { IngestionModel, KbDocumentModel, KbUploadModel, KnowledgeBaseModel } from './models';
 
 type Db = Knex | Knex.Transaction;
 
@@ -122,7 +123,7 @@ export class RagService {
 
   /** The KB in exactly this scope, or 404. */
   async loadKb(db: Db, scope: TenantScope, kbId: string): Promise<KbRow> {
-    const row = await db('knowledge_bases').where({ id: kbId, org_id: scope.orgId, project_id: scope.projectId }).first<KbRow | undefined>();
+    const row = await KnowledgeBaseModel.query(db).where({ id: kbId, org_id: scope.orgId, project_id: scope.projectId }).first();
     if (!row) throw new AppError('NOT_FOUND', 'Knowledge base not found');
     return row;
   }
@@ -131,7 +132,7 @@ export class RagService {
     const id = newId('kb');
     // Ragflow down → RAG_UNAVAILABLE, and the transaction (nothing written yet) rolls back.
     const { datasetId } = await this.backend.createDataset(scope, { kbId: id, name: body.name, description: body.description, language: body.language, chunkMethod: body.chunkMethod });
-    const [row] = await trx('knowledge_bases')
+    const row = await KnowledgeBaseModel.query(trx)
       .insert({
         id,
         org_id: scope.orgId,
@@ -149,7 +150,7 @@ export class RagService {
 
   /** Keyset pagination on the id (time-ordered: `newId`), so timestamp precision cannot repeat a row. */
   async listKbs(db: Db, scope: TenantScope, o: { cursor?: string; limit: number }): Promise<{ rows: KbRow[]; nextCursor: string | null }> {
-    const q = db('knowledge_bases').where({ org_id: scope.orgId, project_id: scope.projectId });
+    const q = KnowledgeBaseModel.query(db).where({ org_id: scope.orgId, project_id: scope.projectId });
     if (o.cursor) q.andWhere('id', '>', decodeKbCursor(o.cursor, scope));
     const rows = (await q.orderBy('id').limit(o.limit + 1)) as KbRow[];
     const more = rows.length > o.limit;
@@ -162,7 +163,7 @@ export class RagService {
     const uploadId = newId('upl');
     const objectKey = `${storagePrefix(kb.org_id, kb.project_id, kb.id)}${uploadId}/${body.fileName}`;
     const presigned = await this.objectStore.presignPut(objectKey, { contentType: body.contentType, expiresInSeconds: UPLOAD_URL_SECONDS, maxBytes });
-    await db('kb_uploads').insert({
+    await KbUploadModel.query(db).insert({
       id: uploadId,
       org_id: kb.org_id,
       project_id: kb.project_id,
@@ -189,7 +190,7 @@ export class RagService {
   /** Checks the upload landed under this KB's prefix within its size cap, then queues the job. */
   async queueIngestion(trx: Knex.Transaction, kb: KbRow, body: { uploadId: string; title?: string; metadata?: Record<string, string | undefined> }): Promise<IngestionRow> {
     const scope = { org_id: kb.org_id, project_id: kb.project_id, kb_id: kb.id };
-    const upload = await trx('kb_uploads').where({ id: body.uploadId, ...scope }).first<UploadRow | undefined>();
+    const upload = await KbUploadModel.query(trx).where({ id: body.uploadId, ...scope }).first();
     if (!upload) throw new AppError('NOT_FOUND', 'Upload not found in this knowledge base');
     if (!upload.object_key.startsWith(storagePrefix(kb.org_id, kb.project_id, kb.id))) throw new AppError('NOT_FOUND', 'Upload not found in this knowledge base');
     const head = await this.objectStore.head(upload.object_key);
@@ -198,14 +199,14 @@ export class RagService {
       await this.objectStore.delete(upload.object_key).catch(() => undefined);
       throw new AppError('UNPROCESSABLE', `The uploaded file is larger than the ${upload.max_bytes} bytes allowed`, { uploadId: upload.id, sizeBytes: head.size });
     }
-    const [row] = await trx('ingestions')
-      .insert({ id: newId('ing'), ...scope, upload_id: upload.id, title: body.title ?? null, metadata: JSON.stringify(body.metadata ?? {}), status: 'queued', progress: 0 })
+    const row = await IngestionModel.query(trx)
+      .insert({ id: newId('ing'), ...scope, upload_id: upload.id, title: body.title ?? null, metadata: (body.metadata ?? {}) as Record<string, string>, status: 'queued', progress: 0 })
       .returning('*');
     return row as IngestionRow;
   }
 
   async loadIngestion(db: Db, scope: TenantScope, id: string): Promise<IngestionRow> {
-    const row = await db('ingestions').where({ id, org_id: scope.orgId, project_id: scope.projectId }).first<IngestionRow | undefined>();
+    const row = await IngestionModel.query(db).where({ id, org_id: scope.orgId, project_id: scope.projectId }).first();
     if (!row) throw new AppError('NOT_FOUND', 'Ingestion not found');
     return row;
   }
@@ -216,7 +217,7 @@ export class RagService {
     if (chunks.length === 0) return [];
     // Map backend document ids to ours (and titles), inside the same tenant scope.
     const docIds = [...new Set(chunks.map((c) => c.documentId))];
-    const docs = (await this.db('kb_documents')
+    const docs = (await KbDocumentModel.query(this.db)
       .where({ org_id: kb.org_id, project_id: kb.project_id, kb_id: kb.id })
       .andWhere((w) => w.whereIn('id', docIds).orWhereIn('backend_document_id', docIds))
       .select('id', 'backend_document_id', 'title', 'file_name')) as { id: string; backend_document_id: string | null; title: string | null; file_name: string }[];
@@ -258,8 +259,8 @@ export class IngestionWorker {
 
   /** Re-queues what a previous process left queued or running (called at start). */
   async resume(): Promise<void> {
-    const rows = (await this.svc.db('ingestions').whereIn('status', ['queued', 'running']).select('id', 'org_id', 'project_id')) as { id: string; org_id: string; project_id: string }[];
-    await this.svc.db('ingestions').whereIn('id', rows.map((r) => r.id)).andWhere('status', 'running').update({ status: 'queued', updated_at: this.svc.db.fn.now() });
+    const rows = (await IngestionModel.query(this.svc.db).whereIn('status', ['queued', 'running']).select('id', 'org_id', 'project_id')) as { id: string; org_id: string; project_id: string }[];
+    await IngestionModel.query(this.svc.db).whereIn('id', rows.map((r) => r.id)).andWhere('status', 'running').patch({ status: 'queued', updated_at: this.svc.db.fn.now() });
     for (const r of rows) this.kick(r.id, { orgId: r.org_id, projectId: r.project_id });
   }
 
@@ -271,17 +272,17 @@ export class IngestionWorker {
   private async run(id: string, scope: TenantScope): Promise<void> {
     const { db, backend, objectStore } = this.svc;
     const where = { id, org_id: scope.orgId, project_id: scope.projectId };
-    const [job] = (await db('ingestions').where({ ...where, status: 'queued' }).update({ status: 'running', progress: 0.05, updated_at: db.fn.now() }).returning('*')) as IngestionRow[];
+    const [job] = (await IngestionModel.query(db).where({ ...where, status: 'queued' }).patch({ status: 'running', progress: 0.05, updated_at: db.fn.now() }).returning('*')) as IngestionRow[];
     if (!job) return; // someone else has it, or it is finished
-    const set = (patch: Record<string, unknown>) => db('ingestions').where(where).update({ ...patch, updated_at: db.fn.now() });
+    const set = (patch: Record<string, unknown>) => IngestionModel.query(db).where(where).patch({ ...patch, updated_at: db.fn.now() });
     const deadline = Date.now() + this.timeoutMs;
     try {
       const kb = await this.svc.loadKb(db, scope, job.kb_id);
-      const upload = await db('kb_uploads').where({ id: job.upload_id, org_id: scope.orgId, project_id: scope.projectId, kb_id: kb.id }).first<UploadRow>();
+      const upload = (await KbUploadModel.query(db).where({ id: job.upload_id, org_id: scope.orgId, project_id: scope.projectId, kb_id: kb.id }).first())!;
       const object = await objectStore.get(upload.object_key);
       if (!object) throw new AppError('UNPROCESSABLE', 'The uploaded object is gone');
       const documentId = newId('doc');
-      await db('kb_documents').insert({
+      await KbDocumentModel.query(db).insert({
         id: documentId,
         org_id: scope.orgId,
         project_id: scope.projectId,
@@ -291,7 +292,7 @@ export class IngestionWorker {
         file_name: upload.file_name,
         content_type: upload.content_type,
         size_bytes: object.size,
-        metadata: JSON.stringify(job.metadata ?? {}),
+        metadata: job.metadata ?? {},
       });
       await set({ document_id: documentId, progress: 0.1 });
       const { jobId } = await backend.ingest(scope, {
@@ -304,7 +305,7 @@ export class IngestionWorker {
         title: job.title ?? undefined,
         metadata: job.metadata,
       });
-      await db('kb_documents').where({ id: documentId, org_id: scope.orgId, project_id: scope.projectId }).update({ backend_document_id: jobId });
+      await KbDocumentModel.query(db).where({ id: documentId, org_id: scope.orgId, project_id: scope.projectId }).patch({ backend_document_id: jobId });
       for (;;) {
         const st = await backend.jobStatus(scope, kb.dataset_id, jobId);
         if (st.status === 'failed') throw new AppError('UNPROCESSABLE', st.error ?? 'The backend could not ingest the document');
@@ -312,11 +313,11 @@ export class IngestionWorker {
           const chunkCount = st.chunkCount ?? 0;
           const pages = st.pages ?? Math.max(1, Math.ceil(object.size / 3000));
           await db.transaction(async (trx) => {
-            await trx('kb_documents').where({ id: documentId, org_id: scope.orgId, project_id: scope.projectId }).update({ chunk_count: chunkCount, pages });
-            await trx('ingestions').where(where).update({ status: 'done', progress: 1, pages, chunk_count: chunkCount, error: null, updated_at: trx.fn.now() });
-            await trx('knowledge_bases')
+            await KbDocumentModel.query(trx).where({ id: documentId, org_id: scope.orgId, project_id: scope.projectId }).patch({ chunk_count: chunkCount, pages });
+            await IngestionModel.query(trx).where(where).patch({ status: 'done', progress: 1, pages, chunk_count: chunkCount, error: null, updated_at: trx.fn.now() });
+            await KnowledgeBaseModel.query(trx)
               .where({ id: kb.id, org_id: scope.orgId, project_id: scope.projectId })
-              .update({ document_count: trx.raw('document_count + 1'), chunk_count: trx.raw('chunk_count + ?', [chunkCount]), updated_at: trx.fn.now() });
+              .patch({ document_count: trx.raw('document_count + 1'), chunk_count: trx.raw('chunk_count + ?', [chunkCount]), updated_at: trx.fn.now() });
           });
           return;
         }

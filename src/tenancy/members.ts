@@ -8,7 +8,9 @@
  */
 import type { Principal } from '../identity/principal';
 import { AppError } from '../platform/errors';
-import { inTransaction, one, rows, type Db } from '../db/tx';
+import { inTransaction, one, type Db } from '../db/tx';
+import { fn } from 'objection';
+import { MembershipModel, OrgModel, TeamModel, UserModel } from './models';
 import { pageArgs, toPage, type Page, type PageRequest } from './page';
 import { canManageRole, isOrgRole, type OrgRole } from './roles';
 import { ensurePendingUser, findVerifiedUserByEmail, isPendingSubject, lockEmail } from './users';
@@ -37,11 +39,19 @@ interface MemberRow {
   pending: boolean | null;
 }
 
-const MEMBER_SELECT = `
-  select m.org_id, m.user_id, u.email, u.name, m.role, m.created_at, u.pending,
-         array(select tm.team_id from team_members tm join teams t on t.id = tm.team_id
-                where t.org_id = m.org_id and tm.user_id = m.user_id order by tm.team_id) as team_ids
-    from memberships m join users u on u.id = m.user_id`;
+/** Memberships with their user's email, name and pending flag, and the member's teams in the org. */
+function membersWithUser(db: Db) {
+  return MembershipModel.query(db)
+    .joinRelated('user')
+    .select(
+      'memberships.org_id', 'memberships.user_id', 'user.email', 'user.name', 'memberships.role', 'memberships.created_at', 'user.pending',
+      // The member's teams of this org as one array column: a correlated array(...) is SQL's to say.
+      MembershipModel.raw(
+        `array(select tm.team_id from team_members tm join teams t on t.id = tm.team_id
+                where t.org_id = memberships.org_id and tm.user_id = memberships.user_id order by tm.team_id) as team_ids`,
+      ),
+    );
+}
 
 function memberView(r: MemberRow): OrgMemberView {
   const v: OrgMemberView = { orgId: r.org_id, userId: r.user_id, email: r.email ?? '', role: r.role, teamIds: r.team_ids ?? [], addedAt: r.created_at, pending: r.pending === true };
@@ -50,7 +60,7 @@ function memberView(r: MemberRow): OrgMemberView {
 }
 
 async function loadMember(db: Db, orgId: string, userId: string): Promise<OrgMemberView> {
-  const r = await one<MemberRow>(db, `${MEMBER_SELECT} where m.org_id = ? and m.user_id = ?`, [orgId, userId]);
+  const r = await membersWithUser(db).where({ 'memberships.org_id': orgId, 'memberships.user_id': userId }).first().castTo<MemberRow | undefined>();
   if (!r) throw new AppError('NOT_FOUND', 'Member not found');
   return memberView(r);
 }
@@ -62,9 +72,8 @@ function requireRole(value: unknown): OrgRole {
 
 /** Locks the org row (membership changes in one org run one at a time) and counts its owners. */
 async function lockOrgAndCountOwners(trx: Db, orgId: string): Promise<number> {
-  await trx.raw('select id from orgs where id = ? for no key update', [orgId]);
-  const r = await one<{ n: number }>(trx, `select count(*)::int as n from memberships where org_id = ? and role = 'owner'`, [orgId]);
-  return r?.n ?? 0;
+  await OrgModel.query(trx).select('id').findById(orgId).forNoKeyUpdate();
+  return MembershipModel.query(trx).where({ org_id: orgId, role: 'owner' }).resultSize();
 }
 
 /**
@@ -114,12 +123,14 @@ export async function addMember(db: Db, principal: Principal, input: AddMemberIn
       userId = input.userId;
       // Never overwrite the email of a user who already exists: sign-in keeps it current. A new
       // row's email is unverified, so nothing matches on it.
-      await trx.raw('insert into users (id, email, email_verified) values (?, ?, false) on conflict (id) do nothing', [userId, email]);
+      await UserModel.query(trx).insert({ id: userId, email, email_verified: false }).onConflict('id').ignore();
     } else {
       await lockEmail(trx, email);
       const verified = await findVerifiedUserByEmail(trx, email);
       userId = verified ? verified.id : (await ensurePendingUser(trx, email)).user.id;
     }
+    // objection's insert answers the model it was given even when ON CONFLICT skipped the row;
+    // only the statement's RETURNING tells whether this call added the member.
     const inserted = await one(
       trx,
       'insert into memberships (org_id, user_id, role) values (?, ?, ?) on conflict (org_id, user_id) do nothing returning user_id',
@@ -138,18 +149,10 @@ export async function listMembers(
 ): Promise<Page<OrgMemberView>> {
   await resolveAccess(db, principal, { orgId }, 'any');
   const { after, limit } = pageArgs(options);
-  const where = ['m.org_id = ?'];
-  const bindings: (string | number)[] = [orgId];
-  if (options.role !== undefined) {
-    where.push('m.role = ?');
-    bindings.push(requireRole(options.role));
-  }
-  if (after !== null) {
-    where.push('m.user_id > ?');
-    bindings.push(after);
-  }
-  bindings.push(limit + 1);
-  const r = await rows<MemberRow>(db, `${MEMBER_SELECT} where ${where.join(' and ')} order by m.user_id limit ?`, bindings);
+  const q = membersWithUser(db).where('memberships.org_id', orgId);
+  if (options.role !== undefined) q.where('memberships.role', requireRole(options.role));
+  if (after !== null) q.where('memberships.user_id', '>', after);
+  const r = await q.orderBy('memberships.user_id').limit(limit + 1).castTo<MemberRow[]>();
   return toPage(r, limit, (x) => x.user_id, memberView);
 }
 
@@ -164,7 +167,7 @@ export async function updateMemberRole(db: Db, principal: Principal, input: Upda
   return inTransaction(db, async (trx) => {
     const access = await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
     const owners = await lockOrgAndCountOwners(trx, input.orgId);
-    const current = await one<{ role: OrgRole }>(trx, 'select role from memberships where org_id = ? and user_id = ?', [input.orgId, input.userId]);
+    const current = await MembershipModel.query(trx).select('role').findById([input.orgId, input.userId]);
     if (!current) throw new AppError('NOT_FOUND', 'Member not found');
     requireManager(access, current.role);
     requireManager(access, role);
@@ -172,7 +175,7 @@ export async function updateMemberRole(db: Db, principal: Principal, input: Upda
     if (current.role === 'owner' && owners <= 1) {
       throw new AppError('CONFLICT', 'The last owner cannot be demoted; make another member owner first');
     }
-    await trx.raw('update memberships set role = ?, updated_at = now() where org_id = ? and user_id = ?', [role, input.orgId, input.userId]);
+    await MembershipModel.query(trx).findById([input.orgId, input.userId]).patch({ role, updated_at: fn.now() });
     return loadMember(trx, input.orgId, input.userId);
   });
 }
@@ -188,16 +191,14 @@ export async function removeMember(db: Db, principal: Principal, input: RemoveMe
     const access = await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
     const self = principal.subject === input.userId;
     const owners = await lockOrgAndCountOwners(trx, input.orgId);
-    const current = await one<{ role: OrgRole }>(trx, 'select role from memberships where org_id = ? and user_id = ?', [input.orgId, input.userId]);
+    const current = await MembershipModel.query(trx).select('role').findById([input.orgId, input.userId]);
     if (!current) throw new AppError('NOT_FOUND', 'Member not found');
     if (!self) requireManager(access, current.role);
     if (current.role === 'owner' && owners <= 1) {
       throw new AppError('CONFLICT', 'The last owner cannot be removed; make another member owner first');
     }
-    await trx.raw(
-      'delete from team_members where user_id = ? and team_id in (select id from teams where org_id = ?)',
-      [input.userId, input.orgId],
-    );
-    await trx.raw('delete from memberships where org_id = ? and user_id = ?', [input.orgId, input.userId]);
+    const teamsOfOrg = TeamModel.query(trx).select('id').where('org_id', input.orgId);
+    await UserModel.relatedQuery('teams', trx).for(input.userId).unrelate().whereIn('teams.id', teamsOfOrg);
+    await MembershipModel.query(trx).deleteById([input.orgId, input.userId]);
   });
 }

@@ -9,7 +9,8 @@ import { createWallet, getWallet } from '../money/wallets';
 import { DEFAULT_STARTER_CREDITS, type MoneyDeps, type WalletView } from '../money/types';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
-import { inTransaction, one, rows, type Db } from '../db/tx';
+import { inTransaction, one, type Db } from '../db/tx';
+import { MembershipModel, OrgModel, ProjectModel } from './models';
 import { pageArgs, toPage, type Page, type PageRequest } from './page';
 import type { OrgRole } from './roles';
 import { resolveAccess } from './scope';
@@ -64,16 +65,7 @@ interface OrgRow {
   wallet_id: string | null;
 }
 
-interface ProjectRow {
-  id: string;
-  org_id: string;
-  name: string;
-  description: string | null;
-  is_default: boolean;
-  created_at: Date;
-}
-
-const PROJECT_COLUMNS = 'id, org_id, name, description, is_default, created_at';
+type ProjectRow = Pick<ProjectModel, 'id' | 'org_id' | 'name' | 'description' | 'is_default' | 'created_at'>;
 
 /** "Ada's workspace" → "ada-s-workspace". */
 export function slugify(name: string): string {
@@ -108,13 +100,17 @@ export function projectView(r: ProjectRow): ProjectView {
   return v;
 }
 
-/** Orgs as the member `userId` sees them (with their role). */
-const ORG_SELECT = `
-  select o.id, o.name, o.personal, o.owner_user_id, o.created_at, m.role as my_role,
-         (select p.id from projects p where p.org_id = o.id and p.is_default) as default_project_id,
-         (select w.id from wallets w where w.org_id = o.id order by w.created_at, w.id limit 1) as wallet_id
-    from orgs o
-    join memberships m on m.org_id = o.id and m.user_id = ?`;
+/** Orgs as the member `userId` sees them (with their role, default project and first wallet). */
+function orgsOfMember(db: Db, userId: string) {
+  return OrgModel.query(db)
+    .select(
+      'orgs.id', 'orgs.name', 'orgs.personal', 'orgs.owner_user_id', 'orgs.created_at', 'members.role as my_role',
+      OrgModel.relatedQuery('projects').select('projects.id').where('projects.is_default', true).as('default_project_id'),
+      OrgModel.relatedQuery('wallets').select('wallets.id').orderBy(['wallets.created_at', 'wallets.id']).limit(1).as('wallet_id'),
+    )
+    .joinRelated('members')
+    .where('members.user_id', userId);
+}
 
 function cleanName(field: string, value: string | undefined, max = 120): string | undefined {
   if (value === undefined) return undefined;
@@ -134,10 +130,13 @@ export async function createOrgAuto(db: Db, principal: Principal, options: Creat
   return inTransaction(db, async (trx) => {
     await ensureUser(trx, principal);
     const userId = principal.subject;
-    const existing = await one<{ id: string }>(trx, 'select id from orgs where personal and owner_user_id = ?', [userId]);
+    const personalOrg = () => OrgModel.query(trx).select('id').where({ personal: true, owner_user_id: userId }).first();
+    const existing = await personalOrg();
     let orgId = existing?.id;
     let created = false;
     if (orgId === undefined) {
+      // The conflict target is a partial unique index (one personal org per user): its predicate
+      // has to be spelled out, which only SQL can.
       const inserted = await one<{ id: string }>(
         trx,
         `insert into orgs (id, name, personal, owner_user_id) values (?, ?, true, ?)
@@ -149,8 +148,8 @@ export async function createOrgAuto(db: Db, principal: Principal, options: Creat
         orgId = inserted.id;
         created = true;
         const projectId = newId('prj');
-        await trx.raw(`insert into projects (id, org_id, name, description, is_default) values (?, ?, 'Default', 'Default project', true)`, [projectId, orgId]);
-        await trx.raw(`insert into memberships (org_id, user_id, role) values (?, ?, 'owner')`, [orgId, userId]);
+        await ProjectModel.query(trx).insert({ id: projectId, org_id: orgId, name: 'Default', description: 'Default project', is_default: true });
+        await MembershipModel.query(trx).insert({ org_id: orgId, user_id: userId, role: 'owner' });
         await createWallet(
           trx,
           { orgId, projectId, starterCredits: options.starterCredits ?? DEFAULT_STARTER_CREDITS, reference: `starter:${orgId}` },
@@ -158,14 +157,14 @@ export async function createOrgAuto(db: Db, principal: Principal, options: Creat
         );
       } else {
         // A concurrent call won; its transaction has committed (the insert waited for it).
-        orgId = (await one<{ id: string }>(trx, 'select id from orgs where personal and owner_user_id = ?', [userId]))!.id;
+        orgId = (await personalOrg())!.id;
       }
     }
-    const org = await one<OrgRow>(trx, `${ORG_SELECT} where o.id = ?`, [userId, orgId]);
+    const org = await orgsOfMember(trx, userId).where('orgs.id', orgId!).first().castTo<OrgRow | undefined>();
     if (!org || !org.default_project_id || !org.wallet_id) {
       throw new AppError('INTERNAL', 'Personal workspace is incomplete', undefined, { cause: new Error(`org ${orgId} lacks membership/project/wallet`) });
     }
-    const project = (await one<ProjectRow>(trx, `select ${PROJECT_COLUMNS} from projects where id = ?`, [org.default_project_id]))!;
+    const project = (await ProjectModel.query(trx).findById(org.default_project_id))!;
     const wallet = await getWallet(trx, org.wallet_id, options.moneyDeps);
     return { created, org: orgView(org), project: projectView(project), wallet };
   });
@@ -175,17 +174,15 @@ export async function createOrgAuto(db: Db, principal: Principal, options: Creat
 export async function listOrgsForUser(db: Db, principal: Principal, page: PageRequest = {}): Promise<Page<OrgView>> {
   if (principal.kind !== 'user') return { items: [], nextCursor: null };
   const { after, limit } = pageArgs(page);
-  const r = await rows<OrgRow>(
-    db,
-    `${ORG_SELECT} ${after === null ? '' : 'where o.id > ?'} order by o.id limit ?`,
-    after === null ? [principal.subject, limit + 1] : [principal.subject, after, limit + 1],
-  );
+  const q = orgsOfMember(db, principal.subject).orderBy('orgs.id').limit(limit + 1).castTo<OrgRow[]>();
+  if (after !== null) q.where('orgs.id', '>', after);
+  const r = await q;
   return toPage(r, limit, (x) => x.id, orgView);
 }
 
 export async function getOrg(db: Db, principal: Principal, orgId: string): Promise<OrgView> {
   await resolveAccess(db, principal, { orgId }, 'any');
-  return orgView((await one<OrgRow>(db, `${ORG_SELECT} where o.id = ?`, [principal.subject, orgId]))!);
+  return orgView(await orgsOfMember(db, principal.subject).where('orgs.id', orgId).first().castTo<OrgRow>());
 }
 
 export interface CreateProjectInput {
@@ -200,30 +197,26 @@ export async function createProject(db: Db, principal: Principal, input: CreateP
   return inTransaction(db, async (trx) => {
     await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
     // Serialises project creation per org, so the name check below cannot race.
-    await trx.raw('select id from orgs where id = ? for no key update', [input.orgId]);
-    const clash = await one(trx, 'select 1 from projects where org_id = ? and lower(name) = lower(?)', [input.orgId, name]);
+    await OrgModel.query(trx).select('id').findById(input.orgId).forNoKeyUpdate();
+    const clash = await ProjectModel.query(trx).select('id').where('org_id', input.orgId).whereRaw('lower(name) = lower(?)', [name]).first();
     if (clash) throw new AppError('ALREADY_EXISTS', 'A project with this name already exists in the org', { name });
-    const row = await one<ProjectRow>(
-      trx,
-      `insert into projects (id, org_id, name, description, is_default) values (?, ?, ?, ?, false) returning ${PROJECT_COLUMNS}`,
-      [newId('prj'), input.orgId, name, description],
-    );
-    return projectView(row!);
+    const row = await ProjectModel.query(trx)
+      .insert({ id: newId('prj'), org_id: input.orgId, name, description, is_default: false })
+      .returning('*');
+    return projectView(row);
   });
 }
 
 export async function listProjects(db: Db, principal: Principal, orgId: string, page: PageRequest = {}): Promise<Page<ProjectView>> {
   await resolveAccess(db, principal, { orgId }, 'any');
   const { after, limit } = pageArgs(page);
-  const r = await rows<ProjectRow>(
-    db,
-    `select ${PROJECT_COLUMNS} from projects where org_id = ? ${after === null ? '' : 'and id > ?'} order by id limit ?`,
-    after === null ? [orgId, limit + 1] : [orgId, after, limit + 1],
-  );
+  const q = ProjectModel.query(db).where('org_id', orgId).orderBy('id').limit(limit + 1);
+  if (after !== null) q.where('id', '>', after);
+  const r = await q;
   return toPage(r, limit, (x) => x.id, projectView);
 }
 
 export async function getProject(db: Db, principal: Principal, projectId: string): Promise<ProjectView> {
   await resolveAccess(db, principal, { projectId }, 'any');
-  return projectView((await one<ProjectRow>(db, `select ${PROJECT_COLUMNS} from projects where id = ?`, [projectId]))!);
+  return projectView((await ProjectModel.query(db).findById(projectId))!);
 }

@@ -7,7 +7,10 @@
 import { apiKeyMatches, generateApiKey, parseApiKey } from '../identity/api-keys';
 import type { Principal } from '../identity/principal';
 import { AppError } from '../platform/errors';
-import { inTransaction, one, rows, type Db } from '../db/tx';
+import { raw } from 'objection';
+import { inTransaction, type Db } from '../db/tx';
+import { InstanceModel } from '../instances/models';
+import { ApiKeyModel } from './models';
 import { pageArgs, toPage, type Page, type PageRequest } from './page';
 import { resolveAccess } from './scope';
 
@@ -38,21 +41,7 @@ export interface VerifiedApiKey {
   instanceIds: string[];
 }
 
-interface ApiKeyRow {
-  id: string;
-  project_id: string;
-  org_id: string;
-  name: string;
-  prefix: string;
-  hash: string;
-  instance_ids: string[] | null;
-  created_at: Date;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  last_used_at: Date | null;
-}
-
-const KEY_COLUMNS = 'id, project_id, org_id, name, prefix, hash, instance_ids, created_at, expires_at, revoked_at, last_used_at';
+type ApiKeyRow = Omit<ApiKeyModel, 'instance_ids'> & { instance_ids: string[] | null };
 /** `last_used_at` is refreshed at most this often per key, so verification is not a write per call. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -90,7 +79,7 @@ export async function createApiKey(db: Db, principal: Principal, input: CreateAp
       throw new AppError('VALIDATION_FAILED', 'instanceIds must be instance ids');
     }
     if (instanceIds.length) {
-      const found = await rows<{ id: string }>(trx, 'select id from instances where project_id = ? and id = any(?)', [input.projectId, instanceIds]);
+      const found = await InstanceModel.query(trx).select('id').where('project_id', input.projectId).whereIn('id', instanceIds);
       const missing = instanceIds.filter((id) => !found.some((f) => f.id === id));
       if (missing.length) throw new AppError('NOT_FOUND', 'Instance not found in this project', { instanceIds: missing });
     }
@@ -101,13 +90,20 @@ export async function createApiKey(db: Db, principal: Principal, input: CreateAp
       if (expiresAt.getTime() <= (input.now ?? new Date()).getTime()) throw new AppError('UNPROCESSABLE', 'expiresAt must be in the future');
     }
     const key = generateApiKey();
-    const row = await one<ApiKeyRow>(
-      trx,
-      `insert into api_keys (id, project_id, org_id, name, prefix, hash, instance_ids, created_by, expires_at)
-       values (?, ?, ?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?) returning ${KEY_COLUMNS}`,
-      [key.keyId, input.projectId, access.orgId, name, key.prefix, key.hash, JSON.stringify(instanceIds), principal.subject, expiresAt],
-    );
-    return { apiKey: keyView(row!), secret: key.secret };
+    const row = await ApiKeyModel.query(trx)
+      .insert({
+        id: key.keyId,
+        project_id: input.projectId,
+        org_id: access.orgId,
+        name,
+        prefix: key.prefix,
+        hash: key.hash,
+        instance_ids: instanceIds,
+        created_by: principal.subject,
+        expires_at: expiresAt,
+      })
+      .returning('*');
+    return { apiKey: keyView(row), secret: key.secret };
   });
 }
 
@@ -119,17 +115,12 @@ export async function listApiKeys(
 ): Promise<Page<ApiKeyView>> {
   await resolveAccess(db, principal, { projectId }, 'any');
   const { after, limit } = pageArgs(options);
-  const where = ['project_id = ?'];
-  const bindings: (string | number)[] = [projectId];
-  if (options.status === 'active') where.push('revoked_at is null');
-  else if (options.status === 'revoked') where.push('revoked_at is not null');
+  const q = ApiKeyModel.query(db).where('project_id', projectId);
+  if (options.status === 'active') q.whereNull('revoked_at');
+  else if (options.status === 'revoked') q.whereNotNull('revoked_at');
   else if (options.status !== undefined) throw new AppError('VALIDATION_FAILED', 'status must be active or revoked');
-  if (after !== null) {
-    where.push('id > ?');
-    bindings.push(after);
-  }
-  bindings.push(limit + 1);
-  const r = await rows<ApiKeyRow>(db, `select ${KEY_COLUMNS} from api_keys where ${where.join(' and ')} order by id limit ?`, bindings);
+  if (after !== null) q.where('id', '>', after);
+  const r = await q.orderBy('id').limit(limit + 1);
   return toPage(r, limit, (x) => x.id, keyView);
 }
 
@@ -137,12 +128,11 @@ export async function listApiKeys(
 export async function revokeApiKey(db: Db, principal: Principal, input: { projectId: string; keyId: string }): Promise<ApiKeyView> {
   return inTransaction(db, async (trx) => {
     await resolveAccess(trx, principal, { projectId: input.projectId }, 'any');
-    const row = await one<ApiKeyRow>(
-      trx,
-      `update api_keys set revoked_at = coalesce(revoked_at, now())
-        where id = ? and project_id = ? returning ${KEY_COLUMNS}`,
-      [input.keyId, input.projectId],
-    );
+    const row = await ApiKeyModel.query(trx)
+      .patch({ revoked_at: raw('coalesce(revoked_at, now())') })
+      .where({ id: input.keyId, project_id: input.projectId })
+      .returning('*')
+      .first();
     if (!row) throw new AppError('NOT_FOUND', 'API key not found');
     return keyView(row);
   });
@@ -158,16 +148,16 @@ const invalidKey = () => new AppError('UNAUTHENTICATED', 'Invalid API key');
 export async function verifyApiKey(db: Db, presented: string, options: { now?: Date } = {}): Promise<VerifiedApiKey> {
   const parsed = parseApiKey(presented);
   if (!parsed) throw invalidKey();
-  const row = await one<ApiKeyRow>(db, `select ${KEY_COLUMNS} from api_keys where id = ?`, [parsed.keyId]);
+  const row = await ApiKeyModel.query(db).findById(parsed.keyId);
   if (!row || !apiKeyMatches(parsed.secret, row.hash)) throw invalidKey();
   const now = options.now ?? new Date();
   if (row.revoked_at !== null) throw new AppError('UNAUTHENTICATED', 'API key revoked');
   if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) throw new AppError('UNAUTHENTICATED', 'API key expired');
   if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= LAST_USED_RESOLUTION_MS) {
-    await db.raw(
-      'update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)',
-      [now, row.id, new Date(now.getTime() - LAST_USED_RESOLUTION_MS)],
-    );
+    await ApiKeyModel.query(db)
+      .patch({ last_used_at: now })
+      .where('id', row.id)
+      .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', new Date(now.getTime() - LAST_USED_RESOLUTION_MS)));
   }
   return { keyId: row.id, orgId: row.org_id, projectId: row.project_id, instanceIds: row.instance_ids ?? [] };
 }

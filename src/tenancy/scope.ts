@@ -12,7 +12,8 @@
  */
 import type { Principal } from '../identity/principal';
 import { AppError } from '../platform/errors';
-import { one, rows, type Db } from '../db/tx';
+import { one, type Db } from '../db/tx';
+import { MembershipModel } from './models';
 import { roleSatisfies, type OrgRole, type RequiredRole } from './roles';
 
 export interface ScopeRequest {
@@ -39,7 +40,7 @@ export function insufficientRole(required: RequiredRole, held: OrgRole): AppErro
 /** The org ids the principal is a member of (empty for services). */
 export async function orgIdsOf(db: Db, principal: Principal): Promise<string[]> {
   if (principal.kind !== 'user') return [];
-  const r = await rows<{ org_id: string }>(db, 'select org_id from memberships where user_id = ? order by org_id', [principal.subject]);
+  const r = await MembershipModel.query(db).select('org_id').where('user_id', principal.subject).orderBy('org_id');
   return r.map((x) => x.org_id);
 }
 
@@ -56,16 +57,14 @@ export async function resolveAccess(db: Db, principal: Principal, scope: ScopeRe
 
   let row: { org_id: string; role: OrgRole } | undefined;
   if (scope.projectId !== undefined) {
-    row = await one(
-      db,
-      `select p.org_id, m.role
-         from projects p join memberships m on m.org_id = p.org_id and m.user_id = ?
-        where p.id = ?`,
-      [principal.subject, scope.projectId],
-    );
+    row = await MembershipModel.query(db)
+      .select('memberships.org_id', 'memberships.role')
+      .joinRelated('org.projects')
+      .where({ 'memberships.user_id': principal.subject, 'org:projects.id': scope.projectId })
+      .first();
     if (row && scope.orgId !== undefined && row.org_id !== scope.orgId) row = undefined;
   } else {
-    row = await one(db, 'select org_id, role from memberships where org_id = ? and user_id = ?', [scope.orgId!, principal.subject]);
+    row = await MembershipModel.query(db).select('org_id', 'role').findById([scope.orgId!, principal.subject]);
   }
   if (!row) throw notFound(what);
   if (!roleSatisfies(row.role, minRole)) {
@@ -110,6 +109,7 @@ export async function loadScoped<T extends Record<string, unknown> = Record<stri
   const what = options.what ?? label(table);
   if (principal.kind !== 'user' || typeof id !== 'string' || id.length === 0) throw notFound(what);
 
+  // Any scoped table, named by the caller: one generic statement rather than a model per table.
   const found = await one<T & { __member_role: OrgRole }>(
     trx,
     `select t.*, m.role as __member_role

@@ -5,7 +5,8 @@
 import type { Principal } from '../identity/principal';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
-import { inTransaction, one, rows, type Db } from '../db/tx';
+import { inTransaction, type Db } from '../db/tx';
+import { MembershipModel, OrgModel, ProjectModel, TeamModel } from './models';
 import { pageArgs, toPage, type Page, type PageRequest } from './page';
 import { resolveAccess } from './scope';
 
@@ -19,29 +20,20 @@ export interface TeamView {
   createdAt: Date;
 }
 
-interface TeamRow {
-  id: string;
-  org_id: string;
-  name: string;
-  description: string | null;
-  created_at: Date;
-  project_ids: string[] | null;
-  member_user_ids: string[] | null;
+/** Teams with the ids of their projects and members, each list in id order. */
+function teamsWithLinks(db: Db) {
+  return TeamModel.query(db)
+    .withGraphFetched('[projects(ids), members(ids)]')
+    .modifiers({ ids: (q) => q.select('id').orderBy('id') });
 }
 
-const TEAM_SELECT = `
-  select t.id, t.org_id, t.name, t.description, t.created_at,
-         array(select tp.project_id from team_projects tp where tp.team_id = t.id order by tp.project_id) as project_ids,
-         array(select tm.user_id from team_members tm where tm.team_id = t.id order by tm.user_id) as member_user_ids
-    from teams t`;
-
-function teamView(r: TeamRow): TeamView {
+function teamView(r: TeamModel): TeamView {
   const v: TeamView = {
     id: r.id,
     orgId: r.org_id,
     name: r.name,
-    projectIds: r.project_ids ?? [],
-    memberUserIds: r.member_user_ids ?? [],
+    projectIds: (r.projects ?? []).map((p) => p.id),
+    memberUserIds: (r.members ?? []).map((u) => u.id),
     createdAt: r.created_at,
   };
   if (r.description !== null) v.description = r.description;
@@ -64,39 +56,37 @@ export async function createTeam(db: Db, principal: Principal, input: CreateTeam
   const memberUserIds = [...new Set(input.memberUserIds ?? [])];
   return inTransaction(db, async (trx) => {
     await resolveAccess(trx, principal, { orgId: input.orgId }, 'any');
-    await trx.raw('select id from orgs where id = ? for no key update', [input.orgId]);
+    await OrgModel.query(trx).select('id').findById(input.orgId).forNoKeyUpdate();
 
     if (projectIds.length > 0) {
-      const found = await rows<{ id: string }>(trx, 'select id from projects where org_id = ? and id in (select jsonb_array_elements_text(?::jsonb))', [input.orgId, JSON.stringify(projectIds)]);
+      const found = await ProjectModel.query(trx).select('id').where('org_id', input.orgId).whereIn('id', projectIds);
       const known = new Set(found.map((p) => p.id));
       const unknown = projectIds.filter((id) => !known.has(id));
       // Same answer for another org's project and a missing one: nothing to learn across tenants.
       if (unknown.length) throw new AppError('UNPROCESSABLE', 'Some projects are not in this org', { projectIds: unknown });
     }
     if (memberUserIds.length > 0) {
-      const found = await rows<{ user_id: string }>(trx, 'select user_id from memberships where org_id = ? and user_id in (select jsonb_array_elements_text(?::jsonb))', [input.orgId, JSON.stringify(memberUserIds)]);
+      const found = await MembershipModel.query(trx).select('user_id').where('org_id', input.orgId).whereIn('user_id', memberUserIds);
       const known = new Set(found.map((m) => m.user_id));
       const unknown = memberUserIds.filter((id) => !known.has(id));
       if (unknown.length) throw new AppError('UNPROCESSABLE', 'Team members must be members of the org', { memberUserIds: unknown });
     }
-    const clash = await one(trx, 'select 1 from teams where org_id = ? and lower(name) = lower(?)', [input.orgId, name]);
+    const clash = await TeamModel.query(trx).select('id').where('org_id', input.orgId).whereRaw('lower(name) = lower(?)', [name]).first();
     if (clash) throw new AppError('ALREADY_EXISTS', 'A team with this name already exists in the org', { name });
 
     const id = newId('team');
-    await trx.raw('insert into teams (id, org_id, name, description) values (?, ?, ?, ?)', [id, input.orgId, name, input.description ?? null]);
-    for (const projectId of projectIds) await trx.raw('insert into team_projects (team_id, project_id) values (?, ?)', [id, projectId]);
-    for (const userId of memberUserIds) await trx.raw('insert into team_members (team_id, user_id) values (?, ?)', [id, userId]);
-    return teamView((await one<TeamRow>(trx, `${TEAM_SELECT} where t.id = ?`, [id]))!);
+    await TeamModel.query(trx).insert({ id, org_id: input.orgId, name, description: input.description ?? null });
+    for (const projectId of projectIds) await TeamModel.relatedQuery('projects', trx).for(id).relate(projectId);
+    for (const userId of memberUserIds) await TeamModel.relatedQuery('members', trx).for(id).relate(userId);
+    return teamView((await teamsWithLinks(trx).findById(id))!);
   });
 }
 
 export async function listTeams(db: Db, principal: Principal, orgId: string, page: PageRequest = {}): Promise<Page<TeamView>> {
   await resolveAccess(db, principal, { orgId }, 'any');
   const { after, limit } = pageArgs(page);
-  const r = await rows<TeamRow>(
-    db,
-    `${TEAM_SELECT} where t.org_id = ? ${after === null ? '' : 'and t.id > ?'} order by t.id limit ?`,
-    after === null ? [orgId, limit + 1] : [orgId, after, limit + 1],
-  );
+  const q = teamsWithLinks(db).where('org_id', orgId).orderBy('id').limit(limit + 1);
+  if (after !== null) q.where('id', '>', after);
+  const r = await q;
   return toPage(r, limit, (x) => x.id, teamView);
 }

@@ -14,22 +14,18 @@
  * either the order sees the signed-in user (and uses their account), or the sign-in sees the
  * pending user (and claims it) — never neither.
  */
+import { fn } from 'objection';
 import type { Principal } from '../identity/principal';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
 import { inTransaction, one, rows, type Db } from '../db/tx';
+import { ApiKeyModel, UserModel } from './models';
 
-export interface UserRow {
-  id: string;
-  email: string | null;
-  name: string | null;
-  /** The identity provider vouched for `email` (last time it was seen). */
-  email_verified: boolean;
-  /** A placeholder for a buyer known only by email (see the module comment). */
-  pending: boolean;
-  created_at: Date;
-  updated_at: Date;
-}
+/**
+ * A user: `email_verified` — the identity provider vouched for `email` (last time it was seen);
+ * `pending` — a placeholder for a buyer known only by email (see the module comment).
+ */
+export type UserRow = Pick<UserModel, 'id' | 'email' | 'name' | 'email_verified' | 'pending' | 'created_at' | 'updated_at'>;
 
 const USER_COLUMNS = 'id, email, name, email_verified, pending, created_at, updated_at';
 export const PENDING_USER_PREFIX = 'pending_';
@@ -52,13 +48,8 @@ export async function ensureUser(db: Db, principal: Principal): Promise<UserRow>
   const claimEmail = email !== null && principal.emailVerified === true ? email : null;
   return inTransaction(db, async (trx) => {
     if (claimEmail !== null) await lockEmail(trx, claimEmail);
-    await trx.raw('insert into users (id, email, name, email_verified) values (?, ?, ?, ?) on conflict (id) do nothing', [
-      principal.subject,
-      email,
-      name,
-      claimEmail !== null,
-    ]);
-    let row = (await one<UserRow>(trx, `select ${USER_COLUMNS} from users where id = ?`, [principal.subject]))!;
+    await UserModel.query(trx).insert({ id: principal.subject, email, name, email_verified: claimEmail !== null }).onConflict('id').ignore();
+    let row: UserRow = (await UserModel.query(trx).findById(principal.subject))!;
     if (row.pending) return row;
     const nextEmail = email ?? row.email;
     const emailChanged = email !== null && email.toLowerCase() !== (row.email ?? '').toLowerCase();
@@ -67,11 +58,11 @@ export async function ensureUser(db: Db, principal: Principal): Promise<UserRow>
     const nextVerified = principal.emailVerified !== undefined && email !== null ? principal.emailVerified : emailChanged ? false : row.email_verified;
     const nextName = name ?? row.name;
     if (nextEmail !== row.email || nextName !== row.name || nextVerified !== row.email_verified) {
-      row = (await one<UserRow>(
-        trx,
-        `update users set email = ?, name = ?, email_verified = ?, updated_at = now() where id = ? returning ${USER_COLUMNS}`,
-        [nextEmail, nextName, nextVerified, principal.subject],
-      ))!;
+      row = (await UserModel.query(trx)
+        .patch({ email: nextEmail, name: nextName, email_verified: nextVerified, updated_at: fn.now() })
+        .where('id', principal.subject)
+        .returning('*')
+        .first())!;
     }
     if (claimEmail !== null) await claimPendingUser(trx, principal.subject, claimEmail);
     return row;
@@ -90,8 +81,10 @@ export interface ClaimResult {
  * `lockEmail(email)` and has verified that `userId` controls `email`.
  */
 export async function claimPendingUser(trx: Db, userId: string, email: string): Promise<ClaimResult | undefined> {
-  const pending = await one<{ id: string }>(trx, 'select id from users where pending and lower(email) = lower(?) for update', [email]);
+  const pending = await UserModel.query(trx).select('id').where('pending', true).whereRaw('lower(email) = lower(?)', [email]).forUpdate().first();
   if (!pending) return undefined;
+  // Set-based moves (an update whose value depends on the other rows, insert … select … on
+  // conflict) stay in SQL: as model queries they would become a read and a write per row.
   const orgs = await rows<{ id: string }>(
     trx,
     `update orgs set owner_user_id = ?,
@@ -111,14 +104,14 @@ export async function claimPendingUser(trx: Db, userId: string, email: string): 
      on conflict (team_id, user_id) do nothing`,
     [userId, pending.id],
   );
-  await trx.raw('update api_keys set created_by = ? where created_by = ?', [userId, pending.id]);
-  await trx.raw('delete from users where id = ? and pending', [pending.id]);
+  await ApiKeyModel.query(trx).patch({ created_by: userId }).where('created_by', pending.id);
+  await UserModel.query(trx).delete().where({ id: pending.id, pending: true });
   const orgIds = [...new Set([...orgs.map((o) => o.id), ...memberships.map((m) => m.org_id)])].sort();
   return { pendingUserId: pending.id, orgIds };
 }
 
 export async function findUser(db: Db, id: string): Promise<UserRow | undefined> {
-  return one<UserRow>(db, `select ${USER_COLUMNS} from users where id = ?`, [id]);
+  return UserModel.query(db).findById(id);
 }
 
 /**
@@ -127,16 +120,17 @@ export async function findUser(db: Db, id: string): Promise<UserRow | undefined>
  * account that last signed in with it) wins.
  */
 export async function findVerifiedUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return one<UserRow>(
-    db,
-    `select ${USER_COLUMNS} from users where lower(email) = lower(?) and email_verified and not pending
-      order by updated_at desc, created_at desc, id limit 1`,
-    [email],
-  );
+  return UserModel.query(db)
+    .whereRaw('lower(email) = lower(?)', [email])
+    .where({ email_verified: true, pending: false })
+    .orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'created_at', order: 'desc' }, 'id'])
+    .first();
 }
 
 /** The pending user of `email`, created if there is none. The caller holds `lockEmail(email)`. */
 export async function ensurePendingUser(db: Db, email: string): Promise<{ user: UserRow; created: boolean }> {
+  // The conflict target is an expression index with a predicate (one pending user per
+  // lower(email)), which only SQL can name.
   const inserted = await one<UserRow>(
     db,
     `insert into users (id, email, pending) values (?, ?, true)
@@ -144,7 +138,7 @@ export async function ensurePendingUser(db: Db, email: string): Promise<{ user: 
     [newId(PENDING_USER_PREFIX.slice(0, -1)), email.trim()],
   );
   if (inserted) return { user: inserted, created: true };
-  const existing = await one<UserRow>(db, `select ${USER_COLUMNS} from users where pending and lower(email) = lower(?)`, [email.trim()]);
+  const existing = await UserModel.query(db).where('pending', true).whereRaw('lower(email) = lower(?)', [email.trim()]).first();
   return { user: existing!, created: false };
 }
 

@@ -1,0 +1,96 @@
+import { folder, request } from '../dsl';
+
+/** Signs the request's raw body as the trigger's sender does: v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>. */
+const sign = (secretExpr: string) => [
+  "const ts = String(Math.floor(Date.now() / 1000));",
+  `const mac = CryptoJS.HmacSHA256(ts + '.' + pm.request.body.raw, ${secretExpr}).toString(CryptoJS.enc.Hex);`,
+  "pm.variables.set('TRIGGER_TS', ts);",
+  "pm.variables.set('TRIGGER_SIG', 'v1=' + mac);",
+];
+const signed = { 'X-Trigger-Timestamp': '{{TRIGGER_TS}}', 'X-Trigger-Signature': '{{TRIGGER_SIG}}' };
+
+export default folder('11 - Triggers', 'Webhook triggers: an owner issues (and rotates) the trigger secret, lists the instance\'s triggers, and a delivery signed with the secret starts a run; unsigned, forged or old-secret deliveries answer 401 and run nothing.', [
+  request({
+    name: 'Start an assistant that accepts webhook triggers',
+    call: 'POST /instances',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    idempotencyKey: 'newman-{{ORG_ID}}-triggers-1',
+    body: { projectId: '{{PROJECT_ID}}', offeringVersionId: '{{OFFERING_VERSION_ID}}', planId: 'starter', name: 'Newman triggers', configOverrides: { scheduler_triggers: { webhookTrigger: true } } },
+    status: 201,
+    saves: { TRIGGER_INSTANCE_ID: 'body.id' },
+  }),
+  request({
+    name: 'Wait until the triggered assistant is active',
+    call: 'GET /instances/{{TRIGGER_INSTANCE_ID}}',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    status: 200,
+    poll: { until: "body.state === 'active'", then: [['active', "pm.expect(body.state).to.eql('active');"]] },
+  }),
+  request({
+    name: 'Issue the webhook trigger secret (rotateWebhookTriggerSecret)',
+    call: 'POST /instances/{{TRIGGER_INSTANCE_ID}}/triggers/webhook/secret',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    status: 201,
+    checks: [['a secret, the URL and the signing headers', "pm.expect(body.instanceId).to.eql(v('TRIGGER_INSTANCE_ID')); pm.expect(body.secret).to.be.a('string').and.not.empty; pm.expect(body.url).to.include('/triggers/' + body.triggerId + '/webhook'); pm.expect(body.signatureHeader).to.eql('X-Trigger-Signature');"]],
+    saves: { TRIGGER_ID: 'body.triggerId', TRIGGER_SECRET: 'body.secret' },
+  }),
+  request({
+    name: 'List the instance triggers (listInstanceTriggers)',
+    call: 'GET /instances/{{TRIGGER_INSTANCE_ID}}/triggers',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    status: 200,
+    checks: [['the webhook trigger, never its secret', "const t = body.items.find((x) => x.triggerId === v('TRIGGER_ID')); pm.expect(t).to.be.an('object'); pm.expect(t.kind).to.eql('webhook'); pm.expect(JSON.stringify(body)).to.not.include(v('TRIGGER_SECRET'));"]],
+  }),
+  request({
+    name: 'Rotate the secret: the previous one stops working',
+    call: 'POST /instances/{{TRIGGER_INSTANCE_ID}}/triggers/webhook/secret',
+    service: 'control-plane',
+    token: 'USER_JWT',
+    status: 201,
+    checks: [['same trigger, a new secret', "pm.expect(body.triggerId).to.eql(v('TRIGGER_ID')); pm.expect(body.secret).to.not.eql(v('TRIGGER_SECRET'));"]],
+    saves: { OLD_TRIGGER_SECRET: "v('TRIGGER_SECRET')", TRIGGER_SECRET: 'body.secret' },
+  }),
+  request({
+    name: 'A delivery signed with the trigger secret starts a run (receiveTriggerWebhook)',
+    call: 'POST /triggers/{{TRIGGER_ID}}/webhook',
+    service: 'control-plane',
+    direct: 'the signature covers the exact bytes sent, which the validating proxy re-serialises on the way',
+    headers: signed,
+    prerequest: sign("pm.collectionVariables.get('TRIGGER_SECRET')"),
+    body: '{"input":"New order #1042 from Newman"}',
+    status: 202,
+    checks: [['accepted with a run id', "pm.expect(body.runId).to.be.a('string').and.not.empty;"]],
+  }),
+  request({
+    name: 'An unsigned delivery → 401 SIGNATURE_INVALID',
+    call: 'POST /triggers/{{TRIGGER_ID}}/webhook',
+    service: 'control-plane',
+    body: { input: 'unsigned' },
+    status: 401,
+    error: 'SIGNATURE_INVALID',
+  }),
+  request({
+    name: 'A delivery signed with a forged secret → 401 SIGNATURE_INVALID',
+    call: 'POST /triggers/{{TRIGGER_ID}}/webhook',
+    service: 'control-plane',
+    headers: signed,
+    prerequest: sign("'whsec_forged_by_someone_else'"),
+    body: { input: 'forged' },
+    status: 401,
+    error: 'SIGNATURE_INVALID',
+  }),
+  request({
+    name: 'A delivery signed with the rotated-out secret → 401 SIGNATURE_INVALID',
+    call: 'POST /triggers/{{TRIGGER_ID}}/webhook',
+    service: 'control-plane',
+    headers: signed,
+    prerequest: sign("pm.collectionVariables.get('OLD_TRIGGER_SECRET')"),
+    body: { input: 'old secret' },
+    status: 401,
+    error: 'SIGNATURE_INVALID',
+  }),
+]);
