@@ -1,5 +1,5 @@
 import { humanHandoverMeta as meta, type HumanHandoverHandler } from '../../generated/capabilities/human-handover';
-import { httpsUrlProblem, isBlank, repeatedIndexes } from '../../src/capabilities/checks';
+import { isBlank, repeatedIndexes } from '../../src/capabilities/checks';
 import { withDefaults } from '../../src/capabilities/config-defaults';
 import type { ConfigIssue, Manifest } from '../../src/capabilities/handler-types';
 import { pointer } from '../../src/capabilities/issues';
@@ -13,10 +13,9 @@ const HELPDESKS = new Set(['zendesk']);
 
 /**
  * Human handover. Semantic rules:
- * - `email` needs `email`; `webhook` needs `webhookUrl` (https to a public host, no credentials in
- *   the URL — a signing secret goes in a binding); zendesk needs `bindingId`;
- *   a destination the provider does not use (`email` with webhook, `webhookUrl` with email, …)
- *   is an error rather than silently ignored, and so is a binding for the email provider;
+ * - `email` needs `email`; zendesk needs `bindingId`; `webhook` goes to the org's notification
+ *   endpoint (signed, src/notifications) and needs neither; a destination the provider does not
+ *   use is an error rather than silently ignored, and so is a binding for the email provider;
  * - some trigger must be able to fire (user request, keywords or low confidence);
  * - keywords are unique (case-insensitively) and not blank.
  * Desired state: a HandoverPolicy, plus an ExternalSecret for the binding if there is one.
@@ -30,17 +29,8 @@ export const humanHandover: HumanHandoverHandler = {
     const provider = config.provider ?? 'email';
     if (provider === 'email' && !config.email) issues.push({ path: pointer('email'), message: 'is required for the email provider' });
     if (provider !== 'email' && config.email) issues.push({ path: pointer('email'), message: `is only used by the email provider, not ${provider}` });
-    if (provider === 'webhook') {
-      if (!config.webhookUrl) issues.push({ path: pointer('webhookUrl'), message: 'is required for the webhook provider' });
-    } else if (config.webhookUrl) {
-      issues.push({ path: pointer('webhookUrl'), message: `is only used by the webhook provider, not ${provider}` });
-    }
-    if (config.webhookUrl) {
-      const problem = httpsUrlProblem(config.webhookUrl);
-      if (problem) issues.push({ path: pointer('webhookUrl'), message: problem });
-    }
     if (HELPDESKS.has(provider) && !config.bindingId) issues.push({ path: pointer('bindingId'), message: `is required for ${provider} (the helpdesk credential)` });
-    if (provider === 'email' && config.bindingId) issues.push({ path: pointer('bindingId'), message: 'is not used by the email provider' });
+    if (!HELPDESKS.has(provider) && config.bindingId) issues.push({ path: pointer('bindingId'), message: `is not used by the ${provider} provider` });
     const t = config.triggers ?? {};
     const keywords = t.keywords ?? [];
     if (t.onUserRequest === false && t.onLowConfidence === false && keywords.length === 0) {
@@ -56,7 +46,7 @@ export const humanHandover: HumanHandoverHandler = {
     const c = withDefaults(meta.id, ctx.config);
     const secret = c.bindingId ? connectorSecret(ctx, meta.id, c.bindingId) : undefined;
     const t = c.triggers!;
-    const destination = { ...(c.email ? { email: c.email } : {}), ...(c.webhookUrl ? { webhookUrl: c.webhookUrl } : {}) };
+    const destination = c.email ? { email: c.email } : {};
     const policy: Manifest = instanceObject(ctx, meta.id, 'HandoverPolicy', {
       spec: {
         instanceId: ctx.instanceId,

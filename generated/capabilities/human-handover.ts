@@ -5,6 +5,9 @@
 import type { CapabilityHandler } from '../../src/capabilities/handler-types';
 
 export interface HumanHandoverConfig {
+  /**
+   * `zendesk` opens a ticket through the connector gateway; `email` sends the hand-over e-mail to `email`; `webhook` sends a signed `session.handed_over` notification to the org's notification endpoint (PUT /orgs/{orgId}/notification-endpoint).
+   */
   provider?: 'email' | 'webhook' | 'zendesk';
   /**
    * Connector binding with the helpdesk credential (zendesk).
@@ -14,10 +17,6 @@ export interface HumanHandoverConfig {
    * Destination for the `email` provider (the hand-over e-mail through the notification outbox).
    */
   email?: string;
-  /**
-   * Destination for the `webhook` provider.
-   */
-  webhookUrl?: string;
   /**
    * Let the helpdesk (the binding's URL) be on a private, loopback or link-local address — a self-hosted helpdesk or a local Zendesk-protocol server; otherwise the SSRF guard refuses it.
    */

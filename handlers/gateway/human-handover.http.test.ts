@@ -11,14 +11,18 @@
  *   a 429 with a short Retry-After is waited out and the ticket created once;
  * - `provider` `zendesk` without `allowPrivateNetworks` cannot reach a private helpdesk;
  * - `provider` `email`: the hand-over e-mail is in the notification outbox with the transcript;
+ *   `webhook`: a signed POST (verified with `standardwebhooks`) to the org's notification endpoint;
  * - the helpdesk credential is in no answer, event and log line.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
+import { Webhook } from 'standardwebhooks';
 import { REDACTED_PATHS } from '../../src/platform/logger';
-import { activeInstance, buyer, run, wallet, type Buyer } from '../../test/support/gateway';
+import { activeInstance, buyer, run, waitFor, wallet, type Buyer } from '../../test/support/gateway';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 import { startZendeskServer, type ZendeskServer } from '../../test/support/zendesk-server';
 
@@ -37,7 +41,7 @@ before(async () => {
   zd = await startZendeskServer({ email: AGENT, apiToken: SECRET });
   const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } });
   const log = pino({ level: 'debug', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
-  stack = await startTestStack(['control-plane', 'runner', 'gateway', 'connector-gateway'], { SEED_DEMO: '1' }, { log, connectorGateway: { backoffMs: () => 1 } });
+  stack = await startTestStack(['control-plane', 'runner', 'gateway', 'connector-gateway'], { SEED_DEMO: '1', NOTIFY_ALLOW_PRIVATE_TARGETS: '1', NOTIFY_POLL_MS: '100' }, { log, connectorGateway: { backoffMs: () => 1 } });
   who = await buyer(stack, 'handover-owner@example.com');
   other = await buyer(stack, 'handover-other@example.com');
 });
@@ -188,6 +192,50 @@ test('provider email: the hand-over e-mail (with the transcript) is in the notif
   assert.equal(mails[0].data.sessionId, 'mail-1');
   assert.match(mails[0].data.transcript, /Customer: Where is order 77\?/);
   assert.match(mails[0].data.transcript, /Customer: I want to talk to a human/);
+});
+
+test('provider webhook: the hand-over is a signed POST to the org\'s notification endpoint, written with the open hand-over, once', async () => {
+  const received: { verified: boolean; body: any }[] = [];
+  let secret = '';
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      try {
+        received.push({ verified: true, body: new Webhook(secret).verify(raw, req.headers as Record<string, string>) });
+      } catch {
+        received.push({ verified: false, body: JSON.parse(raw) });
+      }
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/agent-store`;
+    const put = await http('PUT', `${stack.url('control-plane')}/orgs/${who.orgId}/notification-endpoint`, { token: who.token, body: { url } });
+    assert.ok(put.status === 200 || put.status === 201, JSON.stringify(put.body));
+    secret = put.body.secret;
+    const instanceId = await activeInstance(stack, who, { configOverrides: { human_handover: { provider: 'webhook', email: null, handoverMessage: MESSAGE } } });
+    instances.push(instanceId);
+    const s = { sessionId: 'hook-1' };
+    assert.equal((await run(stack, { token: who.token, instanceId, text: 'Where is order 78?', body: s })).status, 200);
+    const asked = await run(stack, { token: who.token, instanceId, text: 'I want to talk to a human', body: s });
+    assert.equal(asked.status, 200, JSON.stringify(asked.body));
+    assert.equal(asked.body.output.handover.provider, 'webhook');
+    assert.equal((await run(stack, { token: who.token, instanceId, text: 'Hello?', body: s })).body.output.answeredBy, 'human_handover', 'the session is with a person');
+    const mine = () => received.filter((r) => r.body?.data?.handoverId === asked.body.output.handover.handoverId);
+    await waitFor('the signed hand-over POST', async () => (mine().length ? true : undefined), 15_000, 100);
+    assert.equal(mine().length, 1, 'one notice per hand-over');
+    assert.equal(mine()[0]!.verified, true, 'signed with the org endpoint\'s secret (Standard Webhooks)');
+    assert.equal(mine()[0]!.body.type, 'session.handed_over');
+    assert.match(mine()[0]!.body.data.transcript, /Customer: Where is order 78\?/);
+    const badConfig = await http('PATCH', `${stack.url('control-plane')}/instances/${instanceId}`, { token: who.token, body: { configOverrides: { human_handover: { provider: 'webhook', webhookUrl: 'https://x.example/h' } } } });
+    assert.equal(badConfig.status, 422, 'the webhook provider takes no URL of its own');
+  } finally {
+    await http('DELETE', `${stack.url('control-plane')}/orgs/${who.orgId}/notification-endpoint`, { token: who.token });
+    await new Promise<void>((r) => receiver.close(() => r()));
+  }
 });
 
 test('Zendesk down (5xx after the retries) or rate limiting beyond Retry-After: 502 CAPABILITY_ERROR, nothing charged, recorded failed, not handed over', async () => {

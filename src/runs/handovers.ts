@@ -148,7 +148,7 @@ export async function finishHandover(trx: Knex.Transaction, runId: string, outco
   if (outcome.delivered) {
     const [row] = await rows<HandoverRow>(trx, `update session_handovers set status = 'open', ticket_ref = ?, opened_at = ? where id = ? returning ${COLUMNS}`, [outcome.ticketRef ?? null, now, h.id]);
     await event(trx, row!, 'session_handed_over', `${sessionName(row!)} handed over (${where(row!)}) by run ${runId}`, 'system', now);
-    if (row!.provider === 'email') await enqueueHandoverEmail(trx, row!, now);
+    if (row!.provider !== 'zendesk') await enqueueHandoverNotice(trx, row!, now);
     return row;
   }
   const [row] = await rows<HandoverRow>(trx, `update session_handovers set status = 'failed' where id = ? returning ${COLUMNS}`, [h.id]);
@@ -157,24 +157,24 @@ export async function finishHandover(trx: Knex.Transaction, runId: string, outco
 }
 
 /**
- * The `email` provider: the hand-over e-mail goes to the notification outbox (src/notifications)
- * in the transaction that opens the hand-over, so an open hand-over always has its e-mail and a
- * rolled-back one never does; the outbox's worker delivers it (SMTP, retried, dead-lettered). It
- * carries the session's last `maxTranscriptTurns` turns — this run's request included — unless
- * `includeTranscript` is off.
+ * The `email` and `webhook` providers: the hand-over goes to the notification outbox
+ * (src/notifications) in the transaction that opens it, so an open hand-over always has its
+ * notice and a rolled-back one never does; the outbox's worker delivers it (an e-mail to the
+ * configured address by SMTP, or a signed POST to the org's notification endpoint; retried,
+ * dead-lettered). It carries the session's last `maxTranscriptTurns` turns — this run's request
+ * included — unless `includeTranscript` is off.
  */
-async function enqueueHandoverEmail(trx: Knex.Transaction, h: HandoverRow, now: Date): Promise<void> {
+async function enqueueHandoverNotice(trx: Knex.Transaction, h: HandoverRow, now: Date): Promise<void> {
   const inst = await one<{ org_id: string; effective_config: Record<string, Record<string, unknown>> }>(trx, 'select org_id, effective_config from instances where id = ?', [h.instance_id]);
   const cfg = inst?.effective_config.human_handover ?? {};
-  if (!inst || typeof cfg.email !== 'string') return;
+  if (!inst || (h.provider === 'email' && typeof cfg.email !== 'string')) return;
   const turns = typeof cfg.maxTranscriptTurns === 'number' ? cfg.maxTranscriptTurns : 50;
   const owner = { kind: h.caller_kind as CallerKind, subject: h.caller_subject };
   const history = cfg.includeTranscript === false || !h.session_id ? [] : await sessionHistory(trx, { instanceId: h.instance_id, owner, sessionId: h.session_id }, turns);
   await enqueueNotification(trx, {
     orgId: inst.org_id,
     kind: 'session.handed_over',
-    channel: 'email',
-    recipients: [cfg.email],
+    ...(h.provider === 'email' ? { channel: 'email' as const, recipients: [cfg.email as string] } : { channel: 'webhook' as const }),
     data: {
       instanceId: h.instance_id, sessionId: h.session_id, handoverId: h.id, runId: h.run_id, trigger: h.trigger,
       transcript: history.map((m) => `${m.role === 'user' ? 'Customer' : 'Assistant'}: ${m.content}`).join('\n'),
