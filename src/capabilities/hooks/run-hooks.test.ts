@@ -40,7 +40,9 @@ test('beforeRun results combine: masked text flows on, instructions add up, an a
   assert.match(r.text, /\[SSN\]/);
   assert.deepEqual(r.instructions, ['Reply in German (de), whatever language the context or earlier turns are in.']);
   const h = await runBeforeHooks(e, 'I want to talk to a human agent', facts());
-  assert.deepEqual(h.answer, { capability: 'human_handover', text: "I'm connecting you with a member of our team. They'll reply here or by email shortly.", usage: { handovers: 1 } });
+  const { handover, ...answer } = h.answer!;
+  assert.deepEqual(answer, { capability: 'human_handover', text: "I'm connecting you with a member of our team. They'll reply here or by email shortly.", usage: { handovers: 1 } });
+  assert.deepEqual({ provider: handover?.provider, trigger: handover?.trigger, deliver: typeof handover?.deliver }, { provider: 'email', trigger: 'user_request', deliver: 'function' }, 'the answer asks the platform to hand the session over');
   assert.deepEqual(h.instructions, [], 'multilingual, after human_handover, did not run');
   assert.equal(await runAfterHooks(ent({ guardrails_policy: { maxOutputChars: 3 } }), 'abcdef', facts()), 'abc');
 });
