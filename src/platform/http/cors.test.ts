@@ -19,6 +19,7 @@ test('the gateway answers CORS for exactly its browser-facing operations', async
   const r = await rules('gateway', ['X-Gateway-Overhead-Ms', 'Server-Timing']);
   assert.deepEqual(Object.fromEntries([...r.values()].map((x) => [x.operationId, x.origins.join(',')])), {
     createRun: 'configured,widget',
+    createRunUpload: 'configured,widget',
     getRun: 'configured,widget',
     listRuns: 'configured,widget',
     listSessions: 'configured,widget',
