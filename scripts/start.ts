@@ -84,7 +84,8 @@ async function main() {
 
 /** This script again, for the Control Plane alone; resolves once it answers /healthz. */
 async function startControlPlaneChild(baseUrl: string): Promise<ChildProcess> {
-  const child = fork(process.argv[1]!, ['control-plane'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // Its log lines go where this process's go.
+  const child = fork(process.argv[1]!, ['control-plane'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.once('exit', (code) => {
     if (!stopping) {
       console.error(`the control plane process exited (${code}); stopping`);

@@ -28,8 +28,15 @@ export async function recordAudits(db: Db, inputs: readonly AuditInput[]): Promi
     // Heads in org id order: two batches spanning the same orgs never deadlock.
     const orgs = [...new Set(inputs.map((i) => i.orgId))].sort();
     for (const orgId of orgs) {
-      await trx.raw(`insert into audit_chain_heads (org_id, last_seq, last_hash) values (?, 0, ?) on conflict (org_id) do nothing`, [orgId, GENESIS_HASH]);
-      const head = await one<{ last_seq: number; last_hash: string }>(trx, `select last_seq, last_hash from audit_chain_heads where org_id = ? for update`, [orgId]);
+      // One statement makes the head exist, locks it and reads it: an upsert that changes nothing
+      // still takes the row lock (ON CONFLICT DO UPDATE) and returns the row as it is.
+      const head = await one<{ last_seq: number; last_hash: string }>(
+        trx,
+        `insert into audit_chain_heads (org_id, last_seq, last_hash) values (?, 0, ?)
+         on conflict (org_id) do update set last_seq = audit_chain_heads.last_seq
+         returning last_seq, last_hash`,
+        [orgId, GENESIS_HASH],
+      );
       let seq = head!.last_seq;
       let prevHash = head!.last_hash;
       let lastAt = new Date();
@@ -71,8 +78,11 @@ export async function recordAudits(db: Db, inputs: readonly AuditInput[]): Promi
         out[i] = { ...content, prevHash, hash };
         prevHash = hash;
       });
-      await trx('audit_events').insert(rowsToInsert);
-      await trx('audit_chain_heads').where({ org_id: orgId }).update({ last_seq: seq, last_hash: prevHash, updated_at: lastAt });
+      // The events and the head's move in one statement.
+      const insert = trx('audit_events').insert(rowsToInsert).toSQL();
+      await trx.raw(`with appended as (${insert.sql} returning 1) update audit_chain_heads set last_seq = ?, last_hash = ?, updated_at = ? where org_id = ?`, [
+        ...insert.bindings, seq, prevHash, lastAt, orgId,
+      ]);
     }
     return out;
   });

@@ -163,6 +163,8 @@ export interface SettleResult {
   overage: boolean;
   /** A charge against a quota: what is left of the quota's hold after it. */
   quotaLeft?: number;
+  /** A charge against a quota: the wallet's row as this charge leaves it (not on a replay). */
+  walletAfter?: WalletRow;
   /** The wallet's balance right after this settle (the same on a replay). */
   balanceAfter: number;
   replayed: boolean;
@@ -732,7 +734,8 @@ export async function executeBatch(
     newReservations.push(r);
     byId.set(r.id, r);
     byRun.set(runKey(r.wallet_id, o.runId), r);
-    return { ok: true, value: { ...result, quotaLeft: q.amount } };
+    const walletAfter: WalletRow = { ...w.row, balance: w.balance, reserved: w.reserved, paid_balance: w.paid, granted_balance: w.granted, last_seq: w.lastSeq };
+    return { ok: true, value: { ...result, quotaLeft: q.amount, walletAfter } };
   }
 
 

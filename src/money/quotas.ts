@@ -33,7 +33,7 @@ import type { Knex } from 'knex';
 import type { AuditActor } from '../audit';
 import { one, type Db } from '../db/tx';
 import { AppError, notFound } from '../platform/errors';
-import { finishRun, insertRun, runById, type CallerKind, type RunFinish } from '../runs/records';
+import { insertFinishedRun, insertRun, runById, type CallerKind, type RunFinish } from '../runs/records';
 import { executeBatch, RESERVATION_COLUMNS, type QuotaResizeResult, type ReservationRow, type SettleResult, type AuthorizeResult, type VoidResult, authorizeOp } from './billing';
 import type { MoneyBounds } from './bounds';
 import { meterCapabilities } from './metering';
@@ -41,7 +41,7 @@ import type { RunLimits } from './run-limits';
 import { limitsOfInstance, runnableInstance, type InstanceForRun, type SettleRunResult } from './runs';
 import { nowOf, type MoneyDeps } from './types';
 import { walletBatcher, type WalletBatcher } from './wallet-batch';
-import { expireOverdueLocked, getWallet, lockWallet } from './wallets';
+import { expireOverdueLocked, getWallet, lockWallet, walletView } from './wallets';
 
 /** How long after `useUntil` a quota still holds its credits: runs admitted before it may still be charged. */
 export const QUOTA_HOLD_SECONDS = 120;
@@ -176,6 +176,7 @@ export async function renewQuota(db: Knex, quotaId: string, input: RenewQuotaInp
 }
 
 export async function releaseQuota(db: Knex, quotaId: string, input: { holder: string }, deps: QuotaDeps = {}): Promise<QuotaView> {
+  factsCache.delete(quotaId);
   const q = await quotaRow(db, quotaId, input.holder);
   return (deps.batcher ?? walletBatcher).run(db, q.wallet_id, deps.bounds ?? {}, async (trx, batch) => {
     const now = nowOf(deps.money);
@@ -228,7 +229,26 @@ interface QuotaFacts extends ReservationRow {
   plans: InstanceForRun['plans'];
 }
 
+/**
+ * A quota's facts (its instance, wallet, capabilities and plans) are read once per
+ * FACTS_CACHE_MS, not once per charge: a run's charge is then one wallet transaction. What may
+ * change meanwhile (an instance's config: its retention days) takes effect within that time;
+ * the quota's own state (open, amount, expiry) is always read under the wallet's lock.
+ */
+const FACTS_CACHE_MS = 5_000;
+const FACTS_CACHE_ENTRIES = 10_000;
+const factsCache = new Map<string, { facts: QuotaFacts & { inst: InstanceForRun }; until: number }>();
+
 async function quotaFacts(db: Db, quotaId: string, holder: string): Promise<QuotaFacts & { inst: InstanceForRun }> {
+  const hit = factsCache.get(quotaId);
+  if (hit && Date.now() < hit.until && hit.facts.holder === holder) return hit.facts;
+  const facts = await readQuotaFacts(db, quotaId, holder);
+  if (factsCache.size >= FACTS_CACHE_ENTRIES) factsCache.delete(factsCache.keys().next().value!);
+  factsCache.set(quotaId, { facts, until: Date.now() + FACTS_CACHE_MS });
+  return facts;
+}
+
+async function readQuotaFacts(db: Db, quotaId: string, holder: string): Promise<QuotaFacts & { inst: InstanceForRun }> {
   const f = await one<QuotaFacts>(
     db,
     `select ${RESERVATION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, v.capabilities, i.id as i_id, i.org_id, i.project_id, i.plan_id, i.effective_config, v.plans
@@ -272,13 +292,18 @@ export async function chargeQuotaRun(db: Knex, quotaId: string, input: ChargeQuo
     }], { deps: deps.money, eventsDb: db, now });
     if (!o!.ok) throw o!.error;
     const r = o!.value as SettleResult;
-    const wallet = await getWallet(trx, f.wallet_id, deps.money);
+    // The wallet as this charge leaves it (a replay reads it).
+    const wallet = r.walletAfter ? walletView(r.walletAfter) : await getWallet(trx, f.wallet_id, deps.money);
     if (!r.replayed) {
-      // A run recorded uncharged (voidQuotaRun) is never charged afterwards: the whole job rolls back.
-      const prior = await runById(trx, input.runId);
-      if (prior) throw new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was recorded uncharged', { runId: input.runId, status: prior.status });
-      await insertRun(trx, { ...runBase(f, input.runId, input.admission, limits, now), status: 'running', reservation_id: r.reservationId });
-      await finishRun(trx, input.runId, { ...input.run, at: now, usage, creditsCharged: r.charged, ledgerEntryId: r.ledgerEntryId, overage: r.overage, wallet, keepBodies: true });
+      // The run's record, written whole. A run recorded uncharged before (voidQuotaRun) has its
+      // row already: it is never charged afterwards, and the whole job rolls back.
+      const recorded = await insertFinishedRun(trx, { ...runBase(f, input.runId, input.admission, limits, now), status: 'running', reservation_id: r.reservationId }, {
+        ...input.run, at: now, usage, creditsCharged: r.charged, ledgerEntryId: r.ledgerEntryId, overage: r.overage, wallet, keepBodies: true,
+      });
+      if (!recorded) {
+        const prior = await runById(trx, input.runId);
+        throw new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was recorded uncharged', { runId: input.runId, status: prior?.status });
+      }
       batch.audit({
         orgId: wallet.orgId, projectId: wallet.projectId, action: 'billing.settled', resourceType: 'reservation', resourceId: r.reservationId,
         actor: deps.actor ?? { type: 'service', id: 'gateway' }, requestId: deps.requestId,

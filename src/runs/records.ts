@@ -203,6 +203,37 @@ export async function finishRun(
   );
 }
 
+/**
+ * Records a run that is admitted and finished in one statement (a quota run's charge: there was
+ * never a `running` row): the row `insertRun` then `finishRun` would leave. Answers false, and
+ * writes nothing, when a row with this id exists already.
+ */
+export async function insertFinishedRun(
+  db: Db,
+  r: NewRunRow,
+  f: RunFinish & { at: Date; usage: Record<string, number>; creditsCharged: number; ledgerEntryId: string; overage: boolean; wallet: { balance: number; available: number; lowBalance: boolean }; keepBodies: boolean },
+): Promise<boolean> {
+  const started = r.started_at;
+  const inserted = await rows<{ id: string }>(
+    db,
+    `insert into runs (id, instance_id, org_id, project_id, wallet_id, caller_kind, caller_subject, trigger_kind, trigger_id, session_id, attempt_id, request_hash,
+                       status, reservation_id, credits_charged, ledger_entry_id, overage, balance_after, available_after, low_balance, usage, output,
+                       error_status, error_code, error_message, error_details, input, bodies_expire_at, started_at, finished_at, duration_ms)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?)
+     on conflict (id) do nothing
+     returning id`,
+    [
+      r.id, r.instance_id, r.org_id, r.project_id, r.wallet_id, r.caller_kind, r.caller_subject, r.trigger_kind ?? 'api', r.trigger_id ?? null, r.session_id, r.attempt_id, r.request_hash,
+      f.status, r.reservation_id, f.creditsCharged, f.ledgerEntryId, f.overage, f.wallet.balance, f.wallet.available, f.wallet.lowBalance,
+      JSON.stringify(f.usage), f.output && f.keepBodies ? JSON.stringify(f.output) : null,
+      f.error?.status ?? null, f.error?.code ?? null, f.error?.message.slice(0, 1000) ?? null, f.error?.details ? JSON.stringify(f.error.details) : null,
+      r.input && f.keepBodies ? JSON.stringify(r.input) : null,
+      r.bodies_expire_at, started, f.at, f.durationMs ?? Math.max(0, Math.round(f.at.getTime() - started.getTime())),
+    ],
+  );
+  return inserted.length === 1;
+}
+
 /** Marks the runs whose holds just expired (the gateway never reported back). */
 export async function expireRunsOf(db: Db, reservationIds: readonly string[], at: Date): Promise<void> {
   if (reservationIds.length === 0) return;
