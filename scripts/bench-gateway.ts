@@ -43,7 +43,7 @@
  * `delta` event (a Runner that does not stream yet answers JSON: its first delta is its whole answer).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -84,9 +84,12 @@ async function startControlPlaneProcess(env: Record<string, string | undefined>,
   const port = await freePort();
   const url = new URL(databaseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./start.ts', import.meta.url)), 'control-plane'], {
+  // BENCH_CP_PROF=<dir>: a CPU profile of the child, written there when it stops.
+  const profile = process.env.BENCH_CP_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CP_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(new URL('./start.ts', import.meta.url)), 'control-plane'], {
     env: { ...env, DATABASE_URL: url.toString(), CP_PORT: String(port), CP_BASE: `http://127.0.0.1:${port}` },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // BENCH_CP_LOG=<file>: the child's log lines (with LOG_LEVEL=info, one per request with its duration).
+    stdio: ['ignore', process.env.BENCH_CP_LOG ? openSync(process.env.BENCH_CP_LOG, 'w') : 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
@@ -294,6 +297,19 @@ async function main() {
     }
     db.off('query', countQuery);
     console.error('[bench] SQL statements per call', JSON.stringify(sqlPerCall));
+    if (process.env.BENCH_TIMELINE && cpProcess === 'same') {
+      for (let i = 0; i < 50; i++) await gatewayOnce(false)(0);
+      const marks: string[] = [];
+      let t0 = 0;
+      const st = new Map<string, number>();
+      const onQ = (q: { __knexQueryUid: string; sql: string }) => { st.set(q.__knexQueryUid, performance.now()); marks.push(`${(performance.now() - t0).toFixed(2)} start ${q.sql.slice(0, 70)}`); };
+      const onR = (_r: unknown, q: { __knexQueryUid: string }) => { marks.push(`${(performance.now() - t0).toFixed(2)}   done ${(performance.now() - st.get(q.__knexQueryUid)!).toFixed(2)}`); };
+      db.on('query', onQ).on('query-response', onR);
+      t0 = performance.now();
+      const s = await gatewayOnce(false)(0);
+      db.off('query', onQ).off('query-response', onR);
+      console.error(`[bench] timeline of one run (${s.latencyMs.toFixed(2)} ms, overhead ${s.overheadMs}, cp ${s.controlPlaneMs})\n${marks.join('\n')}`);
+    }
     // Where an authorize+settle pair spends its time in PostgreSQL, statement by statement (sequential).
     const sqlTime = new Map<string, { n: number; ms: number }>();
     const started = new Map<string, number>();

@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import type { Manifest } from '../capabilities/handler-types';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { readRef } from './refs';
 import { credentialEnv, git, GitError, Redactor, redactRemoteUrl, type RemoteCredentials } from './git';
 import { buildKustomization } from './kustomization';
 import { assertSegment, instanceDir, KUSTOMIZATION_FILE, manifestFileNames, type InstanceRef } from './naming';
@@ -247,6 +248,9 @@ export class GitDesiredStateRepo implements DesiredStateRepo {
   }
 
   private async revParse(what: string): Promise<string> {
+    // A plain ref is read from its file (no process forked); anything else, or a ref not there, asks git.
+    const read = await readRef(join(this.dir, '.git'), what);
+    if (read.kind === 'id') return read.id;
     return (await this.git(['rev-parse', '--verify', '-q', what])).stdout.trim();
   }
 

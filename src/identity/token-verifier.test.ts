@@ -240,4 +240,84 @@ describe('createTokenVerifier', () => {
       return true;
     });
   });
+
+  describe('verified tokens are remembered, never past their limits', () => {
+    /** A JWKS endpoint that counts its fetches and serves whatever `keys` holds now. */
+    async function jwksServer(keys: JSONWebKeySet['keys']) {
+      const { createServer } = await import('node:http');
+      const state = { fetches: 0 };
+      const srv = createServer((_req, res) => {
+        state.fetches++;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys }));
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const url = new URL(`http://127.0.0.1:${(srv.address() as { port: number }).port}/certs`);
+      return { url, state, close: () => new Promise((r) => srv.close(r)) };
+    }
+
+    test('a token verified once is taken again without a key lookup, within the cache time', async () => {
+      const keys = [key.publicJwk];
+      const server = await jwksServer(keys);
+      try {
+        // The key set is never fresh (max age 0): every signature check fetches it.
+        const remembering = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, jwksCacheMaxAgeMs: 0, jwksCooldownMs: 0, verifiedCacheSeconds: 30 });
+        const token = await signTestToken(key, userClaims());
+        for (let i = 0; i < 5; i++) assert.equal((await remembering.verify(token)).kind, 'user');
+        assert.equal(server.state.fetches, 1);
+        const forgetting = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, jwksCacheMaxAgeMs: 0, jwksCooldownMs: 0, verifiedCacheSeconds: 0 });
+        for (let i = 0; i < 3; i++) await forgetting.verify(token);
+        assert.equal(server.state.fetches, 4, 'with the cache off, each call checks the signature');
+      } finally {
+        await server.close();
+      }
+    });
+
+    test('a remembered token is refused once it expires (exp + clock tolerance)', async () => {
+      let now = Date.now();
+      const v = verifier({ now: () => new Date(now), clockToleranceSeconds: 5, verifiedCacheSeconds: 600 });
+      const token = await signTestToken(key, userClaims({ expiresIn: 60 }));
+      await v.verify(token);
+      now += 60_000 + 4_000;
+      await v.verify(token);
+      now += 2_000;
+      await rejects(v.verify(token), 'token expired');
+    });
+
+    test('a remembered token is checked again after the cache time: a key removed from the set stops it', async () => {
+      const keys = [key.publicJwk];
+      const server = await jwksServer(keys);
+      try {
+        let now = Date.now();
+        const v = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: server.url, jwksCacheMaxAgeMs: 0, jwksCooldownMs: 0, now: () => new Date(now), verifiedCacheSeconds: 10 });
+        const token = await signTestToken(key, userClaims({ expiresIn: 3600 }));
+        await v.verify(token);
+        keys.length = 0;
+        now += 9_000;
+        assert.equal((await v.verify(token)).kind, 'user', 'still remembered');
+        now += 2_000;
+        await rejects(v.verify(token), 'unknown signing key');
+      } finally {
+        await server.close();
+      }
+    });
+
+    test('maxTokenAge bounds a remembered token like a fresh one', async () => {
+      let now = Date.now();
+      const v = verifier({ now: () => new Date(now), clockToleranceSeconds: 0, maxTokenAgeSeconds: 20, verifiedCacheSeconds: 600 });
+      const token = await signTestToken(key, userClaims({ expiresIn: 3600 }));
+      await v.verify(token);
+      now += 21_000;
+      await rejects(v.verify(token), 'token is too old');
+    });
+
+    test('a forged variant of a remembered token is verified on its own (and refused)', async () => {
+      const v = verifier();
+      const token = await signTestToken(key, userClaims());
+      await v.verify(token);
+      const [h, , sig] = token.split('.');
+      const forged = `${h}.${b64({ ...userClaims(), sub: 'someone-else' })}.${sig}`;
+      await rejects(v.verify(forged), 'bad signature');
+    });
+  });
 });

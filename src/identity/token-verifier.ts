@@ -47,7 +47,16 @@ export interface TokenVerifierOptions {
   jwksTimeoutMs?: number;
   /** For tests: the verification clock. */
   now?: () => Date;
+  /**
+   * Verified tokens are remembered (by their exact text) for at most this long, so a service
+   * called many times with one token checks its signature once. Default 30 s; 0 turns it off.
+   * A key removed from the JWKS stops a remembered token within this time.
+   */
+  verifiedCacheSeconds?: number;
 }
+
+/** Most verified tokens remembered at once (the oldest is forgotten first). */
+const VERIFIED_CACHE_ENTRIES = 2_000;
 
 export interface TokenVerifier {
   /** Resolves to the caller or rejects with AppError UNAUTHENTICATED (bad token) / DEPENDENCY_UNAVAILABLE (keys unreachable). */
@@ -163,7 +172,30 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       : createLocalJWKSet(source),
   );
 
+  const cacheMs = Math.max(0, options.verifiedCacheSeconds ?? 30) * 1000;
+  const verified = new Map<string, { principal: Principal; until: number }>();
+  const nowMs = () => (options.now ? options.now().getTime() : Date.now());
+
+  /**
+   * How long a token just verified may be taken again without its signature checked: until the
+   * cache time, its `exp` and its `maxTokenAge` (both with the clock tolerance, as jose applies
+   * them), whichever comes first.
+   */
+  function remember(token: string, payload: JWTPayload, principal: Principal): void {
+    if (cacheMs === 0) return;
+    let until = nowMs() + cacheMs;
+    if (typeof payload.exp === 'number') until = Math.min(until, (payload.exp + clockTolerance) * 1000);
+    if (options.maxTokenAgeSeconds !== undefined && typeof payload.iat === 'number') until = Math.min(until, (payload.iat + options.maxTokenAgeSeconds + clockTolerance) * 1000);
+    if (verified.size >= VERIFIED_CACHE_ENTRIES) verified.delete(verified.keys().next().value!);
+    verified.set(token, { principal, until });
+  }
+
   async function verify(token: string): Promise<Principal> {
+    const hit = typeof token === 'string' ? verified.get(token) : undefined;
+    if (hit) {
+      if (nowMs() < hit.until) return hit.principal;
+      verified.delete(token);
+    }
     try {
       if (typeof token !== 'string' || token.length === 0) throw unauthenticated('missing token');
       if (token.length > MAX_TOKEN_LENGTH) throw unauthenticated('malformed token');
@@ -188,11 +220,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (typ !== undefined && (typeof typ !== 'string' || typ.toLowerCase() !== 'bearer')) {
         throw unauthenticated('not an access token');
       }
+      let principal: Principal;
       try {
-        return principalFromClaims(payload as Record<string, unknown>, audience);
+        principal = principalFromClaims(payload as Record<string, unknown>, audience);
       } catch (cause) {
         throw unauthenticated('malformed token claims', cause);
       }
+      remember(token, payload, principal);
+      return principal;
     } catch (err) {
       throw mapError(err);
     }

@@ -7,6 +7,7 @@ import { AppError, errorBody, toAppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Registry } from 'prom-client';
 import type { Caller, OperationHandler, RequestContext } from './handler-types';
+import { compileRouter } from './compiled-router';
 import { corsMiddleware, type CorsOptions, type ServedRequest } from './cors';
 import { docsRoutes } from './docs';
 import { createHttpMetrics } from './metrics';
@@ -195,6 +196,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     });
   }
   await api.init();
+  compileRouter(api.router);
   // Every operation declares its resource scope; a spec without one does not start.
   const scopes = new Map<string, ScopeEntry[]>();
   for (const op of api.getOperations()) scopes.set(op.operationId!, parseScope((op as any)['x-scope'], op.operationId!));
