@@ -82,6 +82,7 @@ node node_modules/newman/bin/newman.js run "$collection" \
   --env-var "PROVISIONER_BASE=http://127.0.0.1:$((base + 9))" --env-var "PROVISIONER_DIRECT=http://127.0.0.1:$PROVISIONER_PORT" \
   --env-var "USER_JWT=$(token --user newman@example.com)" \
   --env-var "OTHER_USER_JWT=$(token --user intruder@example.com)" \
+  --env-var "MEMBER_JWT=$(token --user member@example.com)" \
   --env-var "SERVICE_JWT=$(token --service gateway)" \
   --env-var "RUNNER_JWT=$(token --service runner)" \
   --env-var "PROVISIONER_JWT=$(token --service provisioner)" \

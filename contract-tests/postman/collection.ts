@@ -22,8 +22,10 @@ import publisher from './folders/08-publisher';
 import connectors from './folders/09-connectors';
 import rateLimit from './folders/10-rate-limit';
 import triggers from './folders/11-triggers';
+import notifications from './folders/12-notifications';
+import uploadsAndHandover from './folders/13-uploads-and-handover';
 
-export const FOLDERS: FolderSpec[] = [auth, catalog, workspace, billing, gateway, errors, rag, commerce, publisher, connectors, rateLimit, triggers];
+export const FOLDERS: FolderSpec[] = [auth, catalog, workspace, billing, gateway, errors, rag, commerce, publisher, connectors, rateLimit, triggers, notifications, uploadsAndHandover];
 
 type Json = any;
 const BUILTIN_VARS = new Set(['$guid', '$timestamp', '$randomInt']);

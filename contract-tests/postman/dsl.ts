@@ -18,7 +18,7 @@ export const SERVICE_VAR: Record<Service, string> = {
 };
 
 /** Tokens newman.sh mints (scripts/token.ts) and passes as variables. */
-export type Token = 'USER_JWT' | 'OTHER_USER_JWT' | 'SERVICE_JWT' | 'PROVISIONER_JWT' | 'OPERATOR_JWT' | 'USER_OPERATOR_JWT' | 'PUBLISHER_JWT' | 'RUNNER_JWT';
+export type Token = 'USER_JWT' | 'OTHER_USER_JWT' | 'SERVICE_JWT' | 'PROVISIONER_JWT' | 'OPERATOR_JWT' | 'USER_OPERATOR_JWT' | 'PUBLISHER_JWT' | 'RUNNER_JWT' | 'MEMBER_JWT';
 
 /** `[name, code]`: `code` is a statement (or several) using pm.expect. */
 export type Check = [name: string, code: string];

@@ -1,6 +1,9 @@
 /**
- * Gateway → Runner with `Accept: text/event-stream` (specs/runner.openapi.yaml, executeRun): the
- * Runner answers `delta`* then `result` (a RunnerRunResult) or `error`
+ * Gateway → Runner with `Accept: text/event-stream` (specs/runner.openapi.yaml, executeRun),
+ * through the Runner's generated client (generated/clients/runner) on the service-client
+ * wrapper's streamed mode, with the gateway's service token (a 401 renews it once) and the
+ * request's X-Request-Id; a run gets exactly one attempt. The Runner answers `delta`* then
+ * `result` (a RunnerRunResult) or `error`
  * (`{"error":{code,message,details},"usage":{"dimensions":{…}}}`); errors before the stream
  * starts are ordinary JSON error answers. Events are parsed with `eventsource-parser`.
  *
@@ -8,15 +11,20 @@
  * one delta. Outcomes:
  * - `result` → resolves with it;
  * - `error` → rejects with RunnerStreamError (the Runner's code, and the usage it reported);
+ * - a JSON error answer → its canonical code and status (`Retry-After` passed on), else
+ *   502 RUNTIME_ERROR;
  * - the stream ends or breaks without either → RunnerStreamError RUNTIME_ERROR without usage;
  * - `signal` aborted (the client went away) → the request is destroyed (the Runner stops the
  *   runtime) and it rejects with the client-gone error (499);
- * - no complete answer within `timeoutMs` → DEPENDENCY_TIMEOUT.
+ * - no complete answer within `timeoutMs` → DEPENDENCY_TIMEOUT;
+ * - the Runner unreachable, or no service token → 503 RUNTIME_UNAVAILABLE.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { RunnerRunRequest, RunnerRunResult } from '../../generated/runner/types';
+import { Configuration, ExecutionApi, type RunnerRunRequest as RunnerRunRequestModel } from '../../generated/clients/runner';
 import type { TokenSource } from '../auth/token-source';
 import { AppError, type ErrorCode, statusOf } from '../platform/errors';
+import { createServiceClient, model, type ClientConfig, type Operation, ServiceCallError, type ServiceStream } from '../platform/service-client';
 import { clientGone } from './cp-client';
 import { passedOnHeaders } from './runner-client';
 import type { HttpClient } from '../platform/service-client/http-json';
@@ -38,32 +46,45 @@ export interface RunnerStreamOptions {
 
 const KNOWN = new Set(Object.keys(statusOf));
 
+const executionApi = (c: ClientConfig) => new ExecutionApi(new Configuration(c));
+
+const retryAfterOf = (headers: Headers) => ({ 'retry-after': headers.get('retry-after') ?? undefined });
+
 export function createRunnerStreamer(opts: { baseUrl: () => string; http: HttpClient; tokens: TokenSource }) {
+  const service = createServiceClient({ baseUrl: opts.baseUrl, http: opts.http, tokens: opts.tokens });
   return async function executeStream(body: RunnerRunRequest, o: RunnerStreamOptions): Promise<RunnerRunResult> {
-    const url = `${opts.baseUrl().replace(/\/+$/, '')}/v1/runs`;
+    const timedOut = (cause: unknown) => new AppError('DEPENDENCY_TIMEOUT', `The runner did not finish within ${Math.round(o.timeoutMs / 1000)} s`, { dependency: 'runner', timeoutMs: o.timeoutMs }, { cause });
+    const unreachable = (cause: unknown) => new AppError('RUNTIME_UNAVAILABLE', 'The runner is unreachable', { dependency: 'runner' }, { status: 503, cause });
+    /** A failure of the body once the answer started (the transport's own error). */
     const mapTransport = (err: unknown): AppError => {
       if (err instanceof AppError) return err;
       if (err instanceof TransportError) {
         if (err.kind === 'aborted') return clientGone(err);
-        if (err.kind === 'timeout') return new AppError('DEPENDENCY_TIMEOUT', `The runner did not finish within ${Math.round(o.timeoutMs / 1000)} s`, { dependency: 'runner', timeoutMs: o.timeoutMs }, { cause: err });
-        return new AppError('RUNTIME_UNAVAILABLE', 'The runner is unreachable', { dependency: 'runner' }, { status: 503, cause: err });
+        if (err.kind === 'timeout') return timedOut(err);
       }
-      return new AppError('RUNTIME_UNAVAILABLE', 'The gateway could not authenticate to the runner', { dependency: 'runner' }, { status: 503, cause: err });
+      return unreachable(err);
     };
-    let res;
+    // A run is a write without an Idempotency-Key: the wrapper makes exactly one attempt.
+    const op: Operation = { operationId: 'executeRun', kind: 'write', credential: { kind: 'service' }, policy: { attempts: 1, baseDelayMs: 0, timeoutMs: o.timeoutMs, retryStatus: new Set() } };
+    let res: ServiceStream;
     try {
-      res = await opts.http.stream('POST', url, {
-        headers: { authorization: `Bearer ${await opts.tokens.token()}`, 'x-request-id': o.requestId, accept: 'text/event-stream' },
-        body,
-        timeoutMs: o.timeoutMs,
-        signal: o.signal,
-      });
+      res = await service.stream(executionApi, (a) => a.executeRunRaw({ runnerRunRequest: model<RunnerRunRequestModel>(body) }), op, { requestId: o.requestId, signal: o.signal });
     } catch (err) {
-      throw mapTransport(err);
+      if (!(err instanceof ServiceCallError)) throw err;
+      if (err.kind === 'aborted') throw clientGone(err);
+      if (err.kind === 'credential') throw new AppError('RUNTIME_UNAVAILABLE', 'The gateway could not authenticate to the runner', { dependency: 'runner' }, { status: 503, cause: err });
+      if (err.kind === 'transport') throw err.extra.transport === 'timeout' ? timedOut(err) : unreachable(err);
+      // A JSON error answer before the stream started.
+      const code = err.code;
+      if (code) {
+        const status = err.status ?? statusOf[code];
+        throw new AppError(code, err.message, err.extra.details, { status: status >= 400 ? status : statusOf[code], headers: passedOnHeaders({ 'retry-after': err.extra.headers?.['Retry-After'] }, err.extra.details) });
+      }
+      throw new AppError('RUNTIME_ERROR', 'The runner refused the run', { dependency: 'runner', status: err.status });
     }
-    const type = String(res.headers['content-type'] ?? '');
+    const type = res.headers.get('content-type') ?? '';
     if (res.status !== 200 || !type.startsWith('text/event-stream')) {
-      // A JSON answer: an error before the stream, or a Runner that does not stream.
+      // A JSON answer from a Runner that does not stream.
       const chunks: Buffer[] = [];
       try {
         for await (const c of res.body) chunks.push(c as Buffer);
@@ -81,7 +102,7 @@ export function createRunnerStreamer(opts: { baseUrl: () => string; http: HttpCl
         return parsed;
       }
       const e = parsed?.error;
-      if (e?.code && KNOWN.has(e.code)) throw new AppError(e.code as ErrorCode, e.message ?? `runner answered ${res.status}`, e.details, { status: res.status >= 400 ? res.status : statusOf[e.code as ErrorCode], headers: passedOnHeaders(res.headers, e.details) });
+      if (e?.code && KNOWN.has(e.code)) throw new AppError(e.code as ErrorCode, e.message ?? `runner answered ${res.status}`, e.details, { status: statusOf[e.code as ErrorCode], headers: passedOnHeaders(retryAfterOf(res.headers), e.details) });
       throw new AppError('RUNTIME_ERROR', 'The runner refused the run', { dependency: 'runner', status: res.status });
     }
 

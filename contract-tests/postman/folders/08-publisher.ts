@@ -1,7 +1,7 @@
 import { folder, request } from '../dsl';
 
 /** The smallest Langflow export the built-in runtime runs: chat input straight to chat output. */
-const echoFlow = {
+export const echoFlow = {
   id: 'b2c4e6f8-0000-4000-8000-00000000a11e',
   name: 'Newman echo',
   endpoint_name: 'newman-echo',

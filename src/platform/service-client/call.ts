@@ -16,14 +16,17 @@
  *   canonical error (`code`, `message`, `details`) when the body is one, and the headers that
  *   matter to the caller (`Retry-After`);
  * - **keep-alive**: the transport is the shared `node:http` keep-alive agent (transport.ts).
+ * - **streams**: `stream` runs an operation answered as Server-Sent Events (the Runner's streamed
+ *   `executeRun`) the same way but resolves at the answer's headers, its body left unread.
  * What an outcome means to the caller (503 CONTROL_PLANE_UNAVAILABLE, RAG_UNAVAILABLE, …) stays
  * with each caller: see `ServiceCallError`.
  */
 import type { ErrorCode } from '../../../generated/shared/types';
 import type { TokenSource } from '../../auth/token-source';
-import { TransportError, type HttpClient } from './http-json';
+import type { IncomingMessage } from 'node:http';
+import { TransportError, type HttpClient, type TransportFailure } from './http-json';
 import { statusOf } from '../errors';
-import { answerOf, attemptFetch, attemptFetchWith, type ClientConfig, type GeneratedResponse } from './transport';
+import { attemptFetch, attemptFetchWith, attemptStream, bodyText, streamOf, type ClientConfig, type FetchApi, type GeneratedResponse } from './transport';
 
 /** Whose credential a call carries. */
 export type Credential =
@@ -133,9 +136,8 @@ export class ServiceCallError extends Error {
 /** Reads a non-2xx answer into a ServiceCallError (canonical body → code, message, details). */
 export async function failureOf(res: Response, operationId: string): Promise<ServiceCallError> {
   let parsed: { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined;
-  const raw = answerOf(res);
   try {
-    const text = raw ? raw.bytes.toString('utf8') : await res.text();
+    const text = await bodyText(res);
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
     parsed = undefined; // not the canonical body (a proxy's error page)
@@ -166,6 +168,20 @@ export interface ServiceClientOptions {
   onError?: (operationId: string, kind: string) => void;
 }
 
+/** A 2xx answer whose body is read as it arrives (Server-Sent Events). */
+export interface ServiceStream {
+  status: number;
+  headers: Headers;
+  /**
+   * The body, unread. It errors with a TransportError when the exchange dies: `timeout` (the
+   * operation's `timeoutMs` bounds headers and body together), `aborted` (the caller's signal),
+   * `network`.
+   */
+  body: IncomingMessage;
+  /** Ends the request now (the caller no longer wants the body; the callee sees the disconnect). */
+  destroy(reason?: TransportFailure): void;
+}
+
 export interface ServiceClient {
   /**
    * Calls one operation of a generated client: `api` builds the client on the attempt's
@@ -174,6 +190,13 @@ export interface ServiceClient {
    * with a ServiceCallError.
    */
   call<A, T>(api: (config: ClientConfig) => A, send: (api: A) => Promise<GeneratedResponse<T>>, op: Operation, ctx: CallContext): Promise<ServiceAnswer<T>>;
+  /**
+   * The same for an operation answered as a stream (`Accept: text/event-stream` unless `accept`
+   * says otherwise): resolves at the 2xx answer's headers with its body unread. Attempts, retries,
+   * credentials and error mapping are those of `call`; a non-2xx answer is read in full and
+   * rejects with its ServiceCallError. Needs the keep-alive transport (`http`).
+   */
+  stream<A>(api: (config: ClientConfig) => A, send: (api: A) => Promise<GeneratedResponse<unknown>>, op: Operation, ctx: CallContext & { accept?: string }): Promise<ServiceStream>;
 }
 
 export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
@@ -189,58 +212,82 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     return {};
   }
 
-  return {
-    async call<A, T>(api: (config: ClientConfig) => A, send: (api: A) => Promise<GeneratedResponse<T>>, op: Operation, ctx: CallContext): Promise<ServiceAnswer<T>> {
-      const mayRetry = op.kind === 'read' || op.idempotencyKey !== undefined || op.idempotent === true;
-      const attempts = mayRetry ? op.policy.attempts : 1;
-      const basePath = opts.baseUrl().replace(/\/+$/, '');
-      let refreshedToken = false;
-      let last: ServiceCallError | undefined;
-      for (let attempt = 1; attempt <= attempts; attempt++) {
-        if (ctx.signal?.aborted) throw new ServiceCallError('aborted', op.operationId, 'the call was cancelled', { attempts: attempt - 1 });
-        let headers: Record<string, string>;
-        try {
-          headers = await credentialHeaders(op.credential);
-        } catch (err) {
-          throw new ServiceCallError('credential', op.operationId, 'no credential for the call', { cause: err, attempts: attempt - 1 });
-        }
-        if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
-        if (op.idempotencyKey) headers['idempotency-key'] = op.idempotencyKey;
-        if (op.deadline) headers['x-request-timeout-ms'] = String(Math.max(50, op.policy.timeoutMs - DEADLINE_MARGIN_MS));
-        const attemptOpts = { timeoutMs: op.policy.timeoutMs, signal: ctx.signal, headers };
-        const fetchApi = opts.http ? attemptFetch(opts.http, attemptOpts) : attemptFetchWith(opts.fetch ?? fetch, attemptOpts);
-        let failure: ServiceCallError;
-        try {
-          const res = await send(api({ basePath, fetchApi }));
-          const raw = answerOf(res.raw);
-          const text = raw ? raw.bytes.toString('utf8') : await res.raw.text();
-          return { status: res.raw.status, headers: res.raw.headers, body: (text ? JSON.parse(text) : undefined) as T, replayed: res.raw.headers.get('idempotent-replayed') === 'true' };
-        } catch (err) {
-          if (err instanceof Response) {
-            failure = await failureOf(err, op.operationId);
-            failure.extra.attempts = attempt;
-            if (err.status === 401 && op.credential.kind === 'service' && !refreshedToken) {
-              // The token, not the callee, was at fault: drop it and try again (not an attempt).
-              refreshedToken = true;
-              opts.tokens?.invalidate();
-              attempt--;
-              continue;
-            }
-            opts.onError?.(op.operationId, `status_${err.status}`);
-            const retryable = op.policy.retryStatus.has(err.status) || (op.retryIf?.(failure) ?? false);
-            if (!retryable) throw failure;
-          } else if (err instanceof TransportError) {
-            if (err.kind === 'aborted') throw new ServiceCallError('aborted', op.operationId, 'the call was cancelled', { cause: err, attempts: attempt });
-            failure = new ServiceCallError('transport', op.operationId, err.message, { transport: err.kind, cause: err, attempts: attempt });
-            opts.onError?.(op.operationId, err.kind);
-          } else {
-            throw err; // a bug in the caller (a generated client's RequiredError, bad JSON on 2xx)
-          }
-        }
-        last = failure;
-        if (attempt < attempts) await sleep(backoffMs(op.policy, attempt));
+  /**
+   * The attempts of one operation: `fetchFor` builds each attempt's transport, `take` turns the
+   * 2xx answer into the result.
+   */
+  async function attemptAll<A, T, R>(
+    api: (config: ClientConfig) => A,
+    send: (api: A) => Promise<GeneratedResponse<T>>,
+    op: Operation,
+    ctx: CallContext,
+    fetchFor: (o: { timeoutMs: number; signal?: AbortSignal; headers: Record<string, string> }) => FetchApi,
+    take: (res: GeneratedResponse<T>) => Promise<R>,
+  ): Promise<R> {
+    const mayRetry = op.kind === 'read' || op.idempotencyKey !== undefined || op.idempotent === true;
+    const attempts = mayRetry ? op.policy.attempts : 1;
+    const basePath = opts.baseUrl().replace(/\/+$/, '');
+    let refreshedToken = false;
+    let last: ServiceCallError | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (ctx.signal?.aborted) throw new ServiceCallError('aborted', op.operationId, 'the call was cancelled', { attempts: attempt - 1 });
+      let headers: Record<string, string>;
+      try {
+        headers = await credentialHeaders(op.credential);
+      } catch (err) {
+        throw new ServiceCallError('credential', op.operationId, 'no credential for the call', { cause: err, attempts: attempt - 1 });
       }
-      throw last!;
+      if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
+      if (op.idempotencyKey) headers['idempotency-key'] = op.idempotencyKey;
+      if (op.deadline) headers['x-request-timeout-ms'] = String(Math.max(50, op.policy.timeoutMs - DEADLINE_MARGIN_MS));
+      const fetchApi = fetchFor({ timeoutMs: op.policy.timeoutMs, signal: ctx.signal, headers });
+      let failure: ServiceCallError;
+      try {
+        return await take(await send(api({ basePath, fetchApi })));
+      } catch (err) {
+        if (err instanceof Response) {
+          failure = await failureOf(err, op.operationId);
+          failure.extra.attempts = attempt;
+          if (err.status === 401 && op.credential.kind === 'service' && !refreshedToken) {
+            // The token, not the callee, was at fault: drop it and try again (not an attempt).
+            refreshedToken = true;
+            opts.tokens?.invalidate();
+            attempt--;
+            continue;
+          }
+          opts.onError?.(op.operationId, `status_${err.status}`);
+          const retryable = op.policy.retryStatus.has(err.status) || (op.retryIf?.(failure) ?? false);
+          if (!retryable) throw failure;
+        } else if (err instanceof TransportError) {
+          if (err.kind === 'aborted') throw new ServiceCallError('aborted', op.operationId, 'the call was cancelled', { cause: err, attempts: attempt });
+          failure = new ServiceCallError('transport', op.operationId, err.message, { transport: err.kind, cause: err, attempts: attempt });
+          opts.onError?.(op.operationId, err.kind);
+        } else {
+          throw err; // a bug in the caller (a generated client's RequiredError, bad JSON on 2xx)
+        }
+      }
+      last = failure;
+      if (attempt < attempts) await sleep(backoffMs(op.policy, attempt));
+    }
+    throw last!;
+  }
+
+  return {
+    call<A, T>(api: (config: ClientConfig) => A, send: (api: A) => Promise<GeneratedResponse<T>>, op: Operation, ctx: CallContext): Promise<ServiceAnswer<T>> {
+      const fetchFor = (o: { timeoutMs: number; signal?: AbortSignal; headers: Record<string, string> }) => (opts.http ? attemptFetch(opts.http, o) : attemptFetchWith(opts.fetch ?? fetch, o));
+      return attemptAll(api, send, op, ctx, fetchFor, async (res) => {
+        const text = await bodyText(res.raw);
+        return { status: res.raw.status, headers: res.raw.headers, body: (text ? JSON.parse(text) : undefined) as T, replayed: res.raw.headers.get('idempotent-replayed') === 'true' };
+      });
+    },
+    stream<A>(api: (config: ClientConfig) => A, send: (api: A) => Promise<GeneratedResponse<unknown>>, op: Operation, ctx: CallContext & { accept?: string }): Promise<ServiceStream> {
+      const http = opts.http;
+      if (!http) return Promise.reject(new Error('a streamed call needs the keep-alive transport (http)'));
+      const accept = ctx.accept ?? 'text/event-stream';
+      return attemptAll(api, send, op, ctx, (o) => attemptStream(http, { ...o, headers: { ...o.headers, accept } }), async (res) => {
+        const live = streamOf(res.raw)!;
+        return { status: res.raw.status, headers: res.raw.headers, body: live.body, destroy: (reason?: TransportFailure) => live.destroy(reason) };
+      });
     },
   };
 }

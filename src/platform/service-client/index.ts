@@ -1,2 +1,2 @@
 export * from './call';
-export { answerOf, attemptFetch, attemptFetchWith, type ClientConfig, type FetchApi, type GeneratedResponse } from './transport';
+export { answerOf, attemptFetch, attemptFetchWith, attemptStream, bodyText, streamOf, type ClientConfig, type FetchApi, type GeneratedResponse } from './transport';

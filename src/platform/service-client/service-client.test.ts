@@ -2,14 +2,16 @@
  * The service-client wrapper over a generated client (the Control Plane's BillingApi / CatalogApi)
  * against a scripted server: reads are retried, writes only with an Idempotency-Key or when the
  * callee deduplicates them, per-attempt timeouts, caller aborts, canonical errors with their
- * status and Retry-After, keep-alive, and the same through an injected WHATWG fetch.
+ * status and Retry-After, keep-alive, and the same through an injected WHATWG fetch; the streamed
+ * mode over the Runner's ExecutionApi (body read as it arrives, errors, abort, timeout).
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
 import { BillingApi, CatalogApi, Configuration } from '../../../generated/clients/control-plane';
-import { createHttpClient, type HttpClient } from './http-json';
+import { Configuration as RunnerConfiguration, ExecutionApi } from '../../../generated/clients/runner';
+import { createHttpClient, TransportError, type HttpClient } from './http-json';
 import { createServiceClient, ServiceCallError, type ClientConfig, type Operation, type RetryPolicy, type ServiceClient } from './index';
 
 interface Seen { method: string; url: string; headers: IncomingMessage['headers']; body: string }
@@ -148,4 +150,94 @@ test('the same through an injected fetch (timeouts and answers mapped alike)', a
   seen = [];
   script = () => ({ status: 0, hang: true });
   await failsWith(getOffering({ policy: { ...policy, attempts: 1, timeoutMs: 100 } }), (e) => assert.equal(e.extra.transport, 'timeout'));
+});
+
+// ── streamed mode (the Runner's executeRun with Accept: text/event-stream) ──
+
+const runBody = { instanceId: 'inst_01TESTTESTTEST', runId: 'run_01TESTTESTTEST', flowId: 'f', artifact: { uri: 'u', sha256: 'a'.repeat(64) }, input: { text: 'hi' } };
+const executeRun = (c: ClientConfig) => new ExecutionApi(new RunnerConfiguration(c));
+const runOp: Operation = { operationId: 'executeRun', kind: 'write', credential: { kind: 'service' }, policy: { ...policy, timeoutMs: 2_000 } };
+const streamRun = (signal?: AbortSignal) => client.stream(executeRun, (a) => a.executeRunRaw({ runnerRunRequest: runBody as never }), runOp, { requestId: 'req-s', signal });
+
+/** A server whose /v1/runs answers SSE: one event now, the rest when `release` is called. */
+async function sseServer(): Promise<{ base: string; release: () => void; closed: Promise<void>; seen: Seen[]; stop: () => Promise<void> }> {
+  const got: Seen[] = [];
+  let release = () => {};
+  let closedResolve = () => {};
+  const closed = new Promise<void>((r) => (closedResolve = r));
+  const s = createServer(async (req, res) => {
+    let body = '';
+    for await (const c of req) body += c;
+    got.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+    res.on('close', () => closedResolve());
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('event: delta\ndata: {"text":"Hel"}\n\n');
+    release = () => res.end('event: result\ndata: {"output":{"text":"Hello"}}\n\n');
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    release: () => release(),
+    closed,
+    seen: got,
+    stop: async () => {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    },
+  };
+}
+
+test('a streamed call resolves at the headers with the body unread, on the path the generated client names, with Accept: text/event-stream', async () => {
+  const sse = await sseServer();
+  try {
+    client = createServiceClient({ baseUrl: () => sse.base, http, tokens: { token: async () => 'svc', invalidate() {} } });
+    const res = await streamRun();
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    const first = await new Promise<string>((r) => res.body.once('data', (c: Buffer) => r(c.toString('utf8'))));
+    assert.match(first, /event: delta/, 'the first event arrives before the answer is complete');
+    sse.release();
+    let rest = '';
+    for await (const c of res.body) rest += c;
+    assert.match(rest, /event: result/);
+    const s = sse.seen[0]!;
+    assert.deepEqual([s.method, s.url, s.headers.accept, s.headers.authorization, s.headers['x-request-id']], ['POST', '/v1/runs', 'text/event-stream', 'Bearer svc', 'req-s']);
+    assert.equal(JSON.parse(s.body).runId, 'run_01TESTTESTTEST');
+  } finally {
+    await sse.stop();
+  }
+});
+
+test('a streamed call: an error answer before the stream is a ServiceCallError with its code and Retry-After; a write gets one attempt', async () => {
+  script = () => problem(429, 'RATE_LIMITED', { 'retry-after': '7' });
+  await failsWith(streamRun(), (e) => {
+    assert.deepEqual([e.kind, e.status, e.code], ['answer', 429, 'RATE_LIMITED']);
+    assert.deepEqual(e.extra.headers, { 'Retry-After': '7' });
+  });
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.headers.accept, 'text/event-stream');
+});
+
+test('a streamed call: the caller\'s signal destroys the request mid-stream (the callee sees the disconnect); the body errors with `aborted`', async () => {
+  const sse = await sseServer();
+  try {
+    client = createServiceClient({ baseUrl: () => sse.base, http, tokens: { token: async () => 'svc', invalidate() {} } });
+    const ctl = new AbortController();
+    const res = await streamRun(ctl.signal);
+    const failed = new Promise<unknown>((r) => res.body.once('error', r));
+    res.body.resume();
+    ctl.abort();
+    const err = await failed;
+    assert.ok(err instanceof TransportError && err.kind === 'aborted', String(err));
+    await sse.closed;
+  } finally {
+    await sse.stop();
+  }
+});
+
+test('a streamed call: no answer within the timeout is a transport timeout; no transport is refused', async () => {
+  script = () => ({ status: 0, hang: true });
+  await failsWith(client.stream(executeRun, (a) => a.executeRunRaw({ runnerRunRequest: runBody as never }), { ...runOp, policy: { ...policy, timeoutMs: 100 } }, {}), (e) => assert.equal(e.extra.transport, 'timeout'));
+  const viaFetch = createServiceClient({ baseUrl: () => base, fetch });
+  await assert.rejects(viaFetch.stream(executeRun, (a) => a.executeRunRaw({ runnerRunRequest: runBody as never }), runOp, {}), /keep-alive transport/);
 });

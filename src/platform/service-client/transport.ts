@@ -6,9 +6,13 @@
  * AbortSignal travel with each adapter; a request that never got an answer rejects with the
  * transport's own TransportError ('timeout' | 'network' | 'aborted' | 'too_large'), so callers
  * can tell "no answer" from an answer.
+ *
+ * A streamed operation (Server-Sent Events) runs on `attemptStream` instead: the adapter answers at
+ * the response's headers and leaves the body unread, to be taken with `streamOf` (2xx) or read in
+ * full by `bodyText` (an error answer).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { TransportError, type HttpClient, type HttpResponse } from './http-json';
+import { TransportError, type HttpClient, type HttpResponse, type StreamingResponse } from './http-json';
 
 /** What the generated runtimes call (their `FetchAPI`). */
 export type FetchApi = (url: string, init: RequestInit) => Promise<Response>;
@@ -33,7 +37,27 @@ export function answerOf(res: Response): HttpResponse | undefined {
   return answers.get(res);
 }
 
+/** The unread answer behind a Response `attemptStream` produced. */
+const streams = new WeakMap<Response, StreamingResponse>();
+
+/** The live answer (body not yet read) behind a Response of a streamed attempt. */
+export function streamOf(res: Response): StreamingResponse | undefined {
+  return streams.get(res);
+}
+
+/** The whole body of an answer of either adapter, or of a plain `fetch` Response. */
+export async function bodyText(res: Response): Promise<string> {
+  const raw = answers.get(res);
+  if (raw) return raw.bytes.toString('utf8');
+  const live = streams.get(res);
+  if (!live) return res.text();
+  const chunks: Buffer[] = [];
+  for await (const c of live.body) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const NO_BODY = new Set([101, 204, 205, 304]);
+const statusFor = (status: number) => (status < 200 || status > 599 ? 502 : status);
 
 function toHeaders(h: IncomingHttpHeaders): Headers {
   const out = new Headers();
@@ -54,10 +78,28 @@ export function attemptFetch(http: HttpClient, o: { timeoutMs: number; signal?: 
     const body = typeof init.body === 'string' ? init.body : undefined;
     const res = await http.request(init.method ?? 'GET', url, { headers, body, timeoutMs: o.timeoutMs, signal: o.signal });
     const response = new Response(NO_BODY.has(res.status) || res.bytes.length === 0 ? null : new Uint8Array(res.bytes), {
-      status: res.status < 200 || res.status > 599 ? 502 : res.status,
+      status: statusFor(res.status),
       headers: toHeaders(res.headers),
     });
     answers.set(response, res);
+    return response;
+  };
+}
+
+/**
+ * A `fetchApi` for one streamed attempt: answers at the response's headers with an empty
+ * Response; the body stays on the wire for `streamOf`. `timeoutMs` bounds the whole exchange
+ * (headers and body) and `signal` ends it at any time (the request is destroyed).
+ */
+export function attemptStream(http: HttpClient, o: { timeoutMs: number; signal?: AbortSignal; headers: Record<string, string> }): FetchApi {
+  return async (url, init) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
+    Object.assign(headers, o.headers);
+    const body = typeof init.body === 'string' ? init.body : undefined;
+    const res = await http.stream(init.method ?? 'GET', url, { headers, body, timeoutMs: o.timeoutMs, signal: o.signal });
+    const response = new Response(null, { status: statusFor(res.status), headers: toHeaders(res.headers) });
+    streams.set(response, res);
     return response;
   };
 }
