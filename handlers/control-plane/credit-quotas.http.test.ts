@@ -13,6 +13,7 @@ import { checkInvariants } from '../../test/money/simulation';
 import { activeInstance, buyer, ledger, wallet, type Buyer } from '../../test/support/gateway';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 import { expireReservations } from '../../src/money/billing';
+import { quotaCharges } from '../../src/money/quota-charges';
 
 let stack: TestStack;
 let cp: string;
@@ -147,6 +148,69 @@ test('concurrent charges of many runs on one quota: each charged exactly once, t
   assert.equal(after.reserved, before.reserved - charged);
   const debits = (await ledger(stack, who)).filter((e) => runs.some((r) => r.runId === e.runId));
   assert.equal(debits.length, runs.length, 'one debit per run');
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('charges of many wallets at once share transactions (the combiner): each run charged once, a voided run refused alone', async () => {
+  const buyers = await Promise.all([0, 1, 2, 3].map((i) => funded(`quota-combined-${i}@example.com`)));
+  const quotas = await Promise.all(buyers.map(async (b) => (await grant(b.instanceId, 10_000)).body));
+  const before = await Promise.all(buyers.map((b) => wallet(stack, b.who)));
+  // One run of wallet 0 was recorded uncharged first: its charge, sent among the others, is refused alone.
+  const voided = runId();
+  const failure = { status: 'failed', error: { status: 502, code: 'RUNTIME_ERROR', message: 'the runtime failed' } };
+  assert.equal((await http('POST', `${cp}/billing/quotas/${quotas[0]!.quotaId}/voids`, { token: gw, body: { holder: 'gw-test-a', runId: voided, admission, run: failure } })).status, 200);
+  const stats = { ...quotaCharges.stats };
+  const runs = quotas.flatMap((q, w) => Array.from({ length: 12 }, () => ({ w, quotaId: q.quotaId as string, runId: runId(), reservationId: resId() })));
+  const answers = await Promise.all([
+    ...runs.map((r) => charge(r.quotaId, { runId: r.runId, reservationId: r.reservationId, hold: 300, usage })),
+    charge(quotas[0]!.quotaId, { runId: voided, reservationId: resId(), hold: 300, usage }),
+  ]);
+  const refused = answers.pop()!;
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'RESERVATION_ALREADY_RESOLVED');
+  for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+  const transactions = quotaCharges.stats.transactions - stats.transactions;
+  const combined = quotaCharges.stats.charges - stats.charges;
+  assert.ok(combined >= runs.length, `every charge went through the combiner (${combined})`);
+  assert.ok(transactions < combined, `charges shared transactions: ${combined} charges in ${transactions} transactions`);
+  for (const [w, b] of buyers.entries()) {
+    const mine = runs.filter((r) => r.w === w);
+    const charged = mine.reduce((n, r) => n + answers[runs.indexOf(r)]!.body.creditsCharged, 0);
+    const after = await wallet(stack, b.who);
+    assert.equal(after.balance, before[w]!.balance - charged, `wallet ${w}: balance drop = charged`);
+    const debits = (await ledger(stack, b.who)).filter((e) => mine.some((r) => r.runId === e.runId));
+    assert.equal(debits.length, mine.length, `wallet ${w}: one debit per run`);
+  }
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
+test('a wallet held by another transaction: its charge waits alone; the other wallets\' charges do not wait for it', async () => {
+  const [held, free] = await Promise.all([funded('quota-held@example.com'), funded('quota-free@example.com')]);
+  const [qh, qf] = await Promise.all([grant(held.instanceId, 5_000), grant(free.instanceId, 5_000)]).then((r) => r.map((x) => x.body));
+  const fallbacks = quotaCharges.stats.fallbacks;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = stack.db!.transaction(async (trx) => {
+    await trx.raw('select id from wallets where id = ? for update', [held.who.walletId]);
+    locked();
+    await released;
+  });
+  await isLocked;
+  const t0 = Date.now();
+  const heldCharge = charge(qh.quotaId, { runId: runId(), reservationId: resId(), hold: 300, usage }).then((a) => ({ a, at: Date.now() - t0 }));
+  const freeCharge = await charge(qf.quotaId, { runId: runId(), reservationId: resId(), hold: 300, usage });
+  const freeAt = Date.now() - t0;
+  assert.equal(freeCharge.status, 200, JSON.stringify(freeCharge.body));
+  await new Promise((r) => setTimeout(r, 300));
+  release();
+  await holder;
+  const h = await heldCharge;
+  assert.equal(h.a.status, 200, JSON.stringify(h.a.body));
+  assert.ok(freeAt < 300, `the free wallet's charge did not wait for the held one (${freeAt} ms)`);
+  assert.ok(h.at >= 300, `the held wallet's charge waited for its lock (${h.at} ms)`);
+  assert.ok(quotaCharges.stats.fallbacks > fallbacks, 'the held wallet\'s charge was made alone');
   assert.deepEqual(await checkInvariants(stack.db!), []);
 });
 

@@ -359,7 +359,17 @@ interface NewLedgerRow {
 export async function executeBatch(
   trx: Db,
   ops: readonly BillingOp[],
-  opts: { deps?: MoneyDeps; eventsDb?: Db; now?: Date } = {},
+  opts: {
+    deps?: MoneyDeps;
+    eventsDb?: Db;
+    now?: Date;
+    /**
+     * Take only the wallets no other transaction holds (`SKIP LOCKED`): the ops of a wallet
+     * locked elsewhere are answered `WALLET_BUSY` (reason `locked`) with nothing done, and never
+     * wait — so one stalled wallet cannot hold up a batch of many wallets.
+     */
+    skipLocked?: boolean;
+  } = {},
 ): Promise<Outcome<AuthorizeResult | SettleResult | VoidResult | QuotaResizeResult>[]> {
   const now = opts.now ?? nowOf(opts.deps);
   const outcomes: Outcome<AuthorizeResult | SettleResult | VoidResult | QuotaResizeResult>[] = new Array(ops.length);
@@ -368,7 +378,7 @@ export async function executeBatch(
   const walletIds = [...new Set(ops.map((o) => o.walletId))].sort();
   const lockedRows = await rows<WalletRow>(
     trx,
-    `select ${WALLET_COLUMNS} from wallets where id = any(?) order by id for update`,
+    `select ${WALLET_COLUMNS} from wallets where id = any(?) order by id for update${opts.skipLocked ? ' skip locked' : ''}`,
     [walletIds],
   );
   const wallets = new Map<string, WalletState>();
@@ -398,6 +408,11 @@ export async function executeBatch(
   }
   const byId = new Map<string, ReservationRow>();
   const byRun = new Map<string, ReservationRow>();
+  // A quota run recorded uncharged (voidQuotaRun, under the same wallet lock) is never charged.
+  const chargedRunIds = ops.flatMap((o) => (o.kind === 'quota_charge' && wallets.has(o.walletId) ? [o.runId] : []));
+  const recordedRuns = new Set(
+    chargedRunIds.length ? (await rows<{ id: string }>(trx, `select id from runs where id = any(?)`, [chargedRunIds])).map((r) => r.id) : [],
+  );
   const runKey = (walletId: string, runId: string) => `${walletId}\u0000${runId}`;
   if (resIds.length || runIds.length) {
     // Two index lookups glued by UNION ALL — never one OR: with an empty id list the planner
@@ -475,7 +490,10 @@ export async function executeBatch(
   ops.forEach((o, index) => {
     const w = wallets.get(o.walletId);
     if (!w) {
-      outcomes[index] = { ok: false, error: notFound(o.kind === 'authorize' ? 'Wallet' : 'Reservation') };
+      // Skipped (held elsewhere, or not there: the caller's own path tells which).
+      outcomes[index] = opts.skipLocked
+        ? { ok: false, error: walletLocked(o.walletId) }
+        : { ok: false, error: notFound(o.kind === 'authorize' ? 'Wallet' : 'Reservation') };
       return;
     }
     if (o.kind === 'authorize') {
@@ -485,6 +503,10 @@ export async function executeBatch(
     if (o.kind === 'quota_resize' || o.kind === 'quota_charge') {
       if (o.kind === 'quota_charge') {
         const existing = byRun.get(runKey(o.walletId, o.runId));
+        if (!existing && recordedRuns.has(o.runId)) {
+          outcomes[index] = { ok: false, error: new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was recorded uncharged', { runId: o.runId }) };
+          return;
+        }
         if (existing) {
           // Charged before (a retry): the same charge replays, anything else conflicts.
           if (existing.status !== 'settled' || existing.requested !== o.requested || existing.instance_id !== o.instanceId) {
@@ -871,6 +893,11 @@ function settleReplay(r: ReservationRow, debits: LedgerRow[]): SettleResult {
     balanceAfter: debits[debits.length - 1].balance_after,
     replayed: true,
   };
+}
+
+/** A wallet another transaction holds, skipped by a `skipLocked` batch (nothing was done). */
+export function walletLocked(walletId: string): AppError {
+  return new AppError('WALLET_BUSY', 'The wallet is busy; nothing was committed, retry', { walletId, reason: 'locked' });
 }
 
 function alreadyResolved(r: ReservationRow): AppError {

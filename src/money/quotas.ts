@@ -31,17 +31,19 @@
  */
 import type { Knex } from 'knex';
 import type { AuditActor } from '../audit';
-import { one, type Db } from '../db/tx';
+import type { AuditInput } from '../audit/event';
+import { isTransaction, one, type Db } from '../db/tx';
 import { AppError, notFound } from '../platform/errors';
-import { insertFinishedRun, insertRun, runById, type CallerKind, type RunFinish } from '../runs/records';
-import { executeBatch, RESERVATION_COLUMNS, type QuotaResizeResult, type ReservationRow, type SettleResult, type AuthorizeResult, type VoidResult, authorizeOp } from './billing';
+import { insertFinishedRuns, insertRun, runById, type CallerKind, type FinishedRunFacts, type NewRunRow, type RunFinish } from '../runs/records';
+import { executeBatch, RESERVATION_COLUMNS, type QuotaChargeOp, type QuotaResizeResult, type ReservationRow, type SettleResult, type AuthorizeResult, type VoidResult, authorizeOp } from './billing';
 import type { MoneyBounds } from './bounds';
 import { meterCapabilities } from './metering';
 import type { RunLimits } from './run-limits';
 import { limitsOfInstance, runnableInstance, type InstanceForRun, type SettleRunResult } from './runs';
-import { nowOf, type MoneyDeps } from './types';
+import { nowOf, type MoneyDeps, type WalletView } from './types';
 import { walletBatcher, type WalletBatcher } from './wallet-batch';
 import { expireOverdueLocked, getWallet, lockWallet, walletView } from './wallets';
+import { quotaCharges } from './quota-charges';
 
 /** How long after `useUntil` a quota still holds its credits: runs admitted before it may still be charged. */
 export const QUOTA_HOLD_SECONDS = 120;
@@ -219,7 +221,7 @@ export interface ChargeQuotaRunInput {
   run: RunFinish;
 }
 
-interface QuotaFacts extends ReservationRow {
+export interface QuotaFacts extends ReservationRow {
   capabilities: { id: string }[] | null;
   i_id: string | null;
   org_id: string;
@@ -279,41 +281,85 @@ const runBase = (f: { inst: InstanceForRun }, runId: string, a: QuotaRunAdmissio
   started_at: a.startedAt ?? now,
 });
 
-export async function chargeQuotaRun(db: Knex, quotaId: string, input: ChargeQuotaRunInput, deps: QuotaDeps = {}): Promise<SettleRunResult & { quotaLeft?: number }> {
+/** A run's charge, prepared outside any transaction: its op and everything its record needs. */
+export interface PreparedCharge {
+  op: QuotaChargeOp;
+  facts: QuotaFacts & { inst: InstanceForRun };
+  limits: RunLimits;
+  input: ChargeQuotaRunInput;
+  usage: Record<string, number>;
+  lines: ReturnType<typeof meterCapabilities>['lines'];
+  actor: AuditActor;
+  requestId?: string;
+}
+
+export type ChargeAnswer = SettleRunResult & { quotaLeft?: number };
+
+/**
+ * What a charge the engine just made writes beside its ledger rows (its run's record and its
+ * audit event), and what it answers. `wallet` is the wallet as the charge left it.
+ */
+export function chargeRecord(c: PreparedCharge, r: SettleResult, wallet: WalletView, now: Date) {
+  const row: NewRunRow = { ...runBase(c.facts, c.input.runId, c.input.admission, c.limits, now), status: 'running', reservation_id: r.reservationId };
+  const finish: FinishedRunFacts = { ...c.input.run, at: now, usage: c.usage, creditsCharged: r.charged, ledgerEntryId: r.ledgerEntryId, overage: r.overage, wallet, keepBodies: true };
+  const audit: AuditInput = {
+    orgId: wallet.orgId, projectId: wallet.projectId, action: 'billing.settled', resourceType: 'reservation', resourceId: r.reservationId,
+    actor: c.actor, requestId: c.requestId,
+    data: { instanceId: c.facts.inst.id, walletId: r.walletId, runId: r.runId, quotaId: c.op.quotaId, ledgerEntryId: r.ledgerEntryId, creditsMetered: r.requested, creditsCharged: r.charged, overage: r.overage, balanceAfter: r.balanceAfter },
+  };
+  return { row, finish, audit, answer: chargeAnswer(c, r, wallet, now) };
+}
+
+export function chargeAnswer(c: PreparedCharge, r: SettleResult, wallet: WalletView, now: Date): ChargeAnswer {
+  return {
+    reservationId: r.reservationId, runId: r.runId, ledgerEntryId: r.ledgerEntryId, ledgerEntryIds: r.ledgerEntryIds, creditsMetered: r.requested, creditsCharged: r.charged,
+    overage: r.overage, lines: c.lines, balance: r.balanceAfter, wallet, settledAt: now, replayed: r.replayed, quotaLeft: r.quotaLeft,
+  };
+}
+
+/**
+ * One run's charge against its quota (see the module comment). It joins the process's charge
+ * combiner (quota-charges.ts): the charges waiting at that moment, of any wallets, go in one
+ * transaction. A charge whose wallet is held by another transaction, or a combined transaction
+ * that failed, is made alone on its wallet's batcher — which waits for the wallet within the
+ * caller's deadline, as every money call does.
+ */
+export async function chargeQuotaRun(db: Knex, quotaId: string, input: ChargeQuotaRunInput, deps: QuotaDeps = {}): Promise<ChargeAnswer> {
   const f = await quotaFacts(db, quotaId, input.holder);
-  const limits = limitsOfInstance(f.inst);
   const usage: Record<string, number> = {};
   for (const [k, v] of Object.entries(input.usage)) if (v !== undefined) usage[k] = v;
   const metered = meterCapabilities(f.capabilities!.map((c) => c.id), usage);
-  return (deps.batcher ?? walletBatcher).run(db, f.wallet_id, deps.bounds ?? {}, async (trx, batch) => {
+  const c: PreparedCharge = {
+    op: { kind: 'quota_charge', walletId: f.wallet_id, quotaId, id: input.reservationId, instanceId: f.inst.id, runId: input.runId, hold: input.hold, requested: metered.total, usage },
+    facts: f, limits: limitsOfInstance(f.inst), input, usage, lines: metered.lines, actor: deps.actor ?? { type: 'service', id: 'gateway' }, requestId: deps.requestId,
+  };
+  if (!isTransaction(db) && !deps.batcher) {
+    const combined = await quotaCharges.submit(db, c, deps.bounds ?? {}, deps.money);
+    if (combined.kind === 'done') {
+      if (!combined.outcome.ok) throw combined.outcome.error;
+      const r = combined.outcome.value;
+      return chargeAnswer(c, r, r.walletAfter ? walletView(r.walletAfter) : await getWallet(db, f.wallet_id, deps.money), combined.now);
+    }
+  }
+  return chargeAlone(db, c, deps);
+}
+
+/** A charge in its own job on its wallet's batcher. */
+async function chargeAlone(db: Knex, c: PreparedCharge, deps: QuotaDeps): Promise<ChargeAnswer> {
+  return (deps.batcher ?? walletBatcher).run(db, c.op.walletId, deps.bounds ?? {}, async (trx, batch) => {
     const now = nowOf(deps.money);
-    const [o] = await executeBatch(trx, [{
-      kind: 'quota_charge', walletId: f.wallet_id, quotaId, id: input.reservationId, instanceId: f.inst.id, runId: input.runId, hold: input.hold, requested: metered.total, usage,
-    }], { deps: deps.money, eventsDb: db, now });
+    const [o] = await executeBatch(trx, [c.op], { deps: deps.money, eventsDb: db, now });
     if (!o!.ok) throw o!.error;
     const r = o!.value as SettleResult;
     // The wallet as this charge leaves it (a replay reads it).
-    const wallet = r.walletAfter ? walletView(r.walletAfter) : await getWallet(trx, f.wallet_id, deps.money);
-    if (!r.replayed) {
-      // The run's record, written whole. A run recorded uncharged before (voidQuotaRun) has its
-      // row already: it is never charged afterwards, and the whole job rolls back.
-      const recorded = await insertFinishedRun(trx, { ...runBase(f, input.runId, input.admission, limits, now), status: 'running', reservation_id: r.reservationId }, {
-        ...input.run, at: now, usage, creditsCharged: r.charged, ledgerEntryId: r.ledgerEntryId, overage: r.overage, wallet, keepBodies: true,
-      });
-      if (!recorded) {
-        const prior = await runById(trx, input.runId);
-        throw new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was recorded uncharged', { runId: input.runId, status: prior?.status });
-      }
-      batch.audit({
-        orgId: wallet.orgId, projectId: wallet.projectId, action: 'billing.settled', resourceType: 'reservation', resourceId: r.reservationId,
-        actor: deps.actor ?? { type: 'service', id: 'gateway' }, requestId: deps.requestId,
-        data: { instanceId: f.inst.id, walletId: r.walletId, runId: r.runId, quotaId, ledgerEntryId: r.ledgerEntryId, creditsMetered: r.requested, creditsCharged: r.charged, overage: r.overage, balanceAfter: r.balanceAfter },
-      });
-    }
-    return {
-      reservationId: r.reservationId, runId: r.runId, ledgerEntryId: r.ledgerEntryId, ledgerEntryIds: r.ledgerEntryIds, creditsMetered: r.requested, creditsCharged: r.charged,
-      overage: r.overage, lines: metered.lines, balance: r.balanceAfter, wallet, settledAt: now, replayed: r.replayed, quotaLeft: r.quotaLeft,
-    };
+    const wallet = r.walletAfter ? walletView(r.walletAfter) : await getWallet(trx, c.op.walletId, deps.money);
+    if (r.replayed) return chargeAnswer(c, r, wallet, now);
+    const rec = chargeRecord(c, r, wallet, now);
+    // The engine refused a run recorded uncharged under this same lock, so the row is new.
+    const written = await insertFinishedRuns(trx, [rec]);
+    if (!written.has(c.input.runId)) throw new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was recorded uncharged', { runId: c.input.runId });
+    batch.audit(rec.audit);
+    return rec.answer;
   });
 }
 

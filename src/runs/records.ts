@@ -6,6 +6,7 @@
  * lock and in the same transaction as the money it records. The writers here are plain row
  * writes (one statement each) so a batched settle can append them beside its ledger rows.
  */
+import type { Knex } from 'knex';
 import type { Db } from '../db/tx';
 import { rows } from '../db/tx';
 import type { ErrorCode } from '../platform/errors';
@@ -203,35 +204,47 @@ export async function finishRun(
   );
 }
 
+export type FinishedRunFacts = RunFinish & {
+  at: Date;
+  usage: Record<string, number>;
+  creditsCharged: number;
+  ledgerEntryId: string;
+  overage: boolean;
+  wallet: { balance: number; available: number; lowBalance: boolean };
+  keepBodies: boolean;
+};
+
 /**
- * Records a run that is admitted and finished in one statement (a quota run's charge: there was
- * never a `running` row): the row `insertRun` then `finishRun` would leave. Answers false, and
- * writes nothing, when a row with this id exists already.
+ * Records runs that are admitted and finished in one statement (quota runs' charges: there was
+ * never a `running` row): the rows `insertRun` then `finishRun` would leave. Answers the ids
+ * written; a run whose row exists already is left as it is and not in the answer.
  */
-export async function insertFinishedRun(
-  db: Db,
-  r: NewRunRow,
-  f: RunFinish & { at: Date; usage: Record<string, number>; creditsCharged: number; ledgerEntryId: string; overage: boolean; wallet: { balance: number; available: number; lowBalance: boolean }; keepBodies: boolean },
-): Promise<boolean> {
-  const started = r.started_at;
-  const inserted = await rows<{ id: string }>(
-    db,
-    `insert into runs (id, instance_id, org_id, project_id, wallet_id, caller_kind, caller_subject, trigger_kind, trigger_id, session_id, attempt_id, request_hash,
-                       status, reservation_id, credits_charged, ledger_entry_id, overage, balance_after, available_after, low_balance, usage, output,
-                       error_status, error_code, error_message, error_details, input, bodies_expire_at, started_at, finished_at, duration_ms)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?)
-     on conflict (id) do nothing
-     returning id`,
-    [
+export async function insertFinishedRuns(db: Db, runs: readonly { row: NewRunRow; finish: FinishedRunFacts }[]): Promise<Set<string>> {
+  if (runs.length === 0) return new Set();
+  const b: Knex.RawBinding[] = [];
+  for (const { row: r, finish: f } of runs) {
+    const started = r.started_at;
+    b.push(
       r.id, r.instance_id, r.org_id, r.project_id, r.wallet_id, r.caller_kind, r.caller_subject, r.trigger_kind ?? 'api', r.trigger_id ?? null, r.session_id, r.attempt_id, r.request_hash,
       f.status, r.reservation_id, f.creditsCharged, f.ledgerEntryId, f.overage, f.wallet.balance, f.wallet.available, f.wallet.lowBalance,
       JSON.stringify(f.usage), f.output && f.keepBodies ? JSON.stringify(f.output) : null,
       f.error?.status ?? null, f.error?.code ?? null, f.error?.message.slice(0, 1000) ?? null, f.error?.details ? JSON.stringify(f.error.details) : null,
       r.input && f.keepBodies ? JSON.stringify(r.input) : null,
       r.bodies_expire_at, started, f.at, f.durationMs ?? Math.max(0, Math.round(f.at.getTime() - started.getTime())),
-    ],
+    );
+  }
+  const tuple = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?)`;
+  const inserted = await rows<{ id: string }>(
+    db,
+    `insert into runs (id, instance_id, org_id, project_id, wallet_id, caller_kind, caller_subject, trigger_kind, trigger_id, session_id, attempt_id, request_hash,
+                       status, reservation_id, credits_charged, ledger_entry_id, overage, balance_after, available_after, low_balance, usage, output,
+                       error_status, error_code, error_message, error_details, input, bodies_expire_at, started_at, finished_at, duration_ms)
+     values ${runs.map(() => tuple).join(', ')}
+     on conflict (id) do nothing
+     returning id`,
+    b,
   );
-  return inserted.length === 1;
+  return new Set(inserted.map((r) => r.id));
 }
 
 /** Marks the runs whose holds just expired (the gateway never reported back). */

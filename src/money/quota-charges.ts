@@ -1,0 +1,161 @@
+/**
+ * The charge combiner: quota runs' charges of any wallets, waiting at the same moment, are made
+ * in one transaction — one engine batch (`executeBatch`: one lock statement, one read, one
+ * write for all of them), one multi-row insert of their run records, one append of their audit
+ * events, one COMMIT. Many transfers per commit, after TigerBeetle; the next transaction takes
+ * whatever arrived while this one ran, so the batch grows with the load and is one charge when
+ * the machine is idle.
+ *
+ * The rules every money transaction keeps still hold:
+ * - Wallet locks are taken `SKIP LOCKED`: a wallet held by another transaction is not waited
+ *   for; its charges are answered `fallback` and made alone on the wallet's own batcher, which
+ *   waits for it within the caller's deadline. One stalled wallet never holds up the others.
+ * - Each charge carries its caller's deadline; right before COMMIT, if any has passed, the
+ *   transaction rolls back, those charges are answered `WALLET_BUSY` and the rest go again.
+ *   `lock_timeout` (≤ 1 s) and `statement_timeout` (what is left of the latest deadline) bound
+ *   every statement.
+ * - A transaction that fails answers every charge in it `fallback`: each is then made alone, so
+ *   one bad charge cannot fail its neighbours. An error during COMMIT leaves the outcome
+ *   unknown, so there every charge gets the error, and the gateway retries idempotently (same
+ *   reservation and run id: a committed charge replays).
+ * One combiner per Control Plane process (and per database), like the wallet batcher.
+ */
+import type { Knex } from 'knex';
+import { recordAudits } from '../audit';
+import type { AuditInput } from '../audit/event';
+import { AppError } from '../platform/errors';
+import { insertFinishedRuns } from '../runs/records';
+import { executeBatch, type Outcome, type SettleResult } from './billing';
+import { DEFAULT_BUDGET_MS, DEFAULT_LOCK_TIMEOUT_MS, type MoneyBounds } from './bounds';
+import { chargeRecord, type PreparedCharge } from './quotas';
+import { nowOf, type MoneyDeps } from './types';
+import { walletView } from './wallets';
+
+export type CombinedAnswer = { kind: 'done'; outcome: Outcome<SettleResult>; now: Date } | { kind: 'fallback' };
+
+interface Pending {
+  charge: PreparedCharge;
+  deadline: number;
+  money?: MoneyDeps;
+  resolve: (a: CombinedAnswer) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface QuotaChargeStats {
+  transactions: number;
+  charges: number;
+  largest: number;
+  fallbacks: number;
+}
+
+class DeadlinePassed extends Error {}
+
+const busy = (walletId: string) => new AppError('WALLET_BUSY', 'The wallet is busy; nothing was committed, retry', { walletId, reason: 'deadline' });
+
+export class QuotaChargeCombiner {
+  private readonly queues = new Map<object, { jobs: Pending[]; running: boolean }>();
+  readonly stats: QuotaChargeStats = { transactions: 0, charges: 0, largest: 0, fallbacks: 0 };
+
+  constructor(private readonly opts: { maxBatch?: number } = {}) {}
+
+  submit(db: Knex, charge: PreparedCharge, bounds: MoneyBounds, money?: MoneyDeps): Promise<CombinedAnswer> {
+    const deadline = bounds.deadline ?? Date.now() + DEFAULT_BUDGET_MS;
+    if (Date.now() >= deadline) return Promise.reject(busy(charge.op.walletId));
+    // One queue per database (tests run several in one process).
+    const key = (db as unknown as { client: object }).client;
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = { jobs: [], running: false }));
+    const queue = q;
+    return new Promise<CombinedAnswer>((resolve, reject) => {
+      queue.jobs.push({ charge, deadline, money, resolve, reject });
+      if (!queue.running) void this.drain(db, key, queue);
+    });
+  }
+
+  private async drain(db: Knex, key: object, queue: { jobs: Pending[]; running: boolean }): Promise<void> {
+    queue.running = true;
+    try {
+      while (queue.jobs.length > 0) {
+        const now = Date.now();
+        const batch: Pending[] = [];
+        while (queue.jobs.length > 0 && batch.length < (this.opts.maxBatch ?? 256)) {
+          const p = queue.jobs.shift()!;
+          if (now >= p.deadline) p.reject(busy(p.charge.op.walletId));
+          else batch.push(p);
+        }
+        if (batch.length === 0) continue;
+        const again = await this.run(db, batch);
+        if (again.length) queue.jobs.unshift(...again);
+      }
+    } finally {
+      queue.running = false;
+      if (queue.jobs.length === 0) this.queues.delete(key);
+    }
+  }
+
+  /** One combined transaction; answers the charges to try again (their neighbours' deadline passed). */
+  private async run(db: Knex, batch: Pending[]): Promise<Pending[]> {
+    this.stats.transactions++;
+    this.stats.charges += batch.length;
+    if (batch.length > this.stats.largest) this.stats.largest = batch.length;
+    let first = Infinity;
+    let last = 0;
+    for (const p of batch) {
+      first = Math.min(first, p.deadline);
+      last = Math.max(last, p.deadline);
+    }
+    const money = batch[0]!.money;
+    const now = nowOf(money);
+    let outcomes: Outcome<SettleResult>[] = [];
+    let committing = false;
+    try {
+      await db.transaction(async (trx) => {
+        await trx.raw(`select set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)`, [
+          `${Math.min(DEFAULT_LOCK_TIMEOUT_MS, Math.max(1, first - Date.now()))}ms`,
+          `${Math.max(1, last - Date.now())}ms`,
+        ]);
+        outcomes = (await executeBatch(trx, batch.map((p) => p.charge.op), { deps: money, eventsDb: db, now, skipLocked: true })) as Outcome<SettleResult>[];
+        const records: ReturnType<typeof chargeRecord>[] = [];
+        outcomes.forEach((o, i) => {
+          if (o.ok && !o.value.replayed) records.push(chargeRecord(batch[i]!.charge, o.value, walletView(o.value.walletAfter!), now));
+        });
+        // The engine refused runs recorded uncharged under these same locks: every row is new.
+        const written = await insertFinishedRuns(trx, records);
+        if (written.size !== records.length) throw new AppError('INTERNAL', 'A charged run already had a record');
+        await recordAudits(trx, records.map((r): AuditInput => r.audit));
+        const at = Date.now();
+        for (const p of batch) if (at >= p.deadline) throw new DeadlinePassed();
+        committing = true;
+      });
+    } catch (err) {
+      if (err instanceof DeadlinePassed) {
+        const t = Date.now();
+        return batch.filter((p) => {
+          if (t < p.deadline) return true;
+          p.reject(busy(p.charge.op.walletId));
+          return false;
+        });
+      }
+      if (committing) {
+        // The COMMIT failed: whether it happened is unknown. The caller retries idempotently.
+        for (const p of batch) p.reject(err);
+        return [];
+      }
+      // Nothing committed: each charge is made alone (a lock or statement timeout included).
+      this.stats.fallbacks += batch.length;
+      for (const p of batch) p.resolve({ kind: 'fallback' });
+      return [];
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (!o.ok && o.error instanceof AppError && o.error.code === 'WALLET_BUSY' && o.error.details?.reason === 'locked') {
+        this.stats.fallbacks++;
+        p.resolve({ kind: 'fallback' });
+      } else p.resolve({ kind: 'done', outcome: o, now });
+    });
+    return [];
+  }
+}
+
+/** The process's combiner (one per Control Plane process). */
+export const quotaCharges = new QuotaChargeCombiner();
