@@ -14,6 +14,7 @@ import { activeInstance, buyer, ledger, wallet, type Buyer } from '../../test/su
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 import { expireReservations } from '../../src/money/billing';
 import { quotaCharges } from '../../src/money/quota-charges';
+import { testDatabaseUrl } from '../../test/support/db';
 
 let stack: TestStack;
 let cp: string;
@@ -172,7 +173,8 @@ test('charges of many wallets at once share transactions (the combiner): each ru
   const transactions = quotaCharges.stats.transactions - stats.transactions;
   const combined = quotaCharges.stats.charges - stats.charges;
   assert.ok(combined >= runs.length, `every charge went through the combiner (${combined})`);
-  assert.ok(transactions < combined, `charges shared transactions: ${combined} charges in ${transactions} transactions`);
+  // On PostgreSQL, requests reach the combiner together (PGlite's one connection serialises them before it).
+  if (testDatabaseUrl()) assert.ok(transactions < combined, `charges shared transactions: ${combined} charges in ${transactions} transactions`);
   for (const [w, b] of buyers.entries()) {
     const mine = runs.filter((r) => r.w === w);
     const charged = mine.reduce((n, r) => n + answers[runs.indexOf(r)]!.body.creditsCharged, 0);
@@ -184,7 +186,8 @@ test('charges of many wallets at once share transactions (the combiner): each ru
   assert.deepEqual(await checkInvariants(stack.db!), []);
 });
 
-test('a wallet held by another transaction: its charge waits alone; the other wallets\' charges do not wait for it', async () => {
+// A second transaction holding a wallet needs a server with many connections (PGlite has one).
+test('a wallet held by another transaction: its charge waits alone; the other wallets\' charges do not wait for it', { skip: testDatabaseUrl() ? false : 'needs TEST_DATABASE_URL' }, async () => {
   const [held, free] = await Promise.all([funded('quota-held@example.com'), funded('quota-free@example.com')]);
   const [qh, qf] = await Promise.all([grant(held.instanceId, 5_000), grant(free.instanceId, 5_000)]).then((r) => r.map((x) => x.body));
   const fallbacks = quotaCharges.stats.fallbacks;

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { openTestDb, type TestDb } from '../../test/support/db';
 import type { ToolServiceOptions } from '../connector-gateway/tools';
 import { newId } from '../platform/ids';
-import { auditConnectorBindingChange, csvField, exportAuditEvents, listAuditEvents, recordAudit, redact, toolCallAuditor, verifyChain, type AuditInput } from './index';
+import { auditConnectorBindingChange, csvField, exportAuditEvents, listAuditEvents, recordAudit, recordAudits, redact, toolCallAuditor, verifyChain, type AuditInput } from './index';
 
 const event = (orgId: string, n: number, extra: Partial<AuditInput> = {}): AuditInput => ({
   orgId,
@@ -50,6 +50,21 @@ describe('audit chain', () => {
     const report = await verifyChain(t.db, orgId);
     assert.deepEqual({ ok: report.ok, checkedCount: report.checkedCount, firstSeq: report.firstSeq, lastSeq: report.lastSeq, broken: report.firstBrokenLink }, { ok: true, checkedCount: 2, firstSeq: 1, lastSeq: 2, broken: null });
     assert.equal((await verifyChain(t.db, other)).checkedCount, 1);
+  });
+
+  it('appends many orgs\' events in one call, interleaved, each org\'s chain in order; concurrent calls over the same orgs never fork', async () => {
+    const orgs = [newId('org'), newId('org'), newId('org')];
+    const first = await recordAudits(t.db, [event(orgs[2]!, 1), event(orgs[0]!, 1), event(orgs[2]!, 2), event(orgs[1]!, 1), event(orgs[0]!, 2)]);
+    assert.deepEqual(first.map((e) => [orgs.indexOf(e.orgId), e.seq]), [[2, 1], [0, 1], [2, 2], [1, 1], [0, 2]]);
+    assert.equal(first[2]!.prevHash, first[0]!.hash);
+    // Concurrent appends over overlapping orgs (given in different orders): one chain per org, no gap, no fork.
+    await Promise.all(Array.from({ length: 12 }, (_, i) => recordAudits(t.db, (i % 2 ? [...orgs].reverse() : orgs).map((o, k) => event(o, 10 + i * 3 + k)))));
+    for (const o of orgs) {
+      const report = await verifyChain(t.db, o);
+      assert.equal(report.ok, true, JSON.stringify(report.firstBrokenLink));
+      assert.equal(report.lastSeq, report.checkedCount);
+    }
+    assert.deepEqual((await Promise.all(orgs.map((o) => verifyChain(t.db, o)))).map((r) => r.checkedCount), [14, 13, 14]);
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of audit events in the database', async () => {

@@ -8,7 +8,7 @@
  * statement of the unit of work: the head lock is then always taken after the effect's own
  * locks (wallet, instance), which keeps the lock order fixed and the hold short.
  */
-import { inTransaction, one, type Db } from '../db/tx';
+import { inTransaction, rows, type Db } from '../db/tx';
 import { newId } from '../platform/ids';
 import { GENESIS_HASH, hashEvent, redact, type AuditEvent, type AuditInput } from './event';
 
@@ -25,65 +25,68 @@ export async function recordAudits(db: Db, inputs: readonly AuditInput[]): Promi
   if (inputs.length === 0) return [];
   return inTransaction(db, async (trx) => {
     const out: AuditEvent[] = new Array(inputs.length);
-    // Heads in org id order: two batches spanning the same orgs never deadlock.
+    // Heads in org id order: two batches spanning the same orgs never deadlock. One statement
+    // makes every head exist, locks them and reads them: an upsert that changes nothing still
+    // takes the row lock (ON CONFLICT DO UPDATE) and returns the row as it is.
     const orgs = [...new Set(inputs.map((i) => i.orgId))].sort();
-    for (const orgId of orgs) {
-      // One statement makes the head exist, locks it and reads it: an upsert that changes nothing
-      // still takes the row lock (ON CONFLICT DO UPDATE) and returns the row as it is.
-      const head = await one<{ last_seq: number; last_hash: string }>(
-        trx,
-        `insert into audit_chain_heads (org_id, last_seq, last_hash) values (?, 0, ?)
-         on conflict (org_id) do update set last_seq = audit_chain_heads.last_seq
-         returning last_seq, last_hash`,
-        [orgId, GENESIS_HASH],
-      );
-      let seq = head!.last_seq;
-      let prevHash = head!.last_hash;
-      let lastAt = new Date();
-      const rowsToInsert: Record<string, unknown>[] = [];
-      inputs.forEach((input, i) => {
-        if (input.orgId !== orgId) return;
-        const at = input.at ?? new Date();
-        lastAt = at;
-        const content = {
-          id: newId('evt', at.getTime()),
-          seq: ++seq,
-          orgId: input.orgId,
-          projectId: input.projectId ?? null,
-          action: input.action,
-          resourceType: input.resourceType,
-          resourceId: input.resourceId,
-          actor: { type: input.actor.type, id: input.actor.id },
-          requestId: input.requestId ?? null,
-          data: redact(input.data),
-          createdAt: at.toISOString(),
-        };
-        const hash = hashEvent(prevHash, content);
-        rowsToInsert.push({
-          id: content.id,
-          org_id: content.orgId,
-          project_id: content.projectId,
-          seq: content.seq,
-          action: content.action,
-          resource_type: content.resourceType,
-          resource_id: content.resourceId,
-          actor_type: content.actor.type,
-          actor_id: content.actor.id,
-          request_id: content.requestId,
-          data: JSON.stringify(content.data),
-          created_at: at,
-          prev_hash: prevHash,
-          hash,
-        });
-        out[i] = { ...content, prevHash, hash };
-        prevHash = hash;
+    const heads = await rows<{ org_id: string; last_seq: number; last_hash: string }>(
+      trx,
+      `insert into audit_chain_heads (org_id, last_seq, last_hash)
+       select o, 0, ? from unnest(?::text[]) with ordinality as t(o, n) order by n
+       on conflict (org_id) do update set last_seq = audit_chain_heads.last_seq
+       returning org_id, last_seq, last_hash`,
+      [GENESIS_HASH, orgs],
+    );
+    const chain = new Map(heads.map((h) => [h.org_id, { seq: h.last_seq, hash: h.last_hash, at: new Date() }]));
+    const rowsToInsert: Record<string, unknown>[] = [];
+    inputs.forEach((input, i) => {
+      const head = chain.get(input.orgId)!;
+      const at = input.at ?? new Date();
+      const content = {
+        id: newId('evt', at.getTime()),
+        seq: ++head.seq,
+        orgId: input.orgId,
+        projectId: input.projectId ?? null,
+        action: input.action,
+        resourceType: input.resourceType,
+        resourceId: input.resourceId,
+        actor: { type: input.actor.type, id: input.actor.id },
+        requestId: input.requestId ?? null,
+        data: redact(input.data),
+        createdAt: at.toISOString(),
+      };
+      const prevHash = head.hash;
+      const hash = hashEvent(prevHash, content);
+      rowsToInsert.push({
+        id: content.id,
+        org_id: content.orgId,
+        project_id: content.projectId,
+        seq: content.seq,
+        action: content.action,
+        resource_type: content.resourceType,
+        resource_id: content.resourceId,
+        actor_type: content.actor.type,
+        actor_id: content.actor.id,
+        request_id: content.requestId,
+        data: JSON.stringify(content.data),
+        created_at: at,
+        prev_hash: prevHash,
+        hash,
       });
-      // The events and the head's move in one statement.
-      const insert = trx('audit_events').insert(rowsToInsert).toSQL();
-      await trx.raw(`with appended as (${insert.sql} returning 1) update audit_chain_heads set last_seq = ?, last_hash = ?, updated_at = ? where org_id = ?`, [
-        ...insert.bindings, seq, prevHash, lastAt, orgId,
-      ]);
-    }
+      out[i] = { ...content, prevHash, hash };
+      head.hash = hash;
+      head.at = at;
+    });
+    // The events and every head's move in one statement.
+    const insert = trx('audit_events').insert(rowsToInsert).toSQL();
+    const moved = orgs.map((o) => chain.get(o)!);
+    await trx.raw(
+      `with appended as (${insert.sql} returning 1)
+       update audit_chain_heads h set last_seq = v.seq, last_hash = v.hash, updated_at = v.at
+         from unnest(?::text[], ?::bigint[], ?::text[], ?::timestamptz[]) as v(org_id, seq, hash, at)
+        where h.org_id = v.org_id`,
+      [...insert.bindings, orgs, moved.map((h) => h.seq), moved.map((h) => h.hash), moved.map((h) => h.at)],
+    );
     return out;
   });
 }
