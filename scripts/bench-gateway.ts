@@ -42,6 +42,7 @@
  * called directly with the same header: time to the first byte of the body and to the first
  * `delta` event (a Runner that does not stream yet answers JSON: its first delta is its whole answer).
  */
+import '../src/platform/v8-flags';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';

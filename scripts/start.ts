@@ -6,6 +6,7 @@
  * other services reach it at CP_BASE. PGlite lives in one process, so without DATABASE_URL
  * everything stays in this one.
  */
+import '../src/platform/v8-flags';
 import { fork, type ChildProcess } from 'node:child_process';
 import { ConfigError, loadConfig, redactUrl } from '../src/platform/config';
 import { describeProviders } from '../src/platform/config';
