@@ -86,7 +86,8 @@ async function startControlPlaneProcess(env: Record<string, string | undefined>,
   const url = new URL(databaseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
   // BENCH_CP_PROF=<dir>: a CPU profile of the child, written there when it stops.
-  const profile = process.env.BENCH_CP_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CP_PROF}`] : [];
+  // BENCH_CP_NODE_ARGS: more node/V8 flags for the child (e.g. --trace-deopt, with BENCH_CP_LOG).
+  const profile = [...(process.env.BENCH_CP_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CP_PROF}`] : []), ...(process.env.BENCH_CP_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(new URL('./start.ts', import.meta.url)), 'control-plane'], {
     env: { ...env, DATABASE_URL: url.toString(), CP_PORT: String(port), CP_BASE: `http://127.0.0.1:${port}` },
     // BENCH_CP_LOG=<file>: the child's log lines (with LOG_LEVEL=info, one per request with its duration).

@@ -5,6 +5,7 @@
  * role in the resource's org is attached as their parent Roles (that role and every role it is
  * in, from roles.json; only that org's role), the resource carries its project/org ancestry.
  */
+import '../v8-flags';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Caller } from '../http/handler-types';
