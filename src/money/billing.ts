@@ -53,6 +53,7 @@ import {
   type ReservationView,
 } from './types';
 import { expireOverdueLocked, lockWallet, lowBalanceTransition, WALLET_COLUMNS, type LedgerRow, type WalletRow } from './wallets';
+import { walletBusy } from './bounds';
 
 export interface ReservationRow {
   id: string;
@@ -897,7 +898,7 @@ function settleReplay(r: ReservationRow, debits: LedgerRow[]): SettleResult {
 
 /** A wallet another transaction holds, skipped by a `skipLocked` batch (nothing was done). */
 export function walletLocked(walletId: string): AppError {
-  return new AppError('WALLET_BUSY', 'The wallet is busy; nothing was committed, retry', { walletId, reason: 'locked' });
+  return walletBusy(walletId, 'locked');
 }
 
 function alreadyResolved(r: ReservationRow): AppError {

@@ -38,8 +38,10 @@ export function deadlineFrom(timeoutMs: number | undefined, arrivedAt = Date.now
   return timeoutMs === undefined ? {} : { deadline: arrivedAt + timeoutMs };
 }
 
-const busy = (walletId: string, reason: 'lock_timeout' | 'statement_timeout' | 'deadline' | 'queue', cause?: unknown) =>
+/** 503 WALLET_BUSY (retryable: nothing was committed), with why. */
+export const walletBusy = (walletId: string, reason: 'lock_timeout' | 'statement_timeout' | 'deadline' | 'queue' | 'locked', cause?: unknown) =>
   new AppError('WALLET_BUSY', 'The wallet is busy; nothing was committed, retry', { walletId, reason }, cause === undefined ? undefined : { cause });
+const busy = walletBusy;
 
 /** Per-wallet admission of transactions in this process (see the module comment). */
 export class WalletGate {

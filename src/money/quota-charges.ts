@@ -26,7 +26,8 @@ import type { AuditInput } from '../audit/event';
 import { AppError } from '../platform/errors';
 import { insertFinishedRuns } from '../runs/records';
 import { executeBatch, type Outcome, type SettleResult } from './billing';
-import { DEFAULT_BUDGET_MS, DEFAULT_LOCK_TIMEOUT_MS, type MoneyBounds } from './bounds';
+import { DEFAULT_BUDGET_MS, DEFAULT_LOCK_TIMEOUT_MS, walletBusy, type MoneyBounds } from './bounds';
+import { DeadlineQueues } from './deadline-queues';
 import { chargeRecord, type PreparedCharge } from './quotas';
 import { nowOf, type MoneyDeps } from './types';
 import { walletView } from './wallets';
@@ -50,47 +51,23 @@ export interface QuotaChargeStats {
 
 class DeadlinePassed extends Error {}
 
-const busy = (walletId: string) => new AppError('WALLET_BUSY', 'The wallet is busy; nothing was committed, retry', { walletId, reason: 'deadline' });
+const busy = (walletId: string) => walletBusy(walletId, 'deadline');
 
 export class QuotaChargeCombiner {
-  private readonly queues = new Map<object, { jobs: Pending[]; running: boolean }>();
+  private readonly queues: DeadlineQueues<Pending>;
   readonly stats: QuotaChargeStats = { transactions: 0, charges: 0, largest: 0, fallbacks: 0 };
 
-  constructor(private readonly opts: { maxBatch?: number } = {}) {}
+  constructor(private readonly opts: { maxBatch?: number } = {}) {
+    this.queues = new DeadlineQueues({ maxBatch: () => this.opts.maxBatch ?? 256, expired: (p) => busy(p.charge.op.walletId) });
+  }
 
   submit(db: Knex, charge: PreparedCharge, bounds: MoneyBounds, money?: MoneyDeps): Promise<CombinedAnswer> {
     const deadline = bounds.deadline ?? Date.now() + DEFAULT_BUDGET_MS;
     if (Date.now() >= deadline) return Promise.reject(busy(charge.op.walletId));
-    // One queue per database (tests run several in one process).
-    const key = (db as unknown as { client: object }).client;
-    let q = this.queues.get(key);
-    if (!q) this.queues.set(key, (q = { jobs: [], running: false }));
-    const queue = q;
     return new Promise<CombinedAnswer>((resolve, reject) => {
-      queue.jobs.push({ charge, deadline, money, resolve, reject });
-      if (!queue.running) void this.drain(db, key, queue);
+      // One queue per database (tests run several in one process).
+      this.queues.push((db as unknown as { client: object }).client, { charge, deadline, money, resolve, reject }, (batch) => this.run(db, batch));
     });
-  }
-
-  private async drain(db: Knex, key: object, queue: { jobs: Pending[]; running: boolean }): Promise<void> {
-    queue.running = true;
-    try {
-      while (queue.jobs.length > 0) {
-        const now = Date.now();
-        const batch: Pending[] = [];
-        while (queue.jobs.length > 0 && batch.length < (this.opts.maxBatch ?? 256)) {
-          const p = queue.jobs.shift()!;
-          if (now >= p.deadline) p.reject(busy(p.charge.op.walletId));
-          else batch.push(p);
-        }
-        if (batch.length === 0) continue;
-        const again = await this.run(db, batch);
-        if (again.length) queue.jobs.unshift(...again);
-      }
-    } finally {
-      queue.running = false;
-      if (queue.jobs.length === 0) this.queues.delete(key);
-    }
   }
 
   /** One combined transaction; answers the charges to try again (their neighbours' deadline passed). */

@@ -28,8 +28,8 @@ import type { Knex } from 'knex';
 import { recordAudits } from '../audit';
 import type { AuditInput } from '../audit/event';
 import { isTransaction, sqlState, SQLSTATE, type Db } from '../db/tx';
-import { AppError } from '../platform/errors';
-import { DEFAULT_BUDGET_MS, DEFAULT_LOCK_TIMEOUT_MS, walletGate, type MoneyBounds, type WalletGate } from './bounds';
+import { DEFAULT_BUDGET_MS, DEFAULT_LOCK_TIMEOUT_MS, walletBusy, walletGate, type MoneyBounds, type WalletGate } from './bounds';
+import { DeadlineQueues } from './deadline-queues';
 
 const QUERY_CANCELED = '57014';
 
@@ -41,6 +41,7 @@ export interface BatchScope {
 export type WalletJob<T> = (trx: Knex.Transaction, scope: BatchScope) => Promise<T>;
 
 interface Pending {
+  walletId: string;
   work: WalletJob<unknown>;
   deadline: number;
   resolve: (v: unknown) => void;
@@ -54,18 +55,19 @@ export interface WalletBatcherStats {
   isolatedRetries: number;
 }
 
-const busy = (walletId: string, reason: string, cause?: unknown) =>
-  new AppError('WALLET_BUSY', 'The wallet is busy; nothing was committed, retry', { walletId, reason }, cause === undefined ? undefined : { cause });
+const busy = walletBusy;
 
 class DeadlinePassed extends Error {}
 
 export class WalletBatcher {
-  private readonly queues = new Map<string, { jobs: Pending[]; running: boolean }>();
+  private readonly queues: DeadlineQueues<Pending>;
   readonly stats: WalletBatcherStats = { batches: 0, jobs: 0, largestBatch: 0, isolatedRetries: 0 };
 
   constructor(
     private readonly opts: { maxBatch?: number; gate?: WalletGate } = {},
-  ) {}
+  ) {
+    this.queues = new DeadlineQueues({ maxBatch: () => this.opts.maxBatch ?? 64, expired: (p) => busy(p.walletId, 'queue') });
+  }
 
   /**
    * Runs `work` on `walletId`'s behalf in a (possibly shared) transaction on `db`. When `db`
@@ -83,34 +85,9 @@ export class WalletBatcher {
     if (Date.now() >= deadline) throw busy(walletId, 'deadline');
     // One queue per (database, wallet): tests run several databases in one process.
     const key = `${dbKey(db as Knex)}\u0000${walletId}`;
-    let q = this.queues.get(key);
-    if (!q) this.queues.set(key, (q = { jobs: [], running: false }));
-    const queue = q;
     return new Promise<T>((resolve, reject) => {
-      queue.jobs.push({ work: work as WalletJob<unknown>, deadline, resolve: resolve as (v: unknown) => void, reject });
-      if (!queue.running) void this.drain(db as Knex, walletId, key, queue);
+      this.queues.push(key, { walletId, work: work as WalletJob<unknown>, deadline, resolve: resolve as (v: unknown) => void, reject }, (batch) => this.runBatch(db as Knex, walletId, batch));
     });
-  }
-
-  private async drain(db: Knex, walletId: string, key: string, queue: { jobs: Pending[]; running: boolean }): Promise<void> {
-    queue.running = true;
-    try {
-      while (queue.jobs.length > 0) {
-        const now = Date.now();
-        const batch: Pending[] = [];
-        while (queue.jobs.length > 0 && batch.length < (this.opts.maxBatch ?? 64)) {
-          const p = queue.jobs.shift()!;
-          if (now >= p.deadline) p.reject(busy(walletId, 'queue'));
-          else batch.push(p);
-        }
-        if (batch.length === 0) continue;
-        const retry = await this.runBatch(db, walletId, batch);
-        if (retry.length) queue.jobs.unshift(...retry);
-      }
-    } finally {
-      queue.running = false;
-      if (queue.jobs.length === 0) this.queues.delete(key);
-    }
   }
 
   /** Runs one batch; answers the jobs to run again (those whose neighbours' deadline passed). */

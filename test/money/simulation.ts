@@ -413,9 +413,13 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     if (!s.ok) {
       if ('unknown' in s) return void count(report.outcomes, 'settle.unknown');
       if (s.error.code === 'WALLET_BUSY') {
-        // The gateway's path when settle keeps failing: report the run uncharged and void it.
-        gaveUp.add(res.id);
+        // The gateway's path when settle keeps failing (src/gateway/runs.ts settleRun): void it.
+        // The void decides: RESERVATION_ALREADY_RESOLVED means an earlier attempt whose outcome
+        // was unknown (a connection lost at COMMIT) did commit — the run is reported charged.
+        // Otherwise the run is reported uncharged, and must never end settled.
         const v = await withRetries(rng, (d) => api.void(d, { reservationId: res.id }), e);
+        if (!v.ok && 'error' in v && v.error.code === 'RESERVATION_ALREADY_RESOLVED') return void count(report.outcomes, 'settle.busy.was_charged');
+        gaveUp.add(res.id);
         count(report.outcomes, v.ok ? 'settle.busy.voided' : 'settle.busy.left_to_expire');
         return;
       }
