@@ -41,7 +41,18 @@ export function deadlineFrom(timeoutMs: number | undefined, arrivedAt = Date.now
 /** 503 WALLET_BUSY (retryable: nothing was committed), with why. */
 export const walletBusy = (walletId: string, reason: 'lock_timeout' | 'statement_timeout' | 'deadline' | 'queue' | 'locked', cause?: unknown) =>
   new AppError('WALLET_BUSY', 'The wallet is busy; nothing was committed, retry', { walletId, reason }, cause === undefined ? undefined : { cause });
-const busy = walletBusy;
+
+/**
+ * Bounds every statement of the transaction `trx`: `lock_timeout` ≤ 1 s and never past the
+ * earliest deadline, `statement_timeout` what is left of the latest (both local to `trx`).
+ */
+export async function boundStatements(trx: Knex.Transaction, firstDeadline: number, lastDeadline: number): Promise<void> {
+  const now = Date.now();
+  await trx.raw(`select set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)`, [
+    `${Math.min(DEFAULT_LOCK_TIMEOUT_MS, Math.max(1, firstDeadline - now))}ms`,
+    `${Math.max(1, lastDeadline - now)}ms`,
+  ]);
+}
 
 /** Per-wallet admission of transactions in this process (see the module comment). */
 export class WalletGate {
@@ -61,7 +72,7 @@ export class WalletGate {
         const timer = setTimeout(() => {
           const i = slot.waiting.indexOf(wake);
           if (i >= 0) slot.waiting.splice(i, 1);
-          reject(busy(walletId, 'queue'));
+          reject(walletBusy(walletId, 'queue'));
         }, Math.max(0, deadline - Date.now()));
         slot.waiting.push(wake);
       });
@@ -95,24 +106,20 @@ export const walletGate = new WalletGate();
 export async function boundedTransaction<T>(db: Db, walletId: string, bounds: MoneyBounds, work: (trx: Knex.Transaction) => Promise<T>, gate: WalletGate = walletGate): Promise<T> {
   if (isTransaction(db)) return work(db);
   const deadline = bounds.deadline ?? Date.now() + DEFAULT_BUDGET_MS;
-  if (Date.now() >= deadline) throw busy(walletId, 'deadline');
+  if (Date.now() >= deadline) throw walletBusy(walletId, 'deadline');
   const release = await gate.acquire(walletId, deadline);
   try {
     return await (db as Knex).transaction(async (trx) => {
-      const left = Math.max(1, deadline - Date.now());
-      await trx.raw(`select set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)`, [
-        `${Math.min(DEFAULT_LOCK_TIMEOUT_MS, left)}ms`,
-        `${left}ms`,
-      ]);
+      await boundStatements(trx, deadline, deadline);
       const result = await work(trx);
       // The caller gives up at its deadline (+ its margin): never commit for a caller that left.
-      if (Date.now() >= deadline) throw busy(walletId, 'deadline');
+      if (Date.now() >= deadline) throw walletBusy(walletId, 'deadline');
       return result;
     });
   } catch (err) {
     const state = sqlState(err);
-    if (state === SQLSTATE.LOCK_NOT_AVAILABLE) throw busy(walletId, 'lock_timeout', err);
-    if (state === QUERY_CANCELED) throw busy(walletId, 'statement_timeout', err);
+    if (state === SQLSTATE.LOCK_NOT_AVAILABLE) throw walletBusy(walletId, 'lock_timeout', err);
+    if (state === QUERY_CANCELED) throw walletBusy(walletId, 'statement_timeout', err);
     throw err;
   } finally {
     release();

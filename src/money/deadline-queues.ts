@@ -10,6 +10,36 @@ export interface Deadlined {
   reject(err: unknown): void;
 }
 
+/** The earliest and the latest deadline of a batch. */
+export function deadlineSpan(batch: readonly Deadlined[]): { first: number; last: number } {
+  let first = Infinity;
+  let last = 0;
+  for (const p of batch) {
+    if (p.deadline < first) first = p.deadline;
+    if (p.deadline > last) last = p.deadline;
+  }
+  return { first, last };
+}
+
+/** Thrown inside a batch's transaction (rolling it back) when one of its jobs' callers has given up. */
+export class DeadlinePassed extends Error {}
+
+/** Right before COMMIT: never commit for a caller that has given up. */
+export function checkDeadlines(batch: readonly Deadlined[]): void {
+  const at = Date.now();
+  for (const p of batch) if (at >= p.deadline) throw new DeadlinePassed();
+}
+
+/** After a DeadlinePassed rollback: refuses the jobs past their deadline, answers the rest (to run again). */
+export function stillWaiting<P extends Deadlined>(batch: readonly P[], expired: (job: P) => unknown): P[] {
+  const t = Date.now();
+  return batch.filter((p) => {
+    if (t < p.deadline) return true;
+    p.reject(expired(p));
+    return false;
+  });
+}
+
 export class DeadlineQueues<P extends Deadlined> {
   private readonly queues = new Map<unknown, { jobs: P[]; running: boolean }>();
 

@@ -26,8 +26,8 @@ import type { AuditInput } from '../audit/event';
 import { AppError } from '../platform/errors';
 import { insertFinishedRuns } from '../runs/records';
 import { executeBatch, type Outcome, type SettleResult } from './billing';
-import { DEFAULT_BUDGET_MS, DEFAULT_LOCK_TIMEOUT_MS, walletBusy, type MoneyBounds } from './bounds';
-import { DeadlineQueues } from './deadline-queues';
+import { boundStatements, DEFAULT_BUDGET_MS, walletBusy, type MoneyBounds } from './bounds';
+import { checkDeadlines, DeadlinePassed, deadlineSpan, DeadlineQueues, stillWaiting } from './deadline-queues';
 import { chargeRecord, type PreparedCharge } from './quotas';
 import { nowOf, type MoneyDeps } from './types';
 import { walletView } from './wallets';
@@ -48,8 +48,6 @@ export interface QuotaChargeStats {
   largest: number;
   fallbacks: number;
 }
-
-class DeadlinePassed extends Error {}
 
 const busy = (walletId: string) => walletBusy(walletId, 'deadline');
 
@@ -75,22 +73,14 @@ export class QuotaChargeCombiner {
     this.stats.transactions++;
     this.stats.charges += batch.length;
     if (batch.length > this.stats.largest) this.stats.largest = batch.length;
-    let first = Infinity;
-    let last = 0;
-    for (const p of batch) {
-      first = Math.min(first, p.deadline);
-      last = Math.max(last, p.deadline);
-    }
+    const { first, last } = deadlineSpan(batch);
     const money = batch[0]!.money;
     const now = nowOf(money);
     let outcomes: Outcome<SettleResult>[] = [];
     let committing = false;
     try {
       await db.transaction(async (trx) => {
-        await trx.raw(`select set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)`, [
-          `${Math.min(DEFAULT_LOCK_TIMEOUT_MS, Math.max(1, first - Date.now()))}ms`,
-          `${Math.max(1, last - Date.now())}ms`,
-        ]);
+        await boundStatements(trx, first, last);
         outcomes = (await executeBatch(trx, batch.map((p) => p.charge.op), { deps: money, eventsDb: db, now, skipLocked: true })) as Outcome<SettleResult>[];
         const records: ReturnType<typeof chargeRecord>[] = [];
         outcomes.forEach((o, i) => {
@@ -100,19 +90,11 @@ export class QuotaChargeCombiner {
         const written = await insertFinishedRuns(trx, records);
         if (written.size !== records.length) throw new AppError('INTERNAL', 'A charged run already had a record');
         await recordAudits(trx, records.map((r): AuditInput => r.audit));
-        const at = Date.now();
-        for (const p of batch) if (at >= p.deadline) throw new DeadlinePassed();
+        checkDeadlines(batch);
         committing = true;
       });
     } catch (err) {
-      if (err instanceof DeadlinePassed) {
-        const t = Date.now();
-        return batch.filter((p) => {
-          if (t < p.deadline) return true;
-          p.reject(busy(p.charge.op.walletId));
-          return false;
-        });
-      }
+      if (err instanceof DeadlinePassed) return stillWaiting(batch, (p) => busy(p.charge.op.walletId));
       if (committing) {
         // The COMMIT failed: whether it happened is unknown. The caller retries idempotently.
         for (const p of batch) p.reject(err);

@@ -28,8 +28,8 @@ import type { Knex } from 'knex';
 import { recordAudits } from '../audit';
 import type { AuditInput } from '../audit/event';
 import { isTransaction, sqlState, SQLSTATE, type Db } from '../db/tx';
-import { DEFAULT_BUDGET_MS, DEFAULT_LOCK_TIMEOUT_MS, walletBusy, walletGate, type MoneyBounds, type WalletGate } from './bounds';
-import { DeadlineQueues } from './deadline-queues';
+import { boundStatements, DEFAULT_BUDGET_MS, walletBusy, walletGate, type MoneyBounds, type WalletGate } from './bounds';
+import { checkDeadlines, DeadlinePassed, deadlineSpan, DeadlineQueues, stillWaiting } from './deadline-queues';
 
 const QUERY_CANCELED = '57014';
 
@@ -55,9 +55,6 @@ export interface WalletBatcherStats {
   isolatedRetries: number;
 }
 
-const busy = walletBusy;
-
-class DeadlinePassed extends Error {}
 
 export class WalletBatcher {
   private readonly queues: DeadlineQueues<Pending>;
@@ -66,7 +63,7 @@ export class WalletBatcher {
   constructor(
     private readonly opts: { maxBatch?: number; gate?: WalletGate } = {},
   ) {
-    this.queues = new DeadlineQueues({ maxBatch: () => this.opts.maxBatch ?? 64, expired: (p) => busy(p.walletId, 'queue') });
+    this.queues = new DeadlineQueues({ maxBatch: () => this.opts.maxBatch ?? 64, expired: (p) => walletBusy(p.walletId, 'queue') });
   }
 
   /**
@@ -82,7 +79,7 @@ export class WalletBatcher {
       return result;
     }
     const deadline = bounds.deadline ?? Date.now() + DEFAULT_BUDGET_MS;
-    if (Date.now() >= deadline) throw busy(walletId, 'deadline');
+    if (Date.now() >= deadline) throw walletBusy(walletId, 'deadline');
     // One queue per (database, wallet): tests run several databases in one process.
     const key = `${dbKey(db as Knex)}\u0000${walletId}`;
     return new Promise<T>((resolve, reject) => {
@@ -95,12 +92,7 @@ export class WalletBatcher {
     this.stats.batches++;
     this.stats.jobs += batch.length;
     if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
-    let first = Infinity;
-    let last = 0;
-    for (const p of batch) {
-      if (p.deadline < first) first = p.deadline;
-      if (p.deadline > last) last = p.deadline;
-    }
+    const { first, last } = deadlineSpan(batch);
     let release: () => void;
     try {
       release = await (this.opts.gate ?? walletGate).acquire(walletId, first);
@@ -112,34 +104,20 @@ export class WalletBatcher {
     let results: unknown[] = [];
     try {
       await db.transaction(async (trx) => {
-        const left = Math.max(1, last - Date.now());
-        await trx.raw(`select set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)`, [
-          `${Math.min(DEFAULT_LOCK_TIMEOUT_MS, Math.max(1, first - Date.now()))}ms`,
-          `${left}ms`,
-        ]);
+        await boundStatements(trx, first, last);
         const events: AuditInput[] = [];
         const scope: BatchScope = { audit: (e) => void events.push(e) };
         results = [];
         for (const p of batch) results.push(await p.work(trx, scope));
         await recordAudits(trx, events);
-        // Never commit for a caller that has given up.
-        const at = Date.now();
-        for (const p of batch) if (at >= p.deadline) throw new DeadlinePassed();
+        checkDeadlines(batch);
         committing = true;
       });
     } catch (err) {
-      if (err instanceof DeadlinePassed) {
-        const t = Date.now();
-        const keep: Pending[] = [];
-        for (const p of batch) {
-          if (t >= p.deadline) p.reject(busy(walletId, 'deadline'));
-          else keep.push(p);
-        }
-        return keep;
-      }
+      if (err instanceof DeadlinePassed) return stillWaiting(batch, () => walletBusy(walletId, 'deadline'));
       const state = sqlState(err);
-      if (!committing && state === SQLSTATE.LOCK_NOT_AVAILABLE) return this.failAll(batch, busy(walletId, 'lock_timeout', err));
-      if (!committing && state === QUERY_CANCELED) return this.failAll(batch, busy(walletId, 'statement_timeout', err));
+      if (!committing && state === SQLSTATE.LOCK_NOT_AVAILABLE) return this.failAll(batch, walletBusy(walletId, 'lock_timeout', err));
+      if (!committing && state === QUERY_CANCELED) return this.failAll(batch, walletBusy(walletId, 'statement_timeout', err));
       if (!committing && batch.length > 1) {
         // Nothing of the batch committed: run each alone so only the bad one fails.
         this.stats.isolatedRetries++;
