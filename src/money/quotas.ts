@@ -296,8 +296,8 @@ export interface PreparedCharge {
 export type ChargeAnswer = SettleRunResult & { quotaLeft?: number };
 
 /**
- * What a charge the engine just made writes beside its ledger rows (its run's record and its
- * audit event), and what it answers. `wallet` is the wallet as the charge left it.
+ * What a charge the engine just made writes beside its ledger rows: its run's record and its
+ * audit event. `wallet` is the wallet as the charge left it.
  */
 export function chargeRecord(c: PreparedCharge, r: SettleResult, wallet: WalletView, now: Date) {
   const row: NewRunRow = { ...runBase(c.facts, c.input.runId, c.input.admission, c.limits, now), status: 'running', reservation_id: r.reservationId };
@@ -307,7 +307,7 @@ export function chargeRecord(c: PreparedCharge, r: SettleResult, wallet: WalletV
     actor: c.actor, requestId: c.requestId,
     data: { instanceId: c.facts.inst.id, walletId: r.walletId, runId: r.runId, quotaId: c.op.quotaId, ledgerEntryId: r.ledgerEntryId, creditsMetered: r.requested, creditsCharged: r.charged, overage: r.overage, balanceAfter: r.balanceAfter },
   };
-  return { row, finish, audit, answer: chargeAnswer(c, r, wallet, now) };
+  return { row, finish, audit };
 }
 
 export function chargeAnswer(c: PreparedCharge, r: SettleResult, wallet: WalletView, now: Date): ChargeAnswer {
@@ -359,7 +359,7 @@ async function chargeAlone(db: Knex, c: PreparedCharge, deps: QuotaDeps): Promis
     const written = await insertFinishedRuns(trx, [rec]);
     if (!written.has(c.input.runId)) throw new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was recorded uncharged', { runId: c.input.runId });
     batch.audit(rec.audit);
-    return rec.answer;
+    return chargeAnswer(c, r, wallet, now);
   });
 }
 
