@@ -29,7 +29,9 @@
  * A settle never commits after the deadline it was sent with (src/money/bounds.ts), so once the
  * last attempt has timed out nothing can charge the run any more; the void just releases the
  * hold early (else it expires). A void that finds the reservation settled (an attempt committed
- * but its answer was lost) fetches the settlement again (idempotent) and answers the run.
+ * but its answer was lost) fetches the settlement again (idempotent) and answers the run. A void
+ * that cannot be made either leaves the charge unknown — an attempt may have committed before
+ * its answer was lost — and the error says `charged: "unknown"`, never `false`.
  */
 import { assertOfferingAlive } from './offering-eol';
 import { createHash } from 'node:crypto';
@@ -451,8 +453,21 @@ export async function voidRun(deps: GatewayDeps, c: RunContext, timing: Waits, h
 }
 
 /**
+ * What the answer of a run whose charge failed says about its charge. Uncharged is only said
+ * when it is known: the void went through (nothing can charge the run afterwards), or the
+ * Control Plane itself refused the charge (a 4xx answer: nothing was committed). When neither
+ * the charge nor its void was answered (the Control Plane unreachable, an attempt cut off after
+ * it was sent) an attempt may have committed: the answer says `"unknown"`, and the run's record
+ * (GET /v1/runs/{runId}) tells once the hold resolves — at its expiry at the latest.
+ */
+export function chargedAfterFailure(err: AppError, voided: boolean | 'settled' | 'charged'): false | 'unknown' {
+  return voided === true || (err.status < 500 && err.status !== 499) ? false : 'unknown';
+}
+
+/**
  * Settles a run (and finishes its record with `finish`). When settle fails through every retry
- * the hold is voided and the error says `charged: false` — truthfully (see the module comment).
+ * the hold is voided and the error says `charged: false`, or `"unknown"` when the void could not
+ * be made either (chargedAfterFailure; see the module comment).
  */
 export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits, a: Admitted, usage: Record<string, number>, finish: { status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled'; output?: RunResult['output']; error?: AppError }): Promise<Settlement> {
   // The duration the record keeps is the one the answer gives (resultOf reads it back).
@@ -486,8 +501,9 @@ export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits,
         return false;
       });
     if (voided === 'settled') return waited(timing, 'controlPlaneMs', deps.cp.settle(body, { requestId: c.requestId }));
-    c.log.error({ err, reservationId: a.reservation.reservationId, voided }, 'settle failed; the run is reported uncharged');
-    throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, settled: false, charged: false, voided });
+    const charged = chargedAfterFailure(err, voided);
+    c.log.error({ err, reservationId: a.reservation.reservationId, voided, charged }, 'settle failed');
+    throw withDetails(err, { runId: a.runId, reservationId: a.reservation.reservationId, settled: false, charged, voided });
   }
 }
 
@@ -532,9 +548,13 @@ async function chargeOnQuota(deps: GatewayDeps, c: RunContext, timing: Waits, a:
       q.settled(s.creditsCharged);
       return s;
     }
-    q.released();
-    c.log.error({ err, runId: a.runId, voided }, 'charge failed; the run is reported uncharged');
-    throw withDetails(err, { runId: a.runId, reservationId: body.reservationId, settled: false, charged: false, voided });
+    const charged = chargedAfterFailure(err, voided);
+    // Known uncharged: the hold comes back. Unknown: counted here as charged in full, so this
+    // replica never admits runs on credits the charge may have spent.
+    if (charged === false) q.released();
+    else q.settled(q.hold);
+    c.log.error({ err, runId: a.runId, voided, charged }, 'charge failed');
+    throw withDetails(err, { runId: a.runId, reservationId: body.reservationId, settled: false, charged, voided });
   }
 }
 
