@@ -114,6 +114,19 @@ export async function readWebhookSecret(secrets: SecretStore, orgId: string): Pr
 }
 
 /**
+ * The org's endpoint writes, one at a time (a transaction-scoped advisory lock per org): the
+ * read of the current secret version, a new secret and the row written after it are one step,
+ * so two first PUTs at the same moment cannot both issue a secret (the loser's would never
+ * verify), and a rotation or a delete never interleaves with them.
+ */
+function inEndpointLock<T>(db: Knex, orgId: string, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return db.transaction(async (trx) => {
+    await trx.raw(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`notification-endpoint:${orgId}`]);
+    return work(trx);
+  });
+}
+
+/**
  * Creates or replaces the org's endpoint. A webhook URL without a secret yet gets one, answered
  * once (`secret`); replacing the URL keeps the secret (rotate it with `rotateSecret`).
  */
@@ -123,6 +136,11 @@ export async function putEndpoint(db: Knex, secrets: SecretStore, policy: Target
   const emailAdmins = input.emailAdmins ?? false;
   if (!url && !email && !emailAdmins) throw new AppError('UNPROCESSABLE', 'Give a webhook url, an email, or emailAdmins: true', { fields: ['url', 'email', 'emailAdmins'] });
   if (url) await checkTarget(url, policy);
+  return inEndpointLock(db, orgId, (trx) => writeEndpoint(trx, secrets, orgId, { url, email, emailAdmins }, now));
+}
+
+async function writeEndpoint(db: Knex.Transaction, secrets: SecretStore, orgId: string, input: { url: string | null; email: string | null; emailAdmins: boolean }, now: Date): Promise<{ view: EndpointView; created: boolean }> {
+  const { url, email, emailAdmins } = input;
   const existing = await getEndpoint(db, orgId);
   let secret: string | undefined;
   let version = existing?.secret_version ?? null;
@@ -144,7 +162,11 @@ export async function putEndpoint(db: Knex, secrets: SecretStore, policy: Target
 }
 
 /** Issues a new webhook secret (the old one stops signing at once); answers it once. */
-export async function rotateSecret(db: Knex, secrets: SecretStore, orgId: string, now = new Date()): Promise<EndpointView> {
+export function rotateSecret(db: Knex, secrets: SecretStore, orgId: string, now = new Date()): Promise<EndpointView> {
+  return inEndpointLock(db, orgId, (trx) => rotateLocked(trx, secrets, orgId, now));
+}
+
+async function rotateLocked(db: Knex.Transaction, secrets: SecretStore, orgId: string, now: Date): Promise<EndpointView> {
   const existing = await getEndpoint(db, orgId);
   if (!existing) throw new AppError('NOT_FOUND', 'This org has no notification endpoint');
   if (!existing.url) throw new AppError('CONFLICT', 'The notification endpoint has no webhook url to sign for', { orgId });
@@ -157,7 +179,11 @@ export async function rotateSecret(db: Knex, secrets: SecretStore, orgId: string
 }
 
 /** Removes the endpoint and its secret; pending webhook notifications then dead-letter. */
-export async function deleteEndpoint(db: Knex, secrets: SecretStore, orgId: string): Promise<void> {
+export function deleteEndpoint(db: Knex, secrets: SecretStore, orgId: string): Promise<void> {
+  return inEndpointLock(db, orgId, (trx) => deleteLocked(trx, secrets, orgId));
+}
+
+async function deleteLocked(db: Knex.Transaction, secrets: SecretStore, orgId: string): Promise<void> {
   const existing = await getEndpoint(db, orgId);
   if (!existing) throw new AppError('NOT_FOUND', 'This org has no notification endpoint');
   await db.raw(`delete from notification_endpoints where org_id = ?`, [orgId]);

@@ -23,6 +23,8 @@ import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { activeInstance, buyer, waitFor, type Buyer } from '../../test/support/gateway';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
+import { createSecretStore } from '../secrets';
+import { readWebhookSecret } from './endpoints';
 
 interface Received {
   id: string;
@@ -222,6 +224,17 @@ describe('webhook notifications (development targets allowed)', () => {
     assert.ok(logLines.length > 0, 'logs were captured');
     assert.ok(logLines.some((l) => l.includes('notification settled')), 'the worker logged its deliveries');
     assert.ok(!logLines.some((l) => l.includes(secret.slice(6))), 'not in logs');
+  });
+
+  test('concurrent first PUTs issue one secret: exactly one answer carries it, and it is the one that signs', async () => {
+    const org = await buyer(stack, 'notify-race@example.com');
+    const puts = await Promise.all(Array.from({ length: 6 }, (_, i) => endpoint('PUT', org.token, org.orgId, { url: `${url}?n=${i}` })));
+    for (const p of puts) assert.equal(p.status, 200, JSON.stringify(p.body));
+    const issued = puts.filter((p) => p.body.secret !== undefined);
+    assert.equal(issued.length, 1, 'one secret issued');
+    assert.equal(await readWebhookSecret(createSecretStore(stack.config), org.orgId), issued[0]!.body.secret, 'the answered secret is the one stored for signing');
+    const got = await endpoint('GET', org.token, org.orgId);
+    assert.equal(got.body.hasSecret, true);
   });
 
   test('deleting the endpoint removes the secret; a body without any channel is 422', async () => {
