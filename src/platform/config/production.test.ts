@@ -93,6 +93,12 @@ test('a Deployment running one service is checked for what that service uses', (
   assert.deepEqual(missing({ ...bare, GATEWAY_REPLICAS: '2', GATEWAY_CLIENT_SECRET: 'g', WIDGET_SESSION_SECRET: 'w'.repeat(32) }, ['gateway']), ['REDIS_URL']);
 });
 
+test('org webhooks to private addresses are refused in production, for the control plane', () => {
+  assert.deepEqual(missing({ ...complete, NOTIFY_ALLOW_PRIVATE_TARGETS: '1' }), ['NOTIFY_ALLOW_PRIVATE_TARGETS']);
+  assert.deepEqual(missing({ ...complete, NOTIFY_ALLOW_PRIVATE_TARGETS: '1' }, ['gateway']), [], 'a gateway delivers no org webhooks');
+  assert.deepEqual(missing({ ...complete, NOTIFY_ALLOW_PRIVATE_TARGETS: '0' }), []);
+});
+
 test('a malformed variable is reported once, not also as missing', () => {
   const problems = missing({ ...complete, S3_BUCKET: 'Bad_Bucket', DATABASE_URL: 'mysql://x' });
   assert.deepEqual(problems.sort(), ['DATABASE_URL', 'S3_BUCKET']);

@@ -3,8 +3,8 @@
  * APP_ENV) every embedded stand-in is refused — the development token issuer, PGlite, the local
  * secret store (unless chosen on purpose with SECRET_STORE=local), local object storage, a
  * GitOps repository nobody deploys from, the built-in reconciler that reports Healthy without
- * deploying anything, the offline model in place of a model provider, generated widget secrets, and per-replica rate limits when several gateway
- * replicas are declared. Each rule names the services it concerns, so a Deployment that runs one
+ * deploying anything, the offline model in place of a model provider, generated widget secrets, per-replica rate limits when several gateway
+ * replicas are declared, and org webhooks allowed to private addresses. Each rule names the services it concerns, so a Deployment that runs one
  * service is checked for what that service uses; every missing piece is listed by name at once.
  */
 import type { ServiceName } from './sections/core';
@@ -71,6 +71,14 @@ const RULES: Rule[] = [
   {
     services: ['runner'],
     check: (c, add) => { if (!c.runner.clientSecret) add('RUNNER_CLIENT_SECRET', 'is required in production (the runner\'s Keycloak client)'); },
+  },
+  {
+    services: ['control-plane'],
+    check: (c, add) => {
+      // An org's webhook URL is chosen by the org: to a private or loopback address it would reach
+      // into the cluster (the metadata service, the database, other services) from the control plane.
+      if (c.notifications.allowPrivateTargets) add('NOTIFY_ALLOW_PRIVATE_TARGETS', 'must be off in production (org webhooks to private, loopback and link-local addresses would reach inside the cluster)');
+    },
   },
   {
     services: ['control-plane'],
