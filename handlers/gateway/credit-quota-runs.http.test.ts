@@ -90,6 +90,26 @@ test('runs after the first take their hold from the quota, and each is charged e
   assert.deepEqual(await checkInvariants(stack.db!), []);
 });
 
+test('a quota run that takes the wallet below its low-balance threshold notifies the org once, as a settle does', async () => {
+  const { who, instanceId } = await funded('quota-low@example.com');
+  const put = await http('PUT', `${cp}/orgs/${who.orgId}/notification-endpoint`, { token: who.token, body: { email: 'billing-quota-low@example.com' } });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.equal((await run(stack, { token: who.token, instanceId, text: 'Return policy?' })).status, 200);
+  await waitFor('a quota granted', async () => ((await openQuotas(who.walletId)).length ? true : undefined), 10_000);
+  const threshold = (await wallet(stack, who)).balance - 3;
+  const patched = await http('PATCH', `${cp}/wallets/${who.walletId}`, { token: who.token, body: { lowBalanceThreshold: threshold } });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  const heldBefore = (await openQuotas(who.walletId))[0]!;
+  for (let i = 0; i < 8; i++) assert.equal((await run(stack, { token: who.token, instanceId, text: `Can I return item ${i}?` })).status, 200);
+  const heldAfter = (await openQuotas(who.walletId)).find((q) => q.id === heldBefore.id);
+  assert.ok(heldAfter && Number(heldAfter.amount) < Number(heldBefore.amount), 'the runs were charged on the quota');
+  assert.ok((await wallet(stack, who)).balance < threshold);
+  const notices = (await http('GET', `${cp}/orgs/${who.orgId}/notifications`, { token: who.token })).body.items.filter((n: any) => n.kind === 'wallet.low_balance');
+  assert.equal(notices.length, 1, JSON.stringify(notices));
+  assert.equal(notices[0].data.threshold, threshold);
+  assert.equal(notices[0].data.cause, 'settle');
+});
+
 test('a paused instance stops running at once, and its quota goes back to the wallet', async () => {
   const { who, instanceId } = await funded('quota-pause@example.com');
   for (let i = 0; i < 3; i++) assert.equal((await run(stack, { token: who.token, instanceId })).status, 200);

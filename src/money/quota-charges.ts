@@ -1,10 +1,11 @@
 /**
  * The charge combiner: quota runs' charges of any wallets, waiting at the same moment, are made
  * in one transaction — one engine batch (`executeBatch`: one lock statement, one read, one
- * write for all of them), one multi-row insert of their run records, one append of their audit
- * events, one COMMIT. Many transfers per commit, after TigerBeetle; the next transaction takes
- * whatever arrived while this one ran, so the batch grows with the load and is one charge when
- * the machine is idle.
+ * write for all of them), one multi-row insert of their run records (and the low-balance notice
+ * of a charge that crossed its wallet's threshold), one append of their audit events, one
+ * COMMIT. Many transfers per commit, after TigerBeetle; the next transaction takes whatever
+ * arrived while this one ran, so the batch grows with the load and is one charge when the
+ * machine is idle.
  *
  * The rules every money transaction keeps still hold:
  * - Wallet locks are taken `SKIP LOCKED`: a wallet held by another transaction is not waited
@@ -24,11 +25,10 @@ import type { Knex } from 'knex';
 import { recordAudits } from '../audit';
 import type { AuditInput } from '../audit/event';
 import { AppError } from '../platform/errors';
-import { insertFinishedRuns } from '../runs/records';
 import { executeBatch, type Outcome, type SettleResult } from './billing';
 import { boundStatements, DEFAULT_BUDGET_MS, walletBusy, type MoneyBounds } from './bounds';
 import { checkDeadlines, DeadlinePassed, deadlineSpan, DeadlineQueues, stillWaiting } from './deadline-queues';
-import { chargeRecord, type PreparedCharge } from './quotas';
+import { chargeRecord, writeChargeRecords, type PreparedCharge } from './quotas';
 import { nowOf, type MoneyDeps } from './types';
 import { walletView } from './wallets';
 
@@ -87,7 +87,7 @@ export class QuotaChargeCombiner {
           if (o.ok && !o.value.replayed) records.push(chargeRecord(batch[i]!.charge, o.value, walletView(o.value.walletAfter!), now));
         });
         // The engine refused runs recorded uncharged under these same locks: every row is new.
-        const written = await insertFinishedRuns(trx, records);
+        const written = await writeChargeRecords(trx, records);
         if (written.size !== records.length) throw new AppError('INTERNAL', 'A charged run already had a record');
         await recordAudits(trx, records.map((r): AuditInput => r.audit));
         checkDeadlines(batch);

@@ -37,6 +37,7 @@ import { AppError, notFound } from '../platform/errors';
 import { insertFinishedRuns, insertRun, runById, type CallerKind, type FinishedRunFacts, type NewRunRow, type RunFinish } from '../runs/records';
 import { executeBatch, RESERVATION_COLUMNS, type QuotaChargeOp, type QuotaResizeResult, type ReservationRow, type SettleResult, type AuthorizeResult, type VoidResult, authorizeOp } from './billing';
 import type { MoneyBounds } from './bounds';
+import { lowBalanceSettings, noticeLowBalance } from './low-balance-notice';
 import { meterCapabilities } from './metering';
 import type { RunLimits } from './run-limits';
 import { limitsOfInstance, runnableInstance, type InstanceForRun, type SettleRunResult } from './runs';
@@ -296,8 +297,9 @@ export interface PreparedCharge {
 export type ChargeAnswer = SettleRunResult & { quotaLeft?: number };
 
 /**
- * What a charge the engine just made writes beside its ledger rows: its run's record and its
- * audit event. `wallet` is the wallet as the charge left it.
+ * What a charge the engine just made writes beside its ledger rows: its run's record, its audit
+ * event and, when it took the wallet below its low-balance threshold, the org's notice (as a
+ * settle does: low-balance-notice.ts). `wallet` is the wallet as the charge left it.
  */
 export function chargeRecord(c: PreparedCharge, r: SettleResult, wallet: WalletView, now: Date) {
   const row: NewRunRow = { ...runBase(c.facts, c.input.runId, c.input.admission, c.limits, now), status: 'running', reservation_id: r.reservationId };
@@ -307,7 +309,20 @@ export function chargeRecord(c: PreparedCharge, r: SettleResult, wallet: WalletV
     actor: c.actor, requestId: c.requestId,
     data: { instanceId: c.facts.inst.id, walletId: r.walletId, runId: r.runId, quotaId: c.op.quotaId, ledgerEntryId: r.ledgerEntryId, creditsMetered: r.requested, creditsCharged: r.charged, overage: r.overage, balanceAfter: r.balanceAfter },
   };
-  return { row, finish, audit };
+  const lowBalance = r.charged > 0
+    ? {
+      settings: lowBalanceSettings(wallet.lowBalanceThreshold, c.facts.inst.effective_config),
+      change: { orgId: wallet.orgId, projectId: wallet.projectId, walletId: wallet.id, instanceId: c.facts.inst.id, before: r.balanceAfter + r.charged, after: r.balanceAfter, version: wallet.version, cause: 'settle' as const, at: now },
+    }
+    : undefined;
+  return { row, finish, audit, lowBalance };
+}
+
+/** The charges' run records, and the low-balance notices of those that crossed the threshold; answers the run ids written. */
+export async function writeChargeRecords(trx: Knex.Transaction, records: readonly ReturnType<typeof chargeRecord>[]): Promise<Set<string>> {
+  const written = await insertFinishedRuns(trx, records);
+  for (const r of records) if (r.lowBalance && written.has(r.row.id)) await noticeLowBalance(trx, r.lowBalance.settings, r.lowBalance.change);
+  return written;
 }
 
 export function chargeAnswer(c: PreparedCharge, r: SettleResult, wallet: WalletView, now: Date): ChargeAnswer {
@@ -356,7 +371,7 @@ async function chargeAlone(db: Knex, c: PreparedCharge, deps: QuotaDeps): Promis
     if (r.replayed) return chargeAnswer(c, r, wallet, now);
     const rec = chargeRecord(c, r, wallet, now);
     // The engine refused a run recorded uncharged under this same lock, so the row is new.
-    const written = await insertFinishedRuns(trx, [rec]);
+    const written = await writeChargeRecords(trx, [rec]);
     if (!written.has(c.input.runId)) throw new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was recorded uncharged', { runId: c.input.runId });
     batch.audit(rec.audit);
     return chargeAnswer(c, r, wallet, now);
