@@ -7,6 +7,9 @@ import type { CapabilityHandler } from '../../src/capabilities/handler-types';
 export interface MultimodalAudioConfig {
   speechToText?: boolean;
   textToSpeech?: boolean;
+  /**
+   * A voice of the speech model (OpenAI: alloy, ash, ballad, coral, echo, fable, onyx, nova, sage, shimmer, verse, marin, cedar).
+   */
   voice?: string;
   /**
    * @minItems 1

@@ -111,6 +111,15 @@ describe('attachments that reach the model', () => {
     assert.equal(r.body.usage.dimensions.audio_seconds, seconds);
     assertBilledAsMetered(r.body);
   });
+
+  test('textToSpeech with the registry\'s default voice: a voice the speech model knows', async () => {
+    provider.reset();
+    const spoken = await activeInstance(stack, who, { slug: MEDIA_SLUG, configOverrides: { prompt_orchestrator: { model: 'gpt-4o-mini' }, multimodal_audio: { textToSpeech: true, outputFormat: 'wav' } } });
+    const r = await run(stack, { token: who.token, instanceId: spoken, text: 'Say hello' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(provider.requests.find((q) => q.path === '/v1/audio/speech')?.body.voice, 'alloy');
+    assert.equal(r.body.output.audio.voice, 'alloy');
+  });
 });
 
 describe('refusals, never charged', () => {

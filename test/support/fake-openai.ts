@@ -18,6 +18,7 @@
  *   src/resources/chat/completions/completions.ts `ChatCompletionContentPart`, and its
  *   src/resources/audio/transcriptions.ts and speech.ts.
  * The SDK itself is pointed at this server in fake-openai.test.ts to prove the fidelity.
+ * Speech refuses a voice that is not one of the built-in voices (400 `invalid_value`), as the API does.
  * Transcriptions answer `transcript` (or "Heard <n> bytes of <type>."); speech answers a silent
  * 8 kHz mono 16-bit WAV lasting one second per 20 characters of `input` (rounded up) — only
  * `response_format: "wav"` is produced (others answer 400).
@@ -29,6 +30,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+const VOICES = new Set(['alloy', 'ash', 'ballad', 'coral', 'echo', 'fable', 'onyx', 'nova', 'sage', 'shimmer', 'verse', 'marin', 'cedar']);
 
 export type Behaviour =
   | { kind: 'text'; text: string; finishReason?: 'stop' | 'length'; usage?: false }
@@ -170,8 +173,13 @@ export async function startFakeOpenAi(opts: { apiKey?: string; transcript?: stri
   }
 
   function speech(body: any, res: ServerResponse): void {
-    if (typeof body.model !== 'string' || typeof body.input !== 'string' || typeof body.voice !== 'string') {
+    if (typeof body.model !== 'string' || typeof body.input !== 'string' || (typeof body.voice !== 'string' && typeof body.voice !== 'object')) {
       return error(res, 400, "Missing required parameter: 'model', 'input' or 'voice'.", 'invalid_request_error', 'missing_required_parameter');
+    }
+    // The built-in voices (SDK src/resources/audio/speech.ts `SpeechCreateParams.voice`), or a custom voice `{ id }`.
+    const custom = typeof body.voice === 'object' && body.voice !== null && typeof body.voice.id === 'string';
+    if (!custom && !VOICES.has(body.voice)) {
+      return error(res, 400, `Invalid value: '${body.voice}'. Supported values are: ${[...VOICES].map((v) => `'${v}'`).join(', ')}.`, 'invalid_request_error', 'invalid_value');
     }
     const format = body.response_format ?? 'mp3';
     if (format !== 'wav') return error(res, 400, `This server produces response_format "wav" only (asked: ${format}).`, 'invalid_request_error', null);
