@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { orderLineKey, orderLineSourceRef } from '../../src/commerce/saleor-keys';
-import { expireDuePlanPeriods } from '../../src/money/plan-credits';
+import { expireDuePlanPeriods, openPlanPeriod } from '../../src/money/plan-credits';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 
 let stack: TestStack;
@@ -289,5 +289,31 @@ describe('depletionPolicy: suspend', () => {
     await http('POST', `${cp}/instances/${id}/pause`, { token, body: {} });
     await http('POST', `${cp}/wallets/${ws.wallet.id}/topups`, { token: op, headers: { 'idempotency-key': `refill2-${id}` }, body: { amount: 5, creditType: 'granted', source: 'promotion' } });
     assert.equal((await http('GET', `${cp}/instances/${id}`, { token })).body.state, 'paused');
+  });
+  test('a plan period\'s expiry that empties the wallet suspends the instance, as a charge does', async () => {
+    const email = 'expiry-suspender@example.com';
+    const { token, ws } = await signedIn(email);
+    const op = await stack.userToken(email, ['platform-operator']);
+    const created = await create(op, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter', configOverrides: { credits_wallet: { depletionPolicy: 'suspend' } } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    await waitActive(token, id);
+    // Spend what the wallet has, then a period's included credits are all it holds.
+    const gw = await stack.serviceToken('gateway');
+    const balance = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance as number;
+    const hold = await http('POST', `${cp}/billing/authorize`, { token: gw, headers: { 'idempotency-key': `drain-${id}` }, body: { instanceId: id, runId: 'run_EXPDRAIN00001', estimatedBudget: balance } });
+    assert.equal(hold.status, 201, JSON.stringify(hold.body));
+    assert.ok((await http('POST', `${cp}/billing/settle`, { token: gw, body: { reservationId: hold.body.reservationId, usage: { tokens_out: 100_000_000 } } })).status < 300);
+    await stack.db!.transaction((trx) => openPlanPeriod(trx, { instanceId: id, orgId: ws.org.id, projectId: ws.project.id, walletId: ws.wallet.id, planId: 'starter', sourceRef: `test:${id}`, includedCredits: 300, upgradedInPlace: false, actor: 'system:test' }));
+    assert.equal((await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance, 300);
+    assert.equal((await http('GET', `${cp}/instances/${id}`, { token })).body.state, 'active', 'the grant resumed it');
+
+    await expireDuePlanPeriods(stack.db!, { clock: () => new Date(Date.now() + 31 * 86_400_000) });
+    assert.equal((await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance, 0);
+    assert.equal((await http('GET', `${cp}/instances/${id}`, { token })).body.state, 'paused', 'the expiry suspended it');
+    const row = await stack.db!('instances').where({ id }).first();
+    assert.equal(row.suspended_for_credits, true);
+    const events = (await http('GET', `${cp}/instances/${id}/events`, { token })).body.items.map((e: any) => e.type);
+    assert.equal(events.at(-1), 'paused');
   });
 });

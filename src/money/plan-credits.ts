@@ -20,6 +20,7 @@ import { one, type Db } from '../db/tx';
 import { newId } from '../platform/ids';
 import { nowOf, type MoneyDeps } from './types';
 import { lockWallet, topUp, type TopUpResult } from './wallets';
+import { suspendDepletedWallet } from './depletion';
 import { lowBalanceSettings, noticeLowBalance } from './low-balance-notice';
 
 export const DEFAULT_PERIOD_DAYS = 30;
@@ -164,6 +165,8 @@ export async function expirePlanPeriod(db: Knex, periodId: string, deps?: MoneyD
       await noticeLowBalance(trx, lowBalanceSettings(w.low_balance_threshold, p.effective_config), {
         orgId: p.org_id, projectId: p.project_id, walletId: w.id, instanceId: p.instance_id, before: Number(w.balance), after: Number(w.balance) - left, version: w.version + 1, cause: 'expiry', at: now,
       });
+      // An expiry that empties the wallet takes its `depletionPolicy: suspend` instances off the gateway, as a charge does.
+      if (Number(w.balance) - left === 0) await suspendDepletedWallet(trx, w.id, now);
     }
     return { periodId: p.id, walletId: w.id, expired: left, ledgerEntryId: entryId };
   });
