@@ -57,6 +57,7 @@ import { loadConfig } from '../src/platform/config';
 import { createLogger } from '../src/platform/logger';
 import { newId } from '../src/platform/ids';
 import { walletBatcher } from '../src/money/wallet-batch';
+import { quotaCharges } from '../src/money/quota-charges';
 import { startStack } from '../src/stack';
 import { percentiles, runLoad, type Percentiles } from './bench/load';
 
@@ -449,7 +450,7 @@ async function main() {
               (select count(*) from audit_events where action = 'billing.settled' and data ->> 'quotaId' is not null)::int as "runsChargedOnQuotas",
               (select count(*) from audit_events where action = 'billing.settled' and data ->> 'quotaId' is null)::int as "settledWithoutQuota"`,
     )).rows[0];
-    console.error('[bench] gateway credit quotas', JSON.stringify(quotaUse));
+    console.error('[bench] gateway credit quotas', JSON.stringify(quotaUse), JSON.stringify((globalThis as any).__fb));
     if (!moneyCheck.ok) console.error('[bench] MONEY CHECK FAILED', moneyCheck);
     const metrics = await client.request('GET', `${gw}/metrics`, { timeoutMs: 5000 });
     const cacheLines = metrics.bytes.toString().split('\n').filter((l) => l.startsWith('gateway_entitlements_cache_total') || l.startsWith('gateway_rate_limited_total'));
@@ -476,7 +477,10 @@ async function main() {
     }));
     console.error('[bench] runner direct | gateway | ratio | overhead p50 / p99 | commit p50');
     for (const t of table) console.error(`[bench] c=${t.concurrency} wallets=${t.wallets}: ${t.runnerDirectPerSecond}/s | ${t.gatewayPerSecond}/s | ${t.ratio} | ${t.overheadP50Ms} / ${t.overheadP99Ms} ms | ${t.commitP50Ms} ms`);
-    if (cpProcess === 'same') console.error(`[bench] control plane: ${walletBatcher.stats.jobs} run authorizes/settles/voids in ${walletBatcher.stats.batches} transactions (largest ${walletBatcher.stats.largestBatch})`);
+    if (cpProcess === 'same') {
+      console.error(`[bench] control plane: ${walletBatcher.stats.jobs} run authorizes/settles/voids in ${walletBatcher.stats.batches} transactions (largest ${walletBatcher.stats.largestBatch})`);
+      console.error(`[bench] quota charges: ${quotaCharges.stats.charges} in ${quotaCharges.stats.transactions} combined transactions (largest ${quotaCharges.stats.largest}, ${quotaCharges.stats.fallbacks} made alone)`);
+    }
     for (const g of goals) console.error(`[bench] ${g.pass ? 'PASS' : 'FAIL'} ${g.goal}: ${g.value} (limit ${g.limit})`);
 
     const report = {
@@ -503,6 +507,7 @@ async function main() {
       bareCommitMs: commit,
       /** The Control Plane's run use cases (authorize/settle/void) and the transactions they shared. */
       walletBatches: cpProcess === 'same' ? walletBatcher.stats : 'in the control plane process',
+      quotaCharges: cpProcess === 'same' ? quotaCharges.stats : 'in the control plane process',
       scenarios,
       stall,
       streaming,
