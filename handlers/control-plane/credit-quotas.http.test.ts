@@ -217,6 +217,34 @@ test('a wallet held by another transaction: its charge waits alone; the other wa
   assert.deepEqual(await checkInvariants(stack.db!), []);
 });
 
+test('a wallet held for a moment (a renewal): its charge goes in a later combined transaction, not alone', { skip: testDatabaseUrl() ? false : 'needs TEST_DATABASE_URL' }, async () => {
+  const held = await funded('quota-brief@example.com');
+  const q = (await grant(held.instanceId, 5_000)).body;
+  const { fallbacks, skipped } = quotaCharges.stats;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = stack.db!.transaction(async (trx) => {
+    await trx.raw('select id from wallets where id = ? for update', [held.who.walletId]);
+    locked();
+    await released;
+  });
+  await isLocked;
+  const before = await wallet(stack, held.who);
+  const pending = charge(q.quotaId, { runId: runId(), reservationId: resId(), hold: 300, usage });
+  // The lock goes as soon as a combined transaction has found it held.
+  for (let i = 0; i < 500 && quotaCharges.stats.skipped === skipped; i++) await new Promise((r) => setTimeout(r, 1));
+  release();
+  await holder;
+  const a = await pending;
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.ok(quotaCharges.stats.skipped > skipped, 'a combined transaction found the wallet locked');
+  assert.equal(quotaCharges.stats.fallbacks, fallbacks, 'and the charge was not made alone');
+  assert.equal((await wallet(stack, held.who)).balance, before.balance - a.body.creditsCharged);
+  assert.deepEqual(await checkInvariants(stack.db!), []);
+});
+
 test('a run recorded uncharged is never charged; a charged run cannot be recorded uncharged', async () => {
   const { instanceId } = await funded('quota-void@example.com');
   const q = (await grant(instanceId, 4_000)).body;

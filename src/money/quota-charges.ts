@@ -9,8 +9,12 @@
  *
  * The rules every money transaction keeps still hold:
  * - Wallet locks are taken `SKIP LOCKED`: a wallet held by another transaction is not waited
- *   for; its charges are answered `fallback` and made alone on the wallet's own batcher, which
- *   waits for it within the caller's deadline. One stalled wallet never holds up the others.
+ *   for. Its charges go again in the next combined transaction (after a short pause when they
+ *   are all that is left), up to `MAX_SKIPS` times — the holder is usually a short one (a quota
+ *   renewal) — and only then are answered `fallback` and made alone on the wallet's own batcher,
+ *   which waits for it within the caller's deadline. One stalled wallet never holds up the
+ *   others. (Falling back at the first skip fed itself on a hot wallet: the fallbacks' own
+ *   transactions held the lock the next combined transaction then skipped.)
  * - Each charge carries its caller's deadline; right before COMMIT, if any has passed, the
  *   transaction rolls back, those charges are answered `WALLET_BUSY` and the rest go again.
  *   `lock_timeout` (≤ 1 s) and `statement_timeout` (what is left of the latest deadline) bound
@@ -37,6 +41,8 @@ export type CombinedAnswer = { kind: 'done'; outcome: Outcome<SettleResult>; now
 interface Pending {
   charge: PreparedCharge;
   deadline: number;
+  /** Combined transactions that found the charge's wallet locked. */
+  skips: number;
   money?: MoneyDeps;
   resolve: (a: CombinedAnswer) => void;
   reject: (e: unknown) => void;
@@ -47,13 +53,22 @@ export interface QuotaChargeStats {
   charges: number;
   largest: number;
   fallbacks: number;
+  /** Charges put back for the next combined transaction (their wallet was locked). */
+  skipped: number;
 }
 
 const busy = (walletId: string) => walletBusy(walletId, 'deadline');
 
+/** Combined transactions a charge may find its wallet locked in before it is made alone. */
+export const MAX_SKIPS = 3;
+/** The pause before a round of nothing but charges whose wallet was locked (no busy loop on a stalled wallet). */
+const SKIP_PAUSE_MS = 2;
+/** A charge with less time than this left is made alone at once (the batcher waits for the lock within it). */
+const SKIP_MIN_LEFT_MS = 1_000;
+
 export class QuotaChargeCombiner {
   private readonly queues: DeadlineQueues<Pending>;
-  readonly stats: QuotaChargeStats = { transactions: 0, charges: 0, largest: 0, fallbacks: 0 };
+  readonly stats: QuotaChargeStats = { transactions: 0, charges: 0, largest: 0, fallbacks: 0, skipped: 0 };
 
   constructor(private readonly opts: { maxBatch?: number } = {}) {
     this.queues = new DeadlineQueues({ maxBatch: () => this.opts.maxBatch ?? 256, expired: (p) => busy(p.charge.op.walletId) });
@@ -64,7 +79,7 @@ export class QuotaChargeCombiner {
     if (Date.now() >= deadline) return Promise.reject(busy(charge.op.walletId));
     return new Promise<CombinedAnswer>((resolve, reject) => {
       // One queue per database (tests run several in one process).
-      this.queues.push((db as unknown as { client: object }).client, { charge, deadline, money, resolve, reject }, (batch) => this.run(db, batch));
+      this.queues.push((db as unknown as { client: object }).client, { charge, deadline, skips: 0, money, resolve, reject }, (batch) => this.run(db, batch));
     });
   }
 
@@ -105,14 +120,23 @@ export class QuotaChargeCombiner {
       for (const p of batch) p.resolve({ kind: 'fallback' });
       return [];
     }
+    const again: Pending[] = [];
+    const at = Date.now();
     batch.forEach((p, i) => {
       const o = outcomes[i]!;
       if (!o.ok && o.error instanceof AppError && o.error.code === 'WALLET_BUSY' && o.error.details?.reason === 'locked') {
+        if (++p.skips < MAX_SKIPS && p.deadline - at > SKIP_MIN_LEFT_MS) {
+          this.stats.skipped++;
+          again.push(p);
+          return;
+        }
         this.stats.fallbacks++;
         p.resolve({ kind: 'fallback' });
       } else p.resolve({ kind: 'done', outcome: o, now });
     });
-    return [];
+    // Nothing but locked wallets this round: give their holders a moment before the next one.
+    if (again.length === batch.length) await new Promise((r) => setTimeout(r, SKIP_PAUSE_MS));
+    return again;
   }
 }
 
