@@ -25,10 +25,32 @@ export function promptTokens(p: PromptParts): number {
 }
 
 /**
+ * Answers already searched, by their exact arguments: the search meters the run some 22 times
+ * (~40 µs), and metering is a pure function of the capabilities and the usage (the registry's
+ * rates), so the same hold, capabilities and prompt always give the same cap. Bounded LRU.
+ */
+const searched = new Map<string, number | undefined>();
+const MAX_SEARCHED = 1_000;
+
+/**
  * The largest `tokens_out` whose run still costs at most `hold`; 0 when even no output would
  * cost more; undefined when output tokens cost nothing here (no cap needed).
  */
 export function maxOutputTokensFor(hold: number, capabilities: readonly string[], base: Record<string, number>): number | undefined {
+  const key = JSON.stringify([hold, capabilities, base]);
+  if (searched.has(key)) {
+    const known = searched.get(key);
+    searched.delete(key); // re-insert: most recently used last
+    searched.set(key, known);
+    return known;
+  }
+  const answer = searchMaxOutputTokens(hold, capabilities, base);
+  searched.set(key, answer);
+  if (searched.size > MAX_SEARCHED) searched.delete(searched.keys().next().value as string);
+  return answer;
+}
+
+function searchMaxOutputTokens(hold: number, capabilities: readonly string[], base: Record<string, number>): number | undefined {
   const cost = (t: number) => {
     try {
       return meterRun(capabilities, { ...base, tokens_out: t }).total;
@@ -36,8 +58,10 @@ export function maxOutputTokensFor(hold: number, capabilities: readonly string[]
       return Number.POSITIVE_INFINITY;
     }
   };
-  if (cost(0) > hold) return 0;
-  if (cost(MAX_OUTPUT_TOKENS) <= hold) return cost(MAX_OUTPUT_TOKENS) === cost(0) ? undefined : MAX_OUTPUT_TOKENS;
+  const none = cost(0);
+  if (none > hold) return 0;
+  const most = cost(MAX_OUTPUT_TOKENS);
+  if (most <= hold) return most === none ? undefined : MAX_OUTPUT_TOKENS;
   let lo = 0;
   let hi = MAX_OUTPUT_TOKENS;
   while (lo < hi) {

@@ -53,7 +53,8 @@ export async function withRunSpan<T>(
   if (endpoint && span.isRecording()) routeTrace(span.spanContext().traceId, endpoint);
   const annotate = (fields: Record<string, unknown>) => {
     c.annotate(fields);
-    span.setAttributes(idAttributes(fields));
+    // An unsampled run's span records nothing: no attributes to build.
+    if (span.isRecording()) span.setAttributes(idAttributes(fields));
   };
   let ended = false;
   try {

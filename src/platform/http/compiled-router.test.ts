@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { OpenAPIBackend, type Document } from 'openapi-backend';
+import { OpenAPIBackend, type Document, type Request } from 'openapi-backend';
 import YAML from 'yaml';
 import { compileRouter } from './compiled-router';
 
@@ -59,5 +59,39 @@ for (const file of readdirSync(DIR).filter((f) => f.endsWith('.yaml'))) {
     assert.ok(compared > 100);
     assert.deepEqual(compiled.getOperations().map((o) => `${o.method} ${o.path} ${o.operationId}`), original.getOperations().map((o) => `${o.method} ${o.path} ${o.operationId}`));
     for (const op of original.getOperations()) assert.equal(compiled.getOperation(op.operationId!)?.path, op.path);
+  });
+}
+
+for (const file of readdirSync(DIR).filter((f) => f.endsWith('.yaml'))) {
+  test(`${file}: the compiled router parses requests as the library's router does`, async () => {
+    const definition = YAML.parse(readFileSync(join(DIR, file), 'utf8')) as Document;
+    const original = (await backend(definition)).router;
+    const compiledApi = await backend(definition);
+    compileRouter(compiledApi.router);
+    const compiled = compiledApi.router;
+
+    const headerSets: Record<string, string | string[]>[] = [
+      {},
+      { 'Content-Type': 'application/json', Authorization: 'Bearer abc', 'x-request-id': 'req_1', 'X-Multi': ['a', 'b'] },
+      { cookie: 'a=1; b=2', 'content-type': 'application/json' },
+      { Cookie: ['a=1', 'c=3'] },
+    ];
+    const bodies: unknown[] = [undefined, { instanceId: 'inst_1', input: { text: 'hi' } }, '{"a":1}', 'not json', ''];
+    const queries: Request['query'][] = ['', {}, 'limit=5&cursor=x', { limit: '5' }, undefined];
+    let compared = 0;
+    for (const op of [undefined, ...original.getOperations()]) {
+      const path = op ? op.path.replace(/\{[^}]+\}/g, 'abc_01') : '/v1/nope';
+      for (const headers of headerSets) {
+        for (const body of bodies) {
+          for (const query of queries) {
+            const req = { method: (op?.method ?? 'get').toUpperCase(), path, headers, body, query } as Request;
+            const label = `${op?.operationId ?? 'unrouted'} ${JSON.stringify({ headers, body, query })}`;
+            assert.deepStrictEqual(compiled.parseRequest(req, op), original.parseRequest(req, op), label);
+            compared++;
+          }
+        }
+      }
+    }
+    assert.ok(compared > 100);
   });
 }

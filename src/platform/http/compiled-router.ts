@@ -14,8 +14,14 @@
  * specific matching path whose method matches; else 405 when some path matched, 404 when none
  * (thrown with the library's messages when `strict`, else undefined). `compiled-router.test.ts`
  * compares both routers over every operation of every spec and over unrouted paths.
+ *
+ * `parseRequest` runs four times per request (before routing, after it, in validation, and again
+ * on the coerced request), ~8 µs each: lodash over the headers, the cookie and query parsers on
+ * empty input, and the operation's path template compiled again each time. The usual request — no
+ * query string, no cookie, an operation without path parameters — is parsed here to the same
+ * result directly; any other goes to the library's own `parseRequest`.
  */
-import type { Operation, OpenAPIRouter, Request } from 'openapi-backend';
+import type { Operation, OpenAPIRouter, ParsedRequest, Request } from 'openapi-backend';
 
 const escapeRegExp = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -56,7 +62,42 @@ export function compileRouter(router: OpenAPIRouter): void {
     throw Error(pathMatched ? '405-methodNotAllowed: this method is not registered for the route' : '404-notFound: no route matches request');
   }
 
+  // No query: an empty query string, or the empty object validation leaves on the coerced request.
+  const noQuery = (q: Request['query']) => q === '' || (typeof q === 'object' && q !== null && Object.getPrototypeOf(q) === Object.prototype && Object.keys(q).length === 0);
+  // The library's empty cookie jar (the `cookie` parser's object for no cookies), to give the same kind.
+  const original = router.parseRequest.bind(router);
+  const cookieJar = Object.getPrototypeOf(original({ method: 'get', path: '/', headers: {} }).cookies) as object | null;
+  function parseRequest(req: Request, operation?: Operation): ParsedRequest {
+    if (!noQuery(req.query) || (operation && operation.path.includes('{'))) return original(req, operation);
+    const headers: Record<string, string | string[]> = {};
+    for (const name of Object.keys(req.headers)) headers[name.toLowerCase()] = req.headers[name]!;
+    if (headers.cookie !== undefined) return original(req, operation);
+    let requestBody = req.body;
+    if (req.body && typeof req.body !== 'object') {
+      try {
+        requestBody = JSON.parse(req.body.toString());
+      } catch {
+        // as the library: malformed JSON is reported by validation
+      }
+    }
+    // The library's `{ ...normalizeRequest(req), params, headers, query, cookies, requestBody }`, built
+    // by assignment (the spread of a request then overwriting its keys cost ~3 µs alone). A template
+    // without parameters has none to take from the path (the library's answer: {}).
+    const parsed = Object.assign({}, req) as ParsedRequest;
+    let path = req.path?.trim() || '';
+    if (!path.startsWith('/')) path = `/${path}`;
+    parsed.path = path.split('?')[0]!;
+    parsed.method = req.method.trim().toLowerCase();
+    parsed.params = {};
+    parsed.headers = headers;
+    parsed.query = {};
+    parsed.cookies = Object.create(cookieJar) as Record<string, string>;
+    parsed.requestBody = requestBody;
+    return parsed;
+  }
+
   router.getOperations = () => operations;
   router.getOperation = (operationId: string) => byId.get(operationId);
   router.matchOperation = matchOperation;
+  router.parseRequest = parseRequest;
 }

@@ -67,7 +67,12 @@ interface RequestState {
   requestId: string;
   /** The operation the request was routed to, as soon as routing knows it ('unrouted' before, and for unknown routes). */
   operationId: string;
-  log: Logger;
+  /**
+   * The request's logger (its requestId and annotated fields bound), made when a line is written:
+   * most requests write none, and a pino child per annotation cost more than the rest of the
+   * bookkeeping. `requestLog` makes it; `annotate` drops it so the next one binds the new fields.
+   */
+  log?: Logger;
   rawBody: Buffer;
   caller?: Caller;
   signal: AbortSignal;
@@ -99,6 +104,12 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     ...VALIDATION_OPTIONS,
   });
   const shutdown = new AbortController();
+  // Each request's own controller, until its answer is done: shutdown aborts them with its reason.
+  // (One controller per request instead of AbortSignal.any over two: ~15 µs less per request.)
+  const answering = new Set<AbortController>();
+  shutdown.signal.addEventListener('abort', () => {
+    for (const c of answering) c.abort(shutdown.signal.reason);
+  }, { once: true });
   const metrics = createHttpMetrics(opts.name, opts.registry);
 
   const securityHandler = (scheme: string, resolve: SecurityResolver) =>
@@ -177,7 +188,12 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       const ctx: RequestContext<Deps> = {
         operationId,
         requestId: state.requestId,
-        log: state.log,
+        get log() {
+          return requestLog(state);
+        },
+        set log(log: Logger) {
+          state.log = log;
+        },
         deps: opts.deps,
         caller: state.caller,
         scope: state.scope,
@@ -187,8 +203,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
         signal: state.signal,
         annotate: (fields) => {
           Object.assign(state.fields, fields);
-          state.log = state.log.child(fields);
-          ctx.log = state.log;
+          state.log = undefined;
         },
       };
       const req = { params: c.request.params, query: c.request.query, headers: lower(c.request.headers), body: c.request.requestBody };
@@ -224,8 +239,14 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
     // tells that the client went away before the answer was written.
     const onClose = () => { if (!k.res.writableFinished) abort.abort(new Error('client closed the connection')); };
     k.res.once('close', onClose);
-    const signal = AbortSignal.any([abort.signal, shutdown.signal]);
-    const state: RequestState = { requestId, operationId: 'unrouted', log: opts.log.child({ requestId }), rawBody: Buffer.alloc(0), signal, fields: {} };
+    // Until the answer is written (a streamed one outlives this middleware), shutdown aborts it too.
+    if (shutdown.signal.aborted) abort.abort(shutdown.signal.reason);
+    else {
+      answering.add(abort);
+      k.res.once('close', () => answering.delete(abort));
+    }
+    const signal = abort.signal;
+    const state: RequestState = { requestId, operationId: 'unrouted', rawBody: Buffer.alloc(0), signal, fields: {} };
     // Outer middleware (CORS for a streamed answer) may need the caller before the handler returns.
     k.state.request = state;
     inFlight++;
@@ -240,7 +261,7 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
           await opts.ready?.();
           k.body = { status: 'ready', service: opts.name };
         } catch (err) {
-          state.log.warn({ err }, 'not ready');
+          requestLog(state).warn({ err }, 'not ready');
           throw new AppError('DEPENDENCY_UNAVAILABLE', 'Service is not ready', { service: opts.name });
         }
         return;
@@ -266,8 +287,8 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       respond(k, result, state.operationId);
     } catch (thrown) {
       const err = toAppError(thrown);
-      if (err.status >= 500 && err.code !== 'NOT_IMPLEMENTED') state.log.error({ err: thrown, code: err.code }, err.message);
-      else state.log.debug({ code: err.code, reason: err.message }, 'request refused');
+      if (err.status >= 500 && err.code !== 'NOT_IMPLEMENTED') requestLog(state).error({ err: thrown, code: err.code }, err.message);
+      else if (opts.log.isLevelEnabled('debug')) requestLog(state).debug({ code: err.code, reason: err.message }, 'request refused');
       for (const [h, v] of Object.entries(err.headers ?? {})) k.set(h, v);
       k.status = err.status;
       k.body = errorBody(err, requestId);
@@ -288,13 +309,18 @@ export async function createServiceApp<Deps>(opts: ServiceAppOptions<Deps>): Pro
       inFlight--;
       k.res.off('close', onClose);
       const durationMs = performance.now() - started;
-      state.log.info({ method: k.method, path: k.path, status: k.status, operationId, durationMs: Math.round(durationMs * 100) / 100, ...state.fields }, 'request');
+      if (opts.log.isLevelEnabled('info')) requestLog(state).info({ method: k.method, path: k.path, status: k.status, operationId, durationMs: Math.round(durationMs * 100) / 100, ...state.fields }, 'request');
       opts.onResponse?.({ operationId, method: k.method, status: k.status, durationMs });
       if (operationId !== 'unrouted' || k.status >= 400) {
         metrics.observe({ operationId, status: k.status, code: (k.body as { error?: { code?: string } } | null)?.error?.code, durationMs });
       }
     }
   });
+
+  /** The request's logger: the service's, with the request's id and annotated fields bound (one child, made once per set of fields). */
+  function requestLog(state: RequestState): Logger {
+    return (state.log ??= opts.log.child({ requestId: state.requestId, ...state.fields }));
+  }
 
   function respond(k: Koa.Context, result: HandlerResult, operationId: string) {
     k.status = result.status;

@@ -134,10 +134,13 @@ export function extractTraceContext(headers: Record<string, string | string[] | 
 }
 
 /** The attribute names of the platform's ids on spans (tenant = org). */
+const ID_ATTRIBUTES: readonly (readonly [string, string])[] = [
+  ['orgId', 'agentstore.tenant.id'], ['projectId', 'agentstore.project.id'], ['instanceId', 'agentstore.instance.id'],
+  ['runId', 'agentstore.run.id'], ['reservationId', 'agentstore.reservation.id'], ['requestId', 'agentstore.request.id'],
+];
 export function idAttributes(fields: Record<string, unknown>): Attributes {
   const out: Attributes = {};
-  const map: Record<string, string> = { orgId: 'agentstore.tenant.id', projectId: 'agentstore.project.id', instanceId: 'agentstore.instance.id', runId: 'agentstore.run.id', reservationId: 'agentstore.reservation.id', requestId: 'agentstore.request.id' };
-  for (const [k, name] of Object.entries(map)) if (typeof fields[k] === 'string') out[name] = fields[k] as string;
+  for (const [k, name] of ID_ATTRIBUTES) if (typeof fields[k] === 'string') out[name] = fields[k] as string;
   return out;
 }
 

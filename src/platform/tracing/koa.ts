@@ -14,10 +14,13 @@ export function tracingMiddleware(service: string): Koa.Middleware {
     try {
       await context.with(trace.setSpan(parent, span), next);
     } finally {
-      const st = k.state.request as { operationId?: string; requestId?: string; fields?: Record<string, unknown> } | undefined;
-      if (st?.operationId && st.operationId !== 'unrouted') span.updateName(`${service} ${st.operationId}`);
-      span.setAttributes({ ...idAttributes({ ...(st?.fields ?? {}), requestId: st?.requestId }), 'http.response.status_code': k.status });
-      if (k.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      // A span that records nothing (not sampled) takes no name, attributes or status: skip building them.
+      if (span.isRecording()) {
+        const st = k.state.request as { operationId?: string; requestId?: string; fields?: Record<string, unknown> } | undefined;
+        if (st?.operationId && st.operationId !== 'unrouted') span.updateName(`${service} ${st.operationId}`);
+        span.setAttributes({ ...idAttributes({ ...(st?.fields ?? {}), requestId: st?.requestId }), 'http.response.status_code': k.status });
+        if (k.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      }
       span.end();
     }
   };
