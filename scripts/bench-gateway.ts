@@ -450,7 +450,7 @@ async function main() {
               (select count(*) from audit_events where action = 'billing.settled' and data ->> 'quotaId' is not null)::int as "runsChargedOnQuotas",
               (select count(*) from audit_events where action = 'billing.settled' and data ->> 'quotaId' is null)::int as "settledWithoutQuota"`,
     )).rows[0];
-    console.error('[bench] gateway credit quotas', JSON.stringify(quotaUse), JSON.stringify((globalThis as any).__fb));
+    console.error('[bench] gateway credit quotas', JSON.stringify(quotaUse));
     if (!moneyCheck.ok) console.error('[bench] MONEY CHECK FAILED', moneyCheck);
     const metrics = await client.request('GET', `${gw}/metrics`, { timeoutMs: 5000 });
     const cacheLines = metrics.bytes.toString().split('\n').filter((l) => l.startsWith('gateway_entitlements_cache_total') || l.startsWith('gateway_rate_limited_total'));
