@@ -10,6 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { meterRun } from '../../src/capabilities/metering';
+import { purgeExpiredRunBodies } from '../../src/runs/history';
+import { createObjectStore } from '../../src/storage';
 import { activeInstance, buyer, run, wallet, type Buyer } from '../../test/support/gateway';
 import { startFakeOpenAi, type FakeOpenAi } from '../../test/support/fake-openai';
 import { GIF_1X1, MEDIA_SLUG, PNG_1X1, pdfWithPages, seedMediaOffering, silentWav, upload } from '../../test/support/media';
@@ -119,6 +121,35 @@ describe('attachments that reach the model', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(provider.requests.find((q) => q.path === '/v1/audio/speech')?.body.voice, 'alloy');
     assert.equal(r.body.output.audio.voice, 'alloy');
+  });
+});
+
+describe('retention', () => {
+  test('when a run\'s bodies expire, its attachment and its spoken answer are deleted with them', async () => {
+    const spoken = await activeInstance(stack, who, { slug: MEDIA_SLUG, configOverrides: { prompt_orchestrator: { model: 'gpt-4o-mini' }, multimodal_audio: { textToSpeech: true, outputFormat: 'wav' } } });
+    const uploadId = await upload(stack, who.token, spoken, 'image', 'image/png', PNG_1X1);
+    const r = await run(stack, { token: who.token, instanceId: spoken, body: { input: { text: 'What is in this picture?', parts: [{ type: 'image', uploadId }] } } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await fetch(r.body.output.audio.url)).status, 200);
+
+    const store = createObjectStore(stack.config.storage, stack.url('control-plane'));
+    await purgeExpiredRunBodies(stack.db!, { now: new Date(Date.now() + 400 * 86_400_000), objectStore: store });
+    assert.equal((await fetch(r.body.output.audio.url)).status, 404, 'the spoken answer is gone');
+    const again = await run(stack, { token: who.token, instanceId: spoken, body: { input: { text: 'And now?', parts: [{ type: 'image', uploadId }] } } });
+    assert.equal(again.status, 404, 'the attachment is gone');
+    assert.equal(again.body.error.code, 'NOT_FOUND');
+    const record = await http('GET', `${stack.url('gateway')}/v1/runs/${r.body.runId}`, { token: who.token });
+    assert.equal(record.status, 200, 'the run record stays');
+    assert.equal(record.body.billing.creditsCharged, r.body.billing.creditsCharged);
+  });
+
+  test('erasing a session deletes the spoken answers of its runs', async () => {
+    const spoken = await activeInstance(stack, who, { slug: MEDIA_SLUG, configOverrides: { prompt_orchestrator: { model: 'gpt-4o-mini' }, multimodal_audio: { textToSpeech: true, outputFormat: 'wav' } } });
+    const r = await run(stack, { token: who.token, instanceId: spoken, text: 'Say hello', body: { sessionId: 'spoken-1' } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await fetch(r.body.output.audio.url)).status, 200);
+    assert.equal((await http('DELETE', `${stack.url('gateway')}/v1/sessions/spoken-1?instanceId=${spoken}`, { token: who.token })).status, 204);
+    assert.equal((await fetch(r.body.output.audio.url)).status, 404);
   });
 });
 

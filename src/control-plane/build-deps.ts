@@ -68,7 +68,7 @@ export function buildControlPlane(
       deps.triggers.start();
       // The outbox: low-balance and suspension notices go out as signed webhooks and e-mails.
       deps.notifications.start();
-      sweepers = startMoneySweepers(db, { onError: (err, sweeper) => log.error({ err, sweeper }, 'money sweeper failed') }, deps.money);
+      sweepers = startMoneySweepers(db, { objectStore, onError: (err, sweeper) => log.error({ err, sweeper }, 'money sweeper failed') }, deps.money);
       if (config.seedDemo) await seedDemo(db, deps.objectStore, log.child({ component: 'seed-demo' }));
     },
     async stop() {

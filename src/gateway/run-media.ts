@@ -20,6 +20,7 @@ import type { Entitlements } from '../../generated/control-plane/types';
 import type { RunInputPart } from '../../generated/gateway/types';
 import type { RunnerAttachment, RunnerSpeech } from '../../generated/runner/types';
 import { withDefaults } from '../capabilities/config-defaults';
+import { uploadKey } from '../media/keys';
 import { audioSeconds, pdfPages, sniffType } from '../media/probe';
 import { AppError } from '../platform/errors';
 import type { Caller } from '../platform/http/handler-types';
@@ -58,11 +59,6 @@ function maxBytesFor(type: PartType, config: Vision | Audio): { field: string; m
   return type === 'audio' ? { field: 'maxAudioBytes', max: MAX_AUDIO_BYTES } : { field: 'maxImageBytes', max: (config as Vision).maxImageBytes };
 }
 
-/** The caller's folder under the instance: a digest, so no subject appears in a key or URL. */
-export function uploadKey(instanceId: string, caller: Pick<Caller, 'kind' | 'subject'>, uploadId: string): string {
-  const who = createHash('sha256').update(`${caller.kind}:${caller.subject}`).digest('hex').slice(0, 24);
-  return `runs/${instanceId}/u${who}/${uploadId}`;
-}
 
 export interface UploadRequest {
   type: PartType;

@@ -1,7 +1,7 @@
 /**
  * Background sweepers for a long-running service: expire overdue reservations (releasing their
  * budget, marking their runs `expired`), purge expired idempotency keys, and delete the bodies of
- * runs past their retention (`chat_ui.sessionRetentionDays`, src/runs/history.ts), and expire what is left
+ * runs past their retention, with their files (`chat_ui.sessionRetentionDays`, src/runs/history.ts), and expire what is left
  * of a purchased plan period's included credits at its end (src/money/plan-credits.ts; unlike the
  * others, that one is a money effect only the sweeper makes). Correctness never depends on them — authorize,
  * settle, void and getWallet expire lazily, and runIdempotent ignores expired keys — they keep
@@ -10,6 +10,7 @@
 import type { Knex } from 'knex';
 import { purgeExpiredIdempotencyKeys } from '../platform/idempotency';
 import { purgeExpiredRunBodies } from '../runs/history';
+import type { ObjectStore } from '../storage/object-store';
 import { expireReservations } from './billing';
 import { expireDuePlanPeriods } from './plan-credits';
 import type { MoneyDeps } from './types';
@@ -25,6 +26,8 @@ export interface SweeperOptions {
   runBodiesEveryMs?: number;
   /** Default 60 s: what is left of a purchased period's included credits expires at its end. */
   planPeriodsEveryMs?: number;
+  /** Where runs' files live (attachments, spoken answers): deleted with their bodies. */
+  objectStore?: ObjectStore;
   onError?: (err: unknown, sweeper: SweeperName) => void;
   onSwept?: (what: { sweeper: SweeperName; count: number }) => void;
 }
@@ -65,7 +68,7 @@ export function startMoneySweepers(db: Knex, opts: SweeperOptions = {}, deps?: M
   };
   loop('reservations', opts.reservationsEveryMs ?? 5_000, async () => (await expireReservations(db, {}, deps)).expired);
   loop('idempotency_keys', opts.idempotencyKeysEveryMs ?? 3_600_000, () => purgeExpiredIdempotencyKeys(db));
-  loop('run_bodies', opts.runBodiesEveryMs ?? 60_000, () => purgeExpiredRunBodies(db));
+  loop('run_bodies', opts.runBodiesEveryMs ?? 60_000, () => purgeExpiredRunBodies(db, { objectStore: opts.objectStore }));
   loop('plan_periods', opts.planPeriodsEveryMs ?? 60_000, () => expireDuePlanPeriods(db, deps));
   return {
     async stop() {

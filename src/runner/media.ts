@@ -10,6 +10,7 @@
  * Usage: `images` (a PDF's pages count one each) and `audio_seconds` (heard plus spoken, rounded up).
  */
 import type { RunnerRunRequest } from '../../generated/runner/types';
+import { spokenAnswerKey } from '../media/keys';
 import { audioSeconds } from '../media/probe';
 import { modalityNotSupported } from '../runtime/media-parts';
 import type { MediaPart, Runtime } from '../runtime/types';
@@ -76,7 +77,7 @@ export async function speakAnswer(deps: RunnerDeps, req: RunnerRunRequest, text:
   const voice = speech.voice ?? 'alloy';
   const bytes = await speaker.client.speak(text, voice, format, speaker.model, signal);
   const contentType = SPOKEN_TYPE[format];
-  const key = `runs/${req.instanceId}/answers/${req.runId}.${format}`;
+  const key = spokenAnswerKey(req.instanceId, req.runId, format);
   await deps.objectStore.put(key, bytes, { contentType });
   const url = await deps.objectStore.presignGet(key, { expiresInSeconds: SPOKEN_ANSWER_URL_SECONDS });
   const seconds = (await audioSeconds(bytes, contentType)) ?? 0;

@@ -13,6 +13,8 @@ import type { Knex } from 'knex';
 import { decodeCursor, encodeCursor, isIsoTimestamp } from '../catalog/cursor';
 import { isService } from '../platform/http/callers';
 import { rows } from '../db/tx';
+import { spokenAnswerKey, uploadKey } from '../media/keys';
+import type { ObjectStore } from '../storage/object-store';
 import { AppError } from '../platform/errors';
 import type { Caller } from '../platform/http/handler-types';
 import { activeHandoversOf, type HandoverView } from './handovers';
@@ -183,42 +185,80 @@ export async function listMessages(db: Knex, scope: HistoryScope, sessionId: str
   return { items, nextCursor: more && last ? encodeCursor({ s: 'messages:started_asc', k: last.started_at.toISOString(), id: last.id }, filters) : null };
 }
 
-/**
- * Right to erase: the input and output of the owner's runs in this session are deleted and the
- * runs leave the session (their money facts stay). Answers how many runs were erased.
- */
-export async function eraseSession(db: Knex, scope: HistoryScope, sessionId: string): Promise<number> {
-  const r = await rows<{ id: string }>(
-    db,
-    `update runs set input = null, output = null, session_id = null, bodies_expire_at = null
-      where instance_id = ? and caller_kind = ? and caller_subject = ? and session_id = ?
-      returning id`,
-    [scope.instanceId, scope.owner.kind, scope.owner.subject, sessionId],
-  );
-  return r.length;
+/** What erasing a run's bodies needs: its record's owner and the file references in its input and output. */
+interface BodiesRow {
+  id: string;
+  instance_id: string;
+  caller_kind: string;
+  caller_subject: string;
+  parts: unknown;
+  audio_format: string | null;
+}
+
+const BODIES_COLUMNS = `id, instance_id, caller_kind, caller_subject, input -> 'parts' as parts, output -> 'audio' ->> 'format' as audio_format`;
+
+/** The run's files in object storage: the attachments its input names and its spoken answer. */
+export function runObjectKeys(r: BodiesRow): string[] {
+  const keys: string[] = [];
+  if (Array.isArray(r.parts)) {
+    for (const p of r.parts as { uploadId?: unknown }[]) if (typeof p?.uploadId === 'string') keys.push(uploadKey(r.instance_id, { kind: r.caller_kind, subject: r.caller_subject }, p.uploadId));
+  }
+  if (r.audio_format) keys.push(spokenAnswerKey(r.instance_id, r.id, r.audio_format));
+  return keys;
 }
 
 /**
- * Retention: the bodies (input, output) of runs past `bodies_expire_at` are deleted and the runs
- * leave their session; the run records and their money facts stay. In batches; answers how many.
+ * Deletes the files of `runs`, then their bodies (`where` guards what may have changed since
+ * they were read). A run whose files could not all be deleted keeps its bodies, so a later
+ * sweep (or erasure) tries again; the first such failure is thrown after the others are erased.
+ * Answers how many runs were erased.
  */
-export async function purgeExpiredRunBodies(db: Knex, opts: { now?: Date; batchSize?: number } = {}): Promise<number> {
+async function eraseBodies(db: Knex, store: ObjectStore | undefined, runs: BodiesRow[], where: { sql: string; bindings: Knex.RawBinding[] }): Promise<number> {
+  const erasable: string[] = [];
+  let failure: unknown;
+  for (const r of runs) {
+    const deleted = await Promise.allSettled(runObjectKeys(r).map((k) => {
+      if (!store) throw new Error('no object store to delete the run\'s files from');
+      return store.delete(k);
+    }));
+    const failed = deleted.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+    if (failed) failure ??= failed.reason;
+    else erasable.push(r.id);
+  }
+  const n = erasable.length
+    ? (await rows<{ id: string }>(db, `update runs set input = null, output = null, session_id = null, bodies_expire_at = null where id = any(?) and ${where.sql} returning id`, [erasable, ...where.bindings])).length
+    : 0;
+  if (failure) throw failure;
+  return n;
+}
+
+/**
+ * Right to erase: the input and output of the owner's runs in this session — and their files
+ * (attachments, spoken answers) — are deleted and the runs leave the session (their money facts
+ * stay). Answers how many runs were erased.
+ */
+export async function eraseSession(db: Knex, scope: HistoryScope, sessionId: string, store?: ObjectStore): Promise<number> {
+  const runs = await rows<BodiesRow>(
+    db,
+    `select ${BODIES_COLUMNS} from runs where instance_id = ? and caller_kind = ? and caller_subject = ? and session_id = ?`,
+    [scope.instanceId, scope.owner.kind, scope.owner.subject, sessionId],
+  );
+  return eraseBodies(db, store, runs, { sql: 'session_id = ?', bindings: [sessionId] });
+}
+
+/**
+ * Retention: the bodies (input, output) of runs past `bodies_expire_at` — and their files — are
+ * deleted and the runs leave their session; the run records and their money facts stay. In
+ * batches; answers how many.
+ */
+export async function purgeExpiredRunBodies(db: Knex, opts: { now?: Date; batchSize?: number; objectStore?: ObjectStore } = {}): Promise<number> {
   const now = opts.now ?? new Date();
   const batch = opts.batchSize ?? 1000;
   let total = 0;
   for (;;) {
-    const r = await rows<{ n: number }>(
-      db,
-      `with d as (
-         update runs set input = null, output = null, session_id = null, bodies_expire_at = null
-          where id in (select id from runs where bodies_expire_at <= ? and status <> 'running' limit ?)
-          returning 1)
-       select count(*) as n from d`,
-      [now, batch],
-    );
-    const n = r[0]?.n ?? 0;
-    total += n;
-    if (n < batch) break;
+    const due = await rows<BodiesRow>(db, `select ${BODIES_COLUMNS} from runs where bodies_expire_at <= ? and status <> 'running' order by bodies_expire_at limit ?`, [now, batch]);
+    total += await eraseBodies(db, opts.objectStore, due, { sql: 'bodies_expire_at <= ?', bindings: [now] });
+    if (due.length < batch) break;
   }
   // Daily run counters older than two days are not needed any more.
   await db.raw(`delete from instance_run_days where day < (?::timestamptz at time zone 'UTC')::date - 2`, [now]);
