@@ -11,6 +11,9 @@
  * HTTP client and the same input:
  *   (a) the Runner called directly (what a run costs without the gateway),
  *   (b) POST /v1/runs through the gateway (auth, entitlements, rate limit, authorize, Runner, settle).
+ * (a) and (b) alternate in BENCH_ROUNDS stretches (default 3, BENCH_SECONDS split between them) so
+ * that both meet the same machine: the throughput ratio of each round is reported, and their
+ * median is the ratio the goals read (a shared machine's speed drifts by a third within minutes).
  * Reported: runs/s, latency p50/p90/p99 of each, and the gateway overhead p50/p99, both from the
  * X-Gateway-Overhead-Ms header and as the difference of the two latency distributions; the part
  * of the overhead that is the gateway's own work (overhead minus the Control Plane waits its
@@ -26,7 +29,7 @@
  * per-user bucket); every run still goes through the rate limiter.
  *
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_CONCURRENCY
- * ("1,32"), BENCH_SECONDS (10 per scenario), BENCH_WARMUP_SECONDS (2), BENCH_POOL (20), BENCH_WALLETS (32),
+ * ("1,32"), BENCH_SECONDS (10 per scenario), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3), BENCH_POOL (20), BENCH_WALLETS (32),
  * REDIS_URL (optional: shared rate-limit counters), BENCH_CP_PROCESS (child | same), GATEWAY_QUOTA_RUNS (the
  * gateway's credit quotas, src/gateway/quotas.ts; 0 admits every run through the Control Plane).
  * Writes JSON to stdout and bench-results/gateway.json. The gateway's quotas are given back
@@ -68,6 +71,7 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const poolMax = Number(process.env.BENCH_POOL ?? 20);
 const walletCount = Math.max(1, Number(process.env.BENCH_WALLETS ?? 32));
 const cpProcess = process.env.BENCH_CP_PROCESS === 'same' ? 'same' : 'child';
+const rounds = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 3)));
 
 /** A free TCP port on the loopback interface. */
 function freePort(): Promise<number> {
@@ -107,16 +111,26 @@ const INPUT = { text: 'How long do I have to return an item?' };
 
 interface Sample { latencyMs: number; overheadMs?: number; controlPlaneMs?: number; charged?: number; tenant?: number }
 
-async function load(name: string, concurrency: number, once: (worker: number) => Promise<Sample>, o: { seconds?: number; keep?: (s: Sample) => boolean } = {}) {
-  let chargedAll = 0;
+interface Measured {
+  kept: Sample[];
+  all: Sample[];
+  errors: number;
+  errorKinds: Record<string, number>;
+  elapsed: number;
+  charged: number;
+}
+
+/** One measured stretch of closed-loop load (after its warm-up). */
+async function measure(concurrency: number, once: (worker: number) => Promise<Sample>, o: { seconds?: number; warmup?: number; keep?: (s: Sample) => boolean } = {}): Promise<Measured> {
+  let charged = 0;
   const errorKinds: Record<string, number> = {};
-  const { samples, errors, elapsedSeconds: elapsed } = await runLoad({
+  const { samples, errors, elapsedSeconds } = await runLoad({
     concurrency,
-    warmupSeconds,
+    warmupSeconds: o.warmup ?? warmupSeconds,
     seconds: o.seconds ?? seconds,
     once,
     onResult: (s) => {
-      chargedAll += s.charged ?? 0;
+      charged += s.charged ?? 0;
     },
     onError: (err, measuring) => {
       if (!measuring) return;
@@ -124,10 +138,19 @@ async function load(name: string, concurrency: number, once: (worker: number) =>
       errorKinds[k] = (errorKinds[k] ?? 0) + 1;
     },
   });
-  const kept = o.keep ? samples.filter(o.keep) : samples;
-  const lat = kept.map((s) => s.latencyMs);
-  const over = samples.filter((s) => s.overheadMs !== undefined).map((s) => s.overheadMs!);
-  const own = samples.filter((s) => s.overheadMs !== undefined && s.controlPlaneMs !== undefined).map((s) => s.overheadMs! - s.controlPlaneMs!);
+  return { kept: o.keep ? samples.filter(o.keep) : samples, all: samples, errors, errorKinds, elapsed: elapsedSeconds, charged };
+}
+
+/** The summary of one scenario over one or more measured stretches (their samples pooled). */
+function summarize(name: string, concurrency: number, parts: Measured[]) {
+  const kept = parts.flatMap((m) => m.kept);
+  const all = parts.flatMap((m) => m.all);
+  const elapsed = parts.reduce((n, m) => n + m.elapsed, 0);
+  const errors = parts.reduce((n, m) => n + m.errors, 0);
+  const errorKinds: Record<string, number> = {};
+  for (const m of parts) for (const [k, v] of Object.entries(m.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
+  const over = all.filter((s) => s.overheadMs !== undefined).map((s) => s.overheadMs!);
+  const own = all.filter((s) => s.overheadMs !== undefined && s.controlPlaneMs !== undefined).map((s) => s.overheadMs! - s.controlPlaneMs!);
   return {
     scenario: name,
     concurrency,
@@ -136,13 +159,37 @@ async function load(name: string, concurrency: number, once: (worker: number) =>
     runsPerSecond: Math.round(kept.length / elapsed),
     errors,
     ...(errors ? { errorKinds } : {}),
-    latencyMs: percentiles(lat),
+    latencyMs: percentiles(kept.map((s) => s.latencyMs)),
     ...(over.length ? { overheadHeaderMs: percentiles(over) } : {}),
     /** Overhead minus the time spent waiting for the Control Plane (Server-Timing): the gateway's own work. */
     ...(own.length ? { gatewayOwnMs: percentiles(own) } : {}),
     /** Credits the answers reported charged, warm-up runs included (for the money check). */
-    charged: chargedAll,
+    charged: parts.reduce((n, m) => n + m.charged, 0),
   };
+}
+
+async function load(name: string, concurrency: number, once: (worker: number) => Promise<Sample>, o: { seconds?: number; keep?: (s: Sample) => boolean } = {}) {
+  return summarize(name, concurrency, [await measure(concurrency, once, o)]);
+}
+
+/**
+ * Two scenarios side by side: BENCH_ROUNDS alternating stretches of each (the first with the
+ * full warm-up, the others with a short one), so that both see the same machine — on a shared,
+ * noisy machine a stretch measured a minute later can differ by a third. Answers both, pooled,
+ * and the ratio b/a of each round: its median is the ratio the goals read.
+ */
+async function sideBySide(concurrency: number, a: (worker: number) => Promise<Sample>, b: (worker: number) => Promise<Sample>, names: [string, string]) {
+  const as: Measured[] = [];
+  const bs: Measured[] = [];
+  const slice = seconds / rounds;
+  for (let r = 0; r < rounds; r++) {
+    const warmup = r === 0 ? warmupSeconds : Math.min(warmupSeconds, 0.5);
+    as.push(await measure(concurrency, a, { seconds: slice, warmup }));
+    bs.push(await measure(concurrency, b, { seconds: slice, warmup }));
+  }
+  const ratios = as.map((x, i) => Math.round((bs[i]!.kept.length / bs[i]!.elapsed / Math.max(1, x.kept.length / x.elapsed)) * 1000) / 1000);
+  const sorted = [...ratios].sort((x, y) => x - y);
+  return { a: summarize(names[0], concurrency, as), b: summarize(names[1], concurrency, bs), ratios, ratio: sorted[Math.floor(sorted.length / 2)]! };
 }
 
 async function main() {
@@ -355,16 +402,15 @@ async function main() {
     const diff = (b: Percentiles, a: Percentiles) => ({ p50: Math.round((b.p50 - a.p50) * 1000) / 1000, p99: Math.round((b.p99 - a.p99) * 1000) / 1000 });
     const scenarios = [];
     for (const c of concurrencies) {
-      const a = await load('runner-direct', c, runnerOnce);
       for (const spread of c > 1 && tenants.length > 1 ? [false, true] : [false]) {
         const wallets = spread ? Math.min(c, tenants.length) : 1;
-        const b = await load('gateway', c, gatewayOnce(spread));
+        const { a, b, ratios, ratio } = await sideBySide(c, runnerOnce, gatewayOnce(spread), ['runner-direct', 'gateway']);
         const p = await load('cp-authorize+settle', c, cpPairOnce(spread));
         charged += b.charged + p.charged;
         const d = diff(b.latencyMs, a.latencyMs);
-        scenarios.push({ concurrency: c, wallets, runnerDirect: a, gateway: b, overheadAsDifferenceMs: d, controlPlanePairDirect: p });
+        scenarios.push({ concurrency: c, wallets, runnerDirect: a, gateway: b, ratio, ratioPerRound: ratios, overheadAsDifferenceMs: d, controlPlanePairDirect: p });
         console.error(
-          `[bench] c=${c} wallets=${wallets}: runner ${a.runsPerSecond}/s p50 ${a.latencyMs.p50} p99 ${a.latencyMs.p99} | gateway ${b.runsPerSecond}/s p50 ${b.latencyMs.p50} p99 ${b.latencyMs.p99}` +
+          `[bench] c=${c} wallets=${wallets}: runner ${a.runsPerSecond}/s p50 ${a.latencyMs.p50} p99 ${a.latencyMs.p99} | gateway ${b.runsPerSecond}/s p50 ${b.latencyMs.p50} p99 ${b.latencyMs.p99} | ratio per round ${ratios.join(' ')}` +
             ` | overhead header p50 ${b.overheadHeaderMs?.p50} p99 ${b.overheadHeaderMs?.p99} (of which gateway-own p50 ${b.gatewayOwnMs?.p50} p99 ${b.gatewayOwnMs?.p99}) | difference p50 ${d.p50} p99 ${d.p99}` +
             ` | CP authorize+settle ${p.runsPerSecond}/s p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99}`,
         );
@@ -462,7 +508,7 @@ async function main() {
     const goal = (name: string, value: number | undefined, limit: number, op: '<=' | '>=') => ({
       goal: name, value, limit: Math.round(limit * 1000) / 1000, pass: value !== undefined && (op === '<=' ? value <= limit : value >= limit),
     });
-    const ratio = (x?: { gateway: { runsPerSecond: number }; runnerDirect: { runsPerSecond: number } }) => (x ? Math.round((x.gateway.runsPerSecond / Math.max(1, x.runnerDirect.runsPerSecond)) * 1000) / 1000 : undefined);
+    const ratio = (x?: { ratio: number }) => x?.ratio;
     const goals = [
       goal('c=1 overhead p50 ≤ 1 ms + bare commit p50', c1?.gateway.overheadHeaderMs?.p50, 1 + commit.p50, '<='),
       goal('c=1 overhead p99 ≤ 10 ms', c1?.gateway.overheadHeaderMs?.p99, 10, '<='),
