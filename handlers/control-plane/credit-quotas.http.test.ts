@@ -186,21 +186,27 @@ test('charges of many wallets at once share transactions (the combiner): each ru
   assert.deepEqual(await checkInvariants(stack.db!), []);
 });
 
-// A second transaction holding a wallet needs a server with many connections (PGlite has one).
-test('a wallet held by another transaction: its charge waits alone; the other wallets\' charges do not wait for it', { skip: testDatabaseUrl() ? false : 'needs TEST_DATABASE_URL' }, async () => {
-  const [held, free] = await Promise.all([funded('quota-held@example.com'), funded('quota-free@example.com')]);
-  const [qh, qf] = await Promise.all([grant(held.instanceId, 5_000), grant(free.instanceId, 5_000)]).then((r) => r.map((x) => x.body));
-  const fallbacks = quotaCharges.stats.fallbacks;
+/** Another transaction holding the wallet's row lock until `release()`; `holder` ends with it. */
+async function lockWallet(walletId: string): Promise<{ release: () => void; holder: Promise<void> }> {
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let locked!: () => void;
   const isLocked = new Promise<void>((r) => (locked = r));
   const holder = stack.db!.transaction(async (trx) => {
-    await trx.raw('select id from wallets where id = ? for update', [held.who.walletId]);
+    await trx.raw('select id from wallets where id = ? for update', [walletId]);
     locked();
     await released;
   });
   await isLocked;
+  return { release, holder };
+}
+
+// A second transaction holding a wallet needs a server with many connections (PGlite has one).
+test('a wallet held by another transaction: its charge waits alone; the other wallets\' charges do not wait for it', { skip: testDatabaseUrl() ? false : 'needs TEST_DATABASE_URL' }, async () => {
+  const [held, free] = await Promise.all([funded('quota-held@example.com'), funded('quota-free@example.com')]);
+  const [qh, qf] = await Promise.all([grant(held.instanceId, 5_000), grant(free.instanceId, 5_000)]).then((r) => r.map((x) => x.body));
+  const fallbacks = quotaCharges.stats.fallbacks;
+  const { release, holder } = await lockWallet(held.who.walletId);
   const t0 = Date.now();
   const heldCharge = charge(qh.quotaId, { runId: runId(), reservationId: resId(), hold: 300, usage }).then((a) => ({ a, at: Date.now() - t0 }));
   const freeCharge = await charge(qf.quotaId, { runId: runId(), reservationId: resId(), hold: 300, usage });
@@ -221,16 +227,7 @@ test('a wallet held for a moment (a renewal): its charge goes in a later combine
   const held = await funded('quota-brief@example.com');
   const q = (await grant(held.instanceId, 5_000)).body;
   const { fallbacks, skipped } = quotaCharges.stats;
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const isLocked = new Promise<void>((r) => (locked = r));
-  const holder = stack.db!.transaction(async (trx) => {
-    await trx.raw('select id from wallets where id = ? for update', [held.who.walletId]);
-    locked();
-    await released;
-  });
-  await isLocked;
+  const { release, holder } = await lockWallet(held.who.walletId);
   const before = await wallet(stack, held.who);
   const pending = charge(q.quotaId, { runId: runId(), reservationId: resId(), hold: 300, usage });
   // The lock goes as soon as a combined transaction has found it held.

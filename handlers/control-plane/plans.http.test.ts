@@ -247,14 +247,19 @@ describe('credits come only from purchases or a platform operator', () => {
 });
 
 describe('depletionPolicy: suspend', () => {
-  test('a settle that empties the wallet suspends the instance (and notifies); a top-up resumes it; both are in its events and the audit log', async () => {
-    const email = 'suspender@example.com';
+  /** An active instance with `credits_wallet.depletionPolicy: suspend` in a new workspace. */
+  async function suspendingInstance(email: string) {
     const { token, ws } = await signedIn(email);
     const op = await stack.userToken(email, ['platform-operator']);
     const created = await create(op, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter', configOverrides: { credits_wallet: { depletionPolicy: 'suspend' } } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = created.body.id as string;
     await waitActive(token, id);
+    return { token, ws, op, id };
+  }
+
+  test('a settle that empties the wallet suspends the instance (and notifies); a top-up resumes it; both are in its events and the audit log', async () => {
+    const { token, ws, op, id } = await suspendingInstance('suspender@example.com');
 
     const endpoint = await http('PUT', `${cp}/orgs/${ws.org.id}/notification-endpoint`, { token, body: { email: 'ops@suspender.example.com' } });
     assert.equal(endpoint.status, 200, JSON.stringify(endpoint.body));
@@ -272,7 +277,7 @@ describe('depletionPolicy: suspend', () => {
     assert.equal(notices.length, 1, 'one suspension notice');
     assert.deepEqual([notices[0].channel, notices[0].data.instanceId, notices[0].data.walletId], ['email', id, ws.wallet.id]);
 
-    const run = { attemptId: 'att_suspend0001', callerKind: 'user', callerSubject: `user-${email}`, input: { text: 'hi' } };
+    const run = { attemptId: 'att_suspend0001', callerKind: 'user', callerSubject: 'user-suspender@example.com', input: { text: 'hi' } };
     const refused = await http('POST', `${cp}/billing/authorize`, { token: gw, body: { instanceId: id, runId: 'run_SUSPEND00001', run } });
     assert.equal(refused.status, 403, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'NOT_ENTITLED', 'a suspended instance runs nothing');
@@ -290,14 +295,9 @@ describe('depletionPolicy: suspend', () => {
     await http('POST', `${cp}/wallets/${ws.wallet.id}/topups`, { token: op, headers: { 'idempotency-key': `refill2-${id}` }, body: { amount: 5, creditType: 'granted', source: 'promotion' } });
     assert.equal((await http('GET', `${cp}/instances/${id}`, { token })).body.state, 'paused');
   });
+
   test('a plan period\'s expiry that empties the wallet suspends the instance, as a charge does', async () => {
-    const email = 'expiry-suspender@example.com';
-    const { token, ws } = await signedIn(email);
-    const op = await stack.userToken(email, ['platform-operator']);
-    const created = await create(op, { projectId: ws.project.id, offeringVersionId: versionId, planId: 'starter', configOverrides: { credits_wallet: { depletionPolicy: 'suspend' } } });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const id = created.body.id as string;
-    await waitActive(token, id);
+    const { token, ws, op, id } = await suspendingInstance('expiry-suspender@example.com');
     // Spend what the wallet has, then a period's included credits are all it holds.
     const gw = await stack.serviceToken('gateway');
     const balance = (await http('GET', `${cp}/wallets/${ws.wallet.id}`, { token })).body.balance as number;
