@@ -100,10 +100,12 @@ test('a reload keeps the conversation (history from the gateway\'s sessions API)
   const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
   await signIn(page);
   await page.getByRole('textbox', { name: 'Your message' }).fill('Where is my order?');
-  await page.getByRole('button', { name: 'Send' }).click();
-  // The answer to this message (the conversation may already hold earlier answers with costs).
+  // The answer to this message (the conversation may already hold earlier answers with costs),
+  // counted before sending: a fast answer may be on the page before a count taken after it.
   const answered = page.locator('li.assistant .cost');
+  await page.waitForLoadState('networkidle'); // the earlier conversation is on the page, the form is live
   const before = await answered.count();
+  await page.getByRole('button', { name: 'Send' }).click();
   await page.waitForFunction((n) => document.querySelectorAll('li.assistant .cost').length > n, before);
   await page.reload();
   await page.getByRole('heading', { name: 'Support Assistant' }).waitFor();
