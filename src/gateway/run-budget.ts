@@ -9,6 +9,7 @@
  * - `estimateUsage`: the usage of a run that ended without the Runner's own count (the client went
  *   away, or the stream broke): the prompt's tokens and the tokens of the text already forwarded.
  */
+import { LruCache } from '../platform/lru-cache';
 import { meterRun } from '../capabilities/metering';
 import { countTokens } from '../runtime/tokens';
 
@@ -29,8 +30,8 @@ export function promptTokens(p: PromptParts): number {
  * (~40 µs), and metering is a pure function of the capabilities and the usage (the registry's
  * rates), so the same hold, capabilities and prompt always give the same cap. Bounded LRU.
  */
-const searched = new Map<string, number | undefined>();
 const MAX_SEARCHED = 1_000;
+const searched = new LruCache<{ cap: number | undefined }>({ maxEntries: MAX_SEARCHED, maxSize: MAX_SEARCHED });
 
 /**
  * The largest `tokens_out` whose run still costs at most `hold`; 0 when even no output would
@@ -38,16 +39,11 @@ const MAX_SEARCHED = 1_000;
  */
 export function maxOutputTokensFor(hold: number, capabilities: readonly string[], base: Record<string, number>): number | undefined {
   const key = JSON.stringify([hold, capabilities, base]);
-  if (searched.has(key)) {
-    const known = searched.get(key);
-    searched.delete(key); // re-insert: most recently used last
-    searched.set(key, known);
-    return known;
-  }
-  const answer = searchMaxOutputTokens(hold, capabilities, base);
-  searched.set(key, answer);
-  if (searched.size > MAX_SEARCHED) searched.delete(searched.keys().next().value as string);
-  return answer;
+  const known = searched.get(key);
+  if (known) return known.cap;
+  const cap = searchMaxOutputTokens(hold, capabilities, base);
+  searched.set(key, { cap }, 1);
+  return cap;
 }
 
 function searchMaxOutputTokens(hold: number, capabilities: readonly string[], base: Record<string, number>): number | undefined {

@@ -67,9 +67,9 @@ export async function suspendForCredits(trx: Db, instanceId: string, walletId: s
 }
 
 /**
- * A charge (or a plan period's expiry) brought the wallet to zero: suspends its active instances whose effective config says
- * `credits_wallet.depletionPolicy: suspend` (others keep running into refusals, or overage).
- * The caller holds the wallet's row lock. Answers the instances suspended.
+ * A charge (or a plan period's expiry) brought the wallet to zero: suspends its active instances
+ * whose effective config says `credits_wallet.depletionPolicy: suspend` (others keep running into
+ * refusals, or overage). The caller holds the wallet's row lock. Answers the instances suspended.
  */
 export async function suspendDepletedWallet(trx: Db, walletId: string, now: Date): Promise<string[]> {
   const candidates = await rows<{ id: string }>(

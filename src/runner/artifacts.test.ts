@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { AppError } from '../platform/errors';
 import { createArtifactFetcher, redactArtifactUri, sha256Hex } from './artifacts';
-import { LruCache } from './lru-cache';
+import { LruCache } from '../platform/lru-cache';
 
 const objects = new Map<string, Buffer>();
 let hits: string[] = [];

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../platform/errors';
 import { deadline } from '../runtime/deadline';
-import { LruCache } from './lru-cache';
+import { LruCache } from '../platform/lru-cache';
 
 export interface ArtifactRef {
   uri: string;

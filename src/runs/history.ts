@@ -198,7 +198,7 @@ interface BodiesRow {
 const BODIES_COLUMNS = `id, instance_id, caller_kind, caller_subject, input -> 'parts' as parts, output -> 'audio' ->> 'format' as audio_format`;
 
 /** The run's files in object storage: the attachments its input names and its spoken answer. */
-export function runObjectKeys(r: BodiesRow): string[] {
+function runObjectKeys(r: BodiesRow): string[] {
   const keys: string[] = [];
   if (Array.isArray(r.parts)) {
     for (const p of r.parts as { uploadId?: unknown }[]) if (typeof p?.uploadId === 'string') keys.push(uploadKey(r.instance_id, { kind: r.caller_kind, subject: r.caller_subject }, p.uploadId));

@@ -9,6 +9,7 @@ import '../v8-flags';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Caller } from '../http/handler-types';
+import { LruCache } from '../lru-cache';
 import { projectPath } from '../paths';
 import { RESOURCE_TYPE, type ScopeKind } from './scope';
 
@@ -186,10 +187,10 @@ export interface Decision {
  * would give again: nothing about it can go stale. The key is the request as the engine gets it
  * (a few hundred bytes of JSON); building it costs microseconds, the evaluation it saves
  * (entities serialised into WebAssembly and walked) a tenth of a millisecond or more, on every
- * request of every service. Bounded: the oldest entry goes when it is full.
+ * request of every service. Bounded: the least recently used entry goes when it is full.
  */
 const DECISION_CACHE_ENTRIES = 20_000;
-const decisions = new Map<string, Decision>();
+const decisions = new LruCache<Decision>({ maxEntries: DECISION_CACHE_ENTRIES, maxSize: DECISION_CACHE_ENTRIES });
 
 export const decisionCacheStats = { hits: 0, misses: 0 };
 
@@ -208,8 +209,7 @@ export function decide(caller: Caller | undefined, operationId: string, scope: R
   }
   decisionCacheStats.misses++;
   const decision = evaluate(principal.uid, operationId, resource.uid, context, setOf, entities);
-  if (decisions.size >= DECISION_CACHE_ENTRIES) decisions.delete(decisions.keys().next().value!);
-  decisions.set(key, decision);
+  decisions.set(key, decision, 1);
   return decision;
 }
 
