@@ -4,7 +4,7 @@ import { deadlineFrom } from '../../src/money/bounds';
 import { chargeQuotaRun as charge } from '../../src/money/quotas';
 import type { RunFinish } from '../../src/runs/records';
 import { timeoutOf } from './authorize-budget';
-import { admissionOf } from './quota-answers';
+import { admissionOf } from '../../src/money/quotas';
 
 /** POST /billing/quotas/{quotaId}/charges — one run's charge against the quota, and its record (idempotent by runId). */
 export const chargeQuotaRun: Handler<'chargeQuotaRun'> = async (req, ctx) => {

@@ -7,46 +7,29 @@
  * may use it. Every money check ends with the wallet's invariants (test/money/simulation.ts).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { checkInvariants } from '../../test/money/simulation';
-import { activeInstance, buyer, ledger, wallet, type Buyer } from '../../test/support/gateway';
+import { ledger, wallet } from '../../test/support/gateway';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 import { expireReservations } from '../../src/money/billing';
 import { quotaCharges } from '../../src/money/quota-charges';
 import { testDatabaseUrl } from '../../test/support/db';
+import { fundedBuyer, publishQuotaOffering } from '../../test/support/quota-offering';
 
 let stack: TestStack;
 let cp: string;
 let gw: string;
-let versionId: string;
 
 before(async () => {
   stack = await startTestStack(['control-plane'], { SEED_DEMO: '1' });
   cp = stack.url('control-plane');
   gw = await stack.serviceToken('gateway');
   // The demo flow on a plan without a daily run limit (instances with one are admitted run by run).
-  const publisher = await stack.userToken('quota-publisher@example.com', ['publisher-admin']);
-  const flow = JSON.parse(readFileSync(new URL('../../demo/flows/support-assistant.json', import.meta.url), 'utf8'));
-  const offering = await http('POST', `${cp}/offerings`, { token: publisher, body: { slug: 'quota-assistant', name: 'Quota Assistant', category: 'assistants', summary: 'The Support Assistant demo flow without a daily limit.', valueStreams: ['customer_support'] } });
-  assert.equal(offering.status, 201, JSON.stringify(offering.body));
-  const version = await http('POST', `${cp}/offerings/${offering.body.id}/versions`, {
-    token: publisher,
-    body: {
-      version: '1.0.0', flow,
-      capabilities: [
-        { id: 'prompt_orchestrator', v: 1, defaults: { systemPrompt: 'You are a concise support agent.', model: 'builtin:deterministic' } },
-        { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10 } },
-        { id: 'api_endpoint', v: 1, defaults: { allowApiKeys: true } },
-      ],
-      plans: [{ id: 'pro', name: 'Unlimited', trial: true, includedCredits: 0, limits: { rateLimitPerMinute: 10_000, burst: 1_000, runTimeoutMs: 60_000 }, defaults: {} }],
-    },
-  });
-  assert.equal(version.status, 201, JSON.stringify(version.body));
-  versionId = version.body.id;
-  assert.equal((await http('POST', `${cp}/offerings/${offering.body.id}/versions/${versionId}/certify`, { token: publisher, body: {} })).status, 200);
-  const published = await http('POST', `${cp}/offerings/${offering.body.id}/transitions`, { token: publisher, body: { to: 'published', versionId } });
-  assert.equal(published.status, 200, JSON.stringify(published.body));
+  await publishQuotaOffering(stack, 'quota-assistant', [
+    { id: 'prompt_orchestrator', v: 1, defaults: { systemPrompt: 'You are a concise support agent.', model: 'builtin:deterministic' } },
+    { id: 'credits_wallet', v: 1, defaults: { estimatedBudgetPerRun: 10 } },
+    { id: 'api_endpoint', v: 1, defaults: { allowApiKeys: true } },
+  ]);
 });
 after(async () => stack?.close());
 
@@ -61,13 +44,7 @@ const charge = (quotaId: string, body: Record<string, unknown>, holder = 'gw-tes
   http('POST', `${cp}/billing/quotas/${quotaId}/charges`, { token: gw, body: { holder, admission, run: { status: 'succeeded', output: { text: 'ok' } }, ...body } });
 const usage = { tokens_in: 400, tokens_out: 300, api_runs: 1 };
 
-async function funded(email: string, credits = 100_000): Promise<{ who: Buyer; instanceId: string }> {
-  const who = await buyer(stack, email);
-  const provisioner = await stack.serviceToken('provisioner');
-  const top = await http('POST', `${cp}/wallets/${who.walletId}/topups`, { token: provisioner, headers: { 'idempotency-key': `quota-${email.replace('@', '-')}` }, body: { amount: credits, creditType: 'paid', source: 'admin', reference: `quota-${email.replace('@', '-')}` } });
-  assert.equal(top.status, 201, JSON.stringify(top.body));
-  return { who, instanceId: await activeInstance(stack, who, { slug: 'quota-assistant', planId: 'pro' }) };
-}
+const funded = (email: string, credits = 100_000) => fundedBuyer(stack, email, 'quota-assistant', credits);
 
 test('a grant takes at most half of what is available, held on the wallet; concurrent grants never exceed the balance', async () => {
   const { who, instanceId } = await funded('quota-grant@example.com');

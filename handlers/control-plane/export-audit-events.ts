@@ -1,4 +1,5 @@
 import type { Handler } from '../../generated/control-plane/operations';
+import { catchUpJournal } from '../../src/money/usage-journal';
 import { exportAuditEvents as exportEvents } from '../../src/audit';
 
 const CONTENT_TYPE = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson' } as const;
@@ -7,6 +8,7 @@ const CONTENT_TYPE = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-nd
 export const exportAuditEvents: Handler<'exportAuditEvents'> = async (req, ctx) => {
   const { format = 'ndjson', ...filter } = req.query;
   ctx.annotate({ orgId: filter.orgId });
+  await catchUpJournal(ctx.deps.db, { orgId: filter.orgId }, { money: ctx.deps.money });
   return {
     status: 200,
     body: await exportEvents(ctx.deps.db, filter, format),

@@ -1,10 +1,12 @@
 import type { Handler } from '../../generated/control-plane/operations';
+import { catchUpJournal } from '../../src/money/usage-journal';
 import { history } from '../../src/money/wallets';
 import { wire } from '../../src/platform/http/wire';
 
 /** GET /wallets/{walletId}/ledger — the wallet's history, newest first, for the workspace UI. */
 export const listLedgerEntries: Handler<'listLedgerEntries'> = async (req, ctx) => {
   const q = req.query;
+  await catchUpJournal(ctx.deps.db, { walletId: req.params.walletId }, { money: ctx.deps.money });
   const page = await history(ctx.deps.db, {
     walletId: req.params.walletId,
     limit: q.limit,

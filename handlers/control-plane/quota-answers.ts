@@ -1,6 +1,5 @@
 /** The API shapes of the credit-quota operations' answers (src/money/quotas.ts). */
-import type { QuotaRunAdmission, QuotaView } from '../../src/money/quotas';
-import type { RunAdmission } from '../../generated/control-plane/types';
+import type { QuotaView } from '../../src/money/quotas';
 
 export function quotaBody(q: QuotaView) {
   return {
@@ -28,9 +27,4 @@ export function quotaBody(q: QuotaView) {
     balance: q.balance,
     available: q.available,
   };
-}
-
-/** The run's admission as the gateway sent it, with its start. */
-export function admissionOf(a: RunAdmission, startedAt: string | undefined): QuotaRunAdmission {
-  return { ...a, ...(startedAt ? { startedAt: new Date(startedAt) } : {}) } as QuotaRunAdmission;
 }

@@ -3,7 +3,7 @@ import { deadlineFrom } from '../../src/money/bounds';
 import { voidQuotaRun as record } from '../../src/money/quotas';
 import type { RunFinish } from '../../src/runs/records';
 import { timeoutOf } from './authorize-budget';
-import { admissionOf } from './quota-answers';
+import { admissionOf } from '../../src/money/quotas';
 
 /** POST /billing/quotas/{quotaId}/voids — records a run on the quota that ended uncharged. */
 export const voidQuotaRun: Handler<'voidQuotaRun'> = async (req, ctx) => {

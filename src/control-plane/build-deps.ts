@@ -5,6 +5,8 @@ import type { DeploymentHealthReport } from '../gitops/health';
 import { auditMoneyEvents } from '../audit';
 import { DesiredStateSync } from '../instances/desired-state-sync';
 import { startMoneySweepers, type Sweepers } from '../money/sweeper';
+import { startUsageFolder, type UsageFolder } from '../money/usage-journal';
+import { isPglite } from '../db';
 import type { Config } from '../platform/config';
 import { seedDemo } from '../catalog/demo-seed';
 import type { Logger } from '../platform/logger';
@@ -57,6 +59,7 @@ export function buildControlPlane(
     instances: { db, desiredState, env: gitops.config.env, stuckAfterMs: STUCK_AFTER_MS, onLifecycleChange: opts.onLifecycleChange },
   };
   let sweepers: Sweepers | undefined;
+  let folder: UsageFolder | undefined;
   return {
     deps,
     async start() {
@@ -69,12 +72,15 @@ export function buildControlPlane(
       // The outbox: low-balance and suspension notices go out as signed webhooks and e-mails.
       deps.notifications.start();
       sweepers = startMoneySweepers(db, { objectStore, onError: (err, sweeper) => log.error({ err, sweeper }, 'money sweeper failed') }, deps.money);
+      // Quota runs' charges that gateways recorded in the usage journal become ledger debits (PostgreSQL only: a gateway reaches no PGlite).
+      if (!isPglite(db)) folder = startUsageFolder(db, { money: deps.money, log: log.child({ component: 'usage-journal' }) });
       if (config.seedDemo) await seedDemo(db, deps.objectStore, log.child({ component: 'seed-demo' }));
     },
     async stop() {
       await deps.triggers.stop();
       await deps.rag.worker.stop();
       await sweepers?.stop();
+      await folder?.stop();
       await deps.notifications.stop();
       await desiredState!.stop();
       await gitops.stop();

@@ -19,6 +19,7 @@ import { createTicketClient } from './ticket-client';
 import { createWidgetSessions, loadWidgetSecret } from './widget-session';
 import { createObjectStore } from '../storage';
 import { createQuotaManager } from './quotas';
+import { createUsageJournal } from './usage-journal';
 
 export interface GatewayRuntime {
   deps: GatewayDeps;
@@ -89,6 +90,8 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     concurrency = redisLeases;
   } else concurrency = createMemoryConcurrencyLimiter();
   const quotas = config.gateway.quotaRuns > 0 ? createQuotaManager(cp, log, { blockRuns: config.gateway.quotaRuns, validitySeconds: config.gateway.quotaValiditySeconds }) : undefined;
+  const journalUrl = config.gateway.usageJournal ? config.gateway.usageJournalUrl ?? config.databaseUrl : undefined;
+  const usageJournal = quotas && journalUrl ? createUsageJournal({ url: journalUrl, log }) : undefined;
   const deps: GatewayDeps = {
     config,
     log,
@@ -106,6 +109,7 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
     // Local presigned URLs are served by the control plane, as for knowledge-base uploads.
     objectStore: createObjectStore(config.storage, o.controlPlaneUrl ?? (() => config.urls.controlPlane)),
     quotas,
+    usageJournal,
     pollIntervalMs: 100,
   };
   return {
@@ -117,6 +121,7 @@ export async function buildGatewayDeps(base: { config: Config; log: Logger; iden
       unsubscribe?.();
       // The quotas go back once their runs are charged (a crash leaves them to lapse at their expiry).
       await quotas?.close();
+      await usageJournal?.close();
       await rateLimiter.close();
       await concurrency.close();
       http.close();

@@ -12,6 +12,7 @@ import type { RunnerStreamer } from './runner-stream';
 import type { TicketClient } from './ticket-client';
 import type { WidgetSessions } from './widget-session';
 import type { ObjectStore } from '../storage/object-store';
+import type { UsageJournal } from './usage-journal';
 import type { QuotaManager } from './quotas';
 
 /** What every gateway handler receives as `ctx.deps` (built by build-deps.ts). */
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   objectStore: ObjectStore;
   /** Credit quotas (GATEWAY_QUOTA_RUNS > 0): runs admitted against this replica's block of credits. */
   quotas?: QuotaManager;
+  /** Where quota runs' charges are recorded (usage-journal.ts); unset: charged over HTTP. */
+  usageJournal?: UsageJournal;
   /** Trial activation polling interval (ms). */
   pollIntervalMs: number;
 }

@@ -514,8 +514,10 @@ export async function settleRun(deps: GatewayDeps, c: RunContext, timing: Waits,
  */
 async function chargeOnQuota(deps: GatewayDeps, c: RunContext, timing: Waits, a: Admitted, q: QuotaHold, body: { reservationId: string; runId: string; usage: Record<string, number>; run: NonNullable<Parameters<GatewayDeps['cp']['settle']>[0]['run']> }): Promise<Settlement | undefined> {
   const charge = { holder: q.holder, reservationId: body.reservationId, runId: body.runId, hold: q.hold, usage: body.usage, admission: a.admission, startedAt: a.createdAt.toISOString(), run: body.run };
+  // Recorded in the usage journal when this replica has one (usage-journal.ts), else charged over HTTP.
+  const chargeNow = () => deps.usageJournal ? deps.usageJournal.charge(q.quotaId, a.ent, charge) : deps.cp.quotas.charge(q.quotaId, charge, { requestId: c.requestId });
   try {
-    const s = await waited(timing, 'controlPlaneMs', deps.cp.quotas.charge(q.quotaId, charge, { requestId: c.requestId }));
+    const s = await waited(timing, 'controlPlaneMs', chargeNow());
     q.settled(s.creditsCharged);
     return s;
   } catch (thrown) {
@@ -544,7 +546,7 @@ async function chargeOnQuota(deps: GatewayDeps, c: RunContext, timing: Waits, a:
       .then(() => true)
       .catch((voidErr: unknown) => (voidErr instanceof AppError && voidErr.code === 'RESERVATION_ALREADY_RESOLVED' ? 'charged' as const : false));
     if (voided === 'charged') {
-      const s = await waited(timing, 'controlPlaneMs', deps.cp.quotas.charge(q.quotaId, charge, { requestId: c.requestId }));
+      const s = await waited(timing, 'controlPlaneMs', chargeNow());
       q.settled(s.creditsCharged);
       return s;
     }

@@ -52,6 +52,7 @@ import {
   type ReservationStatus,
   type ReservationView,
 } from './types';
+import { lockExpiringQuotas, QUOTA_HAS_NO_PENDING_CHARGES } from './journal-guards';
 import { expireOverdueLocked, lockWallet, lowBalanceTransition, WALLET_COLUMNS, type LedgerRow, type WalletRow } from './wallets';
 import { walletBusy } from './bounds';
 
@@ -217,6 +218,11 @@ export interface QuotaChargeOp {
   hold: number;
   requested: number;
   usage: Record<string, unknown> | null;
+  /**
+   * When the charge was recorded: a charge from the usage journal (usage-journal.ts) was made
+   * when the gateway wrote it, so its quota must have been open then, not now. Default: now.
+   */
+  at?: Date;
 }
 
 export interface QuotaResizeResult {
@@ -454,12 +460,14 @@ export async function executeBatch(
     if (w && w.balance - w.reserved < need) expireOn.add(walletId);
   }
   if (expireOn.size) {
+    // A quota with journaled charges not yet applied stays open (journal-guards.ts).
+    await lockExpiringQuotas(trx, [...expireOn], now);
     // The runs whose holds expire here are marked `expired` in the same statement.
     const expired = await rows<{ id: string; wallet_id: string; amount: number }>(
       trx,
       `with e as (
          update reservations set status = 'expired', resolved_at = ?
-          where wallet_id = any(?) and status = 'open' and expires_at <= ?
+          where wallet_id = any(?) and status = 'open' and expires_at <= ? and ${QUOTA_HAS_NO_PENDING_CHARGES}
           returning id, wallet_id, amount),
        x as (
          update runs set status = 'expired', finished_at = ?, duration_ms = (extract(epoch from (?::timestamptz - started_at)) * 1000)::integer
@@ -529,7 +537,7 @@ export async function executeBatch(
         outcomes[index] = { ok: false, error: alreadyResolved(q) };
         return;
       }
-      if (q.status === 'expired' || q.expires_at.getTime() <= now.getTime()) {
+      if (q.status === 'expired' || q.expires_at.getTime() <= (o.kind === 'quota_charge' && o.at ? o.at : now).getTime()) {
         outcomes[index] = { ok: false, error: expiredError(q) };
         return;
       }

@@ -45,6 +45,8 @@ import { nowOf, type MoneyDeps, type WalletView } from './types';
 import { walletBatcher, type WalletBatcher } from './wallet-batch';
 import { expireOverdueLocked, getWallet, lockWallet, walletView } from './wallets';
 import { quotaCharges } from './quota-charges';
+import { applyQuotaJournal } from './usage-journal';
+import type { RunAdmission } from '../../generated/control-plane/types';
 
 /** How long after `useUntil` a quota still holds its credits: runs admitted before it may still be charged. */
 export const QUOTA_HOLD_SECONDS = 120;
@@ -167,9 +169,12 @@ export async function renewQuota(db: Knex, quotaId: string, input: RenewQuotaInp
   const validity = validityOf(input.validitySeconds);
   return (deps.batcher ?? walletBatcher).run(db, q.wallet_id, deps.bounds ?? {}, async (trx) => {
     const now = nowOf(deps.money);
-    const w = await lockWallet(trx, q.wallet_id);
+    let w = await lockWallet(trx, q.wallet_id);
+    // Its runs' journaled charges first: the holder asks for what it holds after them.
+    if ((await applyQuotaJournal(db, trx, quotaId, { money: deps.money })).charged.length) w = await lockWallet(trx, q.wallet_id);
+    const amount = (await quotaRow(trx, quotaId)).amount;
     // Grow by at most half of what is available, or shrink to what the holder asks.
-    const target = Math.min(Math.floor(input.credits), q.amount + grantable(w.balance - w.reserved));
+    const target = Math.min(Math.floor(input.credits), amount + grantable(w.balance - w.reserved));
     const useUntil = new Date(now.getTime() + validity * 1000);
     const [o] = await executeBatch(trx, [{ kind: 'quota_resize', walletId: q.wallet_id, quotaId, target: Math.max(0, target), useUntil, expiresAt: new Date(useUntil.getTime() + QUOTA_HOLD_SECONDS * 1000) }], { deps: deps.money, eventsDb: db, now });
     if (!o!.ok) throw o!.error;
@@ -183,6 +188,11 @@ export async function releaseQuota(db: Knex, quotaId: string, input: { holder: s
   const q = await quotaRow(db, quotaId, input.holder);
   return (deps.batcher ?? walletBatcher).run(db, q.wallet_id, deps.bounds ?? {}, async (trx, batch) => {
     const now = nowOf(deps.money);
+    await lockWallet(trx, q.wallet_id);
+    // Journal inserts in flight hold the quota KEY SHARE: this waits for them, and later ones
+    // find it released. Then its runs' journaled charges are made before what is left goes back.
+    await trx.raw(`select id from reservations where id = ? for update`, [quotaId]);
+    await applyQuotaJournal(db, trx, quotaId, { money: deps.money });
     const [o] = await executeBatch(trx, [{ kind: 'void', walletId: q.wallet_id, reservationId: quotaId }], { deps: deps.money, eventsDb: db, now });
     if (!o!.ok) throw o!.error;
     const r = o!.value as VoidResult;
@@ -332,6 +342,23 @@ export function chargeAnswer(c: PreparedCharge, r: SettleResult, wallet: WalletV
   };
 }
 
+/** A run's charge, metered and ready for the engine (its quota's facts read, cached). */
+export async function prepareCharge(db: Db, quotaId: string, input: ChargeQuotaRunInput, deps: Pick<QuotaDeps, 'actor' | 'requestId'> & { money?: MoneyDeps } = {}): Promise<PreparedCharge> {
+  const f = await quotaFacts(db, quotaId, input.holder);
+  const usage: Record<string, number> = {};
+  for (const [k, v] of Object.entries(input.usage)) if (v !== undefined) usage[k] = v;
+  const metered = meterCapabilities(f.capabilities!.map((c) => c.id), usage);
+  return {
+    op: { kind: 'quota_charge', walletId: f.wallet_id, quotaId, id: input.reservationId, instanceId: f.inst.id, runId: input.runId, hold: input.hold, requested: metered.total, usage },
+    facts: f, limits: limitsOfInstance(f.inst), input, usage, lines: metered.lines, actor: deps.actor ?? { type: 'service', id: 'gateway' }, requestId: deps.requestId,
+  };
+}
+
+/** The run's admission as the gateway sent it, with its start. */
+export function admissionOf(a: RunAdmission, startedAt: string | undefined): QuotaRunAdmission {
+  return { ...a, ...(startedAt ? { startedAt: new Date(startedAt) } : {}) } as QuotaRunAdmission;
+}
+
 /**
  * One run's charge against its quota (see the module comment). It joins the process's charge
  * combiner (quota-charges.ts): the charges waiting at that moment, of any wallets, go in one
@@ -340,20 +367,13 @@ export function chargeAnswer(c: PreparedCharge, r: SettleResult, wallet: WalletV
  * caller's deadline, as every money call does.
  */
 export async function chargeQuotaRun(db: Knex, quotaId: string, input: ChargeQuotaRunInput, deps: QuotaDeps = {}): Promise<ChargeAnswer> {
-  const f = await quotaFacts(db, quotaId, input.holder);
-  const usage: Record<string, number> = {};
-  for (const [k, v] of Object.entries(input.usage)) if (v !== undefined) usage[k] = v;
-  const metered = meterCapabilities(f.capabilities!.map((c) => c.id), usage);
-  const c: PreparedCharge = {
-    op: { kind: 'quota_charge', walletId: f.wallet_id, quotaId, id: input.reservationId, instanceId: f.inst.id, runId: input.runId, hold: input.hold, requested: metered.total, usage },
-    facts: f, limits: limitsOfInstance(f.inst), input, usage, lines: metered.lines, actor: deps.actor ?? { type: 'service', id: 'gateway' }, requestId: deps.requestId,
-  };
+  const c = await prepareCharge(db, quotaId, input, deps);
   if (!isTransaction(db) && !deps.batcher) {
     const combined = await quotaCharges.submit(db, c, deps.bounds ?? {}, deps.money);
     if (combined.kind === 'done') {
       if (!combined.outcome.ok) throw combined.outcome.error;
       const r = combined.outcome.value;
-      return chargeAnswer(c, r, r.walletAfter ? walletView(r.walletAfter) : await getWallet(db, f.wallet_id, deps.money), combined.now);
+      return chargeAnswer(c, r, r.walletAfter ? walletView(r.walletAfter) : await getWallet(db, c.op.walletId, deps.money), combined.now);
     }
   }
   return chargeAlone(db, c, deps);
@@ -393,7 +413,13 @@ export async function voidQuotaRun(db: Knex, quotaId: string, input: VoidQuotaRu
     const now = nowOf(deps.money);
     // Under the wallet's lock, like every charge of this wallet: a charge and a void of one run never cross.
     await lockWallet(trx, f.wallet_id);
-    const charged = await one<{ id: string }>(trx, `select id from reservations where wallet_id = ? and run_id = ?`, [f.wallet_id, input.runId]);
+    const charged = await one<{ id: string }>(
+      trx,
+      `select id from reservations where wallet_id = ? and run_id = ?
+       union all select reservation_id from usage_journal where run_id = ? and outcome is distinct from 'refused'`,
+      [f.wallet_id, input.runId, input.runId],
+    );
+    // Charged, or its charge is in the usage journal (usage-journal.ts): it is applied, never voided.
     if (charged) throw new AppError('RESERVATION_ALREADY_RESOLVED', 'This run was charged', { runId: input.runId, reservationId: charged.id });
     const prior = await runById(trx, input.runId);
     if (prior) return { runId: input.runId, status: prior.status, replayed: true };

@@ -13,9 +13,10 @@ import { purgeExpiredRunBodies } from '../runs/history';
 import type { ObjectStore } from '../storage/object-store';
 import { expireReservations } from './billing';
 import { expireDuePlanPeriods } from './plan-credits';
+import { purgeAppliedJournal } from './usage-journal';
 import type { MoneyDeps } from './types';
 
-export type SweeperName = 'reservations' | 'idempotency_keys' | 'run_bodies' | 'plan_periods';
+export type SweeperName = 'reservations' | 'idempotency_keys' | 'run_bodies' | 'plan_periods' | 'usage_journal';
 
 export interface SweeperOptions {
   /** Default 5 s. */
@@ -70,6 +71,8 @@ export function startMoneySweepers(db: Knex, opts: SweeperOptions = {}, deps?: M
   loop('idempotency_keys', opts.idempotencyKeysEveryMs ?? 3_600_000, () => purgeExpiredIdempotencyKeys(db));
   loop('run_bodies', opts.runBodiesEveryMs ?? 60_000, () => purgeExpiredRunBodies(db, { objectStore: opts.objectStore }));
   loop('plan_periods', opts.planPeriodsEveryMs ?? 60_000, () => expireDuePlanPeriods(db, deps));
+  // Applied usage-journal rows older than a day (usage-journal.ts): no gateway retries them any more.
+  loop('usage_journal', opts.idempotencyKeysEveryMs ?? 3_600_000, () => purgeAppliedJournal(db));
   return {
     async stop() {
       stopped = true;

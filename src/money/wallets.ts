@@ -11,6 +11,7 @@ import { AppError, notFound } from '../platform/errors';
 import { resumeSuspendedForCredits } from './depletion';
 import { newId } from '../platform/ids';
 import { afterCommit, inTransaction, one, rows, sqlState, SQLSTATE, type Db } from '../db/tx';
+import { lockExpiringQuotas, QUOTA_HAS_NO_PENDING_CHARGES } from './journal-guards';
 import {
   credits,
   DEFAULT_STARTER_CREDITS,
@@ -203,11 +204,13 @@ export async function expireOverdueLocked(
   walletId: string,
   now: Date,
 ): Promise<{ count: number; released: number; wallet?: WalletRow }> {
+  // A quota with journaled charges not yet applied stays open (journal-guards.ts).
+  await lockExpiringQuotas(trx, [walletId], now);
   const r = await one<WalletRow & { n: number; released: number }>(
     trx,
     `with e as (
        update reservations set status = 'expired', resolved_at = ?
-        where wallet_id = ? and status = 'open' and expires_at <= ?
+        where wallet_id = ? and status = 'open' and expires_at <= ? and ${QUOTA_HAS_NO_PENDING_CHARGES}
         returning id, amount),
      x as (
        update runs set status = 'expired', finished_at = ?, duration_ms = (extract(epoch from (?::timestamptz - started_at)) * 1000)::integer

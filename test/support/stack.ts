@@ -7,7 +7,7 @@ import type { ConnectorGatewayOverrides } from '../../src/connector-gateway/buil
 import type { InstanceExportOptions } from '../../src/platform/tracing';
 import { createLogger, type Logger } from '../../src/platform/logger';
 import { startStack, type ServiceName, type Stack } from '../../src/stack';
-import { openTestDb } from './db';
+import { openTestDb, testDatabaseUrl } from './db';
 
 export interface TestStack extends Stack {
   url(service: ServiceName): string;
@@ -24,7 +24,11 @@ export interface TestStack extends Stack {
 export async function startTestStack(
   services: ServiceName[],
   env: Record<string, string> = {},
-  opts: { log?: Logger; connectorGateway?: ConnectorGatewayOverrides; validateResponses?: boolean; reuse?: ReusedState; instanceExport?: InstanceExportOptions } = {},
+  opts: {
+    log?: Logger; connectorGateway?: ConnectorGatewayOverrides; validateResponses?: boolean; reuse?: ReusedState; instanceExport?: InstanceExportOptions;
+    /** The gateway records quota runs' charges in the test database's usage journal (PostgreSQL only). */
+    usageJournal?: boolean;
+  } = {},
 ): Promise<TestStack> {
   const dataDir = opts.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'agent-store-test-'));
   const environment: Record<string, string | undefined> = {
@@ -39,9 +43,15 @@ export async function startTestStack(
     PROVISIONER_PORT: '0',
     ...env,
   };
-  const config: Config = loadConfig(environment);
+  let config: Config = loadConfig(environment);
   const needsDb = services.includes('control-plane') || services.includes('provisioner') || (services.includes('runner') && !!config.langflow);
   const testDb = needsDb && !opts.reuse ? await openTestDb() : undefined;
+  if (opts.usageJournal) {
+    if (testDb?.engine !== 'postgres' || !testDb.schema) throw new Error('usageJournal needs TEST_DATABASE_URL (PostgreSQL)');
+    const url = new URL(testDatabaseUrl()!);
+    url.searchParams.set('options', `-c search_path=${testDb.schema}`);
+    config = loadConfig({ ...environment, GATEWAY_USAGE_JOURNAL_URL: url.toString() });
+  }
   const db = opts.reuse?.db ?? testDb?.db;
   const stack = await startStack(config, opts.log ?? createLogger({ level: config.logLevel }), { services, validateResponses: opts.validateResponses ?? true, db, connectorGateway: opts.connectorGateway, instanceExport: opts.instanceExport });
   const issuer = stack.identity.devIssuer!;

@@ -24,6 +24,7 @@ import * as notifications from './20261203000400_notifications';
 import * as triggerDeliveryRuns from './20261203000500_trigger_delivery_runs';
 import * as sessionHandovers from './20261203000600_session_handovers';
 import * as creditQuotas from './20261203000700_credit_quotas';
+import * as usageJournal from './20261204000100_usage_journal';
 
 export interface Migration {
   name: string;
@@ -53,4 +54,5 @@ export const migrations: Migration[] = [
   { name: '20261203000500_trigger_delivery_runs', ...triggerDeliveryRuns },
   { name: '20261203000600_session_handovers', ...sessionHandovers },
   { name: '20261203000700_credit_quotas', ...creditQuotas },
+  { name: '20261204000100_usage_journal', ...usageJournal },
 ];

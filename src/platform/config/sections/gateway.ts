@@ -26,6 +26,14 @@ export interface GatewayConfig {
   quotaRuns: number;
   /** How long a quota admits runs before it is renewed (`GATEWAY_QUOTA_VALIDITY_SECONDS`): the bound on how late a pause or EOL stops runs. */
   quotaValiditySeconds: number;
+  /**
+   * Quota runs' charges are recorded in the usage journal (`GATEWAY_USAGE_JOURNAL`, default on;
+   * src/gateway/usage-journal.ts) of the Control Plane's PostgreSQL at `GATEWAY_USAGE_JOURNAL_URL`
+   * (default DATABASE_URL) — one INSERT per run instead of an HTTP charge. Without a PostgreSQL
+   * URL (PGlite), or off, they are charged over HTTP.
+   */
+  usageJournal: boolean;
+  usageJournalUrl?: string;
 }
 
 /** The public Gateway: its own Keycloak client, widget sessions, and how many replicas share its limits. */
@@ -40,6 +48,8 @@ export const gateway = defineSection({
     GATEWAY_REPLICAS: { doc: 'Gateway replicas the deployment declares (set beside the Deployment\'s replicas); more than one needs REDIS_URL in production.', default: '1' },
     GATEWAY_QUOTA_RUNS: { doc: 'Runs\' worth of credits a replica holds per instance as a credit quota (runs admitted without a control plane round trip); 0 turns quotas off.', default: '32' },
     GATEWAY_QUOTA_VALIDITY_SECONDS: { doc: 'How long a credit quota admits runs before its renewal: the bound on how late a pause or end of life stops runs.', default: '5' },
+    GATEWAY_USAGE_JOURNAL: { doc: 'Record quota runs\' charges in the control plane database\'s usage journal (one INSERT per run) instead of charging each over HTTP; needs a PostgreSQL URL.', default: 'true' },
+    GATEWAY_USAGE_JOURNAL_URL: { doc: 'PostgreSQL of the control plane for the usage journal (a role that may insert into usage_journal and read reservations and wallets).', default: '<DATABASE_URL>', secret: true },
   },
   read(r): { gateway: GatewayConfig } {
     const widgetSessionSecret = r.str('WIDGET_SESSION_SECRET');
@@ -53,6 +63,8 @@ export const gateway = defineSection({
         replicas: r.int('GATEWAY_REPLICAS', 1, 1, 1000),
         quotaRuns: r.int('GATEWAY_QUOTA_RUNS', 32, 0, 10_000),
         quotaValiditySeconds: r.int('GATEWAY_QUOTA_VALIDITY_SECONDS', 5, 1, 60),
+        usageJournal: r.bool('GATEWAY_USAGE_JOURNAL', true),
+        usageJournalUrl: r.url('GATEWAY_USAGE_JOURNAL_URL', undefined, ['postgres:', 'postgresql:']),
       },
     };
   },
