@@ -31,7 +31,9 @@
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_CONCURRENCY
  * ("1,32"), BENCH_SECONDS (10 per scenario), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3), BENCH_POOL (20), BENCH_WALLETS (32),
  * REDIS_URL (optional: shared rate-limit counters), BENCH_CP_PROCESS (child | same), GATEWAY_QUOTA_RUNS (the
- * gateway's credit quotas, src/gateway/quotas.ts; 0 admits every run through the Control Plane).
+ * gateway's credit quotas, src/gateway/quotas.ts; 0 admits every run through the Control Plane), GATEWAY_USAGE_JOURNAL
+ * (default true: quota runs' charges are recorded in the usage journal of the bench's schema,
+ * src/gateway/usage-journal.ts; false: charged over HTTP).
  * Writes JSON to stdout and bench-results/gateway.json. The gateway's quotas are given back
  * (the stack's drain) before the money check, which then expects nothing held.
  *
@@ -209,6 +211,10 @@ async function main() {
     SEED_DEMO: '1',
     VALIDATE_RESPONSES: '0',
   };
+  // Quota runs' charges go to the usage journal in the bench's schema (GATEWAY_USAGE_JOURNAL=false: over HTTP).
+  const journalUrl = new URL(databaseUrl);
+  journalUrl.searchParams.set('options', `-c search_path=${schema}`);
+  env.GATEWAY_USAGE_JOURNAL_URL = journalUrl.toString();
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
   const db = await createDb({ url: databaseUrl, searchPath: schema, poolMax, applicationName: schema });

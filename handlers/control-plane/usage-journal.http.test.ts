@@ -217,6 +217,56 @@ describe('the usage journal (PostgreSQL)', { skip: testDatabaseUrl() ? false : '
     assert.deepEqual(await checkInvariants(stack.db!), []);
   });
 
+  test('connections killed under load (pg_terminate_backend): no charge lost or doubled; an unanswered one is charged or voided, never both', async () => {
+    const { who, quotaId, ent } = await setup('journal-kill@example.com');
+    const before = await wallet(stack, who);
+    const bodies = Array.from({ length: 120 }, () => chargeBody(id('run'), 20));
+    let killing = true;
+    const killer = (async () => {
+      let kills = 0;
+      while (killing) {
+        // The writer's connections and the Control Plane's (the folder, the reads) alike.
+        // (This loop shares the Control Plane's pool: a connection it killed may come back to it dead.)
+        const r = await stack.db!.raw(`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+           where application_name in ('gateway-usage-journal', current_setting('application_name')) and state <> 'idle' and pid <> pg_backend_pid()`).catch(() => undefined);
+        kills += r?.rows[0].n ?? 0;
+        await new Promise((res) => setTimeout(res, 7));
+      }
+      return kills;
+    })();
+    const outcomes = await Promise.all(bodies.map(async (b, i) => {
+      await new Promise((res) => setTimeout(res, i % 30));
+      return journal.charge(quotaId, ent, b).then((s) => ({ ok: true as const, charged: s.creditsCharged }), (err: unknown) => ({ ok: false as const, err }));
+    }));
+    killing = false;
+    const kills = await killer;
+    assert.ok(kills > 0, 'connections were killed under load');
+    // What the gateway does with an unanswered charge: record the run uncharged — refused when its row did commit.
+    let expected = 0;
+    const charged = new Set<string>();
+    for (const [i, o] of outcomes.entries()) {
+      const b = bodies[i]!;
+      if (o.ok) {
+        expected += o.charged;
+        charged.add(b.runId);
+        continue;
+      }
+      assert.ok(o.err instanceof AppError && o.err.status === 503, String(o.err));
+      const v = await http('POST', `${cp}/billing/quotas/${quotaId}/voids`, { token: gw, body: { holder, runId: b.runId, admission, run: { status: 'failed', error: { status: 503, code: 'DEPENDENCY_UNAVAILABLE', message: 'journal' } } } });
+      if (v.status === 409) {
+        const again = await journal.charge(quotaId, ent, b);
+        expected += again.creditsCharged;
+        charged.add(b.runId);
+      } else assert.equal(v.status, 200, JSON.stringify(v.body));
+    }
+    const after = await wallet(stack, who);
+    assert.equal(after.balance, before.balance - expected, `exact after ${kills} killed connections and ${outcomes.filter((o) => !o.ok).length} unanswered writes`);
+    const debits = (await ledger(stack, who)).filter((e) => e.kind === 'debit');
+    assert.equal(debits.length, charged.size, 'one debit per charged run');
+    assert.deepEqual(new Set(debits.map((d) => d.runId)), charged);
+    assert.deepEqual(await checkInvariants(stack.db!), []);
+  });
+
   test('the database unreachable: the write answers 503 after its attempts, and nothing is recorded', async () => {
     const dead = createUsageJournal({ url: 'postgres://postgres@127.0.0.1:1/test', log, attempts: 2, timeoutMs: 500, sleep: async () => {} });
     try {
