@@ -158,6 +158,9 @@ export interface ErrorResponse {
 }
 export interface RunBilling {
   reservationId: string;
+  /**
+   * The run's first debit. Null when nothing was charged, and for a run charged through the usage journal until the Control Plane applies it (within milliseconds; GET /v1/runs/{runId} shows it then).
+   */
   ledgerEntryId?: string | null;
   creditsCharged: number;
   /**
@@ -165,7 +168,7 @@ export interface RunBilling {
    */
   overage?: boolean;
   /**
-   * Wallet balance after this run.
+   * Wallet balance after this run (through the usage journal: once every charge recorded so far is applied).
    */
   balance: number;
   /**

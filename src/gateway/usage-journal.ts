@@ -140,7 +140,7 @@ export function createUsageJournal(o: UsageJournalOptions): UsageJournal {
     let rows: Answer[] | undefined;
     for (let i = 1; ; i++) {
       try {
-        rows = (await pool.query<Answer>(INSERT, params)).rows;
+        rows = (await pool.query<Answer>({ name: 'usage-journal-insert', text: INSERT, values: params })).rows;
         break;
       } catch (err) {
         if (i >= attempts || !transient(err)) {
