@@ -85,6 +85,9 @@ export interface ApplyOptions {
   skipLocked?: boolean;
 }
 
+/** A definite answer that the charge cannot be made (a 4xx), as opposed to a failure to make it now. */
+const refusal = (err: unknown): err is AppError => err instanceof AppError && err.status < 500;
+
 /** The run's charge as `chargeQuotaRun` takes it. */
 function chargeInput(row: JournalRow) {
   const c = row.charge;
@@ -114,7 +117,10 @@ export async function applyJournalRows(db: Knex, trx: Knex.Transaction, journal:
       charge.op.at = row.created_at;
       prepared.push({ row, charge });
     } catch (err) {
-      out.refused.push({ runId: row.run_id, code: err instanceof AppError ? err.code : 'INTERNAL' });
+      // Only the Control Plane's own refusal (the quota is not this holder's, the usage cannot be
+      // metered) refuses a row; anything else (a connection lost) leaves it for the next pass.
+      if (!refusal(err)) throw err;
+      out.refused.push({ runId: row.run_id, code: err.code });
     }
   }
   const outcomes = (await executeBatch(trx, prepared.map((p) => p.charge.op), { deps: o.money, eventsDb: db, now, skipLocked: o.skipLocked })) as Outcome<SettleResult>[];
@@ -124,8 +130,8 @@ export async function applyJournalRows(db: Knex, trx: Knex.Transaction, journal:
     if (r.ok) {
       if (!r.value.replayed) records.push(chargeRecord(charge, r.value, walletView(r.value.walletAfter!), now));
       out.charged.push(row.run_id);
-    } else if (r.error instanceof AppError && r.error.code === 'WALLET_BUSY') out.skipped.push(row.run_id);
-    else out.refused.push({ runId: row.run_id, code: r.error instanceof AppError ? r.error.code : 'INTERNAL' });
+    } else if (refusal(r.error)) out.refused.push({ runId: row.run_id, code: r.error.code });
+    else out.skipped.push(row.run_id); // its wallet held elsewhere (WALLET_BUSY), or not decided: still pending
   });
   const written = await writeChargeRecords(trx, records);
   if (written.size !== records.length) throw new AppError('INTERNAL', 'A journaled run already had a record');
