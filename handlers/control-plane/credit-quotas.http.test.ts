@@ -14,7 +14,7 @@ import { http, startTestStack, type TestStack } from '../../test/support/stack';
 import { expireReservations } from '../../src/money/billing';
 import { quotaCharges } from '../../src/money/quota-charges';
 import { testDatabaseUrl } from '../../test/support/db';
-import { fundedBuyer, publishQuotaOffering } from '../../test/support/quota-offering';
+import { fundedBuyer, holdWalletLock, publishQuotaOffering } from '../../test/support/quota-offering';
 
 let stack: TestStack;
 let cp: string;
@@ -163,20 +163,7 @@ test('charges of many wallets at once share transactions (the combiner): each ru
   assert.deepEqual(await checkInvariants(stack.db!), []);
 });
 
-/** Another transaction holding the wallet's row lock until `release()`; `holder` ends with it. */
-async function lockWallet(walletId: string): Promise<{ release: () => void; holder: Promise<void> }> {
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const isLocked = new Promise<void>((r) => (locked = r));
-  const holder = stack.db!.transaction(async (trx) => {
-    await trx.raw('select id from wallets where id = ? for update', [walletId]);
-    locked();
-    await released;
-  });
-  await isLocked;
-  return { release, holder };
-}
+const lockWallet = (walletId: string) => holdWalletLock(stack.db!, walletId);
 
 // A second transaction holding a wallet needs a server with many connections (PGlite has one).
 test('a wallet held by another transaction: its charge waits alone; the other wallets\' charges do not wait for it', { skip: testDatabaseUrl() ? false : 'needs TEST_DATABASE_URL' }, async () => {

@@ -16,7 +16,7 @@ import { AppError } from '../../src/platform/errors';
 import { checkInvariants } from '../../test/money/simulation';
 import { testDatabaseUrl } from '../../test/support/db';
 import { ledger, wallet, type Buyer } from '../../test/support/gateway';
-import { fundedBuyer, publishQuotaOffering } from '../../test/support/quota-offering';
+import { fundedBuyer, holdWalletLock, publishQuotaOffering } from '../../test/support/quota-offering';
 import { http, startTestStack, type TestStack } from '../../test/support/stack';
 
 const CAPABILITIES = ['prompt_orchestrator', 'credits_wallet', 'api_endpoint'];
@@ -63,19 +63,10 @@ describe('the usage journal (PostgreSQL)', { skip: testDatabaseUrl() ? false : '
   const rowsOf = (walletId: string) => stack.db!('usage_journal').where({ wallet_id: walletId }).select('run_id', 'outcome', 'applied_at', 'charged', 'error_code');
 
   /** Holds the wallet's row lock (the folder skips it; quota changes wait) until `release()`. */
-  async function holdWallet(walletId: string) {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const done = stack.db!.transaction(async (trx) => {
-      await trx.raw('select id from wallets where id = ? for update', [walletId]);
-      locked();
-      await released;
-    });
-    await isLocked;
-    return { release, done };
-  }
+  const holdWallet = async (walletId: string) => {
+    const h = await holdWalletLock(stack.db!, walletId);
+    return { release: h.release, done: h.holder };
+  };
 
   test('the same charge written ten times at once is one row and one debit; each write answers the same charge', async () => {
     const { who, quotaId, ent } = await setup('journal-dup@example.com');

@@ -30,7 +30,7 @@
  */
 import type { Knex } from 'knex';
 import { recordAudits } from '../audit';
-import type { RunAdmission, RunFinish as RunFinishBody, UsageDimensions } from '../../generated/control-plane/types';
+import type { QuotaRunCharge } from '../../generated/control-plane/types';
 import { rows as selectRows, type Db } from '../db/tx';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
@@ -43,16 +43,7 @@ import { walletBatcher, type WalletBatcher } from './wallet-batch';
 import { lockWallet, walletView } from './wallets';
 
 /** A charge as the gateway writes it: the body of POST /billing/quotas/{quotaId}/charges. */
-export interface JournalCharge {
-  holder: string;
-  reservationId: string;
-  runId: string;
-  hold: number;
-  usage: UsageDimensions;
-  admission: RunAdmission;
-  startedAt?: string;
-  run: RunFinishBody;
-}
+export type JournalCharge = QuotaRunCharge;
 
 export interface JournalRow {
   run_id: string;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { activeInstance, buyer, type Buyer } from './gateway';
+import type { Knex } from 'knex';
 import { http, type TestStack } from './stack';
 
 /** Publishes the demo flow as `slug` with these capabilities; answers its version id. */
@@ -37,4 +38,19 @@ export async function fundedBuyer(stack: TestStack, email: string, slug: string,
   const top = await http('POST', `${stack.url('control-plane')}/wallets/${who.walletId}/topups`, { token: provisioner, headers: { 'idempotency-key': key }, body: { amount: credits, creditType: 'paid', source: 'admin', reference: key } });
   assert.equal(top.status, 201, JSON.stringify(top.body));
   return { who, instanceId: await activeInstance(stack, who, { slug, planId: 'pro' }) };
+}
+
+/** Another transaction holding the wallet's row lock until `release()`; `holder` ends with it. */
+export async function holdWalletLock(db: Knex, walletId: string): Promise<{ release: () => void; holder: Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = db.transaction(async (trx) => {
+    await trx.raw('select id from wallets where id = ? for update', [walletId]);
+    locked();
+    await released;
+  });
+  await isLocked;
+  return { release, holder };
 }
