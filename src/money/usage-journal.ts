@@ -159,8 +159,11 @@ export type JournalScope = { walletId: string } | { runId: string } | { instance
  * there are none; otherwise each of their wallets in a job on its batcher (within `bounds`).
  */
 export async function catchUpJournal(db: Knex, scope: JournalScope, deps: { money?: MoneyDeps; log?: Logger; bounds?: MoneyBounds; batcher?: WalletBatcher } = {}): Promise<void> {
-  const [col, value] = 'walletId' in scope ? ['wallet_id', scope.walletId] : 'runId' in scope ? ['run_id', scope.runId] : 'instanceId' in scope ? ['instance_id', scope.instanceId] : ['org_id', scope.orgId];
-  const wallets = await selectRows<{ wallet_id: string }>(db, `select distinct wallet_id from usage_journal where ${col} = ? and applied_at is null`, [value]);
+  const [where, value] = 'walletId' in scope ? ['wallet_id = ?', scope.walletId]
+    : 'runId' in scope ? ['run_id = ?', scope.runId]
+    : 'instanceId' in scope ? ['wallet_id = (select wallet_id from instances where id = ?)', scope.instanceId]
+    : ['wallet_id in (select id from wallets where org_id = ?)', scope.orgId];
+  const wallets = await selectRows<{ wallet_id: string }>(db, `select distinct wallet_id from usage_journal where ${where} and applied_at is null`, [value]);
   for (const { wallet_id } of wallets) {
     await (deps.batcher ?? walletBatcher).run(db, wallet_id, deps.bounds ?? {}, async (trx) => {
       await lockWallet(trx, wallet_id);

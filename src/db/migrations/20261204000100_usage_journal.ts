@@ -13,8 +13,9 @@ import type { Knex } from 'knex';
  *   `error_code` when the Control Plane could not charge it: the run was recorded uncharged).
  *   Rows are kept after that (the sweeper deletes applied rows after a day), so the key keeps
  *   excluding a second charge while a gateway could still retry.
- * - The pending rows are few (applied within milliseconds): partial indexes find them by
- *   wallet, quota, instance and org for the reads and quota changes that apply them first.
+ * - The pending rows are few (applied within milliseconds): partial indexes find them by wallet
+ *   and quota for the reads and quota changes that apply them first (an org's or an instance's
+ *   through their wallets). Few indexes: each one is written twice per run (insert, applied).
  * - The insert holds a KEY SHARE lock on its quota (the foreign key, and the insert's own check
  *   that the quota is open): a release or an expiry locks the quota FOR UPDATE first, so it
  *   waits for inserts in flight and then sees their rows. No foreign key on the wallet: its
@@ -23,7 +24,7 @@ import type { Knex } from 'knex';
 const UP = [
   `create table usage_journal (
      run_id text primary key,
-     reservation_id text not null unique,
+     reservation_id text not null,
      quota_id text not null references reservations(id),
      wallet_id text not null,
      org_id text not null,
@@ -40,9 +41,6 @@ const UP = [
   `create index usage_journal_pending on usage_journal (created_at) where applied_at is null`,
   `create index usage_journal_pending_wallet on usage_journal (wallet_id) where applied_at is null`,
   `create index usage_journal_pending_quota on usage_journal (quota_id) where applied_at is null`,
-  `create index usage_journal_pending_instance on usage_journal (instance_id) where applied_at is null`,
-  `create index usage_journal_pending_org on usage_journal (org_id) where applied_at is null`,
-  `create index usage_journal_applied on usage_journal (applied_at) where applied_at is not null`,
   // An applied row never changes again, and a pending row is never deleted.
   `create or replace function usage_journal_apply_once() returns trigger
      language plpgsql as $fn$
